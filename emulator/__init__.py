@@ -1,0 +1,127 @@
+"""bits-emulator: a faithful in-process emulator of the Windows Background Intelligent Transfer Service."""
+
+from .clock import Clock, ManualClock, SystemClock
+from .com.enumerators import FileEnumerator, JobEnumerator
+from .com.error import CopyError
+from .com.file import File
+from .com.job import Job
+from .com.manager import Manager
+from .com.structures import FileInfo, FileProgress, FileRange, JobProgress, JobReplyProgress, JobTimes
+from .constants import (
+    BG_JOB_ENUM_ALL_USERS,
+    BG_LENGTH_TO_EOF,
+    BG_SIZE_UNKNOWN,
+    AuthScheme,
+    AuthTarget,
+    Cloaking,
+    ErrorContext,
+    IBackgroundCopyError,
+    IBackgroundCopyFile,
+    IBackgroundCopyFile2,
+    IBackgroundCopyFile3,
+    IBackgroundCopyFile4,
+    IBackgroundCopyFile5,
+    IBackgroundCopyFile6,
+    IBackgroundCopyJob,
+    IBackgroundCopyJob2,
+    IBackgroundCopyJob3,
+    IBackgroundCopyJob4,
+    IBackgroundCopyJob5,
+    IBackgroundCopyJobHttpOptions,
+    IBackgroundCopyJobHttpOptions2,
+    IBackgroundCopyJobHttpOptions3,
+    IBackgroundCopyManager,
+    IBitsTokenOptions,
+    ImpersonationLevel,
+    Interface,
+    JobPriority,
+    JobState,
+    JobType,
+    NotifyFlags,
+    ProxyUsage,
+    TokenFlags,
+)
+from .events import Event, EventBus, JobStateChanged, Logoff, Logon, ServiceStarted, ServiceStopping
+from .hresults import BitsError, HResult
+from .identity.accounts import Account, AccountKind
+from .identity.callers import Blanket
+from .identity.sessions import LogonSession, LogonType
+from .identity.tokens import AccessToken, ElevationType, IntegrityLevel
+from .profiles import PROFILES, HelperTokenRules, Profile
+from .service import BitsService
+from .store.database import StoreVersionError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BG_JOB_ENUM_ALL_USERS",
+    "BG_LENGTH_TO_EOF",
+    "BG_SIZE_UNKNOWN",
+    "PROFILES",
+    "AccessToken",
+    "Account",
+    "AccountKind",
+    "AuthScheme",
+    "AuthTarget",
+    "BitsError",
+    "BitsService",
+    "Blanket",
+    "Clock",
+    "Cloaking",
+    "CopyError",
+    "ElevationType",
+    "ErrorContext",
+    "Event",
+    "EventBus",
+    "File",
+    "FileEnumerator",
+    "FileInfo",
+    "FileProgress",
+    "FileRange",
+    "HResult",
+    "HelperTokenRules",
+    "IBackgroundCopyError",
+    "IBackgroundCopyFile",
+    "IBackgroundCopyFile2",
+    "IBackgroundCopyFile3",
+    "IBackgroundCopyFile4",
+    "IBackgroundCopyFile5",
+    "IBackgroundCopyFile6",
+    "IBackgroundCopyJob",
+    "IBackgroundCopyJob2",
+    "IBackgroundCopyJob3",
+    "IBackgroundCopyJob4",
+    "IBackgroundCopyJob5",
+    "IBackgroundCopyJobHttpOptions",
+    "IBackgroundCopyJobHttpOptions2",
+    "IBackgroundCopyJobHttpOptions3",
+    "IBackgroundCopyManager",
+    "IBitsTokenOptions",
+    "ImpersonationLevel",
+    "IntegrityLevel",
+    "Interface",
+    "Job",
+    "JobEnumerator",
+    "JobPriority",
+    "JobProgress",
+    "JobReplyProgress",
+    "JobState",
+    "JobStateChanged",
+    "JobTimes",
+    "JobType",
+    "Logoff",
+    "Logon",
+    "LogonSession",
+    "LogonType",
+    "Manager",
+    "ManualClock",
+    "NotifyFlags",
+    "Profile",
+    "ProxyUsage",
+    "ServiceStarted",
+    "ServiceStopping",
+    "StoreVersionError",
+    "SystemClock",
+    "TokenFlags",
+    "__version__",
+]

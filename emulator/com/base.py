@@ -1,0 +1,67 @@
+"""What every emulated interface pointer shares: its proxy blanket, the caller identity, QueryInterface."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, ClassVar
+
+from .. import hresults
+from ..constants import Interface, IUnknown, resolve_interface
+from ..hresults import BitsError
+from ..identity.callers import Blanket, Proxy
+from ..identity.tokens import AccessToken
+
+if TYPE_CHECKING:
+    from ..service import BitsService
+
+
+class ComObject:
+    """An interface pointer held by a client. Each has its own proxy blanket (SVC: not inherited)."""
+
+    __slots__ = ("_proxy", "_svc")
+    INTERFACES: ClassVar[tuple[Interface, ...]] = ()
+
+    def __init__(self, svc: BitsService, proxy: Proxy) -> None:
+        self._svc = svc
+        self._proxy = proxy
+
+    def _caller(self) -> AccessToken:
+        """The identity BITS sees for this call; ANONYMOUS is refused on every call (CONN, T21, A4)."""
+        proxy = self._proxy
+        if proxy.anonymous:
+            raise BitsError(hresults.E_ACCESSDENIED, "the proxy's impersonation level is ANONYMOUS")
+        return proxy.identity(self._svc._thread_token.get())
+
+    def set_blanket(self, blanket: Blanket) -> None:
+        """CoSetProxyBlanket on this pointer only."""
+        with self._svc.lock:
+            self._proxy.set_blanket(blanket, self._svc.thread_token)
+
+    @property
+    def blanket(self) -> Blanket:
+        return self._proxy.blanket
+
+    def query_interface(self, interface: Interface | uuid.UUID | str) -> ComObject:
+        """QueryInterface: E_NOINTERFACE when the object lacks it or the profile's BITS version predates it."""
+        iface = resolve_interface(interface)
+        svc = self._svc
+        if iface is None or (iface not in self.INTERFACES and iface is not IUnknown) or not svc.profile.has(iface):
+            name = iface.name if iface is not None else str(interface)
+            raise BitsError(
+                hresults.E_NOINTERFACE,
+                f"{type(self).__name__} does not implement {name} on {svc.profile.name} "
+                f"(BITS {'.'.join(map(str, svc.profile.bits_version))})",
+            )
+        with svc.lock:
+            return self._query(iface)
+
+    def _query(self, iface: Interface) -> ComObject:
+        return self._clone()
+
+    def _clone(self) -> ComObject:
+        raise NotImplementedError
+
+    def _require(self, iface: Interface) -> None:
+        """A method of a later interface called on a profile whose BITS version lacks it."""
+        if not self._svc.profile.has(iface):
+            raise BitsError(hresults.E_NOINTERFACE, f"{iface.name} needs a newer BITS than {self._svc.profile.name}")

@@ -1,0 +1,88 @@
+"""IBackgroundCopyError: a snapshot of the job's error when it was obtained (§2.10)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from .. import hresults
+from ..constants import ErrorContext, IBackgroundCopyError, Interface
+from ..domain.records import ErrorRecord, JobRecord
+from ..hresults import BitsError
+from ..identity.callers import Proxy
+from . import args
+from .base import ComObject
+from .file import File
+from .registry import com_method
+
+if TYPE_CHECKING:
+    from ..service import BitsService
+
+# The message-table entries bitsadmin prints for each context (bitsmsg.h BG_*_ERROR_CONTEXT_*).
+CONTEXT_TEXT = {
+    ErrorContext.NONE: hresults.BG_S_ERROR_CONTEXT_NONE,
+    ErrorContext.UNKNOWN: hresults.BG_E_ERROR_CONTEXT_UNKNOWN,
+    ErrorContext.GENERAL_QUEUE_MANAGER: hresults.BG_E_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
+    ErrorContext.QUEUE_MANAGER_NOTIFICATION: hresults.BG_E_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION,
+    ErrorContext.LOCAL_FILE: hresults.BG_E_ERROR_CONTEXT_LOCAL_FILE,
+    ErrorContext.REMOTE_FILE: hresults.BG_E_ERROR_CONTEXT_REMOTE_FILE,
+    ErrorContext.GENERAL_TRANSPORT: hresults.BG_E_ERROR_CONTEXT_GENERAL_TRANSPORT,
+    ErrorContext.REMOTE_APPLICATION: hresults.BG_E_ERROR_CONTEXT_REMOTE_APPLICATION,
+    ErrorContext.SERVER_CERTIFICATE_CALLBACK: hresults.BG_E_ERROR_CONTEXT_SERVER_CERTIFICATE_CALLBACK,
+}
+
+
+class CopyError(ComObject):
+    __slots__ = ("_error", "_job")
+    INTERFACES: ClassVar[tuple[Interface, ...]] = (IBackgroundCopyError,)
+
+    def __init__(self, svc: BitsService, proxy: Proxy, job: JobRecord, error: ErrorRecord) -> None:
+        super().__init__(svc, proxy)
+        self._job = job
+        self._error = error
+
+    def _clone(self) -> CopyError:
+        return CopyError(self._svc, self._proxy.spawn(), self._job, self._error)
+
+    def __repr__(self) -> str:
+        return f"<CopyError {self._error.context.name} {self._error.code:#010x}>"
+
+    @com_method(IBackgroundCopyError, "GetError", "returns (context, code)")
+    def get_error(self) -> tuple[ErrorContext, int]:
+        with self._svc.lock:
+            self._caller()
+            return self._error.context, self._error.code
+
+    @com_method(IBackgroundCopyError, "GetFile", "BG_E_FILE_NOT_AVAILABLE when the error concerns no file")
+    def get_file(self) -> File:
+        with self._svc.lock:
+            self._caller()
+            index = self._error.file_index
+            if index is None or index >= len(self._job.files):
+                raise BitsError(hresults.BG_E_FILE_NOT_AVAILABLE)
+            return File(self._svc, self._proxy.spawn(), self._job, self._job.files[index])
+
+    @com_method(IBackgroundCopyError, "GetErrorDescription", "LanguageId 0: E_INVALIDARG")
+    def get_error_description(self, language_id: int = 0x0409) -> str:
+        lang = args.ulong(language_id, "language_id")
+        with self._svc.lock:
+            self._caller()
+            if lang == 0:
+                raise BitsError(hresults.E_INVALIDARG, "LanguageId must not be 0")
+            return hresults.describe(self._error.code, lang)
+
+    @com_method(IBackgroundCopyError, "GetErrorContextDescription", "LanguageId 0: E_INVALIDARG")
+    def get_error_context_description(self, language_id: int = 0x0409) -> str:
+        lang = args.ulong(language_id, "language_id")
+        with self._svc.lock:
+            self._caller()
+            if lang == 0:
+                raise BitsError(hresults.E_INVALIDARG, "LanguageId must not be 0")
+            return hresults.describe(CONTEXT_TEXT[self._error.context].value, lang)
+
+    @com_method(IBackgroundCopyError, "GetProtocol", "\"http\" for HTTP and HTTPS, \"file\" for SMB")
+    def get_protocol(self) -> str:
+        with self._svc.lock:
+            self._caller()
+            if self._error.protocol is None:
+                raise BitsError(hresults.BG_E_PROTOCOL_NOT_AVAILABLE)
+            return self._error.protocol

@@ -1,0 +1,34 @@
+"""The registry of emulated COM methods: which interface each belongs to and what it implements.
+
+``@com_method`` records a method without wrapping it (no cost on the hot path). The coverage document
+(COVERAGE.md) is generated from this registry, so what it claims is what the code declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from ..constants import Interface
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+@dataclass(frozen=True, slots=True)
+class MethodEntry:
+    interface: Interface
+    com_name: str
+    python_name: str
+    notes: str
+
+
+REGISTRY: list[MethodEntry] = []
+
+
+def com_method(interface: Interface, com_name: str, notes: str = "") -> Callable[[F], F]:
+    def register(func: F) -> F:
+        REGISTRY.append(MethodEntry(interface, com_name, func.__name__, notes))
+        return func
+
+    return register

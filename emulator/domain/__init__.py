@@ -1,0 +1,1 @@
+"""Pure rules: job records, the state machine, access checks and decision tables. No I/O here."""

@@ -1,0 +1,28 @@
+"""String limits and defaults (spec/bits-core.md §6.1, §6.2). Lengths are UTF-16 code units."""
+
+from __future__ import annotations
+
+from typing import Final
+
+MAX_DISPLAY_NAME: Final = 256
+MAX_DESCRIPTION: Final = 1024
+MAX_REMOTE_NAME: Final = 2200
+MAX_PATH: Final = 260
+MAX_NOTIFY_PARAMETERS: Final = 4000
+MAX_PROXY_LIST: Final = 32767  # header text; the method page says 4,000 (bits-core §2.2 ⚠, our choice)
+MAX_CUSTOM_HEADERS: Final = 16384  # including the NUL
+MAX_USER_NAME: Final = 300
+MAX_PASSWORD: Final = 65535
+MIN_RETRY_DELAY: Final = 5
+MAX_REPLY_DATA: Final = 1024 * 1024
+
+DEFAULT_RETRY_DELAY: Final = 600
+DEFAULT_NO_PROGRESS_TIMEOUT: Final = 1_209_600
+DEFAULT_MAX_DOWNLOAD_TIME: Final = 7_776_000
+DEFAULT_NOTIFY_FLAGS: Final = 0x3
+JOB_INACTIVITY_TIMEOUT: Final = 90 * 24 * 3600
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit Windows' limits are stated in."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)

@@ -1,0 +1,75 @@
+"""Syntax rules for remote and local names (spec/bits-core.md §6.2, §6.3). Pure checks; where a local
+name lands on disk, and who may write there, is the file system sandbox's business (transfer/localfs.py)."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from urllib.parse import urlsplit
+
+from .. import hresults
+from ..constants import JobType
+from ..hresults import BitsError
+from .limits import MAX_PATH, MAX_REMOTE_NAME, utf16_len
+
+
+class RemoteKind(Enum):
+    HTTP = "http"
+    SMB = "file"
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_URL_ILLEGAL = re.compile(r"[\s<>\"{}|^`]")
+
+
+def _invalid(detail: str) -> BitsError:
+    return BitsError(hresults.E_INVALIDARG, detail)
+
+
+def is_unc(path: str) -> bool:
+    return path.startswith(("\\\\", "//")) and not path.startswith(("\\\\?\\", "\\\\.\\", "//?/", "//./"))
+
+
+def remote_kind(url: str, job_type: JobType) -> RemoteKind:
+    """Validate a remote name; E_INVALIDARG for what AddFile rejects (bg_file_info, addfile pages)."""
+    if utf16_len(url) > MAX_REMOTE_NAME:
+        raise _invalid(f"remote name longer than {MAX_REMOTE_NAME} characters")
+    if "*" in url or "?" in url.split("://", 1)[-1].split("?", 1)[0] and url.lower().startswith("file"):
+        raise _invalid("wildcards are not allowed in a remote name")
+    lowered = url.lower()
+    if lowered.startswith(("http://", "https://")):
+        if _URL_ILLEGAL.search(url):
+            raise _invalid("the URL contains characters that are not legal in a URL")
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise _invalid("the URL names no server")
+        if any(len(segment) > MAX_PATH for segment in parts.path.split("/")):
+            raise _invalid(f"a URL segment is longer than MAX_PATH ({MAX_PATH})")
+        return RemoteKind.HTTP
+    if lowered.startswith("file://") or is_unc(url) or _DRIVE.match(url):
+        if "*" in url or "?" in url:
+            raise _invalid("wildcards are not allowed in a remote name")
+        if job_type is JobType.UPLOAD_REPLY:
+            raise _invalid("upload-reply jobs cannot use SMB remote names")
+        return RemoteKind.SMB
+    raise _invalid(f"unsupported protocol in remote name {url[:40]!r}")
+
+
+def check_local_name(path: str) -> None:
+    """A local name must be a full path, no wildcards, no ``\\\\?\\`` prefix, no alternate data stream."""
+    if utf16_len(path) > MAX_PATH:
+        raise _invalid(f"local name longer than MAX_PATH ({MAX_PATH})")
+    if path.startswith(("\\\\?\\", "\\\\.\\", "//?/", "//./")):
+        raise _invalid("the \\\\?\\ and \\\\.\\ prefixes are not supported")
+    if "*" in path or "?" in path:
+        raise _invalid("wildcards are not allowed in a local name")
+    if _DRIVE.match(path):
+        rest = path[2:]
+    elif is_unc(path) or path.startswith("/"):
+        rest = path
+    else:
+        raise _invalid(f"local name {path!r} is not a full path")
+    if ":" in rest:
+        raise _invalid("NTFS alternate data streams are not supported")
+    if path.endswith(("\\", "/")):
+        raise _invalid("a local name must name a file, not a directory")

@@ -1,0 +1,115 @@
+"""In-memory job and file records.
+
+The service keeps every live job as a record and writes each change through to the store in the same
+call; reads never touch SQLite. Records hold values only; the rules that change them live beside this
+module (states.py, access.py) and the service applies them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
+from ..identity.tokens import AccessToken
+
+
+@dataclass(slots=True, eq=False)
+class FileRecord:
+    file_id: int
+    job_id: uuid.UUID
+    index: int
+    remote_name: str
+    local_name: str
+    bytes_total: int | None = None  # None while the size is unknown (BG_SIZE_UNKNOWN)
+    bytes_transferred: int = 0
+    completed: bool = False
+    temp_name: str | None = None
+    ranges: list[tuple[int, int]] | None = None
+    validation_state: bool = False
+    remote_mtime: float | None = None
+    response_headers: str | None = None
+    transferred: bool = False  # every byte is in the temporary file
+
+
+@dataclass(slots=True, eq=False)
+class ErrorRecord:
+    context: ErrorContext
+    code: int
+    file_index: int | None = None
+    protocol: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class HelperToken:
+    """A helper token as IBitsTokenOptions::SetHelperToken captured it; never persisted (SHT)."""
+
+    token: AccessToken
+    session_id: int | None
+
+
+@dataclass(slots=True, eq=False)
+class Credential:
+    target: int
+    scheme: int
+    user_name: str | None
+    password: str | None
+
+
+@dataclass(slots=True, eq=False)
+class JobRecord:
+    id: uuid.UUID
+    seq: int
+    job_type: JobType
+    display_name: str
+    owner_sid: str
+    owner_name: str
+    owner_elevated: bool
+    owner_integrity: int
+    created_at: float
+    modified_at: float
+    state: JobState = JobState.SUSPENDED
+    description: str = ""
+    priority: JobPriority = JobPriority.NORMAL
+    notify_flags: int = 0x3
+    notify_program: str | None = None
+    notify_parameters: str | None = None
+    min_retry_delay: int = 600
+    no_progress_timeout: int = 1_209_600
+    max_download_time: int = 7_776_000
+    proxy_usage: ProxyUsage = ProxyUsage.PRECONFIG
+    proxy_list: str | None = None
+    proxy_bypass_list: str | None = None
+    error_count: int = 0
+    transferred_at: float | None = None
+    error: ErrorRecord | None = None
+    security_flags: int = 0
+    file_acl_flags: int = 0
+    peer_caching_flags: int = 0
+    custom_headers: str | None = None
+    custom_headers_write_only: bool = False
+    client_certificate: dict[str, Any] | None = None
+    credentials: list[Credential] = field(default_factory=list)
+    http_method: str | None = None
+    reply_file_name: str | None = None
+    properties: dict[int, Any] = field(default_factory=dict)
+    helper_flags: int = 0
+    helper: HelperToken | None = None
+    # scheduler bookkeeping (spec/bits-core.md §3.3 timers), seconds on the service clock
+    retry_at: float | None = None
+    no_progress_since: float | None = None
+    active_seconds: float = 0.0
+    last_activity_at: float = 0.0
+    files: list[FileRecord] = field(default_factory=list)
+    # not persisted: the callback object registered by SetNotifyInterface (setnotifyinterface page)
+    notify_interface: object | None = None
+    notify_registrant_sid: str | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state >= JobState.ACKNOWLEDGED

@@ -1,0 +1,102 @@
+"""The job state machine: the one place a job's state is decided (spec/bits-core.md §3.3).
+
+``transition(state, trigger, …)`` returns the next state or raises the HRESULT Windows returns for an
+API trigger that the state does not allow. The scheduler's triggers use the same function; an internal
+trigger a state cannot take is a bug, reported as ``IllegalTransition``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from .. import hresults
+from ..constants import JobState, JobType
+from ..hresults import BitsError
+
+S = JobState
+_NON_FINAL = frozenset(s for s in JobState if s not in (S.ACKNOWLEDGED, S.CANCELLED))
+_ACTIVE = frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING})
+
+
+class Trigger(Enum):
+    # API methods (§3.2)
+    RESUME = "Resume"
+    SUSPEND = "Suspend"
+    CANCEL = "Cancel"
+    COMPLETE = "Complete"
+    # scheduler and environment (§3.3)
+    SCHEDULE = "scheduler picks the job"  # T8
+    CONNECTED = "connected"  # T9
+    TRANSIENT_FAILURE = "recoverable error"  # T10, T14
+    FATAL_FAILURE = "fatal error"  # T13, T16, T22
+    ALL_TRANSFERRED = "last file done"  # T12
+    RETRY_DUE = "minimum retry delay elapsed"  # T15
+    PREEMPTED = "time slice over / owner away"  # T11, T20
+    NETWORK_LOST = "network lost"  # T17
+    NETWORK_RESTORED = "network re-established"  # T18
+    TOKEN_DISCARDED = "helper token discarded"  # security §4.3
+    INACTIVITY_TIMEOUT = "job inactivity timeout"  # T32
+    FILES_ADDED = "files added to a transferred job"  # T6
+
+
+class IllegalTransition(RuntimeError):
+    """An internal trigger arrived in a state that cannot take it (an emulator bug)."""
+
+
+def transition(state: JobState, trigger: Trigger, *, has_files: bool = True,
+               job_type: JobType = JobType.DOWNLOAD, pending_files: bool = True) -> JobState:
+    if trigger is Trigger.RESUME:
+        _require_non_final(state)
+        if state is S.SUSPENDED:
+            if not has_files:
+                raise BitsError(hresults.BG_E_EMPTY)  # T3: stays SUSPENDED
+            return S.QUEUED  # T2
+        if state in (S.ERROR, S.TRANSIENT_ERROR):
+            return S.QUEUED  # T4
+        if state is S.TRANSFERRED:
+            # T6: with new files the job transfers them; without, Resume has nothing to do
+            # (undocumented; emulator choice: stays TRANSFERRED).
+            return S.QUEUED if pending_files else S.TRANSFERRED
+        return state  # T5
+    if trigger is Trigger.SUSPEND:
+        _require_non_final(state)
+        # T7. Suspending a TRANSFERRED job is undocumented; emulator choice: it stays TRANSFERRED,
+        # since there is nothing left to pause and its data must remain completable.
+        return S.TRANSFERRED if state is S.TRANSFERRED else S.SUSPENDED
+    if trigger is Trigger.CANCEL:
+        _require_non_final(state)
+        return S.CANCELLED  # T31
+    if trigger is Trigger.COMPLETE:
+        _require_non_final(state)
+        if job_type is not JobType.DOWNLOAD and state is not S.TRANSFERRED:
+            raise BitsError(hresults.BG_E_INVALID_STATE, "uploads complete only when TRANSFERRED")  # T30
+        return S.ACKNOWLEDGED  # T29
+    return _internal(state, trigger)
+
+
+_INTERNAL: dict[Trigger, tuple[frozenset[JobState], JobState]] = {
+    Trigger.SCHEDULE: (frozenset({S.QUEUED}), S.CONNECTING),
+    Trigger.CONNECTED: (frozenset({S.CONNECTING, S.TRANSFERRING}), S.TRANSFERRING),
+    Trigger.TRANSIENT_FAILURE: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}), S.TRANSIENT_ERROR),
+    Trigger.FATAL_FAILURE: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}), S.ERROR),
+    Trigger.ALL_TRANSFERRED: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING}), S.TRANSFERRED),
+    Trigger.RETRY_DUE: (frozenset({S.TRANSIENT_ERROR}), S.QUEUED),
+    Trigger.PREEMPTED: (frozenset(_ACTIVE), S.QUEUED),
+    Trigger.NETWORK_LOST: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING}), S.TRANSIENT_ERROR),
+    Trigger.NETWORK_RESTORED: (frozenset({S.TRANSIENT_ERROR}), S.QUEUED),
+    Trigger.TOKEN_DISCARDED: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}), S.ERROR),
+    Trigger.INACTIVITY_TIMEOUT: (_NON_FINAL, S.CANCELLED),
+    Trigger.FILES_ADDED: (frozenset({S.TRANSFERRED}), S.QUEUED),
+}
+
+
+def _internal(state: JobState, trigger: Trigger) -> JobState:
+    allowed, target = _INTERNAL[trigger]
+    if state not in allowed:
+        raise IllegalTransition(f"{trigger.value!r} cannot happen in state {state.name}")
+    return target
+
+
+def _require_non_final(state: JobState) -> None:
+    if state not in _NON_FINAL:
+        raise BitsError(hresults.BG_E_INVALID_STATE)

@@ -1,0 +1,93 @@
+"""Who BITS sees on a call: client process token, per-proxy blanket and COM cloaking.
+
+Facts: spec/bits-security.md §3 (CLOAK, EOAC, SBN, CSPB, SVC). Each interface pointer carries its own
+blanket; a new pointer starts from the process-wide default (CoInitializeSecurity, or IDENTIFY with no
+cloaking when it was never called). Cloaking is not inherited by pointers obtained from another one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import hresults
+from ..constants import Cloaking, ImpersonationLevel
+from ..hresults import BitsError
+from .tokens import AccessToken
+
+
+@dataclass(frozen=True, slots=True)
+class Blanket:
+    """The part of a COM proxy blanket BITS depends on."""
+
+    impersonation_level: ImpersonationLevel | int = ImpersonationLevel.IDENTIFY
+    cloaking: Cloaking | int = Cloaking.NONE
+
+
+DEFAULT_BLANKET = Blanket()
+_VALID_CLOAKING = frozenset(int(c) for c in Cloaking)
+
+
+def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
+    """Check a blanket as CoSetProxyBlanket does and normalise it.
+
+    EOAC_STATIC_CLOAKING together with EOAC_DYNAMIC_CLOAKING, an unknown level or unknown capability
+    bits give E_INVALIDARG (CSPB, T25). RPC_C_IMP_LEVEL_DEFAULT negotiates: the client's level wins (SBN).
+    """
+    if not isinstance(blanket, Blanket):
+        raise TypeError(f"blanket must be a Blanket, not {type(blanket).__name__}")
+    level, cloak = blanket.impersonation_level, blanket.cloaking
+    if isinstance(level, bool) or not isinstance(level, int) or isinstance(cloak, bool) or not isinstance(cloak, int):
+        raise TypeError("Blanket fields must be ints (ImpersonationLevel, Cloaking)")
+    if level not in range(0, 5) or cloak not in _VALID_CLOAKING:
+        raise BitsError(hresults.E_INVALIDARG, f"invalid proxy blanket {level=!r} cloaking={cloak:#x}")
+    resolved = ImpersonationLevel(level)
+    if resolved is ImpersonationLevel.DEFAULT:
+        resolved = ImpersonationLevel(process_default.impersonation_level)
+    return Blanket(resolved, Cloaking(cloak))
+
+
+class ClientProcess:
+    """A client process: its primary token and the blanket CoInitializeSecurity gave every new proxy."""
+
+    __slots__ = ("default_blanket", "token")
+
+    def __init__(self, token: AccessToken, default_blanket: Blanket) -> None:
+        self.token = token
+        self.default_blanket = default_blanket
+
+
+class Proxy:
+    """One interface pointer's security state."""
+
+    __slots__ = ("anonymous", "blanket", "cloak", "client", "level", "static_token")
+
+    def __init__(self, client: ClientProcess, blanket: Blanket | None = None) -> None:
+        self.client = client
+        self.static_token: AccessToken | None = None
+        self._apply(blanket or client.default_blanket)
+
+    def _apply(self, blanket: Blanket) -> None:
+        self.blanket = blanket
+        self.level = ImpersonationLevel(blanket.impersonation_level)
+        self.cloak = Cloaking(blanket.cloaking)
+        self.anonymous = self.level is ImpersonationLevel.ANONYMOUS
+
+    def set_blanket(self, blanket: Blanket, thread_token: AccessToken | None) -> None:
+        self._apply(validate_blanket(blanket, self.client.default_blanket))
+        # Static cloaking fixes the identity when the blanket is set (CLOAK, EOAC).
+        self.static_token = (thread_token or self.client.token) if self.cloak is Cloaking.STATIC else None
+
+    def spawn(self) -> Proxy:
+        """A pointer obtained through this one (QI, GetJob, Next…): the process default, not ours (SVC)."""
+        return Proxy(self.client)
+
+    def identity(self, thread_token: AccessToken | None) -> AccessToken:
+        """The token BITS sees for a call made now, on this thread."""
+        if self.level < ImpersonationLevel.IMPERSONATE or self.cloak is Cloaking.NONE:
+            return self.client.token
+        if self.cloak is Cloaking.DYNAMIC:
+            return thread_token or self.client.token
+        if self.static_token is None:
+            # Process-wide static cloaking: captured on the pointer's first call.
+            self.static_token = thread_token or self.client.token
+        return self.static_token

@@ -1,0 +1,119 @@
+"""Accounts and logon sessions of the emulated machine.
+
+Accounts persist in the store (the machine's account database survives a service restart, like the job
+queue); logon sessions belong to the running system. Service accounts are always logged on, each in its
+own session with the LUID Windows gives it (SYSTEM 0x3e7, LocalService 0x3e5, NetworkService 0x3e4).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from ..events import EventBus, Logoff, Logon
+from ..store.repository import JobStore
+from . import sids
+from .accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account, AccountKind
+from .sessions import LogonSession, LogonType, make_tokens
+
+SERVICE_SESSION_IDS = {LOCAL_SYSTEM.sid: 0x3E7, LOCAL_SERVICE.sid: 0x3E5, NETWORK_SERVICE.sid: 0x3E4}
+
+
+class Directory:
+    def __init__(self, store: JobStore, bus: EventBus, now: Callable[[], float], seed: int = 0) -> None:
+        self._store = store
+        self._bus = bus
+        self._now = now
+        self.by_name: dict[str, Account] = {}
+        self.by_sid: dict[str, Account] = {}
+        self.sessions: dict[int, LogonSession] = {}
+        self.active_by_sid: dict[str, set[int]] = {}
+        self._session_ids = itertools.count(0x10000)
+        self._terminal_ids = itertools.count(1)
+        machine = store.get_setting("machine")
+        allocator = sids.SidAllocator(seed)
+        if machine is None:
+            with store.transaction():
+                store.set_setting("machine", allocator.machine)
+                store.set_setting("next_rid", "1001")
+        for account in (LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE):
+            self._remember(account)
+            session_id = SERVICE_SESSION_IDS[account.sid]
+            token, _ = make_tokens(account, session_id, LogonType.SERVICE)
+            self._add_session(LogonSession(session_id, account, LogonType.SERVICE, 0, token, token))
+
+    def _remember(self, account: Account) -> None:
+        self.by_name[account.name.lower()] = account
+        self.by_sid[account.sid] = account
+
+    def load(self, rows: list[tuple[str, str, str, bool]]) -> None:
+        for sid, name, kind, admin in rows:
+            if sid not in self.by_sid:
+                self._remember(Account(sid, name, AccountKind(kind), admin))
+
+    def add_user(self, name: str, *, admin: bool = False) -> Account:
+        if not isinstance(name, str) or not isinstance(admin, bool):
+            raise TypeError("add_user(name: str, *, admin: bool)")
+        if not name or any(c in name for c in '"/\\[]:;|=,+*?<>@') or len(name) > 20:
+            raise ValueError(f"{name!r} is not a valid Windows user name (1-20 chars, no \"/\\[]:;|=,+*?<>@)")
+        if name.lower() in self.by_name:
+            raise ValueError(f"an account named {name!r} already exists (use account({name!r}))")
+        machine = self._store.get_setting("machine")
+        rid = int(self._store.get_setting("next_rid") or "1001")
+        account = Account(f"S-1-5-21-{machine}-{rid}", name, AccountKind.USER, admin)
+        with self._store.transaction():
+            self._store.set_setting("next_rid", str(rid + 1))
+            self._store.insert_account(account.sid, account.name, account.kind.value, account.admin)
+        self._remember(account)
+        return account
+
+    def account(self, name_or_sid: str) -> Account:
+        found = self.by_sid.get(name_or_sid) or self.by_name.get(name_or_sid.lower())
+        if found is None:
+            raise KeyError(f"no account {name_or_sid!r}")
+        return found
+
+    def _add_session(self, session: LogonSession) -> None:
+        self.sessions[session.id] = session
+        self.active_by_sid.setdefault(session.account.sid, set()).add(session.id)
+
+    def logon(self, account: Account, logon_type: LogonType = LogonType.INTERACTIVE) -> LogonSession:
+        if not isinstance(account, Account):
+            raise TypeError(f"logon() takes an Account, not {type(account).__name__}")
+        if self.by_sid.get(account.sid) is not account and self.by_sid.get(account.sid) != account:
+            raise KeyError(f"{account.name} is not an account of this machine")
+        if account.is_service:
+            # Service accounts are always logged on: their logon is the service's session (UNC, SVC).
+            return self.sessions[SERVICE_SESSION_IDS[account.sid]]
+        logon_type = LogonType(logon_type)
+        if logon_type is LogonType.SERVICE:
+            raise ValueError("user accounts log on interactively, remotely, as batch or network logons")
+        session_id = next(self._session_ids)
+        terminal = next(self._terminal_ids) if logon_type in (LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE) else 0
+        token, elevated = make_tokens(account, session_id, logon_type)
+        session = LogonSession(session_id, account, logon_type, terminal, token, elevated)
+        self._add_session(session)
+        self._bus.publish(Logon(self._now(), session_id, account.sid))
+        return session
+
+    def logoff(self, session: LogonSession) -> None:
+        if not isinstance(session, LogonSession):
+            raise TypeError(f"logoff() takes a LogonSession, not {type(session).__name__}")
+        known = self.sessions.get(session.id)
+        if known is not session:
+            raise KeyError(f"logon session {session.id} does not belong to this service")
+        if session.account.is_service:
+            raise ValueError(f"{session.account.name} is a service account and is always logged on")
+        if not session.active:
+            raise ValueError(f"logon session {session.id} of {session.account.name} has already logged off")
+        session.active = False
+        self.active_by_sid[session.account.sid].discard(session.id)
+        self._bus.publish(Logoff(self._now(), session.id, session.account.sid))
+
+    def is_logged_on(self, sid: str) -> bool:
+        """Whether BITS would run this account's jobs now (an interactive-type session is active)."""
+        return any(self.sessions[i].runs_jobs for i in self.active_by_sid.get(sid, ()))
+
+    def session_active(self, session_id: int | None) -> bool:
+        s = self.sessions.get(session_id) if session_id is not None else None
+        return s is not None and s.active

@@ -1,0 +1,116 @@
+"""Logon sessions and the tokens a logon produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from . import sids
+from .accounts import Account, AccountKind
+from .tokens import (
+    DENY_ONLY_GROUP,
+    ENABLED_GROUP,
+    AccessToken,
+    ElevationType,
+    Group,
+    IntegrityLevel,
+)
+
+
+class LogonType(IntEnum):
+    """SECURITY_LOGON_TYPE values for the logons BITS distinguishes (spec/bits-security.md §6.2)."""
+
+    INTERACTIVE = 2
+    NETWORK = 3
+    BATCH = 4
+    SERVICE = 5
+    NEW_CREDENTIALS = 9  # RunAs /netonly-style: not an interactive logon
+    REMOTE_INTERACTIVE = 10
+
+
+# Logons under which BITS runs the account's jobs: interactive (console, fast user switching),
+# Terminal Services, and service accounts (always logged on). RunAs/batch/network logons do not count.
+RUNS_JOBS = frozenset({LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE, LogonType.SERVICE})
+
+
+@dataclass(eq=False)
+class LogonSession:
+    id: int
+    account: Account
+    logon_type: LogonType
+    terminal_session_id: int
+    token: AccessToken
+    elevated_token: AccessToken
+    active: bool = field(default=True)
+
+    @property
+    def runs_jobs(self) -> bool:
+        return self.active and self.logon_type in RUNS_JOBS
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "logged off"
+        return f"<LogonSession {self.id} {self.account.name} {self.logon_type.name} {state}>"
+
+
+def _base_groups(account: Account, logon_type: LogonType) -> list[Group]:
+    groups = [Group(sids.EVERYONE, ENABLED_GROUP), Group(sids.AUTHENTICATED_USERS, ENABLED_GROUP)]
+    if logon_type in (LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE):
+        groups.append(Group(sids.INTERACTIVE, ENABLED_GROUP))
+    if logon_type is LogonType.SERVICE:
+        groups.append(Group(sids.SERVICE, ENABLED_GROUP))
+    if account.kind is not AccountKind.LOCAL_SYSTEM:
+        groups.append(Group(sids.USERS, ENABLED_GROUP))
+    return groups
+
+
+def make_tokens(account: Account, session_id: int, logon_type: LogonType) -> tuple[AccessToken, AccessToken]:
+    """The (normal, elevated) token pair a logon yields.
+
+    An administrator's interactive logon under UAC yields a filtered token (Administrators deny-only,
+    medium integrity) and a linked full token (UACHOW, SPLIT). Everyone else gets one token, used for both.
+    LocalSystem holds the administrators SID enabled; LocalService and NetworkService do not (§1.3).
+    """
+    groups = _base_groups(account, logon_type)
+    name = account.name
+    if account.is_service:
+        if account.kind is AccountKind.LOCAL_SYSTEM:
+            groups.append(Group(sids.ADMINISTRATORS, ENABLED_GROUP))
+        token = AccessToken(
+            account.sid, name, tuple(groups), ElevationType.DEFAULT, IntegrityLevel.SYSTEM, session_id
+        )
+        return token, token
+    if not account.admin:
+        token = AccessToken(
+            account.sid, name, tuple(groups), ElevationType.DEFAULT, IntegrityLevel.MEDIUM, session_id
+        )
+        return token, token
+    filtered = AccessToken(
+        account.sid,
+        name,
+        (*groups, Group(sids.ADMINISTRATORS, DENY_ONLY_GROUP)),
+        ElevationType.LIMITED,
+        IntegrityLevel.MEDIUM,
+        session_id,
+    )
+    full = AccessToken(
+        account.sid,
+        name,
+        (*groups, Group(sids.ADMINISTRATORS, ENABLED_GROUP)),
+        ElevationType.FULL,
+        IntegrityLevel.HIGH,
+        session_id,
+    )
+    return filtered, full
+
+
+def restricted_copy(token: AccessToken) -> AccessToken:
+    """The same identity as a restricted token (CreateRestrictedToken with restricting SIDs)."""
+    return AccessToken(
+        token.user_sid,
+        token.user_name,
+        token.groups,
+        token.elevation_type,
+        token.integrity,
+        token.logon_session_id,
+        restricted=True,
+    )

@@ -1,0 +1,41 @@
+"""Security identifiers: the well-known ones BITS cares about and realistic machine-local user SIDs."""
+
+from __future__ import annotations
+
+import random
+from typing import Final
+
+LOCAL_SYSTEM: Final = "S-1-5-18"
+LOCAL_SERVICE: Final = "S-1-5-19"
+NETWORK_SERVICE: Final = "S-1-5-20"
+ADMINISTRATORS: Final = "S-1-5-32-544"
+USERS: Final = "S-1-5-32-545"
+EVERYONE: Final = "S-1-1-0"
+AUTHENTICATED_USERS: Final = "S-1-5-11"
+INTERACTIVE: Final = "S-1-5-4"
+SERVICE: Final = "S-1-5-6"
+RESTRICTED_CODE: Final = "S-1-5-12"
+
+SERVICE_ACCOUNT_SIDS: Final = frozenset({LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE})
+
+
+def integrity_sid(rid: int) -> str:
+    return f"S-1-16-{rid}"
+
+
+class SidAllocator:
+    """Hands out ``S-1-5-21-<machine>-<rid>`` SIDs, RIDs from 1001 like a fresh Windows install.
+
+    The three machine sub-authorities come from a seeded generator so a service's SIDs are
+    repeatable from run to run.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        rng = random.Random(seed)
+        self.machine = "-".join(str(rng.randrange(10**9, 2**32)) for _ in range(3))
+        self._next_rid = 1001
+
+    def allocate(self) -> str:
+        rid = self._next_rid
+        self._next_rid += 1
+        return f"S-1-5-21-{self.machine}-{rid}"

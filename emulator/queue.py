@@ -1,0 +1,240 @@
+"""The job queue: live job records, their indexes, and write-through of every change.
+
+Every mutation goes through ``update`` (or the state-changing ``change_state``): the new values are
+written to the store in one transaction first and applied to the record only once it committed, so a
+failure never leaves memory and store disagreeing, or the store half-written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .clock import Clock
+from .constants import JobPriority, JobState, JobType
+from .domain import states
+from .domain.records import Credential, ErrorRecord, FileRecord, HelperToken, JobRecord
+from .domain.states import Trigger
+from .events import EventBus, JobStateChanged
+from .identity.tokens import AccessToken
+from .store.repository import JobStore, credentials_column, error_columns, helper_columns
+
+
+def _columns(changes: dict[str, Any]) -> dict[str, Any]:
+    """Record attribute changes → store columns."""
+    cols: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "error":
+            cols.update(error_columns(value))
+        elif name == "helper":
+            cols.update(helper_columns(value))
+        elif name == "credentials":
+            cols["credentials"] = credentials_column(value)
+        elif name == "properties":
+            cols["properties"] = {str(k): v for k, v in value.items()}
+        elif name in ("notify_interface", "notify_registrant_sid", "files"):
+            continue  # not persisted
+        else:
+            cols[name] = int(value) if isinstance(value, (JobState, JobType, JobPriority)) else value
+    return cols
+
+
+class JobQueue:
+    def __init__(self, store: JobStore, clock: Clock, bus: EventBus) -> None:
+        self.store = store
+        self.clock = clock
+        self.bus = bus
+        self.jobs: dict[uuid.UUID, JobRecord] = {}
+        self.by_owner: dict[str, dict[uuid.UUID, JobRecord]] = {}
+        self.by_helper_session: dict[int, dict[uuid.UUID, JobRecord]] = {}
+        self._seq = 0
+        self._file_id = store.max_file_id()
+        self._batch_depth = 0
+
+    # indexes -----------------------------------------------------------------------------------
+
+    def _index(self, rec: JobRecord) -> None:
+        self.jobs[rec.id] = rec
+        self.by_owner.setdefault(rec.owner_sid, {})[rec.id] = rec
+        self._seq = max(self._seq, rec.seq)
+
+    def load(self, records: Iterable[JobRecord]) -> None:
+        for rec in records:
+            self._index(rec)
+
+    def owned_by(self, sid: str) -> list[JobRecord]:
+        owned = self.by_owner.get(sid)
+        return list(owned.values()) if owned else []
+
+    def all_jobs(self) -> list[JobRecord]:
+        return list(self.jobs.values())
+
+    def count_owned(self, sid: str) -> int:
+        return len(self.by_owner.get(sid, ()))
+
+    # transactions ------------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group several updates of one API call into a single store transaction."""
+        if self._batch_depth:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+            return
+        self._batch_depth = 1
+        try:
+            with self.store.transaction():
+                yield
+        finally:
+            self._batch_depth = 0
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        if self._batch_depth:
+            yield
+        else:
+            with self.store.transaction():
+                yield
+
+    # mutations ---------------------------------------------------------------------------------
+
+    def create(self, display_name: str, job_type: JobType, owner: AccessToken) -> JobRecord:
+        now = self.clock.time()
+        rec = JobRecord(
+            id=uuid.uuid4(),
+            seq=self._seq + 1,
+            job_type=job_type,
+            display_name=display_name,
+            owner_sid=owner.user_sid,
+            owner_name=owner.user_name,
+            owner_elevated=owner.elevated,
+            owner_integrity=int(owner.integrity),
+            created_at=now,
+            modified_at=now,
+            last_activity_at=now,
+        )
+        with self._write():
+            self.store.insert_job(rec)
+        self._index(rec)
+        return rec
+
+    def update(self, rec: JobRecord, *, touch: bool = True, **changes: Any) -> None:
+        """Write ``changes`` through and apply them. ``touch`` updates the modification time (BG_JOB_TIMES)."""
+        if touch:
+            now = self.clock.time()
+            changes.setdefault("modified_at", now)
+            changes.setdefault("last_activity_at", now)
+        if "helper" in changes:
+            self._reindex_helper(rec, changes["helper"])
+        if not rec.is_final:
+            with self._write():
+                self.store.update_job(rec.key, _columns(changes))
+        for name, value in changes.items():
+            setattr(rec, name, value)
+
+    def _reindex_helper(self, rec: JobRecord, new: HelperToken | None) -> None:
+        old = rec.helper
+        if old is not None and old.session_id is not None:
+            bucket = self.by_helper_session.get(old.session_id)
+            if bucket is not None:
+                bucket.pop(rec.id, None)
+                if not bucket:
+                    del self.by_helper_session[old.session_id]
+        if new is not None and new.session_id is not None:
+            self.by_helper_session.setdefault(new.session_id, {})[rec.id] = rec
+
+    def change_owner(self, rec: JobRecord, owner: AccessToken) -> None:
+        """TakeOwnership: the new owner, and what the takeover strips (TAKE: credentials, client
+        certificate, custom headers, command-line notification; not the helper token, A11)."""
+        old_sid = rec.owner_sid
+        self.update(
+            rec,
+            owner_sid=owner.user_sid,
+            owner_name=owner.user_name,
+            owner_elevated=owner.elevated,
+            owner_integrity=int(owner.integrity),
+            credentials=[],
+            client_certificate=None,
+            custom_headers=None,
+            custom_headers_write_only=False,
+            notify_program=None,
+            notify_parameters=None,
+        )
+        owned = self.by_owner.get(old_sid)
+        if owned is not None:
+            owned.pop(rec.id, None)
+            if not owned:
+                del self.by_owner[old_sid]
+        self.by_owner.setdefault(rec.owner_sid, {})[rec.id] = rec
+
+    def next_file_id(self) -> int:
+        self._file_id += 1
+        return self._file_id
+
+    def add_files(self, rec: JobRecord, pairs: list[tuple[str, str]],
+                  ranges: list[tuple[int, int]] | None = None) -> list[FileRecord]:
+        start = len(rec.files)
+        files = [
+            FileRecord(self.next_file_id(), rec.id, start + i, remote, local, ranges=ranges)
+            for i, (remote, local) in enumerate(pairs)
+        ]
+        with self._write():
+            self.store.insert_files(files)
+            self.update(rec)
+        rec.files.extend(files)
+        return files
+
+    def update_file(self, rec: JobRecord, f: FileRecord, **changes: Any) -> None:
+        if not rec.is_final:
+            with self._write():
+                self.store.update_file(f.file_id, changes)
+        for name, value in changes.items():
+            setattr(f, name, value)
+
+    def change_state(self, rec: JobRecord, trigger: Trigger, *, touch: bool = True, **changes: Any) -> JobState:
+        """Apply the state machine (domain/states.py) and persist the result with ``changes``."""
+        old = rec.state
+        new = states.transition(
+            old,
+            trigger,
+            has_files=bool(rec.files),
+            job_type=rec.job_type,
+            pending_files=any(not f.transferred for f in rec.files),
+        )
+        if new is JobState.TRANSFERRED and old is not JobState.TRANSFERRED:
+            changes.setdefault("transferred_at", self.clock.time())
+        if new in (JobState.ACKNOWLEDGED, JobState.CANCELLED):
+            with self._write():
+                self.store.delete_job(rec.key)
+            self._unindex(rec)
+            for name, value in {"state": new, **changes}.items():
+                setattr(rec, name, value)
+            if touch:
+                rec.modified_at = self.clock.time()
+        else:
+            self.update(rec, touch=touch, state=new, **changes)
+        if new is not old:
+            self.bus.publish(JobStateChanged(self.clock.time(), rec.id, old, new))
+        return new
+
+    def _unindex(self, rec: JobRecord) -> None:
+        self.jobs.pop(rec.id, None)
+        owned = self.by_owner.get(rec.owner_sid)
+        if owned is not None:
+            owned.pop(rec.id, None)
+            if not owned:
+                del self.by_owner[rec.owner_sid]
+        self._reindex_helper(rec, None)
+
+    def set_error(self, rec: JobRecord, trigger: Trigger, error: ErrorRecord, *, count: bool = True) -> JobState:
+        return self.change_state(
+            rec, trigger, error=error, error_count=rec.error_count + (1 if count else 0)
+        )
+
+    def set_credentials(self, rec: JobRecord, creds: list[Credential]) -> None:
+        self.update(rec, credentials=creds)

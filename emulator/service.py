@@ -1,0 +1,203 @@
+"""BitsService: the composition root that wires clock, store, identity, queue, scheduler and faces.
+
+No module-level state: two services in one process are fully isolated (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+
+from .clock import Clock, ManualClock, SystemClock
+from .events import EventBus, ServiceStarted, ServiceStopping
+from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
+from .identity.callers import DEFAULT_BLANKET, Blanket, ClientProcess, Proxy, validate_blanket
+from .identity.directory import Directory
+from .identity.sessions import LogonSession, LogonType
+from .identity.tokens import AccessToken
+from .profiles import Profile, resolve_profile
+from .queue import JobQueue
+from .store import database
+from .store.repository import JobStore
+
+if TYPE_CHECKING:
+    from .com.manager import Manager
+
+DEFAULT_USER = "User"
+
+
+class BitsService:
+    """An emulated BITS service with its own job store, accounts, logon sessions and clock.
+
+    ``database=None`` keeps the job store in memory; a path or ``sqlite:///`` URL gives a persistent
+    store whose schema the Alembic revisions create or upgrade at start.
+    """
+
+    def __init__(
+        self,
+        profile: str | Profile = "post-1607",
+        database: str | Path | URL | None = None,
+        *,
+        clock: Clock | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.profile = resolve_profile(profile)
+        if database is not None and not isinstance(database, (str, Path, URL)):
+            raise TypeError("database must be None, a path or an SQLAlchemy URL")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.lock = threading.RLock()
+        self.bus = EventBus()
+        self._thread_token: ContextVar[AccessToken | None] = ContextVar(f"bits-thread-token-{id(self)}", default=None)
+        self._closed = False
+        if database is None:
+            self.store = JobStore(_memory())
+            accounts, records = [], []
+        else:
+            conn, engine = _file(database)
+            self.store = JobStore(conn, engine)
+            accounts, records = self.store.load()
+        self.directory = Directory(self.store, self.bus, self.clock.time, seed)
+        self.directory.load([(a.sid, a.name, a.kind, a.admin) for a in accounts])
+        self.queue = JobQueue(self.store, self.clock, self.bus)
+        self.queue.load(records)
+        with self.store.transaction():
+            self.store.clear_all_helper_tokens()
+        from .transfer.scheduler import Scheduler
+
+        self.scheduler = Scheduler(self)
+        self._install_extensions()
+        try:
+            user = self.directory.account(DEFAULT_USER)
+        except KeyError:
+            user = self.directory.add_user(DEFAULT_USER)
+        self.current_session = self.directory.logon(user)
+        self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
+
+    def _install_extensions(self) -> None:
+        """Subsystems that subscribe to the bus (helper-token purge, notifications)."""
+        from .helper_tokens import HelperTokens
+
+        self.helper_tokens = HelperTokens(self)
+
+    # accounts and logons (control plane) ---------------------------------------------------------
+
+    @property
+    def local_system(self) -> Account:
+        return LOCAL_SYSTEM
+
+    @property
+    def local_service(self) -> Account:
+        return LOCAL_SERVICE
+
+    @property
+    def network_service(self) -> Account:
+        return NETWORK_SERVICE
+
+    def add_user(self, name: str, *, admin: bool = False) -> Account:
+        with self.lock:
+            return self.directory.add_user(name, admin=admin)
+
+    def account(self, name_or_sid: str) -> Account:
+        return self.directory.account(name_or_sid)
+
+    def logon(self, account: Account, *, logon_type: LogonType = LogonType.INTERACTIVE) -> LogonSession:
+        with self.lock:
+            self.scheduler.catch_up()
+            return self.directory.logon(account, logon_type)
+
+    def logoff(self, session: LogonSession) -> None:
+        with self.lock:
+            self.scheduler.catch_up()
+            self.directory.logoff(session)
+
+    # callers ------------------------------------------------------------------------------------
+
+    def connect(self, token: AccessToken | None = None, *, blanket: Blanket | None = None) -> Manager:
+        """The manager as seen by a client process running with ``token`` (CoCreateInstance).
+
+        ``blanket`` is the process-wide default every new interface pointer starts with, as set by
+        CoInitializeSecurity; without it COM uses IDENTIFY and no cloaking (CSD, LIL).
+        """
+        from .com.manager import Manager
+
+        if token is None:
+            token = self.current_session.token
+        if not isinstance(token, AccessToken):
+            raise TypeError(f"token must be an AccessToken, not {type(token).__name__}")
+        default = validate_blanket(blanket, DEFAULT_BLANKET) if blanket is not None else DEFAULT_BLANKET
+        return Manager(self, Proxy(ClientProcess(token, default)))
+
+    @contextmanager
+    def impersonate(self, token: AccessToken) -> Iterator[AccessToken]:
+        """The calling thread impersonates ``token`` (ImpersonateLoggedOnUser … RevertToSelf)."""
+        if not isinstance(token, AccessToken):
+            raise TypeError(f"impersonate() takes an AccessToken, not {type(token).__name__}")
+        reset = self._thread_token.set(token)
+        try:
+            yield token
+        finally:
+            self._thread_token.reset(reset)
+
+    @property
+    def thread_token(self) -> AccessToken | None:
+        return self._thread_token.get()
+
+    # time and scheduling ------------------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        """Move a ManualClock forward and catch the simulation up."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("advance() needs a ManualClock; with freezegun move time with the freezer")
+        with self.lock:
+            self.clock.advance(seconds)
+            self.scheduler.catch_up()
+
+    def run_until_idle(self, max_seconds: float = 365 * 86400.0) -> None:
+        with self.lock:
+            self.scheduler.run_until_idle(max_seconds)
+
+    # lifecycle ----------------------------------------------------------------------------------
+
+    def restart(self) -> None:
+        """Restart the BITS service: jobs and flags persist, helper tokens do not (SHT, T34)."""
+        with self.lock:
+            self.bus.publish(ServiceStopping(self.clock.time()))
+            self.helper_tokens.discard_all()
+            self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
+
+    def close(self) -> None:
+        with self.lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.bus.publish(ServiceStopping(self.clock.time()))
+            self.store.conn.close()
+            if self.store.engine is not None:
+                self.store.engine.dispose()
+
+    def __enter__(self) -> BitsService:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"
+
+
+def _memory() -> sqlite3.Connection:
+    return database.open_memory()
+
+
+def _file(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:
+    return database.open_file(database.store_url(db))

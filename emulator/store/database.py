@@ -1,0 +1,170 @@
+"""Opening a store: SQLite connections, pragmas, the schema template and Alembic upgrades.
+
+In-memory services copy a template database built once per process from the models (SQLite's backup
+API), so a fresh service costs a page copy, not DDL and not a migration replay (DESIGN §2). File stores
+are created and upgraded by the Alembic revisions in ``migrations/`` at open; a store stamped with a
+revision this version does not know was written by a newer emulator and is refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from .schema import Base
+
+HEAD_REVISION = "0001"
+
+
+class StoreVersionError(RuntimeError):
+    """The store was written by a newer schema than this emulator knows."""
+
+
+def migrations_dir() -> Path:
+    """The Alembic script directory: inside the installed package, or ``migrations/`` of a checkout."""
+    try:
+        module = importlib.import_module("emulator.migrations")
+    except ModuleNotFoundError:
+        module = None
+    if module is not None and module.__file__ is not None:
+        return Path(module.__file__).parent
+    checkout = Path(__file__).resolve().parents[2] / "migrations"
+    if (checkout / "env.py").is_file():
+        return checkout
+    raise RuntimeError("the emulator's migrations are missing from this installation")
+
+
+def _apply_pragmas(conn: sqlite3.Connection, *, file_backed: bool) -> None:
+    conn.execute("PRAGMA foreign_keys=ON")
+    # Purged helper-token data must not linger in free pages (DESIGN §2, issue: secure_delete test).
+    conn.execute("PRAGMA secure_delete=ON")
+    if file_backed:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+
+
+def _connect(database: str) -> sqlite3.Connection:
+    # Legacy transaction control: DML opens a transaction implicitly and the repository commits once
+    # per API call. check_same_thread=False because the service lock serialises every use.
+    return sqlite3.connect(database, check_same_thread=False, isolation_level="DEFERRED")
+
+
+_template: sqlite3.Connection | None = None
+_template_lock = threading.Lock()
+
+
+def schema_ddl() -> list[str]:
+    dialect = sqlite_dialect.dialect()
+    statements: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
+    statements.append(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+    )
+    statements.append(f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD_REVISION}')")
+    return statements
+
+
+def _template_db() -> sqlite3.Connection:
+    global _template
+    with _template_lock:
+        if _template is None:
+            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            for statement in schema_ddl():
+                conn.execute(statement)
+            _template = conn
+        return _template
+
+
+def open_memory() -> sqlite3.Connection:
+    conn = _connect(":memory:")
+    template = _template_db()
+    with _template_lock:
+        template.backup(conn)
+    _apply_pragmas(conn, file_backed=False)
+    return conn
+
+
+def store_url(database: str | Path | URL) -> URL:
+    if isinstance(database, URL):
+        url = database
+    elif isinstance(database, Path) or "://" not in database:
+        url = URL.create("sqlite", database=str(Path(database).expanduser().resolve()))
+    else:
+        url = make_url(database)
+    if url.get_backend_name() != "sqlite":
+        raise ValueError(
+            f"unsupported store {url.render_as_string(hide_password=True)!r}: the emulator's store is "
+            "SQLite (a file path or a sqlite:/// URL)"
+        )
+    if not url.database or url.database == ":memory:":
+        raise ValueError("use database=None for an in-memory store")
+    return url
+
+
+def make_engine(url: URL) -> Engine:
+    engine = create_engine(url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        dbapi_conn.execute("PRAGMA secure_delete=ON")
+
+    return engine
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(migrations_dir()))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or upgrade the file store's schema with the Alembic revisions, refusing newer stores."""
+    from alembic import command
+    from alembic.config import Config
+
+    with engine.connect() as conn:
+        if inspect(conn).has_table("alembic_version"):
+            current = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+            unknown = current - known_revisions()
+            if unknown:
+                raise StoreVersionError(
+                    f"the store {engine.url.database} was written by a newer bits-emulator (schema "
+                    f"revision {', '.join(sorted(unknown))}; this version knows up to {HEAD_REVISION}); "
+                    "upgrade bits-emulator to open it"
+                )
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def open_file(url: URL) -> tuple[sqlite3.Connection, Engine]:
+    engine = make_engine(url)
+    upgrade(engine)
+    assert url.database is not None
+    conn = _connect(url.database)
+    _apply_pragmas(conn, file_backed=True)
+    return conn, engine
+
+
+def engine_over(conn: sqlite3.Connection) -> Engine:
+    """An SQLAlchemy engine that uses the service's own connection (for ORM reads of a memory store)."""
+    from sqlalchemy.pool import StaticPool
+
+    return create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)

@@ -1,0 +1,311 @@
+"""Write-through persistence of job records.
+
+Hot-path writes run on the service's own sqlite3 connection with SQL generated once from the SQLAlchemy
+tables (Core for hot paths, notes §3.3): an API call costs one short transaction, not an ORM flush.
+Loading a file store at start uses the typed ORM models.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.orm import Session
+
+from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
+from ..domain.records import Credential, ErrorRecord, FileRecord, HelperToken, JobRecord
+from .schema import FILES, JOBS, AccountRow, FileRow, JobRow, SettingRow
+
+_JSON_COLUMNS = frozenset(
+    c.name for t in (JOBS, FILES) for c in t.columns if c.type.__class__.__name__ == "JSON"
+)
+
+
+def _db(column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if column in _JSON_COLUMNS:
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _insert_sql(table: Table) -> tuple[str, tuple[str, ...]]:
+    names = tuple(c.name for c in table.columns)
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", names
+
+
+def error_columns(error: ErrorRecord | None) -> dict[str, Any]:
+    if error is None:
+        return {"error_context": None, "error_code": None, "error_file_index": None, "error_protocol": None}
+    return {
+        "error_context": int(error.context),
+        "error_code": error.code,
+        "error_file_index": error.file_index,
+        "error_protocol": error.protocol,
+    }
+
+
+def helper_columns(helper: HelperToken | None) -> dict[str, Any]:
+    if helper is None:
+        return {
+            "helper_sid": None,
+            "helper_groups": None,
+            "helper_elevation": None,
+            "helper_integrity": None,
+            "helper_session_id": None,
+        }
+    t = helper.token
+    return {
+        "helper_sid": t.user_sid,
+        "helper_groups": [[g.sid, int(g.attributes)] for g in t.groups],
+        "helper_elevation": int(t.elevation_type),
+        "helper_integrity": int(t.integrity),
+        "helper_session_id": helper.session_id,
+    }
+
+
+def credentials_column(creds: list[Credential]) -> list[list[Any]]:
+    return [[c.target, c.scheme, c.user_name, c.password] for c in creds]
+
+
+def job_columns(rec: JobRecord) -> dict[str, Any]:
+    return {
+        "id": rec.key,
+        "seq": rec.seq,
+        "job_type": int(rec.job_type),
+        "state": int(rec.state),
+        "display_name": rec.display_name,
+        "description": rec.description,
+        "priority": int(rec.priority),
+        "notify_flags": rec.notify_flags,
+        "notify_program": rec.notify_program,
+        "notify_parameters": rec.notify_parameters,
+        "min_retry_delay": rec.min_retry_delay,
+        "no_progress_timeout": rec.no_progress_timeout,
+        "max_download_time": rec.max_download_time,
+        "proxy_usage": int(rec.proxy_usage),
+        "proxy_list": rec.proxy_list,
+        "proxy_bypass_list": rec.proxy_bypass_list,
+        "owner_sid": rec.owner_sid,
+        "owner_name": rec.owner_name,
+        "owner_elevated": rec.owner_elevated,
+        "owner_integrity": rec.owner_integrity,
+        "error_count": rec.error_count,
+        "created_at": rec.created_at,
+        "modified_at": rec.modified_at,
+        "transferred_at": rec.transferred_at,
+        **error_columns(rec.error),
+        "security_flags": rec.security_flags,
+        "file_acl_flags": rec.file_acl_flags,
+        "peer_caching_flags": rec.peer_caching_flags,
+        "custom_headers": rec.custom_headers,
+        "custom_headers_write_only": rec.custom_headers_write_only,
+        "client_certificate": rec.client_certificate,
+        "credentials": credentials_column(rec.credentials),
+        "http_method": rec.http_method,
+        "reply_file_name": rec.reply_file_name,
+        "properties": {str(k): v for k, v in rec.properties.items()},
+        "helper_flags": rec.helper_flags,
+        **helper_columns(rec.helper),
+        "retry_at": rec.retry_at,
+        "no_progress_since": rec.no_progress_since,
+        "active_seconds": rec.active_seconds,
+        "last_activity_at": rec.last_activity_at,
+    }
+
+
+def file_columns(f: FileRecord) -> dict[str, Any]:
+    return {
+        "id": f.file_id,
+        "job_id": str(f.job_id),
+        "position": f.index,
+        "remote_name": f.remote_name,
+        "local_name": f.local_name,
+        "bytes_total": f.bytes_total,
+        "bytes_transferred": f.bytes_transferred,
+        "completed": f.completed,
+        "transferred": f.transferred,
+        "temp_name": f.temp_name,
+        "ranges": [list(r) for r in f.ranges] if f.ranges is not None else None,
+        "validation_state": f.validation_state,
+        "remote_mtime": f.remote_mtime,
+        "response_headers": f.response_headers,
+    }
+
+
+class JobStore:
+    """The service's persistence port. Every method joins the current transaction (see ``transaction``)."""
+
+    def __init__(self, conn: sqlite3.Connection, engine: Engine | None = None) -> None:
+        self.conn = conn
+        self.engine = engine
+        self._insert_job, self._job_names = _insert_sql(JOBS)
+        self._insert_file, self._file_names = _insert_sql(FILES)
+        self._updates: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._job_columns = frozenset(c.name for c in JOBS.columns)
+        self._file_columns = frozenset(c.name for c in FILES.columns)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One API call = one transaction: either every write lands or none does."""
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+
+    def _update_sql(self, table: str, names: tuple[str, ...]) -> str:
+        key = (table, names)
+        sql = self._updates.get(key)
+        if sql is None:
+            allowed = self._job_columns if table == "jobs" else self._file_columns
+            unknown = set(names) - allowed
+            if unknown:
+                raise KeyError(f"no such column(s) in {table}: {sorted(unknown)}")
+            sql = f"UPDATE {table} SET {', '.join(f'{n}=?' for n in names)} WHERE id=?"
+            self._updates[key] = sql
+        return sql
+
+    def insert_job(self, rec: JobRecord) -> None:
+        cols = job_columns(rec)
+        self.conn.execute(self._insert_job, [_db(n, cols[n]) for n in self._job_names])
+
+    def update_job(self, job_id: str, changes: Mapping[str, Any]) -> None:
+        names = tuple(changes)
+        self.conn.execute(self._update_sql("jobs", names), [*(_db(n, changes[n]) for n in names), job_id])
+
+    def delete_job(self, job_id: str) -> None:
+        self.conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
+
+    def insert_files(self, files: Iterable[FileRecord]) -> None:
+        rows = []
+        for f in files:
+            cols = file_columns(f)
+            rows.append([_db(n, cols[n]) for n in self._file_names])
+        self.conn.executemany(self._insert_file, rows)
+
+    def update_file(self, file_id: int, changes: Mapping[str, Any]) -> None:
+        names = tuple(changes)
+        self.conn.execute(self._update_sql("files", names), [*(_db(n, changes[n]) for n in names), file_id])
+
+    def max_file_id(self) -> int:
+        row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
+        return int(row[0])
+
+    # helper tokens ---------------------------------------------------------------------------------
+
+    def clear_all_helper_tokens(self) -> None:
+        """Service start: no helper token survives a restart (SHT: "not persistent"); flags do."""
+        self.conn.execute(
+            "UPDATE jobs SET helper_sid=NULL, helper_groups=NULL, helper_elevation=NULL, "
+            "helper_integrity=NULL, helper_session_id=NULL WHERE helper_sid IS NOT NULL"
+        )
+
+    # settings and accounts -------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None:
+        self.conn.execute("INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, name, kind, admin))
+
+    # loading ---------------------------------------------------------------------------------------
+
+    def load(self) -> tuple[list[AccountRow], list[JobRecord]]:
+        """Read a persistent store back into records, through the typed ORM."""
+        if self.engine is None:
+            return [], []
+        with Session(self.engine) as session:
+            accounts = list(session.scalars(select(AccountRow)))
+            session.expunge_all()
+            jobs = {row.id: _job_record(row) for row in session.scalars(select(JobRow).order_by(JobRow.seq))}
+            for frow in session.scalars(select(FileRow).order_by(FileRow.job_id, FileRow.position)):
+                jobs[frow.job_id].files.append(_file_record(frow))
+        return accounts, list(jobs.values())
+
+    def settings(self) -> dict[str, str]:
+        if self.engine is None:
+            return {}
+        with Session(self.engine) as session:
+            return {row.key: row.value for row in session.scalars(select(SettingRow))}
+
+
+def _job_record(row: JobRow) -> JobRecord:
+    error = None
+    if row.error_code is not None and row.error_context is not None:
+        error = ErrorRecord(ErrorContext(row.error_context), row.error_code, row.error_file_index, row.error_protocol)
+    return JobRecord(
+        id=uuid.UUID(row.id),
+        seq=row.seq,
+        job_type=JobType(row.job_type),
+        display_name=row.display_name,
+        owner_sid=row.owner_sid,
+        owner_name=row.owner_name,
+        owner_elevated=row.owner_elevated,
+        owner_integrity=row.owner_integrity,
+        created_at=row.created_at,
+        modified_at=row.modified_at,
+        state=JobState(row.state),
+        description=row.description,
+        priority=JobPriority(row.priority),
+        notify_flags=row.notify_flags,
+        notify_program=row.notify_program,
+        notify_parameters=row.notify_parameters,
+        min_retry_delay=row.min_retry_delay,
+        no_progress_timeout=row.no_progress_timeout,
+        max_download_time=row.max_download_time,
+        proxy_usage=ProxyUsage(row.proxy_usage),
+        proxy_list=row.proxy_list,
+        proxy_bypass_list=row.proxy_bypass_list,
+        error_count=row.error_count,
+        transferred_at=row.transferred_at,
+        error=error,
+        security_flags=row.security_flags,
+        file_acl_flags=row.file_acl_flags,
+        peer_caching_flags=row.peer_caching_flags,
+        custom_headers=row.custom_headers,
+        custom_headers_write_only=row.custom_headers_write_only,
+        client_certificate=row.client_certificate,
+        credentials=[Credential(*c) for c in row.credentials],
+        http_method=row.http_method,
+        reply_file_name=row.reply_file_name,
+        properties={int(k): v for k, v in row.properties.items()},
+        helper_flags=row.helper_flags,
+        helper=None,
+        retry_at=row.retry_at,
+        no_progress_since=row.no_progress_since,
+        active_seconds=row.active_seconds,
+        last_activity_at=row.last_activity_at,
+    )
+
+
+def _file_record(row: FileRow) -> FileRecord:
+    return FileRecord(
+        file_id=row.id,
+        job_id=uuid.UUID(row.job_id),
+        index=row.position,
+        remote_name=row.remote_name,
+        local_name=row.local_name,
+        bytes_total=row.bytes_total,
+        bytes_transferred=row.bytes_transferred,
+        completed=row.completed,
+        temp_name=row.temp_name,
+        ranges=[(int(a), int(b)) for a, b in row.ranges] if row.ranges is not None else None,
+        validation_state=row.validation_state,
+        remote_mtime=row.remote_mtime,
+        response_headers=row.response_headers,
+        transferred=row.transferred,
+    )

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the bits-emulator job store (installed as emulator.migrations)."""
