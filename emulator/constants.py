@@ -184,7 +184,9 @@ def _iface(name: str, iid: str, version: tuple[int, int]) -> Interface:
 
 
 IUnknown: Final = _iface("IUnknown", "00000000-0000-0000-c000-000000000046", (1, 0))
-IBackgroundCopyManager: Final = _iface("IBackgroundCopyManager", "5ce34c0d-0dc9-4c1f-897c-daa1b78cee7c", (1, 0))
+IBackgroundCopyManager: Final = _iface(
+    "IBackgroundCopyManager", "5ce34c0d-0dc9-4c1f-897c-daa1b78cee7c", (1, 0)
+)
 IBackgroundCopyJob: Final = _iface("IBackgroundCopyJob", "37668d37-507e-4160-9316-26306d150b12", (1, 0))
 IBackgroundCopyJob2: Final = _iface("IBackgroundCopyJob2", "54b50739-686f-45eb-9dff-d6a9a0faa9af", (1, 5))
 IBackgroundCopyJob3: Final = _iface("IBackgroundCopyJob3", "443c8934-90ff-48ed-bcde-26f5c7450042", (2, 0))
@@ -206,12 +208,22 @@ IBackgroundCopyFile3: Final = _iface("IBackgroundCopyFile3", "659cdeaa-489e-11d9
 IBackgroundCopyFile4: Final = _iface("IBackgroundCopyFile4", "ef7e0655-7888-4960-b0e5-730846e03492", (4, 0))
 IBackgroundCopyFile5: Final = _iface("IBackgroundCopyFile5", "85c1657f-dafc-40e8-8834-df18ea25717e", (5, 0))
 IBackgroundCopyFile6: Final = _iface("IBackgroundCopyFile6", "cf6784f7-d677-49fd-9368-cb47aee9d1ad", (10, 1))
-IEnumBackgroundCopyJobs: Final = _iface("IEnumBackgroundCopyJobs", "1af4f612-3b71-466f-8f58-7b6f73ac57ad", (1, 0))
-IEnumBackgroundCopyFiles: Final = _iface("IEnumBackgroundCopyFiles", "ca51e165-c365-424c-8d41-24aaa4ff3c40", (1, 0))
+IEnumBackgroundCopyJobs: Final = _iface(
+    "IEnumBackgroundCopyJobs", "1af4f612-3b71-466f-8f58-7b6f73ac57ad", (1, 0)
+)
+IEnumBackgroundCopyFiles: Final = _iface(
+    "IEnumBackgroundCopyFiles", "ca51e165-c365-424c-8d41-24aaa4ff3c40", (1, 0)
+)
 IBackgroundCopyError: Final = _iface("IBackgroundCopyError", "19c613a0-fcb8-4f28-81ae-897c3d078f81", (1, 0))
-IBackgroundCopyCallback: Final = _iface("IBackgroundCopyCallback", "97ea99c7-0186-4ad4-8df9-c5b4e0ed6b22", (1, 0))
-IBackgroundCopyCallback2: Final = _iface("IBackgroundCopyCallback2", "659cdeac-489e-11d9-a9cd-000d56965251", (3, 0))
-IBackgroundCopyCallback3: Final = _iface("IBackgroundCopyCallback3", "98c97bd2-e32b-4ad8-a528-95fd8b16bd42", (10, 1))
+IBackgroundCopyCallback: Final = _iface(
+    "IBackgroundCopyCallback", "97ea99c7-0186-4ad4-8df9-c5b4e0ed6b22", (1, 0)
+)
+IBackgroundCopyCallback2: Final = _iface(
+    "IBackgroundCopyCallback2", "659cdeac-489e-11d9-a9cd-000d56965251", (3, 0)
+)
+IBackgroundCopyCallback3: Final = _iface(
+    "IBackgroundCopyCallback3", "98c97bd2-e32b-4ad8-a528-95fd8b16bd42", (10, 1)
+)
 
 JOB_INTERFACES: Final = (
     IBackgroundCopyJob,

@@ -124,7 +124,7 @@ class JobQueue:
         return rec
 
     def update(self, rec: JobRecord, *, touch: bool = True, **changes: Any) -> None:
-        """Write ``changes`` through and apply them. ``touch`` updates the modification time (BG_JOB_TIMES)."""
+        """Write ``changes`` through, then apply them. ``touch`` updates the modification time."""
         if touch:
             now = self.clock.time()
             changes.setdefault("modified_at", now)
@@ -176,8 +176,9 @@ class JobQueue:
         self._file_id += 1
         return self._file_id
 
-    def add_files(self, rec: JobRecord, pairs: list[tuple[str, str]],
-                  ranges: list[tuple[int, int]] | None = None) -> list[FileRecord]:
+    def add_files(
+        self, rec: JobRecord, pairs: list[tuple[str, str]], ranges: list[tuple[int, int]] | None = None
+    ) -> list[FileRecord]:
         start = len(rec.files)
         files = [
             FileRecord(self.next_file_id(), rec.id, start + i, remote, local, ranges=ranges)
@@ -196,7 +197,9 @@ class JobQueue:
         for name, value in changes.items():
             setattr(f, name, value)
 
-    def change_state(self, rec: JobRecord, trigger: Trigger, *, touch: bool = True, **changes: Any) -> JobState:
+    def change_state(
+        self, rec: JobRecord, trigger: Trigger, *, touch: bool = True, **changes: Any
+    ) -> JobState:
         """Apply the state machine (domain/states.py) and persist the result with ``changes``."""
         old = rec.state
         new = states.transition(
@@ -231,10 +234,10 @@ class JobQueue:
                 del self.by_owner[rec.owner_sid]
         self._reindex_helper(rec, None)
 
-    def set_error(self, rec: JobRecord, trigger: Trigger, error: ErrorRecord, *, count: bool = True) -> JobState:
-        return self.change_state(
-            rec, trigger, error=error, error_count=rec.error_count + (1 if count else 0)
-        )
+    def set_error(
+        self, rec: JobRecord, trigger: Trigger, error: ErrorRecord, *, count: bool = True
+    ) -> JobState:
+        return self.change_state(rec, trigger, error=error, error_count=rec.error_count + (1 if count else 0))
 
     def set_credentials(self, rec: JobRecord, creds: list[Credential]) -> None:
         self.update(rec, credentials=creds)

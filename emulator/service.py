@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from .clock import Clock, ManualClock, SystemClock
+from .domain.records import JobRecord
 from .events import EventBus, ServiceStarted, ServiceStopping
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
 from .identity.callers import DEFAULT_BLANKET, Blanket, ClientProcess, Proxy, validate_blanket
@@ -28,6 +29,7 @@ from .profiles import Profile, resolve_profile
 from .queue import JobQueue
 from .store import database
 from .store.repository import JobStore
+from .store.schema import AccountRow
 
 if TYPE_CHECKING:
     from .com.manager import Manager
@@ -56,11 +58,14 @@ class BitsService:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.lock = threading.RLock()
         self.bus = EventBus()
-        self._thread_token: ContextVar[AccessToken | None] = ContextVar(f"bits-thread-token-{id(self)}", default=None)
+        self._thread_token: ContextVar[AccessToken | None] = ContextVar(
+            f"bits-thread-token-{id(self)}", default=None
+        )
         self._closed = False
         if database is None:
             self.store = JobStore(_memory())
-            accounts, records = [], []
+            accounts: list[AccountRow] = []
+            records: list[JobRecord] = []
         else:
             conn, engine = _file(database)
             self.store = JobStore(conn, engine)
@@ -187,8 +192,9 @@ class BitsService:
     def __enter__(self) -> BitsService:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

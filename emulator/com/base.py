@@ -42,10 +42,14 @@ class ComObject:
         return self._proxy.blanket
 
     def query_interface(self, interface: Interface | uuid.UUID | str) -> ComObject:
-        """QueryInterface: E_NOINTERFACE when the object lacks it or the profile's BITS version predates it."""
+        """QueryInterface: E_NOINTERFACE when the object lacks it or the profile's BITS predates it."""
         iface = resolve_interface(interface)
         svc = self._svc
-        if iface is None or (iface not in self.INTERFACES and iface is not IUnknown) or not svc.profile.has(iface):
+        if (
+            iface is None
+            or (iface not in self.INTERFACES and iface is not IUnknown)
+            or not svc.profile.has(iface)
+        ):
             name = iface.name if iface is not None else str(interface)
             raise BitsError(
                 hresults.E_NOINTERFACE,
@@ -64,4 +68,6 @@ class ComObject:
     def _require(self, iface: Interface) -> None:
         """A method of a later interface called on a profile whose BITS version lacks it."""
         if not self._svc.profile.has(iface):
-            raise BitsError(hresults.E_NOINTERFACE, f"{iface.name} needs a newer BITS than {self._svc.profile.name}")
+            raise BitsError(
+                hresults.E_NOINTERFACE, f"{iface.name} needs a newer BITS than {self._svc.profile.name}"
+            )

@@ -103,7 +103,9 @@ class FileEnumerator(_Enumerator[File, FileRecord]):
     __slots__ = ("_job",)
     INTERFACES: ClassVar[tuple[Interface, ...]] = (IEnumBackgroundCopyFiles,)
 
-    def __init__(self, svc: BitsService, proxy: Proxy, job: JobRecord, items: list[FileRecord], pos: int = 0) -> None:
+    def __init__(
+        self, svc: BitsService, proxy: Proxy, job: JobRecord, items: list[FileRecord], pos: int = 0
+    ) -> None:
         super().__init__(svc, proxy, items, pos)
         self._job = job
 
@@ -114,6 +116,12 @@ class FileEnumerator(_Enumerator[File, FileRecord]):
         return FileEnumerator(self._svc, self._proxy.spawn(), self._job, self._items, pos)
 
 
-for _name, _com in (("next", "Next"), ("skip", "Skip"), ("reset", "Reset"), ("clone", "Clone"), ("get_count", "GetCount")):
+for _name, _com in (
+    ("next", "Next"),
+    ("skip", "Skip"),
+    ("reset", "Reset"),
+    ("clone", "Clone"),
+    ("get_count", "GetCount"),
+):
     for _iface in (IEnumBackgroundCopyJobs, IEnumBackgroundCopyFiles):
         com_method(_iface, _com)(getattr(_Enumerator, _name))

@@ -79,7 +79,7 @@ class CopyError(ComObject):
                 raise BitsError(hresults.E_INVALIDARG, "LanguageId must not be 0")
             return hresults.describe(CONTEXT_TEXT[self._error.context].value, lang)
 
-    @com_method(IBackgroundCopyError, "GetProtocol", "\"http\" for HTTP and HTTPS, \"file\" for SMB")
+    @com_method(IBackgroundCopyError, "GetProtocol", '"http" for HTTP and HTTPS, "file" for SMB')
     def get_protocol(self) -> str:
         with self._svc.lock:
             self._caller()

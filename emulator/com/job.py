@@ -117,8 +117,11 @@ class Job(ComObject):
             if rec.job_type is not JobType.DOWNLOAD and len(rec.files) + len(pairs) > 1:
                 raise BitsError(hresults.BG_E_TOO_MANY_FILES, "upload jobs hold exactly one file")
             profile = svc.profile
-            if (profile.quotas_enforced and not access.quota_exempt(caller)
-                    and len(rec.files) + len(pairs) > profile.max_files_per_job):
+            if (
+                profile.quotas_enforced
+                and not access.quota_exempt(caller)
+                and len(rec.files) + len(pairs) > profile.max_files_per_job
+            ):
                 raise BitsError(hresults.BG_E_TOO_MANY_FILES_IN_JOB)
             svc.queue.add_files(rec, checked)
 
@@ -150,7 +153,9 @@ class Job(ComObject):
             caller, rec = self._write()
             return self._svc.scheduler.cancel(rec, caller)
 
-    @com_method(IBackgroundCopyJob, "Complete", "returns S_OK, BG_S_PARTIAL_COMPLETE or BG_S_UNABLE_TO_DELETE_FILES")
+    @com_method(
+        IBackgroundCopyJob, "Complete", "returns S_OK, BG_S_PARTIAL_COMPLETE or BG_S_UNABLE_TO_DELETE_FILES"
+    )
     def complete(self) -> int:
         with self._svc.lock:
             caller, rec = self._write()
@@ -186,7 +191,10 @@ class Job(ComObject):
                 done += f.bytes_transferred
                 files_done += f.transferred
             return JobProgress.model_construct(
-                bytes_total=total, bytes_transferred=done, files_total=len(rec.files), files_transferred=files_done
+                bytes_total=total,
+                bytes_transferred=done,
+                files_total=len(rec.files),
+                files_transferred=files_done,
             )
 
     @com_method(IBackgroundCopyJob, "GetTimes", "unset TransferCompletionTime is None")
@@ -196,10 +204,14 @@ class Job(ComObject):
             return JobTimes.model_construct(
                 creation_time=to_datetime(rec.created_at),
                 modification_time=to_datetime(rec.modified_at),
-                transfer_completion_time=None if rec.transferred_at is None else to_datetime(rec.transferred_at),
+                transfer_completion_time=None
+                if rec.transferred_at is None
+                else to_datetime(rec.transferred_at),
             )
 
-    @com_method(IBackgroundCopyJob, "GetError", "BG_E_ERROR_INFORMATION_UNAVAILABLE outside ERROR/TRANSIENT_ERROR")
+    @com_method(
+        IBackgroundCopyJob, "GetError", "BG_E_ERROR_INFORMATION_UNAVAILABLE outside ERROR/TRANSIENT_ERROR"
+    )
     def get_error(self) -> CopyError:
         from .error import CopyError
 
@@ -221,8 +233,11 @@ class Job(ComObject):
 
     # IBackgroundCopyJob: properties -------------------------------------------------------------
 
-    @com_method(IBackgroundCopyJob, "SetDisplayName",
-                "over 256 chars: BG_E_STRING_TOO_LONG (the page lists E_INVALIDARG too; our choice)")
+    @com_method(
+        IBackgroundCopyJob,
+        "SetDisplayName",
+        "over 256 chars: BG_E_STRING_TOO_LONG (the page lists E_INVALIDARG too; our choice)",
+    )
     def set_display_name(self, name: str) -> None:
         value = args.text(name, "name")
         with self._svc.lock:
@@ -268,7 +283,9 @@ class Job(ComObject):
         with self._svc.lock:
             return self._read().priority
 
-    @com_method(IBackgroundCopyJob, "SetNotifyFlags", "unknown bits or bits the BITS version lacks: E_NOTIMPL")
+    @com_method(
+        IBackgroundCopyJob, "SetNotifyFlags", "unknown bits or bits the BITS version lacks: E_NOTIMPL"
+    )
     def set_notify_flags(self, flags: NotifyFlags | int) -> None:
         value = args.ulong(flags, "flags")
         with self._svc.lock:
@@ -319,10 +336,14 @@ class Job(ComObject):
         with self._svc.lock:
             return self._read().no_progress_timeout
 
-    @com_method(IBackgroundCopyJob, "SetProxySettings",
-                "usage outside the enum: E_NOTIMPL; lists with a non-OVERRIDE usage: E_INVALIDARG (our choice)")
-    def set_proxy_settings(self, usage: ProxyUsage | int, proxy_list: str | None = None,
-                           bypass_list: str | None = None) -> None:
+    @com_method(
+        IBackgroundCopyJob,
+        "SetProxySettings",
+        "usage outside the enum: E_NOTIMPL; lists with a non-OVERRIDE usage: E_INVALIDARG (our choice)",
+    )
+    def set_proxy_settings(
+        self, usage: ProxyUsage | int, proxy_list: str | None = None, bypass_list: str | None = None
+    ) -> None:
         value = args.integer(usage, "usage")
         plist = args.text(proxy_list, "proxy_list")
         blist = args.text(bypass_list, "bypass_list")
@@ -339,7 +360,9 @@ class Job(ComObject):
                 raise BitsError(hresults.BG_E_PROXY_LIST_TOO_LARGE)
             if blist is not None and limits.utf16_len(blist) > limits.MAX_PROXY_LIST:
                 raise BitsError(hresults.BG_E_PROXY_BYPASS_LIST_TOO_LARGE)
-            self._svc.queue.update(rec, proxy_usage=ProxyUsage(value), proxy_list=plist, proxy_bypass_list=blist)
+            self._svc.queue.update(
+                rec, proxy_usage=ProxyUsage(value), proxy_list=plist, proxy_bypass_list=blist
+            )
 
     @com_method(IBackgroundCopyJob, "GetProxySettings", "returns (usage, proxy_list, bypass_list)")
     def get_proxy_settings(self) -> tuple[ProxyUsage, str | None, str | None]:
@@ -347,8 +370,11 @@ class Job(ComObject):
             rec = self._read()
             return rec.proxy_usage, rec.proxy_list, rec.proxy_bypass_list
 
-    @com_method(IBackgroundCopyJob, "TakeOwnership",
-                "keeps the helper token and its flags (A11); strips credentials, certificate, headers, command line")
+    @com_method(
+        IBackgroundCopyJob,
+        "TakeOwnership",
+        "keeps the helper token and its flags (A11); strips credentials, certificate, headers, command line",
+    )
     def take_ownership(self) -> None:
         svc = self._svc
         with svc.lock:
@@ -381,7 +407,9 @@ class Job(ComObject):
         with self._svc.lock:
             return self._read().max_download_time
 
-    @com_method(IBackgroundCopyJob4, "SetPeerCachingFlags", "stored only (peer caching is not emulated, §9.7)")
+    @com_method(
+        IBackgroundCopyJob4, "SetPeerCachingFlags", "stored only (peer caching is not emulated, §9.7)"
+    )
     def set_peer_caching_flags(self, flags: int) -> None:
         value = args.ulong(flags, "flags")
         if value & ~0x7:

@@ -27,7 +27,9 @@ class Manager(ComObject):
         return f"<Manager for {self._proxy.client.token.user_name}>"
 
     @com_method(IBackgroundCopyManager, "CreateJob", "returns (job_id, job) in COM order")
-    def create_job(self, display_name: str, job_type: JobType | int = JobType.DOWNLOAD) -> tuple[uuid.UUID, Job]:
+    def create_job(
+        self, display_name: str, job_type: JobType | int = JobType.DOWNLOAD
+    ) -> tuple[uuid.UUID, Job]:
         name = args.text(display_name, "display_name")
         kind = args.integer(job_type, "job_type")
         svc = self._svc

@@ -48,7 +48,9 @@ def check_owner_only(caller: AccessToken, job: JobRecord) -> None:
 def check_enum_all_users(caller: AccessToken) -> None:
     """BG_JOB_ENUM_ALL_USERS needs an enabled administrators SID; a filtered admin is refused (T40)."""
     if not caller.is_admin:
-        raise BitsError(hresults.E_ACCESSDENIED, "EnumJobs(BG_JOB_ENUM_ALL_USERS) needs an elevated administrator")
+        raise BitsError(
+            hresults.E_ACCESSDENIED, "EnumJobs(BG_JOB_ENUM_ALL_USERS) needs an elevated administrator"
+        )
 
 
 def check_take_ownership(caller: AccessToken, job: JobRecord) -> None:

@@ -34,7 +34,7 @@ def remote_kind(url: str, job_type: JobType) -> RemoteKind:
     """Validate a remote name; E_INVALIDARG for what AddFile rejects (bg_file_info, addfile pages)."""
     if utf16_len(url) > MAX_REMOTE_NAME:
         raise _invalid(f"remote name longer than {MAX_REMOTE_NAME} characters")
-    if "*" in url or "?" in url.split("://", 1)[-1].split("?", 1)[0] and url.lower().startswith("file"):
+    if "*" in url or ("?" in url.split("://", 1)[-1].split("?", 1)[0] and url.lower().startswith("file")):
         raise _invalid("wildcards are not allowed in a remote name")
     lowered = url.lower()
     if lowered.startswith(("http://", "https://")):

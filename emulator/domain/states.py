@@ -43,8 +43,14 @@ class IllegalTransition(RuntimeError):
     """An internal trigger arrived in a state that cannot take it (an emulator bug)."""
 
 
-def transition(state: JobState, trigger: Trigger, *, has_files: bool = True,
-               job_type: JobType = JobType.DOWNLOAD, pending_files: bool = True) -> JobState:
+def transition(
+    state: JobState,
+    trigger: Trigger,
+    *,
+    has_files: bool = True,
+    job_type: JobType = JobType.DOWNLOAD,
+    pending_files: bool = True,
+) -> JobState:
     if trigger is Trigger.RESUME:
         _require_non_final(state)
         if state is S.SUSPENDED:
@@ -77,14 +83,20 @@ def transition(state: JobState, trigger: Trigger, *, has_files: bool = True,
 _INTERNAL: dict[Trigger, tuple[frozenset[JobState], JobState]] = {
     Trigger.SCHEDULE: (frozenset({S.QUEUED}), S.CONNECTING),
     Trigger.CONNECTED: (frozenset({S.CONNECTING, S.TRANSFERRING}), S.TRANSFERRING),
-    Trigger.TRANSIENT_FAILURE: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}), S.TRANSIENT_ERROR),
+    Trigger.TRANSIENT_FAILURE: (
+        frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}),
+        S.TRANSIENT_ERROR,
+    ),
     Trigger.FATAL_FAILURE: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}), S.ERROR),
     Trigger.ALL_TRANSFERRED: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING}), S.TRANSFERRED),
     Trigger.RETRY_DUE: (frozenset({S.TRANSIENT_ERROR}), S.QUEUED),
     Trigger.PREEMPTED: (frozenset(_ACTIVE), S.QUEUED),
     Trigger.NETWORK_LOST: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING}), S.TRANSIENT_ERROR),
     Trigger.NETWORK_RESTORED: (frozenset({S.TRANSIENT_ERROR}), S.QUEUED),
-    Trigger.TOKEN_DISCARDED: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}), S.ERROR),
+    Trigger.TOKEN_DISCARDED: (
+        frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING, S.TRANSIENT_ERROR}),
+        S.ERROR,
+    ),
     Trigger.INACTIVITY_TIMEOUT: (_NON_FINAL, S.CANCELLED),
     Trigger.FILES_ADDED: (frozenset({S.TRANSFERRED}), S.QUEUED),
 }

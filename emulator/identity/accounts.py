@@ -33,7 +33,9 @@ class Account:
         return f"{self.domain}\\{self.name}"
 
 
-LOCAL_SYSTEM = Account(sids.LOCAL_SYSTEM, "SYSTEM", AccountKind.LOCAL_SYSTEM, admin=True, domain="NT AUTHORITY")
+LOCAL_SYSTEM = Account(
+    sids.LOCAL_SYSTEM, "SYSTEM", AccountKind.LOCAL_SYSTEM, admin=True, domain="NT AUTHORITY"
+)
 LOCAL_SERVICE = Account(sids.LOCAL_SERVICE, "LOCAL SERVICE", AccountKind.LOCAL_SERVICE, domain="NT AUTHORITY")
 NETWORK_SERVICE = Account(
     sids.NETWORK_SERVICE, "NETWORK SERVICE", AccountKind.NETWORK_SERVICE, domain="NT AUTHORITY"

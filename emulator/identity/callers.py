@@ -36,7 +36,12 @@ def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
     if not isinstance(blanket, Blanket):
         raise TypeError(f"blanket must be a Blanket, not {type(blanket).__name__}")
     level, cloak = blanket.impersonation_level, blanket.cloaking
-    if isinstance(level, bool) or not isinstance(level, int) or isinstance(cloak, bool) or not isinstance(cloak, int):
+    if (
+        isinstance(level, bool)
+        or not isinstance(level, int)
+        or isinstance(cloak, bool)
+        or not isinstance(cloak, int)
+    ):
         raise TypeError("Blanket fields must be ints (ImpersonationLevel, Cloaking)")
     if level not in range(0, 5) or cloak not in _VALID_CLOAKING:
         raise BitsError(hresults.E_INVALIDARG, f"invalid proxy blanket {level=!r} cloaking={cloak:#x}")
@@ -59,7 +64,7 @@ class ClientProcess:
 class Proxy:
     """One interface pointer's security state."""
 
-    __slots__ = ("anonymous", "blanket", "cloak", "client", "level", "static_token")
+    __slots__ = ("anonymous", "blanket", "client", "cloak", "level", "static_token")
 
     def __init__(self, client: ClientProcess, blanket: Blanket | None = None) -> None:
         self.client = client

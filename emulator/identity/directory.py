@@ -55,7 +55,7 @@ class Directory:
         if not isinstance(name, str) or not isinstance(admin, bool):
             raise TypeError("add_user(name: str, *, admin: bool)")
         if not name or any(c in name for c in '"/\\[]:;|=,+*?<>@') or len(name) > 20:
-            raise ValueError(f"{name!r} is not a valid Windows user name (1-20 chars, no \"/\\[]:;|=,+*?<>@)")
+            raise ValueError(f'{name!r} is not a valid Windows user name (1-20 chars, no "/\\[]:;|=,+*?<>@)')
         if name.lower() in self.by_name:
             raise ValueError(f"an account named {name!r} already exists (use account({name!r}))")
         machine = self._store.get_setting("machine")
@@ -89,7 +89,11 @@ class Directory:
         if logon_type is LogonType.SERVICE:
             raise ValueError("user accounts log on interactively, remotely, as batch or network logons")
         session_id = next(self._session_ids)
-        terminal = next(self._terminal_ids) if logon_type in (LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE) else 0
+        terminal = (
+            next(self._terminal_ids)
+            if logon_type in (LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE)
+            else 0
+        )
         token, elevated = make_tokens(account, session_id, logon_type)
         session = LogonSession(session_id, account, logon_type, terminal, token, elevated)
         self._add_session(session)

@@ -215,12 +215,15 @@ class JobStore:
 
     def set_setting(self, key: str, value: str) -> None:
         self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            "INSERT INTO settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
 
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None:
-        self.conn.execute("INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, name, kind, admin))
+        self.conn.execute(
+            "INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, name, kind, admin)
+        )
 
     # loading ---------------------------------------------------------------------------------------
 
@@ -246,7 +249,9 @@ class JobStore:
 def _job_record(row: JobRow) -> JobRecord:
     error = None
     if row.error_code is not None and row.error_context is not None:
-        error = ErrorRecord(ErrorContext(row.error_context), row.error_code, row.error_file_index, row.error_protocol)
+        error = ErrorRecord(
+            ErrorContext(row.error_context), row.error_code, row.error_file_index, row.error_protocol
+        )
     return JobRecord(
         id=uuid.UUID(row.id),
         seq=row.seq,

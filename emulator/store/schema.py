@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -115,5 +115,5 @@ class FileRow(Base):
     response_headers: Mapped[str | None] = mapped_column(Text)
 
 
-JOBS = JobRow.__table__
-FILES = FileRow.__table__
+JOBS: Table = JobRow.__table__  # type: ignore[assignment]
+FILES: Table = FileRow.__table__  # type: ignore[assignment]
