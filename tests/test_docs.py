@@ -1,0 +1,24 @@
+"""The generated coverage document is current; the README opens with the two commands CI runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emulator.coverage import render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_coverage_document_is_current() -> None:
+    assert (ROOT / "docs" / "COVERAGE.md").read_text() == render(), (
+        "run: python -m emulator.coverage > docs/COVERAGE.md"
+    )
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one() -> None:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert lines[2] == "```sh"
+    run_cmd, test_cmd = lines[3], lines[4]
+    assert run_cmd.endswith("bits-emulator demo")
+    assert test_cmd.endswith("python -m pytest")
+    assert test_cmd in (ROOT / ".ci" / "run").read_text().splitlines()
