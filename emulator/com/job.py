@@ -78,8 +78,7 @@ class Job(ComObject):
         caller = self._caller()
         self._svc.scheduler.catch_up()
         rec = self._rec
-        if caller.user_sid != rec.owner_sid and not caller.is_admin:
-            access.check_read(caller, rec)
+        access.check_read(caller, rec)
         return rec
 
     def _write(self) -> tuple[AccessToken, JobRecord]:
