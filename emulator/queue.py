@@ -34,7 +34,7 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
             cols["credentials"] = credentials_column(value)
         elif name == "properties":
             cols["properties"] = {str(k): v for k, v in value.items()}
-        elif name in ("notify_interface", "notify_registrant_sid", "files"):
+        elif name in ("notify_interface", "notify_registrant_sid", "server_cert_validator", "files"):
             continue  # not persisted
         else:
             cols[name] = int(value) if isinstance(value, (JobState, JobType, JobPriority)) else value

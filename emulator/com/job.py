@@ -33,6 +33,7 @@ from ..identity.callers import Proxy
 from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
+from .job_options import RESUMED_MARK, JobOptionsMixin
 from .registry import com_method
 from .structures import FileInfo, JobProgress, JobTimes
 
@@ -49,7 +50,7 @@ def _require_live(rec: JobRecord) -> None:
         raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {rec.state.name}")
 
 
-class Job(ComObject):
+class Job(JobOptionsMixin):
     __slots__ = ("_rec",)
     INTERFACES: ClassVar[tuple[Interface, ...]] = JOB_INTERFACES
 
@@ -145,6 +146,8 @@ class Job(ComObject):
         with self._svc.lock:
             caller, rec = self._write()
             self._svc.scheduler.resume(rec, caller)
+            if not rec.properties.get(RESUMED_MARK):
+                self._svc.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
 
     @com_method(IBackgroundCopyJob, "Cancel", "returns S_OK or BG_S_UNABLE_TO_DELETE_FILES")
     def cancel(self) -> int:

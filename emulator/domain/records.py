@@ -105,6 +105,7 @@ class JobRecord:
     # not persisted: the callback object registered by SetNotifyInterface (setnotifyinterface page)
     notify_interface: object | None = None
     notify_registrant_sid: str | None = None
+    server_cert_validator: object | None = None  # HttpOptions3; not persisted either
 
     @property
     def key(self) -> str:

@@ -1,0 +1,209 @@
+"""HttpOptions 1–3, Job5 properties and Job3 ACL flags (spec/bits-core.md §2.4, §2.6, §2.7, §4.8, §4.10)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from emulator import (
+    BitsError,
+    BitsService,
+    IBackgroundCopyJob5,
+    IBackgroundCopyJobHttpOptions,
+    JobPriority,
+    JobType,
+)
+from emulator.constants import JobPropertyId
+
+E_INVALIDARG = 0x80070057
+E_NOTIMPL = 0x80004001
+E_NOINTERFACE = 0x80004002
+E_ACCESSDENIED = 0x80070005
+S_FALSE = 1
+BG_E_INVALID_STATE = 0x80200002
+BG_E_STRING_TOO_LONG = 0x80200021
+RPC_X_BAD_STUB_DATA = 0x800706F7
+RPC_X_NULL_REF_POINTER = 0x800706F4
+BG_E_UNKNOWN_PROPERTY_ID = 0x80200057
+BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY = 0x80200060
+BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE = 0x80200061
+BG_E_READ_ONLY_PROPERTY_AFTER_RESUME = 0x80200062
+BG_E_READ_ONLY_WHEN_JOB_ACTIVE = 0x80200075
+
+
+def _hr(excinfo: pytest.ExceptionInfo[BitsError]) -> int:
+    return excinfo.value.hresult
+
+
+@pytest.fixture
+def job(svc: BitsService):  # type: ignore[no-untyped-def]
+    return svc.connect().create_job("options", JobType.DOWNLOAD)[1]
+
+
+def test_custom_headers_round_trip_and_none_when_unset(job) -> None:  # type: ignore[no-untyped-def]
+    """§2.7 GetCustomHeaders: S_FALSE (None here) when none are set; NULL removes them."""
+    assert job.get_custom_headers() is None
+    job.set_custom_headers("X-A: 1\r\nX-B: 2\r\n")
+    assert job.get_custom_headers() == "X-A: 1\r\nX-B: 2\r\n"
+    job.set_custom_headers(None)
+    assert job.get_custom_headers() is None
+
+
+def test_custom_headers_limit_is_16384_including_the_nul(job) -> None:  # type: ignore[no-untyped-def]
+    """§6.2: custom headers ≤ 16,384 chars including the NUL → BG_E_STRING_TOO_LONG beyond."""
+    job.set_custom_headers("a" * 16383)
+    with pytest.raises(BitsError) as exc:
+        job.set_custom_headers("a" * 16384)
+    assert _hr(exc) == BG_E_STRING_TOO_LONG
+
+
+def test_write_only_headers_cannot_be_read(job) -> None:  # type: ignore[no-untyped-def]
+    """§2.7 MakeCustomHeadersWriteOnly; reading afterwards is E_ACCESSDENIED (emulator choice, §2.7 ⚠)."""
+    job.set_custom_headers("X-Secret: 1\r\n")
+    job.make_custom_headers_write_only()
+    with pytest.raises(BitsError) as exc:
+        job.get_custom_headers()
+    assert _hr(exc) == E_ACCESSDENIED
+
+
+def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> None:
+    """bits-core §7.1: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not permitted)."""
+    alice = svc.logon(svc.add_user("alice")).token
+    bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
+    job_id, job = svc.connect(alice).create_job("h", JobType.DOWNLOAD)
+    job.set_custom_headers("X-A: 1\r\n")
+    admin_view = svc.connect(bob).get_job(job_id)
+    with pytest.raises(BitsError) as exc:
+        admin_view.get_custom_headers()
+    assert _hr(exc) == E_ACCESSDENIED
+    with pytest.raises(BitsError) as exc:
+        admin_view.set_custom_headers("X-B: 2\r\n")
+    assert _hr(exc) == E_ACCESSDENIED
+
+
+def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped-def]
+    """§2.7 SetClientCertificateByID: thumbprint exactly 20 bytes (RPC_X_BAD_STUB_DATA), NULL → RPC_X_NULL_REF_POINTER,
+    bad location → E_NOTIMPL; GetClientCertificate with none set → RPC_X_BAD_STUB_DATA; Remove → S_FALSE when none."""
+    with pytest.raises(BitsError) as exc:
+        job.get_client_certificate()
+    assert _hr(exc) == RPC_X_BAD_STUB_DATA
+    assert job.remove_client_certificate() == S_FALSE
+    with pytest.raises(BitsError) as exc:
+        job.set_client_certificate_by_id(1, "MY", b"\x01" * 19)
+    assert _hr(exc) == RPC_X_BAD_STUB_DATA
+    with pytest.raises(BitsError) as exc:
+        job.set_client_certificate_by_id(1, "MY", None)
+    assert _hr(exc) == RPC_X_NULL_REF_POINTER
+    with pytest.raises(BitsError) as exc:
+        job.set_client_certificate_by_id(8, "MY", b"\x01" * 20)
+    assert _hr(exc) == E_NOTIMPL
+    job.set_client_certificate_by_id(1, "MY", b"\xab" * 20)
+    assert job.get_client_certificate() == (1, "MY", b"\xab" * 20, None)
+    assert job.remove_client_certificate() == 0
+
+
+def test_security_flags(job) -> None:  # type: ignore[no-untyped-def]
+    """§4.8: unsupported values → E_NOTIMPL; DISALLOW cannot combine with ALLOW_HTTPS_TO_HTTP."""
+    job.set_security_flags(0x0001 | 0x0100 | 0x0800)
+    assert job.get_security_flags() == 0x0901
+    for bad in (0x0020, 0x0300, 0x0200 | 0x0800):
+        with pytest.raises(BitsError) as exc:
+            job.set_security_flags(bad)
+        assert _hr(exc) == E_NOTIMPL
+
+
+def test_http_method_defaults_and_forces_foreground(svc: BitsService) -> None:
+    """§2.7 SetHttpMethod/GetHttpMethod: GET / BITS_POST by default; a custom verb forces FOREGROUND; only before
+    the first Resume (BG_E_INVALID_STATE afterwards, emulator choice)."""
+    mgr = svc.connect()
+    _, down = mgr.create_job("d", JobType.DOWNLOAD)
+    _, up = mgr.create_job("u", JobType.UPLOAD)
+    assert down.get_http_method() == "GET"
+    assert up.get_http_method() == "BITS_POST"
+    down.set_http_method("GET")
+    assert down.get_priority() is JobPriority.NORMAL
+    down.set_http_method("PUT")
+    assert (down.get_http_method(), down.get_priority()) == ("PUT", JobPriority.FOREGROUND)
+    down.add_file("http://example.com/f", "C:\\data\\f.bin")
+    down.resume()
+    with pytest.raises(BitsError) as exc:
+        down.set_http_method("PATCH")
+    assert _hr(exc) == BG_E_INVALID_STATE
+
+
+def test_server_certificate_validation_interface_needs_a_suspended_job(job) -> None:  # type: ignore[no-untyped-def]
+    """§2.7 SetServerCertificateValidationInterface: E_NOINTERFACE for an object without the callback,
+    BG_E_READ_ONLY_WHEN_JOB_ACTIVE unless suspended."""
+
+    class Validator:
+        def validate_server_certificate(self, *args: object) -> int:
+            return 0
+
+    with pytest.raises(BitsError) as exc:
+        job.set_server_certificate_validation_interface(object())
+    assert _hr(exc) == E_NOINTERFACE
+    job.set_server_certificate_validation_interface(Validator())
+    job.add_file("http://example.com/f", "C:\\data\\f.bin")
+    job.resume()
+    with pytest.raises(BitsError) as exc:
+        job.set_server_certificate_validation_interface(None)
+    assert _hr(exc) == BG_E_READ_ONLY_WHEN_JOB_ACTIVE
+
+
+def test_job5_property_defaults_and_round_trip(job) -> None:  # type: ignore[no-untyped-def]
+    """§4.10: MINIMUM_NOTIFICATION_INTERVAL_MS defaults to 500; NOTIFICATION_CLSID to GUID_NULL."""
+    assert job.get_property(JobPropertyId.MINIMUM_NOTIFICATION_INTERVAL_MS) == 500
+    assert job.get_property(JobPropertyId.NOTIFICATION_CLSID) == uuid.UUID(int=0)
+    clsid = uuid.uuid4()
+    job.set_property(JobPropertyId.NOTIFICATION_CLSID, clsid)
+    assert job.get_property(JobPropertyId.NOTIFICATION_CLSID) == clsid
+    job.set_property(JobPropertyId.DYNAMIC_CONTENT, True)
+    assert job.get_property(JobPropertyId.DYNAMIC_CONTENT) is True
+    with pytest.raises(TypeError):
+        job.set_property(JobPropertyId.DYNAMIC_CONTENT, 1)
+
+
+def test_job5_property_errors(svc: BitsService) -> None:
+    """§2.6 ⚠ (bitsmsg.h names): unknown id, download-only properties, read-only after AddFile / Resume."""
+    mgr = svc.connect()
+    _, up = mgr.create_job("u", JobType.UPLOAD)
+    _, down = mgr.create_job("d", JobType.DOWNLOAD)
+    for pid in (6, 8, 11):
+        with pytest.raises(BitsError) as exc:
+            down.set_property(pid, 1)
+        assert _hr(exc) == BG_E_UNKNOWN_PROPERTY_ID
+    with pytest.raises(BitsError) as exc:
+        up.set_property(JobPropertyId.HIGH_PERFORMANCE, True)
+    assert _hr(exc) == BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY
+    down.add_file("http://example.com/f", "C:\\data\\f.bin")
+    with pytest.raises(BitsError) as exc:
+        down.set_property(JobPropertyId.HIGH_PERFORMANCE, True)
+    assert _hr(exc) == BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE
+    down.resume()
+    with pytest.raises(BitsError) as exc:
+        down.set_property(JobPropertyId.DYNAMIC_CONTENT, True)
+    assert _hr(exc) == BG_E_READ_ONLY_PROPERTY_AFTER_RESUME
+
+
+def test_interfaces_missing_from_older_bits() -> None:
+    """§1.2: Job5 arrived with BITS 5.0, so Windows 7 (BITS 4.0) has no SetProperty: E_NOINTERFACE."""
+    with BitsService("win7") as svc:
+        job = svc.connect().create_job("old", JobType.DOWNLOAD)[1]
+        with pytest.raises(BitsError) as exc:
+            job.query_interface(IBackgroundCopyJob5)
+        assert _hr(exc) == E_NOINTERFACE
+        with pytest.raises(BitsError) as exc:
+            job.set_property(JobPropertyId.COST_FLAGS, 1)
+        assert _hr(exc) == E_NOINTERFACE
+        assert job.query_interface(IBackgroundCopyJobHttpOptions) is not None
+
+
+def test_acl_flags(job) -> None:  # type: ignore[no-untyped-def]
+    """§2.4 SetFileACLFlags: 0 by default; unknown bits → E_INVALIDARG."""
+    assert job.get_file_acl_flags() == 0
+    job.set_file_acl_flags(0xF)
+    assert job.get_file_acl_flags() == 0xF
+    with pytest.raises(BitsError) as exc:
+        job.set_file_acl_flags(0x10)
+    assert _hr(exc) == E_INVALIDARG
