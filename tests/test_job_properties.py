@@ -1,0 +1,262 @@
+"""IBackgroundCopyJob properties: defaults, limits and validation (bits-core §2.2, §6.1, §6.2, §11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator import BitsError, BitsService, JobPriority, JobState, JobType, ProxyUsage
+from emulator.com.job import Job
+
+E_INVALIDARG = 0x80070057
+E_NOTIMPL = 0x80004001
+BG_E_STRING_TOO_LONG = 0x80200021
+BG_E_ERROR_INFORMATION_UNAVAILABLE = 0x8020000F
+BG_E_TOO_MANY_FILES = 0x8020001C
+
+
+@pytest.fixture
+def job(svc: BitsService) -> Job:
+    _, j = svc.connect().create_job("props", JobType.DOWNLOAD)
+    return j
+
+
+def test_new_job_defaults_bits_core_6_1(job: Job) -> None:
+    """bits-core §6.1 defaults / §11 first row: state 3, priority 2, retry 600, no-progress 1209600,
+    notify flags 3, proxy PRECONFIG, progress 0/0/0/0, error count 0, GetError → 0x8020000F."""
+    assert job.get_state() == JobState.SUSPENDED == 3
+    assert job.get_priority() == JobPriority.NORMAL == 2
+    assert job.get_minimum_retry_delay() == 600
+    assert job.get_no_progress_timeout() == 1_209_600
+    assert job.get_notify_flags() == 3
+    assert job.get_notify_interface() is None
+    assert job.get_proxy_settings() == (ProxyUsage.PRECONFIG, None, None)
+    assert job.get_proxy_settings()[0] == 0
+    p = job.get_progress()
+    assert (p.bytes_total, p.bytes_transferred, p.files_total, p.files_transferred) == (0, 0, 0, 0)
+    assert job.get_error_count() == 0
+    assert job.get_description() == ""
+    assert job.get_display_name() == "props"
+    assert job.get_type() is JobType.DOWNLOAD
+    t = job.get_times()
+    assert t.creation_time == t.modification_time
+    assert t.transfer_completion_time is None
+    with pytest.raises(BitsError) as exc:
+        job.get_error()
+    assert exc.value.hresult == BG_E_ERROR_INFORMATION_UNAVAILABLE
+
+
+def test_display_name_257_chars_bits_core_6_2(svc: BitsService, job: Job) -> None:
+    """bits-core §6.2: CreateJob with 257 chars → E_INVALIDARG; SetDisplayName → BG_E_STRING_TOO_LONG
+    (both codes are listed on the SetDisplayName page; our choice)."""
+    mgr = svc.connect()
+    with pytest.raises(BitsError) as exc:
+        mgr.create_job("x" * 257, JobType.DOWNLOAD)
+    assert exc.value.hresult == E_INVALIDARG
+    mgr.create_job("x" * 256, JobType.DOWNLOAD)
+    with pytest.raises(BitsError) as exc:
+        job.set_display_name("y" * 257)
+    assert exc.value.hresult == BG_E_STRING_TOO_LONG
+    assert job.get_display_name() == "props"
+    job.set_display_name("y" * 256)
+    assert job.get_display_name() == "y" * 256
+
+
+def test_display_name_counts_utf16_units_bits_core_0_1(job: Job) -> None:
+    """bits-core §0.1: chars are UTF-16 code units — 129 astral characters are 258 units."""
+    with pytest.raises(BitsError) as exc:
+        job.set_display_name("\U0001f600" * 129)
+    assert exc.value.hresult == BG_E_STRING_TOO_LONG
+
+
+def test_display_name_none_is_e_invalidarg_bits_core_2_2(svc: BitsService, job: Job) -> None:
+    """bits-core §2.1/§2.2: a NULL display name → E_INVALIDARG."""
+    with pytest.raises(BitsError) as exc:
+        svc.connect().create_job(None, JobType.DOWNLOAD)  # type: ignore[arg-type]
+    assert exc.value.hresult == E_INVALIDARG
+    with pytest.raises(BitsError) as exc:
+        job.set_display_name(None)  # type: ignore[arg-type]
+    assert exc.value.hresult == E_INVALIDARG
+
+
+def test_description_1025_chars_is_string_too_long_bits_core_6_2(job: Job) -> None:
+    """bits-core §6.2 / §11: description of 1,025 chars → 0x80200021; 1,024 is accepted."""
+    with pytest.raises(BitsError) as exc:
+        job.set_description("d" * 1025)
+    assert exc.value.hresult == BG_E_STRING_TOO_LONG
+    assert job.get_description() == ""
+    job.set_description("d" * 1024)
+    assert job.get_description() == "d" * 1024
+    with pytest.raises(BitsError) as exc:
+        job.set_description(None)  # type: ignore[arg-type]
+    assert exc.value.hresult == E_INVALIDARG
+
+
+def test_minimum_retry_delay_is_raised_to_5_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 SetMinimumRetryDelay: values below 5 are silently raised to 5."""
+    job.set_minimum_retry_delay(1)
+    assert job.get_minimum_retry_delay() == 5
+    job.set_minimum_retry_delay(0)
+    assert job.get_minimum_retry_delay() == 5
+    job.set_minimum_retry_delay(30)
+    assert job.get_minimum_retry_delay() == 30
+
+
+def test_no_progress_timeout_round_trip_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 SetNoProgressTimeout: 0 is allowed (never retry)."""
+    job.set_no_progress_timeout(0)
+    assert job.get_no_progress_timeout() == 0
+    job.set_no_progress_timeout(3600)
+    assert job.get_no_progress_timeout() == 3600
+
+
+def test_priority_out_of_range_is_e_notimpl_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 / §11: SetPriority(4) → E_NOTIMPL 0x80004001."""
+    for p in JobPriority:
+        job.set_priority(p)
+        assert job.get_priority() is p
+    job.set_priority(JobPriority.LOW)
+    for bad in (4, -1):
+        with pytest.raises(BitsError) as exc:
+            job.set_priority(bad)
+        assert exc.value.hresult == E_NOTIMPL
+    assert job.get_priority() is JobPriority.LOW
+
+
+def test_notify_flags_bits_core_4_5(job: Job) -> None:
+    """bits-core §11: SetNotifyFlags(0x40) → E_NOTIMPL; valid flags round-trip."""
+    job.set_notify_flags(0x1 | 0x4)
+    assert job.get_notify_flags() == 0x5
+    with pytest.raises(BitsError) as exc:
+        job.set_notify_flags(0x40)
+    assert exc.value.hresult == E_NOTIMPL
+    assert job.get_notify_flags() == 0x5
+
+
+def test_notify_interface_round_trip_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 SetNotifyInterface: last caller wins; None removes."""
+    cb = object()
+    job.set_notify_interface(cb)
+    assert job.get_notify_interface() is cb
+    job.set_notify_interface(None)
+    assert job.get_notify_interface() is None
+
+
+def test_proxy_settings_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 / §11: usage 4 → E_NOTIMPL; OVERRIDE with a NULL list → E_INVALIDARG; lists with
+    another usage → E_INVALIDARG (our choice)."""
+    with pytest.raises(BitsError) as exc:
+        job.set_proxy_settings(4, None, None)
+    assert exc.value.hresult == E_NOTIMPL
+    with pytest.raises(BitsError) as exc:
+        job.set_proxy_settings(ProxyUsage.OVERRIDE, None, None)
+    assert exc.value.hresult == E_INVALIDARG
+    with pytest.raises(BitsError) as exc:
+        job.set_proxy_settings(ProxyUsage.NO_PROXY, "proxy:8080", None)
+    assert exc.value.hresult == E_INVALIDARG
+    assert job.get_proxy_settings() == (ProxyUsage.PRECONFIG, None, None)
+    job.set_proxy_settings(ProxyUsage.OVERRIDE, "http=proxy:8080", "<local>")
+    assert job.get_proxy_settings() == (ProxyUsage.OVERRIDE, "http=proxy:8080", "<local>")
+    job.set_proxy_settings(ProxyUsage.AUTODETECT)
+    assert job.get_proxy_settings() == (ProxyUsage.AUTODETECT, None, None)
+
+
+@pytest.mark.parametrize(
+    ("remote", "local"),
+    [
+        ("http://example.com/f", "relative\\f.bin"),
+        ("http://example.com/f", "f.bin"),
+        ("ftp://example.com/f", "C:\\data\\f.bin"),
+        ("gopher://example.com/f", "C:\\data\\f.bin"),
+        ("http://example.com/" + "a" * 2200, "C:\\data\\f.bin"),
+        ("http://example.com/*.bin", "C:\\data\\f.bin"),
+        ("http://example.com/f", "C:\\data\\*.bin"),
+    ],
+)
+def test_bad_names_are_e_invalidarg_bits_core_6_3(job: Job, remote: str, local: str) -> None:
+    """bits-core §6.3 / §11: relative local path, unsupported scheme, URL > 2200 chars, wildcards →
+    E_INVALIDARG and nothing added."""
+    with pytest.raises(BitsError) as exc:
+        job.add_file(remote, local)
+    assert exc.value.hresult == E_INVALIDARG
+    assert job.get_progress().files_total == 0
+
+
+def test_url_of_exactly_2200_chars_is_accepted_bits_core_6_2(job: Job) -> None:
+    """bits-core §6.2: the limit is 2,200 chars (segments ≤ MAX_PATH)."""
+    base = "http://example.com/"
+    seg = "a" * 200
+    path = "/".join([seg] * 11)
+    url = (base + path)[:2200]
+    assert len(url) == 2200
+    job.add_file(url, "C:\\data\\f.bin")
+    assert job.get_progress().files_total == 1
+
+
+def test_upload_job_second_file_bits_core_2_2(svc: BitsService) -> None:
+    """bits-core §2.2 / §11: upload job — 2nd AddFile → BG_E_TOO_MANY_FILES 0x8020001C; AddFileSet with
+    2 entries → 0x8020001C and nothing added."""
+    mgr = svc.connect()
+    _, up = mgr.create_job("up", JobType.UPLOAD)
+    with pytest.raises(BitsError) as exc:
+        up.add_file_set([("http://example.com/a", "C:\\data\\a"), ("http://example.com/b", "C:\\data\\b")])
+    assert exc.value.hresult == BG_E_TOO_MANY_FILES
+    assert up.get_progress().files_total == 0
+    up.add_file("http://example.com/a", "C:\\data\\a")
+    with pytest.raises(BitsError) as exc:
+        up.add_file("http://example.com/b", "C:\\data\\b")
+    assert exc.value.hresult == BG_E_TOO_MANY_FILES
+    assert up.get_progress().files_total == 1
+
+
+def test_add_file_set_is_atomic_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 AddFileSet: a bad entry anywhere in the array → nothing of the set is added."""
+    with pytest.raises(BitsError) as exc:
+        job.add_file_set([("http://example.com/a", "C:\\data\\a"), ("ftp://example.com/b", "C:\\data\\b")])
+    assert exc.value.hresult == E_INVALIDARG
+    assert job.get_progress().files_total == 0
+    assert list(job.enum_files()) == []
+
+
+def test_files_are_kept_in_fifo_order_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 AddFileSet: files are transferred in the order added (FIFO)."""
+    job.add_file_set([("http://example.com/a", "C:\\data\\a"), ("http://example.com/b", "C:\\data\\b")])
+    job.add_file("http://example.com/c", "C:\\data\\c")
+    assert [f.get_remote_name() for f in job.enum_files()] == [
+        "http://example.com/a",
+        "http://example.com/b",
+        "http://example.com/c",
+    ]
+    assert job.get_progress().files_total == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "bad_args"),
+    [
+        ("set_display_name", (5,)),
+        ("set_description", (b"bytes",)),
+        ("set_priority", ("HIGH",)),
+        ("set_priority", (True,)),
+        ("set_notify_flags", (1.0,)),
+        ("set_minimum_retry_delay", ("10",)),
+        ("set_no_progress_timeout", (None,)),
+        ("set_proxy_settings", ("OVERRIDE", "p", None)),
+        ("set_proxy_settings", (2, 1234, None)),
+        ("add_file", (1, "C:\\data\\f")),
+        ("add_file", ("http://example.com/f", 5)),
+        ("add_file_set", ("http://example.com/f",)),
+        ("add_file_set", ([["http://example.com/f", "C:\\data\\f"]],)),
+    ],
+)
+def test_wrong_python_types_raise_type_error_and_change_nothing_issue_2(
+    svc: BitsService, job: Job, method: str, bad_args: tuple[object, ...]
+) -> None:
+    """Issue 2 "Bad input at every method": wrong Python types → TypeError before any state is touched."""
+    before = svc.queue.jobs[job.get_id()]
+    snapshot = dict(vars(before)) if hasattr(before, "__dict__") else None
+    rows_before = svc.store.conn.execute("SELECT * FROM jobs").fetchall()
+    with pytest.raises(TypeError):
+        getattr(job, method)(*bad_args)
+    assert svc.store.conn.execute("SELECT * FROM jobs").fetchall() == rows_before
+    if snapshot is not None:
+        assert dict(vars(before)) == snapshot
+    assert job.get_progress().files_total == 0

@@ -1,0 +1,171 @@
+"""The job state machine at the API (bits-core §2.2, §3, §3.6, §11; DESIGN §7 final jobs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from emulator import BitsError, BitsService, JobState, JobType
+from emulator.com.job import Job
+
+BG_E_NOT_FOUND = 0x80200001
+BG_E_INVALID_STATE = 0x80200002
+BG_E_EMPTY = 0x80200003
+BG_E_ERROR_INFORMATION_UNAVAILABLE = 0x8020000F
+BG_S_PARTIAL_COMPLETE = 0x00200017
+
+
+def _job(svc: BitsService, with_file: bool = False, job_type: JobType = JobType.DOWNLOAD) -> Job:
+    _, job = svc.connect().create_job("states", job_type)
+    if with_file:
+        job.add_file("http://example.com/f", "C:\\data\\f.bin")
+    return job
+
+
+def test_resume_of_empty_job_is_bg_e_empty_and_stays_suspended_bits_core_2_2(svc: BitsService) -> None:
+    """bits-core §2.2 Resume / §11: BG_E_EMPTY 0x80200003, the job stays SUSPENDED (3)."""
+    job = _job(svc)
+    with pytest.raises(BitsError) as exc:
+        job.resume()
+    assert exc.value.hresult == BG_E_EMPTY
+    assert job.get_state() == JobState.SUSPENDED
+
+
+def test_resume_with_a_file_leaves_suspended_bits_core_3_3(svc: BitsService) -> None:
+    """bits-core §3.3 T2: SUSPENDED → QUEUED on Resume when the job has a file."""
+    job = _job(svc, with_file=True)
+    job.resume()
+    assert job.get_state() not in (JobState.SUSPENDED, JobState.ACKNOWLEDGED, JobState.CANCELLED)
+
+
+def test_suspend_is_idempotent_bits_core_2_2(svc: BitsService) -> None:
+    """bits-core §2.2 Suspend: suspending a suspended job is a no-op success."""
+    job = _job(svc, with_file=True)
+    job.suspend()
+    job.suspend()
+    assert job.get_state() == JobState.SUSPENDED
+    job.resume()
+    job.suspend()
+    assert job.get_state() == JobState.SUSPENDED
+
+
+def test_cancel_twice_is_invalid_state_bits_core_2_2(svc: BitsService) -> None:
+    """bits-core §2.2 Cancel / §11: Cancel → CANCELLED (8); Cancel again → 0x80200002."""
+    job = _job(svc)
+    assert job.cancel() == 0
+    assert job.get_state() == JobState.CANCELLED == 8
+    with pytest.raises(BitsError) as exc:
+        job.cancel()
+    assert exc.value.hresult == BG_E_INVALID_STATE
+
+
+def test_complete_download_job_bits_core_2_2(svc: BitsService) -> None:
+    """bits-core §2.2 Complete: a download job may complete any time → ACKNOWLEDGED (7); with files not
+    transferred the result is BG_S_PARTIAL_COMPLETE 0x00200017 (a success code, returned)."""
+    empty = _job(svc)
+    assert empty.complete() == 0
+    assert empty.get_state() == JobState.ACKNOWLEDGED == 7
+    job = _job(svc, with_file=True)
+    assert job.complete() == BG_S_PARTIAL_COMPLETE
+    assert job.get_state() == JobState.ACKNOWLEDGED
+
+
+def test_complete_upload_before_transferred_is_invalid_state_bits_core_2_2(svc: BitsService) -> None:
+    """bits-core §2.2 Complete / §11: upload jobs complete only when TRANSFERRED → 0x80200002."""
+    job = _job(svc, with_file=True, job_type=JobType.UPLOAD)
+    with pytest.raises(BitsError) as exc:
+        job.complete()
+    assert exc.value.hresult == BG_E_INVALID_STATE
+    assert job.get_state() == JobState.SUSPENDED
+
+
+FINAL_SETTERS: list[tuple[str, Callable[[Job], object]]] = [
+    ("suspend", lambda j: j.suspend()),
+    ("resume", lambda j: j.resume()),
+    ("cancel", lambda j: j.cancel()),
+    ("complete", lambda j: j.complete()),
+    ("set_display_name", lambda j: j.set_display_name("n")),
+    ("set_description", lambda j: j.set_description("d")),
+    ("set_priority", lambda j: j.set_priority(1)),
+    ("set_notify_flags", lambda j: j.set_notify_flags(1)),
+    ("set_notify_interface", lambda j: j.set_notify_interface(None)),
+    ("set_minimum_retry_delay", lambda j: j.set_minimum_retry_delay(60)),
+    ("set_no_progress_timeout", lambda j: j.set_no_progress_timeout(60)),
+    ("set_proxy_settings", lambda j: j.set_proxy_settings(1)),
+    ("add_file", lambda j: j.add_file("http://example.com/g", "C:\\data\\g")),
+    ("add_file_set", lambda j: j.add_file_set([("http://example.com/g", "C:\\data\\g")])),
+]
+
+
+@pytest.mark.parametrize("final", ["cancel", "complete"])
+@pytest.mark.parametrize(("name", "call"), FINAL_SETTERS, ids=[n for n, _ in FINAL_SETTERS])
+def test_final_states_refuse_setters_and_state_methods_bits_core_3_6(
+    svc: BitsService, final: str, name: str, call: Callable[[Job], object]
+) -> None:
+    """bits-core §0.1 setter rule, §3.6 / §11: every setter and state method on an ACKNOWLEDGED or
+    CANCELLED job → BG_E_INVALID_STATE 0x80200002."""
+    job = _job(svc, with_file=True)
+    getattr(job, final)()
+    with pytest.raises(BitsError) as exc:
+        call(job)
+    assert exc.value.hresult == BG_E_INVALID_STATE
+
+
+@pytest.mark.parametrize("final", ["cancel", "complete"])
+def test_get_job_of_a_final_job_is_not_found_design_7(svc: BitsService, final: str) -> None:
+    """DESIGN §7 / bits-core §3.6: GetJob of a final job → BG_E_NOT_FOUND 0x80200001; EnumJobs omits it."""
+    mgr = svc.connect()
+    job_id, job = mgr.create_job("gone", JobType.DOWNLOAD)
+    getattr(job, final)()
+    with pytest.raises(BitsError) as exc:
+        mgr.get_job(job_id)
+    assert exc.value.hresult == BG_E_NOT_FOUND
+    assert job_id not in [j.get_id() for j in mgr.enum_jobs()]
+
+
+def test_getters_on_a_held_final_job_keep_working_design_7(svc: BitsService) -> None:
+    """DESIGN §7: getters on a held object of a final job keep working."""
+    job = _job(svc, with_file=True)
+    job.set_description("kept")
+    job.cancel()
+    assert job.get_state() == JobState.CANCELLED
+    assert job.get_description() == "kept"
+    assert job.get_display_name() == "states"
+    assert job.get_type() is JobType.DOWNLOAD
+    assert job.get_progress().files_total == 1
+    assert job.get_owner() == svc.current_session.token.user_sid
+    assert job.get_error_count() == 0
+    assert job.get_minimum_retry_delay() == 600
+    assert len(list(job.enum_files())) == 1
+    with pytest.raises(BitsError) as exc:
+        job.get_error()
+    assert exc.value.hresult == BG_E_ERROR_INFORMATION_UNAVAILABLE
+
+
+def test_final_job_leaves_the_store_bits_core_3_6(svc: BitsService) -> None:
+    """bits-core §2.2 Cancel: the job is removed from the queue (and from the store)."""
+    job = _job(svc, with_file=True)
+    key = str(job.get_id())
+    job.cancel()
+    assert job.get_id() not in svc.queue.jobs
+    rows = svc.store.conn.execute("SELECT count(*) FROM jobs").fetchone()
+    assert rows == (0,)
+    files = svc.store.conn.execute("SELECT count(*) FROM files").fetchone()
+    assert files == (0,)
+    assert key
+
+
+def test_state_change_updates_modification_time_bits_core_4_11(svc: BitsService, clock: object) -> None:
+    """bits-core §6.1 Times: creation = modification at creation; a change moves modification time."""
+    from emulator import ManualClock
+
+    assert isinstance(clock, ManualClock)
+    with BitsService(clock=clock) as s:
+        _, job = s.connect().create_job("t", JobType.DOWNLOAD)
+        t0 = job.get_times()
+        clock.advance(10)
+        job.set_description("x")
+        t1 = job.get_times()
+        assert t1.creation_time == t0.creation_time
+        assert t1.modification_time > t0.modification_time

@@ -1,0 +1,239 @@
+"""IBackgroundCopyManager: CreateJob quotas, GetJob, EnumJobs and enumerators, GetErrorDescription
+(bits-core §2.1, §2.9, §5, §6.4, §9.2, §11)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from emulator import BG_JOB_ENUM_ALL_USERS, BitsError, BitsService, JobType
+
+E_INVALIDARG = 0x80070057
+BG_E_NOT_FOUND = 0x80200001
+BG_E_TOO_MANY_JOBS_PER_USER = 0x80200049
+BG_E_TOO_MANY_JOBS_PER_MACHINE = 0x80200050
+BG_E_TOO_MANY_FILES_IN_JOB = 0x80200051
+ERROR_RESOURCE_LANG_NOT_FOUND = 0x80070717
+S_OK = 0
+S_FALSE = 1
+
+
+def test_create_job_returns_id_and_job_bits_core_2_1(svc: BitsService) -> None:
+    """bits-core §2.1 CreateJob: a new GUID per job, owned by the caller, SUSPENDED; names need not be unique."""
+    mgr = svc.connect()
+    id1, j1 = mgr.create_job("same", JobType.DOWNLOAD)
+    id2, j2 = mgr.create_job("same", JobType.UPLOAD)
+    assert isinstance(id1, uuid.UUID) and id1 != id2
+    assert j1.get_id() == id1 and j2.get_id() == id2
+    assert j2.get_type() is JobType.UPLOAD
+    assert j1.get_owner() == svc.current_session.token.user_sid
+    assert mgr.get_job(id1).get_display_name() == "same"
+    assert mgr.get_job(str(id1)).get_id() == id1
+    assert mgr.get_job("{" + str(id1).upper() + "}").get_id() == id1
+
+
+def test_create_job_bad_type_bits_core_4_1(svc: BitsService) -> None:
+    """bits-core §4.1: BG_JOB_TYPE is 0..2; other values → E_INVALIDARG; wrong Python type → TypeError."""
+    mgr = svc.connect()
+    with pytest.raises(BitsError) as exc:
+        mgr.create_job("x", 3)
+    assert exc.value.hresult == E_INVALIDARG
+    with pytest.raises(TypeError):
+        mgr.create_job("x", "download")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        mgr.create_job(b"x", JobType.DOWNLOAD)  # type: ignore[arg-type]
+    assert svc.store.conn.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
+    assert svc.queue.jobs == {}
+
+
+def test_get_job_unknown_id_is_not_found_bits_core_2_1(svc: BitsService) -> None:
+    """bits-core §2.1 GetJob: BG_E_NOT_FOUND 0x80200001 for an id not in the queue."""
+    with pytest.raises(BitsError) as exc:
+        svc.connect().get_job(uuid.uuid4())
+    assert exc.value.hresult == BG_E_NOT_FOUND
+    with pytest.raises(BitsError) as exc:
+        svc.connect().get_job("not-a-guid")
+    assert exc.value.hresult == E_INVALIDARG
+    with pytest.raises(TypeError):
+        svc.connect().get_job(42)  # type: ignore[arg-type]
+
+
+def test_quota_61st_job_per_user_bits_core_6_4(svc: BitsService) -> None:
+    """bits-core §6.4 / §11: a non-admin's 61st job → BG_E_TOO_MANY_JOBS_PER_USER 0x80200049."""
+    mgr = svc.connect()
+    for i in range(60):
+        mgr.create_job(f"j{i}", JobType.DOWNLOAD)
+    with pytest.raises(BitsError) as exc:
+        mgr.create_job("j60", JobType.DOWNLOAD)
+    assert exc.value.hresult == BG_E_TOO_MANY_JOBS_PER_USER
+    assert len(mgr.enum_jobs()) == 60
+    assert svc.store.conn.execute("SELECT count(*) FROM jobs").fetchone() == (60,)
+
+
+def test_quota_301st_machine_job_bits_core_6_4(svc: BitsService) -> None:
+    """bits-core §6.4 / §11: the 301st job on the machine (non-admin creator) → 0x80200050."""
+    for u in range(5):
+        mgr = svc.connect(svc.logon(svc.add_user(f"user{u}")).token)
+        for i in range(60):
+            mgr.create_job(f"u{u}-{i}", JobType.DOWNLOAD)
+    assert len(svc.queue.jobs) == 300
+    late = svc.connect(svc.logon(svc.add_user("late")).token)
+    with pytest.raises(BitsError) as exc:
+        late.create_job("301", JobType.DOWNLOAD)
+    assert exc.value.hresult == BG_E_TOO_MANY_JOBS_PER_MACHINE
+    assert len(svc.queue.jobs) == 300
+
+
+def test_quota_exemptions_for_admins_and_service_accounts_bits_core_6_4(svc: BitsService) -> None:
+    """bits-core §6.4: quotas do not apply to administrators (elevated) or service accounts."""
+    admin = svc.connect(svc.logon(svc.add_user("bob", admin=True)).elevated_token)
+    system = svc.connect(svc.logon(svc.local_system).token)
+    netsvc = svc.connect(svc.logon(svc.network_service).token)
+    for mgr in (admin, system, netsvc):
+        for i in range(61):
+            mgr.create_job(f"x{i}", JobType.DOWNLOAD)
+    _, job = netsvc.create_job("files", JobType.DOWNLOAD)
+    job.add_file_set([(f"http://example.com/{i}", f"C:\\data\\{i}") for i in range(201)])
+    assert job.get_progress().files_total == 201
+
+
+def test_quota_filtered_admin_is_not_exempt_bits_core_6_4(svc: BitsService) -> None:
+    """bits-core §6.4 with security §1.3 ADM: a filtered (non-elevated) admin token is not exempt."""
+    mgr = svc.connect(svc.logon(svc.add_user("bob", admin=True)).token)
+    for i in range(60):
+        mgr.create_job(f"j{i}", JobType.DOWNLOAD)
+    with pytest.raises(BitsError) as exc:
+        mgr.create_job("j60", JobType.DOWNLOAD)
+    assert exc.value.hresult == BG_E_TOO_MANY_JOBS_PER_USER
+
+
+def test_quota_201st_file_bits_core_6_4(svc: BitsService) -> None:
+    """bits-core §6.4 / §11: the 201st file of a non-admin's job → 0x80200051, nothing of the set added."""
+    _, job = svc.connect().create_job("files", JobType.DOWNLOAD)
+    job.add_file_set([(f"http://example.com/{i}", f"C:\\data\\{i}") for i in range(199)])
+    with pytest.raises(BitsError) as exc:
+        job.add_file_set([("http://example.com/a", "C:\\data\\a"), ("http://example.com/b", "C:\\data\\b")])
+    assert exc.value.hresult == BG_E_TOO_MANY_FILES_IN_JOB
+    assert job.get_progress().files_total == 199
+    job.add_file("http://example.com/200", "C:\\data\\200")
+    with pytest.raises(BitsError) as exc:
+        job.add_file("http://example.com/201", "C:\\data\\201")
+    assert exc.value.hresult == BG_E_TOO_MANY_FILES_IN_JOB
+    assert job.get_progress().files_total == 200
+
+
+def test_no_quotas_before_bits_3_bits_core_6_4() -> None:
+    """bits-core §6.4: before Vista (BITS < 3.0) there were no quotas — every profile we ship has them."""
+    with BitsService("win7") as s:
+        mgr = s.connect()
+        for i in range(60):
+            mgr.create_job(f"j{i}", JobType.DOWNLOAD)
+        with pytest.raises(BitsError) as exc:
+            mgr.create_job("j60", JobType.DOWNLOAD)
+        assert exc.value.hresult == BG_E_TOO_MANY_JOBS_PER_USER
+
+
+def test_enum_jobs_bad_flags_is_e_invalidarg_security_a13(svc: BitsService) -> None:
+    """security §6.4 / A13: EnumJobs flags other than 0 and 1 → E_INVALIDARG."""
+    with pytest.raises(BitsError) as exc:
+        svc.connect().enum_jobs(2)
+    assert exc.value.hresult == E_INVALIDARG
+    with pytest.raises(TypeError):
+        svc.connect().enum_jobs("1")  # type: ignore[arg-type]
+
+
+def test_enumerator_is_a_snapshot_with_live_properties_bits_core_2_9(svc: BitsService) -> None:
+    """bits-core §2.1 EnumJobs / §2.9: membership frozen at call time; properties read are live."""
+    mgr = svc.connect()
+    _, a = mgr.create_job("a", JobType.DOWNLOAD)
+    e = mgr.enum_jobs()
+    mgr.create_job("b", JobType.DOWNLOAD)
+    a.set_display_name("renamed")
+    assert e.get_count() == 1
+    (only,) = e.next(5)
+    assert only.get_display_name() == "renamed"
+    assert mgr.enum_jobs().get_count() == 2
+
+
+def test_enumerator_next_skip_reset_clone_count_bits_core_2_9(svc: BitsService) -> None:
+    """bits-core §2.9: Next returns fewer than asked at the end (S_FALSE), Skip returns S_FALSE (1) when
+    short, Reset rewinds, Clone keeps the position and is independent, GetCount is the snapshot size."""
+    mgr = svc.connect()
+    ids = {mgr.create_job(f"j{i}", JobType.DOWNLOAD)[0] for i in range(5)}
+    e = mgr.enum_jobs()
+    assert e.get_count() == 5
+    first = e.next(2)
+    assert len(first) == 2
+    clone = e.clone()
+    assert e.skip(2) == S_OK
+    rest = e.next(3)
+    assert len(rest) == 1
+    assert e.next(1) == []
+    assert e.skip(1) == S_FALSE
+    assert e.get_count() == 5
+    from_clone = clone.next(10)
+    assert len(from_clone) == 3
+    assert {j.get_id() for j in first + from_clone} == ids
+    e.reset()
+    assert {j.get_id() for j in e} == ids
+    e.reset()
+    assert e.skip(7) == S_FALSE
+    assert e.next(1) == []
+    with pytest.raises(BitsError) as exc:
+        e.next(0)
+    assert exc.value.hresult == E_INVALIDARG
+    assert len(clone) == 5
+
+
+def test_enum_jobs_excludes_final_jobs_bits_core_2_1(svc: BitsService) -> None:
+    """bits-core §2.1 EnumJobs: jobs in ACKNOWLEDGED/CANCELLED do not appear."""
+    mgr = svc.connect()
+    _, a = mgr.create_job("a", JobType.DOWNLOAD)
+    keep_id, _ = mgr.create_job("b", JobType.DOWNLOAD)
+    a.cancel()
+    assert [j.get_id() for j in mgr.enum_jobs()] == [keep_id]
+
+
+def test_enum_files_is_a_snapshot_bits_core_2_9(svc: BitsService) -> None:
+    """bits-core §2.2 EnumFiles / §2.9: file list frozen at call time."""
+    _, job = svc.connect().create_job("f", JobType.DOWNLOAD)
+    job.add_file("http://example.com/a", "C:\\data\\a")
+    files = job.enum_files()
+    job.add_file("http://example.com/b", "C:\\data\\b")
+    assert files.get_count() == 1
+    assert [f.get_local_name() for f in files] == ["C:\\data\\a"]
+    assert job.enum_files().get_count() == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (0x80200001, "not found"),
+        (0x80200002, "state"),
+        (0x80200003, "no files"),
+    ],
+)
+def test_get_error_description_english_bits_core_9_2(svc: BitsService, code: int, text: str) -> None:
+    """bits-core §9.2: GetErrorDescription(hr, 0x0409) returns the message text."""
+    desc = svc.connect().get_error_description(code, 0x0409)
+    assert text in desc.lower()
+
+
+def test_get_error_description_unknown_language_bits_core_9_2(svc: BitsService) -> None:
+    """bits-core §2.1 / §9.2: no string for that locale → HRESULT_FROM_WIN32(ERROR_RESOURCE_LANG_NOT_FOUND)
+    0x80070717."""
+    with pytest.raises(BitsError) as exc:
+        svc.connect().get_error_description(0x80200001, 0x0407)
+    assert exc.value.hresult == ERROR_RESOURCE_LANG_NOT_FOUND
+
+
+def test_get_error_description_accepts_signed_hresults_bits_core_5(svc: BitsService) -> None:
+    """bits-core §5: HRESULTs are 32-bit; a signed value (as pywin32 passes them) names the same code."""
+    mgr = svc.connect()
+    assert mgr.get_error_description(0x80200001 - (1 << 32), 0x0409) == mgr.get_error_description(0x80200001, 0x0409)
+
+
+def test_enum_all_users_constant_security_1_2() -> None:
+    """security §1.2: BG_JOB_ENUM_ALL_USERS = 0x0001."""
+    assert BG_JOB_ENUM_ALL_USERS == 1
