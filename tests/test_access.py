@@ -1,0 +1,244 @@
+"""Job ownership and visibility: spec/bits-security.md §6 and scenarios T39–T48 (§8)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from emulator import BG_JOB_ENUM_ALL_USERS, BitsError, BitsService, IBackgroundCopyJob4, JobType, Manager
+from emulator.com.job import Job
+from emulator.domain.records import Credential
+from emulator.identity.sessions import restricted_copy
+
+E_ACCESSDENIED = 0x80070005
+BG_E_NOT_FOUND = 0x80200001
+BG_E_INVALID_STATE = 0x80200002
+
+
+@dataclass
+class World:
+    svc: BitsService
+    alice: Manager
+    charlie: Manager
+    bob_f: Manager
+    bob_e: Manager
+    system: Manager
+    alice_sid: str
+    bob_sid: str
+
+
+@pytest.fixture
+def w(svc: BitsService) -> World:
+    alice = svc.add_user("alice")
+    charlie = svc.add_user("charlie")
+    bob = svc.add_user("bob", admin=True)
+    bob_session = svc.logon(bob)
+    return World(
+        svc=svc,
+        alice=svc.connect(svc.logon(alice).token),
+        charlie=svc.connect(svc.logon(charlie).token),
+        bob_f=svc.connect(bob_session.token),
+        bob_e=svc.connect(bob_session.elevated_token),
+        system=svc.connect(svc.logon(svc.local_system).token),
+        alice_sid=alice.sid,
+        bob_sid=bob.sid,
+    )
+
+
+def _ids(mgr: Manager, flags: int = 0) -> set[uuid.UUID]:
+    return {j.get_id() for j in mgr.enum_jobs(flags)}
+
+
+def test_T39_enum_jobs_0_lists_only_own_jobs(w: World) -> None:
+    """T39 (ENUM): alice EnumJobs(0) → only alice's jobs."""
+    a1, _ = w.alice.create_job("a1", JobType.DOWNLOAD)
+    a2, _ = w.alice.create_job("a2", JobType.UPLOAD)
+    w.charlie.create_job("c1", JobType.DOWNLOAD)
+    w.bob_e.create_job("b1", JobType.DOWNLOAD)
+    assert _ids(w.alice) == {a1, a2}
+
+
+def test_T40_enum_all_users_needs_an_elevated_admin(w: World) -> None:
+    """T40 (ENUM, ENUMQ, SPLIT): EnumJobs(ALL_USERS) — alice E_ACCESSDENIED, bob-F E_ACCESSDENIED,
+    bob-E lists every job including SYSTEM's."""
+    a, _ = w.alice.create_job("a", JobType.DOWNLOAD)
+    s, _ = w.system.create_job("s", JobType.DOWNLOAD)
+    b, _ = w.bob_f.create_job("b", JobType.DOWNLOAD)
+    for mgr in (w.alice, w.bob_f, w.charlie):
+        with pytest.raises(BitsError) as exc:
+            mgr.enum_jobs(BG_JOB_ENUM_ALL_USERS)
+        assert exc.value.hresult == E_ACCESSDENIED
+    assert {a, s, b} <= _ids(w.bob_e, BG_JOB_ENUM_ALL_USERS)
+    assert _ids(w.system, BG_JOB_ENUM_ALL_USERS) >= {a, s, b}
+
+
+def test_T41_get_job_of_another_user_is_denied_and_unknown_is_not_found(w: World) -> None:
+    """T41 (GETJOB): charlie GetJob(alice's job) → E_ACCESSDENIED; GetJob(random GUID) → BG_E_NOT_FOUND;
+    an elevated admin may open it."""
+    a, _ = w.alice.create_job("a", JobType.DOWNLOAD)
+    for mgr in (w.charlie, w.bob_f):
+        with pytest.raises(BitsError) as exc:
+            mgr.get_job(a)
+        assert exc.value.hresult == E_ACCESSDENIED
+    for mgr in (w.alice, w.charlie, w.bob_e):
+        with pytest.raises(BitsError) as exc:
+            mgr.get_job(uuid.uuid4())
+        assert exc.value.hresult == BG_E_NOT_FOUND
+    assert w.bob_e.get_job(a).get_display_name() == "a"
+
+
+def test_T42_get_owner_is_the_owner_sid_string(w: World) -> None:
+    """T42 (OWN): GetOwner → "S-1-5-21-…-<rid>" of the creator."""
+    _, job = w.alice.create_job("a", JobType.DOWNLOAD)
+    owner = job.get_owner()
+    assert owner == w.alice_sid
+    assert re.fullmatch(r"S-1-5-21-\d+-\d+-\d+-\d+", owner)
+    _, sys_job = w.system.create_job("s", JobType.DOWNLOAD)
+    assert sys_job.get_owner() == "S-1-5-18"
+
+
+def _loaded_alice_job(w: World) -> tuple[uuid.UUID, Job]:
+    job_id, job = w.alice.create_job("a", JobType.DOWNLOAD)
+    job.set_custom_headers("X-Token: secret")
+    rec = w.svc.queue.jobs[job_id]
+    w.svc.queue.update(
+        rec,
+        credentials=[Credential(1, 1, "alice", "pw")],
+        notify_program="C:\\bin\\notify.exe",
+        notify_parameters="C:\\bin\\notify.exe done",
+    )
+    return job_id, job
+
+
+def test_T43_take_ownership_needs_elevated_admin_and_strips_owner_secrets(w: World) -> None:
+    """T43 (TAKE, ELEV, RMCRED): alice / bob-F → E_ACCESSDENIED; bob-E → S_OK, owner = bob, elevation
+    TRUE, credentials, custom headers and command line removed."""
+    job_id, alice_job = _loaded_alice_job(w)
+    with pytest.raises(BitsError) as exc:
+        alice_job.take_ownership()
+    assert exc.value.hresult == E_ACCESSDENIED
+    with pytest.raises(BitsError) as exc:
+        w.bob_f.get_job(job_id)
+    assert exc.value.hresult == E_ACCESSDENIED
+    bob_job = w.bob_e.get_job(job_id)
+    # bob-F holding a pointer obtained elsewhere is still refused (not elevated).
+    held_by_bob_f = w.bob_f.enum_jobs(0)
+    assert held_by_bob_f.get_count() == 0
+    rec = w.svc.queue.jobs[job_id]
+    assert rec.credentials and rec.custom_headers and rec.notify_program
+    bob_job.take_ownership()
+    assert bob_job.get_owner() == w.bob_sid
+    job4 = bob_job.query_interface(IBackgroundCopyJob4)
+    assert isinstance(job4, Job)
+    assert job4.get_owner_elevation_state() is True
+    assert job4.get_owner_integrity_level() == 0x3000
+    assert rec.credentials == []
+    assert rec.custom_headers is None
+    assert rec.notify_program is None and rec.notify_parameters is None
+    assert bob_job.get_custom_headers() is None
+    row = w.svc.store.conn.execute(
+        "SELECT owner_sid, custom_headers, notify_program FROM jobs WHERE id = ?", (rec.key,)
+    ).fetchone()
+    assert row == (w.bob_sid, None, None)
+    assert job_id in _ids(w.bob_e)
+    assert job_id not in _ids(w.alice)
+    with pytest.raises(BitsError) as exc:
+        w.alice.get_job(job_id)
+    assert exc.value.hresult == E_ACCESSDENIED
+
+
+@pytest.mark.parametrize("final", ["cancel", "complete"])
+def test_T44_take_ownership_of_a_final_job_is_invalid_state(w: World, final: str) -> None:
+    """T44 (TAKE): job CANCELLED or ACKNOWLEDGED, pointer still held → bob-E TakeOwnership → 0x80200002."""
+    job_id, _ = w.alice.create_job("a", JobType.DOWNLOAD)
+    bob_job = w.bob_e.get_job(job_id)
+    getattr(bob_job, final)()
+    with pytest.raises(BitsError) as exc:
+        bob_job.take_ownership()
+    assert exc.value.hresult == BG_E_INVALID_STATE
+
+
+def test_T45_after_takeover_non_elevated_owner_cannot_modify(w: World) -> None:
+    """T45 (TAKE, UAC): after T43, bob-F SetDisplayName → E_ACCESSDENIED (reads stay allowed, A12)."""
+    job_id, _ = _loaded_alice_job(w)
+    w.bob_e.get_job(job_id).take_ownership()
+    bob_f_job = w.bob_f.get_job(job_id)
+    assert bob_f_job.get_display_name() == "a"
+    with pytest.raises(BitsError) as exc:
+        bob_f_job.set_display_name("x")
+    assert exc.value.hresult == E_ACCESSDENIED
+    assert bob_f_job.get_display_name() == "a"
+
+
+def test_T46_elevated_job_is_read_only_without_elevation(w: World) -> None:
+    """T46 (UAC, WSD-IDX, VAN; A12): bob-E created job; bob-F GetState → S_OK, SetNotifyInterface →
+    E_ACCESSDENIED; bob-E may still modify it."""
+    job_id, _ = w.bob_e.create_job("b", JobType.DOWNLOAD)
+    bob_f_job = w.bob_f.get_job(job_id)
+    assert bob_f_job.get_state() == 3
+    with pytest.raises(BitsError) as exc:
+        bob_f_job.set_notify_interface(object())
+    assert exc.value.hresult == E_ACCESSDENIED
+    for call in (lambda: bob_f_job.cancel(), lambda: bob_f_job.set_description("d")):
+        with pytest.raises(BitsError) as exc:
+            call()
+        assert exc.value.hresult == E_ACCESSDENIED
+    assert job_id in _ids(w.bob_f)
+    w.bob_e.get_job(job_id).set_notify_interface(None)
+
+
+def test_T47_local_system_jobs_are_out_of_reach_of_an_elevated_admin(w: World) -> None:
+    """T47 (UAC, WSD-RESET): SYS-owned job — bob-E Cancel / SetDisplayName / TakeOwnership →
+    E_ACCESSDENIED; bob-E EnumJobs(1) lists it and reads work."""
+    job_id, sys_job = w.system.create_job("wu", JobType.DOWNLOAD)
+    bob_job = w.bob_e.get_job(job_id)
+    assert bob_job.get_display_name() == "wu"
+    for call in (bob_job.cancel, lambda: bob_job.set_display_name("x"), bob_job.take_ownership):
+        with pytest.raises(BitsError) as exc:
+            call()
+        assert exc.value.hresult == E_ACCESSDENIED
+    assert job_id in _ids(w.bob_e, BG_JOB_ENUM_ALL_USERS)
+    assert sys_job.get_state() == 3
+    sys_job.set_display_name("still mine")
+    assert bob_job.get_display_name() == "still mine"
+
+
+def test_T48_restricted_token_cannot_create_or_modify(w: World) -> None:
+    """T48 (UNC, NEW; HRESULT inferred): a restricted token's CreateJob → E_ACCESSDENIED; it cannot
+    modify its own user's job either."""
+    svc = w.svc
+    session = svc.logon(svc.add_user("dave"))
+    restricted = svc.connect(restricted_copy(session.token))
+    with pytest.raises(BitsError) as exc:
+        restricted.create_job("r", JobType.DOWNLOAD)
+    assert exc.value.hresult == E_ACCESSDENIED
+    job_id, _ = svc.connect(session.token).create_job("d", JobType.DOWNLOAD)
+    held = restricted.get_job(job_id)
+    with pytest.raises(BitsError) as exc:
+        held.set_description("x")
+    assert exc.value.hresult == E_ACCESSDENIED
+    assert svc.queue.count_owned(session.token.user_sid) == 1
+
+
+def test_other_users_jobs_denied_on_every_write_security_6_3(w: World) -> None:
+    """security §6.3: a standard user cannot modify another user's job; an elevated admin can without
+    TakeOwnership (TAKE), and the owner stays the creator."""
+    job_id, _ = w.alice.create_job("a", JobType.DOWNLOAD)
+    admin_job = w.bob_e.get_job(job_id)
+    admin_job.set_description("by admin")
+    admin_job.add_file("http://example.com/f", "C:\\data\\f")
+    assert admin_job.get_owner() == w.alice_sid
+    assert w.alice.get_job(job_id).get_description() == "by admin"
+
+
+def test_admin_owned_job_owner_facts_security_6_1(w: World) -> None:
+    """security §6.1 (ELEV, IL): GetOwnerElevationState / GetOwnerIntegrityLevel of the creating token."""
+    _, a = w.alice.create_job("a", JobType.DOWNLOAD)
+    _, b = w.bob_e.create_job("b", JobType.DOWNLOAD)
+    _, s = w.system.create_job("s", JobType.DOWNLOAD)
+    assert (a.get_owner_elevation_state(), a.get_owner_integrity_level()) == (False, 0x2000)
+    assert (b.get_owner_elevation_state(), b.get_owner_integrity_level()) == (True, 0x3000)
+    assert (s.get_owner_elevation_state(), s.get_owner_integrity_level()) == (True, 0x4000)
