@@ -1,0 +1,235 @@
+"""The job store: persistence, schema revisions, pragmas, atomic writes (DESIGN §2, §4; issue 2)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from emulator import BitsError, BitsService, JobPriority, JobState, JobType, ProxyUsage, StoreVersionError
+from emulator.store import database
+from emulator.store.schema import Base
+
+BG_E_STRING_TOO_LONG = 0x80200021
+BG_E_TOO_MANY_FILES = 0x8020001C
+
+
+def _diffs(conn: sqlite3.Connection) -> list[object]:
+    engine = database.engine_over(conn)
+    with engine.connect() as c:
+        return list(compare_metadata(MigrationContext.configure(c), Base.metadata))
+
+
+def test_persistent_store_survives_close_and_reopen_issue_2(tmp_path: Path) -> None:
+    """Issue 2 "Must show" / bits-core §7.3: jobs, owners, files and properties survive close + reopen;
+    accounts persist with their SIDs."""
+    path = tmp_path / "queue.db"
+    with BitsService(database=path) as svc:
+        alice = svc.add_user("alice")
+        bob = svc.add_user("bob", admin=True)
+        a_id, a = svc.connect(svc.logon(alice).token).create_job("alice's", JobType.DOWNLOAD)
+        a.set_description("persisted")
+        a.set_priority(JobPriority.FOREGROUND)
+        a.set_minimum_retry_delay(60)
+        a.set_no_progress_timeout(120)
+        a.set_notify_flags(0x1)
+        a.set_proxy_settings(ProxyUsage.OVERRIDE, "proxy:8080", "<local>")
+        a.add_file_set([("http://example.com/1", "C:\\data\\1"), ("http://example.com/2", "C:\\data\\2")])
+        b_id, _ = svc.connect(svc.logon(bob).elevated_token).create_job("bob's", JobType.UPLOAD)
+        gone_id, gone = svc.connect(svc.logon(alice).token).create_job("cancelled", JobType.DOWNLOAD)
+        gone.cancel()
+        times = a.get_times()
+    with BitsService(database=str(path)) as svc:
+        assert svc.account("alice").sid == alice.sid
+        assert svc.account("bob").sid == bob.sid and svc.account("bob").admin
+        assert set(svc.queue.jobs) == {a_id, b_id}
+        bob_e = svc.connect(svc.logon(svc.account("bob")).elevated_token)
+        job = bob_e.get_job(a_id)
+        assert job.get_owner() == alice.sid
+        assert job.get_display_name() == "alice's"
+        assert job.get_description() == "persisted"
+        assert job.get_priority() is JobPriority.FOREGROUND
+        assert job.get_minimum_retry_delay() == 60
+        assert job.get_no_progress_timeout() == 120
+        assert job.get_notify_flags() == 0x1
+        assert job.get_proxy_settings() == (ProxyUsage.OVERRIDE, "proxy:8080", "<local>")
+        assert job.get_state() is JobState.SUSPENDED
+        assert job.get_times() == times
+        assert [f.get_remote_name() for f in job.enum_files()] == ["http://example.com/1", "http://example.com/2"]
+        b = bob_e.get_job(b_id)
+        assert b.get_owner() == bob.sid and b.get_type() is JobType.UPLOAD
+        assert b.get_owner_elevation_state() is True
+        assert gone_id not in svc.queue.jobs
+        # a new account continues the RID sequence
+        carol = svc.add_user("carol")
+        assert int(carol.sid.rsplit("-", 1)[1]) == int(bob.sid.rsplit("-", 1)[1]) + 1
+
+
+def test_sqlalchemy_url_opens_a_file_store_issue_2(tmp_path: Path) -> None:
+    """Issue 2: a path or an SQLAlchemy URL gives a persistent store."""
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    with BitsService(database=url) as svc:
+        job_id, _ = svc.connect().create_job("u", JobType.DOWNLOAD)
+    with BitsService(database=url) as svc:
+        assert svc.connect().get_job(job_id).get_display_name() == "u"
+
+
+def test_store_from_a_newer_schema_is_refused_design_2(tmp_path: Path) -> None:
+    """DESIGN §2: a store stamped with a revision this version does not know → StoreVersionError."""
+    path = tmp_path / "newer.db"
+    with BitsService(database=path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE alembic_version SET version_num='9999_from_the_future'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreVersionError, match="9999_from_the_future"):
+        BitsService(database=path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("9999_from_the_future",)]
+    conn.close()
+
+
+def test_migrated_schema_equals_the_models_design_2(tmp_path: Path) -> None:
+    """DESIGN §2: the Alembic upgrade of a file store gives exactly the models' schema (no autogenerate
+    diffs) and stamps the head revision."""
+    path = tmp_path / "m.db"
+    with BitsService(database=path):
+        pass
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as c:
+            assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
+            assert MigrationContext.configure(c).get_current_revision() == database.HEAD_REVISION
+    finally:
+        engine.dispose()
+
+
+def test_in_memory_template_equals_the_models_design_2(svc: BitsService) -> None:
+    """DESIGN §2: the in-memory template (built without migrations) equals the models too."""
+    assert _diffs(svc.store.conn) == []
+    assert svc.store.conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(database.HEAD_REVISION,)]
+
+
+def test_helper_token_columns_and_session_index_exist_from_revision_1_issue_2(tmp_path: Path) -> None:
+    """Issue 2: helper-token columns and the index on the supplying logon session exist from revision 1."""
+    path = tmp_path / "h.db"
+    with BitsService(database=path):
+        pass
+    conn = sqlite3.connect(path)
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
+    assert {"helper_sid", "helper_session_id", "helper_flags"} <= cols
+    indexed = {
+        r[2] for idx in conn.execute("PRAGMA index_list(jobs)") for r in conn.execute(f"PRAGMA index_info({idx[1]})")
+    }
+    assert "helper_session_id" in indexed
+    conn.close()
+
+
+def test_pragmas_memory_design_2(svc: BitsService) -> None:
+    """DESIGN §2: foreign keys on, secure_delete on."""
+    conn = svc.store.conn
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert conn.execute("PRAGMA secure_delete").fetchone() == (1,)
+
+
+def test_pragmas_file_design_2(tmp_path: Path) -> None:
+    """DESIGN §2: file stores use WAL, with foreign keys and secure_delete on."""
+    with BitsService(database=tmp_path / "p.db") as svc:
+        conn = svc.store.conn
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert conn.execute("PRAGMA secure_delete").fetchone() == (1,)
+
+
+def _rows(svc: BitsService) -> tuple[list[object], list[object]]:
+    conn = svc.store.conn
+    return (
+        conn.execute("SELECT * FROM jobs ORDER BY id").fetchall(),
+        conn.execute("SELECT * FROM files ORDER BY id").fetchall(),
+    )
+
+
+def test_failing_calls_leave_the_store_unchanged_issue_2(svc: BitsService) -> None:
+    """Issue 2 "nothing is half-written": a call that fails leaves every store row as it was."""
+    mgr = svc.connect()
+    _, job = mgr.create_job("j", JobType.DOWNLOAD)
+    job.add_file("http://example.com/a", "C:\\data\\a")
+    _, up = mgr.create_job("u", JobType.UPLOAD)
+    before = _rows(svc)
+    with pytest.raises(BitsError) as exc:
+        job.set_description("d" * 1025)
+    assert exc.value.hresult == BG_E_STRING_TOO_LONG
+    with pytest.raises(BitsError):
+        job.add_file_set([("http://example.com/b", "C:\\data\\b"), ("ftp://x/c", "C:\\data\\c")])
+    with pytest.raises(BitsError) as exc:
+        up.add_file_set([("http://example.com/b", "C:\\data\\b"), ("http://example.com/c", "C:\\data\\c")])
+    assert exc.value.hresult == BG_E_TOO_MANY_FILES
+    with pytest.raises(TypeError):
+        job.set_priority("high")  # type: ignore[arg-type]
+    assert _rows(svc) == before
+    assert job.get_progress().files_total == 1
+
+
+def test_store_failure_mid_call_rolls_back_everything_issue_2(
+    svc: BitsService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 2 "nothing is half-written": if the store fails after AddFileSet inserted its file rows, the
+    file rows are rolled back and the in-memory job is unchanged."""
+    _, job = svc.connect().create_job("j", JobType.DOWNLOAD)
+    job.add_file("http://example.com/a", "C:\\data\\a")
+    before = _rows(svc)
+    rec = svc.queue.jobs[job.get_id()]
+    modified = rec.modified_at
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(svc.store, "update_job", boom)
+    with pytest.raises(sqlite3.OperationalError):
+        job.add_file_set([("http://example.com/b", "C:\\data\\b"), ("http://example.com/c", "C:\\data\\c")])
+    monkeypatch.undo()
+    assert _rows(svc) == before
+    assert len(rec.files) == 1 and rec.modified_at == modified
+    job.add_file("http://example.com/d", "C:\\data\\d")
+    assert [f.get_remote_name() for f in job.enum_files()] == ["http://example.com/a", "http://example.com/d"]
+
+
+def test_store_failure_on_update_leaves_record_unchanged_issue_2(
+    svc: BitsService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """queue.update writes through first, applies after commit: a store failure changes nothing."""
+    _, job = svc.connect().create_job("j", JobType.DOWNLOAD)
+    before = _rows(svc)
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(svc.store, "update_job", boom)
+    with pytest.raises(sqlite3.OperationalError):
+        job.set_description("never")
+    monkeypatch.undo()
+    assert job.get_description() == ""
+    assert _rows(svc) == before
+
+
+def test_two_services_are_isolated_design_2() -> None:
+    """DESIGN §2: no module-level state — two in-memory services share nothing."""
+    with BitsService() as s1, BitsService() as s2:
+        job_id, _ = s1.connect().create_job("only in s1", JobType.DOWNLOAD)
+        assert job_id in s1.queue.jobs and job_id not in s2.queue.jobs
+        assert s2.connect().enum_jobs().get_count() == 0
+
+
+def test_memory_url_is_refused_issue_2() -> None:
+    """Issue 2: database=None is the in-memory store; other back-ends are refused clearly."""
+    with pytest.raises(ValueError, match="database=None"):
+        BitsService(database="sqlite:///:memory:")
+    with pytest.raises(ValueError, match="SQLite"):
+        BitsService(database="postgresql://u@h/db")
+    with pytest.raises(TypeError):
+        BitsService(database=5)  # type: ignore[arg-type]
