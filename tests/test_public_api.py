@@ -1,0 +1,70 @@
+"""The public surface: ``emulator.__all__`` is pinned (DESIGN §1 "__all__ is tested")."""
+
+from __future__ import annotations
+
+import importlib
+
+import emulator
+
+EXPECTED = {
+    "BG_JOB_ENUM_ALL_USERS", "BG_LENGTH_TO_EOF", "BG_SIZE_UNKNOWN", "PROFILES", "AccessToken", "Account",
+    "AccountKind", "AuthScheme", "AuthTarget", "BitsError", "BitsService", "Blanket", "Cloaking", "Clock",
+    "CopyError", "ElevationType", "ErrorContext", "Event", "EventBus", "File", "FileEnumerator", "FileInfo",
+    "FileProgress", "FileRange", "HResult", "HelperTokenRules", "IBackgroundCopyError", "IBackgroundCopyFile",
+    "IBackgroundCopyFile2", "IBackgroundCopyFile3", "IBackgroundCopyFile4", "IBackgroundCopyFile5",
+    "IBackgroundCopyFile6", "IBackgroundCopyJob", "IBackgroundCopyJob2", "IBackgroundCopyJob3",
+    "IBackgroundCopyJob4", "IBackgroundCopyJob5", "IBackgroundCopyJobHttpOptions",
+    "IBackgroundCopyJobHttpOptions2", "IBackgroundCopyJobHttpOptions3", "IBackgroundCopyManager",
+    "IBitsTokenOptions", "ImpersonationLevel", "IntegrityLevel", "Interface", "Job", "JobEnumerator",
+    "JobPriority", "JobProgress", "JobReplyProgress", "JobState", "JobStateChanged", "JobTimes", "JobType",
+    "Logoff", "Logon", "LogonSession", "LogonType", "Manager", "ManualClock", "NotifyFlags", "Profile",
+    "ProxyUsage", "ServiceStarted", "ServiceStopping", "StoreVersionError", "SystemClock", "TokenFlags",
+    "__version__",
+}  # fmt: skip
+
+
+def test_all_is_pinned_design_1() -> None:
+    """DESIGN §1: ``__all__`` lists exactly the public names, without duplicates."""
+    assert len(emulator.__all__) == len(set(emulator.__all__))
+    assert set(emulator.__all__) == EXPECTED
+
+
+def test_every_public_name_is_importable_design_1() -> None:
+    """Every name in ``__all__`` resolves, by attribute and by ``from emulator import …``."""
+    fresh = importlib.import_module("emulator")
+    for name in emulator.__all__:
+        assert getattr(fresh, name) is not None
+        ns: dict[str, object] = {}
+        exec(f"from emulator import {name}", ns)
+        assert ns[name] is getattr(emulator, name)
+
+
+def test_enums_carry_windows_numbers_bits_core_4() -> None:
+    """Issue 2 / bits-core §4: enums exported from ``emulator`` carry Windows' numbers."""
+    from emulator import ImpersonationLevel, JobPriority, JobState, JobType
+
+    assert [int(t) for t in (JobType.DOWNLOAD, JobType.UPLOAD, JobType.UPLOAD_REPLY)] == [0, 1, 2]
+    assert [s.name for s in sorted(JobState)] == [
+        "QUEUED", "CONNECTING", "TRANSFERRING", "SUSPENDED", "ERROR", "TRANSIENT_ERROR", "TRANSFERRED",
+        "ACKNOWLEDGED", "CANCELLED",
+    ]  # fmt: skip
+    assert [int(s) for s in sorted(JobState)] == list(range(9))
+    assert (JobPriority.FOREGROUND, JobPriority.HIGH, JobPriority.NORMAL, JobPriority.LOW) == (0, 1, 2, 3)
+    assert (ImpersonationLevel.ANONYMOUS, ImpersonationLevel.IDENTIFY) == (1, 2)
+    assert (ImpersonationLevel.IMPERSONATE, ImpersonationLevel.DELEGATE) == (3, 4)
+
+
+def test_bits_error_carries_unsigned_hresult_and_name_issue_2() -> None:
+    """Issue 2: BitsError(Exception) with .hresult (unsigned 32-bit) and .name."""
+    from emulator import BitsError, BitsService, JobType
+
+    with BitsService() as svc:
+        _, job = svc.connect().create_job("e", JobType.DOWNLOAD)
+        try:
+            job.resume()
+        except BitsError as exc:
+            assert isinstance(exc, Exception)
+            assert exc.hresult == 0x80200003
+            assert exc.name == "BG_E_EMPTY"
+        else:  # pragma: no cover
+            raise AssertionError("Resume of an empty job must fail")
