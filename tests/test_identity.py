@@ -14,6 +14,8 @@ from emulator import (
     Blanket,
     Cloaking,
     ElevationType,
+    IBackgroundCopyJob2,
+    IBackgroundCopyManager,
     ImpersonationLevel,
     IntegrityLevel,
     JobType,
@@ -189,6 +191,8 @@ def test_anonymous_is_access_denied_on_every_call_security_3(svc: BitsService) -
         enum.get_count,
         enum.reset,
         files.get_count,
+        lambda: mgr.query_interface(IBackgroundCopyManager),
+        lambda: job.query_interface(IBackgroundCopyJob2),
     ]
     for call in calls:
         with pytest.raises(BitsError) as exc:

@@ -237,3 +237,15 @@ def test_get_error_description_accepts_signed_hresults_bits_core_5(svc: BitsServ
 def test_enum_all_users_constant_security_1_2() -> None:
     """security §1.2: BG_JOB_ENUM_ALL_USERS = 0x0001."""
     assert BG_JOB_ENUM_ALL_USERS == 1
+
+
+def test_get_error_description_hresult_out_of_32_bits_issue_2(svc: BitsService) -> None:
+    """Issue 2 bad input: an int that fits no 32-bit HRESULT cannot be marshalled (OverflowError, as for
+    every DWORD argument); a non-int is a TypeError."""
+    mgr = svc.connect()
+    for bad in (1 << 32, -(1 << 31) - 1):
+        with pytest.raises(OverflowError):
+            mgr.get_error_description(bad, 0x0409)
+    with pytest.raises(TypeError):
+        mgr.get_error_description("0x80200001", 0x0409)  # type: ignore[arg-type]
+    assert mgr.get_error_description(0x80200001 - (1 << 32), 0x0409)

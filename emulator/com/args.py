@@ -25,6 +25,15 @@ def ulong(value: object, name: str) -> int:
     return v
 
 
+def hresult(value: object, name: str = "hresult") -> int:
+    """An HRESULT argument, signed (as pywin32 passes it) or unsigned; returned unsigned. Values that fit
+    neither 32-bit form cannot be marshalled: OverflowError, like ``ulong``."""
+    v = integer(value, name)
+    if not -(1 << 31) <= v <= ULONG_MAX:
+        raise OverflowError(f"{name}={v} does not fit a 32-bit HRESULT")
+    return v & ULONG_MAX
+
+
 def text(value: object, name: str) -> str | None:
     """An LPCWSTR: a str or None (NULL). Embedded NULs would truncate the string in COM; refuse them."""
     if value is None:

@@ -45,11 +45,10 @@ class ComObject:
         """QueryInterface: E_NOINTERFACE when the object lacks it or the profile's BITS predates it."""
         iface = resolve_interface(interface)
         svc = self._svc
-        if (
-            iface is None
-            or (iface not in self.INTERFACES and iface is not IUnknown)
-            or not svc.profile.has(iface)
-        ):
+        if self._proxy.anonymous:
+            # QueryInterface reaches the service too: ANONYMOUS is refused on every call (CONN, A4).
+            raise BitsError(hresults.E_ACCESSDENIED, "the proxy's impersonation level is ANONYMOUS")
+        if iface is None or (iface not in self.INTERFACES and iface is not IUnknown) or not svc.profile.has(iface):
             name = iface.name if iface is not None else str(interface)
             raise BitsError(
                 hresults.E_NOINTERFACE,
@@ -68,6 +67,4 @@ class ComObject:
     def _require(self, iface: Interface) -> None:
         """A method of a later interface called on a profile whose BITS version lacks it."""
         if not self._svc.profile.has(iface):
-            raise BitsError(
-                hresults.E_NOINTERFACE, f"{iface.name} needs a newer BITS than {self._svc.profile.name}"
-            )
+            raise BitsError(hresults.E_NOINTERFACE, f"{iface.name} needs a newer BITS than {self._svc.profile.name}")

@@ -27,9 +27,7 @@ class Manager(ComObject):
         return f"<Manager for {self._proxy.client.token.user_name}>"
 
     @com_method(IBackgroundCopyManager, "CreateJob", "returns (job_id, job) in COM order")
-    def create_job(
-        self, display_name: str, job_type: JobType | int = JobType.DOWNLOAD
-    ) -> tuple[uuid.UUID, Job]:
+    def create_job(self, display_name: str, job_type: JobType | int = JobType.DOWNLOAD) -> tuple[uuid.UUID, Job]:
         name = args.text(display_name, "display_name")
         kind = args.integer(job_type, "job_type")
         svc = self._svc
@@ -85,7 +83,7 @@ class Manager(ComObject):
 
     @com_method(IBackgroundCopyManager, "GetErrorDescription", "English texts; LanguageId 0 = user default")
     def get_error_description(self, hresult: int, language_id: int = 0x0409) -> str:
-        code = hresults.to_unsigned(args.integer(hresult, "hresult"))
+        code = args.hresult(hresult)
         lang = args.ulong(language_id, "language_id")
         with self._svc.lock:
             self._caller()
