@@ -16,6 +16,7 @@ from emulator.identity.sessions import restricted_copy
 E_ACCESSDENIED = 0x80070005
 BG_E_NOT_FOUND = 0x80200001
 BG_E_INVALID_STATE = 0x80200002
+RPC_X_BAD_STUB_DATA = 0x800706F7
 
 
 @dataclass
@@ -103,6 +104,7 @@ def test_T42_get_owner_is_the_owner_sid_string(w: World) -> None:
 def _loaded_alice_job(w: World) -> tuple[uuid.UUID, Job]:
     job_id, job = w.alice.create_job("a", JobType.DOWNLOAD)
     job.set_custom_headers("X-Token: secret")
+    job.set_client_certificate_by_id(1, "MY", b"\x01" * 20)
     rec = w.svc.queue.jobs[job_id]
     w.svc.queue.update(
         rec,
@@ -128,7 +130,7 @@ def test_T43_take_ownership_needs_elevated_admin_and_strips_owner_secrets(w: Wor
     held_by_bob_f = w.bob_f.enum_jobs(0)
     assert held_by_bob_f.get_count() == 0
     rec = w.svc.queue.jobs[job_id]
-    assert rec.credentials and rec.custom_headers and rec.notify_program
+    assert rec.credentials and rec.custom_headers and rec.notify_program and rec.client_certificate
     bob_job.take_ownership()
     assert bob_job.get_owner() == w.bob_sid
     job4 = bob_job.query_interface(IBackgroundCopyJob4)
@@ -139,6 +141,10 @@ def test_T43_take_ownership_needs_elevated_admin_and_strips_owner_secrets(w: Wor
     assert rec.custom_headers is None
     assert rec.notify_program is None and rec.notify_parameters is None
     assert bob_job.get_custom_headers() is None
+    assert rec.client_certificate is None
+    with pytest.raises(BitsError) as exc:
+        bob_job.get_client_certificate()
+    assert exc.value.hresult == RPC_X_BAD_STUB_DATA
     row = w.svc.store.conn.execute(
         "SELECT owner_sid, custom_headers, notify_program FROM jobs WHERE id = ?", (rec.key,)
     ).fetchone()

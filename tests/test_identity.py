@@ -286,3 +286,21 @@ def test_connect_with_a_given_token_issue_2(svc: BitsService) -> None:
         svc.connect("bob")  # type: ignore[arg-type]
     with pytest.raises(TypeError), svc.impersonate("bob"):  # type: ignore[arg-type]
         pass
+
+
+def test_impersonation_is_per_thread_design_3(svc: BitsService) -> None:
+    """DESIGN §3: svc.impersonate sets the calling thread's token only (a context variable)."""
+    import threading
+
+    alice = svc.logon(svc.add_user("alice")).token
+    seen: list[object] = []
+    with svc.impersonate(alice):
+        t = threading.Thread(target=lambda: seen.append(svc.thread_token))
+        t.start()
+        t.join()
+        assert svc.thread_token is alice
+        with svc.impersonate(svc.current_session.token) as inner:
+            assert svc.thread_token is inner
+        assert svc.thread_token is alice
+    assert seen == [None]
+    assert svc.thread_token is None
