@@ -260,3 +260,57 @@ def test_wrong_python_types_raise_type_error_and_change_nothing_issue_2(
     if snapshot is not None:
         assert dict(vars(before)) == snapshot
     assert job.get_progress().files_total == 0
+
+
+def test_proxy_lists_over_32767_chars_bits_core_2_2(job: Job) -> None:
+    """bits-core §2.2 ⚠ / §6.2 (our choice: the header's 32,767): BG_E_PROXY_LIST_TOO_LARGE 0x80200018,
+    BG_E_PROXY_BYPASS_LIST_TOO_LARGE 0x80200019; nothing stored."""
+    with pytest.raises(BitsError) as exc:
+        job.set_proxy_settings(ProxyUsage.OVERRIDE, "p" * 32768, None)
+    assert exc.value.hresult == 0x80200018
+    with pytest.raises(BitsError) as exc:
+        job.set_proxy_settings(ProxyUsage.OVERRIDE, "proxy:80", "b" * 32768)
+    assert exc.value.hresult == 0x80200019
+    assert job.get_proxy_settings() == (ProxyUsage.PRECONFIG, None, None)
+    job.set_proxy_settings(ProxyUsage.OVERRIDE, "p" * 32767, "b" * 32767)
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        "C:\\data\\" + "n" * 260,
+        "\\\\?\\C:\\data\\f.bin",
+        "C:\\data\\f.bin:stream",
+        "C:\\data\\",
+    ],
+)
+def test_local_name_rules_bits_core_6_3(job: Job, local: str) -> None:
+    """bits-core §6.2/§6.3: local name ≤ MAX_PATH, no \\\\?\\ prefix, no alternate data stream, must name a
+    file → E_INVALIDARG."""
+    with pytest.raises(BitsError) as exc:
+        job.add_file("http://example.com/f", local)
+    assert exc.value.hresult == E_INVALIDARG
+
+
+def test_remote_segment_over_max_path_bits_core_6_2(job: Job) -> None:
+    """bits-core §6.2: each URL segment ≤ MAX_PATH (260) → E_INVALIDARG beyond."""
+    with pytest.raises(BitsError) as exc:
+        job.add_file("http://example.com/" + "s" * 261, "C:\\data\\f")
+    assert exc.value.hresult == E_INVALIDARG
+
+
+@pytest.mark.parametrize(
+    "remote", ["https://example.com/f", "\\\\server\\share\\f", "file://server/share/f", "HTTP://EXAMPLE.COM/f"]
+)
+def test_supported_remote_schemes_bits_core_6_3(job: Job, remote: str) -> None:
+    """bits-core §6.3: http, https and SMB (UNC path or file://) are accepted for download jobs."""
+    job.add_file(remote, "C:\\data\\f")
+    assert job.get_progress().files_total == 1
+
+
+def test_upload_reply_refuses_smb_bits_core_6_3(svc: BitsService) -> None:
+    """bits-core §6.3: SMB is not allowed for upload-reply jobs → E_INVALIDARG."""
+    _, job = svc.connect().create_job("ur", JobType.UPLOAD_REPLY)
+    with pytest.raises(BitsError) as exc:
+        job.add_file("\\\\server\\share\\f", "C:\\data\\f")
+    assert exc.value.hresult == E_INVALIDARG
