@@ -233,3 +233,38 @@ def test_memory_url_is_refused_issue_2() -> None:
         BitsService(database="postgresql://u@h/db")
     with pytest.raises(TypeError):
         BitsService(database=5)  # type: ignore[arg-type]
+
+
+def test_every_persisted_job_field_round_trips_bits_core_7_3(tmp_path: Path) -> None:
+    """bits-core §7.3: the job, its files and properties persist — credentials, custom headers,
+    certificate settings and the command line included (not the callback pointer)."""
+    import dataclasses
+
+    from emulator.domain.records import Credential
+
+    path = tmp_path / "all.db"
+    with BitsService(database=path) as svc:
+        job_id, job = svc.connect().create_job("all", JobType.DOWNLOAD)
+        job.add_file("http://example.com/a", "C:\\data\\a")
+        job.set_custom_headers("X-A: b")
+        job.set_client_certificate_by_name(1, "MY", "CN=client")
+        job.set_security_flags(0x1)
+        job.set_maximum_download_time(77)
+        job.set_notify_interface(object())
+        rec = svc.queue.jobs[job_id]
+        svc.queue.update(
+            rec,
+            credentials=[Credential(1, 1, "u", "p")],
+            notify_program="C:\\bin\\n.exe",
+            notify_parameters="C:\\bin\\n.exe done",
+        )
+        skip = {"files", "credentials", "notify_interface", "notify_registrant_sid", "server_cert_validator"}
+        before = {k: getattr(rec, k) for k in rec.__dataclass_fields__ if k not in skip}
+        creds = [dataclasses.astuple(c) for c in rec.credentials]
+        files = [dataclasses.asdict(f) for f in rec.files]
+    with BitsService(database=path) as svc:
+        rec = svc.queue.jobs[job_id]
+        assert {k: getattr(rec, k) for k in before} == before
+        assert [dataclasses.astuple(c) for c in rec.credentials] == creds
+        assert [dataclasses.asdict(f) for f in rec.files] == files
+        assert rec.notify_interface is None
