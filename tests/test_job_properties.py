@@ -314,3 +314,23 @@ def test_upload_reply_refuses_smb_bits_core_6_3(svc: BitsService) -> None:
     with pytest.raises(BitsError) as exc:
         job.add_file("\\\\server\\share\\f", "C:\\data\\f")
     assert exc.value.hresult == E_INVALIDARG
+
+
+def test_structures_are_immutable_models_issue_2(job: Job) -> None:
+    """Issue 2 / bits-core §4.11: structures come back as small immutable models with snake_case fields;
+    a file whose size is not known yet makes BytesTotal BG_SIZE_UNKNOWN."""
+    import pydantic
+
+    from emulator import BG_SIZE_UNKNOWN
+
+    progress = job.get_progress()
+    with pytest.raises(pydantic.ValidationError):
+        progress.bytes_total = 5  # type: ignore[misc]
+    times = job.get_times()
+    with pytest.raises(pydantic.ValidationError):
+        times.creation_time = None  # type: ignore[misc]
+    assert times.creation_time.tzinfo is not None
+    job.add_file("http://example.com/f", "C:\\data\\f")
+    p = job.get_progress()
+    assert BG_SIZE_UNKNOWN == 0xFFFFFFFFFFFFFFFF
+    assert (p.bytes_total, p.bytes_transferred, p.files_total, p.files_transferred) == (BG_SIZE_UNKNOWN, 0, 1, 0)
