@@ -169,3 +169,35 @@ def test_state_change_updates_modification_time_bits_core_4_11(svc: BitsService,
         t1 = job.get_times()
         assert t1.creation_time == t0.creation_time
         assert t1.modification_time > t0.modification_time
+
+
+def test_state_changes_are_published_on_the_bus_issue_2(svc: BitsService) -> None:
+    """Issue 2 (event bus): every state change publishes JobStateChanged(old, new); failed calls none."""
+    from emulator import JobStateChanged
+
+    seen: list[JobStateChanged] = []
+    svc.bus.subscribe(JobStateChanged, seen.append)
+    empty = _job(svc)
+    with pytest.raises(BitsError):
+        empty.resume()
+    assert seen == []
+    job = _job(svc, with_file=True)
+    job.resume()
+    job.suspend()
+    job.cancel()
+    mine = [(e.old, e.new) for e in seen if e.job_id == job.get_id()]
+    assert mine[0] == (JobState.SUSPENDED, JobState.QUEUED)
+    assert mine[-1][1] is JobState.CANCELLED
+    assert (JobState.QUEUED, JobState.SUSPENDED) in mine or mine[-2][1] is JobState.SUSPENDED
+
+
+def test_close_is_idempotent_and_announced_issue_2() -> None:
+    """Issue 2: BitsService is a context manager; close() publishes ServiceStopping once."""
+    from emulator import ServiceStopping
+
+    svc = BitsService()
+    seen: list[object] = []
+    svc.bus.subscribe(ServiceStopping, seen.append)
+    svc.close()
+    svc.close()
+    assert len(seen) == 1
