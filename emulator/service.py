@@ -17,14 +17,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
+from . import hresults
 from .clock import Clock, ManualClock, SystemClock
 from .domain.records import JobRecord
 from .events import EventBus, ServiceStarted, ServiceStopping
+from .hresults import BitsError
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
 from .identity.callers import DEFAULT_BLANKET, Blanket, ClientProcess, Proxy, validate_blanket
 from .identity.directory import Directory
 from .identity.sessions import LogonSession, LogonType
-from .identity.tokens import AccessToken
+from .identity.tokens import AccessToken, IntegrityLevel
 from .profiles import Profile, resolve_profile
 from .queue import JobQueue
 from .store import database
@@ -138,6 +140,10 @@ class BitsService:
             token = self.current_session.token
         if not isinstance(token, AccessToken):
             raise TypeError(f"token must be an AccessToken, not {type(token).__name__}")
+        if token.integrity < IntegrityLevel.MEDIUM:
+            # Vista+: a low-integrity process (protected-mode IE, ActiveX) cannot create the manager
+            # (bits-core §2.1 notes, nn-bits-ibackgroundcopymanager).
+            raise BitsError(hresults.E_ACCESSDENIED, "a low-integrity process cannot create the BITS manager")
         default = validate_blanket(blanket, DEFAULT_BLANKET) if blanket is not None else DEFAULT_BLANKET
         return Manager(self, Proxy(ClientProcess(token, default)))
 

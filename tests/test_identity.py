@@ -304,3 +304,16 @@ def test_impersonation_is_per_thread_design_3(svc: BitsService) -> None:
         assert svc.thread_token is alice
     assert seen == [None]
     assert svc.thread_token is None
+
+
+def test_low_integrity_process_cannot_create_the_manager_bits_core_2_1(svc: BitsService) -> None:
+    """bits-core §2.1 notes (nn-bits-ibackgroundcopymanager): creating the manager from a low-integrity
+    process fails with E_ACCESSDENIED (Vista+)."""
+    import dataclasses
+
+    token = svc.logon(svc.add_user("ie")).token
+    low = dataclasses.replace(token, integrity=IntegrityLevel.LOW)
+    with pytest.raises(BitsError) as exc:
+        svc.connect(low)
+    assert exc.value.hresult == E_ACCESSDENIED
+    svc.connect(token)
