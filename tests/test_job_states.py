@@ -201,3 +201,56 @@ def test_close_is_idempotent_and_announced_issue_2() -> None:
     svc.close()
     svc.close()
     assert len(seen) == 1
+
+
+def _errored(svc: BitsService) -> Job:
+    from emulator import ErrorContext
+    from emulator.domain.records import ErrorRecord
+
+    job = _job(svc, with_file=True)
+    rec = svc.queue.jobs[job.get_id()]
+    error = ErrorRecord(ErrorContext.REMOTE_FILE, 0x80190194, file_index=0, protocol="http")
+    svc.queue.update(rec, state=JobState.ERROR, error=error, error_count=1)
+    return job
+
+
+def test_error_object_bits_core_2_10(svc: BitsService) -> None:
+    """bits-core §2.10: GetError → (context, code); GetFile; GetProtocol "http"; descriptions with
+    LanguageId 0 → E_INVALIDARG, an unknown language → 0x80070717."""
+    from emulator import ErrorContext
+
+    job = _errored(svc)
+    err = job.get_error()
+    assert err.get_error() == (ErrorContext.REMOTE_FILE, 0x80190194)
+    assert err.get_file().get_remote_name() == "http://example.com/f"
+    assert err.get_protocol() == "http"
+    assert err.get_error_description(0x0409)
+    assert "remote" in err.get_error_context_description(0x0409).lower()
+    for call in (err.get_error_description, err.get_error_context_description):
+        with pytest.raises(BitsError) as exc:
+            call(0)
+        assert exc.value.hresult == 0x80070057
+        with pytest.raises(BitsError) as exc:
+            call(0x0407)
+        assert exc.value.hresult == 0x80070717
+    assert job.get_error_count() == 1
+
+
+def test_resume_from_error_queues_and_drops_the_error_bits_core_3_3(svc: BitsService) -> None:
+    """bits-core §3.3 T4: ERROR → Resume → QUEUED (retried); GetError is then unavailable (0x8020000F);
+    ErrorCount is never reset."""
+    job = _errored(svc)
+    job.resume()
+    assert job.get_state() is not JobState.ERROR
+    with pytest.raises(BitsError) as exc:
+        job.get_error()
+    assert exc.value.hresult == BG_E_ERROR_INFORMATION_UNAVAILABLE
+    assert job.get_error_count() >= 1
+
+
+def test_suspend_and_cancel_from_error_bits_core_3_3(svc: BitsService) -> None:
+    """bits-core §3.3 T7, T31: Suspend of an ERROR job → SUSPENDED; Cancel from any non-final state."""
+    job = _errored(svc)
+    job.suspend()
+    assert job.get_state() is JobState.SUSPENDED
+    assert _errored(svc).cancel() == 0
