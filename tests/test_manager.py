@@ -249,3 +249,20 @@ def test_get_error_description_hresult_out_of_32_bits_issue_2(svc: BitsService) 
     with pytest.raises(TypeError):
         mgr.get_error_description("0x80200001", 0x0409)  # type: ignore[arg-type]
     assert mgr.get_error_description(0x80200001 - (1 << 32), 0x0409)
+
+
+def test_enumerator_and_control_plane_type_errors_issue_2(svc: BitsService) -> None:
+    """Issue 2 "Bad input at every method": wrong Python types raise TypeError, position unchanged."""
+    mgr = svc.connect()
+    mgr.create_job("a", JobType.DOWNLOAD)
+    e = mgr.enum_jobs()
+    for call in (lambda: e.next("1"), lambda: e.skip(1.5), lambda: e.next(None)):
+        with pytest.raises(TypeError):
+            call()  # type: ignore[no-untyped-call]
+    assert len(e.next(1)) == 1
+    with pytest.raises(TypeError):
+        svc.logon("alice")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        svc.add_user("x", admin="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        mgr.get_error_description(0x80200001, "en-US")  # type: ignore[arg-type]
