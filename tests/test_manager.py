@@ -266,3 +266,15 @@ def test_enumerator_and_control_plane_type_errors_issue_2(svc: BitsService) -> N
         svc.add_user("x", admin="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         mgr.get_error_description(0x80200001, "en-US")  # type: ignore[arg-type]
+
+
+def test_machine_quota_counts_exempt_users_jobs_bits_core_10_24(svc: BitsService) -> None:
+    """bits-core §10 item 24 (undocumented; our choice): jobs of exempt users count toward
+    MaxJobsPerMachine, so a standard user's job after 300 admin jobs → 0x80200050; the admin goes on."""
+    admin = svc.connect(svc.logon(svc.add_user("bob", admin=True)).elevated_token)
+    for i in range(300):
+        admin.create_job(f"a{i}", JobType.DOWNLOAD)
+    with pytest.raises(BitsError) as exc:
+        svc.connect().create_job("user", JobType.DOWNLOAD)
+    assert exc.value.hresult == BG_E_TOO_MANY_JOBS_PER_MACHINE
+    admin.create_job("a300", JobType.DOWNLOAD)
