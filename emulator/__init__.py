@@ -41,6 +41,7 @@ from .constants import (
     ProxyUsage,
     TokenFlags,
 )
+from .domain.tokens import Choices as HelperTokenChoices
 from .events import Event, EventBus, JobStateChanged, Logoff, Logon, ServiceStarted, ServiceStopping
 from .hresults import BitsError, HResult
 from .identity.accounts import Account, AccountKind
@@ -79,6 +80,7 @@ __all__ = [
     "FileProgress",
     "FileRange",
     "HResult",
+    "HelperTokenChoices",
     "HelperTokenRules",
     "IBackgroundCopyError",
     "IBackgroundCopyFile",

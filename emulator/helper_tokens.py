@@ -1,22 +1,124 @@
-"""Helper tokens: session-scoped storage and the purge on logoff and restart (spec/bits-security.md §4)."""
+"""Helper tokens: where they are kept, what ends them, and what a job needs from them (security §4, §5).
+
+A helper token lives in its job's row (identity, supplying logon session, flags) and in the job record.
+It ends when the session that supplied it logs off, when the job's owner logs off (A14), when the service
+restarts (SHT: "not persistent") or on ClearHelperToken; the usage flags survive all four (CHT, HT).
+
+Logoff is handled from the event bus with one UPDATE reaching the rows through the helper-session and
+owner indexes, so its cost follows the session's jobs, not the size of the queue.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import hresults
+from .constants import ErrorContext
+from .domain import states
+from .domain.records import ErrorRecord, HelperToken, JobRecord
+from .domain.states import Trigger
+from .events import JobStateChanged, Logoff
+from .hresults import BitsError
+from .identity.tokens import AccessToken
+
 if TYPE_CHECKING:
     from .service import BitsService
+
+# OUR CHOICE (undocumented): the queue manager, not a file or the transport, discarded the token, so the
+# error object of a BG_E_TOKEN_REQUIRED failure has context GENERAL_QUEUE_MANAGER and no file.
+def token_required_error() -> ErrorRecord:
+    return ErrorRecord(ErrorContext.GENERAL_QUEUE_MANAGER, int(hresults.BG_E_TOKEN_REQUIRED))
 
 
 class HelperTokens:
     def __init__(self, svc: BitsService) -> None:
         self._svc = svc
+        svc.bus.subscribe(Logoff, self._on_logoff)
+
+    # IBitsTokenOptions -----------------------------------------------------------------------------
+
+    def set(self, rec: JobRecord, token: AccessToken) -> None:
+        """Store ``token`` as the job's helper token, bound to the logon session that issued it.
+
+        OUR CHOICE (documented in docs/helper-tokens.md): a token whose logon session has already ended is
+        refused with E_ACCESSDENIED — Windows would have purged it at that logoff anyway. A token with no
+        logon session (built by hand) is kept until ClearHelperToken or a restart, like a LogonUser token
+        without a terminal session (A14).
+        """
+        session = token.logon_session_id
+        if session is not None and not self._svc.directory.session_active(session):
+            raise BitsError(
+                hresults.E_ACCESSDENIED, f"the logon session {session:#x} of {token.user_name} has ended"
+            )
+        self._svc.queue.update(rec, helper=HelperToken(token, session))
+
+    def clear(self, rec: JobRecord) -> None:
+        self._svc.queue.update(rec, helper=None)
+
+    def set_flags(self, rec: JobRecord, flags: int) -> None:
+        self._svc.queue.update(rec, helper_flags=flags)
+
+    # what the scheduler asks -------------------------------------------------------------------------
+
+    @staticmethod
+    def token_required(rec: JobRecord) -> bool:
+        """Flags ask for a helper identity the job no longer has: the job cannot run (HT, A9, T34)."""
+        return rec.helper_flags != 0 and rec.helper is None
+
+    @staticmethod
+    def identity_for(rec: JobRecord, usage: int) -> AccessToken | None:
+        """The helper identity for a resource of kind ``usage`` (BG_TOKEN_*), or None for the owner's
+        context (SHTF: everything the flags do not name uses the owner's context)."""
+        if rec.helper is not None and rec.helper_flags & usage:
+            return rec.helper.token
+        return None
+
+    def fail_token_required(self, rec: JobRecord) -> None:
+        """A job whose flags need a token it lacks fails when it is about to run (A9, T34)."""
+        self._svc.queue.set_error(rec, Trigger.TOKEN_DISCARDED, token_required_error())
+
+    # ends of a token -------------------------------------------------------------------------------
+
+    def _on_logoff(self, event: Logoff) -> None:
+        svc = self._svc
+        queue = svc.queue
+        owner_gone = not svc.directory.is_logged_on(event.user_sid)
+        affected = dict(queue.by_helper_session.get(event.session_id, {}))
+        if owner_gone:
+            for rec in queue.by_owner.get(event.user_sid, {}).values():
+                if rec.helper is not None:
+                    affected[rec.id] = rec
+        if not affected:
+            return
+        failing = states.sources(Trigger.TOKEN_DISCARDED)
+        now = svc.clock.time()
+        with queue.batch():
+            svc.store.purge_helper_tokens(
+                event.session_id,
+                event.user_sid if owner_gone else None,
+                failing_states=failing,
+                error=token_required_error(),
+                now=now,
+            )
+        changed: list[JobStateChanged] = []
+        for rec in affected.values():
+            queue.forget_helper(rec)
+            if rec.helper_flags and rec.state in failing:
+                old = rec.state
+                rec.state = states.transition(old, Trigger.TOKEN_DISCARDED)
+                rec.error = token_required_error()
+                rec.error_count += 1
+                rec.modified_at = now
+                changed.append(JobStateChanged(now, rec.id, old, rec.state))
+        for ev in changed:
+            svc.bus.publish(ev)
 
     def discard_all(self) -> None:
         """Service restart: every helper token is dropped, flags stay (SHT, T34)."""
         svc = self._svc
         with svc.queue.batch():
             svc.store.clear_all_helper_tokens()
-            for rec in list(svc.queue.jobs.values()):
-                if rec.helper is not None:
-                    svc.queue.update(rec, touch=False, helper=None)
+        for rec in svc.queue.all_jobs():
+            if rec.helper is not None:
+                svc.queue.forget_helper(rec)
+

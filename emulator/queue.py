@@ -148,6 +148,11 @@ class JobQueue:
         if new is not None and new.session_id is not None:
             self.by_helper_session.setdefault(new.session_id, {})[rec.id] = rec
 
+    def forget_helper(self, rec: JobRecord) -> None:
+        """Drop the helper token from memory after a set-based store update already removed it."""
+        self._reindex_helper(rec, None)
+        rec.helper = None
+
     def change_owner(self, rec: JobRecord, owner: AccessToken) -> None:
         """TakeOwnership: the new owner, and what the takeover strips (TAKE: credentials, client
         certificate, custom headers, command-line notification; not the helper token, A11)."""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL
 from . import hresults
 from .clock import Clock, ManualClock, SystemClock
 from .domain.records import JobRecord
+from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
 from .hresults import BitsError
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
@@ -53,8 +54,12 @@ class BitsService:
         *,
         clock: Clock | None = None,
         seed: int = 0,
+        helper_token_choices: Choices | None = None,
     ) -> None:
         self.profile = resolve_profile(profile)
+        if helper_token_choices is not None and not isinstance(helper_token_choices, Choices):
+            raise TypeError("helper_token_choices must be an emulator.HelperTokenChoices")
+        self.helper_token_choices = helper_token_choices or DEFAULT_CHOICES
         if database is not None and not isinstance(database, (str, Path, URL)):
             raise TypeError("database must be None, a path or an SQLAlchemy URL")
         self.clock: Clock = clock if clock is not None else SystemClock()

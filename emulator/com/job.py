@@ -65,7 +65,8 @@ class Job(JobOptionsMixin):
         if iface is IBitsTokenOptions:
             from .token_options import TokenOptions
 
-            return TokenOptions.obtain(self._svc, self._proxy.spawn(), self._rec)
+            # The access check is made at QI time against the identity this proxy presents now (HT, A15).
+            return TokenOptions.obtain(self._svc, self._proxy.spawn(), self._rec, self._caller())
         return self._clone()
 
     def __repr__(self) -> str:

@@ -102,6 +102,11 @@ _INTERNAL: dict[Trigger, tuple[frozenset[JobState], JobState]] = {
 }
 
 
+def sources(trigger: Trigger) -> frozenset[JobState]:
+    """The states an internal trigger can leave (for set-based updates that must agree with ``transition``)."""
+    return _INTERNAL[trigger][0]
+
+
 def _internal(state: JobState, trigger: Trigger) -> JobState:
     allowed, target = _INTERNAL[trigger]
     if state not in allowed:

@@ -138,6 +138,11 @@ def file_columns(f: FileRecord) -> dict[str, Any]:
     }
 
 
+_CLEAR_HELPER = (
+    "helper_sid=NULL, helper_groups=NULL, helper_elevation=NULL, helper_integrity=NULL, helper_session_id=NULL"
+)
+
+
 class JobStore:
     """The service's persistence port. Every method joins the current transaction (see ``transaction``)."""
 
@@ -202,10 +207,40 @@ class JobStore:
 
     def clear_all_helper_tokens(self) -> None:
         """Service start: no helper token survives a restart (SHT: "not persistent"); flags do."""
-        self.conn.execute(
-            "UPDATE jobs SET helper_sid=NULL, helper_groups=NULL, helper_elevation=NULL, "
-            "helper_integrity=NULL, helper_session_id=NULL WHERE helper_sid IS NOT NULL"
+        self.conn.execute(f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL")
+
+    def purge_helper_tokens(
+        self,
+        session_id: int,
+        owner_sid: str | None,
+        *,
+        failing_states: Iterable[JobState],
+        error: ErrorRecord,
+        now: float,
+    ) -> int:
+        """Logoff: drop the tokens a session supplied (and, when ``owner_sid`` is given, the tokens on that
+        owner's jobs, A14) in one statement that reaches its rows through the helper-session and owner
+        indexes. Jobs in ``failing_states`` that hold usage flags fail with ``error`` in the same statement.
+        Returns the number of rows touched."""
+        states = ",".join(str(int(s)) for s in failing_states)
+        fails = f"(helper_flags != 0 AND state IN ({states}))"
+        where = "helper_session_id = ?"
+        params: list[Any] = [int(JobState.ERROR), int(error.context), error.code, now, session_id]
+        if owner_sid is not None:
+            where += " OR (owner_sid = ? AND helper_sid IS NOT NULL)"
+            params.append(owner_sid)
+        sql = (
+            f"UPDATE jobs SET {_CLEAR_HELPER}, "
+            f"state = CASE WHEN {fails} THEN ? ELSE state END, "
+            f"error_context = CASE WHEN {fails} THEN ? ELSE error_context END, "
+            f"error_code = CASE WHEN {fails} THEN ? ELSE error_code END, "
+            f"error_file_index = CASE WHEN {fails} THEN NULL ELSE error_file_index END, "
+            f"error_protocol = CASE WHEN {fails} THEN NULL ELSE error_protocol END, "
+            f"error_count = error_count + CASE WHEN {fails} THEN 1 ELSE 0 END, "
+            f"modified_at = CASE WHEN {fails} THEN ? ELSE modified_at END "
+            f"WHERE {where}"
         )
+        return self.conn.execute(sql, params).rowcount
 
     # settings and accounts -------------------------------------------------------------------------
 
