@@ -13,6 +13,7 @@ from .tokens import (
     AccessToken,
     ElevationType,
     Group,
+    GroupAttributes,
     IntegrityLevel,
 )
 
@@ -70,7 +71,10 @@ def make_tokens(account: Account, session_id: int, logon_type: LogonType) -> tup
     medium integrity) and a linked full token (UACHOW, SPLIT). Everyone else gets one token, used for both.
     LocalSystem holds the administrators SID enabled; LocalService and NetworkService do not (§1.3).
     """
-    groups = _base_groups(account, logon_type)
+    # Every logon gets its own logon SID (S-1-5-5-X-Y, SE_GROUP_LOGON_ID; WKS): it tells two logons of
+    # one account apart, and it is what a helper token carries that no other table holds.
+    logon_sid = Group(f"S-1-5-5-0-{session_id}", ENABLED_GROUP | GroupAttributes.LOGON_ID)
+    groups = [*_base_groups(account, logon_type), logon_sid]
     name = account.name
     if account.is_service:
         if account.kind is AccountKind.LOCAL_SYSTEM:
