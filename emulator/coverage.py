@@ -12,6 +12,7 @@ import importlib
 
 from . import constants as c
 from .com.registry import REGISTRY, MethodEntry
+from .domain.readings import SECURITY_READINGS
 
 # fmt: off
 VTABLES: dict[c.Interface, tuple[str, ...]] = {
@@ -103,6 +104,16 @@ def render() -> str:
             lines.append(f"| {name} | `{entry.python_name}` | emulated | {entry.notes} |")
         lines.append("")
     lines.insert(6, f"**{done} of {total} methods emulated.**\n")
+    lines += [
+        "## Security readings (spec/bits-security.md §10)",
+        "",
+        "Where the pages are silent or disagree, what the emulator does and where the code decides it.",
+        "",
+        "| id | question | emulator | code |",
+        "|---|---|---|---|",
+        *(f"| {r.id} | {r.question} | {r.choice} | `{r.where}` |" for r in SECURITY_READINGS),
+        "",
+    ]
     return "\n".join(lines)
 
 

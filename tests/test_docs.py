@@ -22,3 +22,23 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert run_cmd.endswith("bits-emulator demo")
     assert test_cmd.endswith("python -m pytest")
     assert test_cmd in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_helper_token_guide_examples_run() -> None:
+    """docs/helper-tokens.md: every Python example runs as written."""
+    import re
+
+    text = (ROOT / "docs" / "helper-tokens.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "docs/helper-tokens.md", "exec"), {})
+
+
+def test_security_readings_name_modules_that_exist() -> None:
+    from emulator.domain.readings import SECURITY_READINGS
+
+    for reading in SECURITY_READINGS:
+        for where in reading.where.split(", "):
+            module = where.split()[0]
+            assert (ROOT / "emulator" / module).exists(), (reading.id, module)
