@@ -46,6 +46,7 @@ from .events import Event, EventBus, JobStateChanged, Logoff, Logon, ServiceStar
 from .hresults import BitsError, HResult
 from .identity.accounts import Account, AccountKind
 from .identity.callers import Blanket
+from .identity.cast import Cast
 from .identity.sessions import LogonSession, LogonType
 from .identity.tokens import AccessToken, ElevationType, IntegrityLevel
 from .profiles import PROFILES, HelperTokenRules, Profile
@@ -67,6 +68,7 @@ __all__ = [
     "BitsError",
     "BitsService",
     "Blanket",
+    "Cast",
     "Cloaking",
     "Clock",
     "CopyError",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from .identity.cast import Cast
     from .service import BitsService
 
 
@@ -37,3 +38,11 @@ def bits_service(request: pytest.FixtureRequest) -> Iterator[BitsService]:
 def bits_manager(bits_service: BitsService) -> Any:
     """The manager as the service's default interactive user sees it."""
     return bits_service.connect()
+
+
+@pytest.fixture
+def bits_cast(bits_service: BitsService) -> Cast:
+    """The identities of spec/bits-security.md §8 (alice, bob, charlie, hU, hA, SYS, NS, LS), logged on."""
+    from .identity.cast import Cast
+
+    return Cast.on(bits_service)

@@ -38,3 +38,28 @@ def test_bits_marker_selects_the_profile(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=2)
+
+
+def test_bits_cast_fixture_gives_the_spec_identities(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from emulator import BitsError, Blanket, Cloaking, IBitsTokenOptions, ImpersonationLevel, JobType
+
+        IMP = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
+
+        @pytest.mark.bits(profile="post-1607")
+        def test_T09(bits_service, bits_cast):
+            _, job = bits_service.connect(bits_cast.alice.token, blanket=IMP).create_job("j", JobType.DOWNLOAD)
+            options = job.query_interface(IBitsTokenOptions)
+            with bits_service.impersonate(bits_cast.hA), pytest.raises(BitsError) as e:
+                options.set_helper_token()
+            assert e.value.hresult == 0x80070005
+            assert not bits_cast.bob_filtered.is_admin and bits_cast.bob_elevated.is_admin
+            assert bits_cast.system.token.user_sid == "S-1-5-18"
+            assert bits_cast.network_service.token.user_sid == "S-1-5-20"
+            assert bits_cast.local_service.token.user_sid == "S-1-5-19"
+            assert not bits_cast.hU.is_admin and bits_cast.hA.is_admin
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
