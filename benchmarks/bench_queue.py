@@ -1,0 +1,165 @@
+"""Queue-level costs (issue 2), each printed as a ratio against a baseline measured in the same run.
+
+1. A fresh in-memory ``BitsService`` (and its close) against a raw ``sqlite3`` in-memory database given the
+   same schema by DDL (and closed). Target: at most 2x.
+2. A create / get / enum / cancel cycle through the API against raw sqlite3 running the same statements
+   (INSERT of the full job row + commit, SELECT by id, SELECT of the owner's jobs, DELETE + commit).
+3. ``job.get_state()`` on a held job against one call of a ``unittest.mock.MagicMock`` (what users hand-roll
+   instead). Target: at most 1x.
+4. Enumerating one user's 10 jobs with 50,000 other users' jobs in the store against the same with none.
+   Target: at most 2x.
+
+    python benchmarks/bench_queue.py           # full run
+    python benchmarks/bench_queue.py --quick   # smoke run (small sizes) used by the test suite
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from unittest.mock import MagicMock
+
+from emulator import BitsService, JobType
+from emulator.store.database import schema_ddl
+from emulator.store.repository import job_columns
+from emulator.store.schema import JOBS
+
+
+def best_of(fn: Callable[[], None], n: int, repeat: int = 5) -> float:
+    """Seconds per call: the minimum over ``repeat`` runs of ``n`` calls (noise only ever adds time)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def report(name: str, ours: float, base: float, base_name: str, target: float | None) -> None:
+    ratio = ours / base
+    verdict = "" if target is None else f"  (target <= {target:g}: {'met' if ratio <= target else 'MISSED'})"
+    print(f"{name}: {ours * 1e6:9.2f} us vs {base_name} {base * 1e6:9.2f} us -> ratio {ratio:.2f}{verdict}")
+
+
+# 1. fresh service --------------------------------------------------------------------------------------
+
+
+DDL = schema_ddl()
+
+
+def raw_fresh() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")
+    for statement in DDL:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def service_fresh() -> None:
+    BitsService().close()
+
+
+# 2. create / get / enum / cancel ----------------------------------------------------------------------
+
+
+def make_raw_cycle() -> Callable[[], None]:
+    conn = sqlite3.connect(":memory:")
+    for statement in DDL:
+        conn.execute(statement)
+    conn.commit()
+    with BitsService() as svc:
+        _, job = svc.connect().create_job("template", JobType.DOWNLOAD)
+        template = job_columns(svc.queue.jobs[job.get_id()])
+    names = [c.name for c in JOBS.columns]
+    insert = f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    owner = template["owner_sid"]
+    import json
+
+    def row(job_id: str) -> list[object]:
+        values = dict(template, id=job_id)
+        return [json.dumps(values[n]) if isinstance(values[n], (list, dict)) else values[n] for n in names]
+
+    def cycle() -> None:
+        job_id = str(uuid.uuid4())
+        conn.execute(insert, row(job_id))
+        conn.commit()
+        conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        conn.execute("SELECT id FROM jobs WHERE owner_sid=? ORDER BY seq", (owner,)).fetchall()
+        conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
+        conn.commit()
+
+    return cycle
+
+
+def make_service_cycle() -> tuple[Callable[[], None], BitsService]:
+    svc = BitsService()
+    manager = svc.connect()
+
+    def cycle() -> None:
+        job_id, _ = manager.create_job("job", JobType.DOWNLOAD)
+        job = manager.get_job(job_id)
+        list(manager.enum_jobs())
+        job.cancel()
+
+    return cycle, svc
+
+
+# 4. enumeration among many jobs -------------------------------------------------------------------------
+
+
+def service_with_others(others: int) -> tuple[Callable[[], None], BitsService]:
+    """One user's 10 jobs, plus ``others`` jobs of 1,000 other users (set up through the queue in one
+    transaction, so that 50,000 jobs take seconds; the enumeration measured is the public API)."""
+    svc = BitsService()
+    manager = svc.connect()
+    for i in range(10):
+        manager.create_job(f"mine {i}", JobType.DOWNLOAD)
+    if others:
+        owners = [svc.logon(svc.add_user(f"u{i}")).token for i in range(min(1_000, others))]
+        with svc.queue.batch():
+            for i in range(others):
+                svc.queue.create(f"other {i}", JobType.DOWNLOAD, owners[i % len(owners)])
+
+    def enumerate_mine() -> None:
+        jobs = list(manager.enum_jobs())
+        assert len(jobs) == 10
+
+    return enumerate_mine, svc
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    scale = 20 if quick else 1
+    others = 2_000 if quick else 50_000
+
+    report("fresh BitsService", best_of(service_fresh, 200 // scale), best_of(raw_fresh, 200 // scale),
+           "raw sqlite3 + DDL", 2.0)
+
+    cycle, svc = make_service_cycle()
+    report("create/get/enum/cancel", best_of(cycle, 2_000 // scale), best_of(make_raw_cycle(), 2_000 // scale),
+           "raw sqlite3 statements", None)
+    svc.close()
+
+    with BitsService() as svc:
+        _, job = svc.connect().create_job("held", JobType.DOWNLOAD)
+        mock = MagicMock()
+        report("job.get_state()", best_of(job.get_state, 100_000 // scale), best_of(mock.get_state, 100_000 // scale),
+               "MagicMock call", 1.0)
+
+    with_others, busy = service_with_others(others)
+    alone, quiet = service_with_others(0)
+    report(f"enum 10 jobs among {others:,} others", best_of(with_others, 5_000 // scale),
+           best_of(alone, 5_000 // scale), "with none", 2.0)
+    busy.close()
+    quiet.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
