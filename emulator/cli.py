@@ -21,26 +21,23 @@ def _job_life(store: Path, out: list[str]) -> None:
         mgr = svc.connect()
         job_id, job = mgr.create_job("demo download", JobType.DOWNLOAD)
         out.append(f"store      {store}")
-        out.append(
-            f"created    {{{str(job_id).upper()}}} owner {job.get_owner()} state {job.get_state().name}"
-        )
-        network = getattr(svc, "network", None)
+        out.append(f"created    {{{str(job_id).upper()}}} owner {job.get_owner()} state {job.get_state().name}")
         url = "https://downloads.example.com/tool.zip"
-        if network is not None:
-            network.register(url, content=b"x" * 1_000_000, rate=100_000)
+        svc.network.register(url, content=b"x" * 1_000_000, rate=100_000)
+        svc.filesystem.drive_root = store.parent / "drives"
+        svc.filesystem.makedirs("C:\\Users\\User\\Downloads")
         job.add_file(url, "C:\\Users\\User\\Downloads\\tool.zip")
         job.resume()
         out.append(f"resumed    state {job.get_state().name}")
-        if network is not None:
-            svc.advance(4)
-            p = job.get_progress()
-            out.append(
-                f"+4 s       state {job.get_state().name} {p.bytes_transferred:,}/{p.bytes_total:,} bytes"
-            )
-            svc.run_until_idle()
-            out.append(f"idle       state {job.get_state().name}")
+        svc.advance(4)
+        p = job.get_progress()
+        out.append(f"+4 s       state {job.get_state().name} {p.bytes_transferred:,}/{p.bytes_total:,} bytes")
+        svc.run_until_idle()
+        t = job.get_times()
+        out.append(f"idle       state {job.get_state().name} at {t.transfer_completion_time}")
         hr = job.complete()
-        out.append(f"complete   hr {hr:#010x} state {job.get_state().name}")
+        local = svc.filesystem.host_path("C:\\Users\\User\\Downloads\\tool.zip")
+        out.append(f"complete   hr {hr:#010x} state {job.get_state().name}, {local.stat().st_size:,} bytes in {local}")
 
 
 def _helper_token_decision(out: list[str]) -> None:
@@ -48,9 +45,7 @@ def _helper_token_decision(out: list[str]) -> None:
         with BitsService(profile) as svc:
             alice = svc.logon(svc.add_user("alice"))
             helper = svc.logon(svc.add_user("helper"))
-            _, job = svc.connect(alice.token, blanket=IMPERSONATE_DYNAMIC).create_job(
-                "report", JobType.DOWNLOAD
-            )
+            _, job = svc.connect(alice.token, blanket=IMPERSONATE_DYNAMIC).create_job("report", JobType.DOWNLOAD)
             try:
                 options = job.query_interface(IBitsTokenOptions)
                 with svc.impersonate(helper.token):

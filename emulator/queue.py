@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from .clock import Clock
 from .constants import JobPriority, JobState, JobType
@@ -20,6 +20,14 @@ from .domain.states import Trigger
 from .events import EventBus, JobStateChanged
 from .identity.tokens import AccessToken
 from .store.repository import JobStore, credentials_column, error_columns, helper_columns
+
+
+class QueueObserver(Protocol):
+    """Who hears of job creation and modification (the scheduler: inactivity timers, JobModification)."""
+
+    def job_created(self, rec: JobRecord) -> None: ...
+
+    def job_modified(self, rec: JobRecord, changes: dict[str, Any]) -> None: ...
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +60,7 @@ class JobQueue:
         self._seq = 0
         self._file_id = store.max_file_id()
         self._batch_depth = 0
+        self.observer: QueueObserver | None = None
 
     # indexes -----------------------------------------------------------------------------------
 
@@ -121,6 +130,8 @@ class JobQueue:
         with self._write():
             self.store.insert_job(rec)
         self._index(rec)
+        if self.observer is not None:
+            self.observer.job_created(rec)
         return rec
 
     def update(self, rec: JobRecord, *, touch: bool = True, **changes: Any) -> None:
@@ -136,6 +147,8 @@ class JobQueue:
                 self.store.update_job(rec.key, _columns(changes))
         for name, value in changes.items():
             setattr(rec, name, value)
+        if touch and self.observer is not None:
+            self.observer.job_modified(rec, changes)
 
     def _reindex_helper(self, rec: JobRecord, new: HelperToken | None) -> None:
         old = rec.helper
@@ -240,9 +253,11 @@ class JobQueue:
         self._reindex_helper(rec, None)
 
     def set_error(
-        self, rec: JobRecord, trigger: Trigger, error: ErrorRecord, *, count: bool = True
+        self, rec: JobRecord, trigger: Trigger, error: ErrorRecord, *, count: bool = True, **changes: Any
     ) -> JobState:
-        return self.change_state(rec, trigger, error=error, error_count=rec.error_count + (1 if count else 0))
+        return self.change_state(
+            rec, trigger, error=error, error_count=rec.error_count + (1 if count else 0), **changes
+        )
 
     def set_credentials(self, rec: JobRecord, creds: list[Credential]) -> None:
         self.update(rec, credentials=creds)

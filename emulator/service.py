@@ -86,6 +86,9 @@ class BitsService:
         from .transfer.scheduler import Scheduler
 
         self.scheduler = Scheduler(self)
+        self.network = self.scheduler.network
+        self.filesystem = self.scheduler.filesystem
+        self.notifications = self.scheduler.notifier
         self._install_extensions()
         try:
             user = self.directory.account(DEFAULT_USER)
@@ -187,7 +190,9 @@ class BitsService:
         """Restart the BITS service: jobs and flags persist, helper tokens do not (SHT, T34)."""
         with self.lock:
             self.bus.publish(ServiceStopping(self.clock.time()))
+            self.scheduler.catch_up()
             self.helper_tokens.discard_all()
+            self.scheduler.restarted()
             self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
 
     def close(self) -> None:

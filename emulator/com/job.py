@@ -313,7 +313,8 @@ class Job(JobOptionsMixin):
         with self._svc.lock:
             caller, rec = self._write()
             self._svc.queue.update(rec, notify_interface=callback, notify_registrant_sid=caller.user_sid)
-            self._svc.scheduler.notify_interface_changed(rec)
+            # Callbacks run in the context of the user who registered them (TAKE, §2.11).
+            self._svc.scheduler.notify_interface_changed(rec, self._proxy.spawn())
 
     @com_method(IBackgroundCopyJob, "GetNotifyInterface")
     def get_notify_interface(self) -> object | None:

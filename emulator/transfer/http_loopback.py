@@ -1,0 +1,158 @@
+"""Real HTTP(S) to servers on this machine's loopback interface (DESIGN §5).
+
+A URL whose host is ``127.0.0.1``, ``localhost`` or ``::1`` and that the fake network does not know is
+fetched for real with the standard library: ``Range: bytes=N-`` to resume, redirects followed (up to 5),
+401/407 answered with the job's Basic credentials. Nothing else ever leaves the process: other hosts
+are the fake network's, and an unregistered one does not resolve.
+
+The body is read when the connection is made (loopback servers answer at once); the scheduler then
+writes it into the temporary file like any other source.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import ssl
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from .. import hresults
+from ..constants import AuthScheme, AuthTarget, ErrorContext, SecurityFlags
+from ..domain.records import JobRecord
+from .network import status_is_fatal
+
+if TYPE_CHECKING:
+    from .scheduler import Flow, Scheduler
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+MAX_REDIRECTS = 5
+TIMEOUT = 10.0
+_IGNORE_CERT = (
+    SecurityFlags.SSL_IGNORE_CERT_CN_INVALID
+    | SecurityFlags.SSL_IGNORE_CERT_DATE_INVALID
+    | SecurityFlags.SSL_IGNORE_UNKNOWN_CA
+    | SecurityFlags.SSL_IGNORE_CERT_WRONG_USAGE
+)
+
+
+def is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() in LOOPBACK_HOSTS
+
+
+def _basic(rec: JobRecord, target: AuthTarget) -> str | None:
+    for c in rec.credentials:
+        if c.target == target and c.scheme == AuthScheme.BASIC and c.user_name is not None:
+            raw = f"{c.user_name}:{c.password or ''}".encode()
+            return "Basic " + base64.b64encode(raw).decode("ascii")
+    return None
+
+
+def _context(rec: JobRecord) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if rec.security_flags & _IGNORE_CERT:
+        # SetSecurityFlags asked to ignore certificate problems (bits-core §4.8).
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _request(rec: JobRecord, url: str, offset: int) -> tuple[int, dict[str, str], bytes, str]:
+    """(status, headers, body, final url) after redirects and one round of Basic authentication."""
+    headers: dict[str, str] = {"User-Agent": "Microsoft BITS/7.8"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    if rec.custom_headers:
+        for line in rec.custom_headers.splitlines():
+            name, _, value = line.partition(":")
+            if name.strip():
+                headers[name.strip()] = value.strip()
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if (parts.hostname or "").lower() not in LOOPBACK_HOSTS:
+            raise _Failure(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED, ErrorContext.GENERAL_TRANSPORT, fatal=False)
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=TIMEOUT, context=_context(rec))
+        else:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            for attempt in range(2):
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                status = resp.status
+                if attempt == 0 and status in (401, 407):
+                    auth = _basic(rec, AuthTarget.SERVER if status == 401 else AuthTarget.PROXY)
+                    if auth is not None:
+                        headers["Proxy-Authorization" if status == 407 else "Authorization"] = auth
+                        continue
+                break
+        except ssl.SSLError:
+            raise _Failure(hresults.ERROR_WINHTTP_SECURE_FAILURE, ErrorContext.GENERAL_TRANSPORT, fatal=True) from None
+        except ConnectionRefusedError:
+            raise _Failure(hresults.ERROR_WINHTTP_CANNOT_CONNECT, ErrorContext.GENERAL_TRANSPORT, fatal=False) from None
+        except TimeoutError:
+            raise _Failure(hresults.ERROR_WINHTTP_TIMEOUT, ErrorContext.GENERAL_TRANSPORT, fatal=False) from None
+        except (OSError, http.client.HTTPException):
+            raise _Failure(
+                hresults.ERROR_WINHTTP_CONNECTION_ERROR, ErrorContext.GENERAL_TRANSPORT, fatal=False
+            ) from None
+        finally:
+            conn.close()
+        if status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
+            url = urljoin(url, resp.getheader("Location") or "")
+            continue
+        return status, {k.lower(): v for k, v in resp.getheaders()}, body, url
+    raise _Failure(hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True)
+
+
+class _Failure(Exception):
+    def __init__(self, code: hresults.HResult, context: ErrorContext, *, fatal: bool) -> None:
+        super().__init__(code.name)
+        self.code, self.context, self.fatal = code, context, fatal
+
+
+def connect(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
+    f = flow.file
+    offset = f.bytes_transferred
+    try:
+        status, headers, body, _final = _request(rec, f.remote_name, offset)
+    except _Failure as failure:
+        sched._fail(rec, t, failure.code, failure.context, fatal=failure.fatal, file=f, protocol="http")
+        return True
+    if not 200 <= status < 300:
+        sched._fail(
+            rec,
+            t,
+            hresults.http_error(status),
+            ErrorContext.REMOTE_FILE,
+            fatal=status_is_fatal(status),
+            file=f,
+            protocol="http",
+        )
+        return True
+    if status == 206 and "content-range" in headers:
+        start = int(headers["content-range"].split()[1].split("-")[0])
+        total = int(headers["content-range"].rsplit("/", 1)[1])
+    else:
+        start, total = 0, len(body)
+        flow.ranges_ok = offset == 0  # a 200 to a range request: the server cannot resume
+    flow.body, flow.body_offset, flow.total = body, start, total
+    mtime = 0.0
+    if "last-modified" in headers:
+        try:
+            mtime = parsedate_to_datetime(headers["last-modified"]).timestamp()
+        except (TypeError, ValueError):
+            mtime = 0.0
+    raw = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
+    return sched._begin_transfer(rec, flow, t, mtime=mtime, headers=raw)
+
+
+def copy(flow: Flow, start: int, end: int) -> None:
+    assert flow.body is not None
+    with open(flow.tmp, "r+b") as fh:
+        fh.seek(start)
+        fh.write(flow.body[start - flow.body_offset : end - flow.body_offset])

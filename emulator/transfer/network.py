@@ -1,0 +1,261 @@
+"""The fake network: URLs a test registers, with content, rate, status, headers and faults (DESIGN §5).
+
+    svc.network.register("http://server/a.bin", content=b"...", rate=1000)
+    svc.network.register("http://server/big", size=10 * 2**20, generator=lambda off, n: bytes(n))
+    svc.network.disconnect(); svc.network.reconnect()
+
+A host nobody registered does not resolve (ERROR_WINHTTP_NAME_NOT_RESOLVED, transient, after
+``resolve_delay`` seconds of CONNECTING). A registered host with an unregistered path answers 404.
+
+HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, bits-core §5.3). The docs do not
+say which statuses are fatal; OUR CHOICE (docs/transfers.md): 408, 429 and every 5xx except 501 and 505
+are transient (the 503/504 texts say "resume later"); every other non-2xx status is fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ..constants import AuthScheme, AuthTarget
+
+if TYPE_CHECKING:
+    from ..domain.records import JobRecord
+    from ..service import BitsService
+    from .scheduler import Scheduler
+
+Generator = Callable[[int, int], bytes]
+
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 506, 507, 508, 509, 510, 511})
+
+
+def status_is_fatal(status: int) -> bool:
+    """Our written-down split (docs/transfers.md): transient = 408, 429 and 5xx except 501/505."""
+    if 200 <= status < 300:
+        return False
+    if status in TRANSIENT_STATUSES:
+        return False
+    return not (500 <= status < 600 and status not in (501, 505))
+
+
+def _key(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+@dataclass(eq=False)
+class Resource:
+    """One registered URL. Mutable: a test may change it between calls (e.g. ``resource.status = 200``)."""
+
+    url: str
+    content: bytes | None
+    size: int
+    generator: Generator | None
+    rate: float | None
+    status: int
+    headers: dict[str, str]
+    ranges: bool
+    transient_failures: int
+    failure_status: int
+    change_content_after: int | None
+    changed_content: bytes | None
+    last_modified: float
+    latency: float
+    content_length: bool
+    auth: str | None = None  # "basic", "ntlm" or "negotiate": the server challenges (401)
+    users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
+    authorized_sids: frozenset[str] = frozenset()  # identities implicit (NTLM/Negotiate) credentials may carry
+    upload: bool = False  # a BITS upload endpoint (bits-core §9.5)
+    reply: bytes | None = None  # what the server application answers an upload-reply job
+    received: bytes | None = None  # the last file uploaded to it
+    requests: int = 0
+    changes: int = 0
+    served: list[tuple[int, int]] = field(default_factory=list)
+
+    def read(self, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        if self.content is not None:
+            return self.content[offset : offset + length]
+        assert self.generator is not None
+        data = self.generator(offset, length)
+        if len(data) != length:
+            raise ValueError(f"the generator of {self.url} returned {len(data)} bytes, not {length}")
+        return data
+
+    def apply_change(self, at: float) -> None:
+        """The content changes on the server: new bytes (or the old bytes) and a new time stamp."""
+        self.change_content_after = None
+        self.changes += 1
+        if self.changed_content is not None:
+            self.content = self.changed_content
+            self.size = len(self.changed_content)
+            self.generator = None
+        self.last_modified = max(at, self.last_modified + 1.0)
+
+    def response_headers(self) -> str:
+        lines = [f"HTTP/1.1 {self.status}"]
+        base: dict[str, str] = {}
+        if self.content_length:
+            base["Content-Length"] = str(self.size)
+        base["Last-Modified"] = formatdate(self.last_modified, usegmt=True)
+        if self.ranges:
+            base["Accept-Ranges"] = "bytes"
+        base.update(self.headers)
+        lines.extend(f"{k}: {v}" for k, v in base.items())
+        return "\r\n".join(lines) + "\r\n"
+
+
+class FakeNetwork:
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self._resources: dict[str, Resource] = {}
+        self._hosts: dict[str, int] = {}
+        self.connected = True
+        self.resolve_delay = 2.0  # seconds an unresolvable name keeps a job CONNECTING
+        self.latency = 0.0  # default connect time of registered URLs
+
+    def register(
+        self,
+        url: str,
+        content: bytes | None = None,
+        *,
+        size: int | None = None,
+        generator: Generator | None = None,
+        rate: float | None = None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        ranges: bool = True,
+        transient_failures: int = 0,
+        failure_status: int = 503,
+        change_content_after: int | None = None,
+        changed_content: bytes | None = None,
+        last_modified: float | None = None,
+        latency: float | None = None,
+        content_length: bool = True,
+        auth: str | None = None,
+        users: dict[str, str] | None = None,
+        authorized_sids: frozenset[str] | set[str] | None = None,
+        upload: bool = False,
+        reply: bytes | None = None,
+    ) -> Resource:
+        """Serve ``url``: ``content`` bytes, or ``size`` bytes from ``generator(offset, length)``.
+
+        ``rate`` is bytes per second (None: instant). ``transient_failures`` connections fail first with
+        ``failure_status``. ``change_content_after`` bytes into a transfer the server's copy changes
+        (to ``changed_content`` if given) with a new time stamp, so the file restarts (bits-core §3.5).
+        ``content_length=False`` sends no length, so the size stays unknown until the file is done.
+        ``auth`` makes the server challenge: ``"basic"`` accepts the ``users`` name/password pairs given
+        with SetCredentials; ``"ntlm"``/``"negotiate"`` accept implicit credentials (SetCredentials with
+        NULL user and password) of an identity in ``authorized_sids`` — the helper token's user when the
+        job has BG_TOKEN_NETWORK and a helper token, else the owner (bits-security §5).
+        ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
+        answers upload-reply jobs.
+        """
+        if auth is not None and auth not in ("basic", "ntlm", "negotiate"):
+            raise ValueError("auth must be None, 'basic', 'ntlm' or 'negotiate'")
+        if content is not None and (size is not None or generator is not None):
+            raise ValueError("give content, or size and generator, not both")
+        if content is None:
+            if size is None:
+                content = b""
+            elif generator is None:
+                generator = _zeros
+        if content is not None:
+            content = bytes(content)
+        if rate is not None and rate <= 0:
+            raise ValueError("rate must be positive bytes per second, or None for instant")
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        res = Resource(
+            url=url,
+            content=content,
+            size=len(content) if content is not None else int(size or 0),
+            generator=generator,
+            rate=rate,
+            status=status,
+            headers=dict(headers or {}),
+            ranges=ranges,
+            transient_failures=transient_failures,
+            failure_status=failure_status,
+            change_content_after=change_content_after,
+            changed_content=changed_content,
+            last_modified=self._scheduler.clock_time() if last_modified is None else last_modified,
+            latency=self.latency if latency is None else latency,
+            content_length=content_length,
+            auth=auth,
+            users=dict(users or {}),
+            authorized_sids=frozenset(authorized_sids or ()),
+            upload=upload,
+            reply=reply,
+        )
+        key = _key(url)
+        if key not in self._resources:
+            host = host_of(url)
+            self._hosts[host] = self._hosts.get(host, 0) + 1
+        self._resources[key] = res
+        self._scheduler.invalidate()
+        return res
+
+    def unregister(self, url: str) -> None:
+        res = self._resources.pop(_key(url), None)
+        if res is not None:
+            host = host_of(url)
+            self._hosts[host] -= 1
+            if not self._hosts[host]:
+                del self._hosts[host]
+
+    def resource(self, url: str) -> Resource | None:
+        return self._resources.get(_key(url))
+
+    def host_known(self, url: str) -> bool:
+        return host_of(url) in self._hosts
+
+    def authenticate(self, res: Resource, rec: JobRecord, svc: BitsService) -> int:
+        """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).
+
+        Missing or rejected credentials give 401, which the scheduler turns into a fatal
+        BG_E_HTTP_ERROR_401 (setcredentials page)."""
+        if res.auth is None:
+            return res.status
+        server = [c for c in rec.credentials if c.target == AuthTarget.SERVER]
+        proxy = [c for c in rec.credentials if c.target == AuthTarget.PROXY]
+        if res.auth == "basic":
+            for c in server:
+                if c.scheme == AuthScheme.BASIC and res.users.get(c.user_name or "") == c.password:
+                    return res.status
+            return 401
+        schemes = (AuthScheme.NTLM, AuthScheme.NEGOTIATE)
+        # Implicit proxy credentials serve the server too unless explicit server credentials exist (AUTH).
+        candidates = [c for c in server if c.scheme in schemes] or [c for c in proxy if c.scheme in schemes]
+        for c in candidates:
+            if c.user_name is None and c.password is None:
+                identity = svc.scheduler.network_identity(rec)
+                sid = identity if isinstance(identity, str) else identity.user_sid
+                if sid in res.authorized_sids:
+                    return res.status
+            elif c.user_name is not None and res.users.get(c.user_name) == c.password:
+                return res.status
+        return 401
+
+    def disconnect(self) -> None:
+        """Network lost (T17): active jobs → TRANSIENT_ERROR, BG_E_NETWORK_DISCONNECTED, not counted."""
+        self._scheduler.set_network(False)
+
+    def reconnect(self) -> None:
+        """Network re-established (T18): every TRANSIENT_ERROR job → QUEUED."""
+        self._scheduler.set_network(True)
+
+
+def _zeros(offset: int, length: int) -> bytes:
+    return bytes(length)
