@@ -62,6 +62,7 @@ VTABLES: dict[c.Interface, tuple[str, ...]] = {
 _FACES = (
     "emulator.com.manager",
     "emulator.com.job",
+    "emulator.com.job2",
     "emulator.com.file",
     "emulator.com.enumerators",
     "emulator.com.error",

@@ -33,6 +33,7 @@ from ..identity.callers import Proxy
 from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
+from .job2 import Job2Mixin
 from .job_options import RESUMED_MARK, JobOptionsMixin
 from .registry import com_method
 from .structures import FileInfo, JobProgress, JobTimes
@@ -50,7 +51,7 @@ def _require_live(rec: JobRecord) -> None:
         raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {rec.state.name}")
 
 
-class Job(JobOptionsMixin):
+class Job(Job2Mixin, JobOptionsMixin):
     __slots__ = ("_rec",)
     INTERFACES: ClassVar[tuple[Interface, ...]] = JOB_INTERFACES
 
