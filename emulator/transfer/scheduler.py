@@ -638,10 +638,11 @@ class Scheduler:
 
     def resume(self, rec: JobRecord, caller: AccessToken) -> None:
         queue = self._svc.queue
+        # Resume resets the time counted against MaximumDownloadTime (setmaximumdownloadtime page).
         if rec.state in (JobState.ERROR, JobState.TRANSIENT_ERROR):
-            queue.change_state(rec, Trigger.RESUME, retry_at=None, no_progress_since=None)  # T4
+            queue.change_state(rec, Trigger.RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
         else:
-            queue.change_state(rec, Trigger.RESUME)
+            queue.change_state(rec, Trigger.RESUME, active_seconds=0.0)
 
     def suspended(self, rec: JobRecord) -> None:
         self._drop_flow(rec)

@@ -1,0 +1,506 @@
+"""Transfers on the fake network: the scheduler's transitions T8–T22, T29–T32 of spec/bits-core.md §3.3,
+progress and times (§4.11), error objects (§2.10), FIFO files and priorities (§3.4), file restarts (§3.5).
+
+Time moves because the test moves it: ManualClock + ``svc.advance``, or freezegun with the default clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from emulator import (
+    BG_SIZE_UNKNOWN,
+    BitsError,
+    BitsService,
+    ErrorContext,
+    Job,
+    JobPriority,
+    JobState,
+    JobType,
+    ManualClock,
+)
+
+S = JobState
+BG_E_NETWORK_DISCONNECTED = 0x80200010
+BG_E_MAXDOWNLOAD_TIMEOUT = 0x80200054
+ERROR_WINHTTP_NAME_NOT_RESOLVED = 0x80072EE7
+BG_S_PARTIAL_COMPLETE = 0x00200017
+BG_E_INVALID_STATE = 0x80200002
+
+
+@pytest.fixture
+def svc() -> Iterator[BitsService]:
+    with BitsService(clock=ManualClock()) as service:
+        yield service
+
+
+def new_job(svc: BitsService, tmp_path: Path, *urls: str, name: str = "job") -> Job:
+    _, job = svc.connect().create_job(name, JobType.DOWNLOAD)
+    for i, url in enumerate(urls):
+        job.add_file(url, str(tmp_path / f"{name}-{i}.bin"))
+    return job
+
+
+# the happy path: T8, T9, T12 ----------------------------------------------------------------------------
+
+
+def test_T8_T9_T12_a_download_runs_to_transferred(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"a" * 1000, rate=100, latency=2)
+    job = new_job(svc, tmp_path, "http://server/a")
+    created = job.get_times().creation_time
+    job.resume()
+    assert job.get_state() is S.CONNECTING  # T8: picked at once, connecting for 2 s
+    svc.advance(2)
+    assert job.get_state() is S.TRANSFERRING  # T9
+    svc.advance(5)
+    p = job.get_progress()
+    assert (p.bytes_total, p.bytes_transferred, p.files_total, p.files_transferred) == (1000, 500, 1, 0)
+    svc.advance(5)
+    assert job.get_state() is S.TRANSFERRED  # T12
+    times = job.get_times()
+    assert times.transfer_completion_time == created + dt.timedelta(seconds=12)
+    assert times.modification_time == times.transfer_completion_time
+    p = job.get_progress()
+    assert (p.bytes_transferred, p.files_transferred) == (1000, 1)
+    assert job.get_error_count() == 0
+
+
+def test_unknown_size_until_the_file_is_done(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10, content_length=False)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.advance(3)
+    assert job.get_progress().bytes_total == BG_SIZE_UNKNOWN
+    file = next(iter(job.enum_files()))
+    assert file.get_progress().bytes_total == BG_SIZE_UNKNOWN
+    assert file.get_progress().bytes_transferred == 30
+    svc.run_until_idle()
+    assert job.get_progress().bytes_total == 100
+
+
+def test_files_transfer_in_fifo_order(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/1", b"1" * 100, rate=100)
+    svc.network.register("http://server/2", b"2" * 100, rate=100)
+    job = new_job(svc, tmp_path, "http://server/1", "http://server/2")
+    job.resume()
+    svc.advance(0.5)
+    first, second = list(job.enum_files())
+    assert (first.get_progress().bytes_transferred, second.get_progress().bytes_transferred) == (50, 0)
+    svc.advance(1)
+    assert first.get_progress().bytes_transferred == 100
+    assert second.get_progress().bytes_transferred == 50
+
+
+def test_polling_in_real_time_with_freezegun(tmp_path: Path) -> None:
+    with freeze_time("2026-03-01 12:00:00") as frozen, BitsService() as svc:
+        svc.network.register("http://server/a", b"z" * 300, rate=100)
+        job = new_job(svc, tmp_path, "http://server/a")
+        job.resume()
+        polls = 0
+        while job.get_state() not in (S.TRANSFERRED, S.ERROR):
+            frozen.tick(dt.timedelta(seconds=1))  # what time.sleep(1) would do in a real polling loop
+            polls += 1
+        assert polls == 3
+        assert job.get_times().transfer_completion_time == dt.datetime(2026, 3, 1, 12, 0, 3, tzinfo=dt.timezone.utc)
+
+
+# failures: T10, T13–T16 ---------------------------------------------------------------------------------
+
+
+def test_T10_unregistered_host_is_a_transient_name_resolution_error(svc: BitsService, tmp_path: Path) -> None:
+    job = new_job(svc, tmp_path, "http://nowhere.example/a")
+    job.resume()
+    assert job.get_state() is S.CONNECTING
+    svc.advance(svc.network.resolve_delay)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    error = job.get_error()
+    assert error.get_error() == (ErrorContext.GENERAL_TRANSPORT, ERROR_WINHTTP_NAME_NOT_RESOLVED)
+    assert error.get_protocol() == "http"
+    assert job.get_error_count() == 1
+
+
+def test_T13_404_is_fatal(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/exists", b"x")
+    job = new_job(svc, tmp_path, "http://server/missing")
+    job.resume()
+    assert job.get_state() is S.ERROR
+    error = job.get_error()
+    assert error.get_error() == (ErrorContext.REMOTE_FILE, 0x80190194)
+    assert error.get_file().get_remote_name() == "http://server/missing"
+    assert job.get_error_count() == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [(400, S.ERROR), (401, S.ERROR), (403, S.ERROR), (404, S.ERROR), (407, S.ERROR), (410, S.ERROR),
+     (501, S.ERROR), (505, S.ERROR), (408, S.TRANSIENT_ERROR), (429, S.TRANSIENT_ERROR),
+     (500, S.TRANSIENT_ERROR), (502, S.TRANSIENT_ERROR), (503, S.TRANSIENT_ERROR), (504, S.TRANSIENT_ERROR)],
+)
+def test_http_status_split_fatal_or_transient(svc: BitsService, tmp_path: Path, status: int, state: JobState) -> None:
+    """§5.3: BG_E_HTTP_ERROR_<status> = 0x80190000 + status; the split is the emulator's (docs/transfers.md)."""
+    svc.network.register("http://server/a", b"x", status=status)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    assert job.get_state() is state
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x80190000 + status)
+
+
+def test_T14_T15_transient_failures_then_success(svc: BitsService, tmp_path: Path) -> None:
+    res = svc.network.register("http://server/a", b"x" * 10, transient_failures=2, failure_status=503)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_minimum_retry_delay(60)
+    job.resume()
+    assert job.get_state() is S.TRANSIENT_ERROR  # T14
+    assert job.get_error_count() == 1
+    svc.advance(59)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(1)  # T15: retried, fails again: the count grows
+    assert job.get_state() is S.TRANSIENT_ERROR
+    assert job.get_error_count() == 2
+    svc.advance(60)
+    assert job.get_state() is S.TRANSFERRED
+    assert res.requests == 3
+    assert job.get_error_count() == 2
+
+
+def test_T16_no_progress_timeout_turns_transient_into_error(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x", status=503)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_minimum_retry_delay(60)
+    job.set_no_progress_timeout(200)
+    job.resume()
+    svc.advance(180)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    assert job.get_error_count() == 4  # t=0, 60, 120, 180
+    svc.advance(20)
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error()[1] == 0x801901F7
+
+
+def test_T16_no_progress_timeout_zero_makes_the_first_error_fatal(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x", status=503)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_no_progress_timeout(0)
+    job.resume()
+    assert job.get_state() is S.ERROR
+
+
+def test_T16_retry_delay_longer_than_timeout_means_no_retry(svc: BitsService, tmp_path: Path) -> None:
+    res = svc.network.register("http://server/a", b"x", status=503)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_minimum_retry_delay(600)
+    job.set_no_progress_timeout(100)
+    job.resume()
+    svc.advance(100)
+    assert job.get_state() is S.ERROR
+    assert res.requests == 1
+
+
+def test_progress_resets_the_no_progress_timer(svc: BitsService, tmp_path: Path) -> None:
+    res = svc.network.register("http://server/a", b"x" * 100, rate=1, ranges=True)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_minimum_retry_delay(60)
+    job.set_no_progress_timeout(100)
+    job.resume()
+    svc.advance(10)
+    res.status = 503
+    svc.network.disconnect()
+    svc.network.reconnect()  # the connection drops; the next attempt meets the 503
+    assert job.get_state() is S.TRANSIENT_ERROR
+    res.status = 200
+    svc.advance(60)
+    assert job.get_state() is S.TRANSFERRING
+    assert next(iter(job.enum_files())).get_progress().bytes_transferred == 10  # resumed by range
+
+
+def test_T4_resume_after_error_retries_and_the_error_object_goes(svc: BitsService, tmp_path: Path) -> None:
+    res = svc.network.register("http://server/a", b"x" * 10, status=404)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    assert job.get_state() is S.ERROR
+    res.status = 200
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+    with pytest.raises(BitsError) as e:
+        job.get_error()
+    assert e.value.hresult == 0x8020000F  # BG_E_ERROR_INFORMATION_UNAVAILABLE
+
+
+# network: T17, T18 ---------------------------------------------------------------------------------------
+
+
+def test_T17_T18_network_lost_and_restored(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.advance(3)
+    svc.network.disconnect()
+    assert job.get_state() is S.TRANSIENT_ERROR
+    assert job.get_error().get_error()[1] == BG_E_NETWORK_DISCONNECTED
+    assert job.get_error_count() == 0  # not counted
+    svc.advance(3600)  # not retried on the timer
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.network.reconnect()
+    assert job.get_state() is S.TRANSFERRING
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+
+
+def test_resume_while_disconnected(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x")
+    svc.network.disconnect()
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    assert job.get_state() is S.TRANSIENT_ERROR
+    assert job.get_error().get_error()[1] == BG_E_NETWORK_DISCONNECTED
+    svc.network.reconnect()
+    assert job.get_state() is S.TRANSFERRED
+
+
+# owner logon: T20, T21, T36 ------------------------------------------------------------------------------
+
+
+def test_T20_T21_owner_logoff_requeues_and_logon_resumes(svc: BitsService, tmp_path: Path) -> None:
+    alice = svc.logon(svc.add_user("alice"))
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    _, job = svc.connect(alice.token).create_job("job", JobType.DOWNLOAD)
+    job.add_file("http://server/a", str(tmp_path / "a"))
+    job.resume()
+    svc.advance(2)
+    assert job.get_state() is S.TRANSFERRING
+    svc.logoff(alice)
+    assert job.get_state() is S.QUEUED  # T20 (A18: QUEUED, never SUSPENDED)
+    svc.advance(100)
+    assert job.get_state() is S.QUEUED  # T21
+    assert job.get_progress().bytes_transferred == 20
+    svc.logon(svc.account("alice"))
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+
+
+def test_T36_service_jobs_run_with_nobody_logged_on(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 10, rate=1)
+    job = svc.connect(svc.logon(svc.network_service).token).create_job("job", JobType.DOWNLOAD)[1]
+    job.add_file("http://server/a", str(tmp_path / "a"))
+    job.resume()
+    svc.logoff(svc.current_session)
+    svc.advance(10)
+    assert job.get_state() is S.TRANSFERRED
+
+
+# priorities: T11 -----------------------------------------------------------------------------------------
+
+
+def test_T11_background_jobs_one_at_a_time_and_higher_priority_preempts(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    low = new_job(svc, tmp_path, "http://server/a", name="low")
+    other = new_job(svc, tmp_path, "http://server/a", name="other")
+    low.resume()
+    other.resume()
+    svc.advance(1)
+    assert (low.get_state(), other.get_state()) == (S.TRANSFERRING, S.QUEUED)  # one background job
+    high = new_job(svc, tmp_path, "http://server/a", name="high")
+    high.set_priority(JobPriority.HIGH)
+    high.resume()
+    assert high.get_state() is S.TRANSFERRING
+    assert low.get_state() is S.QUEUED  # T11: preempted
+    svc.advance(10)
+    assert high.get_state() is S.TRANSFERRED
+    assert low.get_state() is S.TRANSFERRING  # back to the earlier job (FIFO within a priority)
+
+
+def test_foreground_jobs_run_together(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    jobs = [new_job(svc, tmp_path, "http://server/a", name=f"fg{i}") for i in range(3)]
+    for job in jobs:
+        job.set_priority(JobPriority.FOREGROUND)
+        job.resume()
+    background = new_job(svc, tmp_path, "http://server/a", name="bg")
+    background.resume()
+    svc.advance(1)
+    assert [j.get_state() for j in jobs] == [S.TRANSFERRING] * 3
+    assert background.get_state() is S.TRANSFERRING  # all foreground jobs plus one background job
+
+
+# limits: T22, T32 ----------------------------------------------------------------------------------------
+
+
+def test_T22_maximum_download_time(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 1000, rate=1)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_maximum_download_time(30)
+    job.resume()
+    svc.advance(29)
+    assert job.get_state() is S.TRANSFERRING
+    svc.advance(1)
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_MAXDOWNLOAD_TIMEOUT)
+    job.resume()  # Resume resets the elapsed time
+    svc.advance(29)
+    assert job.get_state() is S.TRANSFERRING
+    assert job.get_progress().bytes_transferred == 59
+
+
+def test_T32_ninety_days_of_inactivity_cancel_the_job(svc: BitsService, tmp_path: Path) -> None:
+    job = new_job(svc, tmp_path, "http://server/a")
+    svc.advance(89 * 86400)
+    job.set_description("activity resets the timer")
+    svc.advance(89 * 86400)
+    assert job.get_state() is S.SUSPENDED
+    svc.advance(86400)
+    assert job.get_state() is S.CANCELLED
+    with pytest.raises(BitsError) as e:
+        svc.connect().get_job(job.get_id())
+    assert e.value.hresult == 0x80200001
+
+
+# files: §3.5 ---------------------------------------------------------------------------------------------
+
+
+def test_content_change_mid_transfer_restarts_that_file(svc: BitsService, tmp_path: Path) -> None:
+    res = svc.network.register(
+        "http://server/a", b"old" * 100, rate=100, change_content_after=150, changed_content=b"new" * 50
+    )
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.advance(1.5)
+    assert res.changes == 1
+    file = next(iter(job.enum_files()))
+    assert file.get_progress().bytes_transferred == 0
+    assert file.get_progress().bytes_total == 150
+    svc.run_until_idle()
+    job.complete()
+    assert (tmp_path / "job-0.bin").read_bytes() == b"new" * 50
+
+
+def test_server_without_ranges_restarts_an_interrupted_file(svc: BitsService, tmp_path: Path) -> None:
+    res = svc.network.register("http://server/a", b"x" * 100, rate=10, ranges=False)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.advance(5)
+    job.suspend()
+    job.resume()
+    assert next(iter(job.enum_files())).get_progress().bytes_transferred == 0
+    svc.run_until_idle()
+    assert res.requests == 2
+
+
+def test_generated_content(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/big", size=3 * 2**20, generator=lambda off, n: bytes((off + i) % 251 for i in range(n)))
+    job = new_job(svc, tmp_path, "http://server/big")
+    job.resume()
+    svc.run_until_idle()
+    job.complete()
+    data = (tmp_path / "job-0.bin").read_bytes()
+    assert len(data) == 3 * 2**20
+    assert data[2**20 + 7] == (2**20 + 7) % 251
+
+
+# Complete / Cancel: T29, T31 -----------------------------------------------------------------------------
+
+
+def test_T29_partial_complete_keeps_whole_files(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/1", b"1" * 10, rate=10)
+    svc.network.register("http://server/2", b"2" * 100, rate=10)
+    job = new_job(svc, tmp_path, "http://server/1", "http://server/2")
+    job.resume()
+    svc.advance(3)
+    assert job.complete() == BG_S_PARTIAL_COMPLETE
+    assert (tmp_path / "job-0.bin").read_bytes() == b"1" * 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job-0.bin"]
+    assert job.get_state() is S.ACKNOWLEDGED
+
+
+def test_T29_complete_replaces_an_existing_file(svc: BitsService, tmp_path: Path) -> None:
+    (tmp_path / "job-0.bin").write_bytes(b"previous")
+    svc.network.register("http://server/a", b"fresh")
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+    assert (tmp_path / "job-0.bin").read_bytes() == b"previous"  # not visible before Complete
+    assert job.complete() == 0
+    assert (tmp_path / "job-0.bin").read_bytes() == b"fresh"
+    assert next(iter(job.enum_files())).get_progress().completed is True
+
+
+def test_T31_cancel_deletes_temporary_files(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.advance(2)
+    temps = [p.name for p in tmp_path.iterdir()]
+    assert len(temps) == 1 and temps[0].startswith(".BIT") and temps[0].endswith(".tmp")  # hidden
+    assert job.cancel() == 0
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(BitsError) as e:
+        job.resume()
+    assert e.value.hresult == BG_E_INVALID_STATE  # T33
+
+
+def test_T31_cancel_that_cannot_delete_reports_it(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.advance(2)
+    temp = next(tmp_path.iterdir())
+    temp.unlink()
+    temp.mkdir()  # something the service cannot unlink now sits at the temporary's name
+    (temp / "busy").write_bytes(b"")
+    assert job.cancel() == 0x0020001A  # BG_S_UNABLE_TO_DELETE_FILES
+    assert job.get_state() is S.CANCELLED
+
+
+def test_missing_destination_directory_is_a_local_file_error(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x")
+    _, job = svc.connect().create_job("job", JobType.DOWNLOAD)
+    job.add_file("http://server/a", str(tmp_path / "no-such-dir" / "a"))
+    job.resume()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, 0x80070003)
+
+
+# local sources ------------------------------------------------------------------------------------------
+
+
+def test_file_url_and_unc_sources_copy_real_files(svc: BitsService, tmp_path: Path) -> None:
+    source = tmp_path / "src.bin"
+    source.write_bytes(b"local bytes")
+    svc.filesystem.unc_root = tmp_path / "unc"
+    share = tmp_path / "unc" / "server" / "share"
+    share.mkdir(parents=True)
+    (share / "f.txt").write_bytes(b"from a share")
+    out = tmp_path / "out"
+    out.mkdir()
+    _, job = svc.connect().create_job("job", JobType.DOWNLOAD)
+    job.add_file(source.as_uri(), str(out / "a"))
+    job.add_file("\\\\server\\share\\f.txt", str(out / "b"))
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+    job.complete()
+    assert (out / "a").read_bytes() == b"local bytes"
+    assert (out / "b").read_bytes() == b"from a share"
+
+
+def test_missing_local_source_is_fatal(svc: BitsService, tmp_path: Path) -> None:
+    job = new_job(svc, tmp_path, (tmp_path / "absent").as_uri())
+    job.resume()
+    assert job.get_state() is S.ERROR
+    error = job.get_error()
+    assert error.get_error() == (ErrorContext.REMOTE_FILE, 0x80070002)
+    assert error.get_protocol() == "file"
+
+
+def test_idle_service_runs_no_sql(svc: BitsService, tmp_path: Path) -> None:
+    """An idle service's catch-up is O(1): reads touch neither the store nor the job list."""
+    job = new_job(svc, tmp_path, "http://server/a")
+    seen: list[str] = []
+    svc.store.conn.set_trace_callback(seen.append)
+    for _ in range(10):
+        svc.advance(1)
+        job.get_state()
+    assert seen == []
