@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # OUR CHOICE: BITS retries a failed notification "at an arbitrary interval"; the emulator waits 60 s of
 # service time, so a test moves the clock to see the retry and a polling loop does not spin on it.
 RETRY_SECONDS = 60.0
+_REGISTRATION = frozenset({"notify_interface", "notify_registrant_sid", "modified_at", "last_activity_at"})
 
 CommandRunner = Callable[[str, "str | None"], int]
 
@@ -88,8 +89,11 @@ class Notifier:
 
     def modified(self, rec: JobRecord, changes: dict[str, Any] | None = None) -> None:
         """A property, progress or state change — except a change into ERROR or TRANSFERRED (§2.11)."""
-        if changes is not None and "state" in changes and changes["state"] in (JobState.ERROR, JobState.TRANSFERRED):
-            return
+        if changes is not None:
+            if "state" in changes and changes["state"] in (JobState.ERROR, JobState.TRANSFERRED):
+                return
+            if changes.keys() <= _REGISTRATION:
+                return  # registering a callback is not a change of the job
         if rec.notify_interface is None or rec.id in self._modified:
             return
         self._modified.add(rec.id)

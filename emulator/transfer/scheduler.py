@@ -156,7 +156,13 @@ class Scheduler:
         if self._running:
             return  # a callback calling back into the API during the catch-up
         now = self._svc.clock.time()
-        if not self._active and not self.notifier.pending and (not self._inactivity or self._inactivity[0].at > now):
+        retry = self.notifier.next_retry()
+        if (
+            not self._active
+            and not self.notifier.pending
+            and (not self._inactivity or self._inactivity[0].at > now)
+            and (retry is None or retry > now)
+        ):
             self._sim = max(self._sim, now)
             return
         self._running = True

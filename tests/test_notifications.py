@@ -1,0 +1,277 @@
+"""Notifications: IBackgroundCopyCallback/2 and command lines (spec/bits-core.md §2.3, §2.11, §9.1).
+
+Callbacks run synchronously during the catch-up, on the caller's thread, in the order events happened.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator import BitsService, Job, JobState, JobType, ManualClock, NotifyFlags
+from emulator.events import NotifyCommandLine
+
+ALL = NotifyFlags.JOB_TRANSFERRED | NotifyFlags.JOB_ERROR | NotifyFlags.JOB_MODIFICATION | NotifyFlags.FILE_TRANSFERRED
+
+
+class Recorder:
+    """A callback object with the COM method names pywin32 users implement."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.threads: set[int] = set()
+        self.fail = fail
+
+    def _log(self, name: str, value: Any) -> int:
+        self.threads.add(threading.get_ident())
+        self.calls.append((name, value))
+        if self.fail and name in ("JobTransferred", "JobError"):
+            self.fail -= 1
+            raise RuntimeError("callback failure")  # a failing HRESULT to BITS
+        return 0
+
+    def JobTransferred(self, job: Job) -> int:  # noqa: N802 - COM names
+        return self._log("JobTransferred", job.get_state())
+
+    def JobError(self, job: Job, error: Any) -> int:  # noqa: N802
+        return self._log("JobError", error.get_error()[1])
+
+    def JobModification(self, job: Job, reserved: int) -> int:  # noqa: N802
+        return self._log("JobModification", job.get_state())
+
+    def FileTransferred(self, job: Job, file: Any) -> int:  # noqa: N802
+        return self._log("FileTransferred", file.get_remote_name())
+
+    def names(self) -> list[str]:
+        return [n for n, _ in self.calls]
+
+
+@pytest.fixture
+def svc() -> Iterator[BitsService]:
+    with BitsService(clock=ManualClock()) as service:
+        yield service
+
+
+def job_with(svc: BitsService, tmp_path: Path, *urls: str, flags: int = ALL) -> Job:
+    _, job = svc.connect().create_job("job", JobType.DOWNLOAD)
+    for i, url in enumerate(urls):
+        job.add_file(url, str(tmp_path / f"{i}.bin"))
+    job.set_notify_flags(flags)
+    return job
+
+
+def test_file_transferred_before_job_transferred_and_no_modification_into_transferred(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    svc.network.register("http://server/1", b"1" * 10)
+    svc.network.register("http://server/2", b"2" * 10)
+    job = job_with(svc, tmp_path, "http://server/1", "http://server/2")
+    cb = Recorder()
+    job.set_notify_interface(cb)
+    job.resume()
+    job.get_state()
+    names = cb.names()
+    assert names.index("FileTransferred") < names.index("JobTransferred")
+    assert [v for n, v in cb.calls if n == "FileTransferred"] == ["http://server/1", "http://server/2"]
+    assert names.count("JobTransferred") == 1
+    # §2.11: no JobModification reports the change into TRANSFERRED.
+    transferred_at = names.index("JobTransferred")
+    assert all(n != "JobModification" for n in names[transferred_at + 1 :])
+    assert cb.threads == {threading.get_ident()}
+
+
+def test_job_error_fires_once_and_transient_errors_only_modify(svc: BitsService, tmp_path: Path) -> None:
+    res = svc.network.register("http://server/a", b"x", status=503)
+    job = job_with(svc, tmp_path, "http://server/a")
+    job.set_minimum_retry_delay(60)
+    cb = Recorder()
+    job.set_notify_interface(cb)
+    job.resume()
+    assert job.get_state() is JobState.TRANSIENT_ERROR
+    assert "JobError" not in cb.names()  # never for TRANSIENT_ERROR
+    assert ("JobModification", JobState.TRANSIENT_ERROR) in cb.calls
+    res.status = 404
+    svc.advance(60)
+    assert job.get_state() is JobState.ERROR
+    assert cb.calls.count(("JobError", 0x80190194)) == 1
+
+
+def test_registered_after_the_event_still_delivered_once(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a")
+    job.resume()
+    assert job.get_state() is JobState.TRANSFERRED
+    cb = Recorder()
+    job.set_notify_interface(cb)
+    job.get_state()
+    assert cb.names().count("JobTransferred") == 1
+    assert cb.names().count("FileTransferred") == 1
+    job.get_state()
+    svc.advance(3600)
+    assert cb.names().count("JobTransferred") == 1
+
+
+def test_failed_callback_is_called_again_later(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    cb = Recorder(fail=1)
+    job.set_notify_interface(cb)
+    job.resume()
+    job.get_state()
+    assert cb.names() == ["JobTransferred"]
+    svc.advance(59)
+    assert cb.names() == ["JobTransferred"]
+    svc.advance(1)  # RETRY_SECONDS, the emulator's interval
+    assert cb.names() == ["JobTransferred", "JobTransferred"]
+    svc.advance(600)
+    assert cb.names() == ["JobTransferred", "JobTransferred"]
+
+
+def test_negative_hresult_return_is_a_failure(svc: BitsService, tmp_path: Path) -> None:
+    class Fails:
+        calls = 0
+
+        def JobTransferred(self, job: Job) -> int:  # noqa: N802
+            Fails.calls += 1
+            return -2147467259 if Fails.calls == 1 else 0  # E_FAIL, then S_OK
+
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.set_notify_interface(Fails())
+    job.resume()
+    svc.advance(120)
+    assert Fails.calls == 2
+
+
+def test_notify_disable_and_flag_mask(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=ALL | NotifyFlags.DISABLE)
+    cb = Recorder()
+    job.set_notify_interface(cb)
+    job.resume()
+    job.get_state()
+    assert cb.calls == []
+    job2 = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_ERROR)
+    job2.set_notify_interface(cb)
+    job2.resume()
+    job2.get_state()
+    assert cb.calls == []
+
+
+def test_callback_may_complete_the_job_from_inside(svc: BitsService, tmp_path: Path) -> None:
+    class Completes:
+        def JobTransferred(self, job: Job) -> None:  # noqa: N802
+            job.complete()
+
+    svc.network.register("http://server/a", b"done")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.set_notify_interface(Completes())
+    job.resume()
+    assert job.get_state() is JobState.ACKNOWLEDGED
+    assert (tmp_path / "0.bin").read_bytes() == b"done"
+
+
+def test_snake_case_callbacks_work_too(svc: BitsService, tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    class Snake:
+        def job_transferred(self, job: Job) -> None:
+            seen.append("job_transferred")
+
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.set_notify_interface(Snake())
+    job.resume()
+    job.get_state()
+    assert seen == ["job_transferred"]
+
+
+def test_modification_on_property_change(svc: BitsService, tmp_path: Path) -> None:
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_MODIFICATION)
+    cb = Recorder()
+    job.set_notify_interface(cb)
+    job.set_description("changed")
+    job.get_state()
+    assert cb.names() == ["JobModification"]
+
+
+# command lines (SetNotifyCmdLine) -------------------------------------------------------------------------
+
+
+def test_cmd_line_is_recorded_and_announced_when_it_would_run(svc: BitsService, tmp_path: Path) -> None:
+    events: list[NotifyCommandLine] = []
+    svc.bus.subscribe(NotifyCommandLine, events.append)
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.set_notify_cmd_line("C:\\Tools\\done.exe", "C:\\Tools\\done.exe /job")
+    assert job.get_notify_cmd_line() == ("C:\\Tools\\done.exe", "C:\\Tools\\done.exe /job")
+    job.resume()
+    job.get_state()
+    assert [(e.program, e.parameters, e.reason) for e in events] == [
+        ("C:\\Tools\\done.exe", "C:\\Tools\\done.exe /job", "registered"),
+        ("C:\\Tools\\done.exe", "C:\\Tools\\done.exe /job", "no callback registered"),
+    ]
+
+
+def test_cmd_line_runs_only_with_an_opt_in_runner(svc: BitsService, tmp_path: Path) -> None:
+    ran: list[tuple[str, str | None]] = []
+    svc.notifications.command_runner = lambda program, params: ran.append((program, params)) or 0
+    svc.network.register("http://server/a", b"x", status=404)
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_ERROR)
+    job.set_notify_cmd_line("/usr/bin/true", None)
+    job.resume()
+    job.get_state()
+    assert ran == [("/usr/bin/true", None)]
+
+
+def test_cmd_line_registered_late_still_runs(svc: BitsService, tmp_path: Path) -> None:
+    events: list[NotifyCommandLine] = []
+    svc.bus.subscribe(NotifyCommandLine, events.append)
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.resume()
+    job.get_state()
+    job.set_notify_cmd_line("/opt/app/done", None)
+    job.get_state()
+    assert [e.reason for e in events] == ["registered", "no callback registered"]
+
+
+def test_cmd_line_never_runs_for_service_account_jobs(svc: BitsService, tmp_path: Path) -> None:
+    events: list[NotifyCommandLine] = []
+    svc.bus.subscribe(NotifyCommandLine, events.append)
+    svc.network.register("http://server/a", b"x")
+    _, job = svc.connect(svc.logon(svc.local_system).token).create_job("job", JobType.DOWNLOAD)
+    job.add_file("http://server/a", str(tmp_path / "a"))
+    job.set_notify_cmd_line("/opt/app/done", None)
+    job.resume()
+    job.get_state()
+    assert [e.reason for e in events] == ["registered"]
+
+
+def test_cmd_line_runs_instead_of_a_failing_callback(svc: BitsService, tmp_path: Path) -> None:
+    events: list[NotifyCommandLine] = []
+    svc.bus.subscribe(NotifyCommandLine, events.append)
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    cb = Recorder(fail=5)
+    job.set_notify_interface(cb)
+    job.set_notify_cmd_line("/opt/app/done", None)
+    job.resume()
+    svc.advance(600)
+    assert cb.names() == ["JobTransferred"]  # not called again once the command line ran
+    assert [e.reason for e in events] == ["registered", "the callback failed"]
+
+
+def test_cmd_line_validation(svc: BitsService) -> None:
+    from emulator import BitsError
+
+    _, job = svc.connect().create_job("job", JobType.DOWNLOAD)
+    with pytest.raises(BitsError) as e:
+        job.set_notify_cmd_line("C:\\" + "a" * 300, None)
+    assert e.value.hresult == 0x80200021  # BG_E_STRING_TOO_LONG
+    job.set_notify_cmd_line(None, None)
+    assert job.get_notify_cmd_line() == (None, None)
