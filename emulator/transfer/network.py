@@ -20,7 +20,10 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..constants import AuthScheme, AuthTarget
+from .. import hresults
+from ..constants import AuthScheme, AuthTarget, TokenFlags
+from ..hresults import HResult
+from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
@@ -74,6 +77,7 @@ class Resource:
     auth: str | None = None  # "basic", "ntlm" or "negotiate": the server challenges (401)
     users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
     authorized_sids: frozenset[str] = frozenset()  # identities implicit (NTLM/Negotiate) credentials may carry
+    client_certificate: bool = False  # the HTTPS server asks for a client certificate
     upload: bool = False  # a BITS upload endpoint (bits-core §9.5)
     reply: bytes | None = None  # what the server application answers an upload-reply job
     received: bytes | None = None  # the last file uploaded to it
@@ -147,6 +151,7 @@ class FakeNetwork:
         authorized_sids: frozenset[str] | set[str] | None = None,
         upload: bool = False,
         reply: bytes | None = None,
+        client_certificate: bool = False,
     ) -> Resource:
         """Serve ``url``: ``content`` bytes, or ``size`` bytes from ``generator(offset, length)``.
 
@@ -198,6 +203,7 @@ class FakeNetwork:
             authorized_sids=frozenset(authorized_sids or ()),
             upload=upload,
             reply=reply,
+            client_certificate=client_certificate,
         )
         key = _key(url)
         if key not in self._resources:
@@ -220,6 +226,18 @@ class FakeNetwork:
 
     def host_known(self, url: str) -> bool:
         return host_of(url) in self._hosts
+
+    @staticmethod
+    def client_certificate_error(res: Resource, rec: JobRecord) -> HResult | None:
+        """TLS client authentication (SHTF, AUTH): the job's certificate's private key is read in the
+        owner's context, so with BG_TOKEN_NETWORK set a job not owned by LocalSystem cannot use it."""
+        if not res.client_certificate:
+            return None
+        if rec.client_certificate is None:
+            return hresults.ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED
+        if rec.helper_flags & TokenFlags.NETWORK and rec.owner_sid != sids.LOCAL_SYSTEM:
+            return hresults.ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY  # T49
+        return None
 
     def authenticate(self, res: Resource, rec: JobRecord, svc: BitsService) -> int:
         """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).

@@ -460,6 +460,10 @@ class Scheduler:
             res.transient_failures -= 1
             status = res.failure_status
         if 200 <= status < 300:
+            tls = net.client_certificate_error(res, rec)
+            if tls is not None:
+                self._fail(rec, t, tls, ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
+                return True
             status = net.authenticate(res, rec, self._svc)
         if not 200 <= status < 300:
             self._fail(

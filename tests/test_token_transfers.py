@@ -1,0 +1,247 @@
+"""Helper tokens with bytes flowing: scenarios T30–T33, T49–T51 of spec/bits-security.md §8, A9, and the
+usage flags of §5.1 (BG_TOKEN_LOCAL_FILE for the temporary file, BG_TOKEN_NETWORK for challenges)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emulator import (
+    AccessToken,
+    AuthScheme,
+    AuthTarget,
+    BitsService,
+    Blanket,
+    Cloaking,
+    ErrorContext,
+    IBitsTokenOptions,
+    ImpersonationLevel,
+    Job,
+    JobState,
+    JobType,
+    LogonSession,
+    ManualClock,
+    TokenFlags,
+)
+from emulator.com.token_options import TokenOptions
+
+S = JobState
+BG_E_TOKEN_REQUIRED = 0x80200056
+IMP = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
+URL = "https://intranet.example/payload.bin"
+
+
+@pytest.fixture(params=["pre-1607", "post-1607"])
+def svc(request: pytest.FixtureRequest) -> BitsService:
+    return BitsService(request.param, clock=ManualClock())
+
+
+def service_owner(svc: BitsService) -> AccessToken:
+    """LocalSystem before 1607 (T04), NetworkService from 1607 (T10)."""
+    legacy = svc.profile.helper_rules.value == "pre-1607"
+    return svc.logon(svc.local_system if legacy else svc.network_service).token
+
+
+def job_for(svc: BitsService, owner: AccessToken, dest: Path) -> tuple[Job, TokenOptions]:
+    _, job = svc.connect(owner, blanket=IMP).create_job("job", JobType.DOWNLOAD)
+    job.add_file(URL, str(dest))
+    opts = job.query_interface(IBitsTokenOptions)
+    assert isinstance(opts, TokenOptions)
+    return job, opts
+
+
+def set_helper(svc: BitsService, opts: TokenOptions, helper: LogonSession) -> None:
+    with svc.impersonate(helper.token):
+        opts.set_helper_token()
+
+
+@pytest.fixture
+def user(svc: BitsService) -> LogonSession:
+    return svc.logon(svc.add_user("hU"))
+
+
+def transferring_job(svc: BitsService, user: LogonSession, tmp_path: Path, flags: int) -> tuple[Job, TokenOptions]:
+    svc.network.register(URL, b"p" * 1000, rate=100)
+    job, opts = job_for(svc, service_owner(svc), tmp_path / "payload.bin")
+    set_helper(svc, opts, user)
+    opts.set_helper_token_flags(flags)
+    job.resume()
+    svc.advance(2)
+    assert job.get_state() is S.TRANSFERRING
+    return job, opts
+
+
+def test_T30_helper_logoff_while_transferring(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.NETWORK)
+    svc.logoff(user)
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error()[1] == BG_E_TOKEN_REQUIRED
+    assert opts.get_helper_token_sid() is None
+    assert opts.get_helper_token_flags() == 2
+    svc.advance(60)
+    assert job.get_progress().bytes_transferred == 200  # nothing moves without the token
+
+
+def test_T31_new_session_new_token_resume(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.NETWORK)
+    svc.logoff(user)
+    again = svc.logon(svc.account("hU"))
+    set_helper(svc, opts, again)
+    job.resume()
+    assert job.get_state() is S.TRANSFERRING
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    job.complete()
+    assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
+
+
+def test_T32_clear_flags_resume_with_owner_context(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.NETWORK)
+    svc.logoff(user)
+    opts.set_helper_token_flags(0)
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+
+
+def test_T33_transferred_job_only_loses_its_token(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.NETWORK)
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    errors = job.get_error_count()
+    svc.logoff(user)
+    assert job.get_state() is S.TRANSFERRED
+    assert job.get_error_count() == errors
+    assert opts.get_helper_token_sid() is None
+    assert job.complete() == 0
+
+
+def test_A9_suspended_job_fails_when_resumed_without_its_token(
+    svc: BitsService, user: LogonSession, tmp_path: Path
+) -> None:
+    svc.network.register(URL, b"p")
+    job, opts = job_for(svc, service_owner(svc), tmp_path / "payload.bin")
+    set_helper(svc, opts, user)
+    opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)
+    svc.logoff(user)
+    assert job.get_state() is S.SUSPENDED
+    job.resume()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_TOKEN_REQUIRED)
+
+
+# BG_TOKEN_LOCAL_FILE: the temporary file is created as the helper (§5.1) ------------------------------
+
+
+def test_local_file_flag_writes_where_only_the_helper_may(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    svc.network.register(URL, b"secret")
+    private = tmp_path / "private"
+    private.mkdir()
+    svc.filesystem.restrict(private, writers=[user.token.user_sid])
+
+    job, opts = job_for(svc, service_owner(svc), private / "a.bin")
+    job.resume()
+    assert job.get_state() is S.ERROR  # the owner may not write there
+    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, 0x80070005)
+    assert list(private.iterdir()) == []
+
+    job, opts = job_for(svc, service_owner(svc), private / "b.bin")
+    set_helper(svc, opts, user)
+    job.resume()
+    assert job.get_state() is S.ERROR  # a token without the flag is not used for local files
+    opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+    job.complete()
+    assert (private / "b.bin").read_bytes() == b"secret"
+
+
+# BG_TOKEN_NETWORK: implicit credentials answer NTLM challenges as the helper (T50, T51) -----------------
+
+
+def ntlm_job(svc: BitsService, user: LogonSession, tmp_path: Path) -> tuple[Job, TokenOptions]:
+    svc.network.register(URL, b"auth", auth="ntlm", authorized_sids={user.token.user_sid})
+    job, opts = job_for(svc, service_owner(svc), tmp_path / "a.bin")
+    set_helper(svc, opts, user)
+    opts.set_helper_token_flags(TokenFlags.NETWORK)
+    return job, opts
+
+
+def test_T50_no_implicit_credentials_without_set_credentials(
+    svc: BitsService, user: LogonSession, tmp_path: Path
+) -> None:
+    job, _ = ntlm_job(svc, user, tmp_path)
+    job.resume()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x80190191)  # BG_E_HTTP_ERROR_401
+
+
+def test_T51_implicit_credentials_are_the_helpers(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    job, _ = ntlm_job(svc, user, tmp_path)
+    job.set_credentials(AuthTarget.SERVER, AuthScheme.NTLM, None, None)
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+
+
+def test_T51_without_the_network_flag_the_owner_answers(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    job, opts = ntlm_job(svc, user, tmp_path)
+    opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)
+    job.set_credentials(AuthTarget.SERVER, AuthScheme.NTLM, None, None)
+    job.resume()
+    assert job.get_state() is S.ERROR  # the owner (a service) is not authorized
+    assert job.get_error().get_error()[1] == 0x80190191
+
+
+def test_T52_basic_without_user_is_invalidarg(svc: BitsService, tmp_path: Path) -> None:
+    from emulator import BitsError
+
+    job, _ = job_for(svc, service_owner(svc), tmp_path / "a.bin")
+    with pytest.raises(BitsError) as e:
+        job.set_credentials(AuthTarget.SERVER, AuthScheme.BASIC, None, None)
+    assert e.value.hresult == 0x80070057
+
+
+def test_basic_credentials(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register(URL, b"basic", auth="basic", users={"alice": "s3cret"})
+    job, _ = job_for(svc, service_owner(svc), tmp_path / "a.bin")
+    job.set_credentials(AuthTarget.SERVER, AuthScheme.BASIC, "alice", "wrong")
+    job.resume()
+    assert job.get_error().get_error()[1] == 0x80190191
+    job.set_credentials(AuthTarget.SERVER, AuthScheme.BASIC, "alice", "s3cret")  # replaces the pair
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+    assert job.remove_credentials(AuthTarget.SERVER, AuthScheme.BASIC) == 0
+    assert job.remove_credentials(AuthTarget.SERVER, AuthScheme.BASIC) == 1  # S_FALSE
+
+
+# T49: client certificate and BG_TOKEN_NETWORK -----------------------------------------------------------
+
+
+def test_T49_client_certificate_with_network_helper(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    svc.network.register(URL, b"tls", client_certificate=True)
+    owner = svc.logon(svc.network_service).token if svc.profile.helper_rules.value == "post-1607" else None
+    if owner is None:
+        bob = svc.logon(svc.add_user("bob", admin=True))
+        owner = bob.elevated_token  # an administrator-owned job, not LocalSystem (LEGACY rules)
+    job, opts = job_for(svc, owner, tmp_path / "a.bin")
+    job.set_client_certificate_by_name(1, "MY", "CN=client")
+    set_helper(svc, opts, user)
+    opts.set_helper_token_flags(TokenFlags.NETWORK)
+    job.resume()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error()[1] == 0x80072F9A  # ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY
+
+    system_job, system_opts = job_for(svc, svc.logon(svc.local_system).token, tmp_path / "b.bin")
+    system_job.set_client_certificate_by_name(1, "MY", "CN=client")
+    set_helper(svc, system_opts, user)
+    system_opts.set_helper_token_flags(TokenFlags.NETWORK)
+    system_job.resume()
+    assert system_job.get_state() is S.TRANSFERRED
+
+
+def test_server_asking_for_a_certificate_the_job_lacks(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register(URL, b"tls", client_certificate=True)
+    job, _ = job_for(svc, service_owner(svc), tmp_path / "a.bin")
+    job.resume()
+    assert job.get_error().get_error()[1] == 0x80072F0C  # ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED
