@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from ..constants import BG_SIZE_UNKNOWN, FILE_INTERFACES, IBackgroundCopyFile, Interface
+from .. import hresults
+from ..constants import (
+    BG_SIZE_UNKNOWN,
+    FILE_INTERFACES,
+    IBackgroundCopyFile,
+    IBackgroundCopyFile3,
+    IBackgroundCopyFile5,
+    Interface,
+)
 from ..domain import access
 from ..domain.records import FileRecord, JobRecord
+from ..hresults import BitsError
 from ..identity.callers import Proxy
+from . import args
 from .base import ComObject
 from .registry import com_method
 from .structures import FileProgress
 
 if TYPE_CHECKING:
     from ..service import BitsService
+
+
+HTTP_RESPONSE_HEADERS = 1  # BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS
 
 
 class File(ComObject):
@@ -56,3 +69,23 @@ class File(ComObject):
                 bytes_transferred=f.bytes_transferred,
                 completed=f.completed,
             )
+
+    @com_method(
+        IBackgroundCopyFile3, "GetTemporaryName", "the hidden .BIT*.tmp next to the local name; None before it exists"
+    )
+    def get_temporary_name(self) -> str | None:
+        with self._svc.lock:
+            self._require(IBackgroundCopyFile3)
+            return self._read().temp_name
+
+    @com_method(
+        IBackgroundCopyFile5, "GetProperty", "HTTP_RESPONSE_HEADERS (1): the last response's headers, or None"
+    )
+    def get_property(self, property_id: int) -> str | None:
+        pid = args.ulong(property_id, "property_id")
+        with self._svc.lock:
+            self._require(IBackgroundCopyFile5)
+            f = self._read()
+            if pid != HTTP_RESPONSE_HEADERS:
+                raise BitsError(hresults.E_INVALIDARG, f"{pid} is not a BITS_FILE_PROPERTY_ID")
+            return f.response_headers

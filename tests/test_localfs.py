@@ -1,0 +1,131 @@
+"""The local file system sandbox (DESIGN §5, spec/bits-core.md §3.5, §6.3): Windows paths map under a
+drive root, nothing escapes it, and a refused name writes nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator import BitsError, BitsService, Job, JobState, JobType, ManualClock
+
+E_INVALIDARG = 0x80070057
+E_ACCESSDENIED = 0x80070005
+
+
+@pytest.fixture
+def svc(tmp_path: Path) -> Iterator[BitsService]:
+    with BitsService(clock=ManualClock()) as service:
+        service.filesystem.drive_root = tmp_path / "drives"
+        service.filesystem.unc_root = tmp_path / "unc"
+        yield service
+
+
+def new_job(svc: BitsService) -> Job:
+    return svc.connect().create_job("job", JobType.DOWNLOAD)[1]
+
+
+def test_drive_paths_map_under_the_drive_root(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"mapped")
+    svc.filesystem.makedirs("C:\\Users\\alice\\Downloads")
+    job = new_job(svc)
+    job.add_file("http://server/a", "C:\\Users\\alice\\Downloads\\a.bin")
+    job.resume()
+    job.complete()
+    assert (tmp_path / "drives" / "C" / "Users" / "alice" / "Downloads" / "a.bin").read_bytes() == b"mapped"
+    assert next(iter(job.enum_files())).get_local_name() == "C:\\Users\\alice\\Downloads\\a.bin"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "C:\\Users\\..\\..\\etc\\passwd",
+        "C:\\a\\..\\b.txt",
+        "C:\\Users\\.\\a.txt",
+        "C:\\Users\\CON",
+        "C:\\Users\\nul.txt",
+        "C:\\Users\\COM1.log",
+        "C:\\Users\\LPT9",
+        "\\\\server\\share\\..\\..\\x",
+        "/tmp/../etc/passwd",
+    ],
+)
+def test_escapes_and_device_names_are_invalidarg(svc: BitsService, tmp_path: Path, name: str) -> None:
+    job = new_job(svc)
+    with pytest.raises(BitsError) as e:
+        job.add_file("http://server/a", name)
+    assert e.value.hresult == E_INVALIDARG
+    assert job.get_progress().files_total == 0
+
+
+@pytest.mark.parametrize("name", ["C:\\Users\\a.txt:stream", "C:\\Users\\a.txt::$DATA", "C:\\dir\\", "relative\\a.txt"])
+def test_streams_directories_and_relative_names_are_invalidarg(svc: BitsService, name: str) -> None:
+    with pytest.raises(BitsError) as e:
+        new_job(svc).add_file("http://server/a", name)
+    assert e.value.hresult == E_INVALIDARG
+
+
+def test_a_symlink_out_of_the_root_is_access_denied(svc: BitsService, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    drive = svc.filesystem.makedirs("C:\\Users")
+    os.symlink(outside, drive / "escape")
+    job = new_job(svc)
+    with pytest.raises(BitsError) as e:
+        job.add_file("http://server/a", "C:\\Users\\escape\\x.bin")
+    assert e.value.hresult == E_ACCESSDENIED
+    assert list(outside.iterdir()) == []
+
+
+def test_a_link_planted_after_add_file_writes_nothing_outside(svc: BitsService, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    drive = svc.filesystem.makedirs("C:\\Users")
+    svc.network.register("http://server/a", b"x")
+    job = new_job(svc)
+    job.add_file("http://server/a", "C:\\Users\\later\\x.bin")
+    os.symlink(outside, drive / "later")
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert job.get_error().get_error()[1] == E_ACCESSDENIED
+    assert list(outside.iterdir()) == []
+
+
+def test_unc_names_map_under_the_unc_root(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"share")
+    (tmp_path / "unc" / "fs" / "pub").mkdir(parents=True)
+    job = new_job(svc)
+    job.add_file("http://server/a", "\\\\fs\\pub\\a.bin")
+    job.resume()
+    job.complete()
+    assert (tmp_path / "unc" / "fs" / "pub" / "a.bin").read_bytes() == b"share"
+
+
+def test_temporary_file_is_hidden_next_to_the_destination(svc: BitsService, tmp_path: Path) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    d = svc.filesystem.makedirs("D:\\data")
+    job = new_job(svc)
+    job.add_file("http://server/a", "D:\\data\\a.bin")
+    job.resume()
+    svc.advance(3)
+    (temp,) = list(d.iterdir())
+    assert temp.name.startswith(".BIT") and temp.read_bytes() == b"x" * 30
+    assert not (d / "a.bin").exists()
+
+
+def test_get_temporary_name_and_response_headers(svc: BitsService) -> None:
+    svc.network.register("http://server/a", b"x" * 100, rate=10, headers={"ETag": '"v1"'})
+    svc.filesystem.makedirs("D:\\data")
+    job = new_job(svc)
+    job.add_file("http://server/a", "D:\\data\\a.bin")
+    (file,) = list(job.enum_files())
+    assert file.get_temporary_name() is None
+    job.resume()
+    svc.advance(1)
+    temp = file.get_temporary_name()
+    assert temp is not None and temp.startswith("D:\\data\\.BIT") and temp.endswith(".tmp")
+    headers = file.get_property(1)
+    assert headers is not None
+    assert headers.startswith("HTTP/1.1 200") and "Content-Length: 100" in headers and 'ETag: "v1"' in headers
