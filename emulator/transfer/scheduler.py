@@ -397,7 +397,10 @@ class Scheduler:
                 res = self.network.resource(pending.remote_name)
                 latency = res.latency if res is not None else self.network.latency
             else:
-                latency = self.network.resolve_delay
+                from .http_loopback import is_loopback
+
+                # Loopback servers answer at once; any other unknown name takes resolve_delay to fail.
+                latency = 0.0 if is_loopback(pending.remote_name) else self.network.resolve_delay
         self._flows[rec.id] = Flow(pending, ready_at=t + latency)
         return True
 

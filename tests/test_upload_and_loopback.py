@@ -1,0 +1,171 @@
+"""Upload and upload-reply jobs (spec/bits-core.md §9.5, T30) and real HTTP to loopback servers (DESIGN §5)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator import AuthScheme, AuthTarget, BitsError, BitsService, ErrorContext, JobState, JobType, ManualClock
+
+S = JobState
+
+
+@pytest.fixture
+def svc() -> Iterator[BitsService]:
+    with BitsService(clock=ManualClock()) as service:
+        yield service
+
+
+# uploads ------------------------------------------------------------------------------------------------
+
+
+def test_upload_sends_the_file_and_completes_only_when_transferred(svc: BitsService, tmp_path: Path) -> None:
+    src = tmp_path / "report.csv"
+    src.write_bytes(b"a,b\n1,2\n")
+    endpoint = svc.network.register("http://server/upload/report.csv", upload=True, rate=4)
+    _, job = svc.connect().create_job("up", JobType.UPLOAD)
+    job.add_file("http://server/upload/report.csv", str(src))
+    with pytest.raises(BitsError) as e:
+        job.add_file("http://server/upload/other.csv", str(src))
+    assert e.value.hresult == 0x8020001C  # BG_E_TOO_MANY_FILES: one file per upload job
+    job.resume()
+    with pytest.raises(BitsError) as e:
+        job.complete()
+    assert e.value.hresult == 0x80200002  # T30: uploads complete only when TRANSFERRED
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    assert endpoint.received == b"a,b\n1,2\n"
+    assert next(iter(job.enum_files())).get_progress().completed is True
+    assert job.complete() == 0
+
+
+def test_upload_reply_gets_the_reply(svc: BitsService, tmp_path: Path) -> None:
+    src = tmp_path / "request.json"
+    src.write_bytes(b'{"q": 1}')
+    svc.network.register("http://server/app", upload=True, reply=b'{"answer": 42}')
+    _, job = svc.connect().create_job("rpc", JobType.UPLOAD_REPLY)
+    job.add_file("http://server/app", str(src))
+    assert job.get_reply_progress().bytes_total == 0xFFFFFFFFFFFFFFFF
+    with pytest.raises(BitsError) as e:
+        job.get_reply_data()
+    assert e.value.hresult == 0x80200002
+    reply_name = job.get_reply_file_name()
+    assert reply_name is not None and reply_name.startswith(str(tmp_path))
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+    assert job.get_reply_data() == b'{"answer": 42}'
+    assert job.get_reply_progress().bytes_transferred == 14
+    assert not Path(reply_name).exists()  # the reply file is available after Complete
+    job.complete()
+    assert Path(reply_name).read_bytes() == b'{"answer": 42}'
+
+
+def test_reply_methods_on_a_download_job_are_notimpl(svc: BitsService) -> None:
+    _, job = svc.connect().create_job("dl", JobType.DOWNLOAD)
+    for call in (job.get_reply_progress, job.get_reply_data, job.get_reply_file_name):
+        with pytest.raises(BitsError) as e:
+            call()
+        assert e.value.hresult == 0x80004001
+
+
+def test_upload_to_a_server_without_the_bits_extension(svc: BitsService, tmp_path: Path) -> None:
+    src = tmp_path / "f"
+    src.write_bytes(b"x")
+    svc.network.register("http://server/plain", b"not an upload endpoint")
+    _, job = svc.connect().create_job("up", JobType.UPLOAD)
+    job.add_file("http://server/plain", str(src))
+    job.resume()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x801901F5)  # 501
+
+
+# real HTTP on the loopback interface ---------------------------------------------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    body = b"0123456789" * 100
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/data")
+            self.end_headers()
+            return
+        if self.path == "/private" and self.headers.get("Authorization") != "Basic dXNlcjpwdw==":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="x"')
+            self.end_headers()
+            return
+        if self.path not in ("/data", "/private"):
+            self.send_response(404)
+            self.end_headers()
+            return
+        start = 0
+        rng = self.headers.get("Range")
+        if rng:
+            start = int(rng.split("=")[1].split("-")[0])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(self.body) - 1}/{len(self.body)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body) - start))
+        self.send_header("Last-Modified", "Tue, 24 Nov 2026 10:00:00 GMT")
+        self.end_headers()
+        self.wfile.write(self.body[start:])
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence the test output
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def test_loopback_download_follows_redirects(svc: BitsService, server: str, tmp_path: Path) -> None:
+    _, job = svc.connect().create_job("lo", JobType.DOWNLOAD)
+    job.add_file(f"{server}/moved", str(tmp_path / "a"))
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+    job.complete()
+    assert (tmp_path / "a").read_bytes() == _Handler.body
+
+
+def test_loopback_404_and_basic_auth(svc: BitsService, server: str, tmp_path: Path) -> None:
+    _, job = svc.connect().create_job("lo", JobType.DOWNLOAD)
+    job.add_file(f"{server}/missing", str(tmp_path / "a"))
+    job.resume()
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x80190194)
+
+    _, job = svc.connect().create_job("lo", JobType.DOWNLOAD)
+    job.add_file(f"{server}/private", str(tmp_path / "b"))
+    job.resume()
+    assert job.get_error().get_error()[1] == 0x80190191
+    job.set_credentials(AuthTarget.SERVER, AuthScheme.BASIC, "user", "pw")
+    job.resume()
+    assert job.get_state() is S.TRANSFERRED
+
+
+def test_loopback_connection_refused_is_transient(svc: BitsService, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    _, job = svc.connect().create_job("lo", JobType.DOWNLOAD)
+    job.add_file(f"http://127.0.0.1:{port}/x", str(tmp_path / "a"))
+    job.resume()
+    assert job.get_state() is S.TRANSIENT_ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_TRANSPORT, 0x80072EFD)  # CANNOT_CONNECT
