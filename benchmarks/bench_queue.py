@@ -138,24 +138,44 @@ def main(argv: list[str]) -> int:
     scale = 20 if quick else 1
     others = 2_000 if quick else 50_000
 
-    report("fresh BitsService", best_of(service_fresh, 200 // scale), best_of(raw_fresh, 200 // scale),
-           "raw sqlite3 + DDL", 2.0)
+    report(
+        "fresh BitsService",
+        best_of(service_fresh, 200 // scale),
+        best_of(raw_fresh, 200 // scale),
+        "raw sqlite3 + DDL",
+        2.0,
+    )
 
     cycle, svc = make_service_cycle()
-    report("create/get/enum/cancel", best_of(cycle, 2_000 // scale), best_of(make_raw_cycle(), 2_000 // scale),
-           "raw sqlite3 statements", None)
+    report(
+        "create/get/enum/cancel",
+        best_of(cycle, 2_000 // scale),
+        best_of(make_raw_cycle(), 2_000 // scale),
+        "raw sqlite3 statements",
+        None,
+    )
     svc.close()
 
     with BitsService() as svc:
         _, job = svc.connect().create_job("held", JobType.DOWNLOAD)
         mock = MagicMock()
-        report("job.get_state()", best_of(job.get_state, 100_000 // scale), best_of(mock.get_state, 100_000 // scale),
-               "MagicMock call", 1.0)
+        report(
+            "job.get_state()",
+            best_of(job.get_state, 100_000 // scale),
+            best_of(mock.get_state, 100_000 // scale),
+            "MagicMock call",
+            1.0,
+        )
 
     with_others, busy = service_with_others(others)
     alone, quiet = service_with_others(0)
-    report(f"enum 10 jobs among {others:,} others", best_of(with_others, 5_000 // scale),
-           best_of(alone, 5_000 // scale), "with none", 2.0)
+    report(
+        f"enum 10 jobs among {others:,} others",
+        best_of(with_others, 5_000 // scale),
+        best_of(alone, 5_000 // scale),
+        "with none",
+        2.0,
+    )
     busy.close()
     quiet.close()
     return 0

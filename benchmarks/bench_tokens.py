@@ -100,8 +100,16 @@ def time_raw_update(token: AccessToken, n: int) -> float:
             conn.execute("BEGIN")
             conn.execute(
                 sql,
-                (token.user_sid, groups, int(token.elevation_type), int(token.integrity),
-                 token.logon_session_id, now, now, job_id),
+                (
+                    token.user_sid,
+                    groups,
+                    int(token.elevation_type),
+                    int(token.integrity),
+                    token.logon_session_id,
+                    now,
+                    now,
+                    job_id,
+                ),
             )
             conn.execute("COMMIT")
         best = min(best, (time.perf_counter() - t0) / n)

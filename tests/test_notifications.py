@@ -275,3 +275,14 @@ def test_cmd_line_validation(svc: BitsService) -> None:
     assert e.value.hresult == 0x80200021  # BG_E_STRING_TOO_LONG
     job.set_notify_cmd_line(None, None)
     assert job.get_notify_cmd_line() == (None, None)
+
+
+def test_completed_jobs_leave_nothing_waiting(svc: BitsService, tmp_path: Path) -> None:
+    """Undelivered JobTransferred notes of jobs that left the queue are dropped (no growth per job)."""
+    svc.network.register("http://server/a", b"x")
+    for _ in range(20):
+        job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+        job.resume()
+        job.complete()
+    assert svc.notifications._waiting == {}
+    assert svc.notifications.next_retry() is None

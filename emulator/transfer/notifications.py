@@ -66,6 +66,7 @@ class Notifier:
         self._waiting: dict[uuid.UUID, list[Note]] = {}  # undelivered, for late registration or retry
         self._proxies: dict[uuid.UUID, Proxy] = {}
         self._modified: set[uuid.UUID] = set()
+        self._retrying: set[uuid.UUID] = set()  # jobs with a failed notification waiting for its retry
         self.command_runner: CommandRunner | None = None
         self.delivered: list[tuple[str, uuid.UUID]] = []  # (COM name, job id), for inspection in tests
 
@@ -114,14 +115,26 @@ class Notifier:
             note.not_before = 0.0
         self._queue.extend(waiting)
 
+    def forget(self, job_id: uuid.UUID) -> None:
+        """The job left the queue (Complete, Cancel): nothing of it is delivered any more."""
+        self._waiting.pop(job_id, None)
+        self._proxies.pop(job_id, None)
+        self._retrying.discard(job_id)
+
     def next_retry(self) -> float | None:
-        times = [n.not_before for notes in self._waiting.values() for n in notes if n.not_before]
+        if not self._retrying:
+            return None
+        times = [n.not_before for i in self._retrying for n in self._waiting.get(i, ()) if n.not_before]
         return min(times) if times else None
 
     # delivery ---------------------------------------------------------------------------------------
 
     def flush(self, t: float) -> None:
-        for job_id, notes in list(self._waiting.items()):
+        for job_id in list(self._retrying):
+            notes = self._waiting.get(job_id, [])
+            if not any(n.not_before for n in notes):
+                self._retrying.discard(job_id)
+                continue
             due = [n for n in notes if n.not_before and n.not_before <= t]
             if due:
                 self._waiting[job_id] = [n for n in notes if n not in due]
@@ -164,6 +177,7 @@ class Notifier:
         if durable and not self._command_line(rec, note, "the callback failed"):
             note.not_before = t + RETRY_SECONDS
             self._waiting.setdefault(rec.id, []).append(note)
+            self._retrying.add(rec.id)
 
     def _call(self, callback: object, note: Note) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)

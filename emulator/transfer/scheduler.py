@@ -129,6 +129,7 @@ class Scheduler:
         if rec is None:
             self._active.pop(event.job_id, None)
             self._flows.pop(event.job_id, None)
+            self.notifier.forget(event.job_id)
             if self._background == event.job_id:
                 self._background = None
             return
