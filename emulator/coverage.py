@@ -12,7 +12,7 @@ import importlib
 
 from . import constants as c
 from .com.registry import REGISTRY, MethodEntry
-from .domain.readings import SECURITY_READINGS
+from .domain.readings import SECURITY_READINGS, TRANSFER_READINGS
 
 # fmt: off
 VTABLES: dict[c.Interface, tuple[str, ...]] = {
@@ -113,6 +113,12 @@ def render() -> str:
         "| id | question | emulator | code |",
         "|---|---|---|---|",
         *(f"| {r.id} | {r.question} | {r.choice} | `{r.where}` |" for r in SECURITY_READINGS),
+        "",
+        "## Transfer readings (spec/bits-core.md)",
+        "",
+        "| fact | question | emulator | code |",
+        "|---|---|---|---|",
+        *(f"| {r.id} | {r.question} | {r.choice} | `{r.where}` |" for r in TRANSFER_READINGS),
         "",
     ]
     return "\n".join(lines)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from emulator.coverage import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +26,12 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert test_cmd in (ROOT / ".ci" / "run").read_text().splitlines()
 
 
-def test_helper_token_guide_examples_run() -> None:
-    """docs/helper-tokens.md: every Python example runs as written."""
+@pytest.mark.parametrize("guide", ["helper-tokens.md", "transfers.md"])
+def test_guide_examples_run(guide: str) -> None:
+    """docs/*.md: every Python example runs as written."""
     import re
 
-    text = (ROOT / "docs" / "helper-tokens.md").read_text()
+    text = (ROOT / "docs" / guide).read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert len(blocks) >= 2
     for block in blocks:
@@ -36,9 +39,9 @@ def test_helper_token_guide_examples_run() -> None:
 
 
 def test_security_readings_name_modules_that_exist() -> None:
-    from emulator.domain.readings import SECURITY_READINGS
+    from emulator.domain.readings import SECURITY_READINGS, TRANSFER_READINGS
 
-    for reading in SECURITY_READINGS:
+    for reading in (*SECURITY_READINGS, *TRANSFER_READINGS):
         for where in reading.where.split(", "):
             module = where.split()[0]
             assert (ROOT / "emulator" / module).exists(), (reading.id, module)

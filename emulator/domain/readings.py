@@ -18,44 +18,156 @@ class Reading:
 
 
 SECURITY_READINGS: tuple[Reading, ...] = (
-    Reading("A1", "1607+: owner's SID matches, job created non-elevated, caller now elevated, admin helper",
-            "S_OK; `HelperTokenChoices(elevated_owner_may_set_admin_helper=False)` denies", "domain/tokens.py"),
-    Reading("A2", "1607+: elevated admin, not the owner, job not admin-owned: SetHelperToken",
-            "E_ACCESSDENIED; `HelperTokenChoices(admin_may_set_helper_on_any_job=True)` allows", "domain/tokens.py"),
-    Reading("A3", "before 1607: predicate of Get/SetFlags, GetSid, Clear",
-            "the SetHelperToken predicate: administrator-owned job, caller may modify it", "domain/tokens.py"),
-    Reading("A4", "wrong impersonation level",
-            "ANONYMOUS: E_ACCESSDENIED on every call; IDENTIFY: CO_E_FAILEDTOIMPERSONATE from SetHelperToken only",
-            "com/base.py, domain/tokens.py"),
-    Reading("A5", "order of checks",
-            "flag value → access → job state → impersonation level → helper-admin rule", "domain/tokens.py"),
-    Reading("A6", "invalid usage flags", "0..3 accepted; any other bit E_INVALIDARG, before the access check",
-            "domain/tokens.py"),
+    Reading(
+        "A1",
+        "1607+: owner's SID matches, job created non-elevated, caller now elevated, admin helper",
+        "S_OK; `HelperTokenChoices(elevated_owner_may_set_admin_helper=False)` denies",
+        "domain/tokens.py",
+    ),
+    Reading(
+        "A2",
+        "1607+: elevated admin, not the owner, job not admin-owned: SetHelperToken",
+        "E_ACCESSDENIED; `HelperTokenChoices(admin_may_set_helper_on_any_job=True)` allows",
+        "domain/tokens.py",
+    ),
+    Reading(
+        "A3",
+        "before 1607: predicate of Get/SetFlags, GetSid, Clear",
+        "the SetHelperToken predicate: administrator-owned job, caller may modify it",
+        "domain/tokens.py",
+    ),
+    Reading(
+        "A4",
+        "wrong impersonation level",
+        "ANONYMOUS: E_ACCESSDENIED on every call; IDENTIFY: CO_E_FAILEDTOIMPERSONATE from SetHelperToken only",
+        "com/base.py, domain/tokens.py",
+    ),
+    Reading(
+        "A5",
+        "order of checks",
+        "flag value → access → job state → impersonation level → helper-admin rule",
+        "domain/tokens.py",
+    ),
+    Reading(
+        "A6",
+        "invalid usage flags",
+        "0..3 accepted; any other bit E_INVALIDARG, before the access check",
+        "domain/tokens.py",
+    ),
     Reading("A7", "defaults", "flags 0, no token", "domain/records.py"),
     Reading("A8", "GetHelperTokenSid without a token", "S_OK and None (NULL)", "com/token_options.py"),
-    Reading("A9", "logoff while SUSPENDED with flags",
-            "token discarded, state stays SUSPENDED; BG_E_TOKEN_REQUIRED when the job next needs the token",
-            "helper_tokens.py"),
-    Reading("A10", "IBitsTokenOptions after Complete/Cancel", "BG_E_INVALID_STATE (after the access check)",
-            "domain/tokens.py"),
+    Reading(
+        "A9",
+        "logoff while SUSPENDED with flags",
+        "token discarded, state stays SUSPENDED; BG_E_TOKEN_REQUIRED when the job next needs the token",
+        "helper_tokens.py",
+    ),
+    Reading(
+        "A10",
+        "IBitsTokenOptions after Complete/Cancel",
+        "BG_E_INVALID_STATE (after the access check)",
+        "domain/tokens.py",
+    ),
     Reading("A11", "TakeOwnership and the helper token", "token and flags kept", "queue.py change_owner"),
-    Reading("A12", "non-elevated access to an elevated job", "reads allowed, writes E_ACCESSDENIED",
-            "domain/access.py"),
+    Reading(
+        "A12", "non-elevated access to an elevated job", "reads allowed, writes E_ACCESSDENIED", "domain/access.py"
+    ),
     Reading("A13", "EnumJobs flags other than 0/1", "E_INVALIDARG", "com/manager.py"),
-    Reading("A14", "which logoff discards a token",
-            "the session that supplied it, and the owner's logoff (the owner's last session); service sessions "
-            "never log off; a token without a logon session lives until Clear or restart", "helper_tokens.py"),
-    Reading("A15", "when 'caller is admin' is evaluated",
-            "QI.sid/QI.adm captured at QueryInterface; H.adm at SetHelperToken", "com/token_options.py"),
-    Reading("A16", "LocalSystem's GetOwnerElevationState", "TRUE; LocalSystem jobs are administrator-owned",
-            "identity/sessions.py"),
+    Reading(
+        "A14",
+        "which logoff discards a token",
+        "the session that supplied it, and the owner's logoff (the owner's last session); service sessions "
+        "never log off; a token without a logon session lives until Clear or restart",
+        "helper_tokens.py",
+    ),
+    Reading(
+        "A15",
+        "when 'caller is admin' is evaluated",
+        "QI.sid/QI.adm captured at QueryInterface; H.adm at SetHelperToken",
+        "com/token_options.py",
+    ),
+    Reading(
+        "A16",
+        "LocalSystem's GetOwnerElevationState",
+        "TRUE; LocalSystem jobs are administrator-owned",
+        "identity/sessions.py",
+    ),
     Reading("A18", "state while the owner is away", "QUEUED, never SUSPENDED", "transfer/scheduler.py"),
-    Reading("A19", "owner logoff with a helper token",
-            "unfinished job that needs the token (flags ≠ 0): ERROR BG_E_TOKEN_REQUIRED; otherwise QUEUED",
-            "helper_tokens.py"),
-    Reading("—", "a token whose logon session has already ended is passed to SetHelperToken",
-            "E_ACCESSDENIED (Windows would have purged it at that logoff)", "helper_tokens.py"),
+    Reading(
+        "A19",
+        "owner logoff with a helper token",
+        "unfinished job that needs the token (flags ≠ 0): ERROR BG_E_TOKEN_REQUIRED; otherwise QUEUED",
+        "helper_tokens.py",
+    ),
+    Reading(
+        "—",
+        "a token whose logon session has already ended is passed to SetHelperToken",
+        "E_ACCESSDENIED (Windows would have purged it at that logoff)",
+        "helper_tokens.py",
+    ),
     Reading("—", "error context of BG_E_TOKEN_REQUIRED", "GENERAL_QUEUE_MANAGER, no file", "helper_tokens.py"),
-    Reading("—", "ClearHelperToken by a non-elevated owner of an elevated job",
-            "E_ACCESSDENIED: Clear is a write and follows the UAC write rule", "domain/tokens.py"),
+    Reading(
+        "—",
+        "ClearHelperToken by a non-elevated owner of an elevated job",
+        "E_ACCESSDENIED: Clear is a write and follows the UAC write rule",
+        "domain/tokens.py",
+    ),
+)
+
+
+TRANSFER_READINGS: tuple[Reading, ...] = (
+    Reading(
+        "§5.3",
+        "which HTTP statuses are fatal",
+        "transient: 408, 429 and 5xx except 501/505; every other non-2xx status is fatal",
+        "transfer/network.py",
+    ),
+    Reading(
+        "§5.3",
+        "an unregistered host",
+        "ERROR_WINHTTP_NAME_NOT_RESOLVED 0x80072EE7, transient, context "
+        "GENERAL_TRANSPORT, after `svc.network.resolve_delay` seconds of CONNECTING",
+        "transfer/scheduler.py",
+    ),
+    Reading(
+        "T11",
+        "round-robin time slices between equal priorities",
+        "not emulated: the running background job keeps its slot until it rests (deterministic runs)",
+        "transfer/scheduler.py",
+    ),
+    Reading(
+        "T17",
+        "no-progress timer while the network is down",
+        "not running; the job waits for reconnect",
+        "transfer/scheduler.py",
+    ),
+    Reading(
+        "T22",
+        "error context of BG_E_MAXDOWNLOAD_TIMEOUT",
+        "GENERAL_QUEUE_MANAGER; time counted in CONNECTING and TRANSFERRING only, reset by Resume",
+        "transfer/scheduler.py",
+    ),
+    Reading("T6", "Resume of a TRANSFERRED job without new files", "stays TRANSFERRED", "domain/states.py"),
+    Reading(
+        "§3.5",
+        "destination directory missing when the transfer starts",
+        "ERROR, context LOCAL_FILE, HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003",
+        "transfer/localfs.py",
+    ),
+    Reading(
+        "§3.5", "the hidden attribute of the temporary file", "a leading dot: `.BIT<hex>.tmp`", "transfer/localfs.py"
+    ),
+    Reading(
+        "§2.11", "interval before a failed notification is retried", "60 s of service time", "transfer/notifications.py"
+    ),
+    Reading(
+        "§2.11",
+        "running the notify command line",
+        "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner`",
+        "transfer/notifications.py",
+    ),
+    Reading("§2.3", "SetNotifyCmdLine with parameters but no program", "E_INVALIDARG", "com/job2.py"),
+    Reading(
+        "§9.5", "upload to a URL that is not a BITS upload endpoint", "BG_E_HTTP_ERROR_501, fatal", "transfer/upload.py"
+    ),
 )
