@@ -42,7 +42,16 @@ from .constants import (
     TokenFlags,
 )
 from .domain.tokens import Choices as HelperTokenChoices
-from .events import Event, EventBus, JobStateChanged, Logoff, Logon, ServiceStarted, ServiceStopping
+from .events import (
+    Event,
+    EventBus,
+    JobStateChanged,
+    Logoff,
+    Logon,
+    NotifyCommandLine,
+    ServiceStarted,
+    ServiceStopping,
+)
 from .hresults import BitsError, HResult
 from .identity.accounts import Account, AccountKind
 from .identity.callers import Blanket
@@ -52,6 +61,8 @@ from .identity.tokens import AccessToken, ElevationType, IntegrityLevel
 from .profiles import PROFILES, HelperTokenRules, Profile
 from .service import BitsService
 from .store.database import StoreVersionError
+from .transfer.localfs import LocalFileSystem
+from .transfer.network import FakeNetwork, Resource
 
 __version__ = "0.1.0"
 
@@ -76,6 +87,7 @@ __all__ = [
     "ErrorContext",
     "Event",
     "EventBus",
+    "FakeNetwork",
     "File",
     "FileEnumerator",
     "FileInfo",
@@ -113,15 +125,18 @@ __all__ = [
     "JobStateChanged",
     "JobTimes",
     "JobType",
+    "LocalFileSystem",
     "Logoff",
     "Logon",
     "LogonSession",
     "LogonType",
     "Manager",
     "ManualClock",
+    "NotifyCommandLine",
     "NotifyFlags",
     "Profile",
     "ProxyUsage",
+    "Resource",
     "ServiceStarted",
     "ServiceStopping",
     "StoreVersionError",
