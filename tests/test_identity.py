@@ -317,3 +317,20 @@ def test_low_integrity_process_cannot_create_the_manager_bits_core_2_1(svc: Bits
         svc.connect(low)
     assert exc.value.hresult == E_ACCESSDENIED
     svc.connect(token)
+
+
+def test_token_ids_are_numbered_per_service_emulator_choice() -> None:
+    """Emulator choice: TokenId comes from the issuing service, so two services in one process are
+    isolated (the same logons give the same ids) and every token of a service has its own id."""
+
+    def ids(service: BitsService) -> list[int]:
+        bob = service.logon(service.add_user("bob", admin=True))
+        alice = service.logon(service.add_user("alice"))
+        tokens = [service.logon(a).token for a in (service.local_system, service.local_service)]
+        return [t.token_id for t in (*tokens, bob.token, bob.elevated_token, alice.token)]
+
+    with BitsService() as one, BitsService() as two, BitsService() as three:
+        first = ids(one)
+        ids(three)  # a service in between changes nothing for the next one
+        assert ids(two) == first
+        assert len(set(first)) == len(first) and 0 not in first

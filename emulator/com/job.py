@@ -115,7 +115,7 @@ class Job(Job2Mixin, JobOptionsMixin):
             for remote, local in pairs:
                 names.remote_kind(remote, rec.job_type)
                 names.check_local_name(local)
-                checked.append((remote, svc.scheduler.filesystem.check_destination(caller, rec, local)))
+                checked.append((remote, svc.scheduler.filesystem.check_destination(local)))
             if rec.job_type is not JobType.DOWNLOAD and len(rec.files) + len(pairs) > 1:
                 raise BitsError(hresults.BG_E_TOO_MANY_FILES, "upload jobs hold exactly one file")
             profile = svc.profile
@@ -388,7 +388,7 @@ class Job(Job2Mixin, JobOptionsMixin):
             rec = self._rec
             access.check_take_ownership(caller, rec)
             _require_live(rec)
-            svc.scheduler.filesystem.check_new_owner(caller, rec)
+            svc.scheduler.filesystem.check_new_owner(caller.user_sid, rec)
             svc.queue.change_owner(rec, caller)
 
     # IBackgroundCopyJob4 (owner facts, download time, peer caching) ------------------------------

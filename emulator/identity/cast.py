@@ -11,13 +11,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from .accounts import Account
 from .sessions import LogonSession
 from .tokens import AccessToken
 
-if TYPE_CHECKING:
-    from ..service import BitsService
+
+class Machine(Protocol):
+    """The control-plane calls the cast makes; a BitsService is one (the cast needs nothing else of it)."""
+
+    @property
+    def local_system(self) -> Account: ...
+
+    @property
+    def local_service(self) -> Account: ...
+
+    @property
+    def network_service(self) -> Account: ...
+
+    def account(self, name_or_sid: str) -> Account: ...
+
+    def add_user(self, name: str, *, admin: bool = False) -> Account: ...
+
+    def logon(self, account: Account) -> LogonSession: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +49,7 @@ class Cast:
     local_service: LogonSession
 
     @classmethod
-    def on(cls, svc: BitsService) -> Cast:
+    def on(cls, svc: Machine) -> Cast:
         """Add the accounts (once per store) and log each of them on."""
 
         def session(name: str, *, admin: bool = False) -> LogonSession:

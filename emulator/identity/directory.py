@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 from ..events import EventBus, Logoff, Logon
-from ..store.repository import JobStore
 from . import sids
 from .accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account, AccountKind
 from .sessions import LogonSession, LogonType, make_tokens
@@ -19,8 +20,20 @@ from .sessions import LogonSession, LogonType, make_tokens
 SERVICE_SESSION_IDS = {LOCAL_SYSTEM.sid: 0x3E7, LOCAL_SERVICE.sid: 0x3E5, NETWORK_SERVICE.sid: 0x3E4}
 
 
+class AccountStore(Protocol):
+    """What the directory keeps in the store: the machine's SID part, the next RID and the accounts."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def get_setting(self, key: str) -> str | None: ...
+
+    def set_setting(self, key: str, value: str) -> None: ...
+
+    def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None: ...
+
+
 class Directory:
-    def __init__(self, store: JobStore, bus: EventBus, now: Callable[[], float], seed: int = 0) -> None:
+    def __init__(self, store: AccountStore, bus: EventBus, now: Callable[[], float], seed: int = 0) -> None:
         self._store = store
         self._bus = bus
         self._now = now
@@ -30,17 +43,23 @@ class Directory:
         self.active_by_sid: dict[str, set[int]] = {}
         self._session_ids = itertools.count(0x10000)
         self._terminal_ids = itertools.count(1)
+        # Token ids (TOKEN_STATISTICS.TokenId) are numbered per service, so two services never share a
+        # counter and each numbers its tokens from 1.
+        self._token_ids = itertools.count(1)
         machine = store.get_setting("machine")
-        allocator = sids.SidAllocator(seed)
         if machine is None:
             with store.transaction():
-                store.set_setting("machine", allocator.machine)
+                store.set_setting("machine", sids.machine_subauthorities(seed))
                 store.set_setting("next_rid", "1001")
         for account in (LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE):
             self._remember(account)
             session_id = SERVICE_SESSION_IDS[account.sid]
-            token, _ = make_tokens(account, session_id, LogonType.SERVICE)
+            token, _ = make_tokens(account, session_id, LogonType.SERVICE, self.next_token_id)
             self._add_session(LogonSession(session_id, account, LogonType.SERVICE, 0, token, token))
+
+    def next_token_id(self) -> int:
+        """A new token id of this machine (every token a logon or a restriction creates gets one)."""
+        return next(self._token_ids)
 
     def _remember(self, account: Account) -> None:
         self.by_name[account.name.lower()] = account
@@ -94,7 +113,7 @@ class Directory:
             if logon_type in (LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE)
             else 0
         )
-        token, elevated = make_tokens(account, session_id, logon_type)
+        token, elevated = make_tokens(account, session_id, logon_type, self.next_token_id)
         session = LogonSession(session_id, account, logon_type, terminal, token, elevated)
         self._add_session(session)
         self._bus.publish(Logon(self._now(), session_id, account.sid))

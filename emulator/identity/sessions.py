@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -64,8 +65,10 @@ def _base_groups(account: Account, logon_type: LogonType) -> list[Group]:
     return groups
 
 
-def make_tokens(account: Account, session_id: int, logon_type: LogonType) -> tuple[AccessToken, AccessToken]:
-    """The (normal, elevated) token pair a logon yields.
+def make_tokens(
+    account: Account, session_id: int, logon_type: LogonType, token_id: Callable[[], int]
+) -> tuple[AccessToken, AccessToken]:
+    """The (normal, elevated) token pair a logon yields; ``token_id()`` numbers each new token.
 
     An administrator's interactive logon under UAC yields a filtered token (Administrators deny-only,
     medium integrity) and a linked full token (UACHOW, SPLIT). Everyone else gets one token, used for both.
@@ -80,12 +83,24 @@ def make_tokens(account: Account, session_id: int, logon_type: LogonType) -> tup
         if account.kind is AccountKind.LOCAL_SYSTEM:
             groups.append(Group(sids.ADMINISTRATORS, ENABLED_GROUP))
         token = AccessToken(
-            account.sid, name, tuple(groups), ElevationType.DEFAULT, IntegrityLevel.SYSTEM, session_id
+            account.sid,
+            name,
+            tuple(groups),
+            ElevationType.DEFAULT,
+            IntegrityLevel.SYSTEM,
+            session_id,
+            token_id=token_id(),
         )
         return token, token
     if not account.admin:
         token = AccessToken(
-            account.sid, name, tuple(groups), ElevationType.DEFAULT, IntegrityLevel.MEDIUM, session_id
+            account.sid,
+            name,
+            tuple(groups),
+            ElevationType.DEFAULT,
+            IntegrityLevel.MEDIUM,
+            session_id,
+            token_id=token_id(),
         )
         return token, token
     filtered = AccessToken(
@@ -95,6 +110,7 @@ def make_tokens(account: Account, session_id: int, logon_type: LogonType) -> tup
         ElevationType.LIMITED,
         IntegrityLevel.MEDIUM,
         session_id,
+        token_id=token_id(),
     )
     full = AccessToken(
         account.sid,
@@ -103,12 +119,14 @@ def make_tokens(account: Account, session_id: int, logon_type: LogonType) -> tup
         ElevationType.FULL,
         IntegrityLevel.HIGH,
         session_id,
+        token_id=token_id(),
     )
     return filtered, full
 
 
-def restricted_copy(token: AccessToken) -> AccessToken:
-    """The same identity as a restricted token (CreateRestrictedToken with restricting SIDs)."""
+def restricted_copy(token: AccessToken, token_id: int = 0) -> AccessToken:
+    """The same identity as a restricted token (CreateRestrictedToken with restricting SIDs); a new
+    token, so a new ``token_id`` (e.g. ``svc.directory.next_token_id()``)."""
     return AccessToken(
         token.user_sid,
         token.user_name,
@@ -117,4 +135,5 @@ def restricted_copy(token: AccessToken) -> AccessToken:
         token.integrity,
         token.logon_session_id,
         restricted=True,
+        token_id=token_id,
     )

@@ -23,19 +23,11 @@ def integrity_sid(rid: int) -> str:
     return f"S-1-16-{rid}"
 
 
-class SidAllocator:
-    """Hands out ``S-1-5-21-<machine>-<rid>`` SIDs, RIDs from 1001 like a fresh Windows install.
+def machine_subauthorities(seed: int = 0) -> str:
+    """The three sub-authorities of a machine's ``S-1-5-21-<machine>-<rid>`` SIDs.
 
-    The three machine sub-authorities come from a seeded generator so a service's SIDs are
-    repeatable from run to run.
+    They come from a seeded generator so a service's SIDs are repeatable from run to run; RIDs are
+    handed out from 1001 like a fresh Windows install (the directory keeps the next one in the store).
     """
-
-    def __init__(self, seed: int = 0) -> None:
-        rng = random.Random(seed)
-        self.machine = "-".join(str(rng.randrange(10**9, 2**32)) for _ in range(3))
-        self._next_rid = 1001
-
-    def allocate(self) -> str:
-        rid = self._next_rid
-        self._next_rid += 1
-        return f"S-1-5-21-{self.machine}-{rid}"
+    rng = random.Random(seed)
+    return "-".join(str(rng.randrange(10**9, 2**32)) for _ in range(3))

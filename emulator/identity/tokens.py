@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
@@ -59,9 +58,6 @@ class Group:
         return bool(a & GroupAttributes.ENABLED) and not a & GroupAttributes.USE_FOR_DENY_ONLY
 
 
-_token_ids = itertools.count(1)
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class AccessToken:
     """A token as BITS reads it. Identity comparisons use ``user_sid``; tokens compare by object."""
@@ -73,7 +69,7 @@ class AccessToken:
     integrity: IntegrityLevel = IntegrityLevel.MEDIUM
     logon_session_id: int | None = None
     restricted: bool = False
-    token_id: int = field(default_factory=lambda: next(_token_ids))
+    token_id: int = 0  # TokenId, numbered by the issuing service's directory; 0 for a token built by hand
     is_admin: bool = field(init=False)
 
     def __post_init__(self) -> None:

@@ -24,16 +24,13 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from .. import hresults
+from ..constants import TokenFlags
 from ..domain.names import is_unc
 from ..domain.records import FileRecord, JobRecord
+from ..domain.tokens import working_sid
 from ..hresults import BitsError
-from ..identity.tokens import AccessToken
-
-if TYPE_CHECKING:
-    from ..service import BitsService
 
 _DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
 DEVICE_NAMES = frozenset(
@@ -41,7 +38,6 @@ DEVICE_NAMES = frozenset(
     | {f"COM{i}" for i in range(1, 10)}
     | {f"LPT{i}" for i in range(1, 10)}
 )
-LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
 
 
 def _segments(path: str) -> list[str]:
@@ -81,8 +77,11 @@ def _existing_realpath(path: Path) -> Path:
 
 
 class LocalFileSystem:
-    def __init__(self, svc: BitsService) -> None:
-        self._svc = svc
+    """The sandbox on its own: it needs nothing from the service but the job records passed to it."""
+
+    def __init__(self, _unused: object = None) -> None:
+        # TRANSITIONAL: ``_unused`` only lets the scheduler's old call ``LocalFileSystem(svc)`` keep working
+        # until it calls ``LocalFileSystem()``; remove it then.
         self._drive_root: Path | None = None
         self._unc_root: Path | None = None
         self._writers: dict[Path, frozenset[str]] = {}
@@ -167,18 +166,16 @@ class LocalFileSystem:
 
     def writer_sid(self, job: JobRecord) -> str:
         """Who creates the job's files: the helper token's user with BG_TOKEN_LOCAL_FILE, else the owner."""
-        if job.helper_flags & LOCAL_FILE_FLAG and job.helper is not None:
-            return job.helper.token.user_sid
-        return job.owner_sid
+        return working_sid(job, TokenFlags.LOCAL_FILE)
 
     # the facade's hooks ----------------------------------------------------------------------------
 
-    def check_destination(self, caller: AccessToken, job: JobRecord, local_name: str) -> str:
+    def check_destination(self, local_name: str) -> str:
         """The local name as stored; raises E_INVALIDARG / E_ACCESSDENIED for names the sandbox refuses."""
         self.host_path(local_name)
         return local_name
 
-    def check_new_owner(self, caller: AccessToken, job: JobRecord) -> None:
+    def check_new_owner(self, new_owner_sid: str, job: JobRecord) -> None:
         """TakeOwnership: BG_E_NEW_OWNER_NO_FILE_ACCESS when the new owner cannot reach the job's files."""
         if not self._writers:
             return
@@ -187,7 +184,7 @@ class LocalFileSystem:
                 directory = self.host_path(f.local_name).parent
             except BitsError:
                 continue
-            if not self.may_write(caller.user_sid, directory):
+            if not self.may_write(new_owner_sid, directory):
                 raise BitsError(hresults.BG_E_NEW_OWNER_NO_FILE_ACCESS)
 
     # temporary files -------------------------------------------------------------------------------

@@ -17,18 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, TokenFlags
+from ..domain.tokens import working_sid
 from ..hresults import HResult
 from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
-    from ..service import BitsService
-    from .scheduler import Scheduler
 
 Generator = Callable[[int, int], bytes]
 
@@ -119,9 +118,33 @@ class Resource:
         return "\r\n".join(lines) + "\r\n"
 
 
+class _LegacyOwner(Protocol):
+    """What the scheduler's old call ``FakeNetwork(scheduler)`` passes (TRANSITIONAL, see FakeNetwork)."""
+
+    def clock_time(self) -> float: ...
+
+    def set_network(self, connected: bool) -> None: ...
+
+
 class FakeNetwork:
-    def __init__(self, scheduler: Scheduler) -> None:
-        self._scheduler = scheduler
+    """The registered URLs and the connectivity switch; it knows nothing of the service.
+
+    ``now`` gives the time a resource is registered at (its default Last-Modified) and ``on_connectivity``
+    is told when a test calls ``disconnect()``/``reconnect()`` (the scheduler's T17/T18).
+    """
+
+    def __init__(
+        self,
+        now: Callable[[], float] | _LegacyOwner,
+        on_connectivity: Callable[[bool], None] | None = None,
+    ) -> None:
+        if not callable(now):
+            # TRANSITIONAL: the scheduler still calls FakeNetwork(self); it should call
+            # FakeNetwork(self.now, self.set_network). Remove this branch and _LegacyOwner then.
+            owner = now
+            now, on_connectivity = owner.clock_time, owner.set_network
+        self._now: Callable[[], float] = now
+        self._on_connectivity = on_connectivity
         self._resources: dict[str, Resource] = {}
         self._hosts: dict[str, int] = {}
         self.connected = True
@@ -195,7 +218,7 @@ class FakeNetwork:
             failure_status=failure_status,
             change_content_after=change_content_after,
             changed_content=changed_content,
-            last_modified=self._scheduler.clock_time() if last_modified is None else last_modified,
+            last_modified=self._now() if last_modified is None else last_modified,
             latency=self.latency if latency is None else latency,
             content_length=content_length,
             auth=auth,
@@ -210,7 +233,6 @@ class FakeNetwork:
             host = host_of(url)
             self._hosts[host] = self._hosts.get(host, 0) + 1
         self._resources[key] = res
-        self._scheduler.invalidate()
         return res
 
     def unregister(self, url: str) -> None:
@@ -239,11 +261,14 @@ class FakeNetwork:
             return hresults.ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY  # T49
         return None
 
-    def authenticate(self, res: Resource, rec: JobRecord, svc: BitsService) -> int:
+    @staticmethod
+    def authenticate(res: Resource, rec: JobRecord, _unused: object = None) -> int:
         """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).
 
         Missing or rejected credentials give 401, which the scheduler turns into a fatal
-        BG_E_HTTP_ERROR_401 (setcredentials page)."""
+        BG_E_HTTP_ERROR_401 (setcredentials page). Implicit credentials are those of the identity that
+        reaches the network for the job: the helper with BG_TOKEN_NETWORK, else the owner (SHTF).
+        TRANSITIONAL: ``_unused`` takes the service the scheduler still passes; remove it with that argument."""
         if res.auth is None:
             return res.status
         server = [c for c in rec.credentials if c.target == AuthTarget.SERVER]
@@ -258,9 +283,7 @@ class FakeNetwork:
         candidates = [c for c in server if c.scheme in schemes] or [c for c in proxy if c.scheme in schemes]
         for c in candidates:
             if c.user_name is None and c.password is None:
-                identity = svc.scheduler.network_identity(rec)
-                sid = identity if isinstance(identity, str) else identity.user_sid
-                if sid in res.authorized_sids:
+                if working_sid(rec, TokenFlags.NETWORK) in res.authorized_sids:
                     return res.status
             elif c.user_name is not None and res.users.get(c.user_name) == c.password:
                 return res.status
@@ -268,11 +291,16 @@ class FakeNetwork:
 
     def disconnect(self) -> None:
         """Network lost (T17): active jobs → TRANSIENT_ERROR, BG_E_NETWORK_DISCONNECTED, not counted."""
-        self._scheduler.set_network(False)
+        self._set_connected(False)
 
     def reconnect(self) -> None:
         """Network re-established (T18): every TRANSIENT_ERROR job → QUEUED."""
-        self._scheduler.set_network(True)
+        self._set_connected(True)
+
+    def _set_connected(self, connected: bool) -> None:
+        if self._on_connectivity is not None:
+            self._on_connectivity(connected)
+        self.connected = connected
 
 
 def _zeros(offset: int, length: int) -> bytes:

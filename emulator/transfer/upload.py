@@ -47,7 +47,7 @@ def connect_upload(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bo
         res.transient_failures -= 1
         status = res.failure_status
     if res is not None and 200 <= status < 300:
-        status = net.authenticate(res, rec, sched._svc)
+        status = net.authenticate(res, rec)
     if res is None or not 200 <= status < 300:
         sched._fail(
             rec,
