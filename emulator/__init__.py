@@ -7,6 +7,7 @@ from .com.file import File
 from .com.job import Job
 from .com.manager import Manager
 from .com.structures import FileInfo, FileProgress, FileRange, JobProgress, JobReplyProgress, JobTimes
+from .com.token_options import TokenOptions
 from .constants import (
     BG_JOB_ENUM_ALL_USERS,
     BG_LENGTH_TO_EOF,
@@ -142,5 +143,6 @@ __all__ = [
     "StoreVersionError",
     "SystemClock",
     "TokenFlags",
+    "TokenOptions",
     "__version__",
 ]

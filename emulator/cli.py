@@ -49,7 +49,7 @@ def _helper_token_decision(out: list[str]) -> None:
             try:
                 options = job.query_interface(IBitsTokenOptions)
                 with svc.impersonate(helper.token):
-                    options.set_helper_token()  # type: ignore[attr-defined]
+                    options.set_helper_token()
                 verdict = "S_OK"
             except BitsError as exc:
                 verdict = f"{exc.name} {exc.hresult:#010x}"

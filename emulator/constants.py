@@ -6,9 +6,9 @@ Values come from spec/bits-core.md §1 and §4 and spec/bits-security.md §1.2.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
-from typing import Final
+from typing import Final, Generic, TypeAlias, TypeVar
 
 BG_SIZE_UNKNOWN: Final = 0xFFFFFFFFFFFFFFFF
 BG_LENGTH_TO_EOF: Final = 0xFFFFFFFFFFFFFFFF
@@ -31,9 +31,6 @@ class JobState(IntEnum):
     TRANSFERRED = 6
     ACKNOWLEDGED = 7
     CANCELLED = 8
-
-
-FINAL_STATES: Final = frozenset({JobState.ACKNOWLEDGED, JobState.CANCELLED})
 
 
 class JobPriority(IntEnum):
@@ -167,62 +164,113 @@ class FileAclFlags(IntFlag):
     SACL = 0x8
 
 
+# What answers a QueryInterface for an interface, as a type: ``Interface[JobKind]`` is answered by the job
+# object (emulator.Job), ``Interface[FileKind]`` by the file object, and so on. The kinds are markers (never
+# instantiated) so that this module, below every other, names no class of the facade; com/base.py maps each
+# kind to its class in the overloads of ``query_interface``, which is what lets a type checker know that
+# ``job.query_interface(IBitsTokenOptions)`` is the token-options view without a cast.
+
+
+class UnknownKind:
+    """IUnknown: answered by whatever object is asked."""
+
+
+class ManagerKind:
+    """IBackgroundCopyManager: emulator.Manager."""
+
+
+class JobKind:
+    """IBackgroundCopyJob…Job5 and IBackgroundCopyJobHttpOptions…3: emulator.Job."""
+
+
+class TokenOptionsKind:
+    """IBitsTokenOptions: emulator.TokenOptions (obtained from a job)."""
+
+
+class FileKind:
+    """IBackgroundCopyFile…File6: emulator.File."""
+
+
+class JobEnumKind:
+    """IEnumBackgroundCopyJobs: emulator.JobEnumerator."""
+
+
+class FileEnumKind:
+    """IEnumBackgroundCopyFiles: emulator.FileEnumerator."""
+
+
+class ErrorKind:
+    """IBackgroundCopyError: emulator.CopyError."""
+
+
+class CallbackKind:
+    """IBackgroundCopyCallback…3: implemented by the client, never answered by the emulator."""
+
+
+KindT = TypeVar("KindT", covariant=True)
+
+
 @dataclass(frozen=True, slots=True)
-class Interface:
-    """A COM interface: its name, IID and the BITS version that introduced it."""
+class Interface(Generic[KindT]):
+    """A COM interface: its name, IID, the BITS version that introduced it, and what answers it (``kind``)."""
 
     name: str
     iid: uuid.UUID
     bits_version: tuple[int, int]
+    kind: type[KindT] = field(compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.name
 
 
-def _iface(name: str, iid: str, version: tuple[int, int]) -> Interface:
-    return Interface(name, uuid.UUID(iid), version)
+# Any interface, whatever answers it (Interface is covariant in its kind).
+AnyInterface: TypeAlias = "Interface[object]"
 
 
-IUnknown: Final = _iface("IUnknown", "00000000-0000-0000-c000-000000000046", (1, 0))
+def _iface(name: str, iid: str, version: tuple[int, int], kind: type[KindT]) -> Interface[KindT]:
+    return Interface(name, uuid.UUID(iid), version, kind)
+
+
+IUnknown: Final = _iface("IUnknown", "00000000-0000-0000-c000-000000000046", (1, 0), UnknownKind)
 IBackgroundCopyManager: Final = _iface(
-    "IBackgroundCopyManager", "5ce34c0d-0dc9-4c1f-897c-daa1b78cee7c", (1, 0)
+    "IBackgroundCopyManager", "5ce34c0d-0dc9-4c1f-897c-daa1b78cee7c", (1, 0), ManagerKind
 )
-IBackgroundCopyJob: Final = _iface("IBackgroundCopyJob", "37668d37-507e-4160-9316-26306d150b12", (1, 0))
-IBackgroundCopyJob2: Final = _iface("IBackgroundCopyJob2", "54b50739-686f-45eb-9dff-d6a9a0faa9af", (1, 5))
-IBackgroundCopyJob3: Final = _iface("IBackgroundCopyJob3", "443c8934-90ff-48ed-bcde-26f5c7450042", (2, 0))
-IBackgroundCopyJob4: Final = _iface("IBackgroundCopyJob4", "659cdeae-489e-11d9-a9cd-000d56965251", (3, 0))
-IBackgroundCopyJob5: Final = _iface("IBackgroundCopyJob5", "e847030c-bbba-4657-af6d-484aa42bf1fe", (5, 0))
+IBackgroundCopyJob: Final = _iface("IBackgroundCopyJob", "37668d37-507e-4160-9316-26306d150b12", (1, 0), JobKind)
+IBackgroundCopyJob2: Final = _iface("IBackgroundCopyJob2", "54b50739-686f-45eb-9dff-d6a9a0faa9af", (1, 5), JobKind)
+IBackgroundCopyJob3: Final = _iface("IBackgroundCopyJob3", "443c8934-90ff-48ed-bcde-26f5c7450042", (2, 0), JobKind)
+IBackgroundCopyJob4: Final = _iface("IBackgroundCopyJob4", "659cdeae-489e-11d9-a9cd-000d56965251", (3, 0), JobKind)
+IBackgroundCopyJob5: Final = _iface("IBackgroundCopyJob5", "e847030c-bbba-4657-af6d-484aa42bf1fe", (5, 0), JobKind)
 IBackgroundCopyJobHttpOptions: Final = _iface(
-    "IBackgroundCopyJobHttpOptions", "f1bd1079-9f01-4bdc-8036-f09b70095066", (2, 5)
+    "IBackgroundCopyJobHttpOptions", "f1bd1079-9f01-4bdc-8036-f09b70095066", (2, 5), JobKind
 )
 IBackgroundCopyJobHttpOptions2: Final = _iface(
-    "IBackgroundCopyJobHttpOptions2", "b591a192-a405-4fc3-8323-4c5c542578fc", (10, 2)
+    "IBackgroundCopyJobHttpOptions2", "b591a192-a405-4fc3-8323-4c5c542578fc", (10, 2), JobKind
 )
 IBackgroundCopyJobHttpOptions3: Final = _iface(
-    "IBackgroundCopyJobHttpOptions3", "8a9263d3-fd4c-4eda-9b28-30132a4d4e3c", (10, 3)
+    "IBackgroundCopyJobHttpOptions3", "8a9263d3-fd4c-4eda-9b28-30132a4d4e3c", (10, 3), JobKind
 )
-IBitsTokenOptions: Final = _iface("IBitsTokenOptions", "9a2584c3-f7d2-457a-9a5e-22b67bffc7d2", (4, 0))
-IBackgroundCopyFile: Final = _iface("IBackgroundCopyFile", "01b7bd23-fb88-4a77-8490-5891d3e4653a", (1, 0))
-IBackgroundCopyFile2: Final = _iface("IBackgroundCopyFile2", "83e81b93-0873-474d-8a8c-f2018b1a939c", (2, 0))
-IBackgroundCopyFile3: Final = _iface("IBackgroundCopyFile3", "659cdeaa-489e-11d9-a9cd-000d56965251", (3, 0))
-IBackgroundCopyFile4: Final = _iface("IBackgroundCopyFile4", "ef7e0655-7888-4960-b0e5-730846e03492", (4, 0))
-IBackgroundCopyFile5: Final = _iface("IBackgroundCopyFile5", "85c1657f-dafc-40e8-8834-df18ea25717e", (5, 0))
-IBackgroundCopyFile6: Final = _iface("IBackgroundCopyFile6", "cf6784f7-d677-49fd-9368-cb47aee9d1ad", (10, 1))
+IBitsTokenOptions: Final = _iface("IBitsTokenOptions", "9a2584c3-f7d2-457a-9a5e-22b67bffc7d2", (4, 0), TokenOptionsKind)
+IBackgroundCopyFile: Final = _iface("IBackgroundCopyFile", "01b7bd23-fb88-4a77-8490-5891d3e4653a", (1, 0), FileKind)
+IBackgroundCopyFile2: Final = _iface("IBackgroundCopyFile2", "83e81b93-0873-474d-8a8c-f2018b1a939c", (2, 0), FileKind)
+IBackgroundCopyFile3: Final = _iface("IBackgroundCopyFile3", "659cdeaa-489e-11d9-a9cd-000d56965251", (3, 0), FileKind)
+IBackgroundCopyFile4: Final = _iface("IBackgroundCopyFile4", "ef7e0655-7888-4960-b0e5-730846e03492", (4, 0), FileKind)
+IBackgroundCopyFile5: Final = _iface("IBackgroundCopyFile5", "85c1657f-dafc-40e8-8834-df18ea25717e", (5, 0), FileKind)
+IBackgroundCopyFile6: Final = _iface("IBackgroundCopyFile6", "cf6784f7-d677-49fd-9368-cb47aee9d1ad", (10, 1), FileKind)
 IEnumBackgroundCopyJobs: Final = _iface(
-    "IEnumBackgroundCopyJobs", "1af4f612-3b71-466f-8f58-7b6f73ac57ad", (1, 0)
+    "IEnumBackgroundCopyJobs", "1af4f612-3b71-466f-8f58-7b6f73ac57ad", (1, 0), JobEnumKind
 )
 IEnumBackgroundCopyFiles: Final = _iface(
-    "IEnumBackgroundCopyFiles", "ca51e165-c365-424c-8d41-24aaa4ff3c40", (1, 0)
+    "IEnumBackgroundCopyFiles", "ca51e165-c365-424c-8d41-24aaa4ff3c40", (1, 0), FileEnumKind
 )
-IBackgroundCopyError: Final = _iface("IBackgroundCopyError", "19c613a0-fcb8-4f28-81ae-897c3d078f81", (1, 0))
+IBackgroundCopyError: Final = _iface("IBackgroundCopyError", "19c613a0-fcb8-4f28-81ae-897c3d078f81", (1, 0), ErrorKind)
 IBackgroundCopyCallback: Final = _iface(
-    "IBackgroundCopyCallback", "97ea99c7-0186-4ad4-8df9-c5b4e0ed6b22", (1, 0)
+    "IBackgroundCopyCallback", "97ea99c7-0186-4ad4-8df9-c5b4e0ed6b22", (1, 0), CallbackKind
 )
 IBackgroundCopyCallback2: Final = _iface(
-    "IBackgroundCopyCallback2", "659cdeac-489e-11d9-a9cd-000d56965251", (3, 0)
+    "IBackgroundCopyCallback2", "659cdeac-489e-11d9-a9cd-000d56965251", (3, 0), CallbackKind
 )
 IBackgroundCopyCallback3: Final = _iface(
-    "IBackgroundCopyCallback3", "98c97bd2-e32b-4ad8-a528-95fd8b16bd42", (10, 1)
+    "IBackgroundCopyCallback3", "98c97bd2-e32b-4ad8-a528-95fd8b16bd42", (10, 1), CallbackKind
 )
 
 JOB_INTERFACES: Final = (
@@ -260,7 +308,7 @@ _BY_IID: Final = {i.iid: i for i in ALL_INTERFACES}
 _BY_NAME: Final = {i.name: i for i in ALL_INTERFACES}
 
 
-def resolve_interface(value: Interface | uuid.UUID | str) -> Interface | None:
+def resolve_interface(value: AnyInterface | uuid.UUID | str) -> AnyInterface | None:
     """Find an interface by descriptor, IID or name; None when the emulator knows no such interface."""
     if isinstance(value, Interface):
         return value

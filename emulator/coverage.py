@@ -15,7 +15,7 @@ from .com.registry import REGISTRY, MethodEntry
 from .domain.readings import SECURITY_READINGS, TRANSFER_READINGS
 
 # fmt: off
-VTABLES: dict[c.Interface, tuple[str, ...]] = {
+VTABLES: dict[c.AnyInterface, tuple[str, ...]] = {
     c.IBackgroundCopyManager: ("CreateJob", "GetJob", "EnumJobs", "GetErrorDescription"),
     c.IBackgroundCopyJob: (
         "AddFileSet", "AddFile", "EnumFiles", "Suspend", "Resume", "Cancel", "Complete", "GetId", "GetType",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from .constants import Interface
+from .constants import AnyInterface
 
 
 class HelperTokenRules(Enum):
@@ -42,7 +42,7 @@ class Profile:
         """From 1809 the IE proxy settings are read with the network helper identity (security §5.1)."""
         return self.build >= 17763
 
-    def has(self, interface: Interface) -> bool:
+    def has(self, interface: AnyInterface) -> bool:
         return interface.bits_version <= self.bits_version
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import BitsError, BitsService, JobPriority, JobState, JobType, ProxyUsage
-from emulator.com.job import Job
+from emulator import BitsError, BitsService, Job, JobPriority, JobState, JobType, ProxyUsage
 
 E_INVALIDARG = 0x80070057
 E_NOTIMPL = 0x80004001

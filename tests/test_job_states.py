@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from emulator import BitsError, BitsService, JobState, JobType
-from emulator.com.job import Job
+from emulator import BitsError, BitsService, Job, JobState, JobType
 
 BG_E_NOT_FOUND = 0x80200001
 BG_E_INVALID_STATE = 0x80200002

@@ -16,10 +16,10 @@ from emulator import (
     IBackgroundCopyJobHttpOptions2,
     IBackgroundCopyJobHttpOptions3,
     IBackgroundCopyManager,
+    Job,
     JobType,
     Profile,
 )
-from emulator.com.job import Job
 
 E_NOINTERFACE = 0x80004002
 

@@ -20,7 +20,7 @@ EXPECTED = {
     "JobPriority", "JobProgress", "JobReplyProgress", "JobState", "JobStateChanged", "JobTimes", "JobType",
     "Logoff", "Logon", "LogonSession", "LogonType", "Manager", "ManualClock", "NotifyFlags", "Profile",
     "ProxyUsage", "ServiceStarted", "ServiceStopping", "StoreVersionError", "SystemClock", "TokenFlags",
-    "__version__",
+    "TokenOptions", "__version__",
 }  # fmt: skip
 
 

@@ -26,8 +26,8 @@ from emulator import (
     JobType,
     LogonSession,
     ManualClock,
+    TokenOptions,
 )
-from emulator.com.token_options import TokenOptions
 
 BG_E_TOKEN_REQUIRED = 0x80200056
 IMP = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
@@ -38,9 +38,7 @@ UNFINISHED = (JobState.QUEUED, JobState.CONNECTING, JobState.TRANSFERRING, JobSt
 
 
 def options(job: Job) -> TokenOptions:
-    opts = job.query_interface(IBitsTokenOptions)
-    assert isinstance(opts, TokenOptions)
-    return opts
+    return job.query_interface(IBitsTokenOptions)
 
 
 def set_helper(svc: BitsService, opts: TokenOptions, helper: AccessToken) -> None:

@@ -23,8 +23,8 @@ from emulator import (
     ImpersonationLevel,
     Job,
     JobType,
+    TokenOptions,
 )
-from emulator.com.token_options import TokenOptions
 
 S_OK = 0
 E_ACCESSDENIED = 0x80070005
@@ -57,9 +57,7 @@ class World:
         return job
 
     def options(self, job: Job) -> TokenOptions:
-        opts = job.query_interface(IBitsTokenOptions)
-        assert isinstance(opts, TokenOptions)
-        return opts
+        return job.query_interface(IBitsTokenOptions)
 
     def set_helper(self, opts: TokenOptions, helper: AccessToken) -> None:
         with self.svc.impersonate(helper):

@@ -23,8 +23,8 @@ from emulator import (
     LogonSession,
     ManualClock,
     TokenFlags,
+    TokenOptions,
 )
-from emulator.com.token_options import TokenOptions
 
 S = JobState
 BG_E_TOKEN_REQUIRED = 0x80200056
@@ -46,9 +46,7 @@ def service_owner(svc: BitsService) -> AccessToken:
 def job_for(svc: BitsService, owner: AccessToken, dest: Path) -> tuple[Job, TokenOptions]:
     _, job = svc.connect(owner, blanket=IMP).create_job("job", JobType.DOWNLOAD)
     job.add_file(URL, str(dest))
-    opts = job.query_interface(IBitsTokenOptions)
-    assert isinstance(opts, TokenOptions)
-    return job, opts
+    return job, job.query_interface(IBitsTokenOptions)
 
 
 def set_helper(svc: BitsService, opts: TokenOptions, helper: LogonSession) -> None:

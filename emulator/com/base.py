@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self, overload
 
 from .. import hresults
-from ..constants import Interface, IUnknown, resolve_interface
+from ..constants import AnyInterface, Interface, IUnknown, TokenOptionsKind, UnknownKind, resolve_interface
 from ..hresults import BitsError
 from ..identity.callers import Blanket, Proxy
 from ..identity.tokens import AccessToken
@@ -19,7 +19,7 @@ class ComObject:
     """An interface pointer held by a client. Each has its own proxy blanket (SVC: not inherited)."""
 
     __slots__ = ("_proxy", "_svc")
-    INTERFACES: ClassVar[tuple[Interface, ...]] = ()
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = ()
 
     def __init__(self, svc: BitsService, proxy: Proxy) -> None:
         self._svc = svc
@@ -41,7 +41,21 @@ class ComObject:
     def blanket(self) -> Blanket:
         return self._proxy.blanket
 
-    def query_interface(self, interface: Interface | uuid.UUID | str) -> ComObject:
+    # Which object answers which interface, for the type checker: every interface constant carries its kind
+    # (constants.py), and each class overloads query_interface for the kinds it answers, so
+    # ``job.query_interface(IBitsTokenOptions)`` is a TokenOptions and ``job.query_interface(IBackgroundCopyJob5)``
+    # a Job, without a cast. An IID or a name gives a ComObject. At run time INTERFACES decide;
+    # tests/test_typed_query_interface.py checks that the kinds and INTERFACES agree.
+    # mypy lets an override narrow an overload of its base but not add one, hence the TokenOptionsKind item
+    # here: Job narrows it to TokenOptions (the one interface answered by another object than the one asked).
+    @overload
+    def query_interface(self, interface: Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: Interface[TokenOptionsKind]) -> ComObject: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
         """QueryInterface: E_NOINTERFACE when the object lacks it or the profile's BITS predates it."""
         iface = resolve_interface(interface)
         svc = self._svc
@@ -58,13 +72,13 @@ class ComObject:
         with svc.lock:
             return self._query(iface)
 
-    def _query(self, iface: Interface) -> ComObject:
+    def _query(self, iface: AnyInterface) -> ComObject:
         return self._clone()
 
     def _clone(self) -> ComObject:
         raise NotImplementedError
 
-    def _require(self, iface: Interface) -> None:
+    def _require(self, iface: AnyInterface) -> None:
         """A method of a later interface called on a profile whose BITS version lacks it."""
         if not self._svc.profile.has(iface):
             raise BitsError(hresults.E_NOINTERFACE, f"{iface.name} needs a newer BITS than {self._svc.profile.name}")

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, Self, TypeVar, overload
 
 from .. import hresults
-from ..constants import IEnumBackgroundCopyFiles, IEnumBackgroundCopyJobs, Interface
+from ..constants import (
+    AnyInterface,
+    FileEnumKind,
+    IEnumBackgroundCopyFiles,
+    IEnumBackgroundCopyJobs,
+    Interface,
+    JobEnumKind,
+    UnknownKind,
+)
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.callers import Proxy
@@ -90,7 +99,16 @@ class _Enumerator(ComObject, Generic[T, R]):
 
 class JobEnumerator(_Enumerator[Job, JobRecord]):
     __slots__ = ()
-    INTERFACES: ClassVar[tuple[Interface, ...]] = (IEnumBackgroundCopyJobs,)
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = (IEnumBackgroundCopyJobs,)
+
+    @overload
+    def query_interface(self, interface: Interface[JobEnumKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
+        """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
+        return super().query_interface(interface)
 
     def _make(self, item: JobRecord) -> Job:
         return Job(self._svc, self._proxy.spawn(), item)
@@ -101,7 +119,16 @@ class JobEnumerator(_Enumerator[Job, JobRecord]):
 
 class FileEnumerator(_Enumerator[File, FileRecord]):
     __slots__ = ("_job",)
-    INTERFACES: ClassVar[tuple[Interface, ...]] = (IEnumBackgroundCopyFiles,)
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = (IEnumBackgroundCopyFiles,)
+
+    @overload
+    def query_interface(self, interface: Interface[FileEnumKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
+        """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
+        return super().query_interface(interface)
 
     def __init__(
         self, svc: BitsService, proxy: Proxy, job: JobRecord, items: list[FileRecord], pos: int = 0

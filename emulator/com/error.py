@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import uuid
+from typing import TYPE_CHECKING, ClassVar, Self, overload
 
 from .. import hresults
-from ..constants import ErrorContext, IBackgroundCopyError, Interface
+from ..constants import AnyInterface, ErrorContext, ErrorKind, IBackgroundCopyError, Interface, UnknownKind
 from ..domain.records import ErrorRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.callers import Proxy
@@ -33,7 +34,16 @@ CONTEXT_TEXT = {
 
 class CopyError(ComObject):
     __slots__ = ("_error", "_job")
-    INTERFACES: ClassVar[tuple[Interface, ...]] = (IBackgroundCopyError,)
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = (IBackgroundCopyError,)
+
+    @overload
+    def query_interface(self, interface: Interface[ErrorKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
+        """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
+        return super().query_interface(interface)
 
     def __init__(self, svc: BitsService, proxy: Proxy, job: JobRecord, error: ErrorRecord) -> None:
         super().__init__(svc, proxy)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import uuid
+from typing import TYPE_CHECKING, ClassVar, Self, overload
 
 from .. import hresults
 from ..constants import (
     BG_SIZE_UNKNOWN,
     FILE_INTERFACES,
+    AnyInterface,
+    FileKind,
     IBackgroundCopyFile,
     IBackgroundCopyFile3,
     IBackgroundCopyFile5,
     Interface,
+    UnknownKind,
 )
 from ..domain import access
 from ..domain.records import FileRecord, JobRecord
@@ -31,7 +35,16 @@ HTTP_RESPONSE_HEADERS = 1  # BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS
 
 class File(ComObject):
     __slots__ = ("_file", "_job")
-    INTERFACES: ClassVar[tuple[Interface, ...]] = FILE_INTERFACES
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = FILE_INTERFACES
+
+    @overload
+    def query_interface(self, interface: Interface[FileKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
+        """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
+        return super().query_interface(interface)
 
     def __init__(self, svc: BitsService, proxy: Proxy, job: JobRecord, file: FileRecord) -> None:
         super().__init__(svc, proxy)

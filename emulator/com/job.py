@@ -6,8 +6,9 @@ ANONYMOUS blanket → access (E_ACCESSDENIED) → job state (BG_E_INVALID_STATE)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, overload
 
 from .. import hresults
 from ..clock import to_datetime
@@ -15,15 +16,19 @@ from ..constants import (
     ALL_NOTIFY_FLAGS,
     BG_SIZE_UNKNOWN,
     JOB_INTERFACES,
+    AnyInterface,
     IBackgroundCopyJob,
     IBackgroundCopyJob4,
     IBitsTokenOptions,
     Interface,
+    JobKind,
     JobPriority,
     JobState,
     JobType,
     NotifyFlags,
     ProxyUsage,
+    TokenOptionsKind,
+    UnknownKind,
 )
 from ..domain import access, limits, names
 from ..domain.records import JobRecord
@@ -39,11 +44,10 @@ from .registry import com_method
 from .structures import FileInfo, JobProgress, JobTimes
 
 if TYPE_CHECKING:
-    import uuid
-
     from ..service import BitsService
     from .enumerators import FileEnumerator
     from .error import CopyError
+    from .token_options import TokenOptions
 
 
 def _require_live(rec: JobRecord) -> None:
@@ -53,7 +57,18 @@ def _require_live(rec: JobRecord) -> None:
 
 class Job(Job2Mixin, JobOptionsMixin):
     __slots__ = ("_rec",)
-    INTERFACES: ClassVar[tuple[Interface, ...]] = JOB_INTERFACES
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = JOB_INTERFACES
+
+    @overload
+    def query_interface(self, interface: Interface[JobKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: Interface[TokenOptionsKind]) -> TokenOptions: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
+        """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
+        return super().query_interface(interface)
 
     def __init__(self, svc: BitsService, proxy: Proxy, rec: JobRecord) -> None:
         super().__init__(svc, proxy)
@@ -62,7 +77,7 @@ class Job(Job2Mixin, JobOptionsMixin):
     def _clone(self) -> Job:
         return Job(self._svc, self._proxy.spawn(), self._rec)
 
-    def _query(self, iface: Interface) -> ComObject:
+    def _query(self, iface: AnyInterface) -> ComObject:
         if iface is IBitsTokenOptions:
             from .token_options import TokenOptions
 

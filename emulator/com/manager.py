@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Self, overload
 
 from .. import hresults
-from ..constants import BG_JOB_ENUM_ALL_USERS, IBackgroundCopyManager, Interface, JobType
+from ..constants import (
+    BG_JOB_ENUM_ALL_USERS,
+    AnyInterface,
+    IBackgroundCopyManager,
+    Interface,
+    JobType,
+    ManagerKind,
+    UnknownKind,
+)
 from ..domain import access, limits
 from ..hresults import BitsError
 from . import args
@@ -18,7 +26,16 @@ from .registry import com_method
 
 class Manager(ComObject):
     __slots__ = ()
-    INTERFACES: ClassVar[tuple[Interface, ...]] = (IBackgroundCopyManager,)
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = (IBackgroundCopyManager,)
+
+    @overload
+    def query_interface(self, interface: Interface[ManagerKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
+        """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
+        return super().query_interface(interface)
 
     def _clone(self) -> Manager:
         return Manager(self._svc, self._proxy.spawn())

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..constants import Interface
+from ..constants import AnyInterface
 
 F = TypeVar("F", bound=Callable[..., object])
 
 
 @dataclass(frozen=True, slots=True)
 class MethodEntry:
-    interface: Interface
+    interface: AnyInterface
     com_name: str
     python_name: str
     notes: str
@@ -26,7 +26,7 @@ class MethodEntry:
 REGISTRY: list[MethodEntry] = []
 
 
-def com_method(interface: Interface, com_name: str, notes: str = "") -> Callable[[F], F]:
+def com_method(interface: AnyInterface, com_name: str, notes: str = "") -> Callable[[F], F]:
     def register(func: F) -> F:
         REGISTRY.append(MethodEntry(interface, com_name, func.__name__, notes))
         return func

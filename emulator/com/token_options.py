@@ -8,9 +8,10 @@ taken from this proxy when SetHelperToken is called, following the cloaking rule
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import uuid
+from typing import TYPE_CHECKING, ClassVar, Self, overload
 
-from ..constants import IBitsTokenOptions, ImpersonationLevel, Interface
+from ..constants import AnyInterface, IBitsTokenOptions, ImpersonationLevel, Interface, TokenOptionsKind, UnknownKind
 from ..domain import access as general_access
 from ..domain import tokens as rules
 from ..domain.records import JobRecord
@@ -27,7 +28,16 @@ if TYPE_CHECKING:
 
 class TokenOptions(ComObject):
     __slots__ = ("_qi", "_rec")
-    INTERFACES: ClassVar[tuple[Interface, ...]] = (IBitsTokenOptions,)
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = (IBitsTokenOptions,)
+
+    @overload
+    def query_interface(self, interface: Interface[TokenOptionsKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
+
+    def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject:
+        """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
+        return super().query_interface(interface)
 
     def __init__(self, svc: BitsService, proxy: Proxy, rec: JobRecord, qi_identity: AccessToken) -> None:
         super().__init__(svc, proxy)
