@@ -10,24 +10,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
-from .clock import Clock
+from .clock import SimTime
 from .constants import JobPriority, JobState, JobType
 from .domain import states
 from .domain.records import Credential, ErrorRecord, FileRecord, HelperToken, JobRecord
-from .domain.states import Trigger
-from .events import EventBus, JobStateChanged
+from .domain.states import FINAL_STATES, Trigger
+from .events import EventBus, JobCreated, JobModified, JobStateChanged
 from .identity.tokens import AccessToken
 from .store.repository import JobStore, credentials_column, error_columns, helper_columns
-
-
-class QueueObserver(Protocol):
-    """Who hears of job creation and modification (the scheduler: inactivity timers, JobModification)."""
-
-    def job_created(self, rec: JobRecord) -> None: ...
-
-    def job_modified(self, rec: JobRecord, changes: dict[str, Any]) -> None: ...
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
@@ -50,9 +42,9 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 class JobQueue:
-    def __init__(self, store: JobStore, clock: Clock, bus: EventBus) -> None:
+    def __init__(self, store: JobStore, sim: SimTime, bus: EventBus) -> None:
         self.store = store
-        self.clock = clock
+        self.clock = sim
         self.bus = bus
         self.jobs: dict[uuid.UUID, JobRecord] = {}
         self.by_owner: dict[str, dict[uuid.UUID, JobRecord]] = {}
@@ -60,7 +52,6 @@ class JobQueue:
         self._seq = 0
         self._file_id = store.max_file_id()
         self._batch_depth = 0
-        self.observer: QueueObserver | None = None
 
     # indexes -----------------------------------------------------------------------------------
 
@@ -130,8 +121,7 @@ class JobQueue:
         with self._write():
             self.store.insert_job(rec)
         self._index(rec)
-        if self.observer is not None:
-            self.observer.job_created(rec)
+        self.bus.publish(JobCreated(now, rec))
         return rec
 
     def update(self, rec: JobRecord, *, touch: bool = True, **changes: Any) -> None:
@@ -147,8 +137,8 @@ class JobQueue:
                 self.store.update_job(rec.key, _columns(changes))
         for name, value in changes.items():
             setattr(rec, name, value)
-        if touch and self.observer is not None:
-            self.observer.job_modified(rec, changes)
+        if touch:
+            self.bus.publish(JobModified(rec.modified_at, rec, changes))
 
     def _reindex_helper(self, rec: JobRecord, new: HelperToken | None) -> None:
         old = rec.helper
@@ -160,6 +150,23 @@ class JobQueue:
                     del self.by_helper_session[old.session_id]
         if new is not None and new.session_id is not None:
             self.by_helper_session.setdefault(new.session_id, {})[rec.id] = rec
+
+    def jobs_with_helper(self) -> list[JobRecord]:
+        return [rec for bucket in self.by_helper_session.values() for rec in bucket.values()] + [
+            rec for rec in self.jobs.values() if rec.helper is not None and rec.helper.session_id is None
+        ]
+
+    def mirror_state(self, rec: JobRecord, trigger: Trigger, **changes: Any) -> None:
+        """Apply in memory a transition a set-based store statement already wrote (the logoff purge):
+        the same transition function decides the state; nothing is written again."""
+        rec.state = states.transition(rec.state, trigger)
+        rec.modified_at = self.clock.time()
+        for name, value in changes.items():
+            setattr(rec, name, value)
+
+    def announce(self, rec: JobRecord, old: JobState) -> None:
+        if rec.state is not old:
+            self.bus.publish(JobStateChanged(self.clock.time(), rec.id, old, rec.state))
 
     def forget_helper(self, rec: JobRecord) -> None:
         """Drop the helper token from memory after a set-based store update already removed it."""
@@ -229,7 +236,7 @@ class JobQueue:
         )
         if new is JobState.TRANSFERRED and old is not JobState.TRANSFERRED:
             changes.setdefault("transferred_at", self.clock.time())
-        if new in (JobState.ACKNOWLEDGED, JobState.CANCELLED):
+        if new in FINAL_STATES:
             with self._write():
                 self.store.delete_job(rec.key)
             self._unindex(rec)

@@ -14,6 +14,7 @@ are transient (the 503/504 texts say "resume later"); every other non-2xx status
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -22,13 +23,13 @@ from urllib.parse import urlsplit
 
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, TokenFlags
+from ..domain.acting import acting_sid
+from ..events import EventBus, NetworkChanged
 from ..hresults import HResult
 from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
-    from ..service import BitsService
-    from .scheduler import Scheduler
 
 Generator = Callable[[int, int], bytes]
 
@@ -120,8 +121,12 @@ class Resource:
 
 
 class FakeNetwork:
-    def __init__(self, scheduler: Scheduler) -> None:
-        self._scheduler = scheduler
+    """The fake network of one service. ``now`` gives the time stamps of new resources; connectivity
+    changes are published on ``bus`` (the scheduler listens)."""
+
+    def __init__(self, now: Callable[[], float] | None = None, bus: EventBus | None = None) -> None:
+        self._now = now if now is not None else time.time
+        self._bus = bus
         self._resources: dict[str, Resource] = {}
         self._hosts: dict[str, int] = {}
         self.connected = True
@@ -195,7 +200,7 @@ class FakeNetwork:
             failure_status=failure_status,
             change_content_after=change_content_after,
             changed_content=changed_content,
-            last_modified=self._scheduler.clock_time() if last_modified is None else last_modified,
+            last_modified=self._now() if last_modified is None else last_modified,
             latency=self.latency if latency is None else latency,
             content_length=content_length,
             auth=auth,
@@ -210,7 +215,6 @@ class FakeNetwork:
             host = host_of(url)
             self._hosts[host] = self._hosts.get(host, 0) + 1
         self._resources[key] = res
-        self._scheduler.invalidate()
         return res
 
     def unregister(self, url: str) -> None:
@@ -239,7 +243,7 @@ class FakeNetwork:
             return hresults.ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY  # T49
         return None
 
-    def authenticate(self, res: Resource, rec: JobRecord, svc: BitsService) -> int:
+    def authenticate(self, res: Resource, rec: JobRecord) -> int:
         """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).
 
         Missing or rejected credentials give 401, which the scheduler turns into a fatal
@@ -258,9 +262,8 @@ class FakeNetwork:
         candidates = [c for c in server if c.scheme in schemes] or [c for c in proxy if c.scheme in schemes]
         for c in candidates:
             if c.user_name is None and c.password is None:
-                identity = svc.scheduler.network_identity(rec)
-                sid = identity if isinstance(identity, str) else identity.user_sid
-                if sid in res.authorized_sids:
+                # Implicit credentials carry the helper token with BG_TOKEN_NETWORK, else the owner.
+                if acting_sid(rec, TokenFlags.NETWORK) in res.authorized_sids:
                     return res.status
             elif c.user_name is not None and res.users.get(c.user_name) == c.password:
                 return res.status
@@ -268,11 +271,16 @@ class FakeNetwork:
 
     def disconnect(self) -> None:
         """Network lost (T17): active jobs → TRANSIENT_ERROR, BG_E_NETWORK_DISCONNECTED, not counted."""
-        self._scheduler.set_network(False)
+        self._set(False)
 
     def reconnect(self) -> None:
         """Network re-established (T18): every TRANSIENT_ERROR job → QUEUED."""
-        self._scheduler.set_network(True)
+        self._set(True)
+
+    def _set(self, connected: bool) -> None:
+        self.connected = connected
+        if self._bus is not None:
+            self._bus.publish(NetworkChanged(self._now(), connected))
 
 
 def _zeros(offset: int, length: int) -> bytes:
