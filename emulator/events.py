@@ -49,10 +49,18 @@ class JobStateChanged(Event):
     job_id: uuid.UUID
     old: JobState
     new: JobState
+    elsewhere: bool = False  # another service sharing the file store made the change
 
 
 @dataclass(frozen=True, slots=True)
 class JobCreated(Event):
+    job: JobRecord
+
+
+@dataclass(frozen=True, slots=True)
+class JobLoaded(Event):
+    """Another service sharing the file store created this job; this service now knows it too."""
+
     job: JobRecord
 
 

@@ -38,7 +38,7 @@ from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import ACTIVE_STATES, FINAL_STATES, RUNNING_STATES, SCHEDULED_STATES, Trigger
-from ..events import EventBus, JobCreated, JobModified, JobStateChanged, Logoff, Logon, NetworkChanged
+from ..events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged, Logoff, Logon, NetworkChanged
 from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
@@ -101,6 +101,7 @@ class Scheduler:
         notifier: Notifier,
     ) -> None:
         self._queue = queue
+        self._shared = queue.store.shared
         self._sim = sim
         self._presence = presence
         self._tokens = tokens
@@ -127,13 +128,14 @@ class Scheduler:
         # inactivity (T32): (due, seq, id), checked against the job's last activity when it comes up
         self._inactivity: list[tuple[int, int, uuid.UUID]] = []
         self._seq = itertools.count()
-        self.statements_at_rest = 0
+        self._last_clock = sim.clock_ns()
         for rec in queue.all_jobs():
             self._push_inactivity(rec)
             if rec.state in SCHEDULED_STATES:
                 self._enter(rec, None)
         bus.subscribe(JobStateChanged, self._on_state)
         bus.subscribe(JobCreated, lambda e: self._push_inactivity(e.job))
+        bus.subscribe(JobLoaded, self._on_loaded)
         bus.subscribe(JobModified, self._on_modified)
         bus.subscribe(Logon, self._on_logon)
         bus.subscribe(Logoff, lambda e: self.owner_logged_off(e.user_sid))
@@ -212,7 +214,8 @@ class Scheduler:
                 self._dispatch_due = True
         if new in RUNNING_STATES and old not in RUNNING_STATES:
             self._run_start[jid] = now
-        if rec is None or new not in SCHEDULED_STATES:
+        if rec is None or new not in SCHEDULED_STATES or (event.elsewhere and new in RUNNING_STATES):
+            # (A job another service sharing the store started is that service's to move forward.)
             self._forget(jid)
             if new in FINAL_STATES:
                 self.notifier.forget(jid)
@@ -227,6 +230,14 @@ class Scheduler:
             self._dispatch_due = True
         if rec is not None:
             self.notifier.state_changed(rec, old, new)
+
+    def _on_loaded(self, event: JobLoaded) -> None:
+        """Another service sharing the store created ``job``: schedule it like our own, unless that
+        service is already running it."""
+        rec = event.job
+        self._push_inactivity(rec)
+        if rec.state in SCHEDULED_STATES and rec.state not in RUNNING_STATES:
+            self._enter(rec, None)
 
     def _on_modified(self, event: JobModified) -> None:
         rec = event.job
@@ -333,9 +344,13 @@ class Scheduler:
         sim = self._sim
         if sim.running:
             return  # a callback calling back into the API during the catch-up
-        now = sim.clock_ns()
-        if now < sim.sim_ns:
-            now = self._clock_went_back(now)
+        if self._shared:
+            self._queue.refresh()  # what other services sharing the file store committed
+        clock_now = sim.clock_ns()
+        if clock_now < self._last_clock:
+            self._clock_went_back(self._last_clock - clock_now)
+        self._last_clock = clock_now
+        now = clock_now if clock_now > sim.sim_ns else sim.sim_ns  # run_until_idle may have run ahead
         if (
             not self._dirty
             and not self._dispatch_due
@@ -421,19 +436,13 @@ class Scheduler:
             return self._sim.sim_ns
         return heap[0][0] if heap else _NEVER
 
-    def _clock_went_back(self, now: int) -> int:
+    def _clock_went_back(self, back: int) -> None:
         """The clock moved backwards (freezegun to a past date): jobs go on from the new "now".
 
         Every pending timer and flow moves back by the same amount, so no job stalls waiting for a
         moment that is now years away; a warning names the jump."""
         sim = self._sim
-        back = sim.sim_ns - now
-        log.warning(
-            "the clock went back %.3f s (from %s to %s); jobs continue from the new time",
-            back / NS,
-            sim.sim_ns,
-            now,
-        )
+        log.warning("the clock went back %.3f s; jobs continue from the new time", back / NS)
         for flow in self._flows.values():
             flow.ready_at -= back
             flow.start_t -= back
@@ -453,8 +462,7 @@ class Scheduler:
         for rec in self._active.values():
             self._dirty[rec.id] = rec
         self.notifier.shift(back)
-        sim.sim_ns = now
-        return now
+        sim.sim_ns -= back
 
     # one job at one instant ---------------------------------------------------------------------------
 
@@ -763,7 +771,7 @@ class Scheduler:
         """The test moved time itself (``svc.advance``, ``run_until_idle``): put every running file's bytes
         on disk, so what a test reads from the sandbox matches the simulation. API calls never do this:
         they stay O(1) and compute a running job's bytes when its progress is read."""
-        for jid, flow in list(self._flows.items()):
+        for jid in list(self._flows):
             rec = self._active.get(jid)
             if rec is not None:
                 self.sync_progress(rec)
@@ -894,9 +902,8 @@ class Scheduler:
             queue.change_state(rec, Trigger.RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
         else:
             queue.change_state(rec, Trigger.RESUME, active_seconds=0.0)
-        self._dirty[rec.id] = rec if rec.id in self._active else self._dirty.get(rec.id, rec)
-        if rec.id not in self._active:
-            self._dirty.pop(rec.id, None)
+        if rec.id in self._active:
+            self._dirty[rec.id] = rec  # its download-time limit moved
 
     def cancel(self, rec: JobRecord) -> int:
         """T31: temporaries (and finished, not yet completed downloads) are deleted."""
