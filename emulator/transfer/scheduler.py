@@ -54,7 +54,7 @@ INACTIVITY_TIMEOUT_NS = 90 * 86400 * NS  # JobInactivityTimeout group-policy def
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
 # Properties whose change moves a job's deadline or its place in the dispatch order.
-_RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time", "retry_at", "no_progress_since"})
+_RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
 
 
 class Presence(Protocol):
@@ -74,7 +74,7 @@ class TokenPolicy(Protocol):
 def os_error_hresult(exc: OSError) -> int:
     """A local-file fault as the Win32 error Windows reports (HRESULT_FROM_WIN32)."""
     by_errno = {
-        errno.ENOENT: hresults.ERROR_PATH_NOT_FOUND,
+        errno.ENOENT: hresults.ERROR_FILE_NOT_FOUND,
         errno.ENOTDIR: hresults.ERROR_PATH_NOT_FOUND,
         errno.ENOSPC: hresults.ERROR_DISK_FULL,
         errno.EDQUOT: hresults.ERROR_DISK_FULL,
@@ -203,7 +203,10 @@ class Scheduler:
         if old in RUNNING_STATES and new not in RUNNING_STATES:
             flow = self._flows.get(jid)
             if rec is not None and flow is not None and flow.connected and new not in FINAL_STATES:
-                self._materialize(rec, flow, now)  # keep the bytes that arrived before it stopped
+                try:
+                    self._materialize(rec, flow, now)  # keep the bytes that arrived before it stopped
+                except OSError:
+                    pass  # the temporary is gone: the file starts again when the job next runs
             self._flows.pop(jid, None)
             self._running_bg.pop(jid, None)
             start = self._run_start.pop(jid, None)
@@ -720,7 +723,10 @@ class Scheduler:
             # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts.
             can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
             if start and (
-                not can_resume or f.remote_mtime != flow.mtime or (f.bytes_total not in (None, flow.total))
+                new_name is not None  # the temporary was lost (deleted by a cleanup, say): start again
+                or not can_resume
+                or f.remote_mtime != flow.mtime
+                or (f.bytes_total not in (None, flow.total))
             ):
                 start = 0
                 self.filesystem.truncate(tmp)
@@ -834,18 +840,14 @@ class Scheduler:
         """The job's connection ends at ``t``: keep what arrived, drop the flow."""
         flow = self._flows.pop(rec.id, None)
         if flow is not None and flow.connected:
-            self._flows[rec.id] = flow
             try:
                 self._materialize(rec, flow, t)
-            finally:
-                self._flows.pop(rec.id, None)
+            except OSError:
+                pass  # the temporary is gone: the file starts again when the job next runs
 
     def _fail(self, rec: JobRecord, t: int, failure: Failure) -> None:
         """One failure of ``rec`` at ``t``: TRANSIENT_ERROR with a retry timer, or ERROR (T10, T13–T17)."""
-        try:
-            self._stop(rec, t)
-        except OSError:
-            self._flows.pop(rec.id, None)  # the temporary is gone: the failure below says so already
+        self._stop(rec, t)
         f = failure.file
         error = ErrorRecord(failure.context, int(failure.code), f.index if f is not None else None, failure.protocol)
         queue = self._queue
