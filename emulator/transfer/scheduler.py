@@ -25,6 +25,7 @@ choices where the pages are silent are written next to the code that makes them 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import heapq
 import itertools
@@ -202,11 +203,8 @@ class Scheduler:
         now = self._sim.now_ns()
         if old in RUNNING_STATES and new not in RUNNING_STATES:
             flow = self._flows.get(jid)
-            if rec is not None and flow is not None and flow.connected and new not in FINAL_STATES:
-                try:
-                    self._materialize(rec, flow, now)  # keep the bytes that arrived before it stopped
-                except OSError:
-                    pass  # the temporary is gone: the file starts again when the job next runs
+            if rec is not None and flow is not None and new not in FINAL_STATES:
+                self._keep_bytes(rec, flow, now)
             self._flows.pop(jid, None)
             self._running_bg.pop(jid, None)
             start = self._run_start.pop(jid, None)
@@ -839,11 +837,14 @@ class Scheduler:
     def _stop(self, rec: JobRecord, t: int) -> None:
         """The job's connection ends at ``t``: keep what arrived, drop the flow."""
         flow = self._flows.pop(rec.id, None)
-        if flow is not None and flow.connected:
-            try:
+        if flow is not None:
+            self._keep_bytes(rec, flow, t)
+
+    def _keep_bytes(self, rec: JobRecord, flow: Flow, t: int) -> None:
+        """A connection ends: keep the bytes that arrived before it did."""
+        if flow.connected:
+            with contextlib.suppress(OSError):  # the temporary is gone: the file restarts when the job next runs
                 self._materialize(rec, flow, t)
-            except OSError:
-                pass  # the temporary is gone: the file starts again when the job next runs
 
     def _fail(self, rec: JobRecord, t: int, failure: Failure) -> None:
         """One failure of ``rec`` at ``t``: TRANSIENT_ERROR with a retry timer, or ERROR (T10, T13–T17)."""
