@@ -94,12 +94,7 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("emulator.com.file", "emulator.service"),
         ("emulator.com.job", "emulator.service"),
         ("emulator.com.token_options", "emulator.service"),
-        ("emulator.helper_tokens", "emulator.service"),
-        ("emulator.transfer.notifications", "emulator.com.error"),
-        ("emulator.transfer.notifications", "emulator.com.file"),
-        ("emulator.transfer.notifications", "emulator.com.job"),
-        ("emulator.transfer.notifications", "emulator.service"),
-        ("emulator.transfer.scheduler", "emulator.service"),
+        ("emulator.com.views", "emulator.service"),
     }
 )
 

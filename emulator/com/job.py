@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 
 def _require_live(rec: JobRecord) -> None:
-    if rec.state >= JobState.ACKNOWLEDGED:
+    if rec.is_final:
         raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {rec.state.name}")
 
 
@@ -161,24 +161,24 @@ class Job(Job2Mixin, JobOptionsMixin):
     @com_method(IBackgroundCopyJob, "Resume", "BG_E_EMPTY for a job without files")
     def resume(self) -> None:
         with self._svc.lock:
-            caller, rec = self._write()
-            self._svc.scheduler.resume(rec, caller)
+            _, rec = self._write()
+            self._svc.scheduler.resume(rec)
             if not rec.properties.get(RESUMED_MARK):
                 self._svc.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
 
     @com_method(IBackgroundCopyJob, "Cancel", "returns S_OK or BG_S_UNABLE_TO_DELETE_FILES")
     def cancel(self) -> int:
         with self._svc.lock:
-            caller, rec = self._write()
-            return self._svc.scheduler.cancel(rec, caller)
+            _, rec = self._write()
+            return self._svc.scheduler.cancel(rec)
 
     @com_method(
         IBackgroundCopyJob, "Complete", "returns S_OK, BG_S_PARTIAL_COMPLETE or BG_S_UNABLE_TO_DELETE_FILES"
     )
     def complete(self) -> int:
         with self._svc.lock:
-            caller, rec = self._write()
-            return self._svc.scheduler.complete(rec, caller)
+            _, rec = self._write()
+            return self._svc.scheduler.complete(rec)
 
     # IBackgroundCopyJob: getters ----------------------------------------------------------------
 
@@ -201,6 +201,7 @@ class Job(Job2Mixin, JobOptionsMixin):
     def get_progress(self) -> JobProgress:
         with self._svc.lock:
             rec = self._read()
+            self._svc.scheduler.sync_progress(rec)  # a running file's bytes are computed when read
             total = 0
             done = 0
             files_done = 0

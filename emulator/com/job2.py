@@ -165,4 +165,4 @@ class Job2Mixin(ComObject):
                 return rec.reply_file_name
             from ..transfer.upload import reply_path
 
-            return reply_path(self._svc.scheduler, rec)
+            return reply_path(rec)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
 from ..identity.tokens import AccessToken
+from .states import FINAL_STATES
 
 
 @dataclass(slots=True, eq=False)
@@ -113,4 +114,4 @@ class JobRecord:
 
     @property
     def is_final(self) -> bool:
-        return self.state >= JobState.ACKNOWLEDGED
+        return self.state in FINAL_STATES

@@ -14,8 +14,13 @@ from ..constants import JobState, JobType
 from ..hresults import BitsError
 
 S = JobState
-_NON_FINAL = frozenset(s for s in JobState if s not in (S.ACKNOWLEDGED, S.CANCELLED))
-_ACTIVE = frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING})
+# The state families, defined here once; everything else imports them.
+FINAL_STATES = frozenset({S.ACKNOWLEDGED, S.CANCELLED})  # the job has left the queue
+RUNNING_STATES = frozenset({S.CONNECTING, S.TRANSFERRING})  # holds a connection (and a transfer slot)
+ACTIVE_STATES = frozenset({S.QUEUED, *RUNNING_STATES})  # waiting for or holding a connection
+SCHEDULED_STATES = frozenset({*ACTIVE_STATES, S.TRANSIENT_ERROR})  # the scheduler has work or a timer for it
+_NON_FINAL = frozenset(s for s in JobState if s not in FINAL_STATES)
+_ACTIVE = ACTIVE_STATES
 
 
 class Trigger(Enum):

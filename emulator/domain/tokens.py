@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .. import hresults
-from ..constants import ImpersonationLevel, TokenFlags
+from ..constants import ImpersonationLevel
 from ..hresults import HResult
-from ..identity.tokens import AccessToken
 from ..profiles import HelperTokenRules
-from .records import JobRecord
 
 VALID_FLAGS = 0x1 | 0x2  # BG_TOKEN_LOCAL_FILE | BG_TOKEN_NETWORK (SHTF)
 
@@ -191,18 +189,3 @@ def decide(
         if not d.allowed:
             return d
     return helper_admin(rules, method, s, helper_is_admin=helper_is_admin, choices=choices)
-
-
-def working_token(job: JobRecord, usage: TokenFlags) -> AccessToken | None:
-    """The helper token that reaches a resource of kind ``usage`` (BG_TOKEN_LOCAL_FILE: the local files;
-    BG_TOKEN_NETWORK: the server and proxy), or None when the owner's context does (SHTF: everything the
-    flags do not name uses the owner's context, and so does a job whose token is gone)."""
-    if job.helper is not None and job.helper_flags & usage:
-        return job.helper.token
-    return None
-
-
-def working_sid(job: JobRecord, usage: TokenFlags) -> str:
-    """The SID of the identity that reaches a resource of kind ``usage``: the helper's or the owner's."""
-    token = working_token(job, usage)
-    return job.owner_sid if token is None else token.user_sid

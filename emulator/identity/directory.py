@@ -122,15 +122,21 @@ class Directory:
     def logoff(self, session: LogonSession) -> None:
         if not isinstance(session, LogonSession):
             raise TypeError(f"logoff() takes a LogonSession, not {type(session).__name__}")
+        if not session.active:
+            raise ValueError(f"logon session {session.id} of {session.account.name} has already logged off")
         known = self.sessions.get(session.id)
         if known is not session:
             raise KeyError(f"logon session {session.id} does not belong to this service")
         if session.account.is_service:
             raise ValueError(f"{session.account.name} is a service account and is always logged on")
-        if not session.active:
-            raise ValueError(f"logon session {session.id} of {session.account.name} has already logged off")
         session.active = False
-        self.active_by_sid[session.account.sid].discard(session.id)
+        # An ended session leaves the directory (nothing grows with the history of logons); its id is
+        # never reused, so a token of it is recognised as dead (session_active is False).
+        del self.sessions[session.id]
+        active = self.active_by_sid[session.account.sid]
+        active.discard(session.id)
+        if not active:
+            del self.active_by_sid[session.account.sid]
         self._bus.publish(Logoff(self._now(), session.id, session.account.sid))
 
     def is_logged_on(self, sid: str) -> bool:

@@ -21,10 +21,10 @@ from urllib.parse import urljoin, urlsplit
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, ErrorContext, SecurityFlags
 from ..domain.records import JobRecord
-from .network import status_is_fatal
+from .flow import Failure, Flow, http_failure
 
 if TYPE_CHECKING:
-    from .scheduler import Flow, Scheduler
+    from .localfs import LocalFileSystem
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_REDIRECTS = 5
@@ -115,25 +115,16 @@ class _Failure(Exception):
         self.code, self.context, self.fatal = code, context, fatal
 
 
-def connect(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
+def connect(rec: JobRecord, flow: Flow) -> Failure | None:
+    """Fetch the file's body from a loopback server; fills ``flow`` or returns the failure."""
     f = flow.file
     offset = f.bytes_transferred
     try:
         status, headers, body, _final = _request(rec, f.remote_name, offset)
     except _Failure as failure:
-        sched._fail(rec, t, failure.code, failure.context, fatal=failure.fatal, file=f, protocol="http")
-        return True
+        return Failure(int(failure.code), failure.context, fatal=failure.fatal, file=f, protocol="http")
     if not 200 <= status < 300:
-        sched._fail(
-            rec,
-            t,
-            hresults.http_error(status),
-            ErrorContext.REMOTE_FILE,
-            fatal=status_is_fatal(status),
-            file=f,
-            protocol="http",
-        )
-        return True
+        return http_failure(status, f)
     if status == 206 and "content-range" in headers:
         start = int(headers["content-range"].split()[1].split("-")[0])
         total = int(headers["content-range"].rsplit("/", 1)[1])
@@ -147,12 +138,11 @@ def connect(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
             mtime = parsedate_to_datetime(headers["last-modified"]).timestamp()
         except (TypeError, ValueError):
             mtime = 0.0
-    raw = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
-    return sched._begin_transfer(rec, flow, t, mtime=mtime, headers=raw)
+    flow.mtime = mtime
+    flow.headers = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
+    return None
 
 
-def copy(flow: Flow, start: int, end: int) -> None:
+def copy(fs: LocalFileSystem, flow: Flow, start: int, end: int) -> None:
     assert flow.body is not None
-    with open(flow.tmp, "r+b") as fh:
-        fh.seek(start)
-        fh.write(flow.body[start - flow.body_offset : end - flow.body_offset])
+    fs.write(flow.tmp, start, flow.body[start - flow.body_offset : end - flow.body_offset])

@@ -2,7 +2,7 @@
 
 * Windows drive paths ``C:\\x\\y`` map to ``<drive_root>/C/x/y``; UNC paths ``\\\\server\\share\\p`` to
   ``<unc_root>/server/share/p``; absolute POSIX paths are used as they are. ``drive_root`` defaults to
-  a per-service ``tempfile.mkdtemp()`` made on first use; set ``svc.scheduler.filesystem.drive_root``.
+  a per-service ``tempfile.mkdtemp()`` made on first use; set ``svc.filesystem.drive_root``.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
   symlink that leads out of the root → E_ACCESSDENIED. Alternate data streams are refused by the name
   rules (domain/names.py). Nothing is written when a name is refused.
@@ -26,10 +26,9 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from .. import hresults
-from ..constants import TokenFlags
+from ..domain.acting import acting_sid
 from ..domain.names import is_unc
 from ..domain.records import FileRecord, JobRecord
-from ..domain.tokens import working_sid
 from ..hresults import BitsError
 
 _DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
@@ -38,6 +37,7 @@ DEVICE_NAMES = frozenset(
     | {f"COM{i}" for i in range(1, 10)}
     | {f"LPT{i}" for i in range(1, 10)}
 )
+LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
 
 
 def _segments(path: str) -> list[str]:
@@ -77,13 +77,14 @@ def _existing_realpath(path: Path) -> Path:
 
 
 class LocalFileSystem:
-    """The sandbox on its own: it needs nothing from the service but the job records passed to it."""
+    """The sandbox of one service. It needs nothing from the service: roots are set or made on first use."""
 
-    def __init__(self, _unused: object = None) -> None:
-        # TRANSITIONAL: ``_unused`` only lets the scheduler's old call ``LocalFileSystem(svc)`` keep working
-        # until it calls ``LocalFileSystem()``; remove it then.
+    def __init__(self, drive_root: str | os.PathLike[str] | None = None) -> None:
+        self._made_root: Path | None = None
         self._drive_root: Path | None = None
         self._unc_root: Path | None = None
+        if drive_root is not None:
+            self._drive_root = Path(drive_root)
         self._writers: dict[Path, frozenset[str]] = {}
 
     # roots ----------------------------------------------------------------------------------------
@@ -91,8 +92,9 @@ class LocalFileSystem:
     @property
     def drive_root(self) -> Path:
         if self._drive_root is None:
-            self._drive_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
+            self._drive_root = self._made_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
         return self._drive_root
+
 
     @drive_root.setter
     def drive_root(self, value: str | os.PathLike[str]) -> None:
@@ -107,6 +109,14 @@ class LocalFileSystem:
     @unc_root.setter
     def unc_root(self, value: str | os.PathLike[str]) -> None:
         self._unc_root = Path(value)
+
+    def close(self) -> None:
+        """Remove the drive root this sandbox made itself (never a root a test handed in)."""
+        if self._made_root is not None:
+            shutil.rmtree(self._made_root, ignore_errors=True)
+            if self._drive_root == self._made_root:
+                self._drive_root = None
+            self._made_root = None
 
     def _root_of(self, name: str) -> tuple[Path | None, Path]:
         """(root or None for POSIX paths, host path) for a local or SMB name; E_INVALIDARG if refused."""
@@ -166,7 +176,7 @@ class LocalFileSystem:
 
     def writer_sid(self, job: JobRecord) -> str:
         """Who creates the job's files: the helper token's user with BG_TOKEN_LOCAL_FILE, else the owner."""
-        return working_sid(job, TokenFlags.LOCAL_FILE)
+        return acting_sid(job, LOCAL_FILE_FLAG)
 
     # the facade's hooks ----------------------------------------------------------------------------
 

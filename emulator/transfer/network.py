@@ -14,15 +14,17 @@ are transient (the 503/504 texts say "resume later"); every other non-2xx status
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, TokenFlags
-from ..domain.tokens import working_sid
+from ..domain.acting import acting_sid
+from ..events import EventBus, NetworkChanged
 from ..hresults import HResult
 from ..identity import sids
 
@@ -118,33 +120,13 @@ class Resource:
         return "\r\n".join(lines) + "\r\n"
 
 
-class _LegacyOwner(Protocol):
-    """What the scheduler's old call ``FakeNetwork(scheduler)`` passes (TRANSITIONAL, see FakeNetwork)."""
-
-    def clock_time(self) -> float: ...
-
-    def set_network(self, connected: bool) -> None: ...
-
-
 class FakeNetwork:
-    """The registered URLs and the connectivity switch; it knows nothing of the service.
+    """The fake network of one service. ``now`` gives the time stamps of new resources; connectivity
+    changes are published on ``bus`` (the scheduler listens)."""
 
-    ``now`` gives the time a resource is registered at (its default Last-Modified) and ``on_connectivity``
-    is told when a test calls ``disconnect()``/``reconnect()`` (the scheduler's T17/T18).
-    """
-
-    def __init__(
-        self,
-        now: Callable[[], float] | _LegacyOwner,
-        on_connectivity: Callable[[bool], None] | None = None,
-    ) -> None:
-        if not callable(now):
-            # TRANSITIONAL: the scheduler still calls FakeNetwork(self); it should call
-            # FakeNetwork(self.now, self.set_network). Remove this branch and _LegacyOwner then.
-            owner = now
-            now, on_connectivity = owner.clock_time, owner.set_network
-        self._now: Callable[[], float] = now
-        self._on_connectivity = on_connectivity
+    def __init__(self, now: Callable[[], float] | None = None, bus: EventBus | None = None) -> None:
+        self._now = now if now is not None else time.time
+        self._bus = bus
         self._resources: dict[str, Resource] = {}
         self._hosts: dict[str, int] = {}
         self.connected = True
@@ -261,14 +243,11 @@ class FakeNetwork:
             return hresults.ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY  # T49
         return None
 
-    @staticmethod
-    def authenticate(res: Resource, rec: JobRecord, _unused: object = None) -> int:
+    def authenticate(self, res: Resource, rec: JobRecord) -> int:
         """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).
 
         Missing or rejected credentials give 401, which the scheduler turns into a fatal
-        BG_E_HTTP_ERROR_401 (setcredentials page). Implicit credentials are those of the identity that
-        reaches the network for the job: the helper with BG_TOKEN_NETWORK, else the owner (SHTF).
-        TRANSITIONAL: ``_unused`` takes the service the scheduler still passes; remove it with that argument."""
+        BG_E_HTTP_ERROR_401 (setcredentials page)."""
         if res.auth is None:
             return res.status
         server = [c for c in rec.credentials if c.target == AuthTarget.SERVER]
@@ -283,7 +262,8 @@ class FakeNetwork:
         candidates = [c for c in server if c.scheme in schemes] or [c for c in proxy if c.scheme in schemes]
         for c in candidates:
             if c.user_name is None and c.password is None:
-                if working_sid(rec, TokenFlags.NETWORK) in res.authorized_sids:
+                # Implicit credentials carry the helper token with BG_TOKEN_NETWORK, else the owner.
+                if acting_sid(rec, TokenFlags.NETWORK) in res.authorized_sids:
                     return res.status
             elif c.user_name is not None and res.users.get(c.user_name) == c.password:
                 return res.status
@@ -291,16 +271,16 @@ class FakeNetwork:
 
     def disconnect(self) -> None:
         """Network lost (T17): active jobs → TRANSIENT_ERROR, BG_E_NETWORK_DISCONNECTED, not counted."""
-        self._set_connected(False)
+        self._set(False)
 
     def reconnect(self) -> None:
         """Network re-established (T18): every TRANSIENT_ERROR job → QUEUED."""
-        self._set_connected(True)
+        self._set(True)
 
-    def _set_connected(self, connected: bool) -> None:
-        if self._on_connectivity is not None:
-            self._on_connectivity(connected)
+    def _set(self, connected: bool) -> None:
         self.connected = connected
+        if self._bus is not None:
+            self._bus.publish(NetworkChanged(self._now(), connected))
 
 
 def _zeros(offset: int, length: int) -> bytes:
