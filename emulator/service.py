@@ -108,7 +108,10 @@ class BitsService:
         try:
             user = self.directory.account(DEFAULT_USER)
         except KeyError:
-            user = self.directory.add_user(DEFAULT_USER)
+            try:
+                user = self.directory.add_user(DEFAULT_USER)
+            except ValueError:  # another service sharing the store created it a moment ago
+                user = self.directory.account(DEFAULT_USER)
         self.current_session = self.directory.logon(user)
         self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
 

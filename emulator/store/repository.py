@@ -333,6 +333,16 @@ class JobStore:
             (key, value),
         )
 
+    def set_setting_default(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", (key, value))
+
+    def account_row(self, name_or_sid: str) -> tuple[str, str, str, bool] | None:
+        row = self.conn.execute(
+            "SELECT sid, name, kind, admin FROM accounts WHERE sid = ? OR name = ? COLLATE NOCASE",
+            (name_or_sid, name_or_sid),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None:
         self.conn.execute(
             "INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, name, kind, admin)
