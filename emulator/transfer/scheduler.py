@@ -1,11 +1,11 @@
-"""The scheduler: moves jobs forward in time, on the service clock, when an API call asks (DESIGN §5).
+"""The scheduler: moves jobs forward in time, on the service clock, when an API call asks (docs/design.md#transfers).
 
 No threads. Every API call first calls ``catch_up()``, which replays what happened between the last
 simulated instant and the clock's "now" as a sequence of discrete events (connections made, files
 finished, retries due, timeouts) with bytes flowing continuously in between. When no job is in an action
 state and no inactivity deadline is due, ``catch_up`` returns at once: an idle service costs O(1).
 
-Facts: spec/bits-core.md §3.3 (transitions T1–T33), §3.4 (ordering), §3.5 (files), §5.3 (HTTP statuses).
+Facts: docs/reference/states.md (transitions T1–T33, scheduling, files), return-codes.md#http (HTTP statuses).
 Emulator choices where the pages are silent are written next to the code that makes them and in
 docs/transfers.md.
 """
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 ACTION_STATES = frozenset({JobState.QUEUED, JobState.CONNECTING, JobState.TRANSFERRING, JobState.TRANSIENT_ERROR})
 RUNNING_STATES = frozenset({JobState.CONNECTING, JobState.TRANSFERRING})
-INACTIVITY_TIMEOUT = 90 * 86400.0  # JobInactivityTimeout group-policy default (bits-core §6.4, T32)
+INACTIVITY_TIMEOUT = 90 * 86400.0  # JobInactivityTimeout group-policy default (docs/reference/limits.md#quotas, T32)
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 _EPS = 1e-9
 
@@ -56,7 +56,7 @@ class Flow:
     start_bytes: int = 0
     rate: float | None = None
     tmp: Any = None  # host Path of the temporary file
-    change_at: int | None = None  # byte offset at which the server's copy changes (§3.5)
+    change_at: int | None = None  # byte offset at which the server's copy changes (docs/reference/states.md#files)
     ranges_ok: bool = True  # the source can resume from an offset
     body: bytes | None = None  # a loopback HTTP response, read at connect
     body_offset: int = 0
@@ -297,7 +297,7 @@ class Scheduler:
                 return self._file_boundary(rec, flow, t)
         return False
 
-    # dispatch: who runs now (§3.4) ---------------------------------------------------------------------
+    # dispatch: who runs now (docs/reference/states.md#scheduling) ----------------------------------------
 
     def _may_start(self, rec: JobRecord) -> bool:
         if not self.connected:
@@ -320,7 +320,7 @@ class Scheduler:
                 queue.change_state(rec, Trigger.PREEMPTED)
                 changed = True
         # Foreground jobs run together; background jobs one at a time, highest priority first, FIFO
-        # within a priority (§3.4). OUR CHOICE: no round-robin time slices between equal priorities — the
+        # within a priority (states.md#scheduling). OUR CHOICE: no round-robin slices between equal priorities: the
         # running job keeps the slot until it rests, so runs are deterministic.
         best: JobRecord | None = None
         for rec in self._active.values():
@@ -444,7 +444,7 @@ class Scheduler:
 
             if http_loopback.is_loopback(f.remote_name):
                 return http_loopback.connect(self, rec, flow, t)
-            # A name nobody registered does not resolve (DESIGN §5): WinHTTP's error, transient.
+            # A name nobody registered does not resolve (docs/design.md#transfers): WinHTTP's error, transient.
             self._fail(
                 rec,
                 t,
@@ -497,7 +497,7 @@ class Scheduler:
             return True
         flow.tmp = tmp
         start = f.bytes_transferred
-        # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts (§3.5).
+        # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts (states.md#files).
         can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
         if start and (not can_resume or f.remote_mtime != mtime or (f.bytes_total not in (None, flow.total))):
             start = 0
@@ -512,7 +512,7 @@ class Scheduler:
         flow.start_t = t
         flow.start_bytes = start
         if rec.state is JobState.CONNECTING:
-            queue.change_state(rec, Trigger.CONNECTED, error=None)  # T9: the error object goes (§2.10)
+            queue.change_state(rec, Trigger.CONNECTED, error=None)  # T9: the error object goes (GetError)
         if flow.rate is None:
             self._advance_flow(rec, flow, t)
         return True
@@ -573,7 +573,7 @@ class Scheduler:
         f = flow.file
         queue = self._svc.queue
         if flow.change_at is not None and f.bytes_transferred >= flow.change_at and flow.resource is not None:
-            # The content changes on the server mid-transfer: this file restarts from byte 0 (§3.5).
+            # The content changes on the server mid-transfer: this file restarts from byte 0 (states.md#files).
             flow.resource.apply_change(t)
             flow.change_at = None
             queue.update_file(rec, f, bytes_transferred=0, remote_mtime=flow.resource.last_modified)
@@ -706,7 +706,7 @@ class Scheduler:
         return ok
 
     def notify_interface_changed(self, rec: JobRecord, proxy: Proxy | None = None) -> None:
-        """A callback registered after an event still receives it once (§2.11)."""
+        """A callback registered after an event still receives it once (SETNI)."""
         self.notifier.interface_changed(rec, proxy)
 
     def state_allows_transfer(self, rec: JobRecord) -> bool:
