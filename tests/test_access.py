@@ -1,5 +1,5 @@
 """Job ownership and visibility: docs/reference/security.md#ownership and scenarios T39–T48
-(docs/reference/security.md#scenarios)."""
+(docs/reference/security.md#scenarios). Source keys in capitals: docs/reference/sources.md."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Tests for emulator/hresults.py, the HRESULT catalogue.
 
-The expected values are written out literally here, copied from the spec tables (each row names the
-table it comes from), so that a typo in the module cannot also hide in the test.
+The expected values are written out literally here, copied from the tables of
+docs/reference/return-codes.md (each row names the section it comes from), so that a typo in the module cannot also hide in the test.
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ def test_http_constants_declared_by_name(status: int) -> None:
 
 
 def test_no_unexpected_bits_names() -> None:
-    """Every BG_*/BITS_MC_* name in the catalogue is one the spec lists (catches typos in names)."""
+    """Every BG_*/BITS_MC_* name in the catalogue is one the reference lists (catches typos in names)."""
     spec_names = {name for _, name, _ in EXPECTED} | {f"BG_E_HTTP_ERROR_{s}" for s in HEADER_HTTP_STATUSES}
     bits_names = {name for name in BY_NAME if name.startswith(("BG_", "BITS_MC_"))}
     assert bits_names - spec_names == set()

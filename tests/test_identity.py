@@ -1,5 +1,5 @@
 """Accounts, tokens, logon sessions, proxy blankets and cloaking (docs/reference/security.md#admin,
-#blanket, #logon; docs/design.md#identity)."""
+#blanket, #logon; docs/design.md#identity). Source keys in capitals: docs/reference/sources.md."""
 
 from __future__ import annotations
 

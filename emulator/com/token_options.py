@@ -1,4 +1,5 @@
-"""IBitsTokenOptions: the job's helper token and its usage flags (docs/reference/security.md).
+"""IBitsTokenOptions: the job's helper token and its usage flags (docs/reference/security.md; source keys
+such as HT, SHT: docs/reference/sources.md).
 
 The access check belongs to QueryInterface (HT: at SetHelperToken time the client impersonates the helper,
 who may have no access to the job), so the view remembers the identity that performed the QI and every

@@ -1,6 +1,7 @@
 """Who may read, modify, enumerate and take over a job (docs/reference/security.md#ownership).
 
-One place for the general access rule; IBitsTokenOptions has its own decision tables (tokens.py).
+One place for the general access rule; IBitsTokenOptions has its own decision tables (tokens.py). Source
+keys in capitals (UAC, TAKE, CRED…) name Microsoft pages: docs/reference/sources.md.
 """
 
 from __future__ import annotations

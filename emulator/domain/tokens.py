@@ -1,4 +1,5 @@
 """IBitsTokenOptions decision tables (docs/reference/security.md#sethelpertoken), as pure functions.
+Source keys in capitals (SHT, HT, UAC…) name Microsoft pages: docs/reference/sources.md.
 
 Inputs are the facts the tables name (security.md#inputs): who performed the QueryInterface (QI.sid, QI.adm, and W —
 whether that identity may modify the job under the general rule), the job owner (OWN.sid, OWN.adm), the
