@@ -61,6 +61,9 @@ FOREIGN = (
 PATH_MENTION = re.compile(
     r"(?<![\w./\\-])((?:docs|benchmarks|emulator|tests|migrations|fixtures)[/][\w./-]*\w)(#[\w-]+)?"
 )
+# A markdown file named without a folder ("states.md#t16"): some .md file of that name must exist, and one
+# of them must have the anchor.
+BARE_MD = re.compile(r"(?<![\w./\\~-])([\w-]+[.]md)(#[\w-]+)?")
 # Markdown links and images [text](target) and reference definitions [id]: target.
 MD_LINK = re.compile(r"\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 MD_REFDEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$", re.M)
@@ -147,7 +150,12 @@ def check(root: Path) -> list[Dangling]:
     """Every dangling reference in the text files under ``root``."""
     root = root.resolve()
     problems: list[Dangling] = []
-    for path in text_files(root):
+    files = text_files(root)
+    by_name: dict[str, list[Path]] = {}
+    for path in files:
+        if path.suffix == ".md":
+            by_name.setdefault(path.name, []).append(path)
+    for path in files:
         rel = path.relative_to(root).as_posix()
         text = path.read_text(encoding="utf-8")
         for pattern, why in FOREIGN:
@@ -159,6 +167,16 @@ def check(root: Path) -> list[Dangling]:
             why_not = _check_target(root, root, target, anchor)
             if why_not:
                 problems.append(Dangling(rel, _line(text, m.start()), m.group(0), why_not))
+        for m in BARE_MD.finditer(text):
+            candidates = by_name.get(m.group(1), [])
+            anchor = m.group(2)[1:] if m.group(2) else None
+            if not candidates:
+                why = "no markdown file of that name in the repository"
+            elif anchor and not any(anchor in anchors(c) for c in candidates):
+                why = f"no anchor #{anchor} in any {m.group(1)}"
+            else:
+                continue
+            problems.append(Dangling(rel, _line(text, m.start()), m.group(0), why))
         if path.suffix == ".md":
             prose = FENCE.sub(lambda f: "\n" * f.group(0).count("\n"), text)
             for pattern in (MD_LINK, MD_REFDEF):
@@ -239,8 +257,10 @@ def test_checker_accepts_a_tree_whose_references_resolve(tmp_path: Path) -> None
         ("te~sts/g.py", "ID = 'core §~5.1'\n", "numbered section"),
         ("emu~lator/h.py", "# see do~cs/reference/nowhere.md\n", "no such file"),
         ("emu~lator/i.py", "# T16 (do~cs/ref.md#t99)\n", "no anchor #t99"),
-        ("do~cs/j.md", "[gone](missing.md)\n", "no such file"),
-        ("do~cs/k.md", "[bad anchor](ref.md#nope)\n", "no anchor #nope"),
+        ("do~cs/j.md", "[gone](miss~ing.md)\n", "no such file"),
+        ("do~cs/k.md", "[bad anchor](re~f.md#nope)\n", "no anchor #nope"),
+        ("emu~lator/o.py", "# T16 (states.md#t16)\n", "no markdown file of that name"),
+        ("emu~lator/p.py", "# T16 (re~f.md#t99)\n", "no anchor #t99 in any"),
         ("do~cs/l.md", "# Title\n\n[here](#elsewhere)\n", "no anchor #elsewhere"),
         ("do~cs/m.md", "[up](../../outside.md)\n", "outside the repository"),
         ("README.md", "[x]: do~cs/absent.md\n", "no such file"),
