@@ -3,7 +3,7 @@
 The default clock reads ``time.time()`` on every call, through the module attribute, so freezegun and
 time-machine move the emulator together with the test. BITS timers (retry delay, no-progress timeout,
 inactivity, maximum download time) are all measured on this clock, never on ``time.monotonic`` —
-a frozen monotonic clock would otherwise hang or stall them (notes/python-libraries.md §3.5).
+a frozen monotonic clock would otherwise hang or stall them (docs/design.md#time).
 """
 
 from __future__ import annotations

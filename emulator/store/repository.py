@@ -1,7 +1,7 @@
 """Write-through persistence of job records.
 
 Hot-path writes run on the service's own sqlite3 connection with SQL generated once from the SQLAlchemy
-tables (Core for hot paths, notes §3.3): an API call costs one short transaction, not an ORM flush.
+tables (Core for hot paths, docs/design.md#service): an API call costs one short transaction, not an ORM flush.
 Loading a file store at start uses the typed ORM models.
 """
 
