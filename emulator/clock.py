@@ -3,7 +3,7 @@
 The default clock reads ``time.time()`` on every call, through the module attribute, so freezegun and
 time-machine move the emulator together with the test. BITS timers (retry delay, no-progress timeout,
 inactivity, maximum download time) are all measured on this clock, never on ``time.monotonic`` —
-a frozen monotonic clock would otherwise hang or stall them (notes/python-libraries.md §3.5).
+a frozen monotonic clock would otherwise hang or stall them (docs/design.md#time).
 """
 
 from __future__ import annotations
@@ -26,8 +26,16 @@ class Clock(Protocol):
 
 def to_ns(seconds: float | int | Fraction) -> int:
     """Seconds → integer nanoseconds, exactly for ints and Fractions, to the nearest ns for floats."""
+    if isinstance(seconds, bool):
+        raise TypeError("seconds must be a number, not bool")
     if isinstance(seconds, int):
         return seconds * NS
+    if isinstance(seconds, float):
+        if not math.isfinite(seconds):
+            raise ValueError(f"{seconds} is not a finite number of seconds")
+        # the float's exact value as a fraction, rounded half up to the nanosecond, in integers only
+        num, den = seconds.as_integer_ratio()
+        return (2 * num * NS + den) // (2 * den)
     return round(Fraction(seconds) * NS)
 
 

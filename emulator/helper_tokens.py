@@ -1,4 +1,5 @@
-"""Helper tokens: where they are kept, what ends them, and what a job needs from them (security §4, §5).
+"""Helper tokens: where they are kept, what ends them, and what a job needs from them
+(docs/reference/security.md#lifetime).
 
 A helper token lives in its job's row (identity, supplying logon session, flags) and in the job record.
 It ends when the session that supplied it logs off, when the job's owner logs off (A14), when the service

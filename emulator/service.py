@@ -1,6 +1,6 @@
 """BitsService: the composition root that wires clock, store, identity, queue, scheduler and faces.
 
-No module-level state: two services in one process are fully isolated (DESIGN §2).
+No module-level state: two services in one process are fully isolated (docs/design.md#service).
 """
 
 from __future__ import annotations
@@ -108,7 +108,10 @@ class BitsService:
         try:
             user = self.directory.account(DEFAULT_USER)
         except KeyError:
-            user = self.directory.add_user(DEFAULT_USER)
+            try:
+                user = self.directory.add_user(DEFAULT_USER)
+            except ValueError:  # another service sharing the store created it a moment ago
+                user = self.directory.account(DEFAULT_USER)
         self.current_session = self.directory.logon(user)
         self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
 
@@ -159,7 +162,7 @@ class BitsService:
             raise TypeError(f"token must be an AccessToken, not {type(token).__name__}")
         if token.integrity < IntegrityLevel.MEDIUM:
             # Vista+: a low-integrity process (protected-mode IE, ActiveX) cannot create the manager
-            # (bits-core §2.1 notes, nn-bits-ibackgroundcopymanager).
+            # (https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager).
             raise BitsError(hresults.E_ACCESSDENIED, "a low-integrity process cannot create the BITS manager")
         default = validate_blanket(blanket, DEFAULT_BLANKET) if blanket is not None else DEFAULT_BLANKET
         return Manager(self, Proxy(ClientProcess(token, default)))

@@ -1,4 +1,4 @@
-"""The layering of ``emulator/`` (docs/ARCHITECTURE.md, "What each layer may import"), checked on the source.
+"""The layering of ``emulator/`` (docs/ARCHITECTURE.md#imports), checked on the source.
 
 Every ``import`` and ``from … import`` of every module is read from its syntax tree — inside functions and
 ``if TYPE_CHECKING:`` blocks too, since a type-only import still ties the layers together — and matched

@@ -1,8 +1,8 @@
 """The job state machine as a table: ``transition(state, trigger, …)`` for every (state × trigger) pair.
 
-Each row names its number in the transition table of docs/ARCHITECTURE.md's state rules (T1–T33, the rows
-of the BITS job life cycle) and the Microsoft page it comes from, or "emulator choice" with the reason
-where the pages are silent. Every pair the table does not list must be refused: an API trigger
+Each row names its number in the transition table of the behaviour reference (T1–T33,
+docs/reference/states.md#transitions) and the Microsoft page it comes from, or "emulator choice" with
+the reason where the pages are silent. Every pair the table does not list must be refused: an API trigger
 (Resume, Suspend, Cancel, Complete) on a final job with BG_E_INVALID_STATE, as Windows answers, and an
 internal trigger (scheduler, network, logoff, timers) with ``IllegalTransition``, since reaching it would
 be an emulator bug.

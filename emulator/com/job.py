@@ -1,6 +1,6 @@
 """IBackgroundCopyJob … IBackgroundCopyJob5 and IBackgroundCopyJobHttpOptions as one Python class.
 
-Order of checks in every method (DESIGN §7, our reading where the docs are silent): Python types →
+Order of checks in every method (docs/design.md#checks, our reading where the docs are silent): Python types →
 ANONYMOUS blanket → access (E_ACCESSDENIED) → job state (BG_E_INVALID_STATE) → argument values.
 """
 
@@ -330,7 +330,7 @@ class Job(Job2Mixin, JobOptionsMixin):
         with self._svc.lock:
             caller, rec = self._write()
             self._svc.queue.update(rec, notify_interface=callback, notify_registrant_sid=caller.user_sid)
-            # Callbacks run in the context of the user who registered them (TAKE, §2.11).
+            # Callbacks run in the context of the user who registered them (docs/reference/security.md#takeownership).
             self._svc.scheduler.notify_interface_changed(rec, self._proxy.spawn())
 
     @com_method(IBackgroundCopyJob, "GetNotifyInterface")
@@ -419,7 +419,7 @@ class Job(Job2Mixin, JobOptionsMixin):
         with self._svc.lock:
             return self._read().owner_integrity
 
-    @com_method(IBackgroundCopyJob4, "SetMaximumDownloadTime", "setter rule applied (our choice, §2.5)")
+    @com_method(IBackgroundCopyJob4, "SetMaximumDownloadTime", "setter rule applied (our choice)")
     def set_maximum_download_time(self, seconds: int) -> None:
         self._set(max_download_time=args.ulong(seconds, "seconds"))
 
@@ -429,7 +429,7 @@ class Job(Job2Mixin, JobOptionsMixin):
             return self._read().max_download_time
 
     @com_method(
-        IBackgroundCopyJob4, "SetPeerCachingFlags", "stored only (peer caching is not emulated, §9.7)"
+        IBackgroundCopyJob4, "SetPeerCachingFlags", "stored only (peer caching is not emulated)"
     )
     def set_peer_caching_flags(self, flags: int) -> None:
         value = args.ulong(flags, "flags")

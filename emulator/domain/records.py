@@ -97,7 +97,7 @@ class JobRecord:
     properties: dict[int, Any] = field(default_factory=dict)
     helper_flags: int = 0
     helper: HelperToken | None = None
-    # scheduler bookkeeping (spec/bits-core.md §3.3 timers), seconds on the service clock
+    # scheduler bookkeeping (timers of docs/reference/states.md), seconds on the service clock
     retry_at: float | None = None
     no_progress_since: float | None = None
     active_seconds: float = 0.0

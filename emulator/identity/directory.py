@@ -21,7 +21,12 @@ SERVICE_SESSION_IDS = {LOCAL_SYSTEM.sid: 0x3E7, LOCAL_SERVICE.sid: 0x3E5, NETWOR
 
 
 class AccountStore(Protocol):
-    """What the directory keeps in the store: the machine's SID part, the next RID and the accounts."""
+    """What the directory keeps in the store: the machine's SID part, the next RID and the accounts.
+
+    ``shared``: other services may add accounts to the same store (a file store), so a name this
+    directory does not know is looked up there before it is called unknown."""
+
+    shared: bool
 
     def transaction(self) -> AbstractContextManager[None]: ...
 
@@ -29,7 +34,11 @@ class AccountStore(Protocol):
 
     def set_setting(self, key: str, value: str) -> None: ...
 
+    def set_setting_default(self, key: str, value: str) -> None: ...
+
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None: ...
+
+    def account_row(self, name_or_sid: str) -> tuple[str, str, str, bool] | None: ...
 
 
 class Directory:
@@ -46,11 +55,10 @@ class Directory:
         # Token ids (TOKEN_STATISTICS.TokenId) are numbered per service, so two services never share a
         # counter and each numbers its tokens from 1.
         self._token_ids = itertools.count(1)
-        machine = store.get_setting("machine")
-        if machine is None:
-            with store.transaction():
-                store.set_setting("machine", sids.machine_subauthorities(seed))
-                store.set_setting("next_rid", "1001")
+        with store.transaction():
+            # insert-if-absent inside the write transaction: services creating one store at once agree
+            store.set_setting_default("machine", sids.machine_subauthorities(seed))
+            store.set_setting_default("next_rid", "1001")
         for account in (LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE):
             self._remember(account)
             session_id = SERVICE_SESSION_IDS[account.sid]
@@ -77,10 +85,17 @@ class Directory:
             raise ValueError(f'{name!r} is not a valid Windows user name (1-20 chars, no "/\\[]:;|=,+*?<>@)')
         if name.lower() in self.by_name:
             raise ValueError(f"an account named {name!r} already exists (use account({name!r}))")
-        machine = self._store.get_setting("machine")
-        rid = int(self._store.get_setting("next_rid") or "1001")
-        account = Account(f"S-1-5-21-{machine}-{rid}", name, AccountKind.USER, admin)
         with self._store.transaction():
+            # Read inside the (IMMEDIATE, for a shared file store) write transaction: another service may
+            # have added this name, or used the next RID, since this one started.
+            existing = self._store.account_row(name)
+            if existing is not None:
+                account = Account(existing[0], existing[1], AccountKind(existing[2]), bool(existing[3]))
+                self._remember(account)
+                raise ValueError(f"an account named {name!r} already exists (use account({name!r}))")
+            machine = self._store.get_setting("machine")
+            rid = int(self._store.get_setting("next_rid") or "1001")
+            account = Account(f"S-1-5-21-{machine}-{rid}", name, AccountKind.USER, admin)
             self._store.set_setting("next_rid", str(rid + 1))
             self._store.insert_account(account.sid, account.name, account.kind.value, account.admin)
         self._remember(account)
@@ -88,6 +103,11 @@ class Directory:
 
     def account(self, name_or_sid: str) -> Account:
         found = self.by_sid.get(name_or_sid) or self.by_name.get(name_or_sid.lower())
+        if found is None and self._store.shared:
+            row = self._store.account_row(name_or_sid)  # added by another service sharing the store
+            if row is not None:
+                found = Account(row[0], row[1], AccountKind(row[2]), bool(row[3]))
+                self._remember(found)
         if found is None:
             raise KeyError(f"no account {name_or_sid!r}")
         return found

@@ -1,7 +1,7 @@
 """Opening a store: SQLite connections, pragmas, the schema template and Alembic upgrades.
 
 In-memory services copy a template database built once per process from the models (SQLite's backup
-API), so a fresh service costs a page copy, not DDL and not a migration replay (DESIGN §2). File stores
+API), so a fresh service costs a page copy, not DDL and not a migration replay (docs/design.md#service). File stores
 are created and upgraded by the Alembic revisions in ``migrations/`` at open; a store stamped with a
 revision this version does not know was written by a newer emulator and is refused.
 """
@@ -49,7 +49,7 @@ def migrations_dir() -> Path:
 
 def _apply_pragmas(conn: sqlite3.Connection, *, file_backed: bool) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
-    # Purged helper-token data must not linger in free pages (DESIGN §2, issue: secure_delete test).
+    # Purged helper-token data must not linger in free pages (docs/design.md#service, secure_delete test).
     conn.execute("PRAGMA secure_delete=ON")
     if file_backed:
         conn.execute("PRAGMA journal_mode=WAL")

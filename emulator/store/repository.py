@@ -1,7 +1,7 @@
 """Write-through persistence of job records.
 
 Hot-path writes run on the service's own sqlite3 connection with SQL generated once from the SQLAlchemy
-tables (Core for hot paths, notes §3.3): an API call costs one short transaction, not an ORM flush.
+tables (Core for hot paths, docs/design.md#service): an API call costs one short transaction, not an ORM flush.
 Loading a file store at start uses the typed ORM models.
 """
 
@@ -332,6 +332,16 @@ class JobStore:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+    def set_setting_default(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", (key, value))
+
+    def account_row(self, name_or_sid: str) -> tuple[str, str, str, bool] | None:
+        row = self.conn.execute(
+            "SELECT sid, name, kind, admin FROM accounts WHERE sid = ? OR name = ? COLLATE NOCASE",
+            (name_or_sid, name_or_sid),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]), bool(row[3]))
 
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None:
         self.conn.execute(

@@ -1,4 +1,4 @@
-"""Real HTTP(S) to servers on this machine's loopback interface (DESIGN §5).
+"""Real HTTP(S) to servers on this machine's loopback interface (docs/design.md#transfers).
 
 A URL whose host is ``127.0.0.1``, ``localhost`` or ``::1`` and that the fake network does not know is
 fetched for real with the standard library: ``Range: bytes=N-`` to resume, redirects followed (up to 5),
@@ -52,7 +52,7 @@ def _basic(rec: JobRecord, target: AuthTarget) -> str | None:
 def _context(rec: JobRecord) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     if rec.security_flags & _IGNORE_CERT:
-        # SetSecurityFlags asked to ignore certificate problems (bits-core §4.8).
+        # SetSecurityFlags asked to ignore certificate problems (docs/reference/interfaces.md#enums).
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx

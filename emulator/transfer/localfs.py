@@ -9,11 +9,11 @@
 * The destination directory is not required to exist at AddFile (BITS creates nothing before the
   transfer); OUR CHOICE: when the transfer starts and it does not exist, the job goes to ERROR with
   context LOCAL_FILE and HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003.
-* Downloads write a temporary file ``BIT<hex>.tmp`` in the destination directory (bits-core §3.5);
+* Downloads write a temporary file ``BIT<hex>.tmp`` in the destination directory (docs/reference/states.md#files);
   Complete renames it over the local name (an existing file is replaced); Cancel deletes it.
 * A minimal ACL model: ``restrict(directory, writers=[sid, …])`` lets only those SIDs create files in
   the directory and below. The identity writing is the job owner, or the helper token's user when the
-  job has BG_TOKEN_LOCAL_FILE and a helper token (bits-security §5).
+  job has BG_TOKEN_LOCAL_FILE and a helper token (docs/reference/security.md#usage-flags).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The fake network: URLs a test registers, with content, rate, status, headers and faults (DESIGN §5).
+"""The fake network: URLs a test registers, with content, rate, status, headers and faults (docs/design.md#transfers).
 
     svc.network.register("http://server/a.bin", content=b"...", rate=1000)
     svc.network.register("http://server/big", size=10 * 2**20, generator=lambda off, n: bytes(n))
@@ -7,9 +7,10 @@
 A host nobody registered does not resolve (ERROR_WINHTTP_NAME_NOT_RESOLVED, transient, after
 ``resolve_delay`` seconds of CONNECTING). A registered host with an unregistered path answers 404.
 
-HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, bits-core §5.3). The docs do not
-say which statuses are fatal; OUR CHOICE (docs/transfers.md): 408, 429 and every 5xx except 501 and 505
-are transient (the 503/504 texts say "resume later"); every other non-2xx status is fatal.
+HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, docs/reference/return-codes.md#http).
+The docs do not say which statuses are fatal; OUR CHOICE (docs/reference/readings.md#http-statuses):
+408, 429 and every 5xx except 501 and 505 are transient (the 503/504 texts say "resume later"); every
+other non-2xx status is fatal.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class Resource:
     users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
     authorized_sids: frozenset[str] = frozenset()  # identities implicit (NTLM/Negotiate) credentials may carry
     client_certificate: bool = False  # the HTTPS server asks for a client certificate
-    upload: bool = False  # a BITS upload endpoint (bits-core §9.5)
+    upload: bool = False  # a BITS upload endpoint (docs/reference/states.md#upload)
     reply: bytes | None = None  # what the server application answers an upload-reply job
     received: bytes | None = None  # the last file uploaded to it
     requests: int = 0
@@ -162,12 +163,12 @@ class FakeNetwork:
 
         ``rate`` is bytes per second (None: instant). ``transient_failures`` connections fail first with
         ``failure_status``. ``change_content_after`` bytes into a transfer the server's copy changes
-        (to ``changed_content`` if given) with a new time stamp, so the file restarts (bits-core §3.5).
+        (to ``changed_content`` if given) with a new time stamp, so the file restarts (docs/reference/states.md#files).
         ``content_length=False`` sends no length, so the size stays unknown until the file is done.
         ``auth`` makes the server challenge: ``"basic"`` accepts the ``users`` name/password pairs given
         with SetCredentials; ``"ntlm"``/``"negotiate"`` accept implicit credentials (SetCredentials with
         NULL user and password) of an identity in ``authorized_sids`` — the helper token's user when the
-        job has BG_TOKEN_NETWORK and a helper token, else the owner (bits-security §5).
+        job has BG_TOKEN_NETWORK and a helper token, else the owner (docs/reference/security.md#usage-flags).
         ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
         answers upload-reply jobs.
         """

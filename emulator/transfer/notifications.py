@@ -1,4 +1,4 @@
-"""Notifications: IBackgroundCopyCallback 1–3 and command lines (spec/bits-core.md §2.3, §2.11, §9.1).
+"""Notifications: IBackgroundCopyCallback 1–3 and command lines (docs/reference/states.md#notifications).
 
 Delivered synchronously, on the thread that made the API call, while the scheduler catches up, in the
 order the events happened: FileTransferred(s) before the JobTransferred/JobError they lead to. No
@@ -109,7 +109,7 @@ class Notifier:
         self._emit(Note(Kind.FILE_TRANSFERRED, rec, f))
 
     def modified(self, rec: JobRecord, changes: dict[str, Any] | None = None) -> None:
-        """A property, progress or state change — except a change into ERROR or TRANSFERRED (§2.11)."""
+        """A property, progress or state change — except a change into ERROR or TRANSFERRED (JobModification page)."""
         if changes is not None:
             if "state" in changes and changes["state"] in (JobState.ERROR, JobState.TRANSFERRED):
                 return
@@ -127,7 +127,7 @@ class Notifier:
         self._queue.append(note)
 
     def interface_changed(self, rec: JobRecord, proxy: Any = None) -> None:
-        """SetNotifyInterface: the new callback gets what is still undelivered (at-least-once, §2.11)."""
+        """SetNotifyInterface: the new callback gets what is still undelivered (at-least-once, SETNI)."""
         if proxy is not None:
             self._proxies[rec.id] = proxy
         waiting = self._waiting.pop(rec.id, [])

@@ -1,4 +1,4 @@
-"""Upload and upload-reply jobs against the fake network's BITS upload endpoints (bits-core §9.5).
+"""Upload and upload-reply jobs against the fake network's BITS upload endpoints (docs/reference/states.md#upload).
 
 The job's one file is read from its local name and sent to a URL registered with ``upload=True``; the
 endpoint keeps what it received (``resource.received``). An upload-reply endpoint answers with its
