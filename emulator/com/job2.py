@@ -18,12 +18,6 @@ from .base import ComObject
 from .registry import com_method
 from .structures import JobReplyProgress
 
-MAX_PROGRAM = 260  # MAX_PATH
-MAX_PARAMETERS = 4000
-MAX_USER_NAME = 300
-MAX_PASSWORD = 65535
-MAX_REPLY_DATA = 1 << 20  # GetReplyData: larger replies give BG_E_TOO_LARGE
-
 
 class Job2Mixin(ComObject):
     __slots__ = ()
@@ -53,7 +47,9 @@ class Job2Mixin(ComObject):
                 # Undocumented code; OUR CHOICE: E_INVALIDARG, as for other NULL/argument mismatches.
                 raise BitsError(hresults.E_INVALIDARG, "parameters without a program")
             if prog is not None:
-                if limits.utf16_len(prog) > MAX_PROGRAM or (params and limits.utf16_len(params) > MAX_PARAMETERS):
+                if limits.utf16_len(prog) > limits.MAX_PATH or (
+                    params and limits.utf16_len(params) > limits.MAX_NOTIFY_PARAMETERS
+                ):
                     raise BitsError(hresults.BG_E_STRING_TOO_LONG)
                 names.check_local_name(prog)  # a full path: no search path, no environment variables
             svc.queue.update(rec, notify_program=prog, notify_parameters=params)
@@ -91,9 +87,9 @@ class Job2Mixin(ComObject):
                 raise BitsError(hresults.BG_E_INVALID_AUTH_SCHEME)
             if sch in (AuthScheme.BASIC, AuthScheme.DIGEST) and (user is None or pwd is None):
                 raise BitsError(hresults.E_INVALIDARG, "BASIC and DIGEST need a user name and a password")  # T52
-            if user is not None and limits.utf16_len(user) > MAX_USER_NAME:
+            if user is not None and limits.utf16_len(user) > limits.MAX_USER_NAME:
                 raise BitsError(hresults.BG_E_USERNAME_TOO_LARGE)
-            if pwd is not None and limits.utf16_len(pwd) > MAX_PASSWORD:
+            if pwd is not None and limits.utf16_len(pwd) > limits.MAX_PASSWORD:
                 raise BitsError(hresults.BG_E_PASSWORD_TOO_LARGE)
             kept = [c for c in rec.credentials if (c.target, c.scheme) != (t, sch)]
             svc.queue.set_credentials(rec, [*kept, Credential(t, sch, user, pwd)])
@@ -139,7 +135,7 @@ class Job2Mixin(ComObject):
             if rec.state not in (JobState.TRANSFERRED, JobState.ACKNOWLEDGED):
                 raise BitsError(hresults.BG_E_INVALID_STATE, "the reply has not arrived")
             reply = self._svc.scheduler.replies.get(rec.id)
-            if reply is not None and len(reply) > MAX_REPLY_DATA:
+            if reply is not None and len(reply) > limits.MAX_REPLY_DATA:
                 raise BitsError(hresults.BG_E_TOO_LARGE)
             return reply or None
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
 from ..identity.tokens import AccessToken
+from . import limits
 from .states import FINAL_STATES
 
 
@@ -73,12 +74,12 @@ class JobRecord:
     state: JobState = JobState.SUSPENDED
     description: str = ""
     priority: JobPriority = JobPriority.NORMAL
-    notify_flags: int = 0x3
+    notify_flags: int = limits.DEFAULT_NOTIFY_FLAGS
     notify_program: str | None = None
     notify_parameters: str | None = None
-    min_retry_delay: int = 600
-    no_progress_timeout: int = 1_209_600
-    max_download_time: int = 7_776_000
+    min_retry_delay: int = limits.DEFAULT_RETRY_DELAY
+    no_progress_timeout: int = limits.DEFAULT_NO_PROGRESS_TIMEOUT
+    max_download_time: int = limits.DEFAULT_MAX_DOWNLOAD_TIME
     proxy_usage: ProxyUsage = ProxyUsage.PRECONFIG
     proxy_list: str | None = None
     proxy_bypass_list: str | None = None

@@ -19,10 +19,6 @@ RESTRICTED_CODE: Final = "S-1-5-12"
 SERVICE_ACCOUNT_SIDS: Final = frozenset({LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE})
 
 
-def integrity_sid(rid: int) -> str:
-    return f"S-1-16-{rid}"
-
-
 def machine_subauthorities(seed: int = 0) -> str:
     """The three sub-authorities of a machine's ``S-1-5-21-<machine>-<rid>`` SIDs.
 
