@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
 # The modules above the composition root's line: the root itself, the package's public names
 # (``emulator/__init__.py``, the module ``emulator`` alone, not its subpackages) and the faces built on the
-# public API. Every other module is "below service.py".
-TOP = ("emulator.service", "emulator.cli", "emulator.pytest_plugin", "emulator.compat")
+# public API (compat/, and scenarios/ which runs scenario files through it). Every other module is
+# "below service.py".
+TOP = ("emulator.service", "emulator.cli", "emulator.pytest_plugin", "emulator.compat", "emulator.scenarios")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,21 @@ CONTRACTS = (
         ("emulator.service",),
         exempt=TOP,
         exempt_package_root=True,
+    ),
+    Contract(
+        "the foundation (constants, HRESULTs, clock, events, profiles) imports no layer built on it",
+        ("emulator.constants", "emulator.hresults", "emulator.clock", "emulator.events", "emulator.profiles"),
+        (
+            "emulator.com",
+            "emulator.compat",
+            "emulator.cli",
+            "emulator.pytest_plugin",
+            "emulator.transfer",
+            "emulator.store",
+            "emulator.service",
+            "emulator.queue",
+            "emulator.helper_tokens",
+        ),
     ),
     Contract(
         "com/ is the facade: it knows no face built on it",
@@ -219,7 +235,9 @@ def test_contracts_catch_each_kind_of_violation() -> None:
         "emulator.cli": {"emulator.service"},
         "emulator.compat.bitsadmin": {"emulator.service", "emulator.com.job"},
         "emulator.pytest_plugin": {"pytest", "emulator.service"},
-        "emulator.clock": {"pytest"},
+        "emulator.clock": {"pytest", "emulator.com.args"},
+        "emulator.events": {"emulator.constants", "emulator.domain.records"},
+        "emulator.scenarios.runner": {"emulator.service", "emulator.com.job"},
         "emulator": {"emulator.service", "emulator.com.job"},
     }
     assert set(violations(modules)) == {
@@ -231,4 +249,5 @@ def test_contracts_catch_each_kind_of_violation() -> None:
         ("emulator.com.job", "emulator.cli"),
         ("emulator.queue", "emulator.service"),
         ("emulator.clock", "pytest"),
+        ("emulator.clock", "emulator.com.args"),
     }
