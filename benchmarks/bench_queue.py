@@ -26,10 +26,10 @@ from unittest.mock import MagicMock
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _replay import recording, replayer  # noqa: E402
+from _replay import recording, replayer
 
-from emulator import BitsService, JobType  # noqa: E402
-from emulator.store import database  # noqa: E402
+from emulator import BitsService, JobType
+from emulator.store import database
 
 
 def best_of(fn: Callable[[], None], n: int, repeat: int = 5) -> float:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _replay import file_replayer, recording, recording_files, replayer  # noqa: E402
+from _replay import file_replayer, recording, recording_files, replayer
 
-from emulator import BitsService, JobState, JobType, ManualClock  # noqa: E402
-from emulator.com.manager import Manager  # noqa: E402
-from emulator.store import database  # noqa: E402
+from emulator import BitsService, JobState, JobType, ManualClock
+from emulator.com.manager import Manager
+from emulator.store import database
 
 CONTENT = b"x" * 4096
 
