@@ -297,17 +297,19 @@ class JobStore:
         owner_sid: str | None,
         *,
         failing_states: Iterable[JobState],
+        target_state: JobState,
         error: ErrorRecord,
         now: float,
     ) -> int:
         """Logoff: drop the tokens a session supplied (and, when ``owner_sid`` is given, the tokens on that
         owner's jobs, A14) in one statement that reaches its rows through the helper-session and owner
-        indexes. Jobs in ``failing_states`` that hold usage flags fail with ``error`` in the same statement.
+        indexes. Jobs in ``failing_states`` that hold usage flags move to ``target_state`` (decided by the
+        domain's transition function, not here) with ``error`` in the same statement.
         Returns the number of rows touched."""
         states = ",".join(str(int(s)) for s in failing_states)
         fails = f"(helper_flags != 0 AND state IN ({states}))"
         where = "helper_session_id = ?"
-        params: list[Any] = [int(JobState.ERROR), int(error.context), error.code, now, session_id]
+        params: list[Any] = [int(target_state), int(error.context), error.code, now, session_id]
         if owner_sid is not None:
             where += " OR (owner_sid = ? AND helper_sid IS NOT NULL)"
             params.append(owner_sid)
