@@ -37,6 +37,7 @@ class Trigger(Enum):
     TOKEN_DISCARDED = "helper token discarded"  # security §4.3
     INACTIVITY_TIMEOUT = "job inactivity timeout"  # T32
     FILES_ADDED = "files added to a transferred job"  # T6
+    VALIDATION_FAILED = "SetValidationState(FALSE)"  # setvalidationstate page: the job moves to ERROR
 
 
 class IllegalTransition(RuntimeError):
@@ -99,6 +100,7 @@ _INTERNAL: dict[Trigger, tuple[frozenset[JobState], JobState]] = {
     ),
     Trigger.INACTIVITY_TIMEOUT: (_NON_FINAL, S.CANCELLED),
     Trigger.FILES_ADDED: (frozenset({S.TRANSFERRED}), S.QUEUED),
+    Trigger.VALIDATION_FAILED: (_NON_FINAL, S.ERROR),
 }
 
 

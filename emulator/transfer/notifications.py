@@ -9,7 +9,8 @@ line is registered, the command line runs instead (never for service-account job
 suppresses everything.
 
 A callback is any object with the COM method names (``JobTransferred(job)``, ``JobError(job, error)``,
-``JobModification(job, reserved)``, ``FileTransferred(job, file)``) or their snake_case forms.
+``JobModification(job, reserved)``, ``FileTransferred(job, file)``, ``FileRangesTransferred(job, file,
+ranges)`` with a list of FileRange) or their snake_case forms.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Kind(Enum):
     JOB_TRANSFERRED = ("JobTransferred", "job_transferred", NotifyFlags.JOB_TRANSFERRED)
     JOB_ERROR = ("JobError", "job_error", NotifyFlags.JOB_ERROR)
     JOB_MODIFICATION = ("JobModification", "job_modification", NotifyFlags.JOB_MODIFICATION)
+    FILE_RANGES_TRANSFERRED = ("FileRangesTransferred", "file_ranges_transferred", NotifyFlags.FILE_RANGES_TRANSFERRED)
 
     @property
     def com_name(self) -> str:
@@ -57,6 +59,7 @@ class Note:
     job: JobRecord
     file: FileRecord | None = None
     not_before: float = 0.0
+    ranges: list[tuple[int, int]] | None = None  # FileRangesTransferred: (offset, length) spans
 
 
 class Notifier:
@@ -87,6 +90,12 @@ class Notifier:
 
     def file_transferred(self, rec: JobRecord, f: FileRecord) -> None:
         self._emit(Note(Kind.FILE_TRANSFERRED, rec, f))
+
+    def file_ranges_transferred(self, rec: JobRecord, f: FileRecord, spans: list[tuple[int, int]]) -> None:
+        """Ranges of an on-demand file arrived (transfer/ranges.py). Like JobModification, not kept for a late
+        callback nor retried (OUR CHOICE; the callback3 page warns events may be dropped under load)."""
+        if rec.notify_interface is not None:
+            self._queue.append(Note(Kind.FILE_RANGES_TRANSFERRED, rec, f, ranges=spans))
 
     def modified(self, rec: JobRecord, changes: dict[str, Any] | None = None) -> None:
         """A property, progress or state change — except a change into ERROR or TRANSFERRED (§2.11)."""
@@ -166,7 +175,7 @@ class Notifier:
         if flags & NotifyFlags.DISABLE or not flags & note.kind.flag or not self._current(note):
             return
         callback = rec.notify_interface
-        durable = note.kind is not Kind.JOB_MODIFICATION
+        durable = note.kind not in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
         if callback is None:
             if durable and not self._command_line(rec, note, "no callback registered"):
                 self._waiting.setdefault(rec.id, []).append(note)
@@ -182,7 +191,8 @@ class Notifier:
     def _call(self, callback: object, note: Note) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
-            return note.kind is Kind.JOB_MODIFICATION  # an object without the method: nothing to call
+            # an object without the method: nothing to call
+            return note.kind in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
         from ..com.job import Job
 
         svc = self._svc
@@ -207,6 +217,13 @@ class Notifier:
                 result = method(job, File(svc, proxy.spawn(), rec, note.file))
             elif note.kind is Kind.JOB_MODIFICATION:
                 result = method(job, 0)
+            elif note.kind is Kind.FILE_RANGES_TRANSFERRED:
+                from ..com.file import File
+                from ..com.structures import FileRange
+
+                assert note.file is not None and note.ranges is not None
+                spans = [FileRange.model_construct(initial_offset=o, length=n) for o, n in note.ranges]
+                result = method(job, File(svc, proxy.spawn(), rec, note.file), spans)
             else:
                 result = method(job)
         except Exception:

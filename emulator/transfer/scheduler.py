@@ -28,6 +28,7 @@ from ..events import JobStateChanged
 from ..hresults import BitsError
 from ..identity.callers import Proxy
 from ..identity.tokens import AccessToken
+from . import ranges
 from .localfs import LocalFileSystem
 from .network import FakeNetwork, Resource, status_is_fatal
 from .notifications import Notifier
@@ -61,6 +62,8 @@ class Flow:
     body: bytes | None = None  # a loopback HTTP response, read at connect
     body_offset: int = 0
     upload: bool = False  # bytes go to the server, not into a temporary file
+    segments: Any = None  # a ranged / on-demand file's plan (transfer/ranges.py); None: bytes 0..total in order
+    stop_at: int | None = None  # an on-demand flow pauses at this many bytes (transfer/ranges.py)
 
     def bytes_at(self, t: float) -> int:
         if self.rate is None:
@@ -71,6 +74,8 @@ class Flow:
         if self.rate is None:
             return self.start_t
         target = self.total if self.change_at is None else min(self.total, self.change_at)
+        if self.stop_at is not None:
+            target = min(target, self.stop_at)
         return self.start_t + max(0, target - self.start_bytes) / self.rate
 
 
@@ -485,6 +490,8 @@ class Scheduler:
         flow.rate = res.rate
         if res.change_content_after is not None:
             flow.change_at = res.change_content_after
+        if ranges.prepare(self, rec, flow, t, res.size, res.ranges):
+            return True  # a ranged file's range error (transfer/ranges.py)
         return self._begin_transfer(rec, flow, t, mtime=res.last_modified, headers=res.response_headers())
 
     def _begin_transfer(self, rec: JobRecord, flow: Flow, t: float, *, mtime: float, headers: str | None) -> bool:
@@ -534,6 +541,8 @@ class Scheduler:
         target = flow.bytes_at(t)
         if flow.change_at is not None:
             target = min(target, flow.change_at)
+        if flow.stop_at is not None:
+            target = min(target, flow.stop_at)
         have = f.bytes_transferred
         if target <= have:
             return
@@ -542,11 +551,16 @@ class Scheduler:
         # Progress is activity: ModificationTime and the inactivity timer move, the no-progress timer stops.
         self._svc.queue.update(rec, no_progress_since=None)
         self.notifier.progress(rec)
+        if flow.segments is not None:
+            ranges.progressed(self, rec, flow)  # FileRangesTransferred
 
     def _copy(self, flow: Flow, start: int, end: int) -> None:
         fs = self.filesystem
         if flow.upload:
             return  # the endpoint keeps the whole file when the last fragment arrives (finish_upload)
+        if flow.segments is not None:
+            ranges.copy(flow, start, end)
+            return
         if flow.local_source is not None:
             if start == 0 and end == flow.total:
                 fs.copy_into(flow.local_source, flow.tmp)
@@ -579,11 +593,15 @@ class Scheduler:
             queue.update_file(rec, f, bytes_transferred=0, remote_mtime=flow.resource.last_modified)
             self.filesystem.truncate(flow.tmp)
             flow.total = flow.resource.size
+            if flow.segments is not None and ranges.prepare(self, rec, flow, t, flow.total, flow.resource.ranges):
+                return True
             queue.update_file(rec, f, bytes_total=flow.total if flow.resource.content_length else None)
             flow.start_t, flow.start_bytes = t, 0
             if flow.rate is None:
                 self._advance_flow(rec, flow, t)
             return True
+        if flow.stop_at is not None and flow.stop_at <= f.bytes_transferred < flow.total:
+            return ranges.pause(self, rec, flow, t)  # on demand: the requested ranges are in
         if f.bytes_transferred < flow.total:
             return False
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
