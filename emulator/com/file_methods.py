@@ -118,7 +118,11 @@ class FileMethodsMixin(ComObject):
             self._require(IBackgroundCopyFile3)
             return self._read().validation_state
 
-    @com_method(IBackgroundCopyFile3, "IsDownloadedFromPeer", "always FALSE: peer caching is not emulated")
+    @com_method(
+        IBackgroundCopyFile3,
+        "IsDownloadedFromPeer",
+        "always FALSE, as with peer caching off (simplification: peer caching and BranchCache are not emulated)",
+    )
     def is_downloaded_from_peer(self) -> bool:
         with self._svc.lock:
             self._require(IBackgroundCopyFile3)
@@ -130,7 +134,8 @@ class FileMethodsMixin(ComObject):
     @com_method(
         IBackgroundCopyFile4,
         "GetPeerDownloadStats",
-        "(from_origin, from_peers): the bytes in the temporary file, 0 from peers; uploads (0, 0)",
+        "(from_origin, from_peers): the bytes in the temporary file, 0 from peers as with peer caching off "
+        "(simplification); uploads (0, 0)",
     )
     def get_peer_download_stats(self) -> tuple[int, int]:
         with self._svc.lock:
@@ -191,7 +196,8 @@ class FileMethodsMixin(ComObject):
         IBackgroundCopyFile6,
         "RequestFileRanges",
         "fetched before the rest of the file; on-demand jobs fetch only them, then SUSPENDED (or TRANSFERRED when "
-        "the file is whole); no ranges or a zero length: E_INVALIDARG / BG_E_INVALID_RANGE (our choice)",
+        "the file is whole); no ranges or a zero length: E_INVALIDARG / BG_E_INVALID_RANGE (our choice); "
+        "FileRangesTransferred not rate-limited (simplification)",
     )
     def request_file_ranges(self, ranges_: Iterable[FileRange | tuple[int, int]]) -> None:
         spans = range_list(ranges_)

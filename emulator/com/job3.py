@@ -100,7 +100,7 @@ class Job3Mixin(ComObject):
         IBackgroundCopyJob3,
         "AddFileWithRanges",
         "zero-length ranges accepted; SMB remote names: E_INVALIDARG (BITS 3.0+); DYNAMIC_CONTENT jobs: "
-        "E_INVALIDARG (our choice)",
+        "E_INVALIDARG (our choice); loopback servers get one Range request per range (simplification)",
     )
     def add_file_with_ranges(
         self, remote_url: str, local_name: str, ranges_: Iterable[FileRange | tuple[int, int]]

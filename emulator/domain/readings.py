@@ -170,4 +170,46 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     Reading(
         "§9.5", "upload to a URL that is not a BITS upload endpoint", "BG_E_HTTP_ERROR_501, fatal", "transfer/upload.py"
     ),
+    Reading(
+        "AddFileWithRanges",
+        "how several ranges are asked of a loopback HTTP server",
+        "simplification: one `Range: bytes=a-b` request per range (BITS may ask for several in one multipart "
+        "request; the bytes written are the same); a 206 for other bytes than asked: BG_E_INVALID_SERVER_RESPONSE",
+        "transfer/ranges.py",
+    ),
+    Reading(
+        "AddFileWithRanges",
+        "when ranges are checked against the remote file",
+        "at each connection, once the size is known: a range outside it fails the job (ERROR, BG_E_INVALID_RANGE, "
+        "context REMOTE_FILE); a server without ranges: BG_E_INSUFFICIENT_RANGE_SUPPORT",
+        "transfer/ranges.py",
+    ),
+    Reading(
+        "FileRangesTransferred",
+        "how often it is called",
+        "simplification: once per catch-up step in which bytes of a file with on-demand ranges arrived, with the "
+        "spans filled since the last call; MINIMUM_NOTIFICATION_INTERVAL_MS is not applied; a failed call is not "
+        "retried nor kept for a callback registered later (like JobModification)",
+        "transfer/ranges.py",
+    ),
+    Reading(
+        "RequestFileRanges",
+        "new ranges or a new download position while the file transfers",
+        "the file's connection is reopened with the new plan (one more request to the server)",
+        "com/file_methods.py",
+    ),
+    Reading(
+        "RequestFileRanges",
+        "an on-demand job with no ranges requested, and ranges requested while BITS has it SUSPENDED",
+        "Resume connects (the size becomes known), then SUSPENDED at once; requests made while SUSPENDED are "
+        "fetched at the next Resume",
+        "transfer/ranges.py",
+    ),
+    Reading(
+        "ReplaceRemotePrefix",
+        "a file being transferred gets a new name",
+        "its connection is reopened on the new name; same time stamp and size: it resumes, otherwise it restarts "
+        "from 0; transferred files keep their bytes",
+        "com/job3.py",
+    ),
 )
