@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +104,30 @@ def test_invalid_file_from_the_origin_fails_the_job_and_resume_downloads_it_agai
     job.complete()
     assert (tmp_path / "a").read_bytes() == b"payload"
     assert f.get_validation_state() is True  # SETVAL: "Calling Complete implicitly validates the file"
+
+
+def test_validating_from_the_file_transferred_callback(svc: BitsService, tmp_path: Path) -> None:
+    """SETVAL: "To receive notification when the transfer is complete, implement
+    IBackgroundCopyCallback2::FileTransferred" — rejecting the file there puts the job in ERROR instead of
+    TRANSFERRED: JobError is delivered, JobTransferred is not."""
+    svc.network.register("http://server/f", b"corrupt")
+
+    class Validator(Recorder):
+        def FileTransferred(self, job: object, file: Any) -> int:  # noqa: N802 - COM name
+            self.calls.append("FileTransferred")
+            file.set_validation_state(False)
+            return 0
+
+    _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    job.set_notify_flags(NotifyFlags.JOB_TRANSFERRED | NotifyFlags.JOB_ERROR | NotifyFlags.FILE_TRANSFERRED)
+    cb = Validator()
+    job.set_notify_interface(cb)
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert cb.calls == ["FileTransferred", "JobError"]
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_VALIDATION_FAILED)
+    assert not list(tmp_path.iterdir())  # the rejected temporary file is gone
 
 
 def test_validation_on_a_final_job_is_invalid_state(svc: BitsService, tmp_path: Path) -> None:

@@ -100,7 +100,8 @@ class FileMethodsMixin(ComObject):
             # Downloaded from the origin server (peer caching is not emulated): "the job moves to the error
             # state with an error code of BG_E_VALIDATION_FAILED and the file progress is set to zero. You can
             # then call IBackgroundCopyJob::Resume to download the file again." (setvalidationstate page)
-            svc.scheduler.filesystem.discard(f)
+            if rec.job_type is JobType.DOWNLOAD:
+                svc.scheduler.filesystem.discard(f)  # the temporary file goes; Resume writes a new one
             svc.queue.update_file(
                 rec, f, validation_state=False, transferred=False, bytes_transferred=0, temp_name=None
             )

@@ -132,7 +132,8 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     Reading(
         "T11",
         "round-robin time slices between equal priorities",
-        "not emulated: the running background job keeps its slot until it rests (deterministic runs)",
+        "simplification: no time slices — the running background job keeps its slot until it rests, so runs "
+        "are deterministic; a higher priority still preempts it",
         "transfer/scheduler.py",
     ),
     Reading(

@@ -254,7 +254,11 @@ def on_demand_plan(rec: JobRecord, f: FileRecord, size: int) -> tuple[list[Span]
             # Requested before the size was known: checked now (RequestFileRanges checks it when it can).
             raise BitsError(hresults.BG_E_INVALID_RANGE, f"requested range {off}+{n} is outside the file")
         requested.append((off, length))
-    pending = subtract(requested, filled)
+    # "Ranges are automatically split into non-overlapping ranges" (RequestFileRanges): each byte once, in
+    # the order first asked for.
+    pending: list[Span] = []
+    for span in requested:
+        pending.extend(subtract([span], merge([*filled, *pending])))
     covered = merge([*filled, *pending])
     pos = min(int(st.get("position", 0)), size)
     rest = subtract([(pos, size - pos), (0, pos)], covered)
