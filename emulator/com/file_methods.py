@@ -108,9 +108,8 @@ class FileMethodsMixin(ComObject):
             if f.ranges is None:
                 st = ranges.state_of(rec, f)
                 if st is not None:
-                    ranges.save_state(svc.scheduler, rec, f, {**st, "plan": None})
+                    ranges.save_state(svc.queue, rec, f, {**st, "plan": None})
             error = ErrorRecord(ErrorContext.REMOTE_FILE, int(hresults.BG_E_VALIDATION_FAILED), f.index, None)
-            svc.scheduler.suspended(rec)  # a running job drops its connection
             svc.queue.set_error(rec, Trigger.VALIDATION_FAILED, error)
 
     @com_method(IBackgroundCopyFile3, "GetValidationState", "FALSE until SetValidationState(TRUE) or Complete")
@@ -174,10 +173,10 @@ class FileMethodsMixin(ComObject):
     def _replan(self, rec: JobRecord, f: FileRecord, **changes: object) -> None:
         svc = self._svc
         st = ranges.state_of(rec, f) or {}
-        ranges.save_state(svc.scheduler, rec, f, {**st, **changes})
+        ranges.save_state(svc.queue, rec, f, {**st, **changes})
         svc.queue.update(rec)
         if not f.transferred and rec.state in (JobState.CONNECTING, JobState.TRANSFERRING):
-            ranges.request_restart(svc.scheduler, rec)  # reconnect with the new plan
+            svc.scheduler.reconnect(rec)  # reconnect with the new plan
 
     @com_method(
         IBackgroundCopyFile6,

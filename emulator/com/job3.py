@@ -62,7 +62,7 @@ class Job3Mixin(ComObject):
         IBackgroundCopyJob3,
         "ReplaceRemotePrefix",
         "case-sensitive prefix match; all new names checked before any changes; a file being transferred "
-        "reconnects to its new name (restart rule of §3.5 at that connection)",
+        "reconnects to its new name (the file-transfer-consistency restart rule at that connection)",
     )
     def replace_remote_prefix(self, old_prefix: str, new_prefix: str) -> int:
         old = args.required_text(old_prefix, "old_prefix")
@@ -89,11 +89,12 @@ class Job3Mixin(ComObject):
                     continue
                 svc.queue.update_file(rec, f, remote_name=name)
                 # "BITS does not restart already transferred files"; the one in progress reconnects, and its
-                # next connection compares time stamp and size with what it had (restart rule, §3.5).
+                # next connection compares time stamp and size with what it had (file-transfer-consistency page:
+                # https://learn.microsoft.com/en-us/windows/win32/bits/file-transfer-consistency).
                 reconnect |= not f.transferred
             svc.queue.update(rec)  # a property change: ModificationTime, JobModification
             if reconnect:
-                ranges.request_restart(svc.scheduler, rec)
+                svc.scheduler.reconnect(rec)
             return int(hresults.S_OK)
 
     @com_method(

@@ -14,8 +14,10 @@ the first ``bytes_transferred`` bytes of its plan, and the scheduler's linear by
   (https://learn.microsoft.com/en-us/windows/win32/api/bits10_1/nf-bits10_1-ibackgroundcopyfile6-requestfileranges).
 
 The on-demand plan of each file is kept in ``JobRecord.properties[ON_DEMAND_KEY]`` (an id BITS does not
-use), so it is persisted with the job. The scheduler calls ``prepare`` when it connects, ``copy`` to move
-bytes, ``progressed`` after bytes moved and ``pause`` when an on-demand flow reaches its stop point.
+use), so it is persisted with the job. Like the other connectors, nothing here changes a job's state: the
+scheduler calls ``prepare`` when it connects (a ``Failure`` or None), ``save_plan`` when the transfer begins,
+``copy`` to move bytes, ``progressed`` after bytes moved and ``paused`` to see whether an on-demand flow
+reached its stop point.
 
 Runtime errors (the job goes to ERROR, context REMOTE_FILE; addfilewithranges page): a range outside the
 remote file → BG_E_INVALID_RANGE; a server without range support → BG_E_INSUFFICIENT_RANGE_SUPPORT; a
@@ -24,6 +26,7 @@ loopback server answering another range than asked (e.g. consolidated ranges) �
 
 from __future__ import annotations
 
+import errno
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,11 +38,13 @@ from .. import hresults
 from ..constants import BG_LENGTH_TO_EOF, ErrorContext, JobPropertyId, JobType
 from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import FileRecord, JobRecord
-from ..domain.states import Trigger
 from ..hresults import BitsError
+from .flow import Failure, Flow, http_failure
 
 if TYPE_CHECKING:
-    from .scheduler import Flow, Scheduler
+    from ..queue import JobQueue
+    from .localfs import LocalFileSystem
+    from .notifications import Notifier
 
 UINT64_MAX: Final = 0xFFFFFFFFFFFFFFFF
 ON_DEMAND_KEY: Final = -1  # JobRecord.properties key of the per-file on-demand state
@@ -55,6 +60,16 @@ class Segment:
     remote: int
     local: int
     length: int
+
+
+@dataclass(slots=True, eq=False)
+class Layout:
+    """A mapped flow's plan (``Flow.layout``): its segments in transfer order, where an on-demand flow stops,
+    and the on-demand state to persist when the transfer begins."""
+
+    segments: list[Segment]
+    stop_at: int | None = None
+    state: dict[str, Any] | None = None
 
 
 # span arithmetic -----------------------------------------------------------------------------------------
@@ -182,12 +197,12 @@ def state_of(rec: JobRecord, f: FileRecord) -> dict[str, Any] | None:
     return dict(st) if isinstance(st, dict) else None
 
 
-def save_state(sched: Scheduler, rec: JobRecord, f: FileRecord, st: dict[str, Any]) -> None:
+def save_state(queue: JobQueue, rec: JobRecord, f: FileRecord, st: dict[str, Any]) -> None:
     props = dict(rec.properties)
     table = dict(props.get(ON_DEMAND_KEY) or {})
     table[str(f.index)] = st
     props[ON_DEMAND_KEY] = table
-    sched._svc.queue.update(rec, touch=False, properties=props)
+    queue.update(rec, touch=False, properties=props)
 
 
 def _is_http(rec: JobRecord, f: FileRecord) -> bool:
@@ -211,8 +226,8 @@ def random_access_error(rec: JobRecord, f: FileRecord) -> str | None:
         return "the remote file is not on an HTTP or HTTPS server"
     if f.ranges is not None:
         return "the file was added with AddFileWithRanges"
-    st = state_of(rec, f)
-    if st is not None and st.get("no_ranges"):
+    err = rec.error
+    if err is not None and err.file_index == f.index and err.code == int(hresults.BG_E_INSUFFICIENT_RANGE_SUPPORT):
         return "the server does not support ranges"
     return None
 
@@ -270,68 +285,72 @@ def on_demand_plan(rec: JobRecord, f: FileRecord, size: int) -> tuple[list[Span]
 
 # scheduler hooks -----------------------------------------------------------------------------------------
 
-# Per scheduler and file: the flow that last reported and the plan position it reported up to.
-_REPORTED: WeakKeyDictionary[Scheduler, dict[int, tuple[Flow, int]]] = WeakKeyDictionary()
+# Per notifier and file: the flow that last reported and the plan position it reported up to.
+_REPORTED: WeakKeyDictionary[Notifier, dict[int, tuple[Flow, int]]] = WeakKeyDictionary()
 
 
-def _runtime_error(sched: Scheduler, rec: JobRecord, f: FileRecord, t: float, code: hresults.HResult | int) -> bool:
-    sched._fail(rec, t, code, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="http")
-    return True
+def _range_failure(f: FileRecord, code: hresults.HResult | int) -> Failure:
+    return Failure(int(code), ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="http")
 
 
-def prepare(sched: Scheduler, rec: JobRecord, flow: Flow, t: float, size: int, supports_ranges: bool) -> bool:
-    """At connection: lay out a mapped file over the remote file of ``size`` bytes. True when the job failed
-    (the scheduler then stops); False to go on (also for files that are not mapped)."""
+def prepare(rec: JobRecord, flow: Flow, size: int, supports_ranges: bool) -> Failure | None:
+    """At connection: lay out a mapped file over the remote file of ``size`` bytes (``flow.layout``), or the
+    range failure. Files that are not mapped are left alone."""
     f = flow.file
     if not is_mapped(rec, f):
-        return False
+        return None
     if not supports_ranges:
-        st = state_of(rec, f)
-        if st is not None or f.ranges is None:
-            save_state(sched, rec, f, {**(st or {}), "no_ranges": True})
-        return _runtime_error(sched, rec, f, t, hresults.BG_E_INSUFFICIENT_RANGE_SUPPORT)
+        return _range_failure(f, hresults.BG_E_INSUFFICIENT_RANGE_SUPPORT)
     try:
         if f.ranges is not None:
-            segments = resolve(f.ranges, size)
-            stop: int | None = None
+            layout = Layout(resolve(f.ranges, size))
         else:
             plan, stop, st = on_demand_plan(rec, f, size)
-            segments = [Segment(off, off, n) for off, n in plan]
-            save_state(sched, rec, f, st)
+            layout = Layout([Segment(off, off, n) for off, n in plan], stop, st)
     except BitsError as exc:
-        return _runtime_error(sched, rec, f, t, exc.hresult)
-    flow.segments = segments
-    flow.total = sum(s.length for s in segments)
-    flow.stop_at = stop
-    return False
+        return _range_failure(f, exc.hresult)
+    flow.layout = layout
+    flow.total = sum(seg.length for seg in layout.segments)
+    return None
 
 
-def copy(flow: Flow, start: int, end: int) -> None:
+def save_plan(queue: JobQueue, rec: JobRecord, flow: Flow) -> None:
+    """The transfer begins: persist the on-demand plan ``prepare`` made (the filled part is its prefix)."""
+    layout = flow.layout
+    if layout is not None and layout.state is not None:
+        save_state(queue, rec, flow.file, layout.state)
+        layout.state = None
+
+
+def copy(fs: LocalFileSystem, flow: Flow, start: int, end: int) -> None:
     """Write the plan bytes [start, end) of a mapped flow at their local offsets."""
-    segments: Sequence[Segment] = flow.segments
+    layout: Layout = flow.layout
     res = flow.resource
-    with open(flow.tmp, "r+b") as fh:
-        for pos, remote, local, n in pieces(segments, start, end):
-            fh.seek(local)
-            if flow.body is not None:
-                fh.write(flow.body[pos - flow.body_offset : pos - flow.body_offset + n])
-                continue
-            assert res is not None
-            res.served.append((remote, n))
-            done = 0
-            while done < n:
-                k = min(CHUNK, n - done)
-                fh.write(res.read(remote + done, k))
-                done += k
+    for pos, remote, local, n in pieces(layout.segments, start, end):
+        if flow.body is not None:
+            lo = pos - flow.body_offset
+            if lo < 0:
+                # The temporary file was lost after the bytes were fetched: fail; Resume fetches again.
+                raise OSError(errno.ENOENT, "the temporary file was lost during the transfer")
+            fs.write(flow.tmp, local, flow.body[lo : lo + n])
+            continue
+        assert res is not None
+        res.served.append((remote, n))
+        done = 0
+        while done < n:
+            k = min(CHUNK, n - done)
+            fs.write(flow.tmp, local + done, res.read(remote + done, k))
+            done += k
 
 
-def progressed(sched: Scheduler, rec: JobRecord, flow: Flow) -> None:
+def progressed(notifier: Notifier, rec: JobRecord, flow: Flow) -> None:
     """After bytes moved: FileRangesTransferred with the spans filled since the last report (files with
     on-demand state only; https://learn.microsoft.com/en-us/windows/win32/api/bits10_1/nf-bits10_1-ibackgroundcopycallback3-filerangestransferred)."""
     f = flow.file
-    if f.ranges is not None or flow.segments is None:
+    layout: Layout | None = flow.layout
+    if f.ranges is not None or layout is None:
         return
-    table = _REPORTED.setdefault(sched, {})
+    table = _REPORTED.setdefault(notifier, {})
     owner, lo = table.get(f.file_id, (flow, flow.start_bytes))
     if owner is not flow:
         lo = flow.start_bytes
@@ -339,28 +358,26 @@ def progressed(sched: Scheduler, rec: JobRecord, flow: Flow) -> None:
     if hi <= lo:
         return
     table[f.file_id] = (flow, hi)
-    spans = merge((remote, n) for _, remote, _, n in pieces(flow.segments, lo, hi))
+    spans = merge((remote, n) for _, remote, _, n in pieces(layout.segments, lo, hi))
     if spans:
-        sched.notifier.file_ranges_transferred(rec, f, spans)
+        notifier.file_ranges_transferred(rec, f, spans)
 
 
-def pause(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
-    """An on-demand flow has every requested byte: the job is SUSPENDED until the next Resume."""
-    progressed(sched, rec, flow)
-    sched.suspended(rec)
-    sched._svc.queue.change_state(rec, Trigger.SUSPEND)
-    return True
-
-
-def request_restart(sched: Scheduler, rec: JobRecord) -> None:
-    """The plan of a running file changed: drop its connection; the scheduler reconnects and re-plans."""
-    sched.suspended(rec)
+def paused(flow: Flow) -> bool:
+    """An on-demand flow has every requested byte but not the whole file: the job rests in SUSPENDED until
+    the next Resume (RequestFileRanges page)."""
+    layout: Layout | None = flow.layout
+    return (
+        layout is not None
+        and layout.stop_at is not None
+        and layout.stop_at <= flow.file.bytes_transferred < flow.total
+    )
 
 
 # loopback HTTP -------------------------------------------------------------------------------------------
 
 
-def connect_loopback(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
+def connect_loopback(rec: JobRecord, flow: Flow) -> Failure | None:
     """A mapped file on a loopback server: learn the size with a one-byte range request, then fetch each span
     of the plan with its own ``Range`` request. OUR CHOICE: one request per span (BITS may ask for several
     ranges at once and parse a multipart answer; the bytes written are the same)."""
@@ -369,66 +386,57 @@ def connect_loopback(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> 
     f = flow.file
     url = f.remote_name
 
-    def fetch(first: int, last: int) -> tuple[int, dict[str, str], bytes] | None:
-        try:
-            status, headers, body, _ = http_loopback._request(rec, url, 0, byte_range=(first, last))
-        except http_loopback._Failure as failure:
-            sched._fail(rec, t, failure.code, failure.context, fatal=failure.fatal, file=f, protocol="http")
-            return None
+    def fetch(first: int, last: int) -> tuple[int, dict[str, str], bytes]:
+        status, headers, body, _ = http_loopback._request(rec, url, 0, byte_range=(first, last))
         return status, headers, body
 
-    got = fetch(0, 0)
-    if got is None:
-        return True
-    status, headers, _ = got
-    if status == 416:
-        size = _total(headers.get("content-range", "")) or 0  # an empty remote file
-    elif status == 206:
-        total = _total(headers.get("content-range", ""))
-        if total is None:
-            return _runtime_error(sched, rec, f, t, hresults.BG_E_INVALID_SERVER_RESPONSE)
-        size = total
-    elif 200 <= status < 300:
-        return prepare(sched, rec, flow, t, 0, supports_ranges=False)
-    else:
-        from .network import status_is_fatal
-
-        fatal = status_is_fatal(status)
-        sched._fail(rec, t, hresults.http_error(status), ErrorContext.REMOTE_FILE, fatal=fatal, file=f, protocol="http")
-        return True
-    mtime = 0.0
-    if "last-modified" in headers:
-        try:
-            mtime = parsedate_to_datetime(headers["last-modified"]).timestamp()
-        except (TypeError, ValueError):
-            mtime = 0.0
-    if prepare(sched, rec, flow, t, size, supports_ranges=True):
-        return True
-    start = f.bytes_transferred
-    if start and (f.remote_mtime != mtime or f.bytes_total not in (None, flow.total)):
-        start = 0  # _begin_transfer restarts the file (§3.5 of the consistency rule): fetch from the start
-    end = flow.total if flow.stop_at is None else min(flow.total, flow.stop_at)
-    parts: list[bytes] = []
-    for _, remote, _, n in pieces(flow.segments, start, end):
-        last = remote + n - 1
-        got = fetch(remote, last)
-        if got is None:
-            return True
-        status, headers, body = got
-        if status == 200:
-            return prepare(sched, rec, flow, t, size, supports_ranges=False)
+    try:
+        status, headers, _ = fetch(0, 0)
         if status == 416:
-            return _runtime_error(sched, rec, f, t, hresults.BG_E_INVALID_RANGE)
-        if status != 206 or headers.get("content-range", "").strip() != f"bytes {remote}-{last}/{size}" or len(
-            body
-        ) != n:
-            # "BITS does not support servers that consolidate duplicate or overlapping ranges."
-            return _runtime_error(sched, rec, f, t, hresults.BG_E_INVALID_SERVER_RESPONSE)
-        parts.append(body)
+            size = _total(headers.get("content-range", "")) or 0  # an empty remote file
+        elif status == 206:
+            total = _total(headers.get("content-range", ""))
+            if total is None:
+                return _range_failure(f, hresults.BG_E_INVALID_SERVER_RESPONSE)
+            size = total
+        elif 200 <= status < 300:
+            return prepare(rec, flow, 0, supports_ranges=False)
+        else:
+            return http_failure(status, f)
+        mtime = 0.0
+        if "last-modified" in headers:
+            try:
+                mtime = parsedate_to_datetime(headers["last-modified"]).timestamp()
+            except (TypeError, ValueError):
+                mtime = 0.0
+        failure = prepare(rec, flow, size, supports_ranges=True)
+        if failure is not None:
+            return failure
+        layout: Layout = flow.layout
+        start = f.bytes_transferred
+        if start and (f.remote_mtime != mtime or f.bytes_total not in (None, flow.total)):
+            start = 0  # the transfer will restart the file (consistency rule): fetch from the start
+        end = flow.total if layout.stop_at is None else min(flow.total, layout.stop_at)
+        parts: list[bytes] = []
+        for _, remote, _, n in pieces(layout.segments, start, end):
+            last = remote + n - 1
+            status, headers, body = fetch(remote, last)
+            if status == 200:
+                return prepare(rec, flow, size, supports_ranges=False)
+            if status == 416:
+                return _range_failure(f, hresults.BG_E_INVALID_RANGE)
+            answered = headers.get("content-range", "").strip()
+            if status != 206 or answered != f"bytes {remote}-{last}/{size}" or len(body) != n:
+                # "BITS does not support servers that consolidate duplicate or overlapping ranges."
+                return _range_failure(f, hresults.BG_E_INVALID_SERVER_RESPONSE)
+            parts.append(body)
+    except http_loopback._Failure as exc:
+        return Failure(int(exc.code), exc.context, fatal=exc.fatal, file=f, protocol="http")
     flow.body = b"".join(parts)
     flow.body_offset = start
-    raw = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
-    return sched._begin_transfer(rec, flow, t, mtime=mtime, headers=raw)
+    flow.mtime = mtime
+    flow.headers = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
+    return None
 
 
 def _total(content_range: str) -> int | None:
