@@ -361,3 +361,18 @@ def test_loopback_server_consolidating_ranges(svc: BitsService, server: str, tmp
     job.resume()
     assert job.get_state() is JobState.ERROR
     assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INVALID_SERVER_RESPONSE)
+
+
+def test_ranged_file_restarts_when_the_server_copy_changes(svc: BitsService, tmp_path: Path) -> None:
+    """ADD remarks: "BITS guarantees that the version of a file (based on file size and date, not content) that
+    it transfers will be consistent" — the server's copy changes mid-transfer: the ranged file starts again and
+    holds the ranges of the new copy only."""
+    new = bytes(reversed(DATA))
+    svc.network.register("http://server/f", DATA, rate=100, change_content_after=150, changed_content=new)
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(1000, 100), (0, 100)])
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    job.complete()
+    assert (tmp_path / "a").read_bytes() == new[1000:1100] + new[0:100]
