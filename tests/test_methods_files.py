@@ -42,11 +42,11 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def JobTransferred(self, job: object) -> int:  # noqa: N802 - COM name
+    def JobTransferred(self, job: object) -> int:
         self.calls.append("JobTransferred")
         return 0
 
-    def JobError(self, job: object, error: object) -> int:  # noqa: N802 - COM name
+    def JobError(self, job: object, error: object) -> int:
         self.calls.append("JobError")
         return 0
 
@@ -113,7 +113,7 @@ def test_validating_from_the_file_transferred_callback(svc: BitsService, tmp_pat
     svc.network.register("http://server/f", b"corrupt")
 
     class Validator(Recorder):
-        def FileTransferred(self, job: object, file: Any) -> int:  # noqa: N802 - COM name
+        def FileTransferred(self, job: object, file: Any) -> int:
             self.calls.append("FileTransferred")
             file.set_validation_state(False)
             return 0

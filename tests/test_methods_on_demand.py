@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_methods_ranges import DATA, _RangeHandler, server  # noqa: F401 - the loopback server fixture
 
 from emulator import (
     BG_LENGTH_TO_EOF,
@@ -28,9 +29,7 @@ from emulator import (
     ManualClock,
     NotifyFlags,
 )
-
 from emulator.constants import JobPropertyId
-from test_methods_ranges import DATA, _RangeHandler, server  # noqa: F401 - the loopback server fixture
 
 E_INVALIDARG = 0x80070057
 E_NOINTERFACE = 0x80004002
@@ -50,7 +49,7 @@ def _code(exc: pytest.ExceptionInfo[BitsError]) -> int:
     return exc.value.hresult
 
 
-def R(offset: int, length: int) -> FileRange:  # noqa: N802 - reads like the C initialiser
+def R(offset: int, length: int) -> FileRange:
     return FileRange(initial_offset=offset, length=length)
 
 
@@ -61,15 +60,15 @@ class RangesCallback:
         self.ranges: list[list[tuple[int, int]]] = []
         self.calls: list[str] = []
 
-    def JobTransferred(self, job: Any) -> int:  # noqa: N802 - COM names
+    def JobTransferred(self, job: Any) -> int:
         self.calls.append("JobTransferred")
         return 0
 
-    def JobError(self, job: Any, error: Any) -> int:  # noqa: N802
+    def JobError(self, job: Any, error: Any) -> int:
         self.calls.append("JobError")
         return 0
 
-    def FileRangesTransferred(self, job: Any, file: Any, ranges: list[FileRange]) -> int:  # noqa: N802
+    def FileRangesTransferred(self, job: Any, file: Any, ranges: list[FileRange]) -> int:
         assert file.get_remote_name().startswith("http")
         self.ranges.append([(r.initial_offset, r.length) for r in ranges])
         self.calls.append("FileRangesTransferred")
@@ -103,9 +102,13 @@ def test_random_access_needs_an_http_download_job_without_dynamic_content(svc: B
     ranged.add_file_with_ranges("http://server/f", str(tmp_path / "r"), [(0, 1)])  # our choice: not eligible
     for job in (up, dyn, smb, ranged):
         f = next(iter(job.enum_files()))
-        for call in (lambda: f.request_file_ranges([R(0, 1)]), lambda: f.update_download_position(0), f.get_filled_file_ranges):
+        for name, arguments in [
+            ("request_file_ranges", ([R(0, 1)],)),
+            ("update_download_position", (0,)),
+            ("get_filled_file_ranges", ()),
+        ]:
             with pytest.raises(BitsError) as e:
-                call()
+                getattr(f, name)(*arguments)
             assert _code(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
 
 

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -167,7 +168,8 @@ def test_get_file_ranges_in_the_given_order(svc: BitsService, tmp_path: Path) ->
     ranges."""
     job = _job(svc)
     given = [(900, 100), (24, 17), (2000, BG_LENGTH_TO_EOF)]
-    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [FileRange(initial_offset=o, length=n) for o, n in given])
+    as_models = [FileRange(initial_offset=o, length=n) for o, n in given]
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), as_models)
     job.add_file("http://server/f", str(tmp_path / "b"))
     ranged, plain = list(job.enum_files())
     assert ranged.get_file_ranges() == [FileRange(initial_offset=o, length=n) for o, n in given]
@@ -277,9 +279,9 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
     """Serves ``DATA`` at /data with single-range support; /norange ignores Range; /merge answers any range
     with a wider one (as a server consolidating ranges would)."""
 
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         type(self).requests.append(f"{self.path} {self.headers.get('Range')}")
         rng = self.headers.get("Range")
         m = re.fullmatch(r"bytes=(\d+)-(\d+)", rng or "")
@@ -306,7 +308,7 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence the test output
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

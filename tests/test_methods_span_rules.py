@@ -8,6 +8,7 @@ offset, but are in reverse order, then this error will be returned"); the plan l
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 from hypothesis import given
@@ -29,7 +30,7 @@ def _bytes(items: list[tuple[int, int]]) -> set[int]:
 def test_merge_keeps_the_same_bytes_sorted_and_apart(items: list[tuple[int, int]]) -> None:
     merged = ranges.merge(items)
     assert _bytes(merged) == _bytes(items)
-    assert all(a[0] + a[1] < b[0] for a, b in zip(merged, merged[1:], strict=False))
+    assert all(a[0] + a[1] < b[0] for a, b in itertools.pairwise(merged))
 
 
 @given(spans, spans)
@@ -42,7 +43,7 @@ def test_subtract_is_the_set_difference(items: list[tuple[int, int]], covered: l
 def test_overlap_rule_matches_a_stable_sort_by_offset(items: list[tuple[int, int]]) -> None:
     """Refused exactly when, after a stable sort by offset, a range reaches into the next or repeats it."""
     ordered = sorted(items, key=lambda r: r[0])
-    clash = any(a == b or a[0] + a[1] > b[0] for a, b in zip(ordered, ordered[1:], strict=False))
+    clash = any(a == b or a[0] + a[1] > b[0] for a, b in itertools.pairwise(ordered))
     try:
         ranges.check_added_ranges(items, limit=None)
     except BitsError as exc:

@@ -236,9 +236,9 @@ def is_mapped(rec: JobRecord, f: FileRecord) -> bool:
     """Whether the file is transferred through a plan rather than from byte 0 to the end."""
     if f.ranges is not None:
         return True
-    if rec.job_type is not JobType.DOWNLOAD or is_dynamic(rec) or not _is_http(rec, f):
-        return False
-    return is_on_demand(rec) or state_of(rec, f) is not None
+    if not (is_on_demand(rec) or state_of(rec, f) is not None):
+        return False  # the common case, decided without parsing the URL
+    return rec.job_type is JobType.DOWNLOAD and not is_dynamic(rec) and _is_http(rec, f)
 
 
 def _filled(rec: JobRecord, f: FileRecord, st: dict[str, Any] | None) -> list[Span]:
