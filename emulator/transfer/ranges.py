@@ -26,6 +26,7 @@ loopback server answering another range than asked (e.g. consolidated ranges) â†
 
 from __future__ import annotations
 
+import bisect
 import errno
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
@@ -102,6 +103,36 @@ def subtract(spans: Iterable[Span], covered: Sequence[Span]) -> list[Span]:
                 break
         if pos < end:
             out.append((pos, end - pos))
+    return out
+
+
+def _take(covered: list[list[int]], lo: int, hi: int) -> list[Span]:
+    """The parts of [lo, hi) that ``covered`` (merged, sorted [offset, length] pairs) lacks; [lo, hi) is then
+    added to ``covered``. O(log n) to find the place, so many requests stay cheap."""
+    if hi <= lo:
+        return []
+    i = bisect.bisect_right(covered, lo, key=lambda c: c[0]) - 1
+    if i >= 0 and covered[i][0] + covered[i][1] < lo:
+        i += 1
+    i = max(i, 0)
+    out: list[Span] = []
+    pos = lo
+    j = i
+    new_lo, new_hi = lo, hi
+    while j < len(covered) and covered[j][0] <= hi:
+        c_lo, c_hi = covered[j][0], covered[j][0] + covered[j][1]
+        if c_hi < lo:
+            j += 1
+            i = j
+            continue
+        if c_lo > pos:
+            out.append((pos, c_lo - pos))
+        pos = max(pos, c_hi)
+        new_lo, new_hi = min(new_lo, c_lo), max(new_hi, c_hi)
+        j += 1
+    if pos < hi:
+        out.append((pos, hi - pos))
+    covered[i:j] = [[new_lo, new_hi - new_lo]]
     return out
 
 
@@ -272,11 +303,11 @@ def on_demand_plan(rec: JobRecord, f: FileRecord, size: int) -> tuple[list[Span]
     # "Ranges are automatically split into non-overlapping ranges" (RequestFileRanges): each byte once, in
     # the order first asked for.
     pending: list[Span] = []
-    for span in requested:
-        pending.extend(subtract([span], merge([*filled, *pending])))
-    covered = merge([*filled, *pending])
+    placed = [list(c) for c in filled]  # merged, sorted; grows as requests are placed
+    for off, n in requested:
+        pending.extend(_take(placed, off, off + n))
     pos = min(int(st.get("position", 0)), size)
-    rest = subtract([(pos, size - pos), (0, pos)], covered)
+    rest = subtract([(pos, size - pos), (0, pos)], [(a, b) for a, b in placed])
     plan = [*filled, *pending, *rest]
     stop = sum(n for _, n in filled) + sum(n for _, n in pending) if is_on_demand(rec) else None
     st = {**st, "plan": [list(s) for s in plan], "requested": [list(s) for s in pending]}
