@@ -2,7 +2,7 @@
 that grows with history (issue 8; the fault and clock cases of issue 11).
 
 Facts: the job life cycle (https://learn.microsoft.com/en-us/windows/win32/bits/life-cycle-of-a-bits-job);
-the rest are the emulator's own guarantees, described in docs/ARCHITECTURE.md.
+the rest are the emulator's own guarantees, described in docs/design.md.
 """
 
 from __future__ import annotations

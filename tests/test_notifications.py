@@ -273,8 +273,11 @@ def test_cmd_line_validation(svc: BitsService) -> None:
     with pytest.raises(BitsError) as e:
         job.set_notify_cmd_line("C:\\" + "a" * 300, None)
     assert e.value.hresult == 0x80200021  # BG_E_STRING_TOO_LONG
+    # Never set (or cleared with NULL): two empty strings, per
+    # https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-getnotifycmdline
+    assert job.get_notify_cmd_line() == ("", "")
     job.set_notify_cmd_line(None, None)
-    assert job.get_notify_cmd_line() == (None, None)
+    assert job.get_notify_cmd_line() == ("", "")
 
 
 def test_completed_jobs_leave_nothing_waiting(svc: BitsService, tmp_path: Path) -> None:

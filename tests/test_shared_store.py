@@ -3,7 +3,7 @@
 Real BITS has one queue that every client process sees; the emulator's equivalent is a file store opened
 by several services at once (a test and the code under test, or many ``bitsadmin`` processes). Each sees
 the others' committed changes at its next call; writes never fail with UNIQUE or "database is locked".
-These are the emulator's guarantees (docs/ARCHITECTURE.md), not facts of a Microsoft page.
+These are the emulator's guarantees (docs/design.md), not facts of a Microsoft page.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from ..hresults import BitsError
 from ..identity.callers import Proxy
 from . import args
 from .base import ComObject
+from .file_methods import FileMethodsMixin
 from .registry import com_method
 from .structures import FileProgress
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 HTTP_RESPONSE_HEADERS = 1  # BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS
 
 
-class File(ComObject):
+class File(FileMethodsMixin, ComObject):
     __slots__ = ("_file", "_job")
     INTERFACES: ClassVar[tuple[AnyInterface, ...]] = FILE_INTERFACES
 
@@ -93,7 +94,9 @@ class File(ComObject):
             return self._read().temp_name
 
     @com_method(
-        IBackgroundCopyFile5, "GetProperty", "HTTP_RESPONSE_HEADERS (1): the last response's headers, or None"
+        IBackgroundCopyFile5,
+        "GetProperty",
+        "HTTP_RESPONSE_HEADERS (1): the last response's headers, or None; other ids: BG_E_UNKNOWN_PROPERTY_ID",
     )
     def get_property(self, property_id: int) -> str | None:
         pid = args.ulong(property_id, "property_id")
@@ -101,5 +104,6 @@ class File(ComObject):
             self._require(IBackgroundCopyFile5)
             f = self._read()
             if pid != HTTP_RESPONSE_HEADERS:
-                raise BitsError(hresults.E_INVALIDARG, f"{pid} is not a BITS_FILE_PROPERTY_ID")
+                # Undocumented code; OUR CHOICE: bitsmsg.h's BG_E_UNKNOWN_PROPERTY_ID, as Job5 GetProperty gives.
+                raise BitsError(hresults.BG_E_UNKNOWN_PROPERTY_ID, f"{pid} is not a BITS_FILE_PROPERTY_ID")
             return f.response_headers

@@ -39,6 +39,7 @@ from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
 from .job2 import Job2Mixin
+from .job3 import Job3Mixin
 from .job_options import RESUMED_MARK, JobOptionsMixin
 from .registry import com_method
 from .structures import FileInfo, JobProgress, JobTimes
@@ -55,7 +56,7 @@ def _require_live(rec: JobRecord) -> None:
         raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {rec.state.name}")
 
 
-class Job(Job2Mixin, JobOptionsMixin):
+class Job(Job2Mixin, Job3Mixin, JobOptionsMixin):
     __slots__ = ("_rec",)
     INTERFACES: ClassVar[tuple[AnyInterface, ...]] = JOB_INTERFACES
 
@@ -178,7 +179,13 @@ class Job(Job2Mixin, JobOptionsMixin):
     def complete(self) -> int:
         with self._svc.lock:
             _, rec = self._write()
-            return self._svc.scheduler.complete(rec)
+            result = self._svc.scheduler.complete(rec)
+            for f in rec.files:
+                if f.completed:
+                    # "Calling the IBackgroundCopyJob::Complete method implicitly validates the file"
+                    # (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-setvalidationstate).
+                    self._svc.queue.update_file(rec, f, validation_state=True)
+            return result
 
     # IBackgroundCopyJob: getters ----------------------------------------------------------------
 

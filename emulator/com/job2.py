@@ -58,11 +58,16 @@ class Job2Mixin(ComObject):
             # Registered after the job reached ERROR/TRANSFERRED, it still runs (setnotifycmdline page).
             svc.scheduler.notify_interface_changed(rec)
 
-    @com_method(IBackgroundCopyJob2, "GetNotifyCmdLine", "(program, parameters); None when never set")
-    def get_notify_cmd_line(self) -> tuple[str | None, str | None]:
+    @com_method(
+        IBackgroundCopyJob2, "GetNotifyCmdLine", "(program, parameters); empty strings for what was never set"
+    )
+    def get_notify_cmd_line(self) -> tuple[str, str]:
+        # "sets pProgram and pParameters to an empty string (L"") if SetNotifyCmdLine has not been called"
+        # (https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-getnotifycmdline).
+        # OUR CHOICE: a NULL given to SetNotifyCmdLine reads back as "" too (COM out-strings are never NULL here).
         with self._svc.lock:
             rec = self._read()
-            return rec.notify_program, rec.notify_parameters
+            return rec.notify_program or "", rec.notify_parameters or ""
 
     # credentials -----------------------------------------------------------------------------------
 

@@ -39,3 +39,9 @@ class ComViews:
         from .file import File
 
         return File(self._svc, self._proxy(registrant), rec, f)
+
+    def ranges(self, spans: list[tuple[int, int]]) -> object:
+        """FileRangesTransferred's BG_FILE_RANGE array, as a list of FileRange."""
+        from .structures import FileRange
+
+        return [FileRange.model_construct(initial_offset=o, length=n) for o, n in spans]

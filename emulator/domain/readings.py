@@ -149,7 +149,8 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     Reading(
         "T11",
         "round-robin time slices between equal priorities",
-        "not emulated: the running background job keeps its slot until it rests (deterministic runs)",
+        "simplification: no time slices — the running background job keeps its slot until it rests, so runs "
+        "are deterministic; a higher priority still preempts it",
         "transfer/scheduler.py",
     ),
     Reading(
@@ -206,5 +207,53 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "BG_E_HTTP_ERROR_501, fatal",
         "transfer/upload.py",
         "upload-endpoint",
+    ),
+    Reading(
+        "AddFileWithRanges",
+        "how several ranges are asked of a loopback HTTP server",
+        "simplification: one `Range: bytes=a-b` request per range (BITS may ask for several in one multipart "
+        "request; the bytes written are the same); a 206 for other bytes than asked: BG_E_INVALID_SERVER_RESPONSE",
+        "transfer/ranges.py",
+        "ranges-loopback",
+    ),
+    Reading(
+        "AddFileWithRanges",
+        "when ranges are checked against the remote file",
+        "at each connection, once the size is known: a range outside it fails the job (ERROR, BG_E_INVALID_RANGE, "
+        "context REMOTE_FILE); a server without ranges: BG_E_INSUFFICIENT_RANGE_SUPPORT",
+        "transfer/ranges.py",
+        "range-checks",
+    ),
+    Reading(
+        "FileRangesTransferred",
+        "how often it is called",
+        "simplification: once per catch-up step in which bytes of a file with on-demand ranges arrived, with the "
+        "spans filled since the last call; MINIMUM_NOTIFICATION_INTERVAL_MS is not applied; a failed call is not "
+        "retried nor kept for a callback registered later (like JobModification)",
+        "transfer/ranges.py",
+        "file-ranges-transferred",
+    ),
+    Reading(
+        "RequestFileRanges",
+        "new ranges or a new download position while the file transfers",
+        "the file's connection is reopened with the new plan (one more request to the server)",
+        "com/file_methods.py",
+        "replan",
+    ),
+    Reading(
+        "RequestFileRanges",
+        "an on-demand job with no ranges requested, and ranges requested while BITS has it SUSPENDED",
+        "Resume connects (the size becomes known), then SUSPENDED at once; requests made while SUSPENDED are "
+        "fetched at the next Resume",
+        "transfer/ranges.py",
+        "on-demand-rest",
+    ),
+    Reading(
+        "ReplaceRemotePrefix",
+        "a file being transferred gets a new name",
+        "its connection is reopened on the new name; same time stamp and size: it resumes, otherwise it restarts "
+        "from 0; transferred files keep their bytes",
+        "com/job3.py",
+        "prefix-reconnect",
     ),
 )

@@ -42,6 +42,7 @@ class Trigger(Enum):
     TOKEN_DISCARDED = "helper token discarded"  # docs/reference/security.md#lifetime
     INACTIVITY_TIMEOUT = "job inactivity timeout"  # T32
     FILES_ADDED = "files added to a transferred job"  # T6
+    VALIDATION_FAILED = "SetValidationState(FALSE)"  # setvalidationstate page: the job moves to ERROR
 
 
 class IllegalTransition(RuntimeError):
@@ -104,6 +105,7 @@ _INTERNAL: dict[Trigger, tuple[frozenset[JobState], JobState]] = {
     ),
     Trigger.INACTIVITY_TIMEOUT: (_NON_FINAL, S.CANCELLED),
     Trigger.FILES_ADDED: (frozenset({S.TRANSFERRED}), S.QUEUED),
+    Trigger.VALIDATION_FAILED: (_NON_FINAL, S.ERROR),
 }
 
 

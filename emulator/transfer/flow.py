@@ -54,10 +54,14 @@ class Flow:
     upload: bool = False  # bytes go to the server, not into a temporary file
     mtime: float = 0.0  # the source's time stamp, as the connector saw it
     headers: str | None = None  # the HTTP response headers (IBackgroundCopyFile5), as the connector saw them
+    layout: Any = None  # a ranged / on-demand file's plan (transfer/ranges.py); None: bytes 0..total in order
 
     def target(self) -> int:
         """Where this run of the flow stops: the end of the file, or the byte at which the content changes."""
-        return self.total if self.change_at is None else min(self.total, self.change_at)
+        end = self.total if self.change_at is None else min(self.total, self.change_at)
+        if self.layout is not None and self.layout.stop_at is not None:
+            end = min(end, self.layout.stop_at)  # an on-demand flow stops when the requested ranges are in
+        return end
 
     def bytes_at(self, t: int) -> int:
         if self.rate is None:

@@ -58,10 +58,15 @@ def _context(rec: JobRecord) -> ssl.SSLContext:
     return ctx
 
 
-def _request(rec: JobRecord, url: str, offset: int) -> tuple[int, dict[str, str], bytes, str]:
-    """(status, headers, body, final url) after redirects and one round of Basic authentication."""
+def _request(
+    rec: JobRecord, url: str, offset: int, *, byte_range: tuple[int, int] | None = None
+) -> tuple[int, dict[str, str], bytes, str]:
+    """(status, headers, body, final url) after redirects and one round of Basic authentication.
+    ``byte_range`` (first, last) asks for those bytes only (ranged and on-demand files, ranges.py)."""
     headers: dict[str, str] = {"User-Agent": "Microsoft BITS/7.8"}
-    if offset:
+    if byte_range is not None:
+        headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+    elif offset:
         headers["Range"] = f"bytes={offset}-"
     if rec.custom_headers:
         for line in rec.custom_headers.splitlines():
@@ -118,6 +123,10 @@ class _Failure(Exception):
 def connect(rec: JobRecord, flow: Flow) -> Failure | None:
     """Fetch the file's body from a loopback server; fills ``flow`` or returns the failure."""
     f = flow.file
+    from . import ranges
+
+    if ranges.is_mapped(rec, f):
+        return ranges.connect_loopback(rec, flow)  # one Range request per span of the plan
     offset = f.bytes_transferred
     try:
         status, headers, body, _final = _request(rec, f.remote_name, offset)

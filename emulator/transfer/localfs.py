@@ -269,7 +269,13 @@ class LocalFileSystem:
             from urllib.parse import unquote
 
             rest = unquote(rest)
-            if rest.startswith("/") and _DRIVE.match(rest[1:]):
+            if rest.lower().startswith("localhost/"):
+                rest = rest[9:]  # file://localhost/C:/x is file:///C:/x
+            if _DRIVE.match(rest):
+                # file://C:\dir\file (a drive path straight after the scheme, backslashes or not) names
+                # the local file C:\dir\file: Windows transfers it (issue 9, Wine's qmgr tests).
+                name = rest
+            elif rest.startswith("/") and _DRIVE.match(rest[1:]):
                 name = rest[1:]
             elif rest.startswith("/"):
                 name = rest

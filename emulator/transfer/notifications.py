@@ -9,7 +9,8 @@ line is registered, the command line runs instead (never for service-account job
 suppresses everything.
 
 A callback is any object with the COM method names (``JobTransferred(job)``, ``JobError(job, error)``,
-``JobModification(job, reserved)``, ``FileTransferred(job, file)``) or their snake_case forms.
+``JobModification(job, reserved)``, ``FileTransferred(job, file)``, ``FileRangesTransferred(job, file,
+ranges)`` with a list of FileRange) or their snake_case forms.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Views(Protocol):
     def error(self, rec: JobRecord, error: ErrorRecord, registrant: Any) -> object: ...
 
     def file(self, rec: JobRecord, f: FileRecord, registrant: Any) -> object: ...
+
+    def ranges(self, spans: list[tuple[int, int]]) -> object: ...
 _REGISTRATION = frozenset({"notify_interface", "notify_registrant_sid", "modified_at", "last_activity_at"})
 
 CommandRunner = Callable[[str, "str | None"], int]
@@ -57,6 +60,7 @@ class Kind(Enum):
     JOB_TRANSFERRED = ("JobTransferred", "job_transferred", NotifyFlags.JOB_TRANSFERRED)
     JOB_ERROR = ("JobError", "job_error", NotifyFlags.JOB_ERROR)
     JOB_MODIFICATION = ("JobModification", "job_modification", NotifyFlags.JOB_MODIFICATION)
+    FILE_RANGES_TRANSFERRED = ("FileRangesTransferred", "file_ranges_transferred", NotifyFlags.FILE_RANGES_TRANSFERRED)
 
     @property
     def com_name(self) -> str:
@@ -73,6 +77,7 @@ class Note:
     job: JobRecord
     file: FileRecord | None = None
     not_before: int = 0  # ns; 0 = not waiting for a retry
+    ranges: list[tuple[int, int]] | None = None  # FileRangesTransferred: (offset, length) spans
 
 
 class Notifier:
@@ -107,6 +112,12 @@ class Notifier:
 
     def file_transferred(self, rec: JobRecord, f: FileRecord) -> None:
         self._emit(Note(Kind.FILE_TRANSFERRED, rec, f))
+
+    def file_ranges_transferred(self, rec: JobRecord, f: FileRecord, spans: list[tuple[int, int]]) -> None:
+        """Ranges of an on-demand file arrived (transfer/ranges.py). Like JobModification, not kept for a late
+        callback nor retried (OUR CHOICE; the callback3 page warns events may be dropped under load)."""
+        if rec.notify_interface is not None:
+            self._queue.append(Note(Kind.FILE_RANGES_TRANSFERRED, rec, f, ranges=spans))
 
     def modified(self, rec: JobRecord, changes: dict[str, Any] | None = None) -> None:
         """A property, progress or state change — except a change into ERROR or TRANSFERRED (JobModification page)."""
@@ -203,7 +214,7 @@ class Notifier:
         if flags & NotifyFlags.DISABLE or not flags & note.kind.flag or not self._current(note):
             return
         callback = rec.notify_interface
-        durable = note.kind is not Kind.JOB_MODIFICATION
+        durable = note.kind not in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
         if callback is None:
             if durable and not self._command_line(rec, note, "no callback registered"):
                 self._waiting.setdefault(rec.id, []).append(note)
@@ -219,7 +230,8 @@ class Notifier:
     def _call(self, callback: object, note: Note) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
-            return note.kind is Kind.JOB_MODIFICATION  # an object without the method: nothing to call
+            # an object without the method: nothing to call
+            return note.kind in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
         views = self._views
         rec = note.job
         registrant = self._proxies.get(rec.id)
@@ -235,6 +247,10 @@ class Notifier:
                 result = method(job, views.file(rec, note.file, registrant))
             elif note.kind is Kind.JOB_MODIFICATION:
                 result = method(job, 0)
+            elif note.kind is Kind.FILE_RANGES_TRANSFERRED:
+                if note.file is None or note.ranges is None:
+                    return True
+                result = method(job, views.file(rec, note.file, registrant), views.ranges(note.ranges))
             else:
                 result = method(job)
         except Exception:

@@ -3,7 +3,7 @@
 No threads. Every API call first calls ``catch_up()``, which replays what happened between the last
 simulated instant and the clock's "now" as discrete events (connections made, files finished, retries
 due, timeouts), with bytes flowing continuously in between. The design keeps every call cheap at any
-queue size (docs/ARCHITECTURE.md):
+queue size (docs/design.md):
 
 * **Exact time.** Simulated time is integer nanoseconds (``SimTime``) and rates are fractions, so the
   instant a file ends and its byte count at that instant agree exactly (``flow.py``).
@@ -43,7 +43,7 @@ from ..events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChang
 from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
-from . import http_loopback, upload
+from . import http_loopback, ranges, upload
 from .flow import Failure, Flow, http_failure
 from .localfs import LocalFileSystem
 from .network import FakeNetwork
@@ -703,7 +703,7 @@ class Scheduler:
             flow.change_at = res.change_content_after
         flow.mtime = res.last_modified
         flow.headers = res.response_headers()
-        return None
+        return ranges.prepare(rec, flow, res.size, res.ranges)  # a ranged / on-demand file's layout
 
     def _begin_transfer(self, rec: JobRecord, flow: Flow, t: int) -> None:
         f = flow.file
@@ -734,6 +734,7 @@ class Scheduler:
                 changes["temp_name"] = new_name
             if flow.resource is None or flow.resource.content_length:
                 changes["bytes_total"] = flow.total
+            ranges.save_plan(queue, rec, flow)
         queue.update_file(rec, f, **changes)
         flow.connected = True
         flow.start_t = t
@@ -753,6 +754,8 @@ class Scheduler:
         self._queue.update_file(rec, f, bytes_transferred=target)
         # Progress is activity: ModificationTime and the inactivity timer move, the no-progress timer stops.
         self._queue.update(rec, no_progress_since=None)
+        if flow.layout is not None:
+            ranges.progressed(self.notifier, rec, flow)  # FileRangesTransferred
 
     def sync_progress(self, rec: JobRecord) -> None:
         """A caller reads ``rec``'s progress: bring its running file up to the simulation's now."""
@@ -784,6 +787,9 @@ class Scheduler:
         fs = self.filesystem
         if flow.upload:
             return  # the endpoint keeps the whole file when the last fragment arrives (finish_upload)
+        if flow.layout is not None:
+            ranges.copy(fs, flow, start, end)
+            return
         if flow.local_source is not None:
             if start == 0 and end == flow.total:
                 fs.copy_into(flow.local_source, flow.tmp)
@@ -811,6 +817,11 @@ class Scheduler:
             flow.change_at = None
             self.filesystem.truncate(flow.tmp)
             flow.total = flow.resource.size
+            if flow.layout is not None:
+                failure = ranges.prepare(rec, flow, flow.total, flow.resource.ranges)
+                if failure is not None:
+                    self._fail(rec, t, failure)
+                    return
             queue.update_file(
                 rec,
                 f,
@@ -822,6 +833,11 @@ class Scheduler:
             if flow.rate is None:
                 self._materialize(rec, flow, t)
             self._dirty[rec.id] = rec
+            return
+        if ranges.paused(flow):  # on demand: the requested ranges are in, the file is not whole
+            ranges.progressed(self.notifier, rec, flow)
+            self._flows.pop(rec.id, None)
+            queue.change_state(rec, Trigger.SUSPEND)
             return
         if f.bytes_transferred < flow.total:
             return
@@ -947,6 +963,21 @@ class Scheduler:
         for f in rec.files:
             ok &= self.filesystem.discard(f)
         return ok
+
+    def reconnect(self, rec: JobRecord) -> None:
+        """A running file's remote name or range plan changed (ReplaceRemotePrefix, IBackgroundCopyFile6): keep
+        the bytes that arrived, drop the connection; the job connects again at once (transfer/ranges.py)."""
+        if rec.id not in self._flows:
+            return
+        sim = self._sim
+        was = sim.running
+        sim.running = True
+        try:
+            with self._queue.batch():
+                self._stop(rec, sim.sim_ns)
+        finally:
+            sim.running = was
+        self._dirty[rec.id] = rec
 
     def notify_interface_changed(self, rec: JobRecord, proxy: Any = None) -> None:
         """A callback registered after an event still receives it once."""

@@ -1,0 +1,235 @@
+"""IBackgroundCopyFile3 validation and peer flag, IBackgroundCopyFile4 peer statistics, IBackgroundCopyFile5
+SetProperty, and two deviations from Windows fixed (GetNotifyCmdLine, file://C:\\ remote names).
+
+Facts:
+SETVAL = https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-setvalidationstate
+GETVAL = https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-getvalidationstate
+PEER = https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-isdownloadedfrompeer
+STATS = https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibackgroundcopyfile4-getpeerdownloadstats
+FPROP = https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/nf-bits5_0-ibackgroundcopyfile5-setproperty
+CMDLINE = https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-getnotifycmdline
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator import BitsError, BitsService, ErrorContext, JobState, JobType, ManualClock, NotifyFlags
+
+E_PENDING = 0x8000000A
+BG_E_INVALID_STATE = 0x80200002
+BG_E_VALIDATION_FAILED = 0x80200053
+BG_E_UNKNOWN_PROPERTY_ID = 0x80200057
+BG_E_READ_ONLY_PROPERTY = 0x80200058
+E_NOINTERFACE = 0x80004002
+
+
+@pytest.fixture
+def svc() -> Iterator[BitsService]:
+    with BitsService(clock=ManualClock()) as service:
+        yield service
+
+
+def _code(exc: pytest.ExceptionInfo[BitsError]) -> int:
+    return exc.value.hresult
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def JobTransferred(self, job: object) -> int:
+        self.calls.append("JobTransferred")
+        return 0
+
+    def JobError(self, job: object, error: object) -> int:
+        self.calls.append("JobError")
+        return 0
+
+
+# validation state ---------------------------------------------------------------------------------------------
+
+
+def test_validation_needs_a_transferred_file(svc: BitsService, tmp_path: Path) -> None:
+    """SETVAL: E_PENDING — "You cannot validate the file until the download is complete"; GETVAL: FALSE "may
+    mean the SetValidationState has not been called"."""
+    svc.network.register("http://server/f", b"x" * 100, rate=10)
+    _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    f = next(iter(job.enum_files()))
+    assert f.get_validation_state() is False
+    with pytest.raises(BitsError) as e:
+        f.set_validation_state(True)
+    assert _code(e) == E_PENDING
+    job.resume()
+    svc.advance(5)
+    with pytest.raises(BitsError) as e:
+        f.set_validation_state(True)
+    assert _code(e) == E_PENDING
+    svc.run_until_idle()
+    f.set_validation_state(True)
+    assert f.get_validation_state() is True
+    assert job.complete() == 0
+
+
+def test_invalid_file_from_the_origin_fails_the_job_and_resume_downloads_it_again(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    """SETVAL: FALSE for a file from the origin server → "the job moves to the error state with an error code of
+    BG_E_VALIDATION_FAILED and the file progress is set to zero. You can then call Resume to download the
+    file again." JobError is delivered as for any move into ERROR."""
+    res = svc.network.register("http://server/f", b"payload")
+    _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    cb = Recorder()
+    job.set_notify_interface(cb)
+    job.resume()
+    assert job.get_state() is JobState.TRANSFERRED
+    f = next(iter(job.enum_files()))
+    f.set_validation_state(False)
+    assert job.get_state() is JobState.ERROR
+    err = job.get_error()
+    assert err.get_error() == (ErrorContext.REMOTE_FILE, BG_E_VALIDATION_FAILED)
+    assert err.get_file().get_remote_name() == "http://server/f"
+    assert f.get_progress().bytes_transferred == 0
+    assert f.get_validation_state() is False
+    assert cb.calls == ["JobTransferred", "JobError"]
+    job.resume()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert res.requests == 2
+    job.complete()
+    assert (tmp_path / "a").read_bytes() == b"payload"
+    assert f.get_validation_state() is True  # SETVAL: "Calling Complete implicitly validates the file"
+
+
+def test_validating_from_the_file_transferred_callback(svc: BitsService, tmp_path: Path) -> None:
+    """SETVAL: "To receive notification when the transfer is complete, implement
+    IBackgroundCopyCallback2::FileTransferred" — rejecting the file there puts the job in ERROR instead of
+    TRANSFERRED: JobError is delivered, JobTransferred is not."""
+    svc.network.register("http://server/f", b"corrupt")
+
+    class Validator(Recorder):
+        def FileTransferred(self, job: object, file: Any) -> int:
+            self.calls.append("FileTransferred")
+            file.set_validation_state(False)
+            return 0
+
+    _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    job.set_notify_flags(NotifyFlags.JOB_TRANSFERRED | NotifyFlags.JOB_ERROR | NotifyFlags.FILE_TRANSFERRED)
+    cb = Validator()
+    job.set_notify_interface(cb)
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert cb.calls == ["FileTransferred", "JobError"]
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_VALIDATION_FAILED)
+    assert not list(tmp_path.iterdir())  # the rejected temporary file is gone
+
+
+def test_validation_on_a_final_job_is_invalid_state(svc: BitsService, tmp_path: Path) -> None:
+    """Emulator choice (the page is silent): like every setter, BG_E_INVALID_STATE once the job is final."""
+    svc.network.register("http://server/f", b"x")
+    _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    job.resume()
+    f = next(iter(job.enum_files()))
+    job.complete()
+    with pytest.raises(BitsError) as e:
+        f.set_validation_state(False)
+    assert _code(e) == BG_E_INVALID_STATE
+
+
+def test_validation_argument_type(svc: BitsService, tmp_path: Path) -> None:
+    _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    with pytest.raises(TypeError):
+        next(iter(job.enum_files())).set_validation_state("yes")
+
+
+# peers (peer caching is not emulated: what Windows answers for content that came from the origin) ------------
+
+
+def test_not_downloaded_from_a_peer_and_all_bytes_from_the_origin(svc: BitsService, tmp_path: Path) -> None:
+    """PEER: TRUE "if any part of the file was downloaded from a peer" — never here; STATS: bytes from the origin
+    server and from peers."""
+    svc.network.register("http://server/f", b"x" * 100, rate=10)
+    _, job = svc.connect().create_job("p", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    f = next(iter(job.enum_files()))
+    assert f.is_downloaded_from_peer() is False
+    assert f.get_peer_download_stats() == (0, 0)
+    job.resume()
+    svc.advance(4)
+    assert f.get_peer_download_stats() == (40, 0)
+    svc.run_until_idle()
+    assert f.get_peer_download_stats() == (100, 0)
+    assert f.is_downloaded_from_peer() is False
+
+
+def test_file4_needs_bits_4(tmp_path: Path) -> None:
+    """IBackgroundCopyFile4 is BITS 4.0: a BITS 3.0 (Vista) profile answers E_NOINTERFACE."""
+    with BitsService(profile="vista", clock=ManualClock()) as svc:
+        _, job = svc.connect().create_job("p", JobType.DOWNLOAD)
+        job.add_file("http://server/f", str(tmp_path / "a"))
+        f = next(iter(job.enum_files()))
+        assert f.is_downloaded_from_peer() is False
+        with pytest.raises(BitsError) as e:
+            f.get_peer_download_stats()
+        assert _code(e) == E_NOINTERFACE
+
+
+# IBackgroundCopyFile5::SetProperty ----------------------------------------------------------------------------
+
+
+def test_file_set_property(svc: BitsService, tmp_path: Path) -> None:
+    """FPROP documents no codes; the only id, HTTP_RESPONSE_HEADERS, is what the server sent: emulator choice
+    BG_E_READ_ONLY_PROPERTY; another id: BG_E_UNKNOWN_PROPERTY_ID (bitsmsg.h names), for Get too."""
+    svc.network.register("http://server/f", b"x")
+    _, job = svc.connect().create_job("p", JobType.DOWNLOAD)
+    job.add_file("http://server/f", str(tmp_path / "a"))
+    f = next(iter(job.enum_files()))
+    with pytest.raises(BitsError) as e:
+        f.set_property(1, "X-Whatever: 1")
+    assert _code(e) == BG_E_READ_ONLY_PROPERTY
+    for call in (lambda: f.set_property(2, "x"), lambda: f.get_property(2)):
+        with pytest.raises(BitsError) as e:
+            call()
+        assert _code(e) == BG_E_UNKNOWN_PROPERTY_ID
+    with pytest.raises(TypeError):
+        f.set_property(1, 5)
+
+
+# deviations fixed -----------------------------------------------------------------------------------------------
+
+
+def test_get_notify_cmd_line_never_set_is_two_empty_strings(svc: BitsService) -> None:
+    """CMDLINE: "sets pProgram and pParameters to an empty string (L"") if SetNotifyCmdLine has not been
+    called"."""
+    _, job = svc.connect().create_job("c", JobType.DOWNLOAD)
+    assert job.get_notify_cmd_line() == ("", "")
+    job.set_notify_cmd_line("C:\\Tools\\done.exe", None)
+    assert job.get_notify_cmd_line() == ("C:\\Tools\\done.exe", "")
+
+
+@pytest.mark.parametrize(
+    "url", ["file://C:\\data\\src.bin", "file://C:/data/src.bin", "file:///C:/data/src.bin", "file://localhost/C:/data/src.bin"]
+)
+def test_file_url_with_a_drive_path_transfers_the_local_file(svc: BitsService, tmp_path: Path, url: str) -> None:
+    """A file:// URL followed by a drive path (backslashes or slashes) names that local file: Windows transfers
+    it (behaviour recorded by Wine's qmgr conformance tests; the emulator used to fail with 0x80070002)."""
+    svc.filesystem.drive_root = tmp_path
+    svc.filesystem.makedirs("C:\\data")
+    (tmp_path / "C" / "data" / "src.bin").write_bytes(b"local bytes")
+    svc.filesystem.makedirs("C:\\out")
+    _, job = svc.connect().create_job("f", JobType.DOWNLOAD)
+    job.set_notify_flags(NotifyFlags.JOB_TRANSFERRED)
+    job.add_file(url, "C:\\out\\dst.bin")
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    job.complete()
+    assert (tmp_path / "C" / "out" / "dst.bin").read_bytes() == b"local bytes"

@@ -1,0 +1,380 @@
+"""IBackgroundCopyJob3::AddFileWithRanges and IBackgroundCopyFile2::GetFileRanges, on the fake network and on a
+loopback HTTP server.
+
+Facts:
+ADD = https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/nf-bits2_0-ibackgroundcopyjob3-addfilewithranges
+GET = https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/nf-bits2_0-ibackgroundcopyfile2-getfileranges
+RANGE = https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/ns-bits2_0-bg_file_range
+"""
+
+from __future__ import annotations
+
+import http.server
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from emulator import (
+    BG_LENGTH_TO_EOF,
+    BitsError,
+    BitsService,
+    ErrorContext,
+    FileRange,
+    JobState,
+    JobType,
+    ManualClock,
+)
+
+E_INVALIDARG = 0x80070057
+E_NOTIMPL = 0x80004001
+BG_E_INVALID_STATE = 0x80200002
+BG_E_INVALID_RANGE = 0x8020002B
+BG_E_OVERLAPPING_RANGES = 0x8020002C
+BG_E_TOO_MANY_RANGES_IN_FILE = 0x80200052
+BG_E_INSUFFICIENT_RANGE_SUPPORT = 0x80200013
+BG_E_INVALID_SERVER_RESPONSE = 0x8020001B
+S_FALSE = 1
+
+DATA = bytes(range(256)) * 8  # 2,048 bytes, each offset distinguishable from its neighbours
+
+
+@pytest.fixture
+def svc() -> Iterator[BitsService]:
+    with BitsService(clock=ManualClock()) as service:
+        yield service
+
+
+def _code(exc: pytest.ExceptionInfo[BitsError]) -> int:
+    return exc.value.hresult
+
+
+def _job(svc: BitsService, job_type: JobType = JobType.DOWNLOAD):  # type: ignore[no-untyped-def]
+    return svc.connect().create_job("ranges", job_type)[1]
+
+
+# AddFileWithRanges: argument checks ---------------------------------------------------------------------------
+
+
+def test_zero_ranges_is_e_invalidarg_add(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: E_INVALIDARG — "The RangeCount parameter is zero"."""
+    job = _job(svc)
+    with pytest.raises(BitsError) as e:
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [])
+    assert _code(e) == E_INVALIDARG
+    assert job.get_progress().files_total == 0
+
+
+def test_initial_offset_to_eof_is_invalid_range_add(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: BG_E_INVALID_RANGE — "For example, InitialOffset is set to BG_LENGTH_TO_EOF"."""
+    job = _job(svc)
+    with pytest.raises(BitsError) as e:
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(BG_LENGTH_TO_EOF, 10)])
+    assert _code(e) == BG_E_INVALID_RANGE
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        [(100, 5), (100, 0)],  # ADD's own example: same offset, "in reverse order"
+        [(100, 10), (100, 10)],  # duplicate
+        [(0, 10), (5, 10)],  # overlap
+        [(50, 10), (0, 51)],  # overlap found after sorting by offset
+        [(10, BG_LENGTH_TO_EOF), (500, 1)],  # a range to EOF covers everything after it
+    ],
+)
+def test_overlapping_ranges_add(svc: BitsService, tmp_path: Path, ranges: list[tuple[int, int]]) -> None:
+    """ADD: BG_E_OVERLAPPING_RANGES for duplicate or overlapping ranges (sorted by offset, not length)."""
+    job = _job(svc)
+    with pytest.raises(BitsError) as e:
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), ranges)
+    assert _code(e) == BG_E_OVERLAPPING_RANGES
+
+
+def test_same_offset_zero_length_first_is_accepted_add(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: only the reverse order (100.5 then 100.0) is refused; 100.0 then 100.5 sorts without overlap."""
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(100, 0), (100, 5), (105, 1)])
+    assert job.get_progress().files_total == 1
+
+
+def test_max_ranges_per_file_add(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: "By default, a user can add up to 500 ranges for a file. This limit does not apply to
+    administrators or service accounts." → BG_E_TOO_MANY_RANGES_IN_FILE for the 501st."""
+    many = [(i * 10, 5) for i in range(501)]
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), many[:500])
+    with pytest.raises(BitsError) as e:
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "b"), many)
+    assert _code(e) == BG_E_TOO_MANY_RANGES_IN_FILE
+    admin = svc.logon(svc.add_user("root", admin=True)).elevated_token
+    _, admin_job = svc.connect(admin).create_job("admin", JobType.DOWNLOAD)
+    admin_job.add_file_with_ranges("http://server/f", str(tmp_path / "c"), many)
+    assert admin_job.get_progress().files_total == 1
+
+
+@pytest.mark.parametrize("job_type", [JobType.UPLOAD, JobType.UPLOAD_REPLY])
+def test_upload_jobs_are_notimpl_add(svc: BitsService, tmp_path: Path, job_type: JobType) -> None:
+    """ADD: E_NOTIMPL — "You cannot call this method for upload or upload-reply jobs"."""
+    job = _job(svc, job_type)
+    with pytest.raises(BitsError) as e:
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 1)])
+    assert _code(e) == E_NOTIMPL
+
+
+def test_bad_names_and_smb_are_invalidarg_add(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: E_INVALIDARG for an invalid name, an unsupported protocol, a relative local path; and "Starting with
+    BITS 3.0, the SMB protocol is not supported for ranges" (the code: E_INVALIDARG, our reading)."""
+    job = _job(svc)
+    for remote, local in [
+        ("ftp://server/f", str(tmp_path / "a")),
+        ("http://server/f", "relative\\a"),
+        ("\\\\server\\share\\f", str(tmp_path / "a")),
+        ("file:///C:/data/f", str(tmp_path / "a")),
+    ]:
+        with pytest.raises(BitsError) as e:
+            job.add_file_with_ranges(remote, local, [(0, 1)])
+        assert _code(e) == E_INVALIDARG
+
+
+def test_final_job_is_invalid_state_add(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: BG_E_INVALID_STATE — "The state of the job cannot be BG_JOB_STATE_CANCELLED or ACKNOWLEDGED"."""
+    job = _job(svc)
+    job.cancel()
+    with pytest.raises(BitsError) as e:
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 1)])
+    assert _code(e) == BG_E_INVALID_STATE
+
+
+def test_argument_types(svc: BitsService, tmp_path: Path) -> None:
+    """Wrong Python types: TypeError; a value that does not fit a UINT64: OverflowError (API edge)."""
+    job = _job(svc)
+    with pytest.raises(TypeError):
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, "1")])
+    with pytest.raises(TypeError):
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), "0-1")
+    with pytest.raises(OverflowError):
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(-1, 1)])
+
+
+# GetFileRanges ---------------------------------------------------------------------------------------------------
+
+
+def test_get_file_ranges_in_the_given_order(svc: BitsService, tmp_path: Path) -> None:
+    """GET: the ranges you want to download, as given (including BG_LENGTH_TO_EOF); S_FALSE (None here) with no
+    ranges."""
+    job = _job(svc)
+    given = [(900, 100), (24, 17), (2000, BG_LENGTH_TO_EOF)]
+    as_models = [FileRange(initial_offset=o, length=n) for o, n in given]
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), as_models)
+    job.add_file("http://server/f", str(tmp_path / "b"))
+    ranged, plain = list(job.enum_files())
+    assert ranged.get_file_ranges() == [FileRange(initial_offset=o, length=n) for o, n in given]
+    assert plain.get_file_ranges() is None  # S_FALSE: "No ranges were specified"
+    # BG_FILE_PROGRESS.BytesTotal of a ranged file is the sum of its ranges; unknown while one runs to EOF.
+    assert ranged.get_progress().bytes_total == 0xFFFFFFFFFFFFFFFF
+
+
+def test_get_file_ranges_of_an_upload_job_is_s_false(svc: BitsService, tmp_path: Path) -> None:
+    """GET: S_FALSE when "the job is an upload or upload-reply job"."""
+    src = tmp_path / "up"
+    src.write_bytes(b"x")
+    job = _job(svc, JobType.UPLOAD)
+    job.add_file("http://server/up", str(src))
+    assert next(iter(job.enum_files())).get_file_ranges() is None
+
+
+def test_ranges_survive_a_restart(tmp_path: Path) -> None:
+    """The ranges are part of the job and persist with it (the store keeps FileRecord.ranges)."""
+    db = tmp_path / "bits.db"
+    with BitsService(database=str(db), clock=ManualClock()) as svc:
+        job_id, job = svc.connect().create_job("keep", JobType.DOWNLOAD)
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(5, 5), (0, 2)])
+    with BitsService(database=str(db), clock=ManualClock()) as svc:
+        f = next(iter(svc.connect().get_job(job_id).enum_files()))
+        assert f.get_file_ranges() == [FileRange(initial_offset=5, length=5), FileRange(initial_offset=0, length=2)]
+        assert f.get_progress().bytes_total == 7
+
+
+# transfers on the fake network ------------------------------------------------------------------------------------
+
+
+def test_ranges_written_in_the_given_order_fake_network(svc: BitsService, tmp_path: Path) -> None:
+    """ADD remarks: remote 100-199, 900-999, 400-499 → a 300-byte local file holding them in that order."""
+    res = svc.network.register("http://server/f", DATA, rate=100)
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(100, 100), (900, 100), (400, 100)])
+    f = next(iter(job.enum_files()))
+    assert f.get_progress().bytes_total == 300
+    job.resume()
+    svc.advance(1.5)
+    assert job.get_state() is JobState.TRANSFERRING
+    assert f.get_progress().bytes_transferred == 150
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert job.complete() == 0
+    assert (tmp_path / "a").read_bytes() == DATA[100:200] + DATA[900:1000] + DATA[400:500]
+    assert sum(n for _, n in res.served) == 300  # only the ranges were read from the server
+
+
+def test_range_to_eof_resolves_when_the_size_is_known(svc: BitsService, tmp_path: Path) -> None:
+    """ADD example: (24, 17), (111, BG_LENGTH_TO_EOF), (83, 7); BytesTotal becomes the sum once the size is known."""
+    svc.network.register("http://server/f", DATA)
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(24, 17), (111, BG_LENGTH_TO_EOF), (83, 7)])
+    job.resume()
+    f = next(iter(job.enum_files()))
+    assert f.get_progress().bytes_total == 17 + (len(DATA) - 111) + 7
+    job.complete()
+    assert (tmp_path / "a").read_bytes() == DATA[24:41] + DATA[111:] + DATA[83:90]
+
+
+def test_range_beyond_the_end_is_invalid_range_at_runtime(svc: BitsService, tmp_path: Path) -> None:
+    """ADD remarks: after Resume, "One of the ranges is outside the boundaries of the remote file" →
+    BG_E_INVALID_RANGE, job in ERROR (RANGE: "The range must exist in the file")."""
+    svc.network.register("http://server/f", DATA)
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 10), (2000, 100)])
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    err = job.get_error()
+    assert err.get_error() == (ErrorContext.REMOTE_FILE, BG_E_INVALID_RANGE)
+    assert err.get_file().get_remote_name() == "http://server/f"
+
+
+def test_server_without_ranges_is_insufficient_range_support(svc: BitsService, tmp_path: Path) -> None:
+    """ADD remarks: "The server does not support ranges" → BG_E_INSUFFICIENT_RANGE_SUPPORT, job in ERROR."""
+    svc.network.register("http://server/f", DATA, ranges=False)
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 10)])
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INSUFFICIENT_RANGE_SUPPORT)
+
+
+def test_ranged_file_resumes_after_a_transient_error(svc: BitsService, tmp_path: Path) -> None:
+    """A ranged file keeps its position across a reconnection, like any file (checkpoint restart)."""
+    svc.network.register("http://server/f", DATA, rate=100)
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(1000, 200), (0, 100)])
+    job.resume()
+    svc.advance(1.5)
+    svc.network.disconnect()
+    assert job.get_state() is JobState.TRANSIENT_ERROR
+    f = next(iter(job.enum_files()))
+    assert f.get_progress().bytes_transferred == 150
+    svc.network.reconnect()
+    svc.run_until_idle()
+    job.complete()
+    assert (tmp_path / "a").read_bytes() == DATA[1000:1200] + DATA[0:100]
+
+
+# transfers from a loopback HTTP server ----------------------------------------------------------------------------
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves ``DATA`` at /data with single-range support; /norange ignores Range; /merge answers any range
+    with a wider one (as a server consolidating ranges would)."""
+
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).requests.append(f"{self.path} {self.headers.get('Range')}")
+        rng = self.headers.get("Range")
+        m = re.fullmatch(r"bytes=(\d+)-(\d+)", rng or "")
+        if self.path == "/norange" or m is None:
+            self._send(200, DATA, None)
+            return
+        first, last = int(m.group(1)), min(int(m.group(2)), len(DATA) - 1)
+        if first >= len(DATA):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(DATA)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/merge" and first > 0:
+            first = max(0, first - 10)
+        self._send(206, DATA[first : last + 1], f"bytes {first}-{last}/{len(DATA)}")
+
+    def _send(self, status: int, body: bytes, content_range: str | None) -> None:
+        self.send_response(status)
+        if content_range:
+            self.send_header("Content-Range", content_range)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Last-Modified", "Tue, 24 Nov 2026 10:00:00 GMT")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    _RangeHandler.requests = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def test_loopback_ranges_in_the_given_order(svc: BitsService, server: str, tmp_path: Path) -> None:
+    """ADD remarks on a real HTTP server: each range fetched with a Range request, written in the given order."""
+    job = _job(svc)
+    job.add_file_with_ranges(f"{server}/data", str(tmp_path / "a"), [(100, 100), (900, 100), (2000, BG_LENGTH_TO_EOF)])
+    job.resume()
+    assert job.get_state() is JobState.TRANSFERRED
+    job.complete()
+    assert (tmp_path / "a").read_bytes() == DATA[100:200] + DATA[900:1000] + DATA[2000:]
+    assert "/data bytes=900-999" in _RangeHandler.requests
+
+
+def test_loopback_range_beyond_the_end(svc: BitsService, server: str, tmp_path: Path) -> None:
+    """ADD remarks: BG_E_INVALID_RANGE when a range lies outside the remote file (size from Content-Range)."""
+    job = _job(svc)
+    job.add_file_with_ranges(f"{server}/data", str(tmp_path / "a"), [(2040, 20)])
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INVALID_RANGE)
+
+
+def test_loopback_server_without_ranges(svc: BitsService, server: str, tmp_path: Path) -> None:
+    """ADD remarks: a 200 with the whole body to a Range request → BG_E_INSUFFICIENT_RANGE_SUPPORT."""
+    job = _job(svc)
+    job.add_file_with_ranges(f"{server}/norange", str(tmp_path / "a"), [(10, 10)])
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INSUFFICIENT_RANGE_SUPPORT)
+
+
+def test_loopback_server_consolidating_ranges(svc: BitsService, server: str, tmp_path: Path) -> None:
+    """ADD remarks: "BITS does not support servers that consolidate duplicate or overlapping ranges" — an
+    answer for other bytes than asked → BG_E_INVALID_SERVER_RESPONSE."""
+    job = _job(svc)
+    job.add_file_with_ranges(f"{server}/merge", str(tmp_path / "a"), [(100, 10)])
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INVALID_SERVER_RESPONSE)
+
+
+def test_ranged_file_restarts_when_the_server_copy_changes(svc: BitsService, tmp_path: Path) -> None:
+    """ADD remarks: "BITS guarantees that the version of a file (based on file size and date, not content) that
+    it transfers will be consistent" — the server's copy changes mid-transfer: the ranged file starts again and
+    holds the ranges of the new copy only."""
+    new = bytes(reversed(DATA))
+    svc.network.register("http://server/f", DATA, rate=100, change_content_after=150, changed_content=new)
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(1000, 100), (0, 100)])
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    job.complete()
+    assert (tmp_path / "a").read_bytes() == new[1000:1100] + new[0:100]
