@@ -33,6 +33,7 @@ from ..identity.callers import Proxy
 from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
+from .file import save_remote_names
 from .job2 import Job2Mixin
 from .job_options import RESUMED_MARK, JobOptionsMixin
 from .registry import com_method
@@ -148,6 +149,7 @@ class Job(Job2Mixin, JobOptionsMixin):
         with self._svc.lock:
             caller, rec = self._write()
             self._svc.scheduler.resume(rec, caller)
+            save_remote_names(self._svc, rec)
             if not rec.properties.get(RESUMED_MARK):
                 self._svc.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
 
