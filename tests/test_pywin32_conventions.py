@@ -656,3 +656,60 @@ def test_unwrap_reaches_the_native_api(svc: BitsService, bcm: Any) -> None:
     assert unwrap(job.GetId()) == native.get_id()
     with pytest.raises(TypeError):
         unwrap(object())
+
+
+def test_transient_errors_reach_jobmodification_not_joberror(svc: BitsService, bcm: Any) -> None:
+    """test_bits.py's note: a TRANSIENT_ERROR fires JobModification, not JobError; the job's error is
+    there to read (an unresolvable host: ERROR_WINHTTP_NAME_NOT_RESOLVED, transient)."""
+    import pythoncom
+    from win32com.server.util import wrap
+
+    bits = _bits()
+    seen: list[tuple[str, int, int]] = []
+
+    class Watcher(Recorder):
+        def JobModification(self, job: Any, reserved: int) -> None:  # noqa: N802
+            if job.GetState() == bits.BG_JOB_STATE_TRANSIENT_ERROR:
+                seen.append(("JobModification", reserved, job.GetError().GetError()[1]))
+
+    watcher = Watcher([bits.IID_IBackgroundCopyCallback])
+    job = bcm.CreateJob("j", 0)
+    job.AddFile("http://nowhere.invalid/a", "/x/a")
+    job.SetNotifyInterface(wrap(watcher))
+    job.SetNotifyFlags(bits.BG_NOTIFY_JOB_ERROR | bits.BG_NOTIFY_JOB_MODIFICATION)
+    job.Resume()
+    svc.run_until_idle(10)
+    pythoncom.PumpWaitingMessages()
+    assert seen and seen[-1] == ("JobModification", 0, 0x80072EE7)
+    assert not [c for c in watcher.calls if c[0] == "JobError"]
+    notify = job.GetNotifyInterface()
+    assert type(notify).__name__ == "PyIUnknown"
+    assert type(notify.QueryInterface(pythoncom.IID_IDispatch)).__name__ == "PyIDispatch"
+    job.SetNotifyInterface(None)
+    assert job.GetNotifyInterface() is None
+    with pytest.raises(TypeError, match="^The Python instance can not be converted to a COM object$"):
+        job.SetNotifyInterface(watcher)  # a bare Python object is no COM object: wrap() it
+
+
+def test_win32api_formatmessage_knows_system_messages_only(layer: Pywin32) -> None:
+    """FormatMessage(FROM_SYSTEM): Win32 texts with their line break; BITS' own codes are not system
+    messages, so pywin32 raises win32api.error (what test_bits.py catches)."""
+    import pywintypes
+    import win32api
+
+    assert win32api.FormatMessage(5) == "Access is denied.\r\n"
+    assert win32api.FormatMessage(0x80070005) == "Access is denied.\r\n"
+    with pytest.raises(win32api.error) as exc:
+        win32api.FormatMessage(0x80190194)
+    assert win32api.error is pywintypes.error and exc.value.winerror == 317
+    assert exc.value.funcname == "FormatMessageW"
+    assert not issubclass(pywintypes.com_error, pywintypes.error)
+
+
+def test_aggregation_is_refused(bcm: Any) -> None:
+    import pythoncom
+
+    bits = _bits()
+    with pytest.raises(pythoncom.com_error) as exc:
+        pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, bcm, 4, bits.IID_IBackgroundCopyManager)
+    assert exc.value.hresult == -2147221232  # CLASS_E_NOAGGREGATION

@@ -61,25 +61,6 @@ MANAGER_CLSIDS: dict[uuid.UUID, tuple[int, int]] = {
 }
 
 
-class Policy:
-    """win32com.server.policy.DefaultPolicy, as far as BITS uses it: the interfaces the object declares
-    (``_com_interfaces_``: IIDs, GUID strings or registered interface names) and the method names it
-    exposes (``_public_methods_``)."""
-
-    def __init__(self, obj: Any, names: dict[str, t.PyIID]) -> None:
-        self.obj = obj
-        interfaces: set[uuid.UUID] = set()
-        for item in getattr(obj, "_com_interfaces_", []):
-            if isinstance(item, t.PyIID):
-                interfaces.add(item.uuid)
-            elif isinstance(item, str) and item.startswith("{"):
-                interfaces.add(t.as_iid(item))
-            else:
-                interfaces.add(names[item].uuid)  # KeyError for an unknown name, as pywin32
-        self.interfaces = frozenset(interfaces)
-        self.public = frozenset(getattr(obj, "_public_methods_", []))
-
-
 @dataclass(slots=True)
 class Message:
     method: str
@@ -218,17 +199,17 @@ class Process:
         cls = w.TYPE_BY_IID.get(iid)
         if cls is None:
             raise TypeError(w.NO_WRAPPER)
-        if isinstance(source, w.PyIDispatch):
+        if isinstance(native, w.Policy):  # a Python object's gateway, reached through QueryInterface
             if cls is w.PyIDispatch:
-                return source
-            return w.PyIUnknown(self, source.policy)
+                return source if isinstance(source, w.PyIDispatch) else w.PyIDispatch(self, native)
+            return w.PyIUnknown(self, native)
         if cls is w.PyIDispatch:
             raise t.make_com_error(w.E_NOINTERFACE)
         return cls(self, native)
 
     def wrap(self, obj: Any, iid: uuid.UUID | None) -> w.PyIUnknown:
         """win32com.server.util.wrap: a PyIDispatch by default; the callback IID has no client type."""
-        dispatch = w.PyIDispatch(self, Policy(obj, self.interface_names))
+        dispatch = w.PyIDispatch(self, w.Policy(obj, self.interface_names))
         if iid is None or iid == w.IID_IDispatch:
             return dispatch
         if iid == w.IID_IUnknown:
@@ -245,7 +226,7 @@ class Process:
                 raise TypeError("The Python instance can not be converted to a COM object")
             value = inner
         policy = value.policy if isinstance(value, w.PyIDispatch) else None
-        if policy is None and type(value) is w.PyIUnknown and isinstance(value._native, Policy):
+        if policy is None and type(value) is w.PyIUnknown and isinstance(value._native, w.Policy):
             policy = value._native
         if policy is not None and w.IID_IBackgroundCopyCallback in policy.interfaces:
             return CallbackSink(self, w.PyIDispatch(self, policy))
@@ -281,7 +262,7 @@ class Process:
             self.deliver(message)
 
     def deliver(self, message: Message) -> None:
-        policy: Policy = message.dispatch.policy
+        policy: w.Policy = message.dispatch.policy
         if message.method not in policy.public:
             return  # DISP_E_MEMBERNOTFOUND: the call fails in COM, nothing runs
         job = w.PyIBackgroundCopyJob(self, message.job)

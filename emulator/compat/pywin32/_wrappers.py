@@ -51,6 +51,25 @@ NO_WRAPPER = "There is no interface object registered that supports this IID"
 USER_DEFAULT_LANGID = 0x0409
 
 
+class Policy:
+    """win32com.server.policy.DefaultPolicy, as far as BITS uses it: the interfaces the object declares
+    (``_com_interfaces_``: IIDs, GUID strings or registered interface names) and the method names it
+    exposes (``_public_methods_``)."""
+
+    def __init__(self, obj: Any, names: dict[str, t.PyIID]) -> None:
+        self.obj = obj
+        interfaces: set[uuid.UUID] = set()
+        for item in getattr(obj, "_com_interfaces_", []):
+            if isinstance(item, t.PyIID):
+                interfaces.add(item.uuid)
+            elif isinstance(item, str) and item.startswith("{"):
+                interfaces.add(t.as_iid(item))
+            else:
+                interfaces.add(names[item].uuid)  # KeyError for an unknown name, as pywin32
+        self.interfaces = frozenset(interfaces)
+        self.public = frozenset(getattr(obj, "_public_methods_", []))
+
+
 @contextmanager
 def com_call() -> Iterator[None]:
     """A failing HRESULT from the native API surfaces as pythoncom.com_error (signed, pywin32's args)."""
@@ -94,6 +113,10 @@ class PyIUnknown:
 
     def _query(self, iid: uuid.UUID) -> Any:
         """The native object's QueryInterface (E_NOINTERFACE when it lacks the interface)."""
+        if isinstance(self._native, Policy):
+            if iid in (IID_IUnknown, IID_IDispatch) or iid in self._native.interfaces:
+                return self._native
+            raise t.make_com_error(E_NOINTERFACE)
         with com_call():
             return self._native.query_interface(iid)
 
@@ -101,7 +124,7 @@ class PyIUnknown:
         values = self._args("QueryInterface", "O|O", args, kwargs)
         iid = t.as_iid(values[0])
         target = t.as_iid(values[1]) if len(values) > 1 else iid
-        if iid == IID_IClientSecurity and not isinstance(self, PyIDispatch):
+        if iid == IID_IClientSecurity and not isinstance(self._native, Policy):
             # The COM proxy, not BITS, implements IClientSecurity (CoSetProxyBlanket's interface).
             native: Any = self._native
         else:
@@ -119,11 +142,6 @@ class PyIDispatch(PyIUnknown):
         super().__init__(process, policy)
         self.policy = policy
 
-    def _query(self, iid: uuid.UUID) -> Any:
-        if iid in (IID_IUnknown, IID_IDispatch) or iid in self.policy.interfaces:
-            return self.policy
-        raise t.make_com_error(E_NOINTERFACE)
-
 
 class PyIClientSecurity(PyIUnknown):
     """IClientSecurity: ``SetBlanket`` is how pywin32 code spells CoSetProxyBlanket."""
@@ -133,7 +151,7 @@ class PyIClientSecurity(PyIUnknown):
 
     def SetBlanket(self, *args: Any, **kwargs: Any) -> None:
         proxy, _authn, _authz, _principal, _level, imp, _info, caps = self._args("SetBlanket", "OkkOkkOk", args, kwargs)
-        if not isinstance(proxy, PyIUnknown) or isinstance(proxy, PyIDispatch):
+        if not isinstance(proxy, PyIUnknown) or isinstance(proxy._native, Policy):
             raise TypeError("The Python object is invalid")
         # Only the impersonation level and the cloaking capability bits matter to BITS.
         with com_call():
