@@ -159,7 +159,7 @@ class PyIClientSecurity(PyIUnknown):
 
     def QueryBlanket(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         (proxy,) = self._args("QueryBlanket", "O", args, kwargs)
-        if not isinstance(proxy, PyIUnknown):
+        if not isinstance(proxy, PyIUnknown) or isinstance(proxy._native, Policy):
             raise TypeError("The Python object is invalid")
         blanket = proxy._native.blanket
         # (authnSvc WINNT, authzSvc NONE, principal, authnLevel PKT_PRIVACY, impLevel, authInfo, caps)
