@@ -46,3 +46,13 @@ def bits_cast(bits_service: BitsService) -> Cast:
     from .identity.cast import Cast
 
     return Cast.on(bits_service)
+
+
+@pytest.fixture
+def bits_pywin32(bits_service: BitsService) -> Iterator[Any]:
+    """pywin32 312's BITS modules (pythoncom, win32com.bits …) bound to ``bits_service`` as one client
+    process of its interactive user; ``sys.modules`` is restored after the test (docs/pywin32.md)."""
+    from .compat.pywin32 import installed
+
+    with installed(bits_service) as layer:
+        yield layer

@@ -26,7 +26,7 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert test_cmd in (ROOT / ".ci" / "run").read_text().splitlines()
 
 
-@pytest.mark.parametrize("guide", ["helper-tokens.md", "transfers.md"])
+@pytest.mark.parametrize("guide", ["helper-tokens.md", "transfers.md", "pywin32.md"])
 def test_guide_examples_run(guide: str) -> None:
     """docs/*.md: every Python example runs as written."""
     import re

@@ -12,12 +12,14 @@ from ..constants import (
     AnyInterface,
     FileKind,
     IBackgroundCopyFile,
+    IBackgroundCopyFile2,
     IBackgroundCopyFile3,
     IBackgroundCopyFile5,
     Interface,
+    JobType,
     UnknownKind,
 )
-from ..domain import access
+from ..domain import access, names
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.callers import Proxy
@@ -86,6 +88,48 @@ class File(FileMethodsMixin, ComObject):
             )
 
     @com_method(
+        IBackgroundCopyFile2,
+        "SetRemoteName",
+        "download jobs only (E_NOTIMPL); URL checked as AddFile does; durable from the next Resume; "
+        "a connection already transferring the file keeps its server until the job reconnects",
+    )
+    def set_remote_name(self, url: str) -> None:
+        """IBackgroundCopyFile2::SetRemoteName (https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/
+        nf-bits2_0-ibackgroundcopyfile2-setremotename).
+
+        Order of checks as everywhere (types → ANONYMOUS → access → state → values): BG_E_INVALID_STATE
+        on a cancelled or acknowledged job, E_NOTIMPL on upload and upload-reply jobs, then the URL rules
+        of AddFile (E_INVALIDARG). The page says the change "does not serialize" until Resume: the new
+        name is used at once in memory and written to the store by the next Resume. When the file next
+        connects, the restart rule applies (a different time stamp or size, or a server without ranges,
+        restarts the file from byte 0; a finished file is not transferred again). OUR CHOICE where the
+        page is silent: a connection already moving the file's bytes keeps its server until the job
+        reconnects (Suspend/Resume, an error and Resume, a retry), as the page's Suspend → SetRemoteName
+        → Resume pattern implies.
+        """
+        value = args.text(url, "url")
+        svc = self._svc
+        with svc.lock:
+            self._require(IBackgroundCopyFile2)
+            caller = self._caller()
+            svc.scheduler.catch_up()
+            job = self._job
+            access.check_write(caller, job)
+            if job.is_final:
+                raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {job.state.name}")
+            if job.job_type is not JobType.DOWNLOAD:
+                raise BitsError(hresults.E_NOTIMPL, "SetRemoteName is for download jobs only")
+            if value is None:
+                raise BitsError(hresults.E_INVALIDARG, "the remote name must not be NULL")
+            names.remote_kind(value, job.job_type)
+            f = self._file
+            if value == f.remote_name:
+                return
+            f.remote_name = value
+            f.remote_name_unsaved = True
+            svc.queue.update(job)  # a property change: modification time, JobModification
+
+    @com_method(
         IBackgroundCopyFile3, "GetTemporaryName", "the hidden .BIT*.tmp next to the local name; None before it exists"
     )
     def get_temporary_name(self) -> str | None:
@@ -107,3 +151,11 @@ class File(FileMethodsMixin, ComObject):
                 # Undocumented code; OUR CHOICE: bitsmsg.h's BG_E_UNKNOWN_PROPERTY_ID, as Job5 GetProperty gives.
                 raise BitsError(hresults.BG_E_UNKNOWN_PROPERTY_ID, f"{pid} is not a BITS_FILE_PROPERTY_ID")
             return f.response_headers
+
+
+def save_remote_names(svc: BitsService, job: JobRecord) -> None:
+    """Resume serializes the names SetRemoteName changed (setremotename page)."""
+    for f in job.files:
+        if f.remote_name_unsaved:
+            svc.queue.update_file(job, f, remote_name=f.remote_name)
+            f.remote_name_unsaved = False

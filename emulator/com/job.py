@@ -38,6 +38,7 @@ from ..identity.callers import Proxy
 from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
+from .file import save_remote_names
 from .job2 import Job2Mixin
 from .job3 import Job3Mixin
 from .job_options import RESUMED_MARK, JobOptionsMixin
@@ -164,6 +165,7 @@ class Job(Job2Mixin, Job3Mixin, JobOptionsMixin):
         with self._svc.lock:
             _, rec = self._write()
             self._svc.scheduler.resume(rec)
+            save_remote_names(self._svc, rec)
             if not rec.properties.get(RESUMED_MARK):
                 self._svc.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
 

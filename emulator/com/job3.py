@@ -120,7 +120,7 @@ class Job3Mixin(ComObject):
                 # "Starting with BITS 3.0, the SMB protocol is not supported for ranges" (every profile is 3.0+).
                 raise BitsError(hresults.E_INVALIDARG, "ranges cannot be transferred over SMB (BITS 3.0+)")
             names.check_local_name(local)
-            dest = svc.scheduler.filesystem.check_destination(caller, rec, local)
+            dest = svc.scheduler.filesystem.check_destination(local)
             if ranges.is_dynamic(rec):
                 # DYNAMIC_CONTENT "is not supported for downloads that use FILE_RANGES" (bits_job_property_id
                 # page); the code is undocumented, OUR CHOICE: E_INVALIDARG, as SetProperty gives the other way.

@@ -33,6 +33,9 @@ class FileRecord:
     remote_mtime: float | None = None
     response_headers: str | None = None
     transferred: bool = False  # every byte is in the temporary file
+    # SetRemoteName changed remote_name in memory only; the next Resume writes it to the store
+    # (IBackgroundCopyFile2::SetRemoteName: "Calling the Resume method serializes the change").
+    remote_name_unsaved: bool = False
 
 
 @dataclass(slots=True, eq=False)

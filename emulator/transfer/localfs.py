@@ -225,8 +225,10 @@ class LocalFileSystem:
                 continue
             os.close(fd)
             break
-        sep = "/" if f.local_name.startswith("/") else "\\"
-        head = f.local_name.rsplit(sep, 1)[0] if sep in f.local_name else f.local_name.rsplit("/", 1)[0]
+        # The temporary sits in the local name's directory: cut at the last separator of either kind
+        # (Windows accepts "C:\\dir/file"), and join with the separator the name uses there.
+        cut = max(f.local_name.rfind("/"), f.local_name.rfind("\\"))
+        head, sep = f.local_name[:cut], f.local_name[cut]
         return tmp, f"{head}{sep}{name}"
 
     def write(self, tmp: Path, offset: int, data: bytes) -> None:
