@@ -11,14 +11,17 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
 from ..domain.records import Credential, ErrorRecord, FileRecord, HelperToken, JobRecord
+from ..domain.wstr import from_store, storable
+from .database import StoreError
 from .schema import FILES, JOBS, AccountRow, FileRow, JobRow, SettingRow
 
 _JSON_COLUMNS = frozenset(
@@ -31,7 +34,16 @@ def _db(column: str, value: Any) -> Any:
         return None
     if column in _JSON_COLUMNS:
         return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        return storable(value)  # lone surrogates round-trip (domain/wstr.py)
     return value
+
+
+def _revive(row: Any) -> None:
+    """Text stored as UTF-16 BLOBs (domain/wstr.py) back to str, without marking the ORM row dirty."""
+    for key, value in list(vars(row).items()):
+        if isinstance(value, bytes):
+            set_committed_value(row, key, from_store(value))
 
 
 def _insert_sql(table: Table) -> tuple[str, tuple[str, ...]]:
@@ -160,10 +172,15 @@ class JobStore:
         """One API call = one transaction: either every write lands or none does."""
         try:
             yield
+            self.conn.commit()
+        except sqlite3.Error as exc:
+            # Disk full, a locked or vanished file: one documented error, nothing half-written.
+            with suppress(sqlite3.Error):
+                self.conn.rollback()
+            raise StoreError(f"the store failed during the call: {exc}") from exc
         except BaseException:
             self.conn.rollback()
             raise
-        self.conn.commit()
 
     def _update_sql(self, table: str, names: tuple[str, ...]) -> str:
         key = (table, names)
@@ -246,18 +263,18 @@ class JobStore:
 
     def get_setting(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(from_store(row[0]))
 
     def set_setting(self, key: str, value: str) -> None:
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, value),
+            (key, storable(value)),
         )
 
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None:
         self.conn.execute(
-            "INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, name, kind, admin)
+            "INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, storable(name), kind, admin)
         )
 
     # loading ---------------------------------------------------------------------------------------
@@ -268,6 +285,8 @@ class JobStore:
             return [], []
         with Session(self.engine) as session:
             accounts = list(session.scalars(select(AccountRow)))
+            for account in accounts:
+                _revive(account)
             session.expunge_all()
             jobs = {row.id: _job_record(row) for row in session.scalars(select(JobRow).order_by(JobRow.seq))}
             for frow in session.scalars(select(FileRow).order_by(FileRow.job_id, FileRow.position)):
@@ -278,10 +297,11 @@ class JobStore:
         if self.engine is None:
             return {}
         with Session(self.engine) as session:
-            return {row.key: row.value for row in session.scalars(select(SettingRow))}
+            return {row.key: from_store(row.value) for row in session.scalars(select(SettingRow))}
 
 
 def _job_record(row: JobRow) -> JobRecord:
+    _revive(row)
     error = None
     if row.error_code is not None and row.error_context is not None:
         error = ErrorRecord(
@@ -333,6 +353,7 @@ def _job_record(row: JobRow) -> JobRecord:
 
 
 def _file_record(row: FileRow) -> FileRecord:
+    _revive(row)
     return FileRecord(
         file_id=row.id,
         job_id=uuid.UUID(row.job_id),

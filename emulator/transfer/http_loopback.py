@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import base64
 import http.client
+import re
 import ssl
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, ErrorContext, SecurityFlags
 from ..domain.records import JobRecord
+from ..domain.wstr import wire
 from .network import status_is_fatal
 
 if TYPE_CHECKING:
+    from .localfs import LocalFileSystem
     from .scheduler import Flow, Scheduler
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -37,6 +40,11 @@ _IGNORE_CERT = (
 )
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_INVALID_HEADER = hresults.HResult(0x80072F79, "ERROR_WINHTTP_INVALID_HEADER", "The header is invalid.")
+_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
 def is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "").lower() in LOOPBACK_HOSTS
 
@@ -44,7 +52,7 @@ def is_loopback(url: str) -> bool:
 def _basic(rec: JobRecord, target: AuthTarget) -> str | None:
     for c in rec.credentials:
         if c.target == target and c.scheme == AuthScheme.BASIC and c.user_name is not None:
-            raw = f"{c.user_name}:{c.password or ''}".encode()
+            raw = wire(f"{c.user_name}:{c.password or ''}")
             return "Basic " + base64.b64encode(raw).decode("ascii")
     return None
 
@@ -60,14 +68,19 @@ def _context(rec: JobRecord) -> ssl.SSLContext:
 
 def _request(rec: JobRecord, url: str, offset: int) -> tuple[int, dict[str, str], bytes, str]:
     """(status, headers, body, final url) after redirects and one round of Basic authentication."""
-    headers: dict[str, str] = {"User-Agent": "Microsoft BITS/7.8"}
+    headers: dict[str, str | bytes] = {"User-Agent": "Microsoft BITS/7.8"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     if rec.custom_headers:
         for line in rec.custom_headers.splitlines():
             name, _, value = line.partition(":")
-            if name.strip():
-                headers[name.strip()] = value.strip()
+            if not name.strip():
+                continue
+            if not _TOKEN.fullmatch(name.strip()):
+                # WinHttpAddRequestHeaders refuses a header whose name is not an HTTP token (our reading:
+                # the job fails with ERROR_WINHTTP_INVALID_HEADER, fatal, as a request that cannot be made).
+                raise _Failure(_INVALID_HEADER, ErrorContext.GENERAL_TRANSPORT, fatal=True)
+            headers[name.strip()] = wire(value.strip())  # non-Latin-1 text and lone surrogates as UTF-8
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if (parts.hostname or "").lower() not in LOOPBACK_HOSTS:
@@ -78,6 +91,8 @@ def _request(rec: JobRecord, url: str, offset: int) -> tuple[int, dict[str, str]
         else:
             conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # BITS does no escape processing; what is not ASCII goes out percent-encoded UTF-8 (our choice).
+        path = quote(path, safe=_PRINTABLE, encoding="utf-8", errors="surrogatepass")
         try:
             for attempt in range(2):
                 conn.request("GET", path, headers=headers)
@@ -151,8 +166,6 @@ def connect(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
     return sched._begin_transfer(rec, flow, t, mtime=mtime, headers=raw)
 
 
-def copy(flow: Flow, start: int, end: int) -> None:
+def copy(flow: Flow, start: int, end: int, fs: LocalFileSystem) -> None:
     assert flow.body is not None
-    with open(flow.tmp, "r+b") as fh:
-        fh.seek(start)
-        fh.write(flow.body[start - flow.body_offset : end - flow.body_offset])
+    fs.write(flow.tmp, start, flow.body[start - flow.body_offset : end - flow.body_offset])

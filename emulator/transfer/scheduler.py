@@ -557,7 +557,7 @@ class Scheduler:
             return
         if flow.resource is not None and flow.body is None:
             res = flow.resource
-            with open(flow.tmp, "r+b") as fh:
+            with fs.open_temp(flow.tmp) as fh:  # follows no symlink (localfs)
                 fh.seek(start)
                 pos = start
                 while pos < end:
@@ -567,7 +567,7 @@ class Scheduler:
             return
         from . import http_loopback
 
-        http_loopback.copy(flow, start, end)
+        http_loopback.copy(flow, start, end, fs)
 
     def _file_boundary(self, rec: JobRecord, flow: Flow, t: float) -> bool:
         f = flow.file

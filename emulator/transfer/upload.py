@@ -8,7 +8,6 @@ upload file's directory) when the upload completes; Complete makes the reply fil
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import hresults
@@ -26,9 +25,8 @@ def reply_path(sched: Scheduler, rec: JobRecord) -> str:
     if rec.reply_file_name:
         return rec.reply_file_name
     local = rec.files[0].local_name
-    sep = "/" if local.startswith("/") else "\\"
-    head = local.rsplit(sep, 1)[0]
-    return f"{head}{sep}BITS-{str(rec.id).upper()}.reply"
+    i = max(local.rfind("\\"), local.rfind("/"))  # a name may mix both separators
+    return f"{local[:i]}{local[i]}BITS-{str(rec.id).upper()}.reply"
 
 
 def connect_upload(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
@@ -88,18 +86,14 @@ def finish_upload(sched: Scheduler, rec: JobRecord, flow: Flow) -> None:
     if rec.job_type is JobType.UPLOAD_REPLY:
         reply = res.reply or b""
         sched.replies[rec.id] = reply
-        path = sched.filesystem.host_path(reply_path(sched, rec))
-        tmp = path.with_name(path.name + ".bits-tmp")
-        tmp.write_bytes(reply)
+        sched.filesystem.put(reply_path(sched, rec) + ".bits-tmp", reply)
 
 
 def complete_upload(sched: Scheduler, rec: JobRecord) -> None:
     """Complete of an upload-reply job makes the reply file available (T30)."""
     if rec.job_type is not JobType.UPLOAD_REPLY:
         return
-    path = sched.filesystem.host_path(reply_path(sched, rec))
-    tmp = path.with_name(path.name + ".bits-tmp")
-    if tmp.exists():
-        tmp.replace(path)
-    else:
-        Path(path).write_bytes(sched.replies.get(rec.id, b""))
+    name = reply_path(sched, rec)
+    # Both follow no symlink and rename relative to the directory descriptor (localfs).
+    if not sched.filesystem.rename(name + ".bits-tmp", name):
+        sched.filesystem.put(name, sched.replies.get(rec.id, b""))
