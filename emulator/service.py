@@ -125,9 +125,8 @@ class BitsService:
         return NETWORK_SERVICE
 
     def add_user(self, name: str, *, admin: bool = False) -> Account:
-        args.required_text(name, "name")
-        if not isinstance(admin, bool):
-            raise TypeError(f"admin must be a bool, not {type(admin).__name__}")
+        if not isinstance(name, str) or not isinstance(admin, bool):
+            raise TypeError("add_user() takes a str name and a bool admin")
         with self.lock:
             return self.directory.add_user(name, admin=admin)
 

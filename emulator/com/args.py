@@ -46,6 +46,14 @@ def ulong(value: object, name: str) -> int:
     return v
 
 
+def uint64(value: object, name: str) -> int:
+    """A UINT64 argument (BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, file offsets): 0..2**64-1, else OverflowError."""
+    v = _int(value, name)
+    if not 0 <= v < 1 << 64:
+        raise OverflowError(f"{name}={v} does not fit a 64-bit unsigned integer")
+    return v
+
+
 def seconds(value: object, name: str = "seconds") -> float:
     """A duration for the control plane (``advance``, ``run_until_idle``): a finite, non-negative real.
     TypeError for what is not a number, ValueError for NaN, infinities and negative values."""

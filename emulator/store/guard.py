@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import database
 from .database import StoreError, StoreVersionError
+from .repository import _CLEAR_HELPER as CLEAR_HELPER
 
 
 def is_memory(db: object) -> bool:
@@ -49,7 +50,14 @@ def open_file_store(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:
     path = Path(url.database or "")
     _probe(path)
     try:
-        return database.open_file(url)
+        conn, engine = database.open_file(url)
+        # Before anything else: no helper token survives a restart, and after an unclean stop the WAL may
+        # still hold tokens (or passwords) that a purge had dropped — empty the columns, checkpoint, and
+        # truncate the WAL (issue 11, "no secret lingers").
+        conn.execute(f"UPDATE jobs SET {CLEAR_HELPER} WHERE helper_sid IS NOT NULL")
+        conn.commit()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return conn, engine
     except StoreError:
         raise
     except (SQLAlchemyError, sqlite3.Error, OSError) as exc:

@@ -23,6 +23,7 @@ from ..domain.records import Credential, ErrorRecord, FileRecord, HelperToken, J
 from ..domain.wstr import from_store, storable
 from .database import StoreError
 from .schema import FILES, JOBS, AccountRow, FileRow, JobRow, SettingRow
+from .secrets import for_store
 
 _JSON_COLUMNS = frozenset(
     c.name for t in (JOBS, FILES) for c in t.columns if c.type.__class__.__name__ == "JSON"
@@ -165,6 +166,10 @@ class JobStore:
         self._insert_file, self._file_names = _insert_sql(FILES)
         self._updates: dict[tuple[str, tuple[str, ...]], str] = {}
         self._job_columns = frozenset(c.name for c in JOBS.columns)
+        # Passwords are sealed with the store's key (store/secrets.py); a write that drops a secret (a
+        # password, a helper token) asks for a WAL checkpoint once it commits (``_scrub``).
+        self.secrets = for_store(engine.url.database if engine is not None else None)
+        self._scrub = False
         self._file_columns = frozenset(c.name for c in FILES.columns)
 
     @contextmanager
@@ -173,6 +178,8 @@ class JobStore:
         try:
             yield
             self.conn.commit()
+            if self._scrub:
+                self.scrub()
         except sqlite3.Error as exc:
             # Disk full, a locked or vanished file: one documented error, nothing half-written.
             with suppress(sqlite3.Error):
@@ -181,6 +188,22 @@ class JobStore:
         except BaseException:
             self.conn.rollback()
             raise
+
+    def scrub(self) -> None:
+        """No secret lingers on disk: after a commit that dropped a password or a helper token, checkpoint
+        the WAL into the database (whose freed bytes secure_delete has zeroed) and truncate it to 0 bytes.
+        In-memory stores have nothing on disk."""
+        self._scrub = False
+        if self.engine is not None:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def _value(self, column: str, value: Any, *, update: bool = False) -> Any:
+        if column == "credentials":
+            self._scrub |= update  # the old sealed passwords leave the WAL too
+            value = self.secrets.seal_credentials(value)
+        elif column == "helper_sid" and update and value is None:
+            self._scrub = True  # ClearHelperToken, TakeOwnership…
+        return _db(column, value)
 
     def _update_sql(self, table: str, names: tuple[str, ...]) -> str:
         key = (table, names)
@@ -196,14 +219,19 @@ class JobStore:
 
     def insert_job(self, rec: JobRecord) -> None:
         cols = job_columns(rec)
-        self.conn.execute(self._insert_job, [_db(n, cols[n]) for n in self._job_names])
+        self.conn.execute(self._insert_job, [self._value(n, cols[n]) for n in self._job_names])
 
     def update_job(self, job_id: str, changes: Mapping[str, Any]) -> None:
         names = tuple(changes)
-        self.conn.execute(self._update_sql("jobs", names), [*(_db(n, changes[n]) for n in names), job_id])
+        values = [self._value(n, changes[n], update=True) for n in names]
+        self.conn.execute(self._update_sql("jobs", names), [*values, job_id])
 
     def delete_job(self, job_id: str) -> None:
-        self.conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
+        gone = self.conn.execute(
+            "DELETE FROM jobs WHERE id=? RETURNING credentials != '[]' OR helper_sid IS NOT NULL", (job_id,)
+        ).fetchall()
+        if any(row[0] for row in gone):
+            self._scrub = True  # the job's end takes its secrets with it, from the disk too
 
     def insert_files(self, files: Iterable[FileRecord]) -> None:
         rows = []
@@ -224,7 +252,8 @@ class JobStore:
 
     def clear_all_helper_tokens(self) -> None:
         """Service start: no helper token survives a restart (SHT: "not persistent"); flags do."""
-        self.conn.execute(f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL")
+        if self.conn.execute(f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL").rowcount:
+            self._scrub = True
 
     def purge_helper_tokens(
         self,
@@ -257,7 +286,10 @@ class JobStore:
             f"modified_at = CASE WHEN {fails} THEN ? ELSE modified_at END "
             f"WHERE {where}"
         )
-        return self.conn.execute(sql, params).rowcount
+        touched = self.conn.execute(sql, params).rowcount
+        if touched:
+            self._scrub = True  # the purged identity leaves the WAL when this transaction commits
+        return touched
 
     # settings and accounts -------------------------------------------------------------------------
 
@@ -291,6 +323,9 @@ class JobStore:
             jobs = {row.id: _job_record(row) for row in session.scalars(select(JobRow).order_by(JobRow.seq))}
             for frow in session.scalars(select(FileRow).order_by(FileRow.job_id, FileRow.position)):
                 jobs[frow.job_id].files.append(_file_record(frow))
+        for rec in jobs.values():
+            for c in rec.credentials:
+                c.password = self.secrets.open_password(c.password)
         return accounts, list(jobs.values())
 
     def settings(self) -> dict[str, str]:

@@ -95,6 +95,16 @@ def host_segment(name: str) -> str:
     return os.fsdecode(name.encode("utf-8", "surrogatepass"))
 
 
+def posix_segment(name: str) -> str:
+    """A POSIX name component as given when the file system encoding can take it (``os.fsdecode``
+    spellings included), else its generalised UTF-8 spelling like a Windows name."""
+    try:
+        os.fsencode(name)
+    except UnicodeEncodeError:
+        return host_segment(name)
+    return name
+
+
 def _fold(name: str) -> str:
     """Windows compares names through its upcase table: one code unit to one code unit."""
     return "".join(u if len(u := c.upper()) == 1 else c for c in name)
@@ -215,7 +225,7 @@ class LocalFileSystem:
         if name.startswith("/"):
             segs = _segments(name)
             _check_segments(segs)
-            return None, segs
+            return None, [posix_segment(seg) for seg in segs]
         raise BitsError(hresults.E_INVALIDARG, f"{name!r} is not a full path")
 
     # the walk: one directory descriptor at a time, no symlink followed blindly ----------------------
