@@ -12,6 +12,8 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+LAST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()  # FILETIME shown as a datetime
+
 
 class Clock(Protocol):
     def time(self) -> float:
@@ -48,7 +50,10 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         from .com.args import seconds as checked  # TypeError / ValueError for NaN, inf, negative
 
-        self._now += checked(seconds)
+        now = self._now + checked(seconds)
+        if now > LAST_INSTANT:
+            raise ValueError(f"advance({seconds!r}) would move the clock past {to_datetime(LAST_INSTANT)}")
+        self._now = now
 
     def set(self, when: datetime) -> None:
         if when.tzinfo is None:

@@ -192,7 +192,7 @@ class BitsService:
         """Move a ManualClock forward and catch the simulation up."""
         if not isinstance(self.clock, ManualClock):
             raise TypeError("advance() needs a ManualClock; with freezegun move time with the freezer")
-        seconds = args.seconds(seconds)  # NaN, inf, negative: ValueError, the clock unchanged
+        seconds = args.seconds(seconds)  # NaN, inf, negative, past year 9999: ValueError, clock unchanged
         with self.lock:
             self.clock.advance(seconds)
             self.scheduler.catch_up()

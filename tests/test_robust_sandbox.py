@@ -58,7 +58,7 @@ def _half_done(svc: BitsService, tmp_path: Path) -> tuple[Job, Path]:
 def test_a_temporary_swapped_for_a_symlink_gets_no_byte_emulator_choice(svc: BitsService, tmp_path: Path) -> None:
     target = tmp_path / "victim"
     target.write_bytes(b"T" * 2000)
-    job, temp = _half_done(svc, tmp_path)
+    _job, temp = _half_done(svc, tmp_path)
     temp.unlink()
     os.symlink(target, temp)
     # The job's fate (ERROR, context LOCAL_FILE) is the scheduler's; the sandbox's promise is no byte.

@@ -152,7 +152,7 @@ def test_a_store_whose_key_is_lost_is_refused_with_store_error(tmp_path: Path) -
     with BitsService(database=db) as svc:
         _credentialed_job(svc)
     (tmp_path / "queue.db.key").unlink()
-    with pytest.raises(StoreError, match="queue.db.key"):
+    with pytest.raises(StoreError, match=r"queue\.db\.key"):
         BitsService(database=db)
 
 

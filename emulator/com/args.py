@@ -59,7 +59,10 @@ def seconds(value: object, name: str = "seconds") -> float:
     TypeError for what is not a number, ValueError for NaN, infinities and negative values."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int or Fraction beyond any float
+        v = math.inf
     if not math.isfinite(v) or v < 0:
         raise ValueError(f"{name}={value!r} is not a finite, non-negative number of seconds")
     return v
