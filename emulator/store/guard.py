@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import database
 from .database import StoreError, StoreVersionError
-from .repository import _CLEAR_HELPER as CLEAR_HELPER
+from .repository import JobStore
 
 
 def is_memory(db: object) -> bool:
@@ -54,9 +54,10 @@ def open_file_store(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:
         # Before anything else: no helper token survives a restart, and after an unclean stop the WAL may
         # still hold tokens (or passwords) that a purge had dropped — empty the columns, checkpoint, and
         # truncate the WAL (issue 11, "no secret lingers").
-        conn.execute(f"UPDATE jobs SET {CLEAR_HELPER} WHERE helper_sid IS NOT NULL")
-        conn.commit()
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        store = JobStore(conn, engine)
+        with store.transaction():
+            store.clear_all_helper_tokens()  # logged for other services of a shared store
+        store.scrub()
         return conn, engine
     except StoreError:
         raise

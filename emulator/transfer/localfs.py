@@ -44,16 +44,14 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from .. import hresults
+from ..domain.acting import acting_sid
 from ..domain.names import is_unc
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.tokens import AccessToken
-
-if TYPE_CHECKING:
-    from ..service import BitsService
 
 _DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
 DEVICE_NAMES = frozenset(
@@ -67,15 +65,32 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = os.O_NOFOLLOW
 
 
-class LocalFileFault(BitsError):
+class LocalFileFault(BitsError, OSError):
     """A local-file failure found while writing, renaming or creating a job's file: the Windows HRESULT
     for the job's error object (context BG_ERROR_CONTEXT_LOCAL_FILE). Raised by ``prepare``, ``write``,
-    ``truncate``, ``copy_into``, ``open_temp`` and ``finalize``; the scheduler turns it into the job's
-    failure instead of letting it reach the caller."""
+    ``truncate``, ``copy_into``, ``open_temp``, ``finalize`` and ``put``.
+
+    It is a ``BitsError`` (what a caller of Complete sees) and an ``OSError`` whose ``errno`` maps back to
+    the same HRESULT, so every handler of local-file faults (``except OSError``) fails the job with it
+    instead of letting it reach an unrelated caller."""
+
+    def __init__(self, hresult: hresults.HResult | int, detail: str | None = None) -> None:
+        super().__init__(hresult, detail)
+        self.errno = _ERRNO_OF.get(self.hresult, errno.EACCES)
+
+
+_ERRNO_OF = {
+    int(hresults.ERROR_FILE_NOT_FOUND): errno.ENOENT,
+    int(hresults.ERROR_PATH_NOT_FOUND): errno.ENOTDIR,
+    int(hresults.ERROR_DISK_FULL): errno.ENOSPC,
+    int(hresults.E_ACCESSDENIED): errno.EACCES,
+}
 
 
 def fault_from_oserror(exc: OSError, what: str) -> LocalFileFault:
-    """The HRESULT Windows gives for the same local-file failure."""
+    """The HRESULT Windows gives for the same local-file failure (the scheduler's mapping, errno by errno)."""
+    if isinstance(exc, LocalFileFault):
+        return exc
     code = exc.errno
     if code == errno.ENOENT:
         hr: hresults.HResult | int = hresults.ERROR_FILE_NOT_FOUND
@@ -83,9 +98,7 @@ def fault_from_oserror(exc: OSError, what: str) -> LocalFileFault:
         hr = hresults.ERROR_PATH_NOT_FOUND
     elif code in (errno.ENOSPC, errno.EDQUOT):
         hr = hresults.ERROR_DISK_FULL
-    elif code == errno.EROFS:
-        hr = hresults.hresult_from_win32(19)  # ERROR_WRITE_PROTECT
-    else:  # EACCES, EPERM, ELOOP (a symlink where a file must be), EMLINK …
+    else:  # EACCES, EPERM, EROFS, ELOOP (a symlink where a file must be), EMLINK …
         hr = hresults.E_ACCESSDENIED
     return LocalFileFault(hr, f"{what}: {exc.strerror or exc}")
 
@@ -170,9 +183,10 @@ def _copy_file(src: IO[bytes], dst: IO[bytes]) -> None:
 
 
 class LocalFileSystem:
-    def __init__(self, svc: BitsService) -> None:
-        self._svc = svc
-        self._drive_root: Path | None = None
+    """The sandbox of one service. It needs nothing from the service: roots are set or made on first use."""
+
+    def __init__(self, drive_root: str | os.PathLike[str] | None = None) -> None:
+        self._drive_root: Path | None = None if drive_root is None else Path(drive_root)
         self._owned_root: Path | None = None
         self._unc_root: Path | None = None
         self._finalizer: Callable[[], object] | None = None
@@ -436,9 +450,7 @@ class LocalFileSystem:
 
     def writer_sid(self, job: JobRecord) -> str:
         """Who creates the job's files: the helper token's user with BG_TOKEN_LOCAL_FILE, else the owner."""
-        if job.helper_flags & LOCAL_FILE_FLAG and job.helper is not None:
-            return job.helper.token.user_sid
-        return job.owner_sid
+        return acting_sid(job, LOCAL_FILE_FLAG)
 
     # the facade's hooks ----------------------------------------------------------------------------
 
