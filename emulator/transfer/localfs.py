@@ -303,7 +303,7 @@ class LocalFileSystem:
                 if stat.S_ISLNK(st.st_mode):
                     links += 1
                     if links > MAX_LINKS:
-                        raise BitsError(hresults.hresult_from_win32(1921), "too many levels of symbolic links")
+                        raise LocalFileFault(hresults.hresult_from_win32(1921), "too many levels of symbolic links")
                     target = os.readlink(entry, dir_fd=fd)
                     pending = [*self._link_segments(root, real_root, walked, target), *pending[1:]]
                     # Restart from the root: the link's target is walked with the same rules.
@@ -341,7 +341,7 @@ class LocalFileSystem:
                     parts = list(tpath.relative_to(base).parts)
                     break
             else:
-                raise BitsError(hresults.E_ACCESSDENIED, f"a link to {target!r} leads out of its root")
+                raise LocalFileFault(hresults.E_ACCESSDENIED, f"a link to {target!r} leads out of its root")
         else:
             parts = [*walked, *target.split("/")]
         out: list[str] = []
@@ -350,7 +350,7 @@ class LocalFileSystem:
                 continue
             if part == "..":
                 if not out:
-                    raise BitsError(hresults.E_ACCESSDENIED, f"a link to {target!r} leads out of its root")
+                    raise LocalFileFault(hresults.E_ACCESSDENIED, f"a link to {target!r} leads out of its root")
                 out.pop()
                 continue
             out.append(part)
@@ -413,7 +413,7 @@ class LocalFileSystem:
             if not link:
                 return first  # a link to the root itself
             dirs, leaf = link[:-1], link[-1]
-        raise BitsError(hresults.hresult_from_win32(1921), "too many levels of symbolic links")
+        raise LocalFileFault(hresults.hresult_from_win32(1921), "too many levels of symbolic links")
 
     def makedirs(self, name: str) -> Path:
         """Create a directory given by a Windows or POSIX name (a test convenience)."""
@@ -491,7 +491,7 @@ class LocalFileSystem:
         with self._directory(f.local_name) as (fd, _leaf_name):
             directory = self.host_path(f.local_name).parent
             if not self.may_write(self.writer_sid(job), directory):
-                raise BitsError(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
+                raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
             if f.temp_name is not None:
                 old = _leaf(f.temp_name)[2]
                 if self._regular(fd, old):
