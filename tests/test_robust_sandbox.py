@@ -288,3 +288,13 @@ def test_close_of_a_memory_store_deletes_its_temporaries_a_file_store_keeps_them
             svc.advance(2)
             assert len(list(out.glob(".BIT*.tmp"))) == 1
         assert len(list(out.glob(".BIT*.tmp"))) == kept
+
+
+def test_a_symlink_loop_is_cant_resolve_filename(svc: BitsService, tmp_path: Path) -> None:
+    """ERROR_CANT_RESOLVE_FILENAME (1921) is what Windows gives for a name with too many reparse points."""
+    svc.filesystem.makedirs("C:\\loop")
+    os.symlink("b", drive(tmp_path, "loop", "a"))
+    os.symlink("a", drive(tmp_path, "loop", "b"))
+    with pytest.raises(BitsError) as e:
+        new_job(svc).add_file("http://server/n", "C:\\loop\\a\\x.bin")
+    assert e.value.hresult == 0x80070781
