@@ -339,6 +339,18 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         headers = {k.lower(): v.encode("latin-1") for k, v in self.headers.items()}
         _Recorder.seen.append((self.path, headers))
+        if self.path == "/bad-range":
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes garbage")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            return
+        if self.path == "/bad-redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://[::1/x")
+            self.end_headers()
+            return
         if self.path.startswith("/auth") and "authorization" not in headers:
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="x"')
@@ -393,3 +405,22 @@ def test_a_header_name_that_is_not_a_token_fails_the_job_emulator_choice(recorde
         assert job.get_state() is JobState.ERROR
         assert job.get_error().get_error() == (ErrorContext.GENERAL_TRANSPORT, 0x80072F79)
     assert _Recorder.seen == []
+
+
+def test_a_redirect_to_a_malformed_url_fails_the_job_not_the_caller(recorder: str, tmp_path: Path) -> None:
+    with BitsService(clock=ManualClock()) as svc:
+        _, job = svc.connect().create_job("wire", JobType.DOWNLOAD)
+        job.add_file(f"{recorder}/bad-redirect", str(tmp_path / "a"))
+        job.resume()
+        svc.run_until_idle()
+        assert job.get_state() is JobState.ERROR
+        assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x80072F78)
+
+
+def test_a_malformed_content_range_fails_the_job_not_the_caller(recorder: str, tmp_path: Path) -> None:
+    with BitsService(clock=ManualClock()) as svc:
+        _, job = svc.connect().create_job("wire", JobType.DOWNLOAD)
+        job.add_file(f"{recorder}/bad-range", str(tmp_path / "a"))
+        job.resume()
+        svc.run_until_idle()
+        assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x8020001B)  # BG_E_INVALID_SERVER_RESPONSE

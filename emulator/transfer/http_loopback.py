@@ -81,7 +81,13 @@ def _request(rec: JobRecord, url: str, offset: int) -> tuple[int, dict[str, str]
                 raise _Failure(_INVALID_HEADER, ErrorContext.GENERAL_TRANSPORT, fatal=True)
             headers[name.strip()] = wire(value.strip())  # non-Latin-1 text and lone surrogates as UTF-8
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a redirect to a malformed URL fails the job here, not the caller
+        except ValueError:
+            raise _Failure(
+                hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True
+            ) from None
         if (parts.hostname or "").lower() not in LOOPBACK_HOSTS:
             raise _Failure(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED, ErrorContext.GENERAL_TRANSPORT, fatal=False)
         conn: http.client.HTTPConnection
@@ -117,7 +123,12 @@ def _request(rec: JobRecord, url: str, offset: int) -> tuple[int, dict[str, str]
         finally:
             conn.close()
         if status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
-            url = urljoin(url, resp.getheader("Location") or "")
+            try:
+                url = urljoin(url, resp.getheader("Location") or "")
+            except ValueError:  # a malformed Location fails the job, not the caller
+                raise _Failure(
+                    hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True
+                ) from None
             continue
         return status, {k.lower(): v for k, v in resp.getheaders()}, body, url
     raise _Failure(hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True)
@@ -140,8 +151,11 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
     if not 200 <= status < 300:
         return http_failure(status, f)
     if status == 206 and "content-range" in headers:
-        start = int(headers["content-range"].split()[1].split("-")[0])
-        total = int(headers["content-range"].rsplit("/", 1)[1])
+        try:
+            start = int(headers["content-range"].split()[1].split("-")[0])
+            total = int(headers["content-range"].rsplit("/", 1)[1])
+        except (IndexError, ValueError):  # "bytes 0-9/*" or garbage: a response BITS cannot use
+            return Failure(int(hresults.BG_E_INVALID_SERVER_RESPONSE), ErrorContext.REMOTE_FILE, fatal=True, file=f)
     else:
         start, total = 0, len(body)
         flow.ranges_ok = offset == 0  # a 200 to a range request: the server cannot resume
