@@ -229,7 +229,13 @@ class JobStore:
         may stop short; the next one finishes it.)"""
         self._scrub = False
         if self.engine is not None:
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            try:
+                busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error:
+                busy = 1
+            # The call itself has committed: a checkpoint another connection held up is retried after the
+            # next commit instead of failing this one.
+            self._scrub = bool(busy)
 
     def _value(self, column: str, value: Any, *, update: bool = False) -> Any:
         if column == "credentials":
