@@ -520,10 +520,9 @@ class LocalFileSystem:
                 return root, parts[:-1], parts[-1]
         return None, list(path.parent.parts), path.name
 
-    @contextmanager
-    def open_temp(self, tmp: Path, *, truncate: bool = False) -> Iterator[IO[bytes]]:
-        """Open a temporary for writing, following no symlink anywhere under the root: a temporary (or a
-        directory) swapped for a link, or a file with other hard links, gets no byte (LocalFileFault)."""
+    def _open_temp_fd(self, tmp: Path, *, truncate: bool = False) -> int:
+        """A descriptor for writing a temporary, following no symlink anywhere under the root: a temporary
+        (or a directory) swapped for a link, or a file with other hard links, gets none (LocalFileFault)."""
         root, dirs, leaf = self._split_host(tmp)
         if root is None:
             try:
@@ -547,25 +546,42 @@ class LocalFileSystem:
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
             os.close(fd)
             raise LocalFileFault(hresults.E_ACCESSDENIED, f"the temporary {leaf!r} is linked elsewhere")
-        fh = os.fdopen(fd, "wb")
+        return fd
+
+    @contextmanager
+    def open_temp(self, tmp: Path, *, truncate: bool = False) -> Iterator[IO[bytes]]:
+        """The temporary as a file object opened the same safe way (``_open_temp_fd``)."""
+        fh = os.fdopen(self._open_temp_fd(tmp, truncate=truncate), "wb")
         try:
             yield fh
         except OSError as exc:
-            raise fault_from_oserror(exc, f"cannot write the temporary {leaf!r}") from None
+            raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
         finally:
             try:
                 fh.close()
             except OSError as exc:  # ENOSPC may surface only at the final flush
-                raise fault_from_oserror(exc, f"cannot write the temporary {leaf!r}") from None
+                raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
 
     def write(self, tmp: Path, offset: int, data: bytes) -> None:
-        with self.open_temp(tmp) as fh:
-            fh.seek(offset)
-            fh.write(data)
+        fd = self._open_temp_fd(tmp)
+        try:
+            view = memoryview(data)
+            done = 0
+            while done < len(view):
+                done += os.pwrite(fd, view[done:], offset + done)
+        except OSError as exc:
+            raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
+        finally:
+            os.close(fd)
 
     def truncate(self, tmp: Path, size: int = 0) -> None:
-        with self.open_temp(tmp) as fh:
-            fh.truncate(size)
+        fd = self._open_temp_fd(tmp)
+        try:
+            os.ftruncate(fd, size)
+        except OSError as exc:
+            raise fault_from_oserror(exc, f"cannot truncate the temporary {tmp.name!r}") from None
+        finally:
+            os.close(fd)
 
     def copy_into(self, source: Path, tmp: Path) -> None:
         with open(source, "rb") as src, self.open_temp(tmp, truncate=True) as fh:
