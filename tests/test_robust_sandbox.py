@@ -298,3 +298,20 @@ def test_a_symlink_loop_is_cant_resolve_filename(svc: BitsService, tmp_path: Pat
     with pytest.raises(BitsError) as e:
         new_job(svc).add_file("http://server/n", "C:\\loop\\a\\x.bin")
     assert e.value.hresult == 0x80070781
+
+
+def test_an_upload_source_swapped_for_a_symlink_sends_nothing_from_outside(svc: BitsService, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"outside the sandbox")
+    svc.filesystem.makedirs("C:\\up")
+    drive(tmp_path, "up", "report.csv").write_bytes(b"a,b")
+    endpoint = svc.network.register("http://server/upload", upload=True)
+    _, job = svc.connect().create_job("up", JobType.UPLOAD)
+    job.add_file("http://server/upload", "C:\\up\\report.csv")
+    drive(tmp_path, "up", "report.csv").unlink()
+    os.symlink(secret, drive(tmp_path, "up", "report.csv"))
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.ERROR
+    assert job.get_error().get_error()[0] is ErrorContext.LOCAL_FILE
+    assert endpoint.received is None

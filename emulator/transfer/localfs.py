@@ -634,6 +634,19 @@ class LocalFileSystem:
             with os.fdopen(wfd, "wb") as fh:
                 fh.write(data)
 
+    def read(self, name: str) -> bytes:
+        """The bytes of the file ``name`` (an upload's source), following no symlink under a root: a link
+        swapped in after AddFile reads nothing from outside the sandbox (LocalFileFault)."""
+        # A POSIX name is the user's own file: a symlink there is theirs to follow.
+        nofollow = _NOFOLLOW if self._parse(name)[0] is not None else 0
+        with self._directory(name) as (fd, leaf):
+            try:
+                rfd = os.open(leaf, os.O_RDONLY | nofollow | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot open {name!r}") from None
+            with os.fdopen(rfd, "rb") as fh:
+                return fh.read()
+
     def rename(self, source: str, dest: str) -> bool:
         """Rename ``source`` over ``dest`` (same directory) relative to its directory descriptor; False
         when ``source`` does not exist."""

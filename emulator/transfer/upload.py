@@ -52,7 +52,7 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
     if res is None or not 200 <= status < 300:
         return http_failure(status, f)
     try:
-        body = fs.host_path(f.local_name).read_bytes()
+        body = fs.read(f.local_name)  # follows no symlink (localfs)
     except (BitsError, OSError):
         return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
     res.requests += 1
