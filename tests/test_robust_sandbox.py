@@ -315,3 +315,22 @@ def test_an_upload_source_swapped_for_a_symlink_sends_nothing_from_outside(svc: 
     assert job.get_state() is JobState.ERROR
     assert job.get_error().get_error()[0] is ErrorContext.LOCAL_FILE
     assert endpoint.received is None
+
+
+def test_a_drive_path_source_swapped_for_a_symlink_copies_nothing_from_outside(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"outside the sandbox")
+    svc.filesystem.makedirs("D:\\share")
+    svc.filesystem.makedirs("C:\\out")
+    source = tmp_path / "drives" / "D" / "share" / "a.bin"
+    source.write_bytes(b"inside")
+    job = new_job(svc)
+    job.add_file("D:\\share\\a.bin", "C:\\out\\a.bin")
+    source.unlink()
+    os.symlink(secret, source)
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.ERROR
+    assert all(b"outside" not in p.read_bytes() for p in drive(tmp_path, "out").iterdir())

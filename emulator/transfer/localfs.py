@@ -583,8 +583,33 @@ class LocalFileSystem:
         finally:
             os.close(fd)
 
+    def _open_source(self, source: Path) -> IO[bytes]:
+        """A local source (a drive, UNC or POSIX path of an SMB-style remote name) opened for reading; under a
+        root it is reached one directory descriptor at a time and its last component is no symlink, so a
+        link swapped in after AddFile copies nothing from outside the sandbox."""
+        root, dirs, leaf = self._split_host(source)
+        if root is None:
+            return open(source, "rb")
+        dfd, _, missing = self._walk(root, dirs)
+        try:
+            if missing:
+                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{source.parent} does not exist")
+            try:
+                rfd = os.open(leaf, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dfd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot open the source {source}") from None
+        finally:
+            _close(dfd)
+        return os.fdopen(rfd, "rb")
+
+    def read_range(self, source: Path, start: int, end: int) -> bytes:
+        """Bytes ``start``..``end`` of a local source, opened as ``_open_source`` does."""
+        with self._open_source(source) as src:
+            src.seek(start)
+            return src.read(end - start)
+
     def copy_into(self, source: Path, tmp: Path) -> None:
-        with open(source, "rb") as src, self.open_temp(tmp, truncate=True) as fh:
+        with self._open_source(source) as src, self.open_temp(tmp, truncate=True) as fh:
             _copy_file(src, fh)
 
     def _before_rename(self, directory_fd: int, temp: str, dest: str) -> None:
