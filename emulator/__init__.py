@@ -61,8 +61,8 @@ from .identity.sessions import LogonSession, LogonType
 from .identity.tokens import AccessToken, ElevationType, IntegrityLevel
 from .profiles import PROFILES, HelperTokenRules, Profile
 from .service import BitsService
-from .store.database import StoreVersionError
-from .transfer.localfs import LocalFileSystem
+from .store.database import StoreError, StoreVersionError
+from .transfer.localfs import LocalFileFault, LocalFileSystem
 from .transfer.network import FakeNetwork, Resource
 
 __version__ = "0.1.0"
@@ -126,6 +126,7 @@ __all__ = [
     "JobStateChanged",
     "JobTimes",
     "JobType",
+    "LocalFileFault",
     "LocalFileSystem",
     "Logoff",
     "Logon",
@@ -140,6 +141,7 @@ __all__ = [
     "Resource",
     "ServiceStarted",
     "ServiceStopping",
+    "StoreError",
     "StoreVersionError",
     "SystemClock",
     "TokenFlags",

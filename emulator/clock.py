@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Protocol
 
 NS = 1_000_000_000  # simulated time is counted in integer nanoseconds: no rate or date loses a byte
+LAST_NS = 253_402_300_799 * NS  # 9999-12-31T23:59:59Z, the last instant a datetime can show
 
 
 class Clock(Protocol):
@@ -96,6 +97,8 @@ class ManualClock:
         step = exact(seconds)  # ValueError for NaN and infinities, before anything moves
         if step < 0:
             raise ValueError("a clock does not run backwards")
+        if self._ns + to_ns(step) > LAST_NS:  # times are shown as datetimes: year 9999 at most
+            raise ValueError(f"advance({seconds!r}) would move the clock past the year 9999")
         self._ns += to_ns(step)
 
     def set(self, when: datetime) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 
 from . import hresults
 from .clock import Clock, ManualClock, SimTime, SystemClock
+from .com import args
 from .domain.records import JobRecord
 from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
@@ -30,7 +31,7 @@ from .identity.sessions import LogonSession, LogonType
 from .identity.tokens import AccessToken, IntegrityLevel
 from .profiles import Profile, resolve_profile
 from .queue import JobQueue
-from .store import database
+from .store import database, guard
 from .store.repository import JobStore
 from .store.schema import AccountRow
 
@@ -57,6 +58,12 @@ class BitsService:
         helper_token_choices: Choices | None = None,
     ) -> None:
         self.profile = resolve_profile(profile)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        if clock is not None and not callable(getattr(clock, "time", None)):
+            raise TypeError(f"clock must have a time() method (SystemClock, ManualClock), not {clock!r}")
+        if guard.is_memory(database):
+            database = None  # ":memory:" means memory, not a file of that name
         if helper_token_choices is not None and not isinstance(helper_token_choices, Choices):
             raise TypeError("helper_token_choices must be an emulator.HelperTokenChoices")
         self.helper_token_choices = helper_token_choices or DEFAULT_CHOICES
@@ -131,18 +138,27 @@ class BitsService:
         return NETWORK_SERVICE
 
     def add_user(self, name: str, *, admin: bool = False) -> Account:
+        if not isinstance(name, str) or not isinstance(admin, bool):
+            raise TypeError("add_user() takes a str name and a bool admin")
         with self.lock:
             return self.directory.add_user(name, admin=admin)
 
     def account(self, name_or_sid: str) -> Account:
+        if not isinstance(name_or_sid, str):
+            raise TypeError(f"account() takes a name or SID str, not {type(name_or_sid).__name__}")
         return self.directory.account(name_or_sid)
 
     def logon(self, account: Account, *, logon_type: LogonType = LogonType.INTERACTIVE) -> LogonSession:
+        if not isinstance(account, Account):
+            raise TypeError(f"logon() takes an Account, not {type(account).__name__}")
+        args.integer(logon_type, "logon_type")
         with self.lock:
             self.scheduler.catch_up()
             return self.directory.logon(account, logon_type)
 
     def logoff(self, session: LogonSession) -> None:
+        if not isinstance(session, LogonSession):
+            raise TypeError(f"logoff() takes a LogonSession, not {type(session).__name__}")
         with self.lock:
             self.scheduler.catch_up()
             self.directory.logoff(session)
@@ -189,12 +205,14 @@ class BitsService:
         """Move a ManualClock forward and catch the simulation up."""
         if not isinstance(self.clock, ManualClock):
             raise TypeError("advance() needs a ManualClock; with freezegun move time with the freezer")
+        args.seconds(seconds)  # TypeError; ValueError for NaN, inf, negative — before anything moves
         with self.lock:
             self.clock.advance(seconds)
             self.scheduler.catch_up()
             self.scheduler.sync_all()
 
     def run_until_idle(self, max_seconds: float = 365 * 86400.0) -> None:
+        args.seconds(max_seconds, "max_seconds")
         with self.lock:
             self.scheduler.run_until_idle(max_seconds)
             self.scheduler.sync_all()
@@ -217,7 +235,9 @@ class BitsService:
             self._closed = True
             self.bus.publish(ServiceStopping(self.clock.time()))
             self.store.conn.close()
-            self.filesystem.close()
+            # Nothing left behind: the drive root the service made, and the temporaries of jobs that
+            # die with an in-memory store (a file store's jobs keep theirs for the next open).
+            self.filesystem.close(self.queue.all_jobs() if self.store.engine is None else ())
             if self.store.engine is not None:
                 self.store.engine.dispose()
 
@@ -238,4 +258,4 @@ def _memory() -> sqlite3.Connection:
 
 
 def _file(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:
-    return database.open_file(database.store_url(db))
+    return guard.open_file_store(db)  # StoreError naming the path

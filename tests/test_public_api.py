@@ -8,7 +8,7 @@ import emulator
 
 EXPECTED = {
     "BG_JOB_ENUM_ALL_USERS", "BG_LENGTH_TO_EOF", "BG_SIZE_UNKNOWN", "PROFILES", "AccessToken", "Account",
-    "AccountKind", "AuthScheme", "AuthTarget", "BitsError", "BitsService", "Cast", "FakeNetwork", "LocalFileSystem", "NotifyCommandLine", "Resource", "Blanket", "Cloaking", "Clock",
+    "AccountKind", "AuthScheme", "AuthTarget", "BitsError", "BitsService", "Cast", "FakeNetwork", "LocalFileFault", "LocalFileSystem", "NotifyCommandLine", "Resource", "Blanket", "Cloaking", "Clock",
     "CopyError", "ElevationType", "ErrorContext", "Event", "EventBus", "File", "FileEnumerator", "FileInfo",
     "FileProgress", "FileRange", "HResult", "HelperTokenRules", "IBackgroundCopyError", "IBackgroundCopyFile",
     "IBackgroundCopyFile2", "IBackgroundCopyFile3", "IBackgroundCopyFile4", "IBackgroundCopyFile5",
@@ -19,8 +19,8 @@ EXPECTED = {
     "IBitsTokenOptions", "ImpersonationLevel", "IntegrityLevel", "Interface", "Job", "JobEnumerator",
     "JobPriority", "JobProgress", "JobReplyProgress", "JobState", "JobStateChanged", "JobTimes", "JobType",
     "Logoff", "Logon", "LogonSession", "LogonType", "Manager", "ManualClock", "NotifyFlags", "Profile",
-    "ProxyUsage", "ServiceStarted", "ServiceStopping", "StoreVersionError", "SystemClock", "TokenFlags",
-    "TokenOptions", "__version__",
+    "ProxyUsage", "ServiceStarted", "ServiceStopping", "StoreError", "StoreVersionError", "SystemClock",
+    "TokenFlags", "TokenOptions", "__version__",
 }  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from emulator import BitsError, BitsService, JobPriority, JobState, JobType, ProxyUsage, StoreVersionError
+from emulator import BitsError, BitsService, JobPriority, JobState, JobType, ProxyUsage, StoreError, StoreVersionError
 from emulator.store import database
 from emulator.store.schema import Base
 
@@ -190,8 +190,9 @@ def test_store_failure_mid_call_rolls_back_everything_issue_2(
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(svc.store, "update_job", boom)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreError) as e:  # issue 11: the documented error, the SQLite one as its cause
         job.add_file_set([("http://example.com/b", "C:\\data\\b"), ("http://example.com/c", "C:\\data\\c")])
+    assert isinstance(e.value.__cause__, sqlite3.OperationalError)
     monkeypatch.undo()
     assert _rows(svc) == before
     assert len(rec.files) == 1 and rec.modified_at == modified
@@ -210,8 +211,9 @@ def test_store_failure_on_update_leaves_record_unchanged_issue_2(
         raise sqlite3.OperationalError("database is locked")
 
     monkeypatch.setattr(svc.store, "update_job", boom)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreError) as e:
         job.set_description("never")
+    assert isinstance(e.value.__cause__, sqlite3.OperationalError)
     monkeypatch.undo()
     assert job.get_description() == ""
     assert _rows(svc) == before

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,9 @@ def queued_job(svc: BitsService, owner: AccessToken, name: str = "job") -> Job:
 
 
 @pytest.fixture(params=[LEGACY, V1607])
-def svc(request: pytest.FixtureRequest) -> BitsService:
-    return BitsService(request.param, clock=ManualClock())
+def svc(request: pytest.FixtureRequest) -> Iterator[BitsService]:
+    with BitsService(request.param, clock=ManualClock()) as service:
+        yield service
 
 
 @pytest.fixture

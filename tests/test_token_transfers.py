@@ -3,6 +3,7 @@ the usage flags of docs/reference/security.md#usage-flags (BG_TOKEN_LOCAL_FILE f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,9 @@ URL = "https://intranet.example/payload.bin"
 
 
 @pytest.fixture(params=["pre-1607", "post-1607"])
-def svc(request: pytest.FixtureRequest) -> BitsService:
-    return BitsService(request.param, clock=ManualClock())
+def svc(request: pytest.FixtureRequest) -> Iterator[BitsService]:
+    with BitsService(request.param, clock=ManualClock()) as service:
+        yield service
 
 
 def service_owner(svc: BitsService) -> AccessToken:

@@ -1,7 +1,15 @@
-"""Argument checks at the API edge: wrong Python types raise TypeError before anything is touched."""
+"""Argument checks at the API edge: wrong Python types raise TypeError before anything is touched.
+
+The one rule for 32-bit arguments (README "Errors"): a value that does not fit the C type of the parameter
+— 0..2**32-1 for DWORD/ULONG/LANGID/flags, -2**31..2**31-1 for enumerations, either form for an HRESULT —
+raises OverflowError before any work, as pywin32's marshalling does; a value that fits but that Windows
+rejects gets Windows' HRESULT. Strings are never refused for their characters (domain/wstr.py).
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
 import uuid
 from typing import Final
 
@@ -11,25 +19,60 @@ from ..hresults import BitsError
 ULONG_MAX: Final = 0xFFFFFFFF
 
 
-def integer(value: object, name: str) -> int:
+LONG_MIN: Final = -(1 << 31)
+LONG_MAX: Final = (1 << 31) - 1
+
+
+def _int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     return int(value)
 
 
+def integer(value: object, name: str) -> int:
+    """An enumeration argument (a C ``enum``, a signed 32-bit int): values outside -2**31..2**31-1
+    cannot be marshalled → OverflowError, the rule of every 32-bit argument (README "Errors")."""
+    v = _int(value, name)
+    if not LONG_MIN <= v <= LONG_MAX:
+        raise OverflowError(f"{name}={v} does not fit a 32-bit enumeration")
+    return v
+
+
 def ulong(value: object, name: str) -> int:
     """A DWORD/ULONG argument: values outside 0..2**32-1 cannot be marshalled (as pywin32 refuses them)."""
-    v = integer(value, name)
+    v = _int(value, name)
     if not 0 <= v <= ULONG_MAX:
         raise OverflowError(f"{name}={v} does not fit a 32-bit unsigned integer")
+    return v
+
+
+def uint64(value: object, name: str) -> int:
+    """A UINT64 argument (BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, file offsets): 0..2**64-1, else OverflowError."""
+    v = _int(value, name)
+    if not 0 <= v < 1 << 64:
+        raise OverflowError(f"{name}={v} does not fit a 64-bit unsigned integer")
+    return v
+
+
+def seconds(value: object, name: str = "seconds") -> float:
+    """A duration for the control plane (``advance``, ``run_until_idle``): a finite, non-negative real.
+    TypeError for what is not a number, ValueError for NaN, infinities and negative values."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    try:
+        v = float(value)
+    except OverflowError:  # an int or Fraction beyond any float
+        v = math.inf
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name}={value!r} is not a finite, non-negative number of seconds")
     return v
 
 
 def hresult(value: object, name: str = "hresult") -> int:
     """An HRESULT argument, signed (as pywin32 passes it) or unsigned; returned unsigned. Values that fit
     neither 32-bit form cannot be marshalled: OverflowError, like ``ulong``."""
-    v = integer(value, name)
-    if not -(1 << 31) <= v <= ULONG_MAX:
+    v = _int(value, name)
+    if not LONG_MIN <= v <= ULONG_MAX:
         raise OverflowError(f"{name}={v} does not fit a 32-bit HRESULT")
     return v & ULONG_MAX
 

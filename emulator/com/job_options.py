@@ -348,10 +348,7 @@ def _property_value(key: JobPropertyId, value: object) -> Any:
             raise TypeError(f"{key.name} takes a bool")
         return value
     if key is JobPropertyId.MAX_DOWNLOAD_SIZE:
-        size = args.integer(value, "value")
-        if not 0 <= size < 2**64:
-            raise OverflowError("MAX_DOWNLOAD_SIZE is a UINT64")
-        return size
+        return args.uint64(value, "value")  # MAX_DOWNLOAD_SIZE is a UINT64
     if key is JobPropertyId.USE_STORED_CREDENTIALS:
         return args.integer(value, "value")
     return args.ulong(value, "value")

@@ -40,13 +40,20 @@ def remote_kind(url: str, job_type: JobType) -> RemoteKind:
     if lowered.startswith(("http://", "https://")):
         if _URL_ILLEGAL.search(url):
             raise _invalid("the URL contains characters that are not legal in a URL")
-        parts = urlsplit(url)
-        if not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+            parts.port  # noqa: B018 - a port that is not a number is refused here, not at transfer time
+        except ValueError:
+            raise _invalid("the URL is malformed (an unclosed IPv6 bracket or a bad port)") from None
+        if not hostname:
             raise _invalid("the URL names no server")
         if any(len(segment) > MAX_PATH for segment in parts.path.split("/")):
             raise _invalid(f"a URL segment is longer than MAX_PATH ({MAX_PATH})")
         return RemoteKind.HTTP
-    if lowered.startswith("file://") or is_unc(url) or _DRIVE.match(url):
+    # An absolute POSIX path is a local file copied like a path on a mapped drive (emulator choice: Linux
+    # users write such names, and they are already accepted as local names).
+    if lowered.startswith("file://") or is_unc(url) or _DRIVE.match(url) or url.startswith("/"):
         if "*" in url or "?" in url:
             raise _invalid("wildcards are not allowed in a remote name")
         if job_type is JobType.UPLOAD_REPLY:

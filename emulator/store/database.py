@@ -29,7 +29,13 @@ HEAD_REVISION = "0002"
 BUSY_TIMEOUT_MS = 60_000
 
 
-class StoreVersionError(RuntimeError):
+class StoreError(RuntimeError):
+    """The store cannot be used: a database path that cannot be opened or written, a file that is not a
+    bits-emulator store, or an SQLite failure (disk full, locked) during a call. The message names the path;
+    the SQLite or SQLAlchemy error is chained as ``__cause__``."""
+
+
+class StoreVersionError(StoreError):
     """The store was written by a newer schema than this emulator knows."""
 
 

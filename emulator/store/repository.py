@@ -11,15 +11,19 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
 from ..domain.records import Credential, ErrorRecord, FileRecord, HelperToken, JobRecord
+from ..domain.wstr import from_store, storable
+from .database import StoreError
 from .schema import FILES, JOBS, AccountRow, FileRow, JobRow, SettingRow
+from .secrets import for_store
 
 _JSON_COLUMNS = frozenset(
     c.name for t in (JOBS, FILES) for c in t.columns if c.type.__class__.__name__ == "JSON"
@@ -31,7 +35,16 @@ def _db(column: str, value: Any) -> Any:
         return None
     if column in _JSON_COLUMNS:
         return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        return storable(value)  # lone surrogates round-trip (domain/wstr.py)
     return value
+
+
+def _revive(row: Any) -> None:
+    """Text stored as UTF-16 BLOBs (domain/wstr.py) back to str, without marking the ORM row dirty."""
+    for key, value in list(vars(row).items()):
+        if isinstance(value, bytes):
+            set_committed_value(row, key, from_store(value))
 
 
 def _insert_sql(table: Table) -> tuple[str, tuple[str, ...]]:
@@ -179,6 +192,10 @@ class JobStore:
         self._updates = _UPDATES  # generated SQL is the same for every store: built once per process
         self._job_columns = _JOB_COLUMNS
         self._file_columns = _FILE_COLUMNS
+        # Passwords are sealed with the store's key (store/secrets.py); a write that drops a secret (a
+        # password, a helper token) asks for a WAL checkpoint once it commits (``_scrub``).
+        self.secrets = for_store(engine.url.database if engine is not None else None)
+        self._scrub = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -189,11 +206,44 @@ class JobStore:
             yield
             if self._touched:
                 self._log_changes()
+            self.conn.commit()
+        except sqlite3.Error as exc:
+            # Disk full, a locked or vanished file: one documented error, nothing half-written.
+            self._touched.clear()
+            self._scrub = False
+            with suppress(sqlite3.Error):
+                self.conn.rollback()
+            raise StoreError(f"the store failed during the call: {exc}") from exc
         except BaseException:
             self._touched.clear()
+            self._scrub = False
             self.conn.rollback()
             raise
-        self.conn.commit()
+        if self._scrub:
+            self.scrub()
+
+    def scrub(self) -> None:
+        """No secret lingers on disk: after a commit that dropped a password or a helper token, checkpoint
+        the WAL into the database (whose freed bytes secure_delete has zeroed) and truncate it to 0 bytes.
+        In-memory stores have nothing on disk. (With other services reading a shared store the checkpoint
+        may stop short; the next one finishes it.)"""
+        self._scrub = False
+        if self.engine is not None:
+            try:
+                busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error:
+                busy = 1
+            # The call itself has committed: a checkpoint another connection held up is retried after the
+            # next commit instead of failing this one.
+            self._scrub = bool(busy)
+
+    def _value(self, column: str, value: Any, *, update: bool = False) -> Any:
+        if column == "credentials":
+            self._scrub |= update  # the old sealed passwords leave the WAL too
+            value = self.secrets.seal_credentials(value)
+        elif column == "helper_sid" and update and value is None:
+            self._scrub = True  # ClearHelperToken, TakeOwnership…
+        return _db(column, value)
 
     def _log_changes(self) -> None:
         touched, self._touched = self._touched, set()
@@ -253,16 +303,21 @@ class JobStore:
     def insert_job(self, rec: JobRecord) -> None:
         self._touch(rec.key)
         cols = job_columns(rec)
-        self.conn.execute(self._insert_job, [_db(n, cols[n]) for n in self._job_names])
+        self.conn.execute(self._insert_job, [self._value(n, cols[n]) for n in self._job_names])
 
     def update_job(self, job_id: str, changes: Mapping[str, Any]) -> None:
         self._touch(job_id)
         names = tuple(changes)
-        self.conn.execute(self._update_sql("jobs", names), [*(_db(n, changes[n]) for n in names), job_id])
+        values = [self._value(n, changes[n], update=True) for n in names]
+        self.conn.execute(self._update_sql("jobs", names), [*values, job_id])
 
     def delete_job(self, job_id: str) -> None:
         self._touch(job_id)
-        self.conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
+        gone = self.conn.execute(
+            "DELETE FROM jobs WHERE id=? RETURNING credentials != '[]' OR helper_sid IS NOT NULL", (job_id,)
+        ).fetchall()
+        if any(row[0] for row in gone):
+            self._scrub = True  # the job's end takes its secrets with it, from the disk too
 
     def insert_files(self, files: Iterable[FileRecord]) -> None:
         rows = []
@@ -290,6 +345,7 @@ class JobStore:
             f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL RETURNING id"
         ).fetchall():
             self._touch(job_id)
+            self._scrub = True
 
     def purge_helper_tokens(
         self,
@@ -327,34 +383,38 @@ class JobStore:
         ids = self.conn.execute(sql, params).fetchall()
         for (job_id,) in ids:
             self._touch(job_id)
+        if ids:
+            self._scrub = True  # the purged identity leaves the WAL when this transaction commits
         return len(ids)
 
     # settings and accounts -------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(from_store(row[0]))
 
     def set_setting(self, key: str, value: str) -> None:
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, value),
+            (key, storable(value)),
         )
 
     def set_setting_default(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", (key, value))
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", (key, storable(value))
+        )
 
     def account_row(self, name_or_sid: str) -> tuple[str, str, str, bool] | None:
         row = self.conn.execute(
             "SELECT sid, name, kind, admin FROM accounts WHERE sid = ? OR name = ? COLLATE NOCASE",
-            (name_or_sid, name_or_sid),
+            (storable(name_or_sid), storable(name_or_sid)),
         ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+        return None if row is None else (str(row[0]), str(from_store(row[1])), str(row[2]), bool(row[3]))
 
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None:
         self.conn.execute(
-            "INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, name, kind, admin)
+            "INSERT INTO accounts (sid, name, kind, admin) VALUES (?, ?, ?, ?)", (sid, storable(name), kind, admin)
         )
 
     # loading ---------------------------------------------------------------------------------------
@@ -365,10 +425,13 @@ class JobStore:
             return [], []
         with Session(self.engine) as session:
             accounts = list(session.scalars(select(AccountRow)))
+            for account in accounts:
+                _revive(account)
             session.expunge_all()
             jobs = {row.id: _job_record(row) for row in session.scalars(select(JobRow).order_by(JobRow.seq))}
             for frow in session.scalars(select(FileRow).order_by(FileRow.job_id, FileRow.position)):
                 jobs[frow.job_id].files.append(_file_record(frow))
+        self._open_passwords(jobs.values())
         return accounts, list(jobs.values())
 
     def load_jobs(self, ids: Iterable[str]) -> dict[str, JobRecord]:
@@ -382,16 +445,23 @@ class JobStore:
             for frow in session.scalars(files):
                 if frow.job_id in jobs:
                     jobs[frow.job_id].files.append(_file_record(frow))
+        self._open_passwords(jobs.values())
         return jobs
+
+    def _open_passwords(self, records: Iterable[JobRecord]) -> None:
+        for rec in records:
+            for c in rec.credentials:
+                c.password = self.secrets.open_password(c.password)
 
     def settings(self) -> dict[str, str]:
         if self.engine is None:
             return {}
         with Session(self.engine) as session:
-            return {row.key: row.value for row in session.scalars(select(SettingRow))}
+            return {row.key: from_store(row.value) for row in session.scalars(select(SettingRow))}
 
 
 def _job_record(row: JobRow) -> JobRecord:
+    _revive(row)
     error = None
     if row.error_code is not None and row.error_context is not None:
         error = ErrorRecord(
@@ -443,6 +513,7 @@ def _job_record(row: JobRow) -> JobRecord:
 
 
 def _file_record(row: FileRow) -> FileRecord:
+    _revive(row)
     return FileRecord(
         file_id=row.id,
         job_id=uuid.UUID(row.job_id),

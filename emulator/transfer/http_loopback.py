@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import base64
 import http.client
+import re
 import ssl
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, ErrorContext, SecurityFlags
 from ..domain.records import JobRecord
+from ..domain.wstr import wire
 from .flow import Failure, Flow, http_failure
 
 if TYPE_CHECKING:
@@ -37,6 +39,11 @@ _IGNORE_CERT = (
 )
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_INVALID_HEADER = hresults.HResult(0x80072F79, "ERROR_WINHTTP_INVALID_HEADER", "The header is invalid.")
+_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
 def is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "").lower() in LOOPBACK_HOSTS
 
@@ -44,7 +51,7 @@ def is_loopback(url: str) -> bool:
 def _basic(rec: JobRecord, target: AuthTarget) -> str | None:
     for c in rec.credentials:
         if c.target == target and c.scheme == AuthScheme.BASIC and c.user_name is not None:
-            raw = f"{c.user_name}:{c.password or ''}".encode()
+            raw = wire(f"{c.user_name}:{c.password or ''}")
             return "Basic " + base64.b64encode(raw).decode("ascii")
     return None
 
@@ -63,7 +70,7 @@ def _request(
 ) -> tuple[int, dict[str, str], bytes, str]:
     """(status, headers, body, final url) after redirects and one round of Basic authentication.
     ``byte_range`` (first, last) asks for those bytes only (ranged and on-demand files, ranges.py)."""
-    headers: dict[str, str] = {"User-Agent": "Microsoft BITS/7.8"}
+    headers: dict[str, str | bytes] = {"User-Agent": "Microsoft BITS/7.8"}
     if byte_range is not None:
         headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
     elif offset:
@@ -71,10 +78,21 @@ def _request(
     if rec.custom_headers:
         for line in rec.custom_headers.splitlines():
             name, _, value = line.partition(":")
-            if name.strip():
-                headers[name.strip()] = value.strip()
+            if not name.strip():
+                continue
+            if not _TOKEN.fullmatch(name.strip()):
+                # WinHttpAddRequestHeaders refuses a header whose name is not an HTTP token (our reading:
+                # the job fails with ERROR_WINHTTP_INVALID_HEADER, fatal, as a request that cannot be made).
+                raise _Failure(_INVALID_HEADER, ErrorContext.GENERAL_TRANSPORT, fatal=True)
+            headers[name.strip()] = wire(value.strip())  # non-Latin-1 text and lone surrogates as UTF-8
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a redirect to a malformed URL fails the job here, not the caller
+        except ValueError:
+            raise _Failure(
+                hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True
+            ) from None
         if (parts.hostname or "").lower() not in LOOPBACK_HOSTS:
             raise _Failure(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED, ErrorContext.GENERAL_TRANSPORT, fatal=False)
         conn: http.client.HTTPConnection
@@ -83,6 +101,8 @@ def _request(
         else:
             conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # BITS does no escape processing; what is not ASCII goes out percent-encoded UTF-8 (our choice).
+        path = quote(path, safe=_PRINTABLE, encoding="utf-8", errors="surrogatepass")
         try:
             for attempt in range(2):
                 conn.request("GET", path, headers=headers)
@@ -108,7 +128,12 @@ def _request(
         finally:
             conn.close()
         if status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
-            url = urljoin(url, resp.getheader("Location") or "")
+            try:
+                url = urljoin(url, resp.getheader("Location") or "")
+            except ValueError:  # a malformed Location fails the job, not the caller
+                raise _Failure(
+                    hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True
+                ) from None
             continue
         return status, {k.lower(): v for k, v in resp.getheaders()}, body, url
     raise _Failure(hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True)
@@ -135,8 +160,11 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
     if not 200 <= status < 300:
         return http_failure(status, f)
     if status == 206 and "content-range" in headers:
-        start = int(headers["content-range"].split()[1].split("-")[0])
-        total = int(headers["content-range"].rsplit("/", 1)[1])
+        try:
+            start = int(headers["content-range"].split()[1].split("-")[0])
+            total = int(headers["content-range"].rsplit("/", 1)[1])
+        except (IndexError, ValueError):  # "bytes 0-9/*" or garbage: a response BITS cannot use
+            return Failure(int(hresults.BG_E_INVALID_SERVER_RESPONSE), ErrorContext.REMOTE_FILE, fatal=True, file=f)
     else:
         start, total = 0, len(body)
         flow.ranges_ok = offset == 0  # a 200 to a range request: the server cannot resume

@@ -2,28 +2,49 @@
 
 * Windows drive paths ``C:\\x\\y`` map to ``<drive_root>/C/x/y``; UNC paths ``\\\\server\\share\\p`` to
   ``<unc_root>/server/share/p``; absolute POSIX paths are used as they are. ``drive_root`` defaults to
-  a per-service ``tempfile.mkdtemp()`` made on first use; set ``svc.filesystem.drive_root``.
+  a per-service ``tempfile.mkdtemp()`` made on first use (``close()`` removes it); set
+  ``svc.filesystem.drive_root`` to choose one.
+* Windows name rules below the drive letter (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file):
+  ``\\`` and ``/`` are both separators, names are case-insensitive (``c:\\OUT\\x`` finds an existing
+  ``C:\\Out``; among several host names that differ only in case the exact one, else the first in sorted
+  order), and trailing dots and spaces of every name component are dropped (``x. `` is ``x``; a
+  component that is nothing but dots and spaces is E_INVALIDARG). The name as given is what GetLocalName
+  returns; the rules decide only where it lands. POSIX names keep POSIX rules (case-sensitive, exact).
+* Lone surrogates (legal in Windows names) are written to disk as their generalised UTF-8 bytes
+  (``str.encode("utf-8", "surrogatepass")``), so any Windows name has one host name.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
   symlink that leads out of the root → E_ACCESSDENIED. Alternate data streams are refused by the name
   rules (domain/names.py). Nothing is written when a name is refused.
+* Race-free writes: every write walks from the root one directory descriptor at a time with
+  ``O_NOFOLLOW`` (a symlink inside the root is resolved by hand and must stay inside it), opens the
+  temporary relative to its directory with ``O_NOFOLLOW`` and refuses a file with other hard links, and
+  Complete renames relative to the directory descriptor. A symlink swapped in at any moment — for the
+  temporary, or for a directory between the check and the rename — gets no byte and no file:
+  :class:`LocalFileFault` (E_ACCESSDENIED, context LOCAL_FILE) instead.
 * The destination directory is not required to exist at AddFile (BITS creates nothing before the
   transfer); OUR CHOICE: when the transfer starts and it does not exist, the job goes to ERROR with
   context LOCAL_FILE and HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003.
-* Downloads write a temporary file ``BIT<hex>.tmp`` in the destination directory (docs/reference/states.md#files);
-  Complete renames it over the local name (an existing file is replaced); Cancel deletes it.
+* Downloads write a temporary file ``.BIT<hex>.tmp`` in the destination directory (life-cycle page:
+  https://learn.microsoft.com/en-us/windows/win32/bits/life-cycle-of-a-bits-job); Complete renames it
+  over the local name (an existing file is replaced); Cancel deletes it.
 * A minimal ACL model: ``restrict(directory, writers=[sid, …])`` lets only those SIDs create files in
   the directory and below. The identity writing is the job owner, or the helper token's user when the
-  job has BG_TOKEN_LOCAL_FILE and a helper token (docs/reference/security.md#usage-flags).
+  job has BG_TOKEN_LOCAL_FILE and a helper token (IBitsTokenOptions::SetHelperTokenFlags page).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from .. import hresults
 from ..domain.acting import acting_sid
@@ -38,6 +59,67 @@ DEVICE_NAMES = frozenset(
     | {f"LPT{i}" for i in range(1, 10)}
 )
 LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
+MAX_LINKS = 40  # symlinks followed in one name, as Linux's MAXSYMLINKS
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = os.O_NOFOLLOW
+
+
+class LocalFileFault(BitsError, OSError):
+    """A local-file failure found while writing, renaming or creating a job's file: the Windows HRESULT
+    for the job's error object (context BG_ERROR_CONTEXT_LOCAL_FILE). Raised by ``prepare``, ``write``,
+    ``truncate``, ``copy_into``, ``open_temp``, ``finalize`` and ``put``.
+
+    It is a ``BitsError`` (what a caller of Complete sees) and an ``OSError`` whose ``errno`` maps back to
+    the same HRESULT, so every handler of local-file faults (``except OSError``) fails the job with it
+    instead of letting it reach an unrelated caller."""
+
+    def __init__(self, hresult: hresults.HResult | int, detail: str | None = None) -> None:
+        super().__init__(hresult, detail)
+        self.errno = _ERRNO_OF.get(self.hresult, errno.EACCES)
+
+
+_ERRNO_OF = {
+    int(hresults.ERROR_FILE_NOT_FOUND): errno.ENOENT,
+    int(hresults.ERROR_PATH_NOT_FOUND): errno.ENOTDIR,
+    int(hresults.ERROR_DISK_FULL): errno.ENOSPC,
+    int(hresults.E_ACCESSDENIED): errno.EACCES,
+}
+
+
+def fault_from_oserror(exc: OSError, what: str) -> LocalFileFault:
+    """The HRESULT Windows gives for the same local-file failure (the scheduler's mapping, errno by errno)."""
+    if isinstance(exc, LocalFileFault):
+        return exc
+    code = exc.errno
+    if code == errno.ENOENT:
+        hr: hresults.HResult | int = hresults.ERROR_FILE_NOT_FOUND
+    elif code == errno.ENOTDIR:
+        hr = hresults.ERROR_PATH_NOT_FOUND
+    elif code in (errno.ENOSPC, errno.EDQUOT):
+        hr = hresults.ERROR_DISK_FULL
+    else:  # EACCES, EPERM, EROFS, ELOOP (a symlink where a file must be), EMLINK …
+        hr = hresults.E_ACCESSDENIED
+    return LocalFileFault(hr, f"{what}: {exc.strerror or exc}")
+
+
+def host_segment(name: str) -> str:
+    """The host spelling of one Windows name component (identity for names without lone surrogates)."""
+    return os.fsdecode(name.encode("utf-8", "surrogatepass"))
+
+
+def posix_segment(name: str) -> str:
+    """A POSIX name component as given when the file system encoding can take it (``os.fsdecode``
+    spellings included), else its generalised UTF-8 spelling like a Windows name."""
+    try:
+        os.fsencode(name)
+    except UnicodeEncodeError:
+        return host_segment(name)
+    return name
+
+
+def _fold(name: str) -> str:
+    """Windows compares names through its upcase table: one code unit to one code unit."""
+    return "".join(u if len(u := c.upper()) == 1 else c for c in name)
 
 
 def _segments(path: str) -> list[str]:
@@ -53,6 +135,19 @@ def _check_segments(segments: Iterable[str]) -> None:
             raise BitsError(hresults.E_INVALIDARG, f"{seg!r} is a device name")
 
 
+def _windows_segments(path: str) -> list[str]:
+    """Components of a Windows name: checked, trailing dots and spaces dropped, host-spelled."""
+    segs = _segments(path)
+    _check_segments(segs)
+    out: list[str] = []
+    for seg in segs:
+        trimmed = seg.rstrip(". ")
+        if not trimmed:
+            raise BitsError(hresults.E_INVALIDARG, f"{seg!r} is not a valid name component")
+        out.append(host_segment(trimmed))
+    return out
+
+
 def _within(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -61,30 +156,39 @@ def _within(path: Path, root: Path) -> bool:
     return True
 
 
-def _existing_realpath(path: Path) -> Path:
-    """The real path of the deepest existing ancestor, with the rest appended."""
-    probe = path
-    rest: list[str] = []
-    while not probe.exists() and probe != probe.parent:
-        if probe.is_symlink():  # a dangling symlink: its target is what counts
-            break
-        rest.append(probe.name)
-        probe = probe.parent
-    real = Path(os.path.realpath(probe))
-    for name in reversed(rest):
-        real = real / name
-    return real
+def _close(fd: int | None) -> None:
+    if fd is not None and fd >= 0:
+        os.close(fd)
+
+
+def _leaf(name: str) -> tuple[str, str, str]:
+    """(head, separator, last component) of a Windows or POSIX name, whichever separator comes last."""
+    i = max(name.rfind("\\"), name.rfind("/"))
+    if i < 0:
+        return "", "\\", name
+    return name[:i], name[i], name[i + 1 :]
+
+
+def _copy_file(src: IO[bytes], dst: IO[bytes]) -> None:
+    """Copy a whole file: in the kernel where it can (as shutil.copyfile does), else through a buffer."""
+    if hasattr(os, "sendfile") and os.uname().sysname == "Linux":
+        in_fd, out_fd, offset = src.fileno(), dst.fileno(), 0
+        while True:
+            sent = os.sendfile(out_fd, in_fd, offset, 1 << 30)
+            if sent == 0:
+                return
+            offset += sent
+    shutil.copyfileobj(src, dst, 1 << 20)
 
 
 class LocalFileSystem:
     """The sandbox of one service. It needs nothing from the service: roots are set or made on first use."""
 
     def __init__(self, drive_root: str | os.PathLike[str] | None = None) -> None:
-        self._made_root: Path | None = None
-        self._drive_root: Path | None = None
+        self._drive_root: Path | None = None if drive_root is None else Path(drive_root)
+        self._owned_root: Path | None = None
         self._unc_root: Path | None = None
-        if drive_root is not None:
-            self._drive_root = Path(drive_root)
+        self._finalizer: Callable[[], object] | None = None
         self._writers: dict[Path, frozenset[str]] = {}
 
     # roots ----------------------------------------------------------------------------------------
@@ -92,9 +196,10 @@ class LocalFileSystem:
     @property
     def drive_root(self) -> Path:
         if self._drive_root is None:
-            self._drive_root = self._made_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
+            self._drive_root = self._owned_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
+            # A service dropped without close() still leaves nothing behind once it is collected.
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self._owned_root, ignore_errors=True)
         return self._drive_root
-
 
     @drive_root.setter
     def drive_root(self, value: str | os.PathLike[str]) -> None:
@@ -110,60 +215,228 @@ class LocalFileSystem:
     def unc_root(self, value: str | os.PathLike[str]) -> None:
         self._unc_root = Path(value)
 
-    def close(self) -> None:
-        """Remove the drive root this sandbox made itself (never a root a test handed in)."""
-        if self._made_root is not None:
-            shutil.rmtree(self._made_root, ignore_errors=True)
-            if self._drive_root == self._made_root:
+    def close(self, records: Iterable[JobRecord] = ()) -> None:
+        """Service close: delete the temporaries of ``records`` and the drive root the service made."""
+        for rec in records:
+            for f in rec.files:
+                if not f.completed:
+                    self.discard(f)
+        if self._finalizer is not None:
+            self._finalizer()
+            self._finalizer = None
+            if self._drive_root == self._owned_root:
                 self._drive_root = None
-            self._made_root = None
+            self._owned_root = None
 
-    def _root_of(self, name: str) -> tuple[Path | None, Path]:
-        """(root or None for POSIX paths, host path) for a local or SMB name; E_INVALIDARG if refused."""
+    def _parse(self, name: str) -> tuple[Path | None, list[str]]:
+        """(root or None for POSIX paths, host segments) of a local or SMB name; E_INVALIDARG if refused."""
         m = _DRIVE.match(name)
         if m:
-            segs = _segments(name[2:])
-            _check_segments(segs)
-            root = self.drive_root
-            return root, root.joinpath(m.group(1).upper(), *segs)
+            return self.drive_root, [m.group(1).upper(), *_windows_segments(name[2:])]
         if is_unc(name):
-            segs = _segments(name)
-            _check_segments(segs)
-            root = self.unc_root
-            return root, root.joinpath(*segs)
+            return self.unc_root, _windows_segments(name)
         if name.startswith("/"):
             segs = _segments(name)
             _check_segments(segs)
-            return None, Path(str(PurePosixPath("/", *segs)))
+            return None, [posix_segment(seg) for seg in segs]
         raise BitsError(hresults.E_INVALIDARG, f"{name!r} is not a full path")
 
+    # the walk: one directory descriptor at a time, no symlink followed blindly ----------------------
+
+    def _root_fd(self, root: Path) -> int:
+        try:
+            return os.open(root, _DIR_FLAGS)
+        except OSError as exc:
+            raise fault_from_oserror(exc, f"the root {root}") from None
+
+    @staticmethod
+    def _match(dir_fd: int, seg: str) -> str | None:
+        """The entry of ``dir_fd`` named ``seg`` up to case (the exact name first), or None."""
+        try:
+            os.lstat(seg, dir_fd=dir_fd)
+            return seg
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return seg
+        want = _fold(seg)
+        try:
+            entries = sorted(e for e in os.listdir(dir_fd) if len(e) == len(seg))
+        except OSError:
+            return None
+        return next((e for e in entries if _fold(e) == want), None)
+
+    def _walk(self, root: Path, segs: list[str], *, create: bool = False) -> tuple[int, list[str], list[str]]:
+        """Walk ``segs`` (directories) from ``root``: (fd of the deepest directory reached, the host names
+        walked, the segments left because they do not exist). Symlinks are resolved by hand and must stay
+        under the root (E_ACCESSDENIED); ``create`` makes the missing directories."""
+        real_root = Path(os.path.realpath(root))
+        pending = list(segs)
+        walked: list[str] = []
+        links = 0
+        if not os.path.isdir(root):
+            if not create:
+                return -1, [], pending
+            root.mkdir(parents=True, exist_ok=True)
+        fd = self._root_fd(root)
+        try:
+            while pending:
+                seg = pending[0]
+                entry = self._match(fd, seg)
+                if entry is None:
+                    if not create:
+                        return fd, walked, pending
+                    try:
+                        os.mkdir(seg, 0o777, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                    except OSError as exc:
+                        raise fault_from_oserror(exc, f"cannot create {seg!r}") from None
+                    entry = seg
+                try:
+                    st = os.lstat(entry, dir_fd=fd)
+                except FileNotFoundError:
+                    continue  # it went away between the listing and now: look again
+                except OSError as exc:
+                    raise fault_from_oserror(exc, f"cannot reach {entry!r}") from None
+                if stat.S_ISLNK(st.st_mode):
+                    links += 1
+                    if links > MAX_LINKS:
+                        raise LocalFileFault(hresults.hresult_from_win32(1921), "too many levels of symbolic links")
+                    target = os.readlink(entry, dir_fd=fd)
+                    pending = [*self._link_segments(root, real_root, walked, target), *pending[1:]]
+                    # Restart from the root: the link's target is walked with the same rules.
+                    _close(fd)
+                    fd = -1
+                    fd = self._root_fd(root)
+                    walked = []
+                    continue
+                if not stat.S_ISDIR(st.st_mode):
+                    raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{entry!r} is not a directory")
+                try:
+                    nfd = os.open(entry, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    # ELOOP: swapped for a symlink since the lstat: refuse rather than follow it.
+                    raise fault_from_oserror(exc, f"cannot open {entry!r}") from None
+                _close(fd)
+                fd = nfd
+                walked.append(entry)
+                pending.pop(0)
+            return fd, walked, []
+        except BaseException:
+            if fd >= 0:
+                _close(fd)
+            raise
+
+    @staticmethod
+    def _link_segments(root: Path, real_root: Path, walked: list[str], target: str) -> list[str]:
+        """The segments below the root that a symlink's target names; E_ACCESSDENIED if it leaves."""
+        if target.startswith("/"):
+            tpath = Path(os.path.normpath(target))
+            for base in (root, real_root):
+                if _within(tpath, base):
+                    parts = list(tpath.relative_to(base).parts)
+                    break
+            else:
+                raise LocalFileFault(hresults.E_ACCESSDENIED, f"a link to {target!r} leads out of its root")
+        else:
+            parts = [*walked, *target.split("/")]
+        out: list[str] = []
+        for part in parts:
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not out:
+                    raise LocalFileFault(hresults.E_ACCESSDENIED, f"a link to {target!r} leads out of its root")
+                out.pop()
+                continue
+            out.append(part)
+        return out
+
+    @contextmanager
+    def _directory(self, name: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
+        """(fd of the directory that holds ``name``, the leaf's host name); ERROR_PATH_NOT_FOUND when the
+        directory does not exist. The descriptor is what every write and rename is made relative to."""
+        root, segs = self._parse(name)
+        if not segs:
+            raise BitsError(hresults.E_INVALIDARG, f"{name!r} names no file")
+        *dirs, leaf = segs
+        if root is None:
+            try:
+                fd = os.open(Path("/", *dirs), _DIR_FLAGS)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    where = "/" + "/".join(dirs)
+                    raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{where} does not exist") from None
+                raise fault_from_oserror(exc, name) from None
+        else:
+            fd, _walked, missing = self._walk(root, dirs, create=create)
+            if missing:
+                _close(fd)
+                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"the directory of {name!r} does not exist")
+            leaf = self._match(fd, leaf) or leaf
+        try:
+            yield fd, leaf
+        finally:
+            _close(fd)
+
     def host_path(self, name: str) -> Path:
-        """Where a Windows (or POSIX) name lives on this machine; raises for names that escape."""
-        root, path = self._root_of(name)
-        if root is not None:
-            real_root = Path(os.path.realpath(root))
-            if not _within(_existing_realpath(path), real_root):
-                raise BitsError(hresults.E_ACCESSDENIED, f"{name!r} leads out of its root through a link")
-        return path
+        """Where a Windows (or POSIX) name lives on this machine, with the existing components spelled as
+        on disk; raises for names that escape (a symlink anywhere on the way, the last one included)."""
+        root, segs = self._parse(name)
+        if root is None:
+            return Path(str(PurePosixPath("/", *segs)))
+        if not segs:
+            return root
+        real_root = Path(os.path.realpath(root))
+        dirs, leaf = segs[:-1], segs[-1]
+        first: Path | None = None
+        for _ in range(MAX_LINKS + 1):
+            fd, walked, missing = self._walk(root, dirs)
+            try:
+                if missing:
+                    return first or root.joinpath(*walked, *missing, leaf)
+                entry = self._match(fd, leaf) or leaf
+                first = first or root.joinpath(*walked, entry)
+                try:
+                    if not stat.S_ISLNK(os.lstat(entry, dir_fd=fd).st_mode):
+                        return first
+                except FileNotFoundError:
+                    return first
+                target = os.readlink(entry, dir_fd=fd)
+            finally:
+                _close(fd)
+            link = self._link_segments(root, real_root, walked, target)
+            if not link:
+                return first  # a link to the root itself
+            dirs, leaf = link[:-1], link[-1]
+        raise LocalFileFault(hresults.hresult_from_win32(1921), "too many levels of symbolic links")
 
     def makedirs(self, name: str) -> Path:
         """Create a directory given by a Windows or POSIX name (a test convenience)."""
-        path = self.host_path(name)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        root, segs = self._parse(name)
+        if root is None:
+            path = Path("/", *segs)
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        fd, walked, _ = self._walk(root, segs, create=True)
+        _close(fd)
+        return root.joinpath(*walked)
 
     # access control ------------------------------------------------------------------------------
 
+    def _any_path(self, directory: str | os.PathLike[str]) -> Path:
+        d = str(directory)
+        return self.host_path(d) if (_DRIVE.match(d) or is_unc(d)) else Path(d)
+
     def restrict(self, directory: str | os.PathLike[str], writers: Iterable[str]) -> None:
         """Only ``writers`` (SIDs) may create files in ``directory`` and below (a Windows or host path)."""
-        d = str(directory)
-        path = self.host_path(d) if (_DRIVE.match(d) or is_unc(d)) else Path(d)
-        self._writers[Path(os.path.realpath(path))] = frozenset(writers)
+        self._writers[Path(os.path.realpath(self._any_path(directory)))] = frozenset(writers)
 
     def unrestrict(self, directory: str | os.PathLike[str]) -> None:
-        d = str(directory)
-        path = self.host_path(d) if (_DRIVE.match(d) or is_unc(d)) else Path(d)
-        self._writers.pop(Path(os.path.realpath(path)), None)
+        self._writers.pop(Path(os.path.realpath(self._any_path(directory))), None)
 
     def may_write(self, sid: str, directory: Path) -> bool:
         if not self._writers:
@@ -199,78 +472,226 @@ class LocalFileSystem:
 
     # temporary files -------------------------------------------------------------------------------
 
+    @staticmethod
+    def _regular(fd: int, leaf: str) -> bool:
+        """``leaf`` in ``fd`` is a plain file (not a symlink); False when it does not exist."""
+        try:
+            st = os.lstat(leaf, dir_fd=fd)
+        except FileNotFoundError:
+            return False
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+            raise LocalFileFault(hresults.E_ACCESSDENIED, f"{leaf!r} is not a plain file")
+        return True
+
     def prepare(self, job: JobRecord, f: FileRecord) -> tuple[Path, str | None]:
         """The temp file's host path, creating it if needed; (path, new temp name or None if unchanged).
 
         Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL)."""
-        dest = self.host_path(f.local_name)
-        directory = dest.parent
-        if not directory.is_dir():
-            raise BitsError(hresults.ERROR_PATH_NOT_FOUND, f"{directory} does not exist")
-        if not self.may_write(self.writer_sid(job), directory):
-            raise BitsError(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
-        if f.temp_name is not None:
-            tmp = self.host_path(f.temp_name)
-            if tmp.exists():
-                return tmp, None
-        n = f.file_id & 0xFFFF
-        while True:
-            # FILE_ATTRIBUTE_HIDDEN, spelled the POSIX way: a leading dot (our choice, docs/transfers.md).
-            name = f".BIT{n:04X}.tmp"
-            tmp = directory / name
+        with self._directory(f.local_name) as (fd, _leaf_name):
+            directory = self.host_path(f.local_name).parent
+            if not self.may_write(self.writer_sid(job), directory):
+                raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
+            if f.temp_name is not None:
+                old = _leaf(f.temp_name)[2]
+                if self._regular(fd, old):
+                    return directory / old, None
+            n = f.file_id & 0xFFFF
+            while True:
+                # FILE_ATTRIBUTE_HIDDEN, spelled the POSIX way: a leading dot (our choice, docs/transfers.md).
+                name = f".BIT{n:04X}.tmp"
+                try:
+                    tfd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o600, dir_fd=fd)
+                except FileExistsError:
+                    n = (n + 0x1F3) & 0xFFFFF
+                    continue
+                except OSError as exc:
+                    raise fault_from_oserror(exc, f"cannot create a temporary file in {directory}") from None
+                os.close(tfd)
+                break
+        head, sep, _ = _leaf(f.local_name)
+        return directory / name, f"{head}{sep}{name}"
+
+    def _split_host(self, path: Path) -> tuple[Path | None, list[str], str]:
+        """(root, directory segments, leaf) of a host path this sandbox handed out."""
+        for root in (self._unc_root, self._drive_root):
+            if root is not None and _within(path, root):
+                parts = list(path.relative_to(root).parts)
+                return root, parts[:-1], parts[-1]
+        return None, list(path.parent.parts), path.name
+
+    def _open_temp_fd(self, tmp: Path, *, truncate: bool = False) -> int:
+        """A descriptor for writing a temporary, following no symlink anywhere under the root: a temporary
+        (or a directory) swapped for a link, or a file with other hard links, gets none (LocalFileFault)."""
+        root, dirs, leaf = self._split_host(tmp)
+        if root is None:
             try:
-                fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except FileExistsError:
-                n = (n + 0x1F3) & 0xFFFFF
-                continue
+                dfd = os.open(Path(*dirs) if dirs else Path("/"), _DIR_FLAGS)
+            except OSError as exc:
+                raise fault_from_oserror(exc, str(tmp.parent)) from None
+        else:
+            dfd, _, missing = self._walk(root, dirs)
+            if missing:
+                _close(dfd)
+                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{tmp.parent} does not exist")
+        try:
+            flags = os.O_WRONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | (os.O_TRUNC if truncate else 0)
+            try:
+                fd = os.open(leaf, flags, dir_fd=dfd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot open the temporary {leaf!r}") from None
+        finally:
+            _close(dfd)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
             os.close(fd)
-            break
-        # The temporary sits in the local name's directory: cut at the last separator of either kind
-        # (Windows accepts "C:\\dir/file"), and join with the separator the name uses there.
-        cut = max(f.local_name.rfind("/"), f.local_name.rfind("\\"))
-        head, sep = f.local_name[:cut], f.local_name[cut]
-        return tmp, f"{head}{sep}{name}"
+            raise LocalFileFault(hresults.E_ACCESSDENIED, f"the temporary {leaf!r} is linked elsewhere")
+        return fd
+
+    @contextmanager
+    def open_temp(self, tmp: Path, *, truncate: bool = False) -> Iterator[IO[bytes]]:
+        """The temporary as a file object opened the same safe way (``_open_temp_fd``)."""
+        fh = os.fdopen(self._open_temp_fd(tmp, truncate=truncate), "wb")
+        try:
+            yield fh
+        except OSError as exc:
+            raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
+        finally:
+            try:
+                fh.close()
+            except OSError as exc:  # ENOSPC may surface only at the final flush
+                raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
 
     def write(self, tmp: Path, offset: int, data: bytes) -> None:
-        with open(tmp, "r+b") as fh:
-            fh.seek(offset)
-            fh.write(data)
+        fd = self._open_temp_fd(tmp)
+        try:
+            view = memoryview(data)
+            done = 0
+            while done < len(view):
+                done += os.pwrite(fd, view[done:], offset + done)
+        except OSError as exc:
+            raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
+        finally:
+            os.close(fd)
 
     def truncate(self, tmp: Path, size: int = 0) -> None:
-        with open(tmp, "r+b") as fh:
-            fh.truncate(size)
+        fd = self._open_temp_fd(tmp)
+        try:
+            os.ftruncate(fd, size)
+        except OSError as exc:
+            raise fault_from_oserror(exc, f"cannot truncate the temporary {tmp.name!r}") from None
+        finally:
+            os.close(fd)
+
+    def _open_source(self, source: Path) -> IO[bytes]:
+        """A local source (a drive, UNC or POSIX path of an SMB-style remote name) opened for reading; under a
+        root it is reached one directory descriptor at a time and its last component is no symlink, so a
+        link swapped in after AddFile copies nothing from outside the sandbox."""
+        root, dirs, leaf = self._split_host(source)
+        if root is None:
+            return open(source, "rb")
+        dfd, _, missing = self._walk(root, dirs)
+        try:
+            if missing:
+                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{source.parent} does not exist")
+            try:
+                rfd = os.open(leaf, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dfd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot open the source {source}") from None
+        finally:
+            _close(dfd)
+        return os.fdopen(rfd, "rb")
+
+    def read_range(self, source: Path, start: int, end: int) -> bytes:
+        """Bytes ``start``..``end`` of a local source, opened as ``_open_source`` does."""
+        with self._open_source(source) as src:
+            src.seek(start)
+            return src.read(end - start)
 
     def copy_into(self, source: Path, tmp: Path) -> None:
-        shutil.copyfile(source, tmp)
+        with self._open_source(source) as src, self.open_temp(tmp, truncate=True) as fh:
+            _copy_file(src, fh)
+
+    def _before_rename(self, directory_fd: int, temp: str, dest: str) -> None:
+        """A seam between Complete's checks and its rename (tests plant a symlink swap here)."""
 
     def finalize(self, f: FileRecord) -> None:
-        """Complete: the temp file replaces the local name (raises OSError when the rename fails)."""
+        """Complete: the temp file replaces the local name, renamed relative to the directory descriptor
+        that was checked (raises LocalFileFault, an OSError-free BitsError, when the rename fails)."""
         if f.temp_name is None:
-            raise FileNotFoundError(f.local_name)
-        os.replace(self.host_path(f.temp_name), self.host_path(f.local_name))
+            raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"{f.local_name!r} has no temporary file")
+        temp = host_segment(_leaf(f.temp_name)[2])
+        with self._directory(f.local_name) as (fd, dest):
+            if not self._regular(fd, temp):
+                raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"the temporary {f.temp_name!r} is gone")
+            self._before_rename(fd, temp, dest)
+            try:
+                os.rename(temp, dest, src_dir_fd=fd, dst_dir_fd=fd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot rename {f.temp_name!r}") from None
 
     def discard(self, f: FileRecord) -> bool:
         """Delete a file's temporary; False when it exists but cannot be deleted."""
         if f.temp_name is None:
             return True
         try:
-            os.unlink(self.host_path(f.temp_name))
+            with self._directory(f.temp_name) as (fd, leaf):
+                os.unlink(leaf, dir_fd=fd)
         except FileNotFoundError:
             return True
+        except LocalFileFault as exc:
+            return exc.hresult in (int(hresults.ERROR_PATH_NOT_FOUND), int(hresults.ERROR_FILE_NOT_FOUND))
         except (OSError, BitsError):
             return False
         return True
 
-    # local sources (file://, drive paths, UNC) ---------------------------------------------------
+    # small whole-file writes (upload-reply files) ----------------------------------------------------
+
+    def put(self, name: str, data: bytes) -> None:
+        """Write ``data`` as the file ``name`` (created or replaced), following no symlink."""
+        with self._directory(name) as (fd, leaf):
+            if self._regular(fd, leaf):
+                os.unlink(leaf, dir_fd=fd)
+            try:
+                wfd = os.open(leaf, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o644, dir_fd=fd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot create {name!r}") from None
+            with os.fdopen(wfd, "wb") as fh:
+                fh.write(data)
+
+    def read(self, name: str) -> bytes:
+        """The bytes of the file ``name`` (an upload's source), following no symlink under a root: a link
+        swapped in after AddFile reads nothing from outside the sandbox (LocalFileFault)."""
+        # A POSIX name is the user's own file: a symlink there is theirs to follow.
+        nofollow = _NOFOLLOW if self._parse(name)[0] is not None else 0
+        with self._directory(name) as (fd, leaf):
+            try:
+                rfd = os.open(leaf, os.O_RDONLY | nofollow | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot open {name!r}") from None
+            with os.fdopen(rfd, "rb") as fh:
+                return fh.read()
+
+    def rename(self, source: str, dest: str) -> bool:
+        """Rename ``source`` over ``dest`` (same directory) relative to its directory descriptor; False
+        when ``source`` does not exist."""
+        with self._directory(dest) as (fd, leaf):
+            src = self._match(fd, self._parse(source)[1][-1])
+            if src is None or not self._regular(fd, src):
+                return False
+            os.rename(src, leaf, src_dir_fd=fd, dst_dir_fd=fd)
+        return True
+
+    # local sources (file://, drive paths, UNC, POSIX paths) --------------------------------------------
 
     def source_path(self, remote: str) -> Path:
-        """The host path of a ``file://`` URL, drive path or UNC path (raises BitsError if refused)."""
+        """The host path of a ``file://`` URL, drive path, UNC path or absolute POSIX path (raises
+        BitsError if refused)."""
         name = remote
         if remote.lower().startswith("file://"):
             rest = remote[7:]
             from urllib.parse import unquote
 
-            rest = unquote(rest)
+            rest = unquote(rest, errors="surrogatepass")
             if rest.lower().startswith("localhost/"):
                 rest = rest[9:]  # file://localhost/C:/x is file:///C:/x
             if _DRIVE.match(rest):

@@ -29,9 +29,8 @@ def reply_path(rec: JobRecord) -> str:
     if rec.reply_file_name:
         return rec.reply_file_name
     local = rec.files[0].local_name
-    sep = "/" if local.startswith("/") else "\\"
-    head = local.rsplit(sep, 1)[0]
-    return f"{head}{sep}BITS-{str(rec.id).upper()}.reply"
+    i = max(local.rfind("\\"), local.rfind("/"))  # a name may mix both separators
+    return f"{local[:i]}{local[i]}BITS-{str(rec.id).upper()}.reply"
 
 
 def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow) -> Failure | None:
@@ -53,7 +52,7 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
     if res is None or not 200 <= status < 300:
         return http_failure(status, f)
     try:
-        body = fs.host_path(f.local_name).read_bytes()
+        body = fs.read(f.local_name)  # follows no symlink (localfs)
     except (BitsError, OSError):
         return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
     res.requests += 1
@@ -74,18 +73,14 @@ def finish_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], queue: J
     if rec.job_type is JobType.UPLOAD_REPLY:
         reply = res.reply or b""
         replies[rec.id] = reply
-        path = fs.host_path(reply_path(rec))
-        tmp = path.with_name(path.name + ".bits-tmp")
-        tmp.write_bytes(reply)
+        fs.put(reply_path(rec) + ".bits-tmp", reply)  # follows no symlink (localfs)
 
 
 def complete_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], rec: JobRecord) -> None:
     """Complete of an upload-reply job makes the reply file available (T30)."""
     if rec.job_type is not JobType.UPLOAD_REPLY:
         return
-    path = fs.host_path(reply_path(rec))
-    tmp = path.with_name(path.name + ".bits-tmp")
-    if tmp.exists():
-        tmp.replace(path)
-    else:
-        path.write_bytes(replies.get(rec.id, b""))
+    name = reply_path(rec)
+    # Both follow no symlink and rename relative to the directory descriptor (localfs).
+    if not fs.rename(name + ".bits-tmp", name):
+        fs.put(name, replies.get(rec.id, b""))
