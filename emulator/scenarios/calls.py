@@ -72,7 +72,8 @@ def calls() -> dict[tuple[str, Target], CallInfo]:
             continue  # enumerators and error objects are reached through their results
         if entry.python_name in UNCALLABLE:
             continue
-        table[(entry.python_name, target)] = CallInfo(entry.python_name, target, getattr(classes[target], entry.python_name))
+        function = getattr(classes[target], entry.python_name)
+        table[(entry.python_name, target)] = CallInfo(entry.python_name, target, function)
     table[("query_interface", "job")] = CallInfo("query_interface", "job", Job.query_interface)
     return table
 
@@ -83,8 +84,9 @@ def resolve(name: str, *, file: bool) -> CallInfo | None:
     table = calls()
     if file:
         return table.get((name, "file"))
-    for target in ("job", "token_options", "manager"):
-        info = table.get((name, target))  # type: ignore[arg-type]
+    targets: tuple[Target, ...] = ("job", "token_options", "manager")
+    for target in targets:
+        info = table.get((name, target))
         if info is not None:
             return info
     return None
@@ -106,7 +108,13 @@ def _enum_for(info: CallInfo, param: inspect.Parameter) -> type[enum.Enum] | Non
 
 
 def convert(info: CallInfo, param: inspect.Parameter, value: Any) -> Any:
-    """A TOML value as the argument the method takes; ValueError says what was expected."""
+    """A TOML value as the argument the method takes; ValueError says what was expected.
+
+    TOML has no null: the table ``{ null = true }`` passes NULL (None)."""
+    if isinstance(value, dict):
+        if value == {"null": True}:
+            return None
+        raise ValueError(f"{param.name}: a table argument must be {{ null = true }} (NULL)")
     kind = _enum_for(info, param)
     if kind is not None and isinstance(value, str):
         if issubclass(kind, enum.IntFlag):

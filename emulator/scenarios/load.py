@@ -17,7 +17,17 @@ from pydantic import ValidationError
 from ..profiles import resolve_profile
 from . import calls
 from .locate import locate
-from .model import STEP_TAGS, CallStep, CheckStep, LogoffStep, LogonStep, ResourceStep, Scenario, placeholders, substitute
+from .model import (
+    STEP_TAGS,
+    CallStep,
+    CheckStep,
+    LogoffStep,
+    LogonStep,
+    ResourceStep,
+    Scenario,
+    placeholders,
+    substitute,
+)
 
 # Accounts every service has, by the names a scenario may use for them.
 BUILTIN_ACCOUNTS = {
@@ -29,6 +39,8 @@ BUILTIN_ACCOUNTS = {
     "NetworkService": "NETWORK SERVICE",
     "NETWORK SERVICE": "NETWORK SERVICE",
 }
+_STAND_IN_SID = "S-1-5-21-0-0-0-1000"
+_STAND_IN_GUID = "{00000000-0000-0000-0000-000000000000}"
 MANAGER_CALLS = frozenset({"create_job", "get_job", "enum_jobs", "get_error_description"})
 
 
@@ -87,9 +99,9 @@ def _strip_tags(loc: tuple[str | int, ...], error_type: str) -> tuple[str | int,
             skip = False
             continue
         out.append(part)
-        if isinstance(part, int) and i >= 1 and loc[i - 1] == "step" and error_type != "step_action":
-            if i + 1 < len(loc) and loc[i + 1] in STEP_TAGS:
-                skip = True
+        after_step_index = isinstance(part, int) and i >= 1 and loc[i - 1] == "step" and error_type != "step_action"
+        if after_step_index and i + 1 < len(loc) and loc[i + 1] in STEP_TAGS:
+            skip = True
     return tuple(out)
 
 
@@ -153,7 +165,8 @@ def check_references(loaded: LoadedScenario) -> Iterable[Problem]:
             yield problem(("accounts", name), f"{name!r} is a built-in account; give your account another name")
     for name, session in sc.sessions.items():
         if session.account not in accounts:
-            yield problem(("sessions", name, "account"), f"unknown account {session.account!r}; declare it in [accounts]")
+            message = f"unknown account {session.account!r}; declare it in [accounts]"
+            yield problem(("sessions", name, "account"), message)
     sessions = set(sc.sessions) | {"User"}
     sessions |= {s.logon for s in sc.step if isinstance(s, LogonStep)}
     for name, caller in sc.callers.items():
@@ -184,7 +197,8 @@ def check_references(loaded: LoadedScenario) -> Iterable[Problem]:
                 yield problem((*at, "on", key), f"profile {key!r} is not among the scenario's profiles")
         for kind, name in placeholders(getattr(step, "args", None)) + placeholders(getattr(step, "returns", None)):
             if kind == "sid" and name not in accounts:
-                yield problem((*at, "args" if isinstance(step, CallStep) else "returns"), f"${{sid:{name}}}: unknown account")
+                field = "args" if isinstance(step, CallStep) else "returns"
+                yield problem((*at, field), f"${{sid:{name}}}: unknown account")
             if kind == "job" and name not in jobs:
                 yield problem(at, f"${{job:{name}}}: no job {name!r} was created before this step")
         if isinstance(step, CallStep):
@@ -196,19 +210,21 @@ def check_references(loaded: LoadedScenario) -> Iterable[Problem]:
         elif isinstance(step, LogoffStep):
             if step.logoff not in sessions:
                 yield problem((*at, "logoff"), f"unknown session {step.logoff!r}")
-        elif isinstance(step, ResourceStep):
-            if step.resource not in sc.network:
-                yield problem((*at, "resource"), f"{step.resource!r} is not in [network]")
+        elif isinstance(step, ResourceStep) and step.resource not in sc.network:
+            yield problem((*at, "resource"), f"{step.resource!r} is not in [network]")
         job = step.check if isinstance(step, CheckStep) else step.job
-        if isinstance(step, CheckStep) or (not isinstance(step, CallStep) and step.job is not None):
-            if job not in jobs:
-                yield problem((*at, "check" if isinstance(step, CheckStep) else "job"), f"no job {job!r} was created before this step")
+        reads_job = isinstance(step, CheckStep) or (not isinstance(step, CallStep) and step.job is not None)
+        if reads_job and job not in jobs:
+            field = "check" if isinstance(step, CheckStep) else "job"
+            yield problem((*at, field), f"no job {job!r} was created before this step")
         needs_job = step.job_checks() or any(e.job_checks() for e in step.on.values())
         if needs_job and job is None:
             yield problem(at, "state, progress, error, error_count and transitions need `job` (the job they read)")
 
 
-def _check_call(step: CallStep, at: tuple[str | int, ...], identities: set[str], jobs: set[str], problem: Any) -> Iterable[Problem]:
+def _check_call(
+    step: CallStep, at: tuple[str | int, ...], identities: set[str], jobs: set[str], problem: Any
+) -> Iterable[Problem]:
     if step.caller not in identities:
         yield problem((*at, "caller"), f"unknown caller {step.caller!r}; declare it in [callers] or [sessions]")
     if step.impersonate is not None and step.impersonate not in identities:
@@ -233,7 +249,7 @@ def _check_call(step: CallStep, at: tuple[str | int, ...], identities: set[str],
     if step.file is not None and info.target != "file":
         yield problem((*at, "file"), f"{step.call} is not a file method")
     # Placeholders are filled at run time; a stand-in value is enough to check names and enum members.
-    args = substitute(step.call_args(), lambda _: "S-1-5-21-0-0-0-1000", lambda _: "{00000000-0000-0000-0000-000000000000}")
+    args = substitute(step.call_args(), lambda _: _STAND_IN_SID, lambda _: _STAND_IN_GUID)
     try:
         calls.bind(info, args)
     except ValueError as exc:

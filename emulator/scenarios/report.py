@@ -9,8 +9,10 @@ def _step_lines(step: StepResult) -> list[str]:
     mark = "ok  " if step.passed else "FAIL"
     outcome = f"  → {step.outcome}" if step.outcome else ""
     returned = ""
-    if step.returned is not None and step.call not in ("create_job",):
-        returned = f"  returned {step.returned!r}"
+    if step.returned_text is not None and step.call not in ("create_job", "query_interface"):
+        returned = f"  returned {step.returned_text}"
+    elif step.action == "call" and step.returned is None and (step.call or "").startswith("get_") and step.hresult == 0:
+        returned = "  returned NULL"
     lines = [f"  {mark} #{step.index:<3} t+{_fmt_seconds(step.at):<8} {step.summary}{outcome}{returned}"]
     if step.note:
         lines.append(f"{'':19}# {step.note}")
@@ -45,7 +47,8 @@ def job_table(run: RunResult) -> list[str]:
 
 
 def transcript(run: RunResult) -> str:
-    lines = [f"scenario {run.scenario!r} on {run.profile} ({run.windows}) — {run.file}", f"  start {run.start.isoformat()}"]
+    on = f"{run.label} = {run.profile}" if run.label and run.label != run.profile else run.profile
+    lines = [f"scenario {run.scenario!r} on {on} ({run.windows}) — {run.file}", f"  start {run.start.isoformat()}"]
     for step in run.steps:
         lines.extend(_step_lines(step))
     skipped = run.total_steps - len(run.steps)
@@ -63,7 +66,9 @@ def side_by_side(runs: list[RunResult], *, calls_only: bool = True) -> str:
     if not runs:
         return ""
     count = max(len(r.steps) for r in runs)
-    rows: list[tuple[str, ...]] = [("step", *(r.profile for r in runs))]
+    rows: list[tuple[str, ...]] = [
+        ("step", *(f"{r.label} ({r.profile})" if r.label and r.label != r.profile else r.profile for r in runs))
+    ]
     for i in range(count):
         steps = [r.steps[i] if i < len(r.steps) else None for r in runs]
         first = next(s for s in steps if s is not None)
@@ -76,8 +81,12 @@ def side_by_side(runs: list[RunResult], *, calls_only: bool = True) -> str:
                 cells.append("(not run)")
                 continue
             cell = s.outcome.split(" 0x")[0] if s.outcome else "done"
-            if s.returned is not None and s.call not in ("create_job", "query_interface"):
-                cell += f" {s.returned!r}" if not isinstance(s.returned, str) or len(s.returned) < 24 else " (value)"
+            if s.returned_text is not None and s.call not in ("create_job", "query_interface"):
+                text = s.returned_text
+                # A SID is long: its account name says it (shown in brackets by the runner).
+                cell += f" {text[text.index('(') + 1 : -1]}" if text.startswith("S-1-") and "(" in text else f" {text}"
+            elif s.returned is None and (s.call or "").startswith("get_") and s.hresult == 0:
+                cell += " NULL"
             cells.append(cell)
         rows.append((f"#{first.index} {label}", *cells))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

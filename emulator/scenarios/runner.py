@@ -22,7 +22,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -43,7 +43,7 @@ from ..identity.tokens import AccessToken
 from ..profiles import resolve_profile
 from ..service import BitsService
 from . import calls
-from .load import BUILTIN_ACCOUNTS, MANAGER_CALLS, LoadedScenario
+from .load import BUILTIN_ACCOUNTS, LoadedScenario
 from .model import (
     AdvanceStep,
     AnyStep,
@@ -96,6 +96,7 @@ class StepResult:
     hresult: int | None = None
     python_error: str | None = None
     returned: Any = None
+    returned_text: str | None = None  # for people: SIDs followed by their account name
     changes: list[StateChange] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -175,6 +176,7 @@ class RunResult:
     profile: str
     windows: str
     start: datetime
+    label: str = ""  # the profile as the scenario names it ("pre-1607")
     steps: list[StepResult] = field(default_factory=list)
     jobs: list[JobRow] = field(default_factory=list)
     total_steps: int = 0
@@ -204,6 +206,7 @@ class RunResult:
             "scenario": self.scenario,
             "file": self.file,
             "profile": self.profile,
+            "profile_as_written": self.label,
             "windows": self.windows,
             "start": self.start.isoformat(),
             "passed": self.passed,
@@ -286,19 +289,27 @@ def _fmt_seconds(value: float) -> str:
     return f"{value:.3f}".rstrip("0") + "s"
 
 
+def _fmt_value(value: Any) -> str:
+    return "NULL" if value == {"null": True} else repr(value)
+
+
 def _fmt_args(args: Any) -> str:
     if isinstance(args, dict):
-        return ", ".join(f"{k}={v!r}" for k, v in args.items())
+        return ", ".join(f"{k}={_fmt_value(v)}" for k, v in args.items())
     if isinstance(args, list):
-        return ", ".join(repr(v) for v in args)
+        return ", ".join(_fmt_value(v) for v in args)
     return ""
 
 
 class Runner:
-    def __init__(self, loaded: LoadedScenario, profile: str, workdir: Path) -> None:
+    def __init__(
+        self, loaded: LoadedScenario, profile: str, workdir: Path, *, store: Literal["memory", "file"] | None = None
+    ) -> None:
+        self.store = store or loaded.scenario.scenario.store
         self.loaded = loaded
         self.sc = loaded.scenario
         self.profile = resolve_profile(profile)
+        self.label = profile
         self.workdir = workdir
         header = self.sc.scenario
         self.clock = ManualClock(header.start) if header.start is not None else ManualClock()
@@ -376,7 +387,7 @@ class Runner:
 
     def build(self) -> BitsService:
         header = self.sc.scenario
-        database = self.workdir / "bits.db" if header.store == "file" else None
+        database = self.workdir / "bits.db" if self.store == "file" else None
         svc = BitsService(self.profile, database=database, clock=self.clock, seed=header.seed)
         drives = self.workdir / "drives"
         drives.mkdir(parents=True, exist_ok=True)
@@ -391,10 +402,10 @@ class Runner:
             self.session_accounts[name] = s.account
         for directory in self.sc.filesystem.directories:
             svc.filesystem.makedirs(directory)
-        for name, content in self.sc.filesystem.files.items():
+        for name, text in self.sc.filesystem.files.items():
             host = svc.filesystem.host_path(name)
             host.parent.mkdir(parents=True, exist_ok=True)
-            host.write_text(content, encoding="utf-8")
+            host.write_text(text, encoding="utf-8")
         for directory, writers in self.sc.filesystem.restricted.items():
             host = svc.filesystem.makedirs(directory)
             svc.filesystem.restrict(host, writers=[self.account(svc, w).sid for w in writers])
@@ -434,6 +445,7 @@ class Runner:
             self.profile.name,
             self.profile.windows,
             to_datetime(self.t0),
+            label=self.label,
             total_steps=len(self.sc.step),
         )
         with self.build() as svc:
@@ -529,6 +541,7 @@ class Runner:
             self.remember(svc, step, value)
         if step.call not in calls.HRESULT_RETURNING and res.hresult is not None and not res.hresult & 0x80000000:
             res.returned = self.returned(step, value)
+            res.returned_text = self.describe(svc, res.returned)
         res.failures.extend(self.check_call(svc, expect, res))
 
     def remember(self, svc: BitsService, step: CallStep, value: Any) -> None:
@@ -542,6 +555,16 @@ class Runner:
         elif step.call == "query_interface" and isinstance(value, TokenOptions):
             assert step.job is not None
             self.options[(step.caller, step.job)] = value
+
+    def describe(self, svc: BitsService, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and value.startswith("S-1-"):
+            try:
+                return f"{value} ({svc.account(value).name})"
+            except KeyError:
+                return value
+        return repr(value)
 
     def returned(self, step: CallStep, value: Any) -> Any:
         if step.call == "create_job":
@@ -561,7 +584,8 @@ class Runner:
         assert res.hresult is not None
         if wanted.special == "success":
             if res.hresult & 0x80000000:
-                failures.append(f"expected success, got {got}" + ("" if expect.expect else " (the step gives no `expect`)"))
+                why = "" if expect.expect else " (the step gives no `expect`, so it must succeed)"
+                failures.append(f"expected success, got {got}{why}")
         elif wanted.special in ("TypeError", "ValueError"):
             failures.append(f"expected {wanted.special}, got {got}")
         elif wanted.special is None and wanted.value != res.hresult:
@@ -633,7 +657,8 @@ class Runner:
         host = svc.filesystem.host_path(step.local_file)
         exists = host.is_file()
         if step.exists is not None and exists != step.exists:
-            return [f"expected {step.local_file} to {'exist' if step.exists else 'be absent'}; it {'exists' if exists else 'does not'}"]
+            wanted = "exist" if step.exists else "be absent"
+            return [f"expected {step.local_file} to {wanted}; it {'exists' if exists else 'does not'}"]
         if (step.content is not None or step.size is not None) and not exists:
             return [f"expected {step.local_file} to exist; it does not"]
         failures = []
@@ -728,11 +753,17 @@ def _workdir(workdir: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def run(loaded: LoadedScenario, profile: str | None = None, *, workdir: Path | None = None) -> list[RunResult]:
+def run(
+    loaded: LoadedScenario,
+    profile: str | None = None,
+    *,
+    workdir: Path | None = None,
+    store: Literal["memory", "file"] | None = None,
+) -> list[RunResult]:
     """Run a loaded scenario on each of its profiles (or only ``profile``), each on a fresh service.
 
     ``workdir`` holds the drive root and file store of each run (a temporary directory, removed
-    afterwards, when omitted)."""
+    afterwards, when omitted). ``store`` overrides the scenario's ``store`` setting."""
     profiles = loaded.scenario.scenario.profiles
     if profile is not None:
         wanted = resolve_profile(profile).name
@@ -744,5 +775,5 @@ def run(loaded: LoadedScenario, profile: str | None = None, *, workdir: Path | N
         for name in profiles:
             sub = root / resolve_profile(name).name
             sub.mkdir(parents=True, exist_ok=True)
-            results.append(Runner(loaded, name, sub).run())
+            results.append(Runner(loaded, name, sub, store=store).run())
     return results
