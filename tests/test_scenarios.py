@@ -387,3 +387,33 @@ def test_pytest_scenario_patterns_are_configurable(pytester: pytest.Pytester) ->
     pytester.makeini("[pytest]\nbits_scenario_files = story.toml\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+# The format page -------------------------------------------------------------------------------------------
+
+
+def test_the_format_pages_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/scenarios.md: the small TOML example passes on both profiles; the Python example runs."""
+    text = (ROOT / "docs" / "scenarios.md").read_text()
+    (toml_block,) = re.findall(r"```toml\n(\[scenario\].*?)```", text, flags=re.S)
+    results = run(loads(toml_block, tmp_path / "example.toml"))
+    assert [r.passed for r in results] == [True, True]
+    (python_block,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    monkeypatch.chdir(ROOT)
+    exec(compile(python_block, "docs/scenarios.md", "exec"), {})
+
+
+def test_the_format_page_documents_every_field() -> None:
+    """Every field of every model appears in docs/scenarios.md."""
+    from emulator.scenarios import model
+
+    text = (ROOT / "docs" / "scenarios.md").read_text()
+    classes = [
+        model.Header, model.AccountSpec, model.SessionSpec, model.CallerSpec, model.BlanketSpec,
+        model.ResourceSpec, model.FilesystemSpec, model.ProgressExpect, model.ErrorExpect, model.CallStep,
+        model.LogonStep, model.LogoffStep, model.NetworkStep, model.AdvanceStep, model.RunUntilIdleStep,
+        model.RestartStep, model.CheckStep, model.ResourceStep, model.ResourceUpdate, model.LocalFileStep,
+    ]  # fmt: skip
+    for cls in classes:
+        for name in cls.model_fields:
+            assert f"`{name}" in text, f"{cls.__name__}.{name} is not documented"
