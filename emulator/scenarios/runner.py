@@ -290,7 +290,11 @@ def _fmt_seconds(value: float) -> str:
 
 
 def _fmt_value(value: Any) -> str:
-    return "NULL" if value == {"null": True} else repr(value)
+    if value == {"null": True}:
+        return "NULL"
+    if isinstance(value, str):
+        return f'"{value}"'  # Windows paths read better without repr's doubled backslashes
+    return repr(value)
 
 
 def _fmt_args(args: Any) -> str:
@@ -367,6 +371,8 @@ class Runner:
         return mgr
 
     def job_pointer(self, svc: BitsService, caller: str, job: str) -> Job:
+        if job not in self.jobs:
+            raise _StepFailed(f"there is no job {job!r}: its create_job step did not succeed")
         mgr = self.manager(svc, caller)
         pointer = self.pointers.get((caller, job))
         if pointer is None:
@@ -478,7 +484,11 @@ class Runner:
                 assert isinstance(expect, CallExpect)
                 self.call(svc, step, expect, res)
             else:
-                self.control(svc, step, res)
+                try:
+                    self.control(svc, step, res)
+                except (KeyError, TypeError, ValueError) as exc:
+                    # e.g. logging on an account the service refuses: a failed step, not a crash.
+                    raise _StepFailed(f"{step.action} failed: {type(exc).__name__}: {exc}") from None
             svc.advance(0)  # settle this instant (see the module docstring)
         except _StepFailed as exc:
             res.failures.append(str(exc))
@@ -487,8 +497,11 @@ class Runner:
             for e in self.events[seen:]
         ]
         job = step.check if isinstance(step, CheckStep) else step.job
-        if not res.failures and job is not None and job in self.jobs:
-            res.failures.extend(self.check_job(job, expect, res.changes))
+        if not res.failures and job is not None and expect.job_checks():
+            if job in self.jobs:
+                res.failures.extend(self.check_job(job, expect, res.changes))
+            else:
+                res.failures.append(f"there is no job {job!r} to check: its create_job step did not succeed")
         return res
 
     # steps -----------------------------------------------------------------------------------------
