@@ -417,3 +417,46 @@ def test_the_format_page_documents_every_field() -> None:
     for cls in classes:
         for name in cls.model_fields:
             assert f"`{name}" in text, f"{cls.__name__}.{name} is not documented"
+
+
+# Every action, and the locator -------------------------------------------------------------------------------
+
+
+def test_every_kind_of_step_runs(tmp_path: Path) -> None:
+    """Manager calls with ${job:…}, file methods, enumerators, get_error, a server change, a restart, a
+    check, a TypeError at the API edge, a final job reached through a held pointer (tests/data)."""
+    text = (ROOT / "tests" / "data" / "every_action.toml").read_text()
+    text += '\n[[step]]\nlogoff = "bob"\n\n[[step]]\nlogoff = "bob"\n'
+    (result,) = run(loads(text, tmp_path / "every.toml"))
+    assert [s.passed for s in result.steps].count(False) == 1
+    failed = result.failed_step
+    assert failed is not None and failed.index == result.total_steps
+    assert failed.failures == ["logoff refused: logon session 65538 of bob has already logged off"]
+    by_call = {s.call: s for s in result.steps if s.call}
+    assert by_call["get_error"].returned == {"context": "REMOTE_FILE", "code": "BG_E_HTTP_ERROR_404 0x80190194"}
+    assert by_call["set_display_name"].python_error == "TypeError: name must be a str or None, not int"
+    assert result.jobs[0].state == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    ("addition", "path", "line_text"),
+    [
+        ('\n[network."http://x/a b"]\nrate = -1\n', "network.'http://x/a b'.rate", "rate = -1"),
+        ('\n[network."http://x/"]\ncontent = "a"\nsize = 3\n', "network.'http://x/'", '[network."http://x/"]'),
+        (
+            "\n[filesystem]\nrestricted = { 'C:\\d' = [\"nobody\"] }\n",
+            "filesystem.restricted.'C:\\\\d'[0]",
+            "restricted =",
+        ),
+    ],
+)
+def test_problems_in_tables_keyed_by_urls_and_paths_are_located(
+    tmp_path: Path, addition: str, path: str, line_text: str
+) -> None:
+    head, steps = BASE.split("[[step]]", 1)
+    text = head + addition + "\n[[step]]" + steps
+    with pytest.raises(ScenarioError) as e:
+        loads(text, tmp_path / "bad.toml")
+    (p,) = e.value.problems
+    assert p.path == path
+    assert p.line is not None and text.splitlines()[p.line - 1].startswith(line_text)
