@@ -5,6 +5,9 @@ pytest-cov measures it and users who never ask for the fixture pay nothing.
 
     @pytest.mark.bits(profile="pre-1607")
     def test_something(bits_service): ...
+
+It also collects scenario files (``scenario_*.toml``, ``bits_*.toml``; ini option
+``bits_scenario_files``) as one test item per profile: docs/scenarios.md.
 """
 
 from __future__ import annotations
