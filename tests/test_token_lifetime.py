@@ -1,5 +1,5 @@
-"""Helper-token lifetime: session scope, the logoff purge, restart and reopening (spec/bits-security.md §4,
-§10 A9/A11/A14/A19; scenarios T30, T33, T34). Transfers are not needed to observe these; the transfer tests
+"""Helper-token lifetime: session scope, the logoff purge, restart and reopening (docs/reference/security.md#lifetime,
+readings A9/A11/A14/A19; scenarios T30, T33, T34). Transfers are not needed to observe these; the transfer tests
 complete T30–T32 with bytes flowing.
 """
 
