@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent(
     assert (mig / "env.py").is_file() and any((mig / "versions").glob("0001_*.py"))
     import emulator.migrations
     assert Path(emulator.migrations.__file__).resolve().is_relative_to(site)
-    # The bundled scenarios ship as emulator/fixtures, so `bits-emulator demo` runs from the wheel.
+    # The bundled scenarios ship inside the emulator package, so `bits-emulator demo` runs from the wheel.
     from emulator.scenarios import bundled_dir
     from emulator.cli import demo
     assert bundled_dir().resolve() == site / "emulator" / "fixtures", bundled_dir()

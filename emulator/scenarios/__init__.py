@@ -38,7 +38,7 @@ __all__ = [
 
 
 def bundled_dir() -> Path:
-    """The scenarios shipped with the package: ``emulator/fixtures`` in a wheel, ``fixtures/`` in a checkout."""
+    """The scenarios shipped with the package: its ``fixtures`` folder in a wheel, the repository's in a checkout."""
     here = Path(__file__).resolve().parent.parent
     installed = here / "fixtures"
     if installed.is_dir():

@@ -1,7 +1,7 @@
 """Reading a scenario file: TOML syntax, the pydantic models, then the references between its parts.
 
 Every problem is reported with the file, the line (when it can be found), the field path and what was
-expected, e.g. ``fixtures/x.toml:42: step[3].expect: unknown HRESULT 'E_ACCES' …``.
+expected, e.g. ``x.toml:42: step[3].expect: unknown HRESULT 'E_ACCES' …``.
 """
 
 from __future__ import annotations
