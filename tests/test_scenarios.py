@@ -460,3 +460,12 @@ def test_problems_in_tables_keyed_by_urls_and_paths_are_located(
     (p,) = e.value.problems
     assert p.path == path
     assert p.line is not None and text.splitlines()[p.line - 1].startswith(line_text)
+
+
+def test_the_scenario_subcommand_is_registered(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["scenario", "run", str(ROOT / "fixtures" / "scenario_upload_reply.toml")]) == 0
+    assert "PASS upload-reply [win11]: 12/12 steps" in capsys.readouterr().out
+    assert main(["scenario", "run", str(write(tmp_path, WRONG)), "--profile", "post-1607"]) == 0
+    assert main(["scenario", "run", str(write(tmp_path, WRONG)), "--profile", "pre-1607"]) == 1
+    assert main(["scenario", "run", str(write(tmp_path, WRONG)), "--profile", "win7"]) == 2
+    assert "does not run on 'win7'" in capsys.readouterr().err
