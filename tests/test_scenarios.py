@@ -469,3 +469,15 @@ def test_the_scenario_subcommand_is_registered(capsys: pytest.CaptureFixture[str
     assert main(["scenario", "run", str(write(tmp_path, WRONG)), "--profile", "pre-1607"]) == 1
     assert main(["scenario", "run", str(write(tmp_path, WRONG)), "--profile", "win7"]) == 2
     assert "does not run on 'win7'" in capsys.readouterr().err
+
+
+def test_set_blanket_arguments_are_checked(tmp_path: Path) -> None:
+    step = '\n[[step]]\ncaller = "alice"\njob = "j"\ncall = "set_blanket"\nargs = {}\n'
+    for args, message in [
+        ('{ pointer = "proxy" }', "pointer must be one of manager, job, token_options, not 'proxy'"),
+        ('{ level = "HIGH" }', "Input should be 'DEFAULT', 'ANONYMOUS', 'IDENTIFY', 'IMPERSONATE' or 'DELEGATE'"),
+        ('{ cloak = "DYNAMIC" }', "unknown argument 'cloak' for set_blanket(pointer, level, cloaking)"),
+    ]:
+        with pytest.raises(ScenarioError) as e:
+            loads(BASE + step.replace("args = {}", f"args = {args}"), tmp_path / "b.toml")
+        assert [(p.path, p.message) for p in e.value.problems] == [("step[1].args", message)]

@@ -19,6 +19,7 @@ from . import calls
 from .locate import locate
 from .model import (
     STEP_TAGS,
+    BlanketSpec,
     CallStep,
     CheckStep,
     LogoffStep,
@@ -229,6 +230,9 @@ def _check_call(
         yield problem((*at, "caller"), f"unknown caller {step.caller!r}; declare it in [callers] or [sessions]")
     if step.impersonate is not None and step.impersonate not in identities:
         yield problem((*at, "impersonate"), f"unknown identity {step.impersonate!r}; name a caller or a session")
+    if step.call == "set_blanket":
+        yield from _check_set_blanket(step, at, jobs, problem)
+        return
     info = calls.resolve(step.call, file=step.file is not None)
     if info is None:
         where = "a file method" if step.file is not None else "an emulated method"
@@ -254,3 +258,26 @@ def _check_call(
         calls.bind(info, args)
     except ValueError as exc:
         yield problem((*at, "args"), str(exc))
+
+
+BLANKET_POINTERS = ("manager", "job", "token_options")
+
+
+def _check_set_blanket(step: CallStep, at: tuple[str | int, ...], jobs: set[str], problem: Any) -> Iterable[Problem]:
+    """``set_blanket``: CoSetProxyBlanket on one of the caller's pointers (args pointer, level, cloaking)."""
+    args = step.args
+    if not isinstance(args, dict):
+        yield problem((*at, "args"), "set_blanket takes a table: { pointer = ..., level = ..., cloaking = ... }")
+        return
+    unknown = [k for k in args if k not in ("pointer", "level", "cloaking")]
+    if unknown:
+        yield problem((*at, "args"), f"unknown argument {unknown[0]!r} for set_blanket(pointer, level, cloaking)")
+    try:
+        BlanketSpec.model_validate({k: v for k, v in args.items() if k in ("level", "cloaking")})
+    except ValidationError as exc:
+        yield problem((*at, "args"), exc.errors()[0]["msg"])
+    pointer = args.get("pointer", "job")
+    if pointer not in BLANKET_POINTERS:
+        yield problem((*at, "args"), f"pointer must be one of {', '.join(BLANKET_POINTERS)}, not {pointer!r}")
+    elif pointer != "manager" and step.job not in jobs:
+        yield problem(at, f"set_blanket on a {pointer} pointer needs `job`, a job created before this step")

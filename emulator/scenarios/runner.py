@@ -506,7 +506,39 @@ class Runner:
 
     # steps -----------------------------------------------------------------------------------------
 
+    def set_blanket(self, svc: BitsService, step: CallStep, expect: CallExpect, res: StepResult) -> None:
+        """CoSetProxyBlanket on one of the caller's pointers; blankets are not inherited (SVC page)."""
+        assert isinstance(step.args, dict)
+        pointer = step.args.get("pointer", "job")
+        spec = BlanketSpec.model_validate({k: v for k, v in step.args.items() if k in ("level", "cloaking")})
+        res.caller, res.job, res.call, res.args = step.caller, step.job, step.call, step.args
+        kind = "IBitsTokenOptions" if pointer == "token_options" else "job"
+        where = "manager" if pointer == "manager" else f"{step.job}.{kind}"
+        res.summary = f"{step.caller}: {where}.set_blanket({spec.level}, {spec.cloaking})"
+        if step.impersonate is not None:
+            res.summary += f" impersonating {step.impersonate}"
+        try:
+            obj: Manager | Job | TokenOptions
+            if pointer == "manager":
+                obj = self.manager(svc, step.caller)
+            elif pointer == "token_options":
+                assert step.job is not None
+                obj = self.token_options(svc, step.caller, step.job)
+            else:
+                assert step.job is not None
+                obj = self.job_pointer(svc, step.caller, step.job)
+            imp = self.identity(step.impersonate)[0] if step.impersonate is not None else None
+            with svc.impersonate(imp) if imp is not None else nullcontext():
+                obj.set_blanket(_blanket(spec))
+            res.hresult = 0
+        except BitsError as exc:
+            res.hresult = exc.hresult
+        res.failures.extend(self.check_call(svc, expect, res))
+
     def call(self, svc: BitsService, step: CallStep, expect: CallExpect, res: StepResult) -> None:
+        if step.call == "set_blanket":
+            self.set_blanket(svc, step, expect, res)
+            return
         info = calls.resolve(step.call, file=step.file is not None)
         assert info is not None  # checked at load time
         args = substitute(
