@@ -95,12 +95,16 @@ class HelperTokens:
         if not affected:
             return
         failing = states.sources(Trigger.TOKEN_DISCARDED)
+        # The one statement below writes the domain's outcome: every failing state goes where
+        # transition() sends it (all to the same state, or a set-based UPDATE could not express it).
+        (target,) = {states.transition(s, Trigger.TOKEN_DISCARDED) for s in failing}
         now = self._sim.time()
         with queue.batch():
             self._store.purge_helper_tokens(
                 event.session_id,
                 event.user_sid if owner_gone else None,
                 failing_states=failing,
+                target_state=target,
                 error=token_required_error(),
                 now=now,
             )

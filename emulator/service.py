@@ -82,8 +82,9 @@ class BitsService:
         self.directory.load([(a.sid, a.name, a.kind, a.admin) for a in accounts])
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
-        with self.store.transaction():
-            self.store.clear_all_helper_tokens()
+        if records:
+            with self.store.transaction():
+                self.store.clear_all_helper_tokens()  # no helper token survives a restart
         from .com.views import ComViews
         from .helper_tokens import HelperTokens
         from .transfer.localfs import LocalFileSystem

@@ -39,6 +39,13 @@ def _insert_sql(table: Table) -> tuple[str, tuple[str, ...]]:
     return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", names
 
 
+_INSERT_JOB = _insert_sql(JOBS)
+_INSERT_FILE = _insert_sql(FILES)
+_JOB_COLUMNS = frozenset(c.name for c in JOBS.columns)
+_FILE_COLUMNS = frozenset(c.name for c in FILES.columns)
+_UPDATES: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
 def error_columns(error: ErrorRecord | None) -> dict[str, Any]:
     if error is None:
         return {"error_context": None, "error_code": None, "error_file_index": None, "error_protocol": None}
@@ -167,11 +174,11 @@ class JobStore:
         if self.shared:
             self._data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
             self._last_change = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM job_changes").fetchone()[0])
-        self._insert_job, self._job_names = _insert_sql(JOBS)
-        self._insert_file, self._file_names = _insert_sql(FILES)
-        self._updates: dict[tuple[str, tuple[str, ...]], str] = {}
-        self._job_columns = frozenset(c.name for c in JOBS.columns)
-        self._file_columns = frozenset(c.name for c in FILES.columns)
+        self._insert_job, self._job_names = _INSERT_JOB
+        self._insert_file, self._file_names = _INSERT_FILE
+        self._updates = _UPDATES  # generated SQL is the same for every store: built once per process
+        self._job_columns = _JOB_COLUMNS
+        self._file_columns = _FILE_COLUMNS
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -290,17 +297,19 @@ class JobStore:
         owner_sid: str | None,
         *,
         failing_states: Iterable[JobState],
+        target_state: JobState,
         error: ErrorRecord,
         now: float,
     ) -> int:
         """Logoff: drop the tokens a session supplied (and, when ``owner_sid`` is given, the tokens on that
         owner's jobs, A14) in one statement that reaches its rows through the helper-session and owner
-        indexes. Jobs in ``failing_states`` that hold usage flags fail with ``error`` in the same statement.
+        indexes. Jobs in ``failing_states`` that hold usage flags move to ``target_state`` (decided by the
+        domain's transition function, not here) with ``error`` in the same statement.
         Returns the number of rows touched."""
         states = ",".join(str(int(s)) for s in failing_states)
         fails = f"(helper_flags != 0 AND state IN ({states}))"
         where = "helper_session_id = ?"
-        params: list[Any] = [int(JobState.ERROR), int(error.context), error.code, now, session_id]
+        params: list[Any] = [int(target_state), int(error.context), error.code, now, session_id]
         if owner_sid is not None:
             where += " OR (owner_sid = ? AND helper_sid IS NOT NULL)"
             params.append(owner_sid)
