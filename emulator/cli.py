@@ -1,76 +1,29 @@
-"""The ``bits-emulator`` command: ``bits-emulator demo`` shows a job's life and a helper-token decision."""
+"""The ``bits-emulator`` command: ``demo``, ``coverage`` and ``scenario run FILE…``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
-
-from .clock import ManualClock
-from .constants import Cloaking, IBitsTokenOptions, ImpersonationLevel, JobType
-from .hresults import BitsError
-from .identity.callers import Blanket
-from .service import BitsService
-
-IMPERSONATE_DYNAMIC = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
-
-
-def _job_life(store: Path, out: list[str]) -> None:
-    with BitsService("post-1607", database=store, clock=ManualClock()) as svc:
-        mgr = svc.connect()
-        job_id, job = mgr.create_job("demo download", JobType.DOWNLOAD)
-        out.append(f"store      {store}")
-        out.append(f"created    {{{str(job_id).upper()}}} owner {job.get_owner()} state {job.get_state().name}")
-        url = "https://downloads.example.com/tool.zip"
-        svc.network.register(url, content=b"x" * 1_000_000, rate=100_000)
-        svc.filesystem.drive_root = store.parent / "drives"
-        svc.filesystem.makedirs("C:\\Users\\User\\Downloads")
-        job.add_file(url, "C:\\Users\\User\\Downloads\\tool.zip")
-        job.resume()
-        out.append(f"resumed    state {job.get_state().name}")
-        svc.advance(4)
-        p = job.get_progress()
-        out.append(f"+4 s       state {job.get_state().name} {p.bytes_transferred:,}/{p.bytes_total:,} bytes")
-        svc.run_until_idle()
-        t = job.get_times()
-        out.append(f"idle       state {job.get_state().name} at {t.transfer_completion_time}")
-        hr = job.complete()
-        local = svc.filesystem.host_path("C:\\Users\\User\\Downloads\\tool.zip")
-        out.append(f"complete   hr {hr:#010x} state {job.get_state().name}, {local.stat().st_size:,} bytes in {local}")
-
-
-def _helper_token_decision(out: list[str]) -> None:
-    for profile in ("pre-1607", "post-1607"):
-        with BitsService(profile) as svc:
-            alice = svc.logon(svc.add_user("alice"))
-            helper = svc.logon(svc.add_user("helper"))
-            _, job = svc.connect(alice.token, blanket=IMPERSONATE_DYNAMIC).create_job("report", JobType.DOWNLOAD)
-            try:
-                options = job.query_interface(IBitsTokenOptions)
-                with svc.impersonate(helper.token):
-                    options.set_helper_token()
-                verdict = "S_OK"
-            except BitsError as exc:
-                verdict = f"{exc.name} {exc.hresult:#010x}"
-            out.append(f"{profile:<10} standard user sets a non-admin helper token on her own job: {verdict}")
 
 
 def demo() -> list[str]:
-    out: list[str] = ["bits-emulator demo", ""]
-    with tempfile.TemporaryDirectory() as tmp:
-        _job_life(Path(tmp) / "bits.db", out)
-    out.append("")
-    _helper_token_decision(out)
-    return out
+    """The bundled helper-token scenario on both profiles side by side, and a download, on SQLite."""
+    from .scenarios.cli import demo as scenario_demo
+
+    return scenario_demo()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bits-emulator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="show a job's life on the SQLite store and a helper-token decision")
+    sub.add_parser("demo", help="run the bundled helper-token scenario on both profiles and a download")
     sub.add_parser("coverage", help="print the API coverage document")
+    from .scenarios import cli as scenario_cli
+
+    scenario_cli.add_parser(sub)
     ns = parser.parse_args(argv)
+    if ns.command == "scenario":
+        return scenario_cli.main(ns)
     if ns.command == "coverage":
         from .coverage import render
 

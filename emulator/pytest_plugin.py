@@ -5,11 +5,16 @@ pytest-cov measures it and users who never ask for the fixture pay nothing.
 
     @pytest.mark.bits(profile="pre-1607")
     def test_something(bits_service): ...
+
+It also collects scenario files (``scenario_*.toml``, ``bits_*.toml``; ini option
+``bits_scenario_files``) as one test item per profile: docs/scenarios.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fnmatch import fnmatch
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,6 +22,31 @@ import pytest
 if TYPE_CHECKING:
     from .identity.cast import Cast
     from .service import BitsService
+
+
+SCENARIO_FILES = ["scenario_*.toml", "bits_*.toml"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "bits_scenario_files",
+        type="args",
+        default=SCENARIO_FILES,
+        help="glob patterns of TOML scenario files collected as tests (default: scenario_*.toml bits_*.toml)",
+    )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Scenario files (docs/scenarios.md) become one test item per profile they name."""
+    if file_path.suffix != ".toml":
+        return None
+    patterns = parent.config.getini("bits_scenario_files")
+    if not any(fnmatch(file_path.name, pattern) for pattern in patterns):
+        return None
+    from .scenarios.pytest_items import ScenarioFile
+
+    file: pytest.Collector = ScenarioFile.from_parent(parent, path=file_path)
+    return file
 
 
 def pytest_configure(config: pytest.Config) -> None:

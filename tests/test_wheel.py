@@ -36,6 +36,13 @@ SCRIPT = textwrap.dedent(
     assert (mig / "env.py").is_file() and any((mig / "versions").glob("0001_*.py"))
     import emulator.migrations
     assert Path(emulator.migrations.__file__).resolve().is_relative_to(site)
+    # The bundled scenarios ship inside the emulator package, so `bits-emulator demo` runs from the wheel.
+    from emulator.scenarios import bundled_dir
+    from emulator.cli import demo
+    assert bundled_dir().resolve() == site / "emulator" / "fixtures", bundled_dir()
+    assert any(bundled_dir().glob("scenario_*.toml"))
+    out = " ".join(demo())
+    assert "pre-1607" in out and "post-1607" in out and "all 3 runs passed" in out, out
     print("OK", mig)
     """
 )
@@ -57,7 +64,7 @@ def test_wheel_installs_and_opens_a_file_store_issue_2(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("emulator", "migrations"):
+    for name in ("emulator", "migrations", "fixtures"):
         shutil.copytree(REPO / name, src / name, ignore=ignore)
     dist = tmp_path / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(src)])
