@@ -1,4 +1,4 @@
-"""The ``bits-emulator`` command: ``bits-emulator demo`` shows a job's life and a helper-token decision."""
+"""The bits-emulator command: a demonstration, the coverage document, bitsadmin and a look at a store."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .cli_support import guard_closed_pipe
 from .clock import ManualClock
 from .constants import Cloaking, IBitsTokenOptions, ImpersonationLevel, JobType
 from .hresults import BitsError
@@ -65,12 +66,25 @@ def demo() -> list[str]:
     return out
 
 
+DESCRIPTION = "bits-emulator: an emulator of the Windows Background Intelligent Transfer Service for tests."
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bits-emulator", description=__doc__)
+    from . import __version__
+    from .compat import bitsadmin
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["bitsadmin"]:
+        return bitsadmin.main(args[1:])  # argv exactly as Windows scripts pass it, not argparse's rules
+    parser = argparse.ArgumentParser(prog="bits-emulator", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"bits-emulator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="show a job's life on the SQLite store and a helper-token decision")
     sub.add_parser("coverage", help="print the API coverage document")
-    ns = parser.parse_args(argv)
+    bitsadmin.add_subcommands(sub)
+    ns = parser.parse_args(args)
+    if ns.command in bitsadmin.SUBCOMMANDS:
+        return bitsadmin.run_subcommand(ns)
     if ns.command == "coverage":
         from .coverage import render
 
@@ -80,5 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> int:
+    """The bits-emulator console script: no traceback when the reader of a pipe goes away."""
+    return guard_closed_pipe(main)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())

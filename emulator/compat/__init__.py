@@ -1,0 +1,1 @@
+"""Compatibility skins over the native API: surfaces Windows programs and scripts already use."""
