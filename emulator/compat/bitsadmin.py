@@ -384,7 +384,7 @@ def load_network(path: Path) -> dict[str, NetworkResource]:
 def register_network(svc: BitsService, path: Path) -> None:
     resources = load_network(path)
     # A fixed time stamp per resource: every process registers the same "server copy", so a transfer
-    # resumed by a later invocation does not look like a changed file and restart (bits-core §3.5).
+    # resumed by a later invocation does not look like a changed file and restart (docs/transfers.md).
     stamp = float(int(path.stat().st_mtime))
     for url, res in resources.items():
         content: bytes | None
@@ -559,8 +559,7 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
             lines.extend(error_lines(job))
     lines.append(f"DESCRIPTION: {job.get_description()}")
     lines.append("JOB FILES:")
-    files = job.enum_files()
-    for f in files.next(files.get_count()):
+    for f in _all(job.enum_files()):
         fp = f.get_progress()
         status = "TRANSFERRED" if fp.completed else "WORKING"
         lines.append(
@@ -645,8 +644,13 @@ def find_job(ctx: Context, ident: str) -> Job:
 
 
 def _jobs(mgr: Manager, flags: int) -> list[Job]:
-    enum = mgr.enum_jobs(flags)
-    return enum.next(enum.get_count())
+    return _all(mgr.enum_jobs(flags))
+
+
+def _all(enum: Any) -> list[Any]:
+    """Every item of an enumerator (Next refuses a count of 0, so an empty one is asked nothing)."""
+    count = enum.get_count()
+    return list(enum.next(count)) if count else []
 
 
 def native(obj: object, method: str) -> Callable[..., Any]:
@@ -773,8 +777,7 @@ def cmd_listfiles(ctx: Context, args: list[str]) -> int:
     need(args, 1)
     job = find_job(ctx, args[0])
     with attempt("list files"):
-        files = job.enum_files()
-        items = files.next(files.get_count())
+        items = _all(job.enum_files())
         for f in items:
             fp = f.get_progress()
             status = "TRANSFERRED" if fp.completed else "WORKING"
@@ -1045,9 +1048,7 @@ getter("/getfilestotal", "get files total")(lambda c, j: str(j.get_progress().fi
 getter("/getfilestransferred", "get files transferred")(lambda c, j: str(j.get_progress().files_transferred))
 getter("/getcreationtime", "get creation time")(lambda c, j: local_time(j.get_times().creation_time))
 getter("/getmodificationtime", "get modification time")(lambda c, j: local_time(j.get_times().modification_time))
-getter("/getcompletiontime", "get completion time")(
-    lambda c, j: local_time(j.get_times().transfer_completion_time)
-)
+getter("/getcompletiontime", "get completion time")(lambda c, j: local_time(j.get_times().transfer_completion_time))
 getter("/getstate", "get state")(lambda c, j: STATE_NAMES[j.get_state()])
 getter("/gettype", "get type")(lambda c, j: TYPE_NAMES[j.get_type()])
 getter("/getpriority", "get priority")(lambda c, j: j.get_priority().name)
@@ -1124,8 +1125,7 @@ def get_helper_token_sid(ctx: Context, job: Job) -> str:
 
 def _file_at(job: Job, index_text: str) -> Any:
     index = number(index_text)
-    files = job.enum_files()
-    items = files.next(files.get_count())
+    items = _all(job.enum_files())
     if not 0 <= index < len(items):
         raise BitsError(hresults.E_INVALIDARG, f"the job has no file {index}")
     return items[index]
@@ -1380,9 +1380,7 @@ def set_helper_token(ctx: Context, job: Job, a: list[str]) -> str:
         account = ctx.svc.account(user)
     except KeyError:
         # LogonUser fails: HRESULT_FROM_WIN32(ERROR_LOGON_FAILURE).
-        raise Failed(
-            "Unable to set helper token - 0x8007052e. The user name or password is incorrect."
-        ) from None
+        raise Failed("Unable to set helper token - 0x8007052e. The user name or password is incorrect.") from None
     session = command_line_session(ctx.svc, account)
     with ctx.svc.impersonate(session.token):
         options.set_helper_token()  # type: ignore[attr-defined]
@@ -1616,9 +1614,7 @@ SUBCOMMANDS = ("bitsadmin", "list", "info", "logoff")
 
 def add_subcommands(sub: Any) -> None:
     """Register ``bits-emulator bitsadmin|list|info|logoff`` on the bits-emulator parser."""
-    sub.add_parser(
-        "bitsadmin", help="run a bitsadmin command line (bits-emulator bitsadmin /?)", add_help=False
-    )
+    sub.add_parser("bitsadmin", help="run a bitsadmin command line (bits-emulator bitsadmin /?)", add_help=False)
     for name, text in (
         ("list", "list every job of a store, with its owner"),
         ("info", "show every detail of one job of a store (bitsadmin /info /verbose)"),
