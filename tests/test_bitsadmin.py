@@ -8,10 +8,13 @@ bitsadmin-examples); wording the pages do not show is the emulator's choice, lis
 
 from __future__ import annotations
 
+import functools
+import http.server
 import io
 import json
 import re
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +37,9 @@ status = 404
 ["http://files.example.com/flaky"]
 text = "0123456789"
 transient_failures = 2
+
+["http://files.example.com/now.bin"]
+text = "instant"
 """
 
 Run = Callable[..., tuple[int, str]]
@@ -744,3 +750,70 @@ def test_network_file_content_file_relative_to_it(ba: Run, env: dict[str, str], 
                      env={**env, "BITS_EMULATOR_NETWORK": str(net)})  # fmt: skip
     assert status == 0, out
     assert (tmp_path / "bits.db.drives" / "C" / "dl" / "p.bin").read_bytes() == b"\x00\x01payload"
+
+
+def test_docs_list_every_switch() -> None:
+    """docs/bitsadmin.md names every switch the command accepts."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "bitsadmin.md").read_text().lower()
+    for switch in [*bitsadmin.COMMANDS, *bitsadmin.GETTERS]:
+        assert f"`{switch}" in text or f"{switch}`" in text or f"{switch} " in text, switch
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_transfer_from_a_loopback_server_is_fetched_for_real(ba: Run, tmp_path: Path) -> None:
+    """A 127.0.0.1 URL that the network file does not name is fetched from the real server."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "real.txt").write_bytes(b"served over real HTTP")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(www)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/real.txt"
+        status, out = ba("/transfer", "real", url, "C:\\dl\\real.txt")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert status == 0, out
+    assert out.endswith("DISPLAY: 'real' TRANSFERRED 1 / 1 21 / 21\nTransfer complete.\n")
+    assert (tmp_path / "bits.db.drives" / "C" / "dl" / "real.txt").read_bytes() == b"served over real HTTP"
+
+
+def _state_in_store(env: dict[str, str], name: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(env["BITS_EMULATOR_STORE"]) as db:
+        (state,) = db.execute("SELECT state FROM jobs WHERE display_name=?", (name,)).fetchone()
+    db.close()
+    return int(state)
+
+
+def test_jobs_of_logged_on_owners_run_in_any_invocation(ba: Run, env: dict[str, str]) -> None:
+    """An account stays logged on between its commands (its command-line session), so another user's
+    invocation runs its jobs; after `bits-emulator logoff` they wait (BITS runs a job only while its
+    owner is logged on)."""
+    clock = ManualClock()
+    bob = {**env, "BITS_EMULATOR_USER": "bob"}
+    # An instant resource: the transfer happens in the first catch-up after Resume, in the next invocation.
+    for argv in (("/create", "slow"), ("/addfile", "slow", "http://files.example.com/now.bin", "C:\\dl\\s.bin"),
+                 ("/resume", "slow")):  # fmt: skip
+        assert ba(*argv, env=bob, clock=clock)[0] == 0
+    assert _state_in_store(env, "slow") == 0  # QUEUED when bob's /resume ended
+    clock.advance(60)
+    assert ba("/list", clock=clock) == (0, "\nListed 0 job(s).\n")  # alice's invocation
+    assert _state_in_store(env, "slow") == 6  # TRANSFERRED: bob is logged on, his job ran
+
+    # bob logs off before his second job is resumed (by an administrator): nobody runs it any more.
+    _status, out = ba("/create", "later", env=bob, clock=clock)
+    later = out.split()[2].rstrip(".")
+    assert ba("/addfile", later, "http://files.example.com/now.bin", "C:\\dl\\l.bin", env=bob, clock=clock)[0] == 0
+    assert bitsadmin.logoff(bitsadmin.Options.from_env(bob), io.StringIO(), clock=clock) == 0
+    assert ba("--as", "carol", "--elevated", "/resume", later, clock=clock) == (0, "Job resumed.\n")
+    clock.advance(60)
+    ba("/list", clock=clock)
+    assert _state_in_store(env, "later") == 0  # QUEUED: its owner is not logged on

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sqlite3
@@ -117,6 +118,10 @@ def test_eight_processes_fifty_creates_each_on_one_store(tmp_path: Path) -> None
     its 50 bitsadmin invocations through ``main`` (a new service on the store per invocation, as a new
     bitsadmin process would open it) so the test does not pay 400 interpreter start-ups."""
     env = _env(tmp_path)
+    from emulator.compat.bitsadmin import main
+
+    # The store and the account exist first, so the workers race on job creation only.
+    assert main(["/list"], stdout=io.StringIO(), env=env) == 0
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, str(w), "50"],

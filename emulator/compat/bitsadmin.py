@@ -77,7 +77,7 @@ CLI_BLANKET = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
 
 # Command-line logon sessions get ids (rid << 12) | generation: stable across processes without a shared
 # counter, distinct per account, and far above the ids a service hands out itself (0x10000 upwards).
-_SESSION_KEY = "bitsadmin.session_generation:"
+_SESSION_KEY = "bitsadmin.session:"
 
 STATE_NAMES = {
     JobState.QUEUED: "QUEUED",
@@ -286,23 +286,23 @@ def calling_account(svc: BitsService, name: str, *, elevated: bool) -> Account:
     return account
 
 
-def _generation(svc: BitsService, account: Account) -> int:
+def _session_state(svc: BitsService, account: Account) -> tuple[int, bool]:
+    """(generation, logged on) of the account's command-line session, kept in the store's settings."""
     value = svc.store.get_setting(_SESSION_KEY + account.sid)
-    return int(value) if value is not None else 0
+    if value is None:
+        return 0, False
+    generation, _, state = value.partition(" ")
+    return int(generation), state == "on"
 
 
-def _session_id(account: Account, generation: int) -> int:
+def _set_session_state(svc: BitsService, account: Account, generation: int, on: bool) -> None:
+    with svc.lock, svc.store.transaction():
+        svc.store.set_setting(_SESSION_KEY + account.sid, f"{generation} {'on' if on else 'off'}")
+
+
+def _adopt(svc: BitsService, account: Account, generation: int) -> LogonSession:
     rid = int(account.sid.rsplit("-", 1)[1])
-    return (rid << 12) | (generation & 0xFFF)
-
-
-def command_line_session(svc: BitsService, account: Account) -> LogonSession:
-    """The account's command-line logon session: one interactive logon shared by every invocation as
-    that account (as every command prompt of a Windows logon shares its session) until
-    ``bits-emulator logoff --as NAME`` ends it; the next invocation then logs on anew."""
-    if account.is_service:
-        return svc.logon(account)  # service accounts are always logged on, in their service session
-    session_id = _session_id(account, _generation(svc, account))
+    session_id = (rid << 12) | (generation & 0xFFF)
     known = svc.directory.sessions.get(session_id)
     if known is not None:
         return known
@@ -313,13 +313,39 @@ def command_line_session(svc: BitsService, account: Account) -> LogonSession:
     return session
 
 
-def end_command_line_session(svc: BitsService, account: Account) -> LogonSession:
-    """Log the account's command-line session off (helper tokens it supplied are purged) and move to
-    the next generation, so the next invocation logs on a new session."""
-    session = command_line_session(svc, account)
+def command_line_session(svc: BitsService, account: Account) -> LogonSession:
+    """The account's command-line logon session: one interactive logon shared by every invocation as
+    that account (as every command prompt of a Windows logon shares its session) until
+    ``bits-emulator logoff --as NAME`` ends it; the next invocation then logs on anew."""
+    if account.is_service:
+        return svc.logon(account)  # service accounts are always logged on, in their service session
+    generation, on = _session_state(svc, account)
+    if not on:
+        _set_session_state(svc, account, generation, True)
+    return _adopt(svc, account, generation)
+
+
+def adopt_logged_on_sessions(svc: BitsService) -> None:
+    """Every account whose command-line session is open is logged on in this process too, so its jobs
+    run during this invocation's catch-up as they would on Windows while their owner is logged on."""
+    for account in list(svc.directory.by_sid.values()):
+        if account.is_service or not account.sid.startswith("S-1-5-21-"):
+            continue
+        generation, on = _session_state(svc, account)
+        if on:
+            _adopt(svc, account, generation)
+
+
+def end_command_line_session(svc: BitsService, account: Account) -> LogonSession | None:
+    """Log the account's command-line session off (helper tokens it supplied are purged, its jobs stop)
+    and move to the next generation, so the next invocation logs on a new session. None when the
+    account has no open session."""
+    generation, on = _session_state(svc, account)
+    if not on:
+        return None
+    session = _adopt(svc, account, generation)
     svc.logoff(session)
-    with svc.lock, svc.store.transaction():
-        svc.store.set_setting(_SESSION_KEY + account.sid, str(_generation(svc, account) + 1))
+    _set_session_state(svc, account, generation + 1, False)
     return session
 
 
@@ -473,6 +499,7 @@ def open_context(
 ) -> Iterator[Context]:
     with open_service(opts, clock) as svc:
         account = calling_account(svc, opts.user or default_user(), elevated=opts.elevated)
+        adopt_logged_on_sessions(svc)
         session = command_line_session(svc, account)
         token = session.elevated_token if opts.elevated else session.token
         mgr = svc.connect(token, blanket=CLI_BLANKET)
@@ -1557,6 +1584,7 @@ def run() -> int:
 def _inspect(opts: Options, out: Out) -> Iterator[Context]:
     """A look at the whole store: as LocalSystem, which may read every user's jobs."""
     with open_service(opts) as svc:
+        adopt_logged_on_sessions(svc)
         session = svc.logon(svc.local_system)
         mgr = svc.connect(session.token, blanket=CLI_BLANKET)
         yield Context(svc, svc.local_system, session, session.token, mgr, out, opts)
@@ -1590,10 +1618,10 @@ def inspect_info(opts: Options, ident: str, stream: TextIO) -> int:
         return exc.status
 
 
-def logoff(opts: Options, stream: TextIO) -> int:
+def logoff(opts: Options, stream: TextIO, *, clock: Clock | None = None) -> int:
     out = Out(stream)
     try:
-        with open_service(opts) as svc:
+        with open_service(opts, clock) as svc:
             name = opts.user or default_user()
             try:
                 account = svc.account(name)
@@ -1602,6 +1630,8 @@ def logoff(opts: Options, stream: TextIO) -> int:
             if account.is_service:
                 raise Failed(f"bits-emulator: {account.name} is a service account and is always logged on")
             session = end_command_line_session(svc, account)
+            if session is None:
+                raise Failed(f"bits-emulator: {account.qualified_name} has no command-line logon session")
             out.line(f"Logged off {account.qualified_name} (logon session 0x{session.id:x}).")
         return EXIT_OK
     except Failed as exc:
