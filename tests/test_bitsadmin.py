@@ -693,7 +693,7 @@ def test_util_version(ba: Run, env: dict[str, str]) -> None:
 def test_unknown_switch_prints_usage_and_fails(ba: Run) -> None:
     status, out = ba("/frobnicate", "x")
     assert status == 2
-    assert out.startswith("Unknown command: /frobnicate\n\nBITSADMIN (bits-emulator)")
+    assert out.startswith("Invalid command\n\nBITSADMIN (bits-emulator)")
     assert "USAGE: BITSADMIN" in out
 
 

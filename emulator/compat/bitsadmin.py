@@ -1555,7 +1555,7 @@ def main(
         if handler is None and name in GETTERS:
             handler = _run_getter(*GETTERS[name])
         if handler is None:
-            raise UsageError(f"Unknown command: {args[0]}")
+            raise UsageError("Invalid command")  # what bitsadmin prints before its usage
         out = Out(stream, raw=raw, width=None if raw else _wrap_width(mode, name))
         with open_context(opts, out, clock=clock, sleep=sleep) as ctx:
             return handler(ctx, args[1:])
