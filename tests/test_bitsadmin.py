@@ -817,3 +817,13 @@ def test_jobs_of_logged_on_owners_run_in_any_invocation(ba: Run, env: dict[str, 
     clock.advance(60)
     ba("/list", clock=clock)
     assert _state_in_store(env, "later") == 0  # QUEUED: its owner is not logged on
+
+
+def test_ctrl_c_ends_monitor_without_a_traceback(ba: Run) -> None:
+    """bitsadmin monitor: "To stop the refresh, press CTRL+C" — status 130, what was shown stays."""
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    status, out = ba("/monitor", sleep=interrupted)
+    assert (status, out) == (130, "MONITORING BACKGROUND COPY MANAGER(5 second refresh)\n")

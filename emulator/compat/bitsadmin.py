@@ -1566,6 +1566,10 @@ def main(
     except Failed as exc:
         out.error(exc.text)
         return exc.status
+    except KeyboardInterrupt:
+        # Ctrl+C is how /monitor (and a /transfer that waits) is meant to end: no traceback, the
+        # conventional status of a process stopped by SIGINT.
+        return 130
 
 
 def run() -> int:
