@@ -3,14 +3,19 @@
 The default clock reads ``time.time()`` on every call, through the module attribute, so freezegun and
 time-machine move the emulator together with the test. BITS timers (retry delay, no-progress timeout,
 inactivity, maximum download time) are all measured on this clock, never on ``time.monotonic`` —
-a frozen monotonic clock would otherwise hang or stall them (notes/python-libraries.md §3.5).
+a frozen monotonic clock would otherwise hang or stall them (docs/design.md#time).
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Protocol
+
+NS = 1_000_000_000  # simulated time is counted in integer nanoseconds: no rate or date loses a byte
 
 
 class Clock(Protocol):
@@ -19,11 +24,47 @@ class Clock(Protocol):
         ...
 
 
+def to_ns(seconds: float | int | Fraction) -> int:
+    """Seconds → integer nanoseconds, exactly for ints and Fractions, to the nearest ns for floats."""
+    if isinstance(seconds, bool):
+        raise TypeError("seconds must be a number, not bool")
+    if isinstance(seconds, int):
+        return seconds * NS
+    if isinstance(seconds, float):
+        if not math.isfinite(seconds):
+            raise ValueError(f"{seconds} is not a finite number of seconds")
+        # the float's exact value as a fraction, rounded half up to the nanosecond, in integers only
+        num, den = seconds.as_integer_ratio()
+        return (2 * num * NS + den) // (2 * den)
+    return round(Fraction(seconds) * NS)
+
+
+def exact(value: float | int | Fraction) -> Fraction:
+    """A user's number as an exact fraction: 0.1 means one tenth, not the nearest binary float."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
+def reader_ns(clock: Clock) -> Callable[[], int]:
+    """How to read ``clock`` in nanoseconds: its own ``time_ns`` when it has one (freezegun and
+    time-machine patch ``time.time_ns`` too), else its seconds converted."""
+    read = getattr(clock, "time_ns", None)
+    if callable(read):
+        return read  # type: ignore[no-any-return]
+    return lambda: to_ns(clock.time())
+
+
 class SystemClock:
     """Wall time, as the test sees it (frozen or travelling when the test says so)."""
 
     def time(self) -> float:
         return time.time()
+
+    def time_ns(self) -> int:
+        return time.time_ns()
 
     def __repr__(self) -> str:
         return "SystemClock()"
@@ -34,29 +75,70 @@ class ManualClock:
 
     def __init__(self, start: datetime | float | None = None) -> None:
         if start is None:
-            self._now = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+            self._ns = _datetime_ns(datetime(2026, 1, 1, tzinfo=UTC))
         elif isinstance(start, datetime):
-            if start.tzinfo is None:
-                raise ValueError("ManualClock needs an aware datetime (naive times are ambiguous)")
-            self._now = start.timestamp()
+            self._ns = _datetime_ns(start)
+        elif isinstance(start, (int, float, Fraction)) and not isinstance(start, bool):
+            self._ns = to_ns(exact(start))
         else:
-            self._now = float(start)
+            raise TypeError(f"ManualClock start must be a datetime or seconds, not {type(start).__name__}")
 
     def time(self) -> float:
-        return self._now
+        return self._ns / NS
 
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
+    def time_ns(self) -> int:
+        return self._ns
+
+    def advance(self, seconds: float | int | Fraction) -> None:
+        """Move forward by ``seconds`` (exact: 0.1 is one tenth of a second)."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float, Fraction)):
+            raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+        step = exact(seconds)  # ValueError for NaN and infinities, before anything moves
+        if step < 0:
             raise ValueError("a clock does not run backwards")
-        self._now += seconds
+        self._ns += to_ns(step)
 
     def set(self, when: datetime) -> None:
-        if when.tzinfo is None:
-            raise ValueError("ManualClock needs an aware datetime")
-        self._now = when.timestamp()
+        self._ns = _datetime_ns(when)
 
     def __repr__(self) -> str:
-        return f"ManualClock({to_datetime(self._now).isoformat()})"
+        return f"ManualClock({to_datetime(self._ns / NS).isoformat()})"
+
+
+def _datetime_ns(when: datetime) -> int:
+    if not isinstance(when, datetime):
+        raise TypeError(f"expected a datetime, not {type(when).__name__}")
+    if when.tzinfo is None:
+        raise ValueError("ManualClock needs an aware datetime (naive times are ambiguous)")
+    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * NS + delta.microseconds * 1000
+
+
+class SimTime:
+    """The simulation's "now" in integer nanoseconds, shared by the queue (timestamps) and the scheduler.
+
+    While the scheduler replays events (``running``) "now" is the simulated instant; otherwise it is the
+    clock's time, or the simulation's when ``run_until_idle`` took it past a clock that does not move by
+    itself.
+    """
+
+    __slots__ = ("clock", "clock_ns", "running", "sim_ns")
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.clock_ns = reader_ns(clock)
+        self.sim_ns = self.clock_ns()
+        self.running = False
+
+    def now_ns(self) -> int:
+        if self.running:
+            return self.sim_ns
+        now = self.clock_ns()
+        return now if now > self.sim_ns else self.sim_ns
+
+    def time(self) -> float:
+        """Seconds since the epoch, for the timestamps records keep."""
+        return self.now_ns() / NS
 
 
 def to_datetime(seconds: float) -> datetime:

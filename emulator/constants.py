@@ -1,6 +1,6 @@
 """BITS enumerations, flags and COM identities, with the numbers Windows uses.
 
-Values come from spec/bits-core.md §1 and §4 and spec/bits-security.md §1.2.
+Values are those of the Windows SDK headers; their meanings: docs/reference/interfaces.md.
 """
 
 from __future__ import annotations

@@ -9,9 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .constants import JobState
+
+if TYPE_CHECKING:
+    from .domain.records import JobRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,34 @@ class JobStateChanged(Event):
     job_id: uuid.UUID
     old: JobState
     new: JobState
+    elsewhere: bool = False  # another service sharing the file store made the change
+
+
+@dataclass(frozen=True, slots=True)
+class JobCreated(Event):
+    job: JobRecord
+
+
+@dataclass(frozen=True, slots=True)
+class JobLoaded(Event):
+    """Another service sharing the file store created this job; this service now knows it too."""
+
+    job: JobRecord
+
+
+@dataclass(frozen=True, slots=True)
+class JobModified(Event):
+    """Properties of a live job changed (``changes``: record attribute → new value)."""
+
+    job: JobRecord
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkChanged(Event):
+    """The machine's network went away (T17) or came back (T18)."""
+
+    connected: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +95,27 @@ E = TypeVar("E", bound=Event)
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[tuple[type[Event], Callable[[Any], None]]] = []
+        # handlers per concrete event type, in subscription order; rebuilt when subscriptions change, so
+        # publishing (on every job write) costs a dict lookup, not a scan of every subscriber
+        self._routes: dict[type[Event], tuple[Callable[[Any], None], ...]] = {}
 
     def subscribe(self, kind: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
         entry: tuple[type[Event], Callable[[Any], None]] = (kind, handler)
         self._subscribers.append(entry)
+        self._routes.clear()
 
         def unsubscribe() -> None:
             if entry in self._subscribers:
                 self._subscribers.remove(entry)
+                self._routes.clear()
 
         return unsubscribe
 
     def publish(self, event: Event) -> None:
-        for kind, handler in list(self._subscribers):
-            if isinstance(event, kind):
-                handler(event)
+        kind = type(event)
+        handlers = self._routes.get(kind)
+        if handlers is None:
+            handlers = tuple(h for k, h in self._subscribers if issubclass(kind, k))
+            self._routes[kind] = handlers
+        for handler in handlers:
+            handler(event)

@@ -1,4 +1,5 @@
-"""Helper tokens: where they are kept, what ends them, and what a job needs from them (security §4, §5).
+"""Helper tokens: where they are kept, what ends them, and what a job needs from them
+(docs/reference/security.md#lifetime).
 
 A helper token lives in its job's row (identity, supplying logon session, flags) and in the job record.
 It ends when the session that supplied it logs off, when the job's owner logs off (A14), when the service
@@ -10,19 +11,28 @@ owner indexes, so its cost follows the session's jobs, not the size of the queue
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import hresults
-from .constants import ErrorContext
+from .clock import SimTime
+from .constants import ErrorContext, JobState
 from .domain import states
 from .domain.records import ErrorRecord, HelperToken, JobRecord
 from .domain.states import Trigger
-from .events import JobStateChanged, Logoff
+from .events import EventBus, Logoff
 from .hresults import BitsError
 from .identity.tokens import AccessToken
+from .queue import JobQueue
+from .store.repository import JobStore
 
-if TYPE_CHECKING:
-    from .service import BitsService
+
+class Sessions(Protocol):
+    """What this module asks the identity directory."""
+
+    def session_active(self, session_id: int | None) -> bool: ...
+
+    def is_logged_on(self, sid: str) -> bool: ...
+
 
 # OUR CHOICE (undocumented): the queue manager, not a file or the transport, discarded the token, so the
 # error object of a BG_E_TOKEN_REQUIRED failure has context GENERAL_QUEUE_MANAGER and no file.
@@ -31,9 +41,12 @@ def token_required_error() -> ErrorRecord:
 
 
 class HelperTokens:
-    def __init__(self, svc: BitsService) -> None:
-        self._svc = svc
-        svc.bus.subscribe(Logoff, self._on_logoff)
+    def __init__(self, queue: JobQueue, store: JobStore, sessions: Sessions, bus: EventBus, sim: SimTime) -> None:
+        self._queue = queue
+        self._store = store
+        self._sessions = sessions
+        self._sim = sim
+        bus.subscribe(Logoff, self._on_logoff)
 
     # IBitsTokenOptions -----------------------------------------------------------------------------
 
@@ -46,17 +59,17 @@ class HelperTokens:
         without a terminal session (A14).
         """
         session = token.logon_session_id
-        if session is not None and not self._svc.directory.session_active(session):
+        if session is not None and not self._sessions.session_active(session):
             raise BitsError(
                 hresults.E_ACCESSDENIED, f"the logon session {session:#x} of {token.user_name} has ended"
             )
-        self._svc.queue.update(rec, helper=HelperToken(token, session))
+        self._queue.update(rec, helper=HelperToken(token, session))
 
     def clear(self, rec: JobRecord) -> None:
-        self._svc.queue.update(rec, helper=None)
+        self._queue.update(rec, helper=None)
 
     def set_flags(self, rec: JobRecord, flags: int) -> None:
-        self._svc.queue.update(rec, helper_flags=flags)
+        self._queue.update(rec, helper_flags=flags)
 
     # what the scheduler asks -------------------------------------------------------------------------
 
@@ -65,24 +78,15 @@ class HelperTokens:
         """Flags ask for a helper identity the job no longer has: the job cannot run (HT, A9, T34)."""
         return rec.helper_flags != 0 and rec.helper is None
 
-    @staticmethod
-    def identity_for(rec: JobRecord, usage: int) -> AccessToken | None:
-        """The helper identity for a resource of kind ``usage`` (BG_TOKEN_*), or None for the owner's
-        context (SHTF: everything the flags do not name uses the owner's context)."""
-        if rec.helper is not None and rec.helper_flags & usage:
-            return rec.helper.token
-        return None
-
     def fail_token_required(self, rec: JobRecord) -> None:
         """A job whose flags need a token it lacks fails when it is about to run (A9, T34)."""
-        self._svc.queue.set_error(rec, Trigger.TOKEN_DISCARDED, token_required_error())
+        self._queue.set_error(rec, Trigger.TOKEN_DISCARDED, token_required_error())
 
     # ends of a token -------------------------------------------------------------------------------
 
     def _on_logoff(self, event: Logoff) -> None:
-        svc = self._svc
-        queue = svc.queue
-        owner_gone = not svc.directory.is_logged_on(event.user_sid)
+        queue = self._queue
+        owner_gone = not self._sessions.is_logged_on(event.user_sid)
         affected = dict(queue.by_helper_session.get(event.session_id, {}))
         if owner_gone:
             for rec in queue.by_owner.get(event.user_sid, {}).values():
@@ -91,34 +95,37 @@ class HelperTokens:
         if not affected:
             return
         failing = states.sources(Trigger.TOKEN_DISCARDED)
-        now = svc.clock.time()
+        # The one statement below writes the domain's outcome: every failing state goes where
+        # transition() sends it (all to the same state, or a set-based UPDATE could not express it).
+        (target,) = {states.transition(s, Trigger.TOKEN_DISCARDED) for s in failing}
+        now = self._sim.time()
         with queue.batch():
-            svc.store.purge_helper_tokens(
+            self._store.purge_helper_tokens(
                 event.session_id,
                 event.user_sid if owner_gone else None,
                 failing_states=failing,
+                target_state=target,
                 error=token_required_error(),
                 now=now,
             )
-        changed: list[JobStateChanged] = []
+        failed: list[tuple[JobRecord, JobState]] = []
         for rec in affected.values():
             queue.forget_helper(rec)
             if rec.helper_flags and rec.state in failing:
+                # The store already holds the outcome (one UPDATE above); memory takes the same one,
+                # decided by the same transition function.
                 old = rec.state
-                rec.state = states.transition(old, Trigger.TOKEN_DISCARDED)
-                rec.error = token_required_error()
-                rec.error_count += 1
-                rec.modified_at = now
-                changed.append(JobStateChanged(now, rec.id, old, rec.state))
-        for ev in changed:
-            svc.bus.publish(ev)
+                queue.mirror_state(
+                    rec, Trigger.TOKEN_DISCARDED, error=token_required_error(), error_count=rec.error_count + 1
+                )
+                failed.append((rec, old))
+        for rec, old in failed:
+            queue.announce(rec, old)
 
     def discard_all(self) -> None:
         """Service restart: every helper token is dropped, flags stay (SHT, T34)."""
-        svc = self._svc
-        with svc.queue.batch():
-            svc.store.clear_all_helper_tokens()
-        for rec in svc.queue.all_jobs():
-            if rec.helper is not None:
-                svc.queue.forget_helper(rec)
+        with self._queue.batch():
+            self._store.clear_all_helper_tokens()
+        for rec in self._queue.jobs_with_helper():
+            self._queue.forget_helper(rec)
 

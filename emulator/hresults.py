@@ -6,16 +6,16 @@ context, a description) is an :class:`HResult` declared here. Failing codes trav
 
 Sources (numbers and message strings only):
 
-* BITS codes (``BG_S_*``, ``BG_E_*``, ``BG_E_HTTP_ERROR_*``, ``BITS_MC_*``): spec/bits-core.md §5.1-§5.3
-  and spec/bits-security.md §1.1 for the values; the English ``MessageText`` of the current Windows SDK
-  ``bitsmsg.h`` for the texts (the 2000-era header quoted in spec §9.2 has shorter, older wording).
-* Generic COM / Win32 codes: spec/bits-core.md §5.4 and spec/bits-security.md §1.1 for the values
+* BITS codes (``BG_S_*``, ``BG_E_*``, ``BG_E_HTTP_ERROR_*``, ``BITS_MC_*``): the values of the
+  Windows SDK header ``bitsmsg.h`` (docs/reference/return-codes.md); the English ``MessageText`` of the
+  current ``bitsmsg.h`` for the texts (the 2000-era header has shorter, older wording).
+* Generic COM / Win32 codes: docs/reference/return-codes.md#generic for the values
   (standard ``winerror.h``); the text is what ``FormatMessage`` gives on English Windows.
-* WinHTTP codes (``HRESULT_FROM_WIN32(ERROR_WINHTTP_*)``): spec/bits-core.md §5.3 and
-  spec/bits-security.md §1.1; texts from the WinHTTP message table (12186 has no well-known system
+* WinHTTP codes (``HRESULT_FROM_WIN32(ERROR_WINHTTP_*)``): docs/reference/return-codes.md#winhttp;
+  texts from the WinHTTP message table (12186 has no well-known system
   text, so its documented description is used).
 
-Descriptions (spec/bits-core.md §9.2) are available in English only; see :func:`describe`.
+Descriptions (docs/reference/return-codes.md#descriptions) are available in English only; see :func:`describe`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Final, SupportsIndex
 _SEVERITY_BIT: Final = 0x8000_0000
 _U32: Final = 0x1_0000_0000
 _FACILITY_WIN32: Final = 7
-_HTTP_BASE: Final = 0x8019_0000  # BG_E_HTTP_ERROR_<status> = 0x80190000 + status (spec §5.3)
+_HTTP_BASE: Final = 0x8019_0000  # BG_E_HTTP_ERROR_<status> = 0x80190000 + status (docs/reference/return-codes.md#http)
 _HTTP_MIN: Final = 100
 _HTTP_MAX: Final = 599
 
@@ -103,9 +103,9 @@ def _http(status: int, text: str) -> HResult:
 
 
 # --------------------------------------------------------------------------------------------------
-# Generic COM codes (spec/bits-core.md §5.1, §5.4; spec/bits-security.md §1.1). S_FALSE has no text
+# Generic COM codes (docs/reference/return-codes.md#generic). S_FALSE has no text
 # of its own: FormatMessage(1) gives the text of Win32 error 1, which is what Windows returns.
-# E_POINTER, E_ABORT, E_FAIL, E_UNEXPECTED and RPC_E_DISCONNECTED are not in the spec tables; they are
+# E_POINTER, E_ABORT, E_FAIL, E_UNEXPECTED and RPC_E_DISCONNECTED are not in the reference tables; they are
 # here so that a COM-level failure inside the emulator still has a catalogue entry.
 # --------------------------------------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ REGDB_E_CLASSNOTREG: Final = _h(0x80040154, "REGDB_E_CLASSNOTREG", "Class not re
 CRYPT_E_NOT_FOUND: Final = _h(0x80092004, "CRYPT_E_NOT_FOUND", "Cannot find object or property.")
 
 # --------------------------------------------------------------------------------------------------
-# Win32 errors as HRESULT_FROM_WIN32 (spec/bits-core.md §5.4; spec/bits-security.md §1.1), plus the
+# Win32 errors as HRESULT_FROM_WIN32 (docs/reference/return-codes.md#generic), plus the
 # file-system errors a local or SMB transfer can end with.
 # --------------------------------------------------------------------------------------------------
 
@@ -192,7 +192,7 @@ ERROR_RESOURCE_LANG_NOT_FOUND: Final = _h(
 )
 
 # --------------------------------------------------------------------------------------------------
-# WinHTTP errors as HRESULT_FROM_WIN32 (spec/bits-core.md §5.3; spec/bits-security.md §1.1).
+# WinHTTP errors as HRESULT_FROM_WIN32 (docs/reference/return-codes.md#winhttp).
 # --------------------------------------------------------------------------------------------------
 
 ERROR_WINHTTP_TIMEOUT: Final = _h(0x80072EE2, "ERROR_WINHTTP_TIMEOUT", "The operation timed out")
@@ -234,7 +234,7 @@ ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY: Final = _h(
 )
 
 # --------------------------------------------------------------------------------------------------
-# BITS success codes, facility 0x20 (spec/bits-core.md §5.1).
+# BITS success codes, facility 0x20 (docs/reference/return-codes.md#success).
 # --------------------------------------------------------------------------------------------------
 
 BG_S_ERROR_CONTEXT_NONE: Final = _h(0x00200006, "BG_S_ERROR_CONTEXT_NONE", "No errors have occurred.")
@@ -258,7 +258,8 @@ BG_S_OVERRIDDEN_BY_POLICY: Final = _h(
 )
 
 # --------------------------------------------------------------------------------------------------
-# BITS error codes, facility 0x20 (spec/bits-core.md §5.2). 0x80200006 is BG_S_ERROR_CONTEXT_NONE's slot.
+# BITS error codes, facility 0x20 (docs/reference/return-codes.md#bits-errors). 0x80200006 is
+# BG_S_ERROR_CONTEXT_NONE's slot.
 # --------------------------------------------------------------------------------------------------
 
 BG_E_NOT_FOUND: Final = _h(0x80200001, "BG_E_NOT_FOUND", "The requested job was not found.")
@@ -712,7 +713,7 @@ BG_E_ERROR_CONTEXT_SERVER_CERTIFICATE_CALLBACK: Final = _h(
 )
 
 # --------------------------------------------------------------------------------------------------
-# Captured HTTP statuses, facility 0x19: every status bitsmsg.h defines (spec/bits-core.md §5.3).
+# Captured HTTP statuses, facility 0x19: every status bitsmsg.h defines (docs/reference/return-codes.md#http).
 # --------------------------------------------------------------------------------------------------
 
 BG_E_HTTP_ERROR_100: Final = _http(100, "The request can be continued.")
@@ -853,7 +854,7 @@ BG_E_HTTP_ERROR_505: Final = _http(
 )
 
 # --------------------------------------------------------------------------------------------------
-# BITS event-log message ids, facility 0x19 (spec/bits-core.md §5.2 notes, bits-security.md §1.1).
+# BITS event-log message ids, facility 0x19 (docs/reference/return-codes.md#event-log).
 # Never returned by methods; their texts are templates with %1..%4 inserts.
 # --------------------------------------------------------------------------------------------------
 
@@ -920,7 +921,7 @@ BITS_MC_PEERCACHING_PORT: Final = _h(0x8019400A, "BITS_MC_PEERCACHING_PORT", "BI
 BITS_MC_WSD_PORT: Final = _h(0x8019400B, "BITS_MC_WSD_PORT", "Web Services-Discovery protocol")
 
 # Windows' headers spell 0x80200023 both ways (bitsmsg.h: BG_E_SERVER_EXECUTE_ENABLE; the docs and
-# spec §5.2: BG_E_SERVER_EXECUTE_ENABLED). One object, two names.
+# BITS return-values page: BG_E_SERVER_EXECUTE_ENABLED). One object, two names.
 BG_E_SERVER_EXECUTE_ENABLE: Final = BG_E_SERVER_EXECUTE_ENABLED
 _ALIASES: Final[Mapping[str, HResult]] = {"BG_E_SERVER_EXECUTE_ENABLE": BG_E_SERVER_EXECUTE_ENABLED}
 

@@ -1,7 +1,7 @@
 """Windows profiles: which BITS version a Windows release ships, its helper-token rule set and quotas.
 
-Facts: spec/bits-core.md §9.8 (versions), §6.4 (group-policy defaults); spec/bits-security.md header table
-(LEGACY = BITS 4.0 up to Windows 10 1511, V1607 = build 14393 and later).
+Facts: docs/reference/interfaces.md#versions (versions), docs/reference/limits.md#quotas (group-policy
+defaults), docs/reference/security.md (LEGACY = BITS 4.0 up to Windows 10 1511, V1607 = build 14393 and later).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .constants import Interface
 
 
 class HelperTokenRules(Enum):
-    """The two IBitsTokenOptions rule sets (spec/bits-security.md §2.3)."""
+    """The two IBitsTokenOptions rule sets (docs/reference/security.md#sethelpertoken)."""
 
     LEGACY = "pre-1607"
     V1607 = "post-1607"
@@ -34,12 +34,12 @@ class Profile:
 
     @property
     def quotas_enforced(self) -> bool:
-        """Job, file and range quotas arrived with BITS 3.0 (spec/bits-core.md §6.4)."""
+        """Job, file and range quotas arrived with BITS 3.0 (docs/reference/limits.md#quotas)."""
         return self.bits_version >= (3, 0)
 
     @property
     def helper_identity_reads_proxy(self) -> bool:
-        """From 1809 the IE proxy settings are read with the network helper identity (security §5.1)."""
+        """From 1809 the IE proxy settings are read with the network helper identity (security.md#usage-flags)."""
         return self.build >= 17763
 
     def has(self, interface: Interface) -> bool:

@@ -1,6 +1,6 @@
 """pytest plugin: a fresh BITS service per test, with a marker for the profile.
 
-Import-light on purpose (notes §3.6): the package is imported inside fixtures, not at plugin load, so
+Import-light on purpose (docs/design.md#pytest-plugin): the package is imported inside fixtures, not at plugin load, so
 pytest-cov measures it and users who never ask for the fixture pay nothing.
 
     @pytest.mark.bits(profile="pre-1607")
@@ -42,7 +42,7 @@ def bits_manager(bits_service: BitsService) -> Any:
 
 @pytest.fixture
 def bits_cast(bits_service: BitsService) -> Cast:
-    """The identities of spec/bits-security.md §8 (alice, bob, charlie, hU, hA, SYS, NS, LS), logged on."""
+    """The identities of docs/reference/security.md#scenarios (alice, bob, charlie, hU, hA, SYS, NS, LS), logged on."""
     from .identity.cast import Cast
 
     return Cast.on(bits_service)

@@ -10,24 +10,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
-from .clock import Clock
+from .clock import SimTime
 from .constants import JobPriority, JobState, JobType
 from .domain import states
 from .domain.records import Credential, ErrorRecord, FileRecord, HelperToken, JobRecord
-from .domain.states import Trigger
-from .events import EventBus, JobStateChanged
+from .domain.states import FINAL_STATES, Trigger
+from .events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged
 from .identity.tokens import AccessToken
 from .store.repository import JobStore, credentials_column, error_columns, helper_columns
-
-
-class QueueObserver(Protocol):
-    """Who hears of job creation and modification (the scheduler: inactivity timers, JobModification)."""
-
-    def job_created(self, rec: JobRecord) -> None: ...
-
-    def job_modified(self, rec: JobRecord, changes: dict[str, Any]) -> None: ...
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
@@ -50,9 +42,9 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 class JobQueue:
-    def __init__(self, store: JobStore, clock: Clock, bus: EventBus) -> None:
+    def __init__(self, store: JobStore, sim: SimTime, bus: EventBus) -> None:
         self.store = store
-        self.clock = clock
+        self.clock = sim
         self.bus = bus
         self.jobs: dict[uuid.UUID, JobRecord] = {}
         self.by_owner: dict[str, dict[uuid.UUID, JobRecord]] = {}
@@ -60,7 +52,6 @@ class JobQueue:
         self._seq = 0
         self._file_id = store.max_file_id()
         self._batch_depth = 0
-        self.observer: QueueObserver | None = None
 
     # indexes -----------------------------------------------------------------------------------
 
@@ -114,9 +105,20 @@ class JobQueue:
 
     def create(self, display_name: str, job_type: JobType, owner: AccessToken) -> JobRecord:
         now = self.clock.time()
-        rec = JobRecord(
+        with self._write():
+            # A shared file store numbers jobs in the database, inside this (IMMEDIATE) transaction.
+            seq = self.store.next_seq() if self.store.shared else self._seq + 1
+            rec = self._new_record(display_name, job_type, owner, now, seq)
+            self.store.insert_job(rec)
+        self._index(rec)
+        self.bus.publish(JobCreated(now, rec))
+        return rec
+
+    @staticmethod
+    def _new_record(display_name: str, job_type: JobType, owner: AccessToken, now: float, seq: int) -> JobRecord:
+        return JobRecord(
             id=uuid.uuid4(),
-            seq=self._seq + 1,
+            seq=seq,
             job_type=job_type,
             display_name=display_name,
             owner_sid=owner.user_sid,
@@ -127,12 +129,6 @@ class JobQueue:
             modified_at=now,
             last_activity_at=now,
         )
-        with self._write():
-            self.store.insert_job(rec)
-        self._index(rec)
-        if self.observer is not None:
-            self.observer.job_created(rec)
-        return rec
 
     def update(self, rec: JobRecord, *, touch: bool = True, **changes: Any) -> None:
         """Write ``changes`` through, then apply them. ``touch`` updates the modification time."""
@@ -147,8 +143,8 @@ class JobQueue:
                 self.store.update_job(rec.key, _columns(changes))
         for name, value in changes.items():
             setattr(rec, name, value)
-        if touch and self.observer is not None:
-            self.observer.job_modified(rec, changes)
+        if touch:
+            self.bus.publish(JobModified(rec.modified_at, rec, changes))
 
     def _reindex_helper(self, rec: JobRecord, new: HelperToken | None) -> None:
         old = rec.helper
@@ -160,6 +156,68 @@ class JobQueue:
                     del self.by_helper_session[old.session_id]
         if new is not None and new.session_id is not None:
             self.by_helper_session.setdefault(new.session_id, {})[rec.id] = rec
+
+    # several services on one file store ----------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Take in what other services sharing the file store committed since the last call: changed
+        jobs are updated in place (held interface pointers see the change), new ones appear, deleted ones
+        leave. Costs one PRAGMA when nothing changed; nothing at all for a memory store."""
+        if not self.store.shared:
+            return
+        full, ids = self.store.poll()
+        if full:
+            ids = {rec.key for rec in self.jobs.values()} | {row for row in self.store.all_job_ids()}
+        if not ids:
+            return
+        loaded = self.store.load_jobs(ids)
+        now = self.clock.time()
+        for key in sorted(ids):
+            fresh = loaded.get(key)
+            current = self.jobs.get(uuid.UUID(key))
+            if fresh is None:
+                if current is not None:
+                    # It left the queue elsewhere (Complete or Cancel: the row does not say which).
+                    old = current.state
+                    self._unindex(current)
+                    current.state = JobState.CANCELLED
+                    self.bus.publish(JobStateChanged(now, current.id, old, JobState.CANCELLED, elsewhere=True))
+                continue
+            if current is None:
+                self._index(fresh)
+                self.bus.publish(JobLoaded(now, fresh))
+                continue
+            old = current.state
+            old_owner = current.owner_sid
+            _adopt(current, fresh)
+            if current.owner_sid != old_owner:
+                owned = self.by_owner.get(old_owner)
+                if owned is not None:
+                    owned.pop(current.id, None)
+                    if not owned:
+                        del self.by_owner[old_owner]
+                self.by_owner.setdefault(current.owner_sid, {})[current.id] = current
+            self._seq = max(self._seq, current.seq)
+            if current.state is not old:
+                self.bus.publish(JobStateChanged(now, current.id, old, current.state, elsewhere=True))
+            self.bus.publish(JobModified(now, current, {"priority": current.priority}))
+
+    def jobs_with_helper(self) -> list[JobRecord]:
+        return [rec for bucket in self.by_helper_session.values() for rec in bucket.values()] + [
+            rec for rec in self.jobs.values() if rec.helper is not None and rec.helper.session_id is None
+        ]
+
+    def mirror_state(self, rec: JobRecord, trigger: Trigger, **changes: Any) -> None:
+        """Apply in memory a transition a set-based store statement already wrote (the logoff purge):
+        the same transition function decides the state; nothing is written again."""
+        rec.state = states.transition(rec.state, trigger)
+        rec.modified_at = self.clock.time()
+        for name, value in changes.items():
+            setattr(rec, name, value)
+
+    def announce(self, rec: JobRecord, old: JobState) -> None:
+        if rec.state is not old:
+            self.bus.publish(JobStateChanged(self.clock.time(), rec.id, old, rec.state))
 
     def forget_helper(self, rec: JobRecord) -> None:
         """Drop the helper token from memory after a set-based store update already removed it."""
@@ -198,11 +256,13 @@ class JobQueue:
         self, rec: JobRecord, pairs: list[tuple[str, str]], ranges: list[tuple[int, int]] | None = None
     ) -> list[FileRecord]:
         start = len(rec.files)
-        files = [
-            FileRecord(self.next_file_id(), rec.id, start + i, remote, local, ranges=ranges)
-            for i, (remote, local) in enumerate(pairs)
-        ]
         with self._write():
+            if self.store.shared:
+                self._file_id = max(self._file_id, self.store.max_file_id())  # others may have added files
+            files = [
+                FileRecord(self.next_file_id(), rec.id, start + i, remote, local, ranges=ranges)
+                for i, (remote, local) in enumerate(pairs)
+            ]
             self.store.insert_files(files)
             self.update(rec)
         rec.files.extend(files)
@@ -211,7 +271,7 @@ class JobQueue:
     def update_file(self, rec: JobRecord, f: FileRecord, **changes: Any) -> None:
         if not rec.is_final:
             with self._write():
-                self.store.update_file(f.file_id, changes)
+                self.store.update_file(f.file_id, changes, rec.key)
         for name, value in changes.items():
             setattr(f, name, value)
 
@@ -229,7 +289,7 @@ class JobQueue:
         )
         if new is JobState.TRANSFERRED and old is not JobState.TRANSFERRED:
             changes.setdefault("transferred_at", self.clock.time())
-        if new in (JobState.ACKNOWLEDGED, JobState.CANCELLED):
+        if new in FINAL_STATES:
             with self._write():
                 self.store.delete_job(rec.key)
             self._unindex(rec)
@@ -261,3 +321,27 @@ class JobQueue:
 
     def set_credentials(self, rec: JobRecord, creds: list[Credential]) -> None:
         self.update(rec, credentials=creds)
+
+
+_LOCAL_ONLY = frozenset({"files", "helper", "notify_interface", "notify_registrant_sid", "server_cert_validator"})
+
+
+def _adopt(current: JobRecord, fresh: JobRecord) -> None:
+    """Copy another service's committed values into the record this service holds (pointers stay valid).
+
+    What lives only in this process stays: the callback object, and the helper token (tokens are never
+    read back from the store)."""
+    for name in JobRecord.__dataclass_fields__:
+        if name not in _LOCAL_ONLY:
+            setattr(current, name, getattr(fresh, name))
+    by_id = {f.file_id: f for f in current.files}
+    merged: list[FileRecord] = []
+    for f in fresh.files:
+        mine = by_id.get(f.file_id)
+        if mine is None:
+            merged.append(f)
+            continue
+        for name in FileRecord.__dataclass_fields__:
+            setattr(mine, name, getattr(f, name))
+        merged.append(mine)
+    current.files[:] = merged

@@ -1,6 +1,6 @@
 """BitsService: the composition root that wires clock, store, identity, queue, scheduler and faces.
 
-No module-level state: two services in one process are fully isolated (DESIGN §2).
+No module-level state: two services in one process are fully isolated (docs/design.md#service).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from . import hresults
-from .clock import Clock, ManualClock, SystemClock
+from .clock import Clock, ManualClock, SimTime, SystemClock
 from .domain.records import JobRecord
 from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
@@ -63,6 +63,7 @@ class BitsService:
         if database is not None and not isinstance(database, (str, Path, URL)):
             raise TypeError("database must be None, a path or an SQLAlchemy URL")
         self.clock: Clock = clock if clock is not None else SystemClock()
+        self.sim = SimTime(self.clock)  # the simulation's now, in integer nanoseconds
         self.lock = threading.RLock()
         self.bus = EventBus()
         self._thread_token: ContextVar[AccessToken | None] = ContextVar(
@@ -77,31 +78,43 @@ class BitsService:
             conn, engine = _file(database)
             self.store = JobStore(conn, engine)
             accounts, records = self.store.load()
-        self.directory = Directory(self.store, self.bus, self.clock.time, seed)
+        self.directory = Directory(self.store, self.bus, self.sim.time, seed)
         self.directory.load([(a.sid, a.name, a.kind, a.admin) for a in accounts])
-        self.queue = JobQueue(self.store, self.clock, self.bus)
+        self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
-        with self.store.transaction():
-            self.store.clear_all_helper_tokens()
+        if records:
+            with self.store.transaction():
+                self.store.clear_all_helper_tokens()  # no helper token survives a restart
+        from .com.views import ComViews
+        from .helper_tokens import HelperTokens
+        from .transfer.localfs import LocalFileSystem
+        from .transfer.network import FakeNetwork
+        from .transfer.notifications import Notifier
         from .transfer.scheduler import Scheduler
 
-        self.scheduler = Scheduler(self)
-        self.network = self.scheduler.network
-        self.filesystem = self.scheduler.filesystem
-        self.notifications = self.scheduler.notifier
-        self._install_extensions()
+        self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
+        self.filesystem = LocalFileSystem()
+        self.network = FakeNetwork(self.sim.time, self.bus)
+        self.notifications = Notifier(self.bus, self.sim, ComViews(self))
+        self.scheduler = Scheduler(
+            queue=self.queue,
+            sim=self.sim,
+            bus=self.bus,
+            presence=self.directory,
+            tokens=self.helper_tokens,
+            filesystem=self.filesystem,
+            network=self.network,
+            notifier=self.notifications,
+        )
         try:
             user = self.directory.account(DEFAULT_USER)
         except KeyError:
-            user = self.directory.add_user(DEFAULT_USER)
+            try:
+                user = self.directory.add_user(DEFAULT_USER)
+            except ValueError:  # another service sharing the store created it a moment ago
+                user = self.directory.account(DEFAULT_USER)
         self.current_session = self.directory.logon(user)
         self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
-
-    def _install_extensions(self) -> None:
-        """Subsystems that subscribe to the bus (helper-token purge, notifications)."""
-        from .helper_tokens import HelperTokens
-
-        self.helper_tokens = HelperTokens(self)
 
     # accounts and logons (control plane) ---------------------------------------------------------
 
@@ -150,7 +163,7 @@ class BitsService:
             raise TypeError(f"token must be an AccessToken, not {type(token).__name__}")
         if token.integrity < IntegrityLevel.MEDIUM:
             # Vista+: a low-integrity process (protected-mode IE, ActiveX) cannot create the manager
-            # (bits-core §2.1 notes, nn-bits-ibackgroundcopymanager).
+            # (https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager).
             raise BitsError(hresults.E_ACCESSDENIED, "a low-integrity process cannot create the BITS manager")
         default = validate_blanket(blanket, DEFAULT_BLANKET) if blanket is not None else DEFAULT_BLANKET
         return Manager(self, Proxy(ClientProcess(token, default)))
@@ -179,10 +192,12 @@ class BitsService:
         with self.lock:
             self.clock.advance(seconds)
             self.scheduler.catch_up()
+            self.scheduler.sync_all()
 
     def run_until_idle(self, max_seconds: float = 365 * 86400.0) -> None:
         with self.lock:
             self.scheduler.run_until_idle(max_seconds)
+            self.scheduler.sync_all()
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -202,6 +217,7 @@ class BitsService:
             self._closed = True
             self.bus.publish(ServiceStopping(self.clock.time()))
             self.store.conn.close()
+            self.filesystem.close()
             if self.store.engine is not None:
                 self.store.engine.dispose()
 

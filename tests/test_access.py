@@ -1,4 +1,5 @@
-"""Job ownership and visibility: spec/bits-security.md §6 and scenarios T39–T48 (§8)."""
+"""Job ownership and visibility: docs/reference/security.md#ownership and scenarios T39–T48
+(docs/reference/security.md#scenarios). Source keys in capitals: docs/reference/sources.md."""
 
 from __future__ import annotations
 
@@ -230,7 +231,7 @@ def test_T48_restricted_token_cannot_create_or_modify(w: World) -> None:
 
 
 def test_other_users_jobs_denied_on_every_write_security_6_3(w: World) -> None:
-    """security §6.3: a standard user cannot modify another user's job; an elevated admin can without
+    """docs/reference/security.md#ownership: a standard user cannot modify another user's job; an elevated admin can without
     TakeOwnership (TAKE), and the owner stays the creator."""
     job_id, _ = w.alice.create_job("a", JobType.DOWNLOAD)
     admin_job = w.bob_e.get_job(job_id)
@@ -241,7 +242,7 @@ def test_other_users_jobs_denied_on_every_write_security_6_3(w: World) -> None:
 
 
 def test_admin_owned_job_owner_facts_security_6_1(w: World) -> None:
-    """security §6.1 (ELEV, IL): GetOwnerElevationState / GetOwnerIntegrityLevel of the creating token."""
+    """docs/reference/security.md#ownership (ELEV, IL): GetOwnerElevationState / GetOwnerIntegrityLevel of the creating token."""
     _, a = w.alice.create_job("a", JobType.DOWNLOAD)
     _, b = w.bob_e.create_job("b", JobType.DOWNLOAD)
     _, s = w.system.create_job("s", JobType.DOWNLOAD)

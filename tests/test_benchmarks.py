@@ -43,5 +43,5 @@ def _statements_to_enumerate(others: int) -> list[str]:
 
 
 def test_reads_and_enumeration_run_no_sql_whatever_the_store_holds() -> None:
-    """Issue 2: reads are served from the in-memory records and the owner index (DESIGN §4)."""
+    """Issue 2: reads are served from the in-memory records and the owner index (docs/design.md#service)."""
     assert _statements_to_enumerate(0) == _statements_to_enumerate(500) == []

@@ -1,5 +1,5 @@
-"""Accounts, tokens, logon sessions, proxy blankets and cloaking (spec/bits-security.md §1.3, §3, §6.2;
-DESIGN §3)."""
+"""Accounts, tokens, logon sessions, proxy blankets and cloaking (docs/reference/security.md#admin,
+#blanket, #logon; docs/design.md#identity). Source keys in capitals: docs/reference/sources.md."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _admin_group(token: object) -> GroupAttributes:
 
 
 def test_user_accounts_have_realistic_sids_security_1_3(svc: BitsService) -> None:
-    """security §1.3 / issue 2: add_user gives S-1-5-21-<machine>-<rid>, RIDs from 1001 upwards."""
+    """docs/reference/security.md#admin / issue 2: add_user gives S-1-5-21-<machine>-<rid>, RIDs from 1001 upwards."""
     alice = svc.add_user("alice")
     bob = svc.add_user("bob", admin=True)
     assert re.fullmatch(r"S-1-5-21-\d+-\d+-\d+-\d{4,}", alice.sid)
@@ -53,14 +53,14 @@ def test_user_accounts_have_realistic_sids_security_1_3(svc: BitsService) -> Non
 
 
 def test_well_known_service_accounts_security_1_3(svc: BitsService) -> None:
-    """security §1.3: LocalSystem S-1-5-18, LocalService S-1-5-19, NetworkService S-1-5-20."""
+    """docs/reference/security.md#admin: LocalSystem S-1-5-18, LocalService S-1-5-19, NetworkService S-1-5-20."""
     assert svc.local_system.sid == "S-1-5-18"
     assert svc.local_service.sid == "S-1-5-19"
     assert svc.network_service.sid == "S-1-5-20"
 
 
 def test_filtered_and_elevated_admin_tokens_security_1_3(svc: BitsService) -> None:
-    """security §1.3 (UACHOW, SPLIT): an admin's .token is filtered — S-1-5-32-544 deny-only, medium IL,
+    """docs/reference/security.md#admin (UACHOW): an admin's .token is filtered — S-1-5-32-544 deny-only, medium IL,
     ADM false; .elevated_token has it enabled, high IL, ADM true."""
     s = svc.logon(svc.add_user("bob", admin=True))
     f, e = s.token, s.elevated_token
@@ -84,7 +84,7 @@ def test_standard_user_has_one_token_security_1_3(svc: BitsService) -> None:
 
 
 def test_service_account_tokens_security_1_3(svc: BitsService) -> None:
-    """security §1.3 ADM: true for LocalSystem, false for LocalService and NetworkService."""
+    """docs/reference/security.md#admin ADM: true for LocalSystem, false for LocalService and NetworkService."""
     assert svc.logon(svc.local_system).token.is_admin is True
     assert svc.logon(svc.local_system).token.integrity is IntegrityLevel.SYSTEM
     assert svc.logon(svc.local_service).token.is_admin is False
@@ -93,7 +93,7 @@ def test_service_account_tokens_security_1_3(svc: BitsService) -> None:
 
 
 def test_service_accounts_are_always_logged_on_security_6_2(svc: BitsService) -> None:
-    """security §6.2 (UNC, SVC): logon of a service account returns its service session; it cannot be
+    """docs/reference/security.md#logon (UNC, SVC): logon of a service account returns its service session; it cannot be
     logged off."""
     s1 = svc.logon(svc.network_service)
     s2 = svc.logon(svc.network_service)
@@ -137,7 +137,7 @@ def test_default_interactive_user_is_logged_on_issue_2(svc: BitsService) -> None
 
 
 def test_default_blanket_is_identify_without_cloaking_security_3(svc: BitsService) -> None:
-    """security §3 (CSD, LIL): without CoInitializeSecurity COM uses IDENTIFY, no cloaking."""
+    """docs/reference/security.md#blanket (CSD, LIL): without CoInitializeSecurity COM uses IDENTIFY, no cloaking."""
     mgr = svc.connect()
     assert mgr.blanket == Blanket(ImpersonationLevel.IDENTIFY, Cloaking.NONE)
     assert ImpersonationLevel.ANONYMOUS == 1 and ImpersonationLevel.DELEGATE == 4
@@ -166,7 +166,7 @@ def test_T25_static_and_dynamic_cloaking_together_is_e_invalidarg(svc: BitsServi
 
 
 def test_anonymous_is_access_denied_on_every_call_security_3(svc: BitsService) -> None:
-    """security §3 (CONN) / A4: a proxy at ANONYMOUS → E_ACCESSDENIED on every call."""
+    """docs/reference/security.md#blanket (CONN) / A4: a proxy at ANONYMOUS → E_ACCESSDENIED on every call."""
     good = svc.connect()
     job_id, job = good.create_job("j", JobType.DOWNLOAD)
     job.add_file("http://example.com/f", "C:\\data\\f")
@@ -203,7 +203,7 @@ def test_anonymous_is_access_denied_on_every_call_security_3(svc: BitsService) -
 
 
 def test_impersonation_with_dynamic_cloaking_is_the_thread_identity_security_3(svc: BitsService) -> None:
-    """security §3 (CLOAK, EOAC): dynamic cloaking at IMPERSONATE → BITS sees the thread token, per call."""
+    """docs/reference/security.md#blanket (CLOAK, EOAC): dynamic cloaking at IMPERSONATE → BITS sees the thread token, per call."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect(blanket=IMPERSONATE_DYNAMIC)
     with svc.impersonate(alice):
@@ -219,7 +219,7 @@ def test_impersonation_with_dynamic_cloaking_is_the_thread_identity_security_3(s
 
 
 def test_impersonation_without_cloaking_is_the_process_identity_security_3(svc: BitsService) -> None:
-    """security §3 (CLOAK): no cloaking → process token regardless of impersonation; IDENTIFY ignores
+    """docs/reference/security.md#blanket (CLOAK): no cloaking → process token regardless of impersonation; IDENTIFY ignores
     cloaking (cloaking only means something at IMPERSONATE/DELEGATE)."""
     alice = svc.logon(svc.add_user("alice")).token
     for blanket in (
@@ -250,7 +250,7 @@ def test_T24_static_cloaking_fixes_the_identity_at_set_blanket(svc: BitsService)
 
 
 def test_cloaking_is_not_inherited_by_new_pointers_security_3(svc: BitsService) -> None:
-    """security §3 (SVC): a blanket set on the manager does not carry over to the job pointer it returns;
+    """docs/reference/security.md#blanket (SVC): a blanket set on the manager does not carry over to the job pointer it returns;
     the job pointer starts from the process default."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect()
@@ -267,7 +267,7 @@ def test_cloaking_is_not_inherited_by_new_pointers_security_3(svc: BitsService) 
 
 
 def test_process_wide_blanket_applies_to_every_new_pointer_security_3(svc: BitsService) -> None:
-    """security §3 (SBN): the CoInitializeSecurity blanket (connect(blanket=…)) applies to new proxies."""
+    """docs/reference/security.md#blanket (SBN): the CoInitializeSecurity blanket (connect(blanket=…)) applies to new proxies."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect(blanket=IMPERSONATE_DYNAMIC)
     with svc.impersonate(alice):
@@ -289,7 +289,7 @@ def test_connect_with_a_given_token_issue_2(svc: BitsService) -> None:
 
 
 def test_impersonation_is_per_thread_design_3(svc: BitsService) -> None:
-    """DESIGN §3: svc.impersonate sets the calling thread's token only (a context variable)."""
+    """docs/design.md#identity: svc.impersonate sets the calling thread's token only (a context variable)."""
     import threading
 
     alice = svc.logon(svc.add_user("alice")).token
@@ -307,7 +307,7 @@ def test_impersonation_is_per_thread_design_3(svc: BitsService) -> None:
 
 
 def test_low_integrity_process_cannot_create_the_manager_bits_core_2_1(svc: BitsService) -> None:
-    """bits-core §2.1 notes (nn-bits-ibackgroundcopymanager): creating the manager from a low-integrity
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager: creating the manager from a low-integrity
     process fails with E_ACCESSDENIED (Vista+)."""
     import dataclasses
 

@@ -1,4 +1,5 @@
-"""HttpOptions 1–3, Job5 properties and Job3 ACL flags (spec/bits-core.md §2.4, §2.6, §2.7, §4.8, §4.10)."""
+"""HttpOptions 1–3, Job5 properties and Job3 ACL flags (docs/reference/interfaces.md#enums;
+method pages such as https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/nf-bits2_5-ibackgroundcopyjobhttpoptions-<method>)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def job(svc: BitsService):  # type: ignore[no-untyped-def]
 
 
 def test_custom_headers_round_trip_and_none_when_unset(job) -> None:  # type: ignore[no-untyped-def]
-    """§2.7 GetCustomHeaders: S_FALSE (None here) when none are set; NULL removes them."""
+    """GetCustomHeaders page: S_FALSE (None here) when none are set; NULL removes them."""
     assert job.get_custom_headers() is None
     job.set_custom_headers("X-A: 1\r\nX-B: 2\r\n")
     assert job.get_custom_headers() == "X-A: 1\r\nX-B: 2\r\n"
@@ -51,7 +52,7 @@ def test_custom_headers_round_trip_and_none_when_unset(job) -> None:  # type: ig
 
 
 def test_custom_headers_limit_is_16384_including_the_nul(job) -> None:  # type: ignore[no-untyped-def]
-    """§6.2: custom headers ≤ 16,384 chars including the NUL → BG_E_STRING_TOO_LONG beyond."""
+    """docs/reference/limits.md#strings: custom headers ≤ 16,384 chars including the NUL → BG_E_STRING_TOO_LONG beyond."""
     job.set_custom_headers("a" * 16383)
     with pytest.raises(BitsError) as exc:
         job.set_custom_headers("a" * 16384)
@@ -59,7 +60,7 @@ def test_custom_headers_limit_is_16384_including_the_nul(job) -> None:  # type: 
 
 
 def test_write_only_headers_cannot_be_read(job) -> None:  # type: ignore[no-untyped-def]
-    """§2.7 MakeCustomHeadersWriteOnly; reading afterwards is E_ACCESSDENIED (emulator choice, §2.7 ⚠)."""
+    """MakeCustomHeadersWriteOnly page; reading afterwards is E_ACCESSDENIED (docs/reference/readings.md#write-only-headers)."""
     job.set_custom_headers("X-Secret: 1\r\n")
     job.make_custom_headers_write_only()
     with pytest.raises(BitsError) as exc:
@@ -68,7 +69,7 @@ def test_write_only_headers_cannot_be_read(job) -> None:  # type: ignore[no-unty
 
 
 def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> None:
-    """bits-core §7.1: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not permitted)."""
+    """docs/reference/security.md#ownership: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not permitted)."""
     alice = svc.logon(svc.add_user("alice")).token
     bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
     job_id, job = svc.connect(alice).create_job("h", JobType.DOWNLOAD)
@@ -83,7 +84,7 @@ def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> Non
 
 
 def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped-def]
-    """§2.7 SetClientCertificateByID: thumbprint exactly 20 bytes (RPC_X_BAD_STUB_DATA), NULL → RPC_X_NULL_REF_POINTER,
+    """SetClientCertificateByID page: thumbprint exactly 20 bytes (RPC_X_BAD_STUB_DATA), NULL → RPC_X_NULL_REF_POINTER,
     bad location → E_NOTIMPL; GetClientCertificate with none set → RPC_X_BAD_STUB_DATA; Remove → S_FALSE when none."""
     with pytest.raises(BitsError) as exc:
         job.get_client_certificate()
@@ -104,7 +105,7 @@ def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped
 
 
 def test_security_flags(job) -> None:  # type: ignore[no-untyped-def]
-    """§4.8: unsupported values → E_NOTIMPL; DISALLOW cannot combine with ALLOW_HTTPS_TO_HTTP."""
+    """SetSecurityFlags page (docs/reference/interfaces.md#enums): unsupported values → E_NOTIMPL; DISALLOW cannot combine with ALLOW_HTTPS_TO_HTTP."""
     job.set_security_flags(0x0001 | 0x0100 | 0x0800)
     assert job.get_security_flags() == 0x0901
     for bad in (0x0020, 0x0300, 0x0200 | 0x0800):
@@ -114,7 +115,7 @@ def test_security_flags(job) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_http_method_defaults_and_forces_foreground(svc: BitsService) -> None:
-    """§2.7 SetHttpMethod/GetHttpMethod: GET / BITS_POST by default; a custom verb forces FOREGROUND; only before
+    """SetHttpMethod/GetHttpMethod pages, docs/reference/readings.md#http-method-timing: GET / BITS_POST by default; a custom verb forces FOREGROUND; only before
     the first Resume (BG_E_INVALID_STATE afterwards, emulator choice)."""
     mgr = svc.connect()
     _, down = mgr.create_job("d", JobType.DOWNLOAD)
@@ -133,7 +134,7 @@ def test_http_method_defaults_and_forces_foreground(svc: BitsService) -> None:
 
 
 def test_server_certificate_validation_interface_needs_a_suspended_job(job) -> None:  # type: ignore[no-untyped-def]
-    """§2.7 SetServerCertificateValidationInterface: E_NOINTERFACE for an object without the callback,
+    """SetServerCertificateValidationInterface page: E_NOINTERFACE for an object without the callback,
     BG_E_READ_ONLY_WHEN_JOB_ACTIVE unless suspended."""
 
     class Validator:
@@ -152,7 +153,7 @@ def test_server_certificate_validation_interface_needs_a_suspended_job(job) -> N
 
 
 def test_job5_property_defaults_and_round_trip(job) -> None:  # type: ignore[no-untyped-def]
-    """§4.10: MINIMUM_NOTIFICATION_INTERVAL_MS defaults to 500; NOTIFICATION_CLSID to GUID_NULL."""
+    """docs/reference/limits.md#defaults: MINIMUM_NOTIFICATION_INTERVAL_MS defaults to 500; NOTIFICATION_CLSID to GUID_NULL."""
     assert job.get_property(JobPropertyId.MINIMUM_NOTIFICATION_INTERVAL_MS) == 500
     assert job.get_property(JobPropertyId.NOTIFICATION_CLSID) == uuid.UUID(int=0)
     clsid = uuid.uuid4()
@@ -165,7 +166,7 @@ def test_job5_property_defaults_and_round_trip(job) -> None:  # type: ignore[no-
 
 
 def test_job5_property_errors(svc: BitsService) -> None:
-    """§2.6 ⚠ (bitsmsg.h names): unknown id, download-only properties, read-only after AddFile / Resume."""
+    """docs/reference/readings.md#job5-errors (bitsmsg.h names): unknown id, download-only properties, read-only after AddFile / Resume."""
     mgr = svc.connect()
     _, up = mgr.create_job("u", JobType.UPLOAD)
     _, down = mgr.create_job("d", JobType.DOWNLOAD)
@@ -187,7 +188,7 @@ def test_job5_property_errors(svc: BitsService) -> None:
 
 
 def test_interfaces_missing_from_older_bits() -> None:
-    """§1.2: Job5 arrived with BITS 5.0, so Windows 7 (BITS 4.0) has no SetProperty: E_NOINTERFACE."""
+    """docs/reference/interfaces.md#interfaces: Job5 arrived with BITS 5.0, so Windows 7 (BITS 4.0) has no SetProperty: E_NOINTERFACE."""
     with BitsService("win7") as svc:
         job = svc.connect().create_job("old", JobType.DOWNLOAD)[1]
         with pytest.raises(BitsError) as exc:
@@ -200,7 +201,7 @@ def test_interfaces_missing_from_older_bits() -> None:
 
 
 def test_acl_flags(job) -> None:  # type: ignore[no-untyped-def]
-    """§2.4 SetFileACLFlags: 0 by default; unknown bits → E_INVALIDARG."""
+    """SetFileACLFlags page: 0 by default; unknown bits → E_INVALIDARG."""
     assert job.get_file_acl_flags() == 0
     job.set_file_acl_flags(0xF)
     assert job.get_file_acl_flags() == 0xF

@@ -1,4 +1,5 @@
-"""IBackgroundCopyJob properties: defaults, limits and validation (bits-core §2.2, §6.1, §6.2, §11)."""
+"""IBackgroundCopyJob properties: defaults, limits and validation (docs/reference/limits.md and the method
+pages https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-<method>)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def job(svc: BitsService) -> Job:
 
 
 def test_new_job_defaults_bits_core_6_1(job: Job) -> None:
-    """bits-core §6.1 defaults / §11 first row: state 3, priority 2, retry 600, no-progress 1209600,
+    """docs/reference/limits.md#defaults: state 3, priority 2, retry 600, no-progress 1209600,
     notify flags 3, proxy PRECONFIG, progress 0/0/0/0, error count 0, GetError → 0x8020000F."""
     assert job.get_state() == JobState.SUSPENDED == 3
     assert job.get_priority() == JobPriority.NORMAL == 2
@@ -46,7 +47,7 @@ def test_new_job_defaults_bits_core_6_1(job: Job) -> None:
 
 
 def test_display_name_257_chars_bits_core_6_2(svc: BitsService, job: Job) -> None:
-    """bits-core §6.2: CreateJob with 257 chars → E_INVALIDARG; SetDisplayName → BG_E_STRING_TOO_LONG
+    """docs/reference/limits.md#strings, readings.md#display-name: CreateJob with 257 chars → E_INVALIDARG; SetDisplayName → BG_E_STRING_TOO_LONG
     (both codes are listed on the SetDisplayName page; our choice)."""
     mgr = svc.connect()
     with pytest.raises(BitsError) as exc:
@@ -62,14 +63,14 @@ def test_display_name_257_chars_bits_core_6_2(svc: BitsService, job: Job) -> Non
 
 
 def test_display_name_counts_utf16_units_bits_core_0_1(job: Job) -> None:
-    """bits-core §0.1: chars are UTF-16 code units — 129 astral characters are 258 units."""
+    """docs/reference/limits.md: chars are UTF-16 code units — 129 astral characters are 258 units."""
     with pytest.raises(BitsError) as exc:
         job.set_display_name("\U0001f600" * 129)
     assert exc.value.hresult == BG_E_STRING_TOO_LONG
 
 
 def test_display_name_none_is_e_invalidarg_bits_core_2_2(svc: BitsService, job: Job) -> None:
-    """bits-core §2.1/§2.2: a NULL display name → E_INVALIDARG."""
+    """CreateJob and SetDisplayName pages: a NULL display name → E_INVALIDARG."""
     with pytest.raises(BitsError) as exc:
         svc.connect().create_job(None, JobType.DOWNLOAD)  # type: ignore[arg-type]
     assert exc.value.hresult == E_INVALIDARG
@@ -79,7 +80,7 @@ def test_display_name_none_is_e_invalidarg_bits_core_2_2(svc: BitsService, job: 
 
 
 def test_description_1025_chars_is_string_too_long_bits_core_6_2(job: Job) -> None:
-    """bits-core §6.2 / §11: description of 1,025 chars → 0x80200021; 1,024 is accepted."""
+    """docs/reference/limits.md#strings: description of 1,025 chars → 0x80200021; 1,024 is accepted."""
     with pytest.raises(BitsError) as exc:
         job.set_description("d" * 1025)
     assert exc.value.hresult == BG_E_STRING_TOO_LONG
@@ -92,7 +93,7 @@ def test_description_1025_chars_is_string_too_long_bits_core_6_2(job: Job) -> No
 
 
 def test_minimum_retry_delay_is_raised_to_5_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 SetMinimumRetryDelay: values below 5 are silently raised to 5."""
+    """docs/reference/limits.md#defaults, SetMinimumRetryDelay page: values below 5 are silently raised to 5."""
     job.set_minimum_retry_delay(1)
     assert job.get_minimum_retry_delay() == 5
     job.set_minimum_retry_delay(0)
@@ -102,7 +103,7 @@ def test_minimum_retry_delay_is_raised_to_5_bits_core_2_2(job: Job) -> None:
 
 
 def test_no_progress_timeout_round_trip_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 SetNoProgressTimeout: 0 is allowed (never retry)."""
+    """T16 (docs/reference/states.md#t16), SetNoProgressTimeout page: 0 is allowed (never retry)."""
     job.set_no_progress_timeout(0)
     assert job.get_no_progress_timeout() == 0
     job.set_no_progress_timeout(3600)
@@ -110,7 +111,7 @@ def test_no_progress_timeout_round_trip_bits_core_2_2(job: Job) -> None:
 
 
 def test_priority_out_of_range_is_e_notimpl_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 / §11: SetPriority(4) → E_NOTIMPL 0x80004001."""
+    """SetPriority page (docs/reference/interfaces.md#enums): SetPriority(4) → E_NOTIMPL 0x80004001."""
     for p in JobPriority:
         job.set_priority(p)
         assert job.get_priority() is p
@@ -123,7 +124,7 @@ def test_priority_out_of_range_is_e_notimpl_bits_core_2_2(job: Job) -> None:
 
 
 def test_notify_flags_bits_core_4_5(job: Job) -> None:
-    """bits-core §11: SetNotifyFlags(0x40) → E_NOTIMPL; valid flags round-trip."""
+    """SetNotifyFlags page (docs/reference/interfaces.md#enums): SetNotifyFlags(0x40) → E_NOTIMPL; valid flags round-trip."""
     job.set_notify_flags(0x1 | 0x4)
     assert job.get_notify_flags() == 0x5
     with pytest.raises(BitsError) as exc:
@@ -133,7 +134,7 @@ def test_notify_flags_bits_core_4_5(job: Job) -> None:
 
 
 def test_notify_interface_round_trip_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 SetNotifyInterface: last caller wins; None removes."""
+    """SetNotifyInterface page: last caller wins; None removes."""
     cb = object()
     job.set_notify_interface(cb)
     assert job.get_notify_interface() is cb
@@ -142,7 +143,7 @@ def test_notify_interface_round_trip_bits_core_2_2(job: Job) -> None:
 
 
 def test_proxy_settings_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 / §11: usage 4 → E_NOTIMPL; OVERRIDE with a NULL list → E_INVALIDARG; lists with
+    """SetProxySettings page, docs/reference/readings.md#proxy-usage-lists: usage 4 → E_NOTIMPL; OVERRIDE with a NULL list → E_INVALIDARG; lists with
     another usage → E_INVALIDARG (our choice)."""
     with pytest.raises(BitsError) as exc:
         job.set_proxy_settings(4, None, None)
@@ -173,7 +174,7 @@ def test_proxy_settings_bits_core_2_2(job: Job) -> None:
     ],
 )
 def test_bad_names_are_e_invalidarg_bits_core_6_3(job: Job, remote: str, local: str) -> None:
-    """bits-core §6.3 / §11: relative local path, unsupported scheme, URL > 2200 chars, wildcards →
+    """docs/reference/limits.md#names: relative local path, unsupported scheme, URL > 2200 chars, wildcards →
     E_INVALIDARG and nothing added."""
     with pytest.raises(BitsError) as exc:
         job.add_file(remote, local)
@@ -182,7 +183,7 @@ def test_bad_names_are_e_invalidarg_bits_core_6_3(job: Job, remote: str, local: 
 
 
 def test_url_of_exactly_2200_chars_is_accepted_bits_core_6_2(job: Job) -> None:
-    """bits-core §6.2: the limit is 2,200 chars (segments ≤ MAX_PATH)."""
+    """docs/reference/limits.md#strings: the limit is 2,200 chars (segments ≤ MAX_PATH)."""
     base = "http://example.com/"
     seg = "a" * 200
     path = "/".join([seg] * 11)
@@ -193,7 +194,7 @@ def test_url_of_exactly_2200_chars_is_accepted_bits_core_6_2(job: Job) -> None:
 
 
 def test_upload_job_second_file_bits_core_2_2(svc: BitsService) -> None:
-    """bits-core §2.2 / §11: upload job — 2nd AddFile → BG_E_TOO_MANY_FILES 0x8020001C; AddFileSet with
+    """docs/reference/limits.md#strings (AddFile, AddFileSet pages): upload job — 2nd AddFile → BG_E_TOO_MANY_FILES 0x8020001C; AddFileSet with
     2 entries → 0x8020001C and nothing added."""
     mgr = svc.connect()
     _, up = mgr.create_job("up", JobType.UPLOAD)
@@ -209,7 +210,7 @@ def test_upload_job_second_file_bits_core_2_2(svc: BitsService) -> None:
 
 
 def test_add_file_set_is_atomic_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 AddFileSet: a bad entry anywhere in the array → nothing of the set is added."""
+    """AddFileSet page: a bad entry anywhere in the array → nothing of the set is added."""
     with pytest.raises(BitsError) as exc:
         job.add_file_set([("http://example.com/a", "C:\\data\\a"), ("ftp://example.com/b", "C:\\data\\b")])
     assert exc.value.hresult == E_INVALIDARG
@@ -218,7 +219,7 @@ def test_add_file_set_is_atomic_bits_core_2_2(job: Job) -> None:
 
 
 def test_files_are_kept_in_fifo_order_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 AddFileSet: files are transferred in the order added (FIFO)."""
+    """docs/reference/states.md#scheduling: files are transferred in the order added (FIFO)."""
     job.add_file_set([("http://example.com/a", "C:\\data\\a"), ("http://example.com/b", "C:\\data\\b")])
     job.add_file("http://example.com/c", "C:\\data\\c")
     assert [f.get_remote_name() for f in job.enum_files()] == [
@@ -263,7 +264,7 @@ def test_wrong_python_types_raise_type_error_and_change_nothing_issue_2(
 
 
 def test_proxy_lists_over_32767_chars_bits_core_2_2(job: Job) -> None:
-    """bits-core §2.2 ⚠ / §6.2 (our choice: the header's 32,767): BG_E_PROXY_LIST_TOO_LARGE 0x80200018,
+    """docs/reference/readings.md#proxy-list (our choice: the header's 32,767): BG_E_PROXY_LIST_TOO_LARGE 0x80200018,
     BG_E_PROXY_BYPASS_LIST_TOO_LARGE 0x80200019; nothing stored."""
     with pytest.raises(BitsError) as exc:
         job.set_proxy_settings(ProxyUsage.OVERRIDE, "p" * 32768, None)
@@ -285,7 +286,7 @@ def test_proxy_lists_over_32767_chars_bits_core_2_2(job: Job) -> None:
     ],
 )
 def test_local_name_rules_bits_core_6_3(job: Job, local: str) -> None:
-    """bits-core §6.2/§6.3: local name ≤ MAX_PATH, no \\\\?\\ prefix, no alternate data stream, must name a
+    """docs/reference/limits.md#names: local name ≤ MAX_PATH, no \\\\?\\ prefix, no alternate data stream, must name a
     file → E_INVALIDARG."""
     with pytest.raises(BitsError) as exc:
         job.add_file("http://example.com/f", local)
@@ -293,7 +294,7 @@ def test_local_name_rules_bits_core_6_3(job: Job, local: str) -> None:
 
 
 def test_remote_segment_over_max_path_bits_core_6_2(job: Job) -> None:
-    """bits-core §6.2: each URL segment ≤ MAX_PATH (260) → E_INVALIDARG beyond."""
+    """docs/reference/limits.md#strings: each URL segment ≤ MAX_PATH (260) → E_INVALIDARG beyond."""
     with pytest.raises(BitsError) as exc:
         job.add_file("http://example.com/" + "s" * 261, "C:\\data\\f")
     assert exc.value.hresult == E_INVALIDARG
@@ -303,13 +304,13 @@ def test_remote_segment_over_max_path_bits_core_6_2(job: Job) -> None:
     "remote", ["https://example.com/f", "\\\\server\\share\\f", "file://server/share/f", "HTTP://EXAMPLE.COM/f"]
 )
 def test_supported_remote_schemes_bits_core_6_3(job: Job, remote: str) -> None:
-    """bits-core §6.3: http, https and SMB (UNC path or file://) are accepted for download jobs."""
+    """docs/reference/limits.md#names: http, https and SMB (UNC path or file://) are accepted for download jobs."""
     job.add_file(remote, "C:\\data\\f")
     assert job.get_progress().files_total == 1
 
 
 def test_upload_reply_refuses_smb_bits_core_6_3(svc: BitsService) -> None:
-    """bits-core §6.3: SMB is not allowed for upload-reply jobs → E_INVALIDARG."""
+    """docs/reference/limits.md#names: SMB is not allowed for upload-reply jobs → E_INVALIDARG."""
     _, job = svc.connect().create_job("ur", JobType.UPLOAD_REPLY)
     with pytest.raises(BitsError) as exc:
         job.add_file("\\\\server\\share\\f", "C:\\data\\f")
@@ -317,7 +318,7 @@ def test_upload_reply_refuses_smb_bits_core_6_3(svc: BitsService) -> None:
 
 
 def test_structures_are_immutable_models_issue_2(job: Job) -> None:
-    """Issue 2 / bits-core §4.11: structures come back as small immutable models with snake_case fields;
+    """Issue 2 / docs/reference/interfaces.md#structures: structures come back as small immutable models with snake_case fields;
     a file whose size is not known yet makes BytesTotal BG_SIZE_UNKNOWN."""
     import pydantic
 

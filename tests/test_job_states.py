@@ -1,4 +1,5 @@
-"""The job state machine at the API (bits-core §2.2, §3, §3.6, §11; DESIGN §7 final jobs)."""
+"""The job state machine at the API: docs/reference/states.md (T1–T33, final jobs) and the method pages
+https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-<method>."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _job(svc: BitsService, with_file: bool = False, job_type: JobType = JobType.
 
 
 def test_resume_of_empty_job_is_bg_e_empty_and_stays_suspended_bits_core_2_2(svc: BitsService) -> None:
-    """bits-core §2.2 Resume / §11: BG_E_EMPTY 0x80200003, the job stays SUSPENDED (3)."""
+    """T3 (docs/reference/states.md#t3), Resume page: BG_E_EMPTY 0x80200003, the job stays SUSPENDED (3)."""
     job = _job(svc)
     with pytest.raises(BitsError) as exc:
         job.resume()
@@ -33,14 +34,14 @@ def test_resume_of_empty_job_is_bg_e_empty_and_stays_suspended_bits_core_2_2(svc
 
 
 def test_resume_with_a_file_leaves_suspended_bits_core_3_3(svc: BitsService) -> None:
-    """bits-core §3.3 T2: SUSPENDED → QUEUED on Resume when the job has a file."""
+    """T2 (docs/reference/states.md#t2): SUSPENDED → QUEUED on Resume when the job has a file."""
     job = _job(svc, with_file=True)
     job.resume()
     assert job.get_state() not in (JobState.SUSPENDED, JobState.ACKNOWLEDGED, JobState.CANCELLED)
 
 
 def test_suspend_is_idempotent_bits_core_2_2(svc: BitsService) -> None:
-    """bits-core §2.2 Suspend: suspending a suspended job is a no-op success."""
+    """T7 (docs/reference/states.md#t7), Suspend page: suspending a suspended job is a no-op success."""
     job = _job(svc, with_file=True)
     job.suspend()
     job.suspend()
@@ -51,7 +52,7 @@ def test_suspend_is_idempotent_bits_core_2_2(svc: BitsService) -> None:
 
 
 def test_cancel_twice_is_invalid_state_bits_core_2_2(svc: BitsService) -> None:
-    """bits-core §2.2 Cancel / §11: Cancel → CANCELLED (8); Cancel again → 0x80200002."""
+    """T31, T33 (docs/reference/states.md#t31), Cancel page: Cancel → CANCELLED (8); Cancel again → 0x80200002."""
     job = _job(svc)
     assert job.cancel() == 0
     assert job.get_state() == JobState.CANCELLED == 8
@@ -61,7 +62,7 @@ def test_cancel_twice_is_invalid_state_bits_core_2_2(svc: BitsService) -> None:
 
 
 def test_complete_download_job_bits_core_2_2(svc: BitsService) -> None:
-    """bits-core §2.2 Complete: a download job may complete any time → ACKNOWLEDGED (7); with files not
+    """T29 (docs/reference/states.md#t29), Complete page: a download job may complete any time → ACKNOWLEDGED (7); with files not
     transferred the result is BG_S_PARTIAL_COMPLETE 0x00200017 (a success code, returned)."""
     empty = _job(svc)
     assert empty.complete() == 0
@@ -72,7 +73,7 @@ def test_complete_download_job_bits_core_2_2(svc: BitsService) -> None:
 
 
 def test_complete_upload_before_transferred_is_invalid_state_bits_core_2_2(svc: BitsService) -> None:
-    """bits-core §2.2 Complete / §11: upload jobs complete only when TRANSFERRED → 0x80200002."""
+    """T30 (docs/reference/states.md#t30), Complete page: upload jobs complete only when TRANSFERRED → 0x80200002."""
     job = _job(svc, with_file=True, job_type=JobType.UPLOAD)
     with pytest.raises(BitsError) as exc:
         job.complete()
@@ -103,7 +104,7 @@ FINAL_SETTERS: list[tuple[str, Callable[[Job], object]]] = [
 def test_final_states_refuse_setters_and_state_methods_bits_core_3_6(
     svc: BitsService, final: str, name: str, call: Callable[[Job], object]
 ) -> None:
-    """bits-core §0.1 setter rule, §3.6 / §11: every setter and state method on an ACKNOWLEDGED or
+    """docs/reference/states.md#setter-rule and #finality (T33): every setter and state method on an ACKNOWLEDGED or
     CANCELLED job → BG_E_INVALID_STATE 0x80200002."""
     job = _job(svc, with_file=True)
     getattr(job, final)()
@@ -114,7 +115,7 @@ def test_final_states_refuse_setters_and_state_methods_bits_core_3_6(
 
 @pytest.mark.parametrize("final", ["cancel", "complete"])
 def test_get_job_of_a_final_job_is_not_found_design_7(svc: BitsService, final: str) -> None:
-    """DESIGN §7 / bits-core §3.6: GetJob of a final job → BG_E_NOT_FOUND 0x80200001; EnumJobs omits it."""
+    """docs/reference/readings.md#final-jobs: GetJob of a final job → BG_E_NOT_FOUND 0x80200001; EnumJobs omits it."""
     mgr = svc.connect()
     job_id, job = mgr.create_job("gone", JobType.DOWNLOAD)
     getattr(job, final)()
@@ -125,7 +126,7 @@ def test_get_job_of_a_final_job_is_not_found_design_7(svc: BitsService, final: s
 
 
 def test_getters_on_a_held_final_job_keep_working_design_7(svc: BitsService) -> None:
-    """DESIGN §7: getters on a held object of a final job keep working."""
+    """docs/reference/readings.md#final-jobs: getters on a held object of a final job keep working."""
     job = _job(svc, with_file=True)
     job.set_description("kept")
     job.cancel()
@@ -144,7 +145,7 @@ def test_getters_on_a_held_final_job_keep_working_design_7(svc: BitsService) -> 
 
 
 def test_final_job_leaves_the_store_bits_core_3_6(svc: BitsService) -> None:
-    """bits-core §2.2 Cancel: the job is removed from the queue (and from the store)."""
+    """T31 (docs/reference/states.md#t31): the job is removed from the queue (and from the store)."""
     job = _job(svc, with_file=True)
     key = str(job.get_id())
     job.cancel()
@@ -157,7 +158,7 @@ def test_final_job_leaves_the_store_bits_core_3_6(svc: BitsService) -> None:
 
 
 def test_state_change_updates_modification_time_bits_core_4_11(svc: BitsService, clock: object) -> None:
-    """bits-core §6.1 Times: creation = modification at creation; a change moves modification time."""
+    """docs/reference/limits.md#defaults (times), BG_JOB_TIMES page: creation = modification at creation; a change moves modification time."""
     from emulator import ManualClock
 
     assert isinstance(clock, ManualClock)
@@ -215,7 +216,7 @@ def _errored(svc: BitsService) -> Job:
 
 
 def test_error_object_bits_core_2_10(svc: BitsService) -> None:
-    """bits-core §2.10: GetError → (context, code); GetFile; GetProtocol "http"; descriptions with
+    """IBackgroundCopyError (docs/reference/return-codes.md#error-contexts): GetError → (context, code); GetFile; GetProtocol "http"; descriptions with
     LanguageId 0 → E_INVALIDARG, an unknown language → 0x80070717."""
     from emulator import ErrorContext
 
@@ -237,7 +238,7 @@ def test_error_object_bits_core_2_10(svc: BitsService) -> None:
 
 
 def test_resume_from_error_queues_and_drops_the_error_bits_core_3_3(svc: BitsService) -> None:
-    """bits-core §3.3 T4: ERROR → Resume → QUEUED (retried); GetError is then unavailable (0x8020000F);
+    """T4 (docs/reference/states.md#t4): ERROR → Resume → QUEUED (retried); GetError is then unavailable (0x8020000F);
     ErrorCount is never reset."""
     job = _errored(svc)
     job.resume()
@@ -249,7 +250,7 @@ def test_resume_from_error_queues_and_drops_the_error_bits_core_3_3(svc: BitsSer
 
 
 def test_suspend_and_cancel_from_error_bits_core_3_3(svc: BitsService) -> None:
-    """bits-core §3.3 T7, T31: Suspend of an ERROR job → SUSPENDED; Cancel from any non-final state."""
+    """T7, T31 (docs/reference/states.md#t7): Suspend of an ERROR job → SUSPENDED; Cancel from any non-final state."""
     job = _errored(svc)
     job.suspend()
     assert job.get_state() is JobState.SUSPENDED

@@ -1,4 +1,5 @@
-"""The local file system sandbox (DESIGN §5, spec/bits-core.md §3.5, §6.3): Windows paths map under a
+"""The local file system sandbox (docs/design.md#transfers, docs/reference/states.md#files,
+docs/reference/limits.md#names): Windows paths map under a
 drive root, nothing escapes it, and a refused name writes nothing."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """IBackgroundCopyManager: CreateJob quotas, GetJob, EnumJobs and enumerators, GetErrorDescription
-(bits-core §2.1, §2.9, §5, §6.4, §9.2, §11)."""
+(the pages
+https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopymanager-<method>, docs/reference/limits.md#quotas, docs/reference/return-codes.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ S_FALSE = 1
 
 
 def test_create_job_returns_id_and_job_bits_core_2_1(svc: BitsService) -> None:
-    """bits-core §2.1 CreateJob: a new GUID per job, owned by the caller, SUSPENDED; names need not be unique."""
+    """T1 (docs/reference/states.md#t1), CreateJob page: a new GUID per job, owned by the caller, SUSPENDED; names need not be unique."""
     mgr = svc.connect()
     id1, j1 = mgr.create_job("same", JobType.DOWNLOAD)
     id2, j2 = mgr.create_job("same", JobType.UPLOAD)
@@ -34,7 +35,7 @@ def test_create_job_returns_id_and_job_bits_core_2_1(svc: BitsService) -> None:
 
 
 def test_create_job_bad_type_bits_core_4_1(svc: BitsService) -> None:
-    """bits-core §4.1: BG_JOB_TYPE is 0..2; other values → E_INVALIDARG; wrong Python type → TypeError."""
+    """docs/reference/interfaces.md#enums: BG_JOB_TYPE is 0..2; other values → E_INVALIDARG; wrong Python type → TypeError."""
     mgr = svc.connect()
     with pytest.raises(BitsError) as exc:
         mgr.create_job("x", 3)
@@ -48,7 +49,7 @@ def test_create_job_bad_type_bits_core_4_1(svc: BitsService) -> None:
 
 
 def test_get_job_unknown_id_is_not_found_bits_core_2_1(svc: BitsService) -> None:
-    """bits-core §2.1 GetJob: BG_E_NOT_FOUND 0x80200001 for an id not in the queue."""
+    """GetJob page: BG_E_NOT_FOUND 0x80200001 for an id not in the queue."""
     with pytest.raises(BitsError) as exc:
         svc.connect().get_job(uuid.uuid4())
     assert exc.value.hresult == BG_E_NOT_FOUND
@@ -60,7 +61,7 @@ def test_get_job_unknown_id_is_not_found_bits_core_2_1(svc: BitsService) -> None
 
 
 def test_quota_61st_job_per_user_bits_core_6_4(svc: BitsService) -> None:
-    """bits-core §6.4 / §11: a non-admin's 61st job → BG_E_TOO_MANY_JOBS_PER_USER 0x80200049."""
+    """docs/reference/limits.md#quotas: a non-admin's 61st job → BG_E_TOO_MANY_JOBS_PER_USER 0x80200049."""
     mgr = svc.connect()
     for i in range(60):
         mgr.create_job(f"j{i}", JobType.DOWNLOAD)
@@ -72,7 +73,7 @@ def test_quota_61st_job_per_user_bits_core_6_4(svc: BitsService) -> None:
 
 
 def test_quota_301st_machine_job_bits_core_6_4(svc: BitsService) -> None:
-    """bits-core §6.4 / §11: the 301st job on the machine (non-admin creator) → 0x80200050."""
+    """docs/reference/limits.md#quotas: the 301st job on the machine (non-admin creator) → 0x80200050."""
     for u in range(5):
         mgr = svc.connect(svc.logon(svc.add_user(f"user{u}")).token)
         for i in range(60):
@@ -86,7 +87,7 @@ def test_quota_301st_machine_job_bits_core_6_4(svc: BitsService) -> None:
 
 
 def test_quota_exemptions_for_admins_and_service_accounts_bits_core_6_4(svc: BitsService) -> None:
-    """bits-core §6.4: quotas do not apply to administrators (elevated) or service accounts."""
+    """docs/reference/limits.md#quotas: quotas do not apply to administrators (elevated) or service accounts."""
     admin = svc.connect(svc.logon(svc.add_user("bob", admin=True)).elevated_token)
     system = svc.connect(svc.logon(svc.local_system).token)
     netsvc = svc.connect(svc.logon(svc.network_service).token)
@@ -99,7 +100,7 @@ def test_quota_exemptions_for_admins_and_service_accounts_bits_core_6_4(svc: Bit
 
 
 def test_quota_filtered_admin_is_not_exempt_bits_core_6_4(svc: BitsService) -> None:
-    """bits-core §6.4 with security §1.3 ADM: a filtered (non-elevated) admin token is not exempt."""
+    """docs/reference/limits.md#quotas with ADM (docs/reference/security.md#admin): a filtered (non-elevated) admin token is not exempt."""
     mgr = svc.connect(svc.logon(svc.add_user("bob", admin=True)).token)
     for i in range(60):
         mgr.create_job(f"j{i}", JobType.DOWNLOAD)
@@ -109,7 +110,7 @@ def test_quota_filtered_admin_is_not_exempt_bits_core_6_4(svc: BitsService) -> N
 
 
 def test_quota_201st_file_bits_core_6_4(svc: BitsService) -> None:
-    """bits-core §6.4 / §11: the 201st file of a non-admin's job → 0x80200051, nothing of the set added."""
+    """docs/reference/limits.md#quotas: the 201st file of a non-admin's job → 0x80200051, nothing of the set added."""
     _, job = svc.connect().create_job("files", JobType.DOWNLOAD)
     job.add_file_set([(f"http://example.com/{i}", f"C:\\data\\{i}") for i in range(199)])
     with pytest.raises(BitsError) as exc:
@@ -124,7 +125,7 @@ def test_quota_201st_file_bits_core_6_4(svc: BitsService) -> None:
 
 
 def test_no_quotas_before_bits_3_bits_core_6_4() -> None:
-    """bits-core §6.4: before Vista (BITS < 3.0) there were no quotas — every profile we ship has them."""
+    """docs/reference/limits.md#quotas: before Vista (BITS < 3.0) there were no quotas — every profile we ship has them."""
     with BitsService("win7") as s:
         mgr = s.connect()
         for i in range(60):
@@ -135,7 +136,7 @@ def test_no_quotas_before_bits_3_bits_core_6_4() -> None:
 
 
 def test_enum_jobs_bad_flags_is_e_invalidarg_security_a13(svc: BitsService) -> None:
-    """security §6.4 / A13: EnumJobs flags other than 0 and 1 → E_INVALIDARG."""
+    """docs/reference/readings.md#a13: EnumJobs flags other than 0 and 1 → E_INVALIDARG."""
     with pytest.raises(BitsError) as exc:
         svc.connect().enum_jobs(2)
     assert exc.value.hresult == E_INVALIDARG
@@ -144,7 +145,7 @@ def test_enum_jobs_bad_flags_is_e_invalidarg_security_a13(svc: BitsService) -> N
 
 
 def test_enumerator_is_a_snapshot_with_live_properties_bits_core_2_9(svc: BitsService) -> None:
-    """bits-core §2.1 EnumJobs / §2.9: membership frozen at call time; properties read are live."""
+    """EnumJobs page, docs/reference/security.md#enumjobs: membership frozen at call time; properties read are live."""
     mgr = svc.connect()
     _, a = mgr.create_job("a", JobType.DOWNLOAD)
     e = mgr.enum_jobs()
@@ -157,7 +158,7 @@ def test_enumerator_is_a_snapshot_with_live_properties_bits_core_2_9(svc: BitsSe
 
 
 def test_enumerator_next_skip_reset_clone_count_bits_core_2_9(svc: BitsService) -> None:
-    """bits-core §2.9: Next returns fewer than asked at the end (S_FALSE), Skip returns S_FALSE (1) when
+    """IEnumBackgroundCopyJobs pages: Next returns fewer than asked at the end (S_FALSE), Skip returns S_FALSE (1) when
     short, Reset rewinds, Clone keeps the position and is independent, GetCount is the snapshot size."""
     mgr = svc.connect()
     ids = {mgr.create_job(f"j{i}", JobType.DOWNLOAD)[0] for i in range(5)}
@@ -187,7 +188,7 @@ def test_enumerator_next_skip_reset_clone_count_bits_core_2_9(svc: BitsService) 
 
 
 def test_enum_jobs_excludes_final_jobs_bits_core_2_1(svc: BitsService) -> None:
-    """bits-core §2.1 EnumJobs: jobs in ACKNOWLEDGED/CANCELLED do not appear."""
+    """docs/reference/states.md#finality: jobs in ACKNOWLEDGED/CANCELLED do not appear."""
     mgr = svc.connect()
     _, a = mgr.create_job("a", JobType.DOWNLOAD)
     keep_id, _ = mgr.create_job("b", JobType.DOWNLOAD)
@@ -196,7 +197,7 @@ def test_enum_jobs_excludes_final_jobs_bits_core_2_1(svc: BitsService) -> None:
 
 
 def test_enum_files_is_a_snapshot_bits_core_2_9(svc: BitsService) -> None:
-    """bits-core §2.2 EnumFiles / §2.9: file list frozen at call time."""
+    """EnumFiles page (snapshot of the file list): file list frozen at call time."""
     _, job = svc.connect().create_job("f", JobType.DOWNLOAD)
     job.add_file("http://example.com/a", "C:\\data\\a")
     files = job.enum_files()
@@ -215,13 +216,13 @@ def test_enum_files_is_a_snapshot_bits_core_2_9(svc: BitsService) -> None:
     ],
 )
 def test_get_error_description_english_bits_core_9_2(svc: BitsService, code: int, text: str) -> None:
-    """bits-core §9.2: GetErrorDescription(hr, 0x0409) returns the message text."""
+    """docs/reference/return-codes.md#descriptions: GetErrorDescription(hr, 0x0409) returns the message text."""
     desc = svc.connect().get_error_description(code, 0x0409)
     assert text in desc.lower()
 
 
 def test_get_error_description_unknown_language_bits_core_9_2(svc: BitsService) -> None:
-    """bits-core §2.1 / §9.2: no string for that locale → HRESULT_FROM_WIN32(ERROR_RESOURCE_LANG_NOT_FOUND)
+    """docs/reference/return-codes.md#descriptions: no string for that locale → HRESULT_FROM_WIN32(ERROR_RESOURCE_LANG_NOT_FOUND)
     0x80070717."""
     with pytest.raises(BitsError) as exc:
         svc.connect().get_error_description(0x80200001, 0x0407)
@@ -229,13 +230,13 @@ def test_get_error_description_unknown_language_bits_core_9_2(svc: BitsService) 
 
 
 def test_get_error_description_accepts_signed_hresults_bits_core_5(svc: BitsService) -> None:
-    """bits-core §5: HRESULTs are 32-bit; a signed value (as pywin32 passes them) names the same code."""
+    """docs/reference/return-codes.md: HRESULTs are 32-bit; a signed value (as pywin32 passes them) names the same code."""
     mgr = svc.connect()
     assert mgr.get_error_description(0x80200001 - (1 << 32), 0x0409) == mgr.get_error_description(0x80200001, 0x0409)
 
 
 def test_enum_all_users_constant_security_1_2() -> None:
-    """security §1.2: BG_JOB_ENUM_ALL_USERS = 0x0001."""
+    """docs/reference/interfaces.md#enums: BG_JOB_ENUM_ALL_USERS = 0x0001."""
     assert BG_JOB_ENUM_ALL_USERS == 1
 
 
@@ -269,7 +270,7 @@ def test_enumerator_and_control_plane_type_errors_issue_2(svc: BitsService) -> N
 
 
 def test_machine_quota_counts_exempt_users_jobs_bits_core_10_24(svc: BitsService) -> None:
-    """bits-core §10 item 24 (undocumented; our choice): jobs of exempt users count toward
+    """docs/reference/readings.md#machine-quota (undocumented; our choice): jobs of exempt users count toward
     MaxJobsPerMachine, so a standard user's job after 300 admin jobs → 0x80200050; the admin goes on."""
     admin = svc.connect(svc.logon(svc.add_user("bob", admin=True)).elevated_token)
     for i in range(300):

@@ -1,4 +1,4 @@
-"""Notifications: IBackgroundCopyCallback/2 and command lines (spec/bits-core.md §2.3, §2.11, §9.1).
+"""Notifications: IBackgroundCopyCallback/2 and command lines (docs/reference/states.md#notifications).
 
 Callbacks run synchronously during the catch-up, on the caller's thread, in the order events happened.
 """
@@ -78,7 +78,7 @@ def test_file_transferred_before_job_transferred_and_no_modification_into_transf
     assert names.index("FileTransferred") < names.index("JobTransferred")
     assert [v for n, v in cb.calls if n == "FileTransferred"] == ["http://server/1", "http://server/2"]
     assert names.count("JobTransferred") == 1
-    # §2.11: no JobModification reports the change into TRANSFERRED.
+    # JobModification page: no JobModification reports the change into TRANSFERRED.
     transferred_at = names.index("JobTransferred")
     assert all(n != "JobModification" for n in names[transferred_at + 1 :])
     assert cb.threads == {threading.get_ident()}

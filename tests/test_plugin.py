@@ -1,4 +1,4 @@
-"""The pytest plugin shipped through the pytest11 entry point (notes/python-libraries.md §3.6)."""
+"""The pytest plugin shipped through the pytest11 entry point (import-light: docs/design.md#pytest-plugin)."""
 
 from __future__ import annotations
 

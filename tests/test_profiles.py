@@ -1,4 +1,5 @@
-"""Windows profiles: names and aliases, BITS versions, interfaces present (bits-core §1.2, §9.8; issue 2)."""
+"""Windows profiles: names and aliases, BITS versions, interfaces present (docs/reference/interfaces.md;
+issue 2)."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def test_unknown_profile_lists_the_valid_ones_issue_2() -> None:
 def test_profile_bits_version_and_helper_rules_bits_core_9_8(
     name: str, version: tuple[int, int], rules: HelperTokenRules
 ) -> None:
-    """bits-core §9.8 (versions per release) and security header table (LEGACY before 1607)."""
+    """docs/reference/interfaces.md#versions (versions per release) and the rule sets of
+docs/reference/security.md (LEGACY before 1607)."""
     p = PROFILES[name]
     assert isinstance(p, Profile)
     assert p.bits_version == version
@@ -82,7 +84,7 @@ def _job(profile: str) -> tuple[BitsService, Job]:
 
 
 def test_qi_http_options3_on_win10_1607_is_e_nointerface_bits_core_1_1() -> None:
-    """bits-core §1.1/§1.2: QI for an interface the version lacks → E_NOINTERFACE 0x80004002
+    """docs/reference/interfaces.md#interfaces: QI for an interface the version lacks → E_NOINTERFACE 0x80004002
     (HttpOptions3 is BITS 10.3; win10-1607 has 5.0)."""
     svc, job = _job("win10-1607")
     with svc:
@@ -94,7 +96,7 @@ def test_qi_http_options3_on_win10_1607_is_e_nointerface_bits_core_1_1() -> None
 
 
 def test_qi_job5_on_win7_is_e_nointerface_bits_core_1_1() -> None:
-    """bits-core §1.2: IBackgroundCopyJob5 is BITS 5.0; win7 has 4.0 → E_NOINTERFACE 0x80004002."""
+    """docs/reference/interfaces.md#interfaces: IBackgroundCopyJob5 is BITS 5.0; win7 has 4.0 → E_NOINTERFACE 0x80004002."""
     svc, job = _job("win7")
     with svc:
         with pytest.raises(BitsError) as exc:
@@ -107,7 +109,7 @@ def test_qi_job5_on_win7_is_e_nointerface_bits_core_1_1() -> None:
 
 
 def test_qi_on_win11_has_everything_bits_core_1_2() -> None:
-    """bits-core §1.2: win11 (BITS 10.3) answers every job interface; by IID or name too."""
+    """docs/reference/interfaces.md#interfaces: win11 (BITS 10.3) answers every job interface; by IID or name too."""
     svc, job = _job("win11")
     with svc:
         for iface in (IBackgroundCopyJob, IBackgroundCopyJob5, IBackgroundCopyJobHttpOptions3):
@@ -117,7 +119,7 @@ def test_qi_on_win11_has_everything_bits_core_1_2() -> None:
 
 
 def test_qi_for_an_interface_the_object_lacks_bits_core_1_2(svc: BitsService) -> None:
-    """bits-core §1.2: a job is not a manager or a file; an unknown IID → E_NOINTERFACE."""
+    """docs/reference/interfaces.md#interfaces: a job is not a manager or a file; an unknown IID → E_NOINTERFACE."""
     _, job = svc.connect().create_job("qi", JobType.DOWNLOAD)
     for iface in (IBackgroundCopyManager, IBackgroundCopyFile6, "00112233-4455-6677-8899-aabbccddeeff"):
         with pytest.raises(BitsError) as exc:

@@ -1,4 +1,4 @@
-"""The public surface: ``emulator.__all__`` is pinned (DESIGN §1 "__all__ is tested")."""
+"""The public surface: ``emulator.__all__`` is pinned (docs/design.md#public-api)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ EXPECTED = {
 
 
 def test_all_is_pinned_design_1() -> None:
-    """DESIGN §1: ``__all__`` lists exactly the public names, without duplicates."""
+    """docs/design.md#public-api: ``__all__`` lists exactly the public names, without duplicates."""
     assert len(emulator.__all__) == len(set(emulator.__all__))
     assert set(emulator.__all__) == EXPECTED
 
@@ -41,7 +41,7 @@ def test_every_public_name_is_importable_design_1() -> None:
 
 
 def test_enums_carry_windows_numbers_bits_core_4() -> None:
-    """Issue 2 / bits-core §4: enums exported from ``emulator`` carry Windows' numbers."""
+    """Issue 2 / docs/reference/interfaces.md#enums: enums exported from ``emulator`` carry Windows' numbers."""
     from emulator import ImpersonationLevel, JobPriority, JobState, JobType
 
     assert [int(t) for t in (JobType.DOWNLOAD, JobType.UPLOAD, JobType.UPLOAD_REPLY)] == [0, 1, 2]

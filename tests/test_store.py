@@ -1,4 +1,4 @@
-"""The job store: persistence, schema revisions, pragmas, atomic writes (DESIGN §2, §4; issue 2)."""
+"""The job store: persistence, schema revisions, pragmas, atomic writes (docs/design.md#service; issue 2)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _diffs(conn: sqlite3.Connection) -> list[object]:
 
 
 def test_persistent_store_survives_close_and_reopen_issue_2(tmp_path: Path) -> None:
-    """Issue 2 "Must show" / bits-core §7.3: jobs, owners, files and properties survive close + reopen;
+    """Issue 2 "Must show" / docs/reference/states.md#persistence: jobs, owners, files and properties survive close + reopen;
     accounts persist with their SIDs."""
     path = tmp_path / "queue.db"
     with BitsService(database=path) as svc:
@@ -79,7 +79,7 @@ def test_sqlalchemy_url_opens_a_file_store_issue_2(tmp_path: Path) -> None:
 
 
 def test_store_from_a_newer_schema_is_refused_design_2(tmp_path: Path) -> None:
-    """DESIGN §2: a store stamped with a revision this version does not know → StoreVersionError."""
+    """docs/design.md#service: a store stamped with a revision this version does not know → StoreVersionError."""
     path = tmp_path / "newer.db"
     with BitsService(database=path):
         pass
@@ -95,7 +95,7 @@ def test_store_from_a_newer_schema_is_refused_design_2(tmp_path: Path) -> None:
 
 
 def test_migrated_schema_equals_the_models_design_2(tmp_path: Path) -> None:
-    """DESIGN §2: the Alembic upgrade of a file store gives exactly the models' schema (no autogenerate
+    """docs/design.md#service: the Alembic upgrade of a file store gives exactly the models' schema (no autogenerate
     diffs) and stamps the head revision."""
     path = tmp_path / "m.db"
     with BitsService(database=path):
@@ -110,7 +110,7 @@ def test_migrated_schema_equals_the_models_design_2(tmp_path: Path) -> None:
 
 
 def test_in_memory_template_equals_the_models_design_2(svc: BitsService) -> None:
-    """DESIGN §2: the in-memory template (built without migrations) equals the models too."""
+    """docs/design.md#service: the in-memory template (built without migrations) equals the models too."""
     assert _diffs(svc.store.conn) == []
     assert svc.store.conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(database.HEAD_REVISION,)]
 
@@ -131,14 +131,14 @@ def test_helper_token_columns_and_session_index_exist_from_revision_1_issue_2(tm
 
 
 def test_pragmas_memory_design_2(svc: BitsService) -> None:
-    """DESIGN §2: foreign keys on, secure_delete on."""
+    """docs/design.md#service: foreign keys on, secure_delete on."""
     conn = svc.store.conn
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert conn.execute("PRAGMA secure_delete").fetchone() == (1,)
 
 
 def test_pragmas_file_design_2(tmp_path: Path) -> None:
-    """DESIGN §2: file stores use WAL, with foreign keys and secure_delete on."""
+    """docs/design.md#service: file stores use WAL, with foreign keys and secure_delete on."""
     with BitsService(database=tmp_path / "p.db") as svc:
         conn = svc.store.conn
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -218,7 +218,7 @@ def test_store_failure_on_update_leaves_record_unchanged_issue_2(
 
 
 def test_two_services_are_isolated_design_2() -> None:
-    """DESIGN §2: no module-level state — two in-memory services share nothing."""
+    """docs/design.md#service: no module-level state — two in-memory services share nothing."""
     with BitsService() as s1, BitsService() as s2:
         job_id, _ = s1.connect().create_job("only in s1", JobType.DOWNLOAD)
         assert job_id in s1.queue.jobs and job_id not in s2.queue.jobs
@@ -236,7 +236,7 @@ def test_memory_url_is_refused_issue_2() -> None:
 
 
 def test_every_persisted_job_field_round_trips_bits_core_7_3(tmp_path: Path) -> None:
-    """bits-core §7.3: the job, its files and properties persist — credentials, custom headers,
+    """docs/reference/states.md#persistence: the job, its files and properties persist — credentials, custom headers,
     certificate settings and the command line included (not the callback pointer)."""
     import dataclasses
 

@@ -1,5 +1,5 @@
-"""Helper-token lifetime: session scope, the logoff purge, restart and reopening (spec/bits-security.md §4,
-§10 A9/A11/A14/A19; scenarios T30, T33, T34). Transfers are not needed to observe these; the transfer tests
+"""Helper-token lifetime: session scope, the logoff purge, restart and reopening (docs/reference/security.md#lifetime,
+readings A9/A11/A14/A19; scenarios T30, T33, T34). Transfers are not needed to observe these; the transfer tests
 complete T30–T32 with bytes flowing.
 """
 
@@ -327,3 +327,36 @@ def test_secure_delete_leaves_no_trace_of_a_purged_token(tmp_path: Path) -> None
         secure = svc.store.conn.execute("PRAGMA secure_delete").fetchone()
         assert secure == (1,)
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM jobs WHERE helper_sid IS NOT NULL").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("state", [s for s in JobState if s not in (JobState.ACKNOWLEDGED, JobState.CANCELLED)])
+def test_the_sql_purge_and_the_transition_function_agree_in_every_state(state: JobState) -> None:
+    """Issue 8: the logoff purge is one set-based UPDATE, yet its outcome is the domain's: for every state
+    a job can be in, the row the statement writes, the record in memory and ``transition()`` agree."""
+    from emulator.domain import states
+    from emulator.domain.states import Trigger
+
+    svc = BitsService(V1607, clock=ManualClock())
+    with svc:
+        helper = svc.logon(svc.add_user("hU"))
+        owner = service_owner(svc)
+        job_id, job = svc.connect(owner, blanket=IMP).create_job("job", JobType.DOWNLOAD)
+        opts = options(job)
+        set_helper(svc, opts, helper.token)
+        opts.set_helper_token_flags(1)  # BG_TOKEN_LOCAL_FILE: the job needs its helper token
+        rec = svc.queue.jobs[job_id]
+        svc.queue.update(rec, touch=False, state=state)  # put the job in the state under test
+        svc.logoff(helper)
+        expected = (
+            states.transition(state, Trigger.TOKEN_DISCARDED)
+            if state in states.sources(Trigger.TOKEN_DISCARDED)
+            else state
+        )
+        row = svc.store.conn.execute(
+            "SELECT state, helper_sid, error_code FROM jobs WHERE id = ?", (str(job_id),)
+        ).fetchone()
+        assert rec.state is expected
+        assert JobState(row[0]) is expected
+        assert row[1] is None and rec.helper is None
+        if expected is not state:
+            assert row[2] == rec.error.code == BG_E_TOKEN_REQUIRED  # type: ignore[union-attr]

@@ -1,6 +1,6 @@
-"""IBitsTokenOptions through the API: scenarios T01–T29 and T54 of spec/bits-security.md §8.
+"""IBitsTokenOptions through the API: scenarios T01–T29 and T54 of docs/reference/security.md#scenarios.
 
-Identities as the spec names them: alice (standard), bob (administrator; F = filtered token, E = elevated),
+Identities as the scenarios name them (source keys in capitals: docs/reference/sources.md): alice (standard), bob (administrator; F = filtered token, E = elevated),
 charlie (standard), hU (non-admin helper), hA (helper with the administrators SID enabled), SYS, NS, LS.
 Unless a scenario says otherwise every proxy has IMPERSONATE + dynamic cloaking and the QueryInterface is
 made before impersonating the helper ("QI first").

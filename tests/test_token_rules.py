@@ -1,6 +1,7 @@
-"""IBitsTokenOptions decision tables, row by row: spec/bits-security.md §2.3 (L1–L5, N1–N8), §2.4, §2.5, A1–A6.
+"""IBitsTokenOptions decision tables, row by row: docs/reference/security.md#sethelpertoken (L1–L5,
+N1–N8), #sethelpertokenflags, #get-and-clear, and readings A1–A6 (docs/reference/readings.md).
 
-The rules are pure functions of the facts §2.2 names; these tests feed them those facts directly.
+The rules are pure functions of the facts docs/reference/security.md#inputs names; these tests feed them those facts directly.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ GET_SID = Method.GET_HELPER_TOKEN_SID
 CLEAR = Method.CLEAR_HELPER_TOKEN
 
 
-# §2.3 LEGACY ---------------------------------------------------------------------------------------------
+# SetHelperToken before 1607 (security.md#l1) ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("helper_admin", [False, True])
@@ -91,7 +92,7 @@ def test_legacy_has_no_helper_admin_condition_on_flags() -> None:
     assert code(LEGACY, SET_FLAGS, s, helper_is_admin=True, flags=1) == S_OK
 
 
-# §2.3 V1607 ----------------------------------------------------------------------------------------------
+# SetHelperToken from 1607 (security.md#n1) --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("helper_admin", [False, True])
@@ -144,7 +145,7 @@ def test_N8_qi_made_while_impersonating_the_helper() -> None:
     assert code(V1607, SET, s) == E_ACCESSDENIED
 
 
-# §2.4 SetHelperTokenFlags --------------------------------------------------------------------------------
+# SetHelperTokenFlags (security.md#sethelpertokenflags) --------------------------------------------------
 
 
 @pytest.mark.parametrize("rules", [LEGACY, V1607])
@@ -187,7 +188,7 @@ def test_flags_v1607_neither_admin_nor_owner() -> None:
     assert code(V1607, SET_FLAGS, s, flags=1) == E_ACCESSDENIED
 
 
-# §2.5 Get / Clear ----------------------------------------------------------------------------------------
+# Get / Clear (security.md#get-and-clear) ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("method", [GET_FLAGS, GET_SID])

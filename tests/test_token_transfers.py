@@ -1,5 +1,5 @@
-"""Helper tokens with bytes flowing: scenarios T30–T33, T49–T51 of spec/bits-security.md §8, A9, and the
-usage flags of §5.1 (BG_TOKEN_LOCAL_FILE for the temporary file, BG_TOKEN_NETWORK for challenges)."""
+"""Helper tokens with bytes flowing: scenarios T30–T33, T49–T51 of docs/reference/security.md#scenarios, A9, and
+the usage flags of docs/reference/security.md#usage-flags (BG_TOKEN_LOCAL_FILE for the temporary file, BG_TOKEN_NETWORK for challenges)."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_A9_suspended_job_fails_when_resumed_without_its_token(
     assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_TOKEN_REQUIRED)
 
 
-# BG_TOKEN_LOCAL_FILE: the temporary file is created as the helper (§5.1) ------------------------------
+# BG_TOKEN_LOCAL_FILE: the temporary file is created as the helper (security.md#usage-flags) -------------
 
 
 def test_local_file_flag_writes_where_only_the_helper_may(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Transfers on the fake network: the scheduler's transitions T8–T22, T29–T32 of spec/bits-core.md §3.3,
-progress and times (§4.11), error objects (§2.10), FIFO files and priorities (§3.4), file restarts (§3.5).
+"""Transfers on the fake network: the scheduler's transitions T8–T22, T29–T32 of docs/reference/states.md,
+progress and times (docs/reference/interfaces.md#structures), error objects, FIFO files and priorities
+(docs/reference/states.md#scheduling), file restarts (docs/reference/states.md#files).
 
 Time moves because the test moves it: ManualClock + ``svc.advance``, or freezegun with the default clock.
 """
@@ -142,7 +143,8 @@ def test_T13_404_is_fatal(svc: BitsService, tmp_path: Path) -> None:
      (500, S.TRANSIENT_ERROR), (502, S.TRANSIENT_ERROR), (503, S.TRANSIENT_ERROR), (504, S.TRANSIENT_ERROR)],
 )
 def test_http_status_split_fatal_or_transient(svc: BitsService, tmp_path: Path, status: int, state: JobState) -> None:
-    """§5.3: BG_E_HTTP_ERROR_<status> = 0x80190000 + status; the split is the emulator's (docs/transfers.md)."""
+    """docs/reference/return-codes.md#http: BG_E_HTTP_ERROR_<status> = 0x80190000 + status; the split is the
+emulator's (docs/reference/readings.md#http-statuses)."""
     svc.network.register("http://server/a", b"x", status=status)
     job = new_job(svc, tmp_path, "http://server/a")
     job.resume()
@@ -359,7 +361,7 @@ def test_T32_ninety_days_of_inactivity_cancel_the_job(svc: BitsService, tmp_path
     assert e.value.hresult == 0x80200001
 
 
-# files: §3.5 ---------------------------------------------------------------------------------------------
+# files: docs/reference/states.md#files ------------------------------------------------------------------
 
 
 def test_content_change_mid_transfer_restarts_that_file(svc: BitsService, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Upload and upload-reply jobs (spec/bits-core.md §9.5, T30) and real HTTP to loopback servers (DESIGN §5)."""
+"""Upload and upload-reply jobs (docs/reference/states.md#upload, T30) and real HTTP to loopback servers
+(docs/design.md#transfers)."""
 
 from __future__ import annotations
 

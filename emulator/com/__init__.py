@@ -1,1 +1,1 @@
-"""The COM-shaped facade: snake_case mirrors of the BITS interfaces (DESIGN §6)."""
+"""The COM-shaped facade: snake_case mirrors of the BITS interfaces (docs/design.md#public-api)."""

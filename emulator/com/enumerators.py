@@ -42,7 +42,8 @@ class _Enumerator(ComObject, Generic[T, R]):
 
     def next(self, count: int = 1) -> list[T]:
         """Up to ``count`` items from the current position (fewer means S_FALSE). ``count`` 0 is
-        undocumented; our choice is E_INVALIDARG, the COM convention (§2.9)."""
+        undocumented; our choice is E_INVALIDARG, the COM convention
+        (docs/reference/readings.md#enumerator-args)."""
         n = args.ulong(count, "count")
         with self._svc.lock:
             self._caller()

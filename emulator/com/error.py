@@ -1,4 +1,5 @@
-"""IBackgroundCopyError: a snapshot of the job's error when it was obtained (§2.10)."""
+"""IBackgroundCopyError: a snapshot of the job's error when it was obtained
+(https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopyerror)."""
 
 from __future__ import annotations
 

@@ -64,6 +64,7 @@ class File(ComObject):
     def get_progress(self) -> FileProgress:
         with self._svc.lock:
             f = self._read()
+            self._svc.scheduler.sync_progress(self._job)  # a running file's bytes are computed when read
             return FileProgress.model_construct(
                 bytes_total=BG_SIZE_UNKNOWN if f.bytes_total is None else f.bytes_total,
                 bytes_transferred=f.bytes_transferred,

@@ -1,6 +1,6 @@
 """IBackgroundCopyJob … IBackgroundCopyJob5 and IBackgroundCopyJobHttpOptions as one Python class.
 
-Order of checks in every method (DESIGN §7, our reading where the docs are silent): Python types →
+Order of checks in every method (docs/design.md#checks, our reading where the docs are silent): Python types →
 ANONYMOUS blanket → access (E_ACCESSDENIED) → job state (BG_E_INVALID_STATE) → argument values.
 """
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 
 def _require_live(rec: JobRecord) -> None:
-    if rec.state >= JobState.ACKNOWLEDGED:
+    if rec.is_final:
         raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {rec.state.name}")
 
 
@@ -146,24 +146,24 @@ class Job(Job2Mixin, JobOptionsMixin):
     @com_method(IBackgroundCopyJob, "Resume", "BG_E_EMPTY for a job without files")
     def resume(self) -> None:
         with self._svc.lock:
-            caller, rec = self._write()
-            self._svc.scheduler.resume(rec, caller)
+            _, rec = self._write()
+            self._svc.scheduler.resume(rec)
             if not rec.properties.get(RESUMED_MARK):
                 self._svc.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
 
     @com_method(IBackgroundCopyJob, "Cancel", "returns S_OK or BG_S_UNABLE_TO_DELETE_FILES")
     def cancel(self) -> int:
         with self._svc.lock:
-            caller, rec = self._write()
-            return self._svc.scheduler.cancel(rec, caller)
+            _, rec = self._write()
+            return self._svc.scheduler.cancel(rec)
 
     @com_method(
         IBackgroundCopyJob, "Complete", "returns S_OK, BG_S_PARTIAL_COMPLETE or BG_S_UNABLE_TO_DELETE_FILES"
     )
     def complete(self) -> int:
         with self._svc.lock:
-            caller, rec = self._write()
-            return self._svc.scheduler.complete(rec, caller)
+            _, rec = self._write()
+            return self._svc.scheduler.complete(rec)
 
     # IBackgroundCopyJob: getters ----------------------------------------------------------------
 
@@ -186,6 +186,7 @@ class Job(Job2Mixin, JobOptionsMixin):
     def get_progress(self) -> JobProgress:
         with self._svc.lock:
             rec = self._read()
+            self._svc.scheduler.sync_progress(rec)  # a running file's bytes are computed when read
             total = 0
             done = 0
             files_done = 0
@@ -314,7 +315,7 @@ class Job(Job2Mixin, JobOptionsMixin):
         with self._svc.lock:
             caller, rec = self._write()
             self._svc.queue.update(rec, notify_interface=callback, notify_registrant_sid=caller.user_sid)
-            # Callbacks run in the context of the user who registered them (TAKE, §2.11).
+            # Callbacks run in the context of the user who registered them (docs/reference/security.md#takeownership).
             self._svc.scheduler.notify_interface_changed(rec, self._proxy.spawn())
 
     @com_method(IBackgroundCopyJob, "GetNotifyInterface")
@@ -403,7 +404,7 @@ class Job(Job2Mixin, JobOptionsMixin):
         with self._svc.lock:
             return self._read().owner_integrity
 
-    @com_method(IBackgroundCopyJob4, "SetMaximumDownloadTime", "setter rule applied (our choice, §2.5)")
+    @com_method(IBackgroundCopyJob4, "SetMaximumDownloadTime", "setter rule applied (our choice)")
     def set_maximum_download_time(self, seconds: int) -> None:
         self._set(max_download_time=args.ulong(seconds, "seconds"))
 
@@ -413,7 +414,7 @@ class Job(Job2Mixin, JobOptionsMixin):
             return self._read().max_download_time
 
     @com_method(
-        IBackgroundCopyJob4, "SetPeerCachingFlags", "stored only (peer caching is not emulated, §9.7)"
+        IBackgroundCopyJob4, "SetPeerCachingFlags", "stored only (peer caching is not emulated)"
     )
     def set_peer_caching_flags(self, flags: int) -> None:
         value = args.ulong(flags, "flags")

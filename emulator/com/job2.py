@@ -1,5 +1,6 @@
 """IBackgroundCopyJob2 (BITS 1.5): command-line notification, credentials, upload-reply data
-(spec/bits-core.md §2.3, spec/bits-security.md §5.2)."""
+(https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nn-bits1_5-ibackgroundcopyjob2;
+credentials and helper tokens: docs/reference/security.md#usage-flags)."""
 
 from __future__ import annotations
 
@@ -165,4 +166,4 @@ class Job2Mixin(ComObject):
                 return rec.reply_file_name
             from ..transfer.upload import reply_path
 
-            return reply_path(self._svc.scheduler, rec)
+            return reply_path(rec)

@@ -1,5 +1,6 @@
 """Job options that need no transfer to be observed: IBackgroundCopyJobHttpOptions 1–3, IBackgroundCopyJob5
-properties and IBackgroundCopyJob3 ACL flags (spec/bits-core.md §2.4, §2.6, §2.7, §4.8, §4.10).
+properties and IBackgroundCopyJob3 ACL flags (Microsoft's pages of these interfaces; values:
+docs/reference/interfaces.md#enums).
 
 Certificates are kept as the job's settings; no Windows certificate store is emulated, so any store name
 and thumbprint of the right shape is accepted (our choice; CRYPT_E_NOT_FOUND never occurs).
@@ -287,7 +288,7 @@ class JobOptionsMixin(ComObject):
     @com_method(
         IBackgroundCopyJob5,
         "SetProperty",
-        "errors by the bitsmsg.h names (§2.6 ⚠): unknown id, download-only, read-only after AddFile/Resume",
+        "errors by the bitsmsg.h names (our choice): unknown id, download-only, read-only after AddFile/Resume",
     )
     def set_property(self, property_id: JobPropertyId | int, value: object) -> None:
         pid = args.integer(property_id, "property_id")

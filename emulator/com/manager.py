@@ -44,7 +44,7 @@ class Manager(ComObject):
             profile = svc.profile
             if profile.quotas_enforced and not access.quota_exempt(caller):
                 # Which quota is checked first is undocumented; ours: the user's, then the machine's.
-                # The machine count includes exempt users' jobs (bits-core §10.24, our choice).
+                # The machine count includes exempt users' jobs (docs/reference/readings.md#machine-quota).
                 if svc.queue.count_owned(caller.user_sid) >= profile.max_jobs_per_user:
                     raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_USER)
                 if len(svc.queue.jobs) >= profile.max_jobs_per_machine:
@@ -52,7 +52,7 @@ class Manager(ComObject):
             rec = svc.queue.create(name, JobType(kind), caller)
             return rec.id, Job(svc, self._proxy.spawn(), rec)
 
-    @com_method(IBackgroundCopyManager, "GetJob", "final (completed/cancelled) jobs: BG_E_NOT_FOUND (§3.6)")
+    @com_method(IBackgroundCopyManager, "GetJob", "final (completed/cancelled) jobs: BG_E_NOT_FOUND (our choice)")
     def get_job(self, job_id: uuid.UUID | str) -> Job:
         key = args.guid(job_id)
         svc = self._svc

@@ -1,4 +1,5 @@
-"""Structures BITS returns, as small immutable models with snake_case fields (spec/bits-core.md §4.11)."""
+"""Structures BITS returns, as small immutable models with snake_case fields
+(docs/reference/interfaces.md#structures)."""
 
 from __future__ import annotations
 

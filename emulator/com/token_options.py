@@ -1,9 +1,11 @@
-"""IBitsTokenOptions: the job's helper token and its usage flags (spec/bits-security.md §2–§4).
+"""IBitsTokenOptions: the job's helper token and its usage flags (docs/reference/security.md; source keys
+such as HT, SHT: docs/reference/sources.md).
 
 The access check belongs to QueryInterface (HT: at SetHelperToken time the client impersonates the helper,
 who may have no access to the job), so the view remembers the identity that performed the QI and every
 method judges *that* identity with the decision tables of domain/tokens.py. The helper identity itself is
-taken from this proxy when SetHelperToken is called, following the cloaking rules (§3).
+taken from this proxy when SetHelperToken is called, following the cloaking rules
+(docs/reference/security.md#blanket).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Who may read, modify, enumerate and take over a job (spec/bits-security.md §6, bits-core §7.1).
+"""Who may read, modify, enumerate and take over a job (docs/reference/security.md#ownership).
 
-One place for the general access rule; IBitsTokenOptions has its own decision tables (tokens.py).
+One place for the general access rule; IBitsTokenOptions has its own decision tables (tokens.py). Source
+keys in capitals (UAC, TAKE, CRED…) name Microsoft pages: docs/reference/sources.md.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def can_read(caller: AccessToken, job: JobRecord) -> bool:
 
 
 def can_write(caller: AccessToken, job: JobRecord) -> bool:
-    """W of spec/bits-security.md §2.2: owner with matching elevation, or administrator, and in both
+    """W of docs/reference/security.md#inputs: owner with matching elevation, or administrator, and in both
     cases an integrity level at least the owner's (LocalSystem jobs are out of an elevated admin's
     reach, T47). Restricted tokens modify nothing (UNC, NEW)."""
     if caller.restricted or caller.integrity < job.owner_integrity:
@@ -39,7 +40,7 @@ def check_write(caller: AccessToken, job: JobRecord) -> None:
 
 
 def check_owner_only(caller: AccessToken, job: JobRecord) -> None:
-    """Credentials, custom headers and client certificates belong to the owner (CRED, §7.1)."""
+    """Credentials, custom headers and client certificates belong to the owner (security.md#ownership)."""
     check_write(caller, job)
     if caller.user_sid != job.owner_sid:
         raise BitsError(hresults.E_ACCESSDENIED, "only the job owner may set this")

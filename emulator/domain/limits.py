@@ -1,4 +1,4 @@
-"""String limits and defaults (spec/bits-core.md §6.1, §6.2). Lengths are UTF-16 code units."""
+"""String limits and defaults (docs/reference/limits.md). Lengths are UTF-16 code units."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ MAX_DESCRIPTION: Final = 1024
 MAX_REMOTE_NAME: Final = 2200
 MAX_PATH: Final = 260
 MAX_NOTIFY_PARAMETERS: Final = 4000
-MAX_PROXY_LIST: Final = 32767  # header text; the method page says 4,000 (bits-core §2.2 ⚠, our choice)
+MAX_PROXY_LIST: Final = 32767  # header text; docs/reference/readings.md#proxy-list
 MAX_CUSTOM_HEADERS: Final = 16384  # including the NUL
 MAX_USER_NAME: Final = 300
 MAX_PASSWORD: Final = 65535

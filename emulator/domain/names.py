@@ -1,4 +1,4 @@
-"""Syntax rules for remote and local names (spec/bits-core.md §6.2, §6.3). Pure checks; where a local
+"""Syntax rules for remote and local names (docs/reference/limits.md#names). Pure checks; where a local
 name lands on disk, and who may write there, is the file system sandbox's business (transfer/localfs.py)."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The emulator's readings where Microsoft's pages are silent or disagree (spec/bits-security.md §10).
+"""The emulator's readings where Microsoft's pages are silent or disagree (docs/reference/readings.md).
 
 Each entry names the ambiguity, what the emulator does, and where the code makes that choice. COVERAGE.md
-is generated from this table, so the document and the code cannot drift apart.
+is generated from this table, so the document and the code cannot drift apart; each row links to the
+entry of docs/reference/readings.md that gives the pages' evidence.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ class Reading:
     question: str
     choice: str
     where: str
+    anchor: str = ""  # the entry in docs/reference/readings.md; defaults to the id in lower case
+
+    @property
+    def link(self) -> str:
+        """The entry's address relative to docs/ (where COVERAGE.md lives)."""
+        return f"reference/readings.md#{self.anchor or self.id.lower()}"
 
 
 SECURITY_READINGS: tuple[Reading, ...] = (
@@ -104,30 +111,40 @@ SECURITY_READINGS: tuple[Reading, ...] = (
         "a token whose logon session has already ended is passed to SetHelperToken",
         "E_ACCESSDENIED (Windows would have purged it at that logoff)",
         "helper_tokens.py",
+        "dead-session-token",
     ),
-    Reading("—", "error context of BG_E_TOKEN_REQUIRED", "GENERAL_QUEUE_MANAGER, no file", "helper_tokens.py"),
+    Reading(
+        "—",
+        "error context of BG_E_TOKEN_REQUIRED",
+        "GENERAL_QUEUE_MANAGER, no file",
+        "helper_tokens.py",
+        "token-required-context",
+    ),
     Reading(
         "—",
         "ClearHelperToken by a non-elevated owner of an elevated job",
         "E_ACCESSDENIED: Clear is a write and follows the UAC write rule",
         "domain/tokens.py",
+        "clear-is-a-write",
     ),
 )
 
 
 TRANSFER_READINGS: tuple[Reading, ...] = (
     Reading(
-        "§5.3",
+        "HTTP",
         "which HTTP statuses are fatal",
         "transient: 408, 429 and 5xx except 501/505; every other non-2xx status is fatal",
         "transfer/network.py",
+        "http-statuses",
     ),
     Reading(
-        "§5.3",
+        "host",
         "an unregistered host",
         "ERROR_WINHTTP_NAME_NOT_RESOLVED 0x80072EE7, transient, context "
         "GENERAL_TRANSPORT, after `svc.network.resolve_delay` seconds of CONNECTING",
         "transfer/scheduler.py",
+        "unregistered-host",
     ),
     Reading(
         "T11",
@@ -149,25 +166,45 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading("T6", "Resume of a TRANSFERRED job without new files", "stays TRANSFERRED", "domain/states.py"),
     Reading(
-        "§3.5",
+        "files",
         "destination directory missing when the transfer starts",
         "ERROR, context LOCAL_FILE, HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003",
         "transfer/localfs.py",
+        "missing-directory",
     ),
     Reading(
-        "§3.5", "the hidden attribute of the temporary file", "a leading dot: `.BIT<hex>.tmp`", "transfer/localfs.py"
+        "files",
+        "the hidden attribute of the temporary file",
+        "a leading dot: `.BIT<hex>.tmp`",
+        "transfer/localfs.py",
+        "hidden-temporary",
     ),
     Reading(
-        "§2.11", "interval before a failed notification is retried", "60 s of service time", "transfer/notifications.py"
+        "callbacks",
+        "interval before a failed notification is retried",
+        "60 s of service time",
+        "transfer/notifications.py",
+        "notifications",
     ),
     Reading(
-        "§2.11",
+        "callbacks",
         "running the notify command line",
         "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner`",
         "transfer/notifications.py",
+        "command-line",
     ),
-    Reading("§2.3", "SetNotifyCmdLine with parameters but no program", "E_INVALIDARG", "com/job2.py"),
     Reading(
-        "§9.5", "upload to a URL that is not a BITS upload endpoint", "BG_E_HTTP_ERROR_501, fatal", "transfer/upload.py"
+        "Job2",
+        "SetNotifyCmdLine with parameters but no program",
+        "E_INVALIDARG",
+        "com/job2.py",
+        "cmdline-no-program",
+    ),
+    Reading(
+        "upload",
+        "upload to a URL that is not a BITS upload endpoint",
+        "BG_E_HTTP_ERROR_501, fatal",
+        "transfer/upload.py",
+        "upload-endpoint",
     ),
 )

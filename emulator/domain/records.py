@@ -13,6 +13,7 @@ from typing import Any
 
 from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
 from ..identity.tokens import AccessToken
+from .states import FINAL_STATES
 
 
 @dataclass(slots=True, eq=False)
@@ -96,7 +97,7 @@ class JobRecord:
     properties: dict[int, Any] = field(default_factory=dict)
     helper_flags: int = 0
     helper: HelperToken | None = None
-    # scheduler bookkeeping (spec/bits-core.md §3.3 timers), seconds on the service clock
+    # scheduler bookkeeping (timers of docs/reference/states.md), seconds on the service clock
     retry_at: float | None = None
     no_progress_since: float | None = None
     active_seconds: float = 0.0
@@ -113,4 +114,4 @@ class JobRecord:
 
     @property
     def is_final(self) -> bool:
-        return self.state >= JobState.ACKNOWLEDGED
+        return self.state in FINAL_STATES

@@ -1,4 +1,4 @@
-"""The job state machine: the one place a job's state is decided (spec/bits-core.md §3.3).
+"""The job state machine: the one place a job's state is decided (docs/reference/states.md).
 
 ``transition(state, trigger, …)`` returns the next state or raises the HRESULT Windows returns for an
 API trigger that the state does not allow. The scheduler's triggers use the same function; an internal
@@ -14,17 +14,22 @@ from ..constants import JobState, JobType
 from ..hresults import BitsError
 
 S = JobState
-_NON_FINAL = frozenset(s for s in JobState if s not in (S.ACKNOWLEDGED, S.CANCELLED))
-_ACTIVE = frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING})
+# The state families, defined here once; everything else imports them.
+FINAL_STATES = frozenset({S.ACKNOWLEDGED, S.CANCELLED})  # the job has left the queue
+RUNNING_STATES = frozenset({S.CONNECTING, S.TRANSFERRING})  # holds a connection (and a transfer slot)
+ACTIVE_STATES = frozenset({S.QUEUED, *RUNNING_STATES})  # waiting for or holding a connection
+SCHEDULED_STATES = frozenset({*ACTIVE_STATES, S.TRANSIENT_ERROR})  # the scheduler has work or a timer for it
+_NON_FINAL = frozenset(s for s in JobState if s not in FINAL_STATES)
+_ACTIVE = ACTIVE_STATES
 
 
 class Trigger(Enum):
-    # API methods (§3.2)
+    # API methods (docs/reference/states.md#state-changing-methods)
     RESUME = "Resume"
     SUSPEND = "Suspend"
     CANCEL = "Cancel"
     COMPLETE = "Complete"
-    # scheduler and environment (§3.3)
+    # scheduler and environment (docs/reference/states.md#transitions)
     SCHEDULE = "scheduler picks the job"  # T8
     CONNECTED = "connected"  # T9
     TRANSIENT_FAILURE = "recoverable error"  # T10, T14
@@ -34,7 +39,7 @@ class Trigger(Enum):
     PREEMPTED = "time slice over / owner away"  # T11, T20
     NETWORK_LOST = "network lost"  # T17
     NETWORK_RESTORED = "network re-established"  # T18
-    TOKEN_DISCARDED = "helper token discarded"  # security §4.3
+    TOKEN_DISCARDED = "helper token discarded"  # docs/reference/security.md#lifetime
     INACTIVITY_TIMEOUT = "job inactivity timeout"  # T32
     FILES_ADDED = "files added to a transferred job"  # T6
 

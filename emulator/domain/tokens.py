@@ -1,6 +1,7 @@
-"""IBitsTokenOptions decision tables (spec/bits-security.md §2.3–§2.5), as pure functions.
+"""IBitsTokenOptions decision tables (docs/reference/security.md#sethelpertoken), as pure functions.
+Source keys in capitals (SHT, HT, UAC…) name Microsoft pages: docs/reference/sources.md.
 
-Inputs are the facts the tables name (§2.2): who performed the QueryInterface (QI.sid, QI.adm, and W —
+Inputs are the facts the tables name (security.md#inputs): who performed the QueryInterface (QI.sid, QI.adm, and W —
 whether that identity may modify the job under the general rule), the job owner (OWN.sid, OWN.adm), the
 impersonation level of the IBitsTokenOptions proxy, the helper identity presented at SetHelperToken
 (H.adm) and the helper token currently stored (CUR.adm). The output is the HRESULT Windows returns.
@@ -32,7 +33,7 @@ class Method(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Choices:
-    """Where the pages disagree, the reading the emulator applies (spec/bits-security.md §10).
+    """Where the pages disagree, the reading the emulator applies (docs/reference/readings.md).
 
     ``elevated_owner_may_set_admin_helper`` — A1: on 1607+, the owner's SID matches, the job was created
     non-elevated, the caller is now elevated and the helper is an administrator. The error text keys on the
@@ -50,7 +51,7 @@ DEFAULT_CHOICES = Choices()
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """The QI-time identity facing the job (§2.2)."""
+    """The QI-time identity facing the job (docs/reference/security.md#inputs)."""
 
     qi_sid: str
     qi_admin: bool  # QI.adm: S-1-5-32-544 present and enabled
@@ -108,19 +109,19 @@ def access(rules: HelperTokenRules, method: Method, s: Subject, choices: Choices
             return _deny("the job was created elevated; the caller at QueryInterface is not (N7)")
         return _deny("the caller at QueryInterface neither owns this job nor administers an admin-owned job (N5/N6/N8)")
     if method in (Method.GET_HELPER_TOKEN_FLAGS, Method.GET_HELPER_TOKEN_SID):
-        # §2.5: the owner's SID at QI time suffices, whatever the job's elevation (reads stay open, A12).
+        # Get/Clear table: the owner's SID at QI time suffices, whatever the job's elevation (reads stay open, A12).
         if s.is_owner or (s.qi_admin and s.qi_can_write):
             return ALLOW
         return _deny("only the job owner or an administrator may read the helper token (GHTF, GHTS)")
     if method is Method.SET_HELPER_TOKEN_FLAGS:
-        # §2.4 rows and T17: an administrator who may modify the job; or the owner of a job that is
+        # SetHelperTokenFlags rows and T17: an administrator who may modify the job; or the owner of a job that is
         # not administrator-owned.
         if s.qi_admin and s.qi_can_write:
             return ALLOW
         if s.is_owner and not s.owner_admin and s.qi_can_write:
             return ALLOW
         return _deny("only the owner of a non-admin job or an administrator may set the flags (SHTF)")
-    # ClearHelperToken. §2.5 lists OWN.adm "any" for a SID match; OUR CHOICE: Clear is a write, so the
+    # ClearHelperToken. The Get/Clear table lists OWN.adm "any" for a SID match; OUR CHOICE: Clear is a write, so the
     # UAC write rule (W) also applies — a non-elevated owner cannot strip an elevated job's token.
     if s.qi_can_write and (s.is_owner or s.qi_admin):
         return ALLOW
@@ -148,7 +149,7 @@ def helper_admin(
     """Step 3: the 1607 condition on administrator helper tokens.
 
     SetHelperToken: the token being set (H.adm); SetHelperTokenFlags: the token currently set (CUR.adm).
-    The other methods have no such condition (§2.5), and before 1607 none applies (L2, L5).
+    The other methods have no such condition, and before 1607 none applies (L2, L5).
     """
     if rules is HelperTokenRules.LEGACY or not helper_is_admin:
         return ALLOW

@@ -1,1 +1,2 @@
-"""The Windows security model, reduced to what BITS looks at (DESIGN §3, spec/bits-security.md §1.3)."""
+"""The Windows security model, reduced to what BITS looks at (docs/design.md#identity,
+docs/reference/security.md#admin)."""

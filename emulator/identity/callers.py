@@ -1,8 +1,9 @@
 """Who BITS sees on a call: client process token, per-proxy blanket and COM cloaking.
 
-Facts: spec/bits-security.md §3 (CLOAK, EOAC, SBN, CSPB, SVC). Each interface pointer carries its own
-blanket; a new pointer starts from the process-wide default (CoInitializeSecurity, or IDENTIFY with no
-cloaking when it was never called). Cloaking is not inherited by pointers obtained from another one.
+Facts: docs/reference/security.md#blanket (CLOAK, EOAC, SBN, CSPB, SVC: docs/reference/sources.md). Each
+interface pointer carries its own blanket; a new pointer starts from the process-wide default
+(CoInitializeSecurity, or IDENTIFY with no cloaking when it was never called). Cloaking is not inherited
+by pointers obtained from another one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The cast of spec/bits-security.md §8 on one service, ready for helper-token and ownership tests.
+"""The cast of the scenarios (docs/reference/security.md#scenarios) on one service, ready for helper-token
+and ownership tests.
 
     cast = Cast.on(svc)
     cast.alice.token          # standard user
@@ -62,9 +63,9 @@ class Cast:
         return self.bob.elevated_token
 
     @property
-    def hU(self) -> AccessToken:  # the spec's name (§8)
+    def hU(self) -> AccessToken:  # the scenarios' name
         return self.helper.token
 
     @property
-    def hA(self) -> AccessToken:  # the spec's name (§8)
+    def hA(self) -> AccessToken:  # the scenarios' name
         return self.admin_helper.elevated_token

@@ -30,12 +30,11 @@ class Directory:
         self.active_by_sid: dict[str, set[int]] = {}
         self._session_ids = itertools.count(0x10000)
         self._terminal_ids = itertools.count(1)
-        machine = store.get_setting("machine")
         allocator = sids.SidAllocator(seed)
-        if machine is None:
-            with store.transaction():
-                store.set_setting("machine", allocator.machine)
-                store.set_setting("next_rid", "1001")
+        with store.transaction():
+            # insert-if-absent inside the write transaction: services creating one store at once agree
+            store.set_setting_default("machine", allocator.machine)
+            store.set_setting_default("next_rid", "1001")
         for account in (LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE):
             self._remember(account)
             session_id = SERVICE_SESSION_IDS[account.sid]
@@ -58,10 +57,17 @@ class Directory:
             raise ValueError(f'{name!r} is not a valid Windows user name (1-20 chars, no "/\\[]:;|=,+*?<>@)')
         if name.lower() in self.by_name:
             raise ValueError(f"an account named {name!r} already exists (use account({name!r}))")
-        machine = self._store.get_setting("machine")
-        rid = int(self._store.get_setting("next_rid") or "1001")
-        account = Account(f"S-1-5-21-{machine}-{rid}", name, AccountKind.USER, admin)
         with self._store.transaction():
+            # Read inside the (IMMEDIATE, for a shared file store) write transaction: another service may
+            # have added this name, or used the next RID, since this one started.
+            existing = self._store.account_row(name)
+            if existing is not None:
+                account = Account(existing[0], existing[1], AccountKind(existing[2]), bool(existing[3]))
+                self._remember(account)
+                raise ValueError(f"an account named {name!r} already exists (use account({name!r}))")
+            machine = self._store.get_setting("machine")
+            rid = int(self._store.get_setting("next_rid") or "1001")
+            account = Account(f"S-1-5-21-{machine}-{rid}", name, AccountKind.USER, admin)
             self._store.set_setting("next_rid", str(rid + 1))
             self._store.insert_account(account.sid, account.name, account.kind.value, account.admin)
         self._remember(account)
@@ -69,6 +75,11 @@ class Directory:
 
     def account(self, name_or_sid: str) -> Account:
         found = self.by_sid.get(name_or_sid) or self.by_name.get(name_or_sid.lower())
+        if found is None and self._store.shared:
+            row = self._store.account_row(name_or_sid)  # added by another service sharing the store
+            if row is not None:
+                found = Account(row[0], row[1], AccountKind(row[2]), bool(row[3]))
+                self._remember(found)
         if found is None:
             raise KeyError(f"no account {name_or_sid!r}")
         return found
@@ -103,15 +114,21 @@ class Directory:
     def logoff(self, session: LogonSession) -> None:
         if not isinstance(session, LogonSession):
             raise TypeError(f"logoff() takes a LogonSession, not {type(session).__name__}")
+        if not session.active:
+            raise ValueError(f"logon session {session.id} of {session.account.name} has already logged off")
         known = self.sessions.get(session.id)
         if known is not session:
             raise KeyError(f"logon session {session.id} does not belong to this service")
         if session.account.is_service:
             raise ValueError(f"{session.account.name} is a service account and is always logged on")
-        if not session.active:
-            raise ValueError(f"logon session {session.id} of {session.account.name} has already logged off")
         session.active = False
-        self.active_by_sid[session.account.sid].discard(session.id)
+        # An ended session leaves the directory (nothing grows with the history of logons); its id is
+        # never reused, so a token of it is recognised as dead (session_active is False).
+        del self.sessions[session.id]
+        active = self.active_by_sid[session.account.sid]
+        active.discard(session.id)
+        if not active:
+            del self.active_by_sid[session.account.sid]
         self._bus.publish(Logoff(self._now(), session.id, session.account.sid))
 
     def is_logged_on(self, sid: str) -> bool:

@@ -19,7 +19,7 @@ from .tokens import (
 
 
 class LogonType(IntEnum):
-    """SECURITY_LOGON_TYPE values for the logons BITS distinguishes (spec/bits-security.md §6.2)."""
+    """SECURITY_LOGON_TYPE values for the logons BITS distinguishes (docs/reference/security.md#logon)."""
 
     INTERACTIVE = 2
     NETWORK = 3
@@ -69,7 +69,7 @@ def make_tokens(account: Account, session_id: int, logon_type: LogonType) -> tup
 
     An administrator's interactive logon under UAC yields a filtered token (Administrators deny-only,
     medium integrity) and a linked full token (UACHOW, SPLIT). Everyone else gets one token, used for both.
-    LocalSystem holds the administrators SID enabled; LocalService and NetworkService do not (§1.3).
+    LocalSystem holds the administrators SID enabled; LocalService and NetworkService do not (security.md#admin).
     """
     # Every logon gets its own logon SID (S-1-5-5-X-Y, SE_GROUP_LOGON_ID; WKS): it tells two logons of
     # one account apart, and it is what a helper token carries that no other table holds.

@@ -77,7 +77,7 @@ class AccessToken:
     is_admin: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        # ADM(t) of spec/bits-security.md §1.3: S-1-5-32-544 present *and enabled*.
+        # ADM(t) of docs/reference/security.md#admin: S-1-5-32-544 present *and enabled*.
         admin = any(g.sid == sids.ADMINISTRATORS and g.enabled for g in self.groups)
         object.__setattr__(self, "is_admin", admin)
 

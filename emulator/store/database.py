@@ -1,16 +1,20 @@
 """Opening a store: SQLite connections, pragmas, the schema template and Alembic upgrades.
 
 In-memory services copy a template database built once per process from the models (SQLite's backup
-API), so a fresh service costs a page copy, not DDL and not a migration replay (DESIGN §2). File stores
+API), so a fresh service costs a page copy, not DDL and not a migration replay (docs/design.md#service). File stores
 are created and upgraded by the Alembic revisions in ``migrations/`` at open; a store stamped with a
 revision this version does not know was written by a newer emulator and is refused.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
+import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -21,7 +25,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .schema import Base
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
+BUSY_TIMEOUT_MS = 60_000
 
 
 class StoreVersionError(RuntimeError):
@@ -44,12 +49,14 @@ def migrations_dir() -> Path:
 
 def _apply_pragmas(conn: sqlite3.Connection, *, file_backed: bool) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
-    # Purged helper-token data must not linger in free pages (DESIGN §2, issue: secure_delete test).
+    # Purged helper-token data must not linger in free pages (docs/design.md#service, secure_delete test).
     conn.execute("PRAGMA secure_delete=ON")
     if file_backed:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
+        # Several services (processes) may share the file: writers wait for each other's short
+        # transactions rather than fail with "database is locked".
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _connect(database: str) -> sqlite3.Connection:
@@ -121,6 +128,7 @@ def make_engine(url: URL) -> Engine:
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
         dbapi_conn.execute("PRAGMA secure_delete=ON")
+        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     return engine
 
@@ -158,11 +166,26 @@ def upgrade(engine: Engine) -> None:
 
 def open_file(url: URL) -> tuple[sqlite3.Connection, Engine]:
     engine = make_engine(url)
-    upgrade(engine)
     assert url.database is not None
+    # Two processes creating (or upgrading) one store at the same moment: the second waits for the first
+    # (an advisory lock on the database file itself, independent of SQLite's own locks), then finds the
+    # schema at head and has nothing to do.
+    with _file_lock(url.database):
+        upgrade(engine)
     conn = _connect(url.database)
     _apply_pragmas(conn, file_backed=True)
     return conn, engine
+
+
+@contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def engine_over(conn: sqlite3.Connection) -> Engine:

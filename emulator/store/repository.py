@@ -1,7 +1,7 @@
 """Write-through persistence of job records.
 
 Hot-path writes run on the service's own sqlite3 connection with SQL generated once from the SQLAlchemy
-tables (Core for hot paths, notes §3.3): an API call costs one short transaction, not an ORM flush.
+tables (Core for hot paths, docs/design.md#service): an API call costs one short transaction, not an ORM flush.
 Loading a file store at start uses the typed ORM models.
 """
 
@@ -37,6 +37,13 @@ def _db(column: str, value: Any) -> Any:
 def _insert_sql(table: Table) -> tuple[str, tuple[str, ...]]:
     names = tuple(c.name for c in table.columns)
     return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", names
+
+
+_INSERT_JOB = _insert_sql(JOBS)
+_INSERT_FILE = _insert_sql(FILES)
+_JOB_COLUMNS = frozenset(c.name for c in JOBS.columns)
+_FILE_COLUMNS = frozenset(c.name for c in FILES.columns)
+_UPDATES: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
 def error_columns(error: ErrorRecord | None) -> dict[str, Any]:
@@ -143,27 +150,93 @@ _CLEAR_HELPER = (
 )
 
 
+CHANGES_KEPT = 10_000  # change-log rows kept for services that poll late; older ones force a full reload
+
+
 class JobStore:
-    """The service's persistence port. Every method joins the current transaction (see ``transaction``)."""
+    """The service's persistence port. Every method joins the current transaction (see ``transaction``).
+
+    A file store may be shared by several services (several processes are several clients of one queue):
+    then each write transaction starts with BEGIN IMMEDIATE (writers queue up behind SQLite's lock instead
+    of failing), new ids and FIFO numbers come from the database inside it, and the ids of the jobs it
+    touched go to ``job_changes`` so the others reload just those (``poll``).
+    """
 
     def __init__(self, conn: sqlite3.Connection, engine: Engine | None = None) -> None:
         self.conn = conn
         self.engine = engine
-        self._insert_job, self._job_names = _insert_sql(JOBS)
-        self._insert_file, self._file_names = _insert_sql(FILES)
-        self._updates: dict[tuple[str, tuple[str, ...]], str] = {}
-        self._job_columns = frozenset(c.name for c in JOBS.columns)
-        self._file_columns = frozenset(c.name for c in FILES.columns)
+        self.shared = engine is not None
+        self.writer = uuid.uuid4().hex
+        self._touched: set[str] = set()
+        self._commits = 0
+        self._data_version: int | None = None
+        self._last_change = 0
+        if self.shared:
+            self._data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            self._last_change = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM job_changes").fetchone()[0])
+        self._insert_job, self._job_names = _INSERT_JOB
+        self._insert_file, self._file_names = _INSERT_FILE
+        self._updates = _UPDATES  # generated SQL is the same for every store: built once per process
+        self._job_columns = _JOB_COLUMNS
+        self._file_columns = _FILE_COLUMNS
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One API call = one transaction: either every write lands or none does."""
+        if self.shared and not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            if self._touched:
+                self._log_changes()
         except BaseException:
+            self._touched.clear()
             self.conn.rollback()
             raise
         self.conn.commit()
+
+    def _log_changes(self) -> None:
+        touched, self._touched = self._touched, set()
+        self.conn.executemany(
+            "INSERT INTO job_changes (job_id, writer) VALUES (?, ?)", [(j, self.writer) for j in sorted(touched)]
+        )
+        self._commits += 1
+        if self._commits % 1024 == 0:
+            self.conn.execute(
+                "DELETE FROM job_changes WHERE seq <= (SELECT MAX(seq) FROM job_changes) - ?", (CHANGES_KEPT,)
+            )
+
+    def _touch(self, job_id: str) -> None:
+        if self.shared:
+            self._touched.add(job_id)
+
+    def poll(self) -> tuple[bool, set[str]]:
+        """What other services committed since the last poll: (reload everything?, job ids to reload).
+
+        Costs one PRAGMA when nothing changed (SQLite's data_version moves only for other connections'
+        commits)."""
+        if not self.shared:
+            return False, set()
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._data_version:
+            return False, set()
+        self._data_version = version
+        low, high = self.conn.execute("SELECT MIN(seq), MAX(seq) FROM job_changes").fetchone()
+        if high is None:
+            return False, set()
+        full = low is not None and low > self._last_change + 1 and self._last_change > 0
+        rows = self.conn.execute(
+            "SELECT job_id FROM job_changes WHERE seq > ? AND writer != ?", (self._last_change, self.writer)
+        ).fetchall()
+        self._last_change = int(high)
+        return full, {r[0] for r in rows}
+
+    def all_job_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM jobs").fetchall()]
+
+    def next_seq(self) -> int:
+        """The next FIFO number, from the database (inside the write transaction of a shared store)."""
+        return int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0])
 
     def _update_sql(self, table: str, names: tuple[str, ...]) -> str:
         key = (table, names)
@@ -178,24 +251,30 @@ class JobStore:
         return sql
 
     def insert_job(self, rec: JobRecord) -> None:
+        self._touch(rec.key)
         cols = job_columns(rec)
         self.conn.execute(self._insert_job, [_db(n, cols[n]) for n in self._job_names])
 
     def update_job(self, job_id: str, changes: Mapping[str, Any]) -> None:
+        self._touch(job_id)
         names = tuple(changes)
         self.conn.execute(self._update_sql("jobs", names), [*(_db(n, changes[n]) for n in names), job_id])
 
     def delete_job(self, job_id: str) -> None:
+        self._touch(job_id)
         self.conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
 
     def insert_files(self, files: Iterable[FileRecord]) -> None:
         rows = []
         for f in files:
+            self._touch(str(f.job_id))
             cols = file_columns(f)
             rows.append([_db(n, cols[n]) for n in self._file_names])
         self.conn.executemany(self._insert_file, rows)
 
-    def update_file(self, file_id: int, changes: Mapping[str, Any]) -> None:
+    def update_file(self, file_id: int, changes: Mapping[str, Any], job_id: str | None = None) -> None:
+        if job_id is not None:
+            self._touch(job_id)
         names = tuple(changes)
         self.conn.execute(self._update_sql("files", names), [*(_db(n, changes[n]) for n in names), file_id])
 
@@ -207,7 +286,10 @@ class JobStore:
 
     def clear_all_helper_tokens(self) -> None:
         """Service start: no helper token survives a restart (SHT: "not persistent"); flags do."""
-        self.conn.execute(f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL")
+        for (job_id,) in self.conn.execute(
+            f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL RETURNING id"
+        ).fetchall():
+            self._touch(job_id)
 
     def purge_helper_tokens(
         self,
@@ -215,17 +297,19 @@ class JobStore:
         owner_sid: str | None,
         *,
         failing_states: Iterable[JobState],
+        target_state: JobState,
         error: ErrorRecord,
         now: float,
     ) -> int:
         """Logoff: drop the tokens a session supplied (and, when ``owner_sid`` is given, the tokens on that
         owner's jobs, A14) in one statement that reaches its rows through the helper-session and owner
-        indexes. Jobs in ``failing_states`` that hold usage flags fail with ``error`` in the same statement.
+        indexes. Jobs in ``failing_states`` that hold usage flags move to ``target_state`` (decided by the
+        domain's transition function, not here) with ``error`` in the same statement.
         Returns the number of rows touched."""
         states = ",".join(str(int(s)) for s in failing_states)
         fails = f"(helper_flags != 0 AND state IN ({states}))"
         where = "helper_session_id = ?"
-        params: list[Any] = [int(JobState.ERROR), int(error.context), error.code, now, session_id]
+        params: list[Any] = [int(target_state), int(error.context), error.code, now, session_id]
         if owner_sid is not None:
             where += " OR (owner_sid = ? AND helper_sid IS NOT NULL)"
             params.append(owner_sid)
@@ -238,9 +322,12 @@ class JobStore:
             f"error_protocol = CASE WHEN {fails} THEN NULL ELSE error_protocol END, "
             f"error_count = error_count + CASE WHEN {fails} THEN 1 ELSE 0 END, "
             f"modified_at = CASE WHEN {fails} THEN ? ELSE modified_at END "
-            f"WHERE {where}"
+            f"WHERE {where} RETURNING id"
         )
-        return self.conn.execute(sql, params).rowcount
+        ids = self.conn.execute(sql, params).fetchall()
+        for (job_id,) in ids:
+            self._touch(job_id)
+        return len(ids)
 
     # settings and accounts -------------------------------------------------------------------------
 
@@ -254,6 +341,16 @@ class JobStore:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+    def set_setting_default(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", (key, value))
+
+    def account_row(self, name_or_sid: str) -> tuple[str, str, str, bool] | None:
+        row = self.conn.execute(
+            "SELECT sid, name, kind, admin FROM accounts WHERE sid = ? OR name = ? COLLATE NOCASE",
+            (name_or_sid, name_or_sid),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]), bool(row[3]))
 
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None:
         self.conn.execute(
@@ -273,6 +370,19 @@ class JobStore:
             for frow in session.scalars(select(FileRow).order_by(FileRow.job_id, FileRow.position)):
                 jobs[frow.job_id].files.append(_file_record(frow))
         return accounts, list(jobs.values())
+
+    def load_jobs(self, ids: Iterable[str]) -> dict[str, JobRecord]:
+        """The current rows of ``ids`` (absent ids have left the queue)."""
+        wanted = sorted(ids)
+        if self.engine is None or not wanted:
+            return {}
+        with Session(self.engine) as session:
+            jobs = {row.id: _job_record(row) for row in session.scalars(select(JobRow).where(JobRow.id.in_(wanted)))}
+            files = select(FileRow).where(FileRow.job_id.in_(wanted)).order_by(FileRow.job_id, FileRow.position)
+            for frow in session.scalars(files):
+                if frow.job_id in jobs:
+                    jobs[frow.job_id].files.append(_file_record(frow))
+        return jobs
 
     def settings(self) -> dict[str, str]:
         if self.engine is None:

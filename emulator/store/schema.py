@@ -115,5 +115,15 @@ class FileRow(Base):
     response_headers: Mapped[str | None] = mapped_column(Text)
 
 
+class JobChangeRow(Base):
+    """Which jobs each committed write touched, so other services sharing a file store reload just those
+    (several processes are several clients of one queue). ``writer`` is the service that wrote it."""
+
+    __tablename__ = "job_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36))
+    writer: Mapped[str] = mapped_column(String(32))
+
+
 JOBS: Table = JobRow.__table__  # type: ignore[assignment]
 FILES: Table = FileRow.__table__  # type: ignore[assignment]

@@ -1,1 +1,1 @@
-"""Moving bytes: remote sources, the local file system sandbox and the scheduler (DESIGN §5)."""
+"""Moving bytes: remote sources, the local file system sandbox and the scheduler (docs/design.md#transfers)."""

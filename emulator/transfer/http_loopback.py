@@ -1,4 +1,4 @@
-"""Real HTTP(S) to servers on this machine's loopback interface (DESIGN §5).
+"""Real HTTP(S) to servers on this machine's loopback interface (docs/design.md#transfers).
 
 A URL whose host is ``127.0.0.1``, ``localhost`` or ``::1`` and that the fake network does not know is
 fetched for real with the standard library: ``Range: bytes=N-`` to resume, redirects followed (up to 5),
@@ -21,10 +21,10 @@ from urllib.parse import urljoin, urlsplit
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, ErrorContext, SecurityFlags
 from ..domain.records import JobRecord
-from .network import status_is_fatal
+from .flow import Failure, Flow, http_failure
 
 if TYPE_CHECKING:
-    from .scheduler import Flow, Scheduler
+    from .localfs import LocalFileSystem
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_REDIRECTS = 5
@@ -52,7 +52,7 @@ def _basic(rec: JobRecord, target: AuthTarget) -> str | None:
 def _context(rec: JobRecord) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     if rec.security_flags & _IGNORE_CERT:
-        # SetSecurityFlags asked to ignore certificate problems (bits-core §4.8).
+        # SetSecurityFlags asked to ignore certificate problems (docs/reference/interfaces.md#enums).
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
@@ -115,25 +115,16 @@ class _Failure(Exception):
         self.code, self.context, self.fatal = code, context, fatal
 
 
-def connect(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
+def connect(rec: JobRecord, flow: Flow) -> Failure | None:
+    """Fetch the file's body from a loopback server; fills ``flow`` or returns the failure."""
     f = flow.file
     offset = f.bytes_transferred
     try:
         status, headers, body, _final = _request(rec, f.remote_name, offset)
     except _Failure as failure:
-        sched._fail(rec, t, failure.code, failure.context, fatal=failure.fatal, file=f, protocol="http")
-        return True
+        return Failure(int(failure.code), failure.context, fatal=failure.fatal, file=f, protocol="http")
     if not 200 <= status < 300:
-        sched._fail(
-            rec,
-            t,
-            hresults.http_error(status),
-            ErrorContext.REMOTE_FILE,
-            fatal=status_is_fatal(status),
-            file=f,
-            protocol="http",
-        )
-        return True
+        return http_failure(status, f)
     if status == 206 and "content-range" in headers:
         start = int(headers["content-range"].split()[1].split("-")[0])
         total = int(headers["content-range"].rsplit("/", 1)[1])
@@ -147,12 +138,11 @@ def connect(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
             mtime = parsedate_to_datetime(headers["last-modified"]).timestamp()
         except (TypeError, ValueError):
             mtime = 0.0
-    raw = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
-    return sched._begin_transfer(rec, flow, t, mtime=mtime, headers=raw)
+    flow.mtime = mtime
+    flow.headers = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
+    return None
 
 
-def copy(flow: Flow, start: int, end: int) -> None:
+def copy(fs: LocalFileSystem, flow: Flow, start: int, end: int) -> None:
     assert flow.body is not None
-    with open(flow.tmp, "r+b") as fh:
-        fh.seek(start)
-        fh.write(flow.body[start - flow.body_offset : end - flow.body_offset])
+    fs.write(flow.tmp, start, flow.body[start - flow.body_offset : end - flow.body_offset])

@@ -2,18 +2,18 @@
 
 * Windows drive paths ``C:\\x\\y`` map to ``<drive_root>/C/x/y``; UNC paths ``\\\\server\\share\\p`` to
   ``<unc_root>/server/share/p``; absolute POSIX paths are used as they are. ``drive_root`` defaults to
-  a per-service ``tempfile.mkdtemp()`` made on first use; set ``svc.scheduler.filesystem.drive_root``.
+  a per-service ``tempfile.mkdtemp()`` made on first use; set ``svc.filesystem.drive_root``.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
   symlink that leads out of the root → E_ACCESSDENIED. Alternate data streams are refused by the name
   rules (domain/names.py). Nothing is written when a name is refused.
 * The destination directory is not required to exist at AddFile (BITS creates nothing before the
   transfer); OUR CHOICE: when the transfer starts and it does not exist, the job goes to ERROR with
   context LOCAL_FILE and HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003.
-* Downloads write a temporary file ``BIT<hex>.tmp`` in the destination directory (bits-core §3.5);
+* Downloads write a temporary file ``BIT<hex>.tmp`` in the destination directory (docs/reference/states.md#files);
   Complete renames it over the local name (an existing file is replaced); Cancel deletes it.
 * A minimal ACL model: ``restrict(directory, writers=[sid, …])`` lets only those SIDs create files in
   the directory and below. The identity writing is the job owner, or the helper token's user when the
-  job has BG_TOKEN_LOCAL_FILE and a helper token (bits-security §5).
+  job has BG_TOKEN_LOCAL_FILE and a helper token (docs/reference/security.md#usage-flags).
 """
 
 from __future__ import annotations
@@ -24,16 +24,13 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from .. import hresults
+from ..domain.acting import acting_sid
 from ..domain.names import is_unc
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.tokens import AccessToken
-
-if TYPE_CHECKING:
-    from ..service import BitsService
 
 _DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
 DEVICE_NAMES = frozenset(
@@ -81,10 +78,14 @@ def _existing_realpath(path: Path) -> Path:
 
 
 class LocalFileSystem:
-    def __init__(self, svc: BitsService) -> None:
-        self._svc = svc
+    """The sandbox of one service. It needs nothing from the service: roots are set or made on first use."""
+
+    def __init__(self, drive_root: str | os.PathLike[str] | None = None) -> None:
+        self._made_root: Path | None = None
         self._drive_root: Path | None = None
         self._unc_root: Path | None = None
+        if drive_root is not None:
+            self._drive_root = Path(drive_root)
         self._writers: dict[Path, frozenset[str]] = {}
 
     # roots ----------------------------------------------------------------------------------------
@@ -92,8 +93,9 @@ class LocalFileSystem:
     @property
     def drive_root(self) -> Path:
         if self._drive_root is None:
-            self._drive_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
+            self._drive_root = self._made_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
         return self._drive_root
+
 
     @drive_root.setter
     def drive_root(self, value: str | os.PathLike[str]) -> None:
@@ -108,6 +110,14 @@ class LocalFileSystem:
     @unc_root.setter
     def unc_root(self, value: str | os.PathLike[str]) -> None:
         self._unc_root = Path(value)
+
+    def close(self) -> None:
+        """Remove the drive root this sandbox made itself (never a root a test handed in)."""
+        if self._made_root is not None:
+            shutil.rmtree(self._made_root, ignore_errors=True)
+            if self._drive_root == self._made_root:
+                self._drive_root = None
+            self._made_root = None
 
     def _root_of(self, name: str) -> tuple[Path | None, Path]:
         """(root or None for POSIX paths, host path) for a local or SMB name; E_INVALIDARG if refused."""
@@ -167,9 +177,7 @@ class LocalFileSystem:
 
     def writer_sid(self, job: JobRecord) -> str:
         """Who creates the job's files: the helper token's user with BG_TOKEN_LOCAL_FILE, else the owner."""
-        if job.helper_flags & LOCAL_FILE_FLAG and job.helper is not None:
-            return job.helper.token.user_sid
-        return job.owner_sid
+        return acting_sid(job, LOCAL_FILE_FLAG)
 
     # the facade's hooks ----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The fake network: URLs a test registers, with content, rate, status, headers and faults (DESIGN §5).
+"""The fake network: URLs a test registers, with content, rate, status, headers and faults (docs/design.md#transfers).
 
     svc.network.register("http://server/a.bin", content=b"...", rate=1000)
     svc.network.register("http://server/big", size=10 * 2**20, generator=lambda off, n: bytes(n))
@@ -7,13 +7,15 @@
 A host nobody registered does not resolve (ERROR_WINHTTP_NAME_NOT_RESOLVED, transient, after
 ``resolve_delay`` seconds of CONNECTING). A registered host with an unregistered path answers 404.
 
-HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, bits-core §5.3). The docs do not
-say which statuses are fatal; OUR CHOICE (docs/transfers.md): 408, 429 and every 5xx except 501 and 505
-are transient (the 503/504 texts say "resume later"); every other non-2xx status is fatal.
+HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, docs/reference/return-codes.md#http).
+The docs do not say which statuses are fatal; OUR CHOICE (docs/reference/readings.md#http-statuses):
+408, 429 and every 5xx except 501 and 505 are transient (the 503/504 texts say "resume later"); every
+other non-2xx status is fatal.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -22,13 +24,13 @@ from urllib.parse import urlsplit
 
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, TokenFlags
+from ..domain.acting import acting_sid
+from ..events import EventBus, NetworkChanged
 from ..hresults import HResult
 from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
-    from ..service import BitsService
-    from .scheduler import Scheduler
 
 Generator = Callable[[int, int], bytes]
 
@@ -78,7 +80,7 @@ class Resource:
     users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
     authorized_sids: frozenset[str] = frozenset()  # identities implicit (NTLM/Negotiate) credentials may carry
     client_certificate: bool = False  # the HTTPS server asks for a client certificate
-    upload: bool = False  # a BITS upload endpoint (bits-core §9.5)
+    upload: bool = False  # a BITS upload endpoint (docs/reference/states.md#upload)
     reply: bytes | None = None  # what the server application answers an upload-reply job
     received: bytes | None = None  # the last file uploaded to it
     requests: int = 0
@@ -120,8 +122,12 @@ class Resource:
 
 
 class FakeNetwork:
-    def __init__(self, scheduler: Scheduler) -> None:
-        self._scheduler = scheduler
+    """The fake network of one service. ``now`` gives the time stamps of new resources; connectivity
+    changes are published on ``bus`` (the scheduler listens)."""
+
+    def __init__(self, now: Callable[[], float] | None = None, bus: EventBus | None = None) -> None:
+        self._now = now if now is not None else time.time
+        self._bus = bus
         self._resources: dict[str, Resource] = {}
         self._hosts: dict[str, int] = {}
         self.connected = True
@@ -157,12 +163,12 @@ class FakeNetwork:
 
         ``rate`` is bytes per second (None: instant). ``transient_failures`` connections fail first with
         ``failure_status``. ``change_content_after`` bytes into a transfer the server's copy changes
-        (to ``changed_content`` if given) with a new time stamp, so the file restarts (bits-core §3.5).
+        (to ``changed_content`` if given) with a new time stamp, so the file restarts (docs/reference/states.md#files).
         ``content_length=False`` sends no length, so the size stays unknown until the file is done.
         ``auth`` makes the server challenge: ``"basic"`` accepts the ``users`` name/password pairs given
         with SetCredentials; ``"ntlm"``/``"negotiate"`` accept implicit credentials (SetCredentials with
         NULL user and password) of an identity in ``authorized_sids`` — the helper token's user when the
-        job has BG_TOKEN_NETWORK and a helper token, else the owner (bits-security §5).
+        job has BG_TOKEN_NETWORK and a helper token, else the owner (docs/reference/security.md#usage-flags).
         ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
         answers upload-reply jobs.
         """
@@ -195,7 +201,7 @@ class FakeNetwork:
             failure_status=failure_status,
             change_content_after=change_content_after,
             changed_content=changed_content,
-            last_modified=self._scheduler.clock_time() if last_modified is None else last_modified,
+            last_modified=self._now() if last_modified is None else last_modified,
             latency=self.latency if latency is None else latency,
             content_length=content_length,
             auth=auth,
@@ -210,7 +216,6 @@ class FakeNetwork:
             host = host_of(url)
             self._hosts[host] = self._hosts.get(host, 0) + 1
         self._resources[key] = res
-        self._scheduler.invalidate()
         return res
 
     def unregister(self, url: str) -> None:
@@ -239,7 +244,7 @@ class FakeNetwork:
             return hresults.ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY  # T49
         return None
 
-    def authenticate(self, res: Resource, rec: JobRecord, svc: BitsService) -> int:
+    def authenticate(self, res: Resource, rec: JobRecord) -> int:
         """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).
 
         Missing or rejected credentials give 401, which the scheduler turns into a fatal
@@ -258,9 +263,8 @@ class FakeNetwork:
         candidates = [c for c in server if c.scheme in schemes] or [c for c in proxy if c.scheme in schemes]
         for c in candidates:
             if c.user_name is None and c.password is None:
-                identity = svc.scheduler.network_identity(rec)
-                sid = identity if isinstance(identity, str) else identity.user_sid
-                if sid in res.authorized_sids:
+                # Implicit credentials carry the helper token with BG_TOKEN_NETWORK, else the owner.
+                if acting_sid(rec, TokenFlags.NETWORK) in res.authorized_sids:
                     return res.status
             elif c.user_name is not None and res.users.get(c.user_name) == c.password:
                 return res.status
@@ -268,11 +272,16 @@ class FakeNetwork:
 
     def disconnect(self) -> None:
         """Network lost (T17): active jobs → TRANSIENT_ERROR, BG_E_NETWORK_DISCONNECTED, not counted."""
-        self._scheduler.set_network(False)
+        self._set(False)
 
     def reconnect(self) -> None:
         """Network re-established (T18): every TRANSIENT_ERROR job → QUEUED."""
-        self._scheduler.set_network(True)
+        self._set(True)
+
+    def _set(self, connected: bool) -> None:
+        self.connected = connected
+        if self._bus is not None:
+            self._bus.publish(NetworkChanged(self._now(), connected))
 
 
 def _zeros(offset: int, length: int) -> bytes:

@@ -1,4 +1,4 @@
-"""Notifications: IBackgroundCopyCallback 1–3 and command lines (spec/bits-core.md §2.3, §2.11, §9.1).
+"""Notifications: IBackgroundCopyCallback 1–3 and command lines (docs/reference/states.md#notifications).
 
 Delivered synchronously, on the thread that made the API call, while the scheduler catches up, in the
 order the events happened: FileTransferred(s) before the JobTransferred/JobError they lead to. No
@@ -14,23 +14,39 @@ A callback is any object with the COM method names (``JobTransferred(job)``, ``J
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ..clock import NS, SimTime
 from ..constants import JobState, NotifyFlags
-from ..domain.records import FileRecord, JobRecord
-from ..events import NotifyCommandLine
-
-if TYPE_CHECKING:
-    from ..identity.callers import Proxy
-    from ..service import BitsService
+from ..domain.records import ErrorRecord, FileRecord, JobRecord
+from ..domain.states import FINAL_STATES
+from ..events import EventBus, NotifyCommandLine
+from ..identity import sids
 
 # OUR CHOICE: BITS retries a failed notification "at an arbitrary interval"; the emulator waits 60 s of
 # service time, so a test moves the clock to see the retry and a polling loop does not spin on it.
 RETRY_SECONDS = 60.0
+_RETRY_NS = int(RETRY_SECONDS) * NS
+DELIVERED_KEPT = 10_000  # the newest deliveries kept for inspection (bounded: nothing grows with history)
+
+
+class Views(Protocol):
+    """Makes the interface objects a callback receives (the composition root passes the COM facade's
+    factory, so this module never imports ``com``). ``registrant`` is the proxy the job's callback was
+    registered through, or None for the service's default client."""
+
+    def job(self, rec: JobRecord, registrant: Any) -> object: ...
+
+    def error(self, rec: JobRecord, error: ErrorRecord, registrant: Any) -> object: ...
+
+    def file(self, rec: JobRecord, f: FileRecord, registrant: Any) -> object: ...
 _REGISTRATION = frozenset({"notify_interface", "notify_registrant_sid", "modified_at", "last_activity_at"})
 
 CommandRunner = Callable[[str, "str | None"], int]
@@ -56,19 +72,24 @@ class Note:
     kind: Kind
     job: JobRecord
     file: FileRecord | None = None
-    not_before: float = 0.0
+    not_before: int = 0  # ns; 0 = not waiting for a retry
 
 
 class Notifier:
-    def __init__(self, svc: BitsService) -> None:
-        self._svc = svc
-        self._queue: list[Note] = []
+    def __init__(self, bus: EventBus, sim: SimTime, views: Views) -> None:
+        self._bus = bus
+        self._sim = sim
+        self._views = views
+        self._queue: deque[Note] = deque()
         self._waiting: dict[uuid.UUID, list[Note]] = {}  # undelivered, for late registration or retry
-        self._proxies: dict[uuid.UUID, Proxy] = {}
+        self._proxies: dict[uuid.UUID, Any] = {}
         self._modified: set[uuid.UUID] = set()
-        self._retrying: set[uuid.UUID] = set()  # jobs with a failed notification waiting for its retry
+        # failed notifications waiting for their retry: (not_before, seq, note), stale once delivered
+        self._retries: list[tuple[int, int, Note]] = []
+        self._seq = itertools.count()
         self.command_runner: CommandRunner | None = None
-        self.delivered: list[tuple[str, uuid.UUID]] = []  # (COM name, job id), for inspection in tests
+        # (COM name, job id) of the newest deliveries, for inspection in tests
+        self.delivered: deque[tuple[str, uuid.UUID]] = deque(maxlen=DELIVERED_KEPT)
 
     # what happened ---------------------------------------------------------------------------------
 
@@ -81,15 +102,14 @@ class Notifier:
             self._emit(Note(Kind.JOB_TRANSFERRED, rec))
         elif new is JobState.ERROR:
             self._emit(Note(Kind.JOB_ERROR, rec))
-        if new in (JobState.ACKNOWLEDGED, JobState.CANCELLED):
-            self._waiting.pop(rec.id, None)
-            self._proxies.pop(rec.id, None)
+        if new in FINAL_STATES:
+            self.forget(rec.id)
 
     def file_transferred(self, rec: JobRecord, f: FileRecord) -> None:
         self._emit(Note(Kind.FILE_TRANSFERRED, rec, f))
 
     def modified(self, rec: JobRecord, changes: dict[str, Any] | None = None) -> None:
-        """A property, progress or state change — except a change into ERROR or TRANSFERRED (§2.11)."""
+        """A property, progress or state change — except a change into ERROR or TRANSFERRED (JobModification page)."""
         if changes is not None:
             if "state" in changes and changes["state"] in (JobState.ERROR, JobState.TRANSFERRED):
                 return
@@ -106,45 +126,62 @@ class Notifier:
     def _emit(self, note: Note) -> None:
         self._queue.append(note)
 
-    def interface_changed(self, rec: JobRecord, proxy: Proxy | None = None) -> None:
-        """SetNotifyInterface: the new callback gets what is still undelivered (at-least-once, §2.11)."""
+    def interface_changed(self, rec: JobRecord, proxy: Any = None) -> None:
+        """SetNotifyInterface: the new callback gets what is still undelivered (at-least-once, SETNI)."""
         if proxy is not None:
             self._proxies[rec.id] = proxy
         waiting = self._waiting.pop(rec.id, [])
         for note in waiting:
-            note.not_before = 0.0
+            note.not_before = 0
         self._queue.extend(waiting)
 
     def forget(self, job_id: uuid.UUID) -> None:
         """The job left the queue (Complete, Cancel): nothing of it is delivered any more."""
-        self._waiting.pop(job_id, None)
+        for note in self._waiting.pop(job_id, ()):
+            note.not_before = 0  # its retry entry goes stale
         self._proxies.pop(job_id, None)
-        self._retrying.discard(job_id)
+        self._modified.discard(job_id)
 
-    def next_retry(self) -> float | None:
-        if not self._retrying:
-            return None
-        times = [n.not_before for i in self._retrying for n in self._waiting.get(i, ()) if n.not_before]
-        return min(times) if times else None
+    def _live_retry(self) -> int | None:
+        heap = self._retries
+        while heap and heap[0][2].not_before != heap[0][0]:
+            heapq.heappop(heap)  # delivered, forgotten or rescheduled since
+        return heap[0][0] if heap else None
+
+    def next_retry(self) -> int | None:
+        """When the next failed notification is retried (ns), or None."""
+        return self._live_retry()
+
+    def retry_due(self, t: int) -> bool:
+        at = self._live_retry()
+        return at is not None and at <= t
+
+    def shift(self, back: int) -> None:
+        """The clock went back by ``back`` ns: retries move with it."""
+        for entry in self._retries:
+            if entry[2].not_before == entry[0]:
+                entry[2].not_before -= back
+        self._retries = [(n.not_before, s, n) for _, s, n in self._retries if n.not_before]
+        heapq.heapify(self._retries)
 
     # delivery ---------------------------------------------------------------------------------------
 
-    def flush(self, t: float) -> None:
-        for job_id in list(self._retrying):
-            notes = self._waiting.get(job_id, [])
-            if not any(n.not_before for n in notes):
-                self._retrying.discard(job_id)
+    def flush(self, t: int) -> None:
+        heap = self._retries
+        while heap and heap[0][0] <= t:
+            at, _seq, note = heapq.heappop(heap)
+            if note.not_before != at:
                 continue
-            due = [n for n in notes if n.not_before and n.not_before <= t]
-            if due:
-                self._waiting[job_id] = [n for n in notes if n not in due]
-                if not self._waiting[job_id]:
-                    del self._waiting[job_id]
-                for n in due:
-                    n.not_before = 0.0
-                self._queue.extend(due)
+            notes = self._waiting.get(note.job.id)
+            if notes is None or note not in notes:
+                continue
+            notes.remove(note)
+            if not notes:
+                del self._waiting[note.job.id]
+            note.not_before = 0
+            self._queue.append(note)
         while self._queue:
-            note = self._queue.pop(0)
+            note = self._queue.popleft()
             if note.kind is Kind.JOB_MODIFICATION:
                 self._modified.discard(note.job.id)
             self._deliver(note, t)
@@ -152,7 +189,7 @@ class Notifier:
     def _current(self, note: Note) -> bool:
         """A job event still describes the job (a JobError for a job since resumed is not sent)."""
         state = note.job.state
-        if state in (JobState.ACKNOWLEDGED, JobState.CANCELLED):
+        if state in FINAL_STATES:
             return False
         if note.kind is Kind.JOB_TRANSFERRED:
             return state is JobState.TRANSFERRED
@@ -160,7 +197,7 @@ class Notifier:
             return state is JobState.ERROR
         return True
 
-    def _deliver(self, note: Note, t: float) -> None:
+    def _deliver(self, note: Note, t: int) -> None:
         rec = note.job
         flags = rec.notify_flags
         if flags & NotifyFlags.DISABLE or not flags & note.kind.flag or not self._current(note):
@@ -175,36 +212,27 @@ class Notifier:
             self.delivered.append((note.kind.com_name, rec.id))
             return
         if durable and not self._command_line(rec, note, "the callback failed"):
-            note.not_before = t + RETRY_SECONDS
+            note.not_before = t + _RETRY_NS
             self._waiting.setdefault(rec.id, []).append(note)
-            self._retrying.add(rec.id)
+            heapq.heappush(self._retries, (note.not_before, next(self._seq), note))
 
     def _call(self, callback: object, note: Note) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
             return note.kind is Kind.JOB_MODIFICATION  # an object without the method: nothing to call
-        from ..com.job import Job
-
-        svc = self._svc
+        views = self._views
         rec = note.job
-        proxy = self._proxies.get(rec.id)
-        if proxy is None:
-            from ..identity.callers import DEFAULT_BLANKET, ClientProcess
-            from ..identity.callers import Proxy as ProxyClass
-
-            proxy = ProxyClass(ClientProcess(svc.current_session.token, DEFAULT_BLANKET))
-        job = Job(svc, proxy.spawn(), rec)
+        registrant = self._proxies.get(rec.id)
         try:
+            job = views.job(rec, registrant)
             if note.kind is Kind.JOB_ERROR:
-                from ..com.error import CopyError
-
-                assert rec.error is not None
-                result = method(job, CopyError(svc, proxy.spawn(), rec, rec.error))
+                if rec.error is None:
+                    return True  # the error was cleared before delivery: nothing left to report
+                result = method(job, views.error(rec, rec.error, registrant))
             elif note.kind is Kind.FILE_TRANSFERRED:
-                from ..com.file import File
-
-                assert note.file is not None
-                result = method(job, File(svc, proxy.spawn(), rec, note.file))
+                if note.file is None:
+                    return True
+                result = method(job, views.file(rec, note.file, registrant))
             elif note.kind is Kind.JOB_MODIFICATION:
                 result = method(job, 0)
             else:
@@ -215,16 +243,12 @@ class Notifier:
 
     def _command_line(self, rec: JobRecord, note: Note, reason: str) -> bool:
         """Run (or, without an opt-in runner, record) the job's command line for TRANSFERRED/ERROR."""
-        from ..identity import sids
-
         if note.kind not in (Kind.JOB_TRANSFERRED, Kind.JOB_ERROR) or not rec.notify_program:
             return False
         if rec.owner_sid in sids.SERVICE_ACCOUNT_SIDS:
             return False  # never for service-account jobs (setnotifycmdline page)
-        svc = self._svc
-        svc.bus.publish(
-            NotifyCommandLine(svc.scheduler.now(), rec.id, rec.notify_program, rec.notify_parameters, reason)
-        )
+        note_event = NotifyCommandLine(self._sim.time(), rec.id, rec.notify_program, rec.notify_parameters, reason)
+        self._bus.publish(note_event)
         if self.command_runner is not None:
             self.command_runner(rec.notify_program, rec.notify_parameters)
         self.delivered.append(("CommandLine", rec.id))

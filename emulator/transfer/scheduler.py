@@ -1,393 +1,626 @@
-"""The scheduler: moves jobs forward in time, on the service clock, when an API call asks (DESIGN §5).
+"""The scheduler: moves jobs forward in time, on the service clock, when an API call asks.
 
 No threads. Every API call first calls ``catch_up()``, which replays what happened between the last
-simulated instant and the clock's "now" as a sequence of discrete events (connections made, files
-finished, retries due, timeouts) with bytes flowing continuously in between. When no job is in an action
-state and no inactivity deadline is due, ``catch_up`` returns at once: an idle service costs O(1).
+simulated instant and the clock's "now" as discrete events (connections made, files finished, retries
+due, timeouts), with bytes flowing continuously in between. The design keeps every call cheap at any
+queue size (docs/ARCHITECTURE.md):
 
-Facts: spec/bits-core.md §3.3 (transitions T1–T33), §3.4 (ordering), §3.5 (files), §5.3 (HTTP statuses).
-Emulator choices where the pages are silent are written next to the code that makes them and in
-docs/transfers.md.
+* **Exact time.** Simulated time is integer nanoseconds (``SimTime``) and rates are fractions, so the
+  instant a file ends and its byte count at that instant agree exactly (``flow.py``).
+* **A heap of per-job deadlines with lazy invalidation.** Each job in a scheduled state has at most one
+  live deadline (its next connect, file end, retry, no-progress or download-time limit). A catch-up with
+  nothing due looks at the heap's top only: O(1) whatever the number of jobs; each event costs O(log n).
+* **Dispatch without scanning.** Queued background jobs wait in a heap ordered by (priority, FIFO);
+  queued foreground jobs in a set that is emptied as they start; jobs whose owner is logged off are
+  parked under the owner and come back at logon.
+* **Lazy flows.** A running job's bytes are computed from its start and rate: written when its own
+  event fires, when it stops, or when a caller reads its progress — never at other jobs' events.
+* **One transaction per instant.** Everything that happens at one simulated instant is one store
+  transaction.
+
+Facts: the job life cycle (https://learn.microsoft.com/en-us/windows/win32/bits/life-cycle-of-a-bits-job),
+the transition rows T1–T33 of docs/reference/states.md, HTTP statuses (docs/transfers.md). Emulator
+choices where the pages are silent are written next to the code that makes them and in docs/transfers.md.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import heapq
 import itertools
-import math
+import logging
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .. import hresults
-from ..constants import ErrorContext, JobPriority, JobState, JobType, TokenFlags
+from ..clock import NS, SimTime, exact, to_ns
+from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
-from ..domain.states import Trigger
-from ..events import JobStateChanged
+from ..domain.states import ACTIVE_STATES, FINAL_STATES, RUNNING_STATES, SCHEDULED_STATES, Trigger
+from ..events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged, Logoff, Logon, NetworkChanged
 from ..hresults import BitsError
-from ..identity.callers import Proxy
-from ..identity.tokens import AccessToken
+from ..identity import sids
+from ..queue import JobQueue
+from . import http_loopback, upload
+from .flow import Failure, Flow, http_failure
 from .localfs import LocalFileSystem
-from .network import FakeNetwork, Resource, status_is_fatal
+from .network import FakeNetwork
 from .notifications import Notifier
 
-if TYPE_CHECKING:
-    from ..service import BitsService
+log = logging.getLogger("emulator.scheduler")
 
-ACTION_STATES = frozenset({JobState.QUEUED, JobState.CONNECTING, JobState.TRANSFERRING, JobState.TRANSIENT_ERROR})
-RUNNING_STATES = frozenset({JobState.CONNECTING, JobState.TRANSFERRING})
-INACTIVITY_TIMEOUT = 90 * 86400.0  # JobInactivityTimeout group-policy default (bits-core §6.4, T32)
+INACTIVITY_TIMEOUT_NS = 90 * 86400 * NS  # JobInactivityTimeout group-policy default (T32)
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
-_EPS = 1e-9
+_NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
+# Properties whose change moves a job's deadline or its place in the dispatch order.
+_RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
 
 
-@dataclass(slots=True, eq=False)
-class Flow:
-    """A job's connection for its current file: connecting until ``ready_at``, then bytes at ``rate``."""
+class Presence(Protocol):
+    """Who is logged on (the identity directory)."""
 
-    file: FileRecord
-    ready_at: float
-    connected: bool = False
-    resource: Resource | None = None
-    local_source: Any = None  # Path of a file:// / UNC / drive source
-    total: int = 0
-    start_t: float = 0.0
-    start_bytes: int = 0
-    rate: float | None = None
-    tmp: Any = None  # host Path of the temporary file
-    change_at: int | None = None  # byte offset at which the server's copy changes (§3.5)
-    ranges_ok: bool = True  # the source can resume from an offset
-    body: bytes | None = None  # a loopback HTTP response, read at connect
-    body_offset: int = 0
-    upload: bool = False  # bytes go to the server, not into a temporary file
-
-    def bytes_at(self, t: float) -> int:
-        if self.rate is None:
-            return self.total
-        return min(self.total, self.start_bytes + int((t - self.start_t) * self.rate + _EPS))
-
-    def done_at(self) -> float:
-        if self.rate is None:
-            return self.start_t
-        target = self.total if self.change_at is None else min(self.total, self.change_at)
-        return self.start_t + max(0, target - self.start_bytes) / self.rate
+    def is_logged_on(self, sid: str) -> bool: ...
 
 
-@dataclass(order=True, slots=True)
-class _Deadline:
-    at: float
-    seq: int
-    job_id: uuid.UUID = field(compare=False)
+class TokenPolicy(Protocol):
+    """What the helper-token subsystem says about a job that is about to run."""
+
+    def token_required(self, rec: JobRecord) -> bool: ...
+
+    def fail_token_required(self, rec: JobRecord) -> None: ...
+
+
+def os_error_hresult(exc: OSError) -> int:
+    """A local-file fault as the Win32 error Windows reports (HRESULT_FROM_WIN32)."""
+    by_errno = {
+        errno.ENOENT: hresults.ERROR_FILE_NOT_FOUND,
+        errno.ENOTDIR: hresults.ERROR_PATH_NOT_FOUND,
+        errno.ENOSPC: hresults.ERROR_DISK_FULL,
+        errno.EDQUOT: hresults.ERROR_DISK_FULL,
+        errno.EACCES: hresults.E_ACCESSDENIED,
+        errno.EPERM: hresults.E_ACCESSDENIED,
+        errno.EROFS: hresults.E_ACCESSDENIED,
+        errno.ELOOP: hresults.E_ACCESSDENIED,
+    }
+    code = by_errno.get(exc.errno or 0)
+    return int(code) if code is not None else int(hresults.hresult_from_win32(exc.errno or 5))
 
 
 class Scheduler:
-    def __init__(self, svc: BitsService) -> None:
-        self._svc = svc
-        self.filesystem = LocalFileSystem(svc)
-        self.network = FakeNetwork(self)
-        self.notifier = Notifier(svc)
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        sim: SimTime,
+        bus: EventBus,
+        presence: Presence,
+        tokens: TokenPolicy,
+        filesystem: LocalFileSystem,
+        network: FakeNetwork,
+        notifier: Notifier,
+    ) -> None:
+        self._queue = queue
+        self._shared = queue.store.shared
+        self._sim = sim
+        self._presence = presence
+        self._tokens = tokens
+        self.filesystem = filesystem
+        self.network = network
+        self.notifier = notifier
         self.connected = True
-        self._sim = svc.clock.time()
-        self._running = False
-        self._active: dict[uuid.UUID, JobRecord] = {}
-        self._flows: dict[uuid.UUID, Flow] = {}
-        self._background: uuid.UUID | None = None
-        self._inactivity: list[_Deadline] = []
         self.replies: dict[uuid.UUID, bytes] = {}  # upload-reply data, kept in memory (GetReplyData)
+        self._active: dict[uuid.UUID, JobRecord] = {}  # jobs in SCHEDULED_STATES
+        self._flows: dict[uuid.UUID, Flow] = {}
+        self._run_start: dict[uuid.UUID, int] = {}  # when a running job's download-time counter resumed
+        # per-job deadlines: heap of (at, seq, id); the live one is _deadline[id] == (at, seq)
+        self._heap: list[tuple[int, int, uuid.UUID]] = []
+        self._deadline: dict[uuid.UUID, tuple[int, int]] = {}
+        self._dirty: dict[uuid.UUID, JobRecord] = {}  # jobs to step at the current instant
+        # dispatch: queued foreground jobs; queued background jobs by (priority, seq); owner-away jobs
+        self._fg_queued: dict[uuid.UUID, JobRecord] = {}
+        self._bg_heap: list[tuple[int, int, uuid.UUID]] = []
+        self._bg_queued: dict[uuid.UUID, JobRecord] = {}
+        self._parked: dict[str, dict[uuid.UUID, JobRecord]] = {}
+        self._running_bg: dict[uuid.UUID, JobRecord] = {}
+        self._background: uuid.UUID | None = None  # the job holding the background slot (or that last did)
+        self._dispatch_due = False
+        # inactivity (T32): (due, seq, id), checked against the job's last activity when it comes up
+        self._inactivity: list[tuple[int, int, uuid.UUID]] = []
         self._seq = itertools.count()
-        for rec in svc.queue.all_jobs():
-            self._track(rec)
+        self._last_clock = sim.clock_ns()
+        for rec in queue.all_jobs():
             self._push_inactivity(rec)
-        svc.queue.observer = self
-        svc.queue.clock = self
-        svc.bus.subscribe(JobStateChanged, self._on_state)
+            if rec.state in SCHEDULED_STATES:
+                self._enter(rec, None)
+        bus.subscribe(JobStateChanged, self._on_state)
+        bus.subscribe(JobCreated, lambda e: self._push_inactivity(e.job))
+        bus.subscribe(JobLoaded, self._on_loaded)
+        bus.subscribe(JobModified, self._on_modified)
+        bus.subscribe(Logon, self._on_logon)
+        bus.subscribe(Logoff, lambda e: self.owner_logged_off(e.user_sid))
+        bus.subscribe(NetworkChanged, lambda e: self.set_network(e.connected))
 
-    # bookkeeping ------------------------------------------------------------------------------------
-
-    def clock_time(self) -> float:
-        return self.now()
+    # time -------------------------------------------------------------------------------------------
 
     def now(self) -> float:
-        """Simulated time while catching up; otherwise the clock's time, or the simulation's when
-        run_until_idle took it past a clock that does not move by itself."""
-        return self._sim if self._running else max(self._sim, self._svc.clock.time())
+        """The simulation's "now" in seconds (for timestamps)."""
+        return self._sim.time()
 
-    def time(self) -> float:
-        """The queue's clock: every timestamp written during a catch-up is the simulated instant."""
-        return self.now()
+    # bookkeeping: which structure a job is in ---------------------------------------------------------
 
-    def _track(self, rec: JobRecord) -> None:
-        if rec.state in ACTION_STATES:
-            self._active[rec.id] = rec
+    def _enter(self, rec: JobRecord, old: JobState | None) -> None:
+        """``rec`` is now in ``rec.state``: file it where the scheduler will find it."""
+        state = rec.state
+        jid = rec.id
+        self._active[jid] = rec
+        self._dirty[jid] = rec
+        if state is JobState.QUEUED:
+            self._candidate(rec)
+        if state in RUNNING_STATES and rec.priority is not JobPriority.FOREGROUND:
+            self._running_bg[jid] = rec
+        if old is None or (old in ACTIVE_STATES) != (state in ACTIVE_STATES) or state is JobState.QUEUED:
+            self._dispatch_due = True
+
+    def _candidate(self, rec: JobRecord) -> None:
+        if rec.priority is JobPriority.FOREGROUND:
+            self._fg_queued[rec.id] = rec
         else:
-            self._active.pop(rec.id, None)
-            self._drop_flow(rec)
+            self._bg_queued[rec.id] = rec
+            heapq.heappush(self._bg_heap, (int(rec.priority), rec.seq, rec.id))
+            self._compact_bg()
+        self._dispatch_due = True
+
+    def _leave_candidates(self, jid: uuid.UUID) -> None:
+        self._fg_queued.pop(jid, None)
+        self._bg_queued.pop(jid, None)  # its heap entry goes stale
+        for parked in self._parked.values():
+            parked.pop(jid, None)
+
+    def _compact_bg(self) -> None:
+        if len(self._bg_heap) > 2 * len(self._bg_queued) + 64:
+            self._bg_heap = [(int(r.priority), r.seq, r.id) for r in self._bg_queued.values()]
+            heapq.heapify(self._bg_heap)
+
+    def _forget(self, jid: uuid.UUID) -> None:
+        """The job left the scheduled states (or the queue): drop every trace of it."""
+        self._active.pop(jid, None)
+        self._flows.pop(jid, None)
+        self._run_start.pop(jid, None)
+        self._deadline.pop(jid, None)
+        self._dirty.pop(jid, None)
+        self._running_bg.pop(jid, None)
+        self._leave_candidates(jid)
+        if len(self._heap) > 2 * len(self._deadline) + 64:
+            self._heap = [(at, seq, j) for j, (at, seq) in self._deadline.items()]
+            heapq.heapify(self._heap)
 
     def _on_state(self, event: JobStateChanged) -> None:
-        rec = self._svc.queue.jobs.get(event.job_id)
-        if rec is None:
-            self._active.pop(event.job_id, None)
-            self._flows.pop(event.job_id, None)
-            self.notifier.forget(event.job_id)
-            if self._background == event.job_id:
-                self._background = None
-            return
-        self._track(rec)
-        self.notifier.state_changed(rec, event.old, event.new)
+        jid = event.job_id
+        old, new = event.old, event.new
+        rec = self._active.get(jid) or self._queue.jobs.get(jid)
+        now = self._sim.now_ns()
+        if old in RUNNING_STATES and new not in RUNNING_STATES:
+            flow = self._flows.get(jid)
+            if rec is not None and flow is not None and new not in FINAL_STATES:
+                self._keep_bytes(rec, flow, now)
+            self._flows.pop(jid, None)
+            self._running_bg.pop(jid, None)
+            start = self._run_start.pop(jid, None)
+            if rec is not None and start is not None and new not in FINAL_STATES:
+                ran = max(0, now - start)
+                self._queue.update(rec, touch=False, active_seconds=rec.active_seconds + ran / NS)
+            if self._background == jid:
+                self._dispatch_due = True
+        if new in RUNNING_STATES and old not in RUNNING_STATES:
+            self._run_start[jid] = now
+        if rec is None or new not in SCHEDULED_STATES or (event.elsewhere and new in RUNNING_STATES):
+            # (A job another service sharing the store started is that service's to move forward.)
+            self._forget(jid)
+            if new in FINAL_STATES:
+                self.notifier.forget(jid)
+                self.replies.pop(jid, None)
+                if self._background == jid:
+                    self._background = None
+        else:
+            if old is JobState.QUEUED:
+                self._leave_candidates(jid)
+            self._enter(rec, old)
+        if old in ACTIVE_STATES:
+            self._dispatch_due = True
+        if rec is not None:
+            self.notifier.state_changed(rec, old, new)
 
-    def _push_inactivity(self, rec: JobRecord) -> None:
-        heapq.heappush(self._inactivity, _Deadline(rec.last_activity_at + INACTIVITY_TIMEOUT, next(self._seq), rec.id))
-
-    # queue observer (JobQueue calls these) ------------------------------------------------------------
-
-    def job_created(self, rec: JobRecord) -> None:
+    def _on_loaded(self, event: JobLoaded) -> None:
+        """Another service sharing the store created ``job``: schedule it like our own, unless that
+        service is already running it."""
+        rec = event.job
         self._push_inactivity(rec)
+        if rec.state in SCHEDULED_STATES and rec.state not in RUNNING_STATES:
+            self._enter(rec, None)
 
-    def job_modified(self, rec: JobRecord, changes: dict[str, Any]) -> None:
+    def _on_modified(self, event: JobModified) -> None:
+        rec = event.job
+        changes = event.changes
         self.notifier.modified(rec, changes)
+        if rec.id in self._active and not changes.keys().isdisjoint(_RESCHEDULE):
+            if "priority" in changes:
+                if rec.state is JobState.QUEUED:
+                    self._leave_candidates(rec.id)
+                    self._candidate(rec)
+                elif rec.state in RUNNING_STATES:
+                    if rec.priority is JobPriority.FOREGROUND:
+                        self._running_bg.pop(rec.id, None)
+                        if self._background == rec.id:
+                            self._background = None
+                    else:
+                        self._running_bg[rec.id] = rec
+                self._dispatch_due = True
+            self._dirty[rec.id] = rec
 
-    def invalidate(self) -> None:
-        """The network changed under running jobs (a URL registered or replaced): nothing to redo, the
-        next connection reads the new resource."""
+    def _on_logon(self, event: Logon) -> None:
+        parked = self._parked.pop(event.user_sid, None)
+        if parked:
+            for rec in parked.values():
+                if rec.state is JobState.QUEUED:
+                    self._candidate(rec)
+        self._kick()
 
-    # the catch-up loop --------------------------------------------------------------------------------
-
-    def catch_up(self) -> None:
-        if self._running:
-            return  # a callback calling back into the API during the catch-up
-        now = self._svc.clock.time()
-        retry = self.notifier.next_retry()
-        if (
-            not self._active
-            and not self.notifier.pending
-            and (not self._inactivity or self._inactivity[0].at > now)
-            and (retry is None or retry > now)
-        ):
-            self._sim = max(self._sim, now)
+    def owner_logged_off(self, user_sid: str) -> None:
+        """The owner's last session ended: its running jobs go back to QUEUED and wait (T20, A18)."""
+        if self._owner_present_sid(user_sid):
             return
-        self._running = True
-        try:
-            self._run(max(now, self._sim))
-        finally:
-            self._running = False
-
-    def _run(self, now: float) -> None:
-        while True:
-            t = self._sim
-            self._expire_inactive(t)
-            self._process(t)
-            self.notifier.flush(t)
-            nxt = self._next_event(t)
-            target = min(nxt, now)
-            if target > t:
-                self._advance_bytes(target)
-                self._sim = target
-            if nxt > now:
-                self._sim = now
-                self.notifier.flush(now)
-                return
-
-    def run_until_idle(self, max_seconds: float) -> None:
-        """Run every runnable job to a resting state, moving a ManualClock forward (or only the
-        simulation, with any other clock) by at most ``max_seconds``."""
-        from ..clock import ManualClock
-
         self.catch_up()
-        horizon = self._svc.clock.time() + max_seconds
-        clock = self._svc.clock
-        while True:
-            t = max(self._sim, clock.time())
-            # Jobs at rest (SUSPENDED, ERROR, TRANSFERRED) are idle: the 90-day inactivity deadline and
-            # notification retries do not keep run_until_idle going.
-            nxt = self._next_job_event(t)
-            if math.isinf(nxt) or nxt > horizon:
-                return
-            if isinstance(clock, ManualClock):
-                clock.advance(max(0.0, nxt - clock.time()))
-                self.catch_up()
-            else:
-                self._running = True
-                try:
-                    self._run(nxt)
-                finally:
-                    self._running = False
-            if self._sim < nxt - _EPS:
-                return
+        with self._queue.batch():
+            for rec in self._queue.owned_by(user_sid):
+                if rec.state in RUNNING_STATES:
+                    self._stop(rec, self._sim.now_ns())
+                    self._queue.change_state(rec, Trigger.PREEMPTED)
+        self._kick()
 
-    # events -------------------------------------------------------------------------------------------
+    # deadlines -------------------------------------------------------------------------------------
 
-    def _next_job_event(self, t: float) -> float:
-        nxt = math.inf
-        for rec in self._active.values():
-            nxt = min(nxt, self._job_deadline(rec, t))
-        return nxt
+    def _schedule(self, rec: JobRecord, t: int) -> None:
+        at = self._job_deadline(rec, t)
+        live = self._deadline.get(rec.id)
+        if live is not None and live[0] == at:
+            return
+        if at >= _NEVER:
+            self._deadline.pop(rec.id, None)
+            return
+        seq = next(self._seq)
+        self._deadline[rec.id] = (at, seq)
+        heapq.heappush(self._heap, (at, seq, rec.id))
 
-    def _next_event(self, t: float) -> float:
-        nxt = self._next_job_event(t)
-        if self._inactivity:
-            nxt = min(nxt, self._inactivity[0].at)
-        retry = self.notifier.next_retry()
-        if retry is not None:
-            nxt = min(nxt, retry)
-        return max(nxt, t) if nxt < math.inf else nxt
-
-    def _job_deadline(self, rec: JobRecord, t: float) -> float:
-        if rec.state is JobState.TRANSIENT_ERROR:
+    def _job_deadline(self, rec: JobRecord, t: int) -> int:
+        state = rec.state
+        if state is JobState.TRANSIENT_ERROR:
             if rec.error is not None and rec.error.code == int(hresults.BG_E_NETWORK_DISCONNECTED):
-                return math.inf  # waits for the network, not for the timer (T17)
-            candidates = [rec.retry_at if rec.retry_at is not None else math.inf]
+                return _NEVER  # waits for the network, not for the timer (T17)
+            at = to_ns(rec.retry_at) if rec.retry_at is not None else _NEVER
             if rec.no_progress_since is not None:
-                candidates.append(rec.no_progress_since + rec.no_progress_timeout)
-            return min(candidates)
-        if rec.state in RUNNING_STATES:
+                at = min(at, to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS)
+            return at
+        if state in RUNNING_STATES:
+            limit = self._download_limit(rec, t)
             flow = self._flows.get(rec.id)
-            left = rec.max_download_time - rec.active_seconds
-            limit = t + max(0.0, left)
             if flow is None:
                 return t
             if not flow.connected:
                 return min(flow.ready_at, limit)
             return min(flow.done_at(), limit)
-        return math.inf  # QUEUED jobs that could start did so in _process; the rest wait for an event
+        return _NEVER  # QUEUED jobs wait for dispatch; the rest wait for an API call
 
-    def _process(self, t: float) -> None:
+    def _download_limit(self, rec: JobRecord, t: int) -> int:
+        """When the job's MaximumDownloadTime runs out, counting only time spent running (T22)."""
+        left = to_ns(max(0.0, rec.max_download_time - rec.active_seconds))
+        return self._run_start.get(rec.id, t) + left
+
+    def _pop_due(self, t: int) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= t:
+            at, seq, jid = heapq.heappop(heap)
+            if self._deadline.get(jid) == (at, seq):
+                del self._deadline[jid]
+                rec = self._active.get(jid)
+                if rec is not None:
+                    self._dirty[jid] = rec
+
+    def _next_at(self) -> int:
+        """The next instant anything is due (stale heap tops may make it early: they are popped then)."""
+        nxt = _NEVER
+        if self._heap:
+            nxt = self._heap[0][0]
+        if self._inactivity and self._inactivity[0][0] < nxt:
+            nxt = self._inactivity[0][0]
+        retry = self.notifier.next_retry()
+        if retry is not None and retry < nxt:
+            nxt = retry
+        return nxt
+
+    # the catch-up loop -------------------------------------------------------------------------------
+
+    def catch_up(self) -> None:
+        sim = self._sim
+        if sim.running:
+            return  # a callback calling back into the API during the catch-up
+        if self._shared:
+            self._queue.refresh()  # what other services sharing the file store committed
+        clock_now = sim.clock_ns()
+        if clock_now < self._last_clock:
+            self._clock_went_back(self._last_clock - clock_now)
+        self._last_clock = clock_now
+        now = clock_now if clock_now > sim.sim_ns else sim.sim_ns  # run_until_idle may have run ahead
+        if (
+            not self._dirty
+            and not self._dispatch_due
+            and not self.notifier.pending
+            and (not self._heap or self._heap[0][0] > now)
+            and (not self._inactivity or self._inactivity[0][0] > now)
+            and not self.notifier.retry_due(now)
+        ):
+            sim.sim_ns = now
+            return
+        self._run(now)
+
+    def _run(self, until: int) -> None:
+        sim = self._sim
+        sim.running = True
+        try:
+            while True:
+                t = sim.sim_ns
+                with self._queue.batch():
+                    self._settle(t)
+                    self.notifier.flush(t)
+                nxt = self._next_at()
+                if nxt > until:
+                    sim.sim_ns = max(t, until)
+                    return
+                sim.sim_ns = max(t, nxt)
+        finally:
+            sim.running = False
+
+    def _settle(self, t: int) -> None:
         """Everything due at ``t``, until nothing more is."""
-        for _ in range(10_000):
-            changed = False
-            if not self.connected:
-                changed |= self._network_lost(t)
-            for rec in list(self._active.values()):
-                if rec.id not in self._active:
-                    continue
-                changed |= self._step(rec, t)
-            changed |= self._dispatch(t)
-            if not changed:
-                return
+        self._expire_inactive(t)
+        budget = 1000 + 50 * (len(self._active) + len(self._heap))
+        while budget > 0:
+            budget -= 1
+            self._pop_due(t)
+            if self._dirty:
+                jid = next(iter(self._dirty))
+                rec = self._dirty.pop(jid)
+                if rec.id in self._active:
+                    self._step(rec, t)
+                    if rec.id in self._active and rec.id not in self._dirty:
+                        self._schedule(rec, t)
+                continue
+            if self._dispatch_due:
+                self._dispatch_due = False
+                self._dispatch(t)
+                continue
+            return
         raise RuntimeError("the scheduler did not settle")  # an emulator bug, never a test's fault
 
-    def _step(self, rec: JobRecord, t: float) -> bool:
+    def _kick(self) -> None:
+        """Something outside a catch-up (logon, network) made work due now: do it now."""
+        if not self._sim.running:
+            self._run(self._sim.sim_ns)
+
+    def run_until_idle(self, max_seconds: float | int) -> None:
+        """Run every runnable job to a resting state, moving a ManualClock forward (or only the
+        simulation, with any other clock) by at most ``max_seconds``."""
+        from ..clock import ManualClock
+
+        self.catch_up()
+        sim = self._sim
+        horizon = max(sim.sim_ns, sim.clock_ns()) + to_ns(exact(max_seconds))
+        clock = sim.clock
+        while True:
+            # Jobs at rest (SUSPENDED, ERROR, TRANSFERRED) are idle: the 90-day inactivity deadline and
+            # notification retries do not keep run_until_idle going.
+            nxt = self._next_job_event()
+            if nxt > horizon:
+                return
+            if isinstance(clock, ManualClock):
+                clock.advance(exact(max(0, nxt - clock.time_ns())) / NS)
+                self.catch_up()
+            else:
+                self._run(max(nxt, sim.sim_ns))
+
+    def _next_job_event(self) -> int:
+        heap = self._heap
+        while heap and self._deadline.get(heap[0][2]) != (heap[0][0], heap[0][1]):
+            heapq.heappop(heap)  # stale: drop it so it cannot count as work
+        if self._dirty or self._dispatch_due:
+            return self._sim.sim_ns
+        return heap[0][0] if heap else _NEVER
+
+    def _clock_went_back(self, back: int) -> None:
+        """The clock moved backwards (freezegun to a past date): jobs go on from the new "now".
+
+        Every pending timer and flow moves back by the same amount, so no job stalls waiting for a
+        moment that is now years away; a warning names the jump."""
+        sim = self._sim
+        log.warning("the clock went back %.3f s; jobs continue from the new time", back / NS)
+        for flow in self._flows.values():
+            flow.ready_at -= back
+            flow.start_t -= back
+        for jid in self._run_start:
+            self._run_start[jid] -= back
+        with self._queue.batch():
+            for rec in list(self._active.values()):
+                changes: dict[str, Any] = {}
+                if rec.retry_at is not None:
+                    changes["retry_at"] = rec.retry_at - back / NS
+                if rec.no_progress_since is not None:
+                    changes["no_progress_since"] = rec.no_progress_since - back / NS
+                if changes:
+                    self._queue.update(rec, touch=False, **changes)
+        self._heap = []
+        self._deadline.clear()
+        for rec in self._active.values():
+            self._dirty[rec.id] = rec
+        self.notifier.shift(back)
+        sim.sim_ns -= back
+
+    # one job at one instant ---------------------------------------------------------------------------
+
+    def _step(self, rec: JobRecord, t: int) -> None:
+        """Whatever is due for ``rec`` at ``t``. A local fault fails this job, never the caller."""
+        try:
+            self._step_unguarded(rec, t)
+        except BitsError as exc:  # the sandbox refused a path (a symlink planted mid-transfer, say)
+            self._fail(rec, t, Failure(exc.hresult, ErrorContext.LOCAL_FILE, fatal=True, file=self._file_of(rec)))
+        except OSError as exc:
+            self._fail(rec, t, Failure(os_error_hresult(exc), ErrorContext.LOCAL_FILE, fatal=True,
+                                       file=self._file_of(rec)))
+
+    def _file_of(self, rec: JobRecord) -> FileRecord | None:
+        flow = self._flows.get(rec.id)
+        return flow.file if flow is not None else None
+
+    def _step_unguarded(self, rec: JobRecord, t: int) -> None:
         state = rec.state
         if state is JobState.TRANSIENT_ERROR:
             if rec.error is not None and rec.error.code == int(hresults.BG_E_NETWORK_DISCONNECTED):
-                return False
-            deadline = rec.no_progress_since + rec.no_progress_timeout if rec.no_progress_since is not None else None
-            if deadline is not None and deadline <= t + _EPS:
+                return
+            if (
+                rec.no_progress_since is not None
+                and to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS <= t
+            ):
                 # T16: no progress for NoProgressTimeout → ERROR with the last error.
                 err = rec.error or ErrorRecord(ErrorContext.UNKNOWN, int(hresults.E_FAIL))
-                self._svc.queue.set_error(rec, Trigger.FATAL_FAILURE, err, count=False)
-                return True
-            if rec.retry_at is not None and rec.retry_at <= t + _EPS:
-                self._svc.queue.change_state(rec, Trigger.RETRY_DUE, touch=False, retry_at=None)  # T15
-                return True
-            return False
-        if state in RUNNING_STATES:
-            flow = self._flows.get(rec.id)
-            if rec.active_seconds >= rec.max_download_time - _EPS:
-                self._fail(rec, t, hresults.BG_E_MAXDOWNLOAD_TIMEOUT, ErrorContext.GENERAL_QUEUE_MANAGER, fatal=True)
-                return True  # T22
-            if flow is None:
-                return self._open_next_file(rec, t)
-            if not flow.connected:
-                if flow.ready_at <= t + _EPS:
-                    return self._connect(rec, flow, t)
-                return False
-            if flow.done_at() <= t + _EPS:
-                self._advance_flow(rec, flow, t)
-                return self._file_boundary(rec, flow, t)
-        return False
+                self._queue.set_error(rec, Trigger.FATAL_FAILURE, err, count=False)
+                return
+            if rec.retry_at is not None and to_ns(rec.retry_at) <= t:
+                self._queue.change_state(rec, Trigger.RETRY_DUE, touch=False, retry_at=None)  # T15
+            return
+        if state not in RUNNING_STATES:
+            return
+        if self._download_limit(rec, t) <= t:
+            self._fail(rec, t, Failure(int(hresults.BG_E_MAXDOWNLOAD_TIMEOUT), ErrorContext.GENERAL_QUEUE_MANAGER,
+                                       fatal=True))  # T22
+            return
+        flow = self._flows.get(rec.id)
+        if flow is None:
+            self._open_next_file(rec, t)
+        elif not flow.connected:
+            if flow.ready_at <= t:
+                self._connect(rec, flow, t)
+        elif flow.done_at() <= t:
+            self._materialize(rec, flow, t)
+            self._file_boundary(rec, flow, t)
 
-    # dispatch: who runs now (§3.4) ---------------------------------------------------------------------
+    # dispatch: who runs now ------------------------------------------------------------------------
+
+    def _owner_present_sid(self, sid: str) -> bool:
+        """Transfers run only while the owner is logged on; service accounts always are (T21, UNC)."""
+        return sid in sids.SERVICE_ACCOUNT_SIDS or self._presence.is_logged_on(sid)
 
     def _may_start(self, rec: JobRecord) -> bool:
         if not self.connected:
-            return True  # the attempt fails with BG_E_NETWORK_DISCONNECTED (T17)
-        return self._owner_present(rec)
+            return True  # the attempt fails at once with BG_E_NETWORK_DISCONNECTED (T17)
+        if self._owner_present_sid(rec.owner_sid):
+            return True
+        self._leave_candidates(rec.id)
+        self._parked.setdefault(rec.owner_sid, {})[rec.id] = rec
+        return False
 
-    def _owner_present(self, rec: JobRecord) -> bool:
-        """Transfers run only while the owner is logged on; service accounts always are (T21, UNC)."""
-        from ..identity import sids
+    def _best_background(self) -> JobRecord | None:
+        heap = self._bg_heap
+        while heap:
+            prio, _seq, jid = heap[0]
+            rec = self._bg_queued.get(jid)
+            if rec is None or rec.state is not JobState.QUEUED or int(rec.priority) != prio:
+                heapq.heappop(heap)
+                continue
+            if not self._may_start(rec):
+                heapq.heappop(heap)
+                continue
+            return rec
+        return None
 
-        return rec.owner_sid in sids.SERVICE_ACCOUNT_SIDS or self._svc.directory.is_logged_on(rec.owner_sid)
+    @staticmethod
+    def _key(rec: JobRecord, holder: uuid.UUID | None) -> tuple[int, int, int]:
+        return (int(rec.priority), 0 if rec.id == holder else 1, rec.seq)
 
-    def _dispatch(self, t: float) -> bool:
-        changed = False
-        queue = self._svc.queue
-        # Owner away: a running job goes back to QUEUED and waits (T20, A18).
-        for rec in list(self._active.values()):
-            if rec.state in RUNNING_STATES and not self._owner_present(rec):
-                self._drop_flow(rec)
-                queue.change_state(rec, Trigger.PREEMPTED)
-                changed = True
+    def _dispatch(self, t: int) -> None:
         # Foreground jobs run together; background jobs one at a time, highest priority first, FIFO
-        # within a priority (§3.4). OUR CHOICE: no round-robin time slices between equal priorities — the
-        # running job keeps the slot until it rests, so runs are deterministic.
-        best: JobRecord | None = None
-        for rec in self._active.values():
-            if rec.priority is JobPriority.FOREGROUND or rec.state not in (JobState.QUEUED, *RUNNING_STATES):
-                continue
-            if rec.state is JobState.QUEUED and not self._may_start(rec):
-                continue
-            key = (int(rec.priority), 0 if rec.id == self._background else 1, rec.seq)
-            if best is None or key < (int(best.priority), 0 if best.id == self._background else 1, best.seq):
-                best = rec
-        for rec in list(self._active.values()):
-            background = rec.priority is not JobPriority.FOREGROUND
-            if background and rec.state in RUNNING_STATES and (best is None or rec.id != best.id):
-                self._drop_flow(rec)
-                queue.change_state(rec, Trigger.PREEMPTED)  # T11: a higher priority preempts
-                changed = True
-        self._background = best.id if best is not None else None
-        for rec in list(self._active.values()):
-            if rec.state is not JobState.QUEUED or not self._may_start(rec):
-                continue
-            if rec.priority is not JobPriority.FOREGROUND and rec is not best:
-                continue
-            changed |= self._start(rec, t)
-        return changed
+        # within a priority (https://learn.microsoft.com/en-us/windows/win32/bits/best-practices-when-using-bits).
+        # OUR CHOICE: no round-robin time slices between equal priorities — the running job keeps the
+        # slot until it rests, so runs are deterministic.
+        for rec in list(self._fg_queued.values()):
+            if rec.state is JobState.QUEUED and rec.priority is JobPriority.FOREGROUND and self._may_start(rec):
+                self._start(rec, t)
+        holder = self._background
+        running = list(self._running_bg.values())
+        keep: JobRecord | None = min(running, key=lambda r: self._key(r, holder)) if running else None
+        for rec in running:
+            if rec is not keep:
+                self._preempt(rec, t)  # T11: only one background job transfers
+        best = self._best_background()
+        if keep is not None:
+            if best is not None and best.priority < keep.priority:
+                self._preempt(keep, t)  # T11: a higher priority preempts
+                keep = None
+            else:
+                self._background = keep.id
+                return
+        if keep is None:
+            previous = self._bg_queued.get(holder) if holder is not None else None
+            if (
+                previous is not None
+                and previous.state is JobState.QUEUED
+                and (best is None or previous.priority <= best.priority)
+                and self._may_start(previous)
+            ):
+                best = previous  # the job that held the slot gets it back first
+            self._background = best.id if best is not None else None
+            if best is not None:
+                self._start(best, t)
 
-    def _start(self, rec: JobRecord, t: float) -> bool:
+    def _preempt(self, rec: JobRecord, t: int) -> None:
+        self._stop(rec, t)
+        self._queue.change_state(rec, Trigger.PREEMPTED)
+
+    def _start(self, rec: JobRecord, t: int) -> None:
+        self._leave_candidates(rec.id)
         if not self.connected:
-            self._fail(rec, t, hresults.BG_E_NETWORK_DISCONNECTED, ErrorContext.GENERAL_TRANSPORT, network=True)
-            return True
-        if self._svc.helper_tokens.token_required(rec):
-            self._svc.helper_tokens.fail_token_required(rec)  # A9, T34: flags ask for a token it lacks
-            return True
-        self._svc.queue.change_state(rec, Trigger.SCHEDULE, touch=False)  # T8
-        return True
-
-    def _network_lost(self, t: float) -> bool:
-        changed = False
-        for rec in list(self._active.values()):
-            if rec.state in (JobState.QUEUED, *RUNNING_STATES):
-                self._fail(rec, t, hresults.BG_E_NETWORK_DISCONNECTED, ErrorContext.GENERAL_TRANSPORT, network=True)
-                changed = True
-        return changed
+            self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED), ErrorContext.GENERAL_TRANSPORT,
+                                       network=True))
+            return
+        if self._tokens.token_required(rec):
+            self._tokens.fail_token_required(rec)  # A9, T34: flags ask for a token it lacks
+            return
+        self._queue.change_state(rec, Trigger.SCHEDULE, touch=False)  # T8
 
     def set_network(self, connected: bool) -> None:
         """Network lost (T17) / re-established (T18)."""
-        with self._svc.lock:
-            self.catch_up()
-            self.connected = connected
-            self._running = True
-            try:
-                t = self._sim
-                if connected:
-                    for rec in list(self._active.values()):
-                        if rec.state is JobState.TRANSIENT_ERROR:
-                            self._svc.queue.change_state(rec, Trigger.NETWORK_RESTORED, touch=False, retry_at=None)
-                self._process(t)
-                self.notifier.flush(t)
-            finally:
-                self._running = False
+        self.catch_up()
+        self.connected = connected
+        t = self._sim.sim_ns
+        self._sim.running = True
+        try:
+            with self._queue.batch():
+                for rec in list(self._active.values()):
+                    if connected and rec.state is JobState.TRANSIENT_ERROR:
+                        self._queue.change_state(rec, Trigger.NETWORK_RESTORED, touch=False, retry_at=None)
+                    elif not connected and rec.state in ACTIVE_STATES:
+                        self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
+                                                   ErrorContext.GENERAL_TRANSPORT, network=True))
+        finally:
+            self._sim.running = False
+        self._kick()
 
-    # files --------------------------------------------------------------------------------------------
+    # files ----------------------------------------------------------------------------------------
 
-    def _open_next_file(self, rec: JobRecord, t: float) -> bool:
+    def _open_next_file(self, rec: JobRecord, t: int) -> None:
         pending = next((f for f in rec.files if not f.transferred), None)
         if pending is None:
-            self._svc.queue.change_state(rec, Trigger.ALL_TRANSFERRED)  # T12
-            return True
+            self._queue.change_state(rec, Trigger.ALL_TRANSFERRED)  # T12
+            return
         latency = self.network.latency
         try:
             kind = remote_kind(pending.remote_name, rec.job_type)
@@ -398,66 +631,59 @@ class Scheduler:
                 res = self.network.resource(pending.remote_name)
                 latency = res.latency if res is not None else self.network.latency
             else:
-                from .http_loopback import is_loopback
-
                 # Loopback servers answer at once; any other unknown name takes resolve_delay to fail.
-                latency = 0.0 if is_loopback(pending.remote_name) else self.network.resolve_delay
-        self._flows[rec.id] = Flow(pending, ready_at=t + latency)
-        return True
+                latency = 0.0 if http_loopback.is_loopback(pending.remote_name) else self.network.resolve_delay
+        self._flows[rec.id] = Flow(pending, ready_at=t + to_ns(exact(latency)))
 
-    def _connect(self, rec: JobRecord, flow: Flow, t: float) -> bool:
+    def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
         f = flow.file
         try:
             kind = remote_kind(f.remote_name, rec.job_type)
         except BitsError as exc:
-            self._fail(rec, t, exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f)
-            return True
+            self._fail(rec, t, Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f))
+            return
+        failure: Failure | None
         if rec.job_type is not JobType.DOWNLOAD:
-            from .upload import connect_upload
+            failure = upload.connect_upload(self.network, self.filesystem, rec, flow)
+        elif kind is RemoteKind.SMB:
+            failure = self._connect_local(flow)
+        elif not self.network.host_known(f.remote_name) and http_loopback.is_loopback(f.remote_name):
+            failure = http_loopback.connect(rec, flow)
+        else:
+            failure = self._connect_http(rec, flow)
+        if failure is not None:
+            self._fail(rec, t, failure)
+            return
+        self._begin_transfer(rec, flow, t)
 
-            return connect_upload(self, rec, flow, t)
-        if kind is RemoteKind.SMB:
-            return self._connect_local(rec, flow, t)
-        return self._connect_http(rec, flow, t)
-
-    def _connect_local(self, rec: JobRecord, flow: Flow, t: float) -> bool:
+    def _connect_local(self, flow: Flow) -> Failure | None:
         f = flow.file
         try:
             source = self.filesystem.source_path(f.remote_name)
+            if not source.is_file():
+                return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.REMOTE_FILE, fatal=True, file=f,
+                               protocol="file")
+            stat = source.stat()
         except BitsError as exc:
-            self._fail(rec, t, exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
-            return True
-        if not source.is_file():
-            self._fail(
-                rec, t, hresults.ERROR_FILE_NOT_FOUND, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file"
-            )
-            return True
+            return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
+        except OSError as exc:
+            return Failure(os_error_hresult(exc), ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
         flow.local_source = source
-        flow.total = source.stat().st_size
-        return self._begin_transfer(rec, flow, t, mtime=source.stat().st_mtime, headers=None)
+        flow.total = stat.st_size
+        flow.mtime = stat.st_mtime
+        return None
 
-    def _connect_http(self, rec: JobRecord, flow: Flow, t: float) -> bool:
+    def _connect_http(self, rec: JobRecord, flow: Flow) -> Failure | None:
         f = flow.file
         net = self.network
         if not net.host_known(f.remote_name):
-            from . import http_loopback
-
-            if http_loopback.is_loopback(f.remote_name):
-                return http_loopback.connect(self, rec, flow, t)
-            # A name nobody registered does not resolve (DESIGN §5): WinHTTP's error, transient.
-            self._fail(
-                rec,
-                t,
-                hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED,
-                ErrorContext.GENERAL_TRANSPORT,
-                file=f,
-                protocol="http",
-            )
-            return True
+            # A name nobody registered does not resolve: WinHTTP's error, transient.
+            return Failure(int(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED), ErrorContext.GENERAL_TRANSPORT, file=f,
+                           protocol="http")
         res = net.resource(f.remote_name)
         if res is None:
-            self._fail(rec, t, hresults.http_error(404), ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="http")
-            return True
+            return Failure(int(hresults.http_error(404)), ErrorContext.REMOTE_FILE, fatal=True, file=f,
+                           protocol="http")
         res.requests += 1
         status = res.status
         if res.transient_failures > 0:
@@ -466,82 +692,93 @@ class Scheduler:
         if 200 <= status < 300:
             tls = net.client_certificate_error(res, rec)
             if tls is not None:
-                self._fail(rec, t, tls, ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
-                return True
-            status = net.authenticate(res, rec, self._svc)
+                return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
+            status = net.authenticate(res, rec)
         if not 200 <= status < 300:
-            self._fail(
-                rec,
-                t,
-                hresults.http_error(status),
-                ErrorContext.REMOTE_FILE,
-                fatal=status_is_fatal(status),
-                file=f,
-                protocol="http",
-            )
-            return True
+            return http_failure(status, f)
         flow.resource = res
         flow.total = res.size
-        flow.rate = res.rate
+        flow.rate = exact(res.rate) if res.rate is not None else None
         if res.change_content_after is not None:
             flow.change_at = res.change_content_after
-        return self._begin_transfer(rec, flow, t, mtime=res.last_modified, headers=res.response_headers())
+        flow.mtime = res.last_modified
+        flow.headers = res.response_headers()
+        return None
 
-    def _begin_transfer(self, rec: JobRecord, flow: Flow, t: float, *, mtime: float, headers: str | None) -> bool:
+    def _begin_transfer(self, rec: JobRecord, flow: Flow, t: int) -> None:
         f = flow.file
-        queue = self._svc.queue
-        try:
-            tmp, new_name = self.filesystem.prepare(rec, f)
-        except BitsError as exc:
-            self._fail(rec, t, exc.hresult, ErrorContext.LOCAL_FILE, fatal=True, file=f)
-            return True
-        flow.tmp = tmp
-        start = f.bytes_transferred
-        # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts (§3.5).
-        can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
-        if start and (not can_resume or f.remote_mtime != mtime or (f.bytes_total not in (None, flow.total))):
-            start = 0
-            self.filesystem.truncate(tmp)
-        changes: dict[str, Any] = {"remote_mtime": mtime, "bytes_transferred": start, "response_headers": headers}
-        if new_name is not None:
-            changes["temp_name"] = new_name
-        if flow.resource is None or flow.resource.content_length:
-            changes["bytes_total"] = flow.total
+        queue = self._queue
+        if flow.upload:
+            changes: dict[str, Any] = {"bytes_total": flow.total, "bytes_transferred": flow.start_bytes}
+        else:
+            try:
+                tmp, new_name = self.filesystem.prepare(rec, f)
+            except BitsError as exc:
+                self._fail(rec, t, Failure(exc.hresult, ErrorContext.LOCAL_FILE, fatal=True, file=f))
+                return
+            flow.tmp = tmp
+            start = f.bytes_transferred
+            # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts.
+            can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
+            if start and (
+                new_name is not None  # the temporary was lost (deleted by a cleanup, say): start again
+                or not can_resume
+                or f.remote_mtime != flow.mtime
+                or (f.bytes_total not in (None, flow.total))
+            ):
+                start = 0
+                self.filesystem.truncate(tmp)
+            flow.start_bytes = start
+            changes = {"remote_mtime": flow.mtime, "bytes_transferred": start, "response_headers": flow.headers}
+            if new_name is not None:
+                changes["temp_name"] = new_name
+            if flow.resource is None or flow.resource.content_length:
+                changes["bytes_total"] = flow.total
         queue.update_file(rec, f, **changes)
         flow.connected = True
         flow.start_t = t
-        flow.start_bytes = start
         if rec.state is JobState.CONNECTING:
-            queue.change_state(rec, Trigger.CONNECTED, error=None)  # T9: the error object goes (§2.10)
+            queue.change_state(rec, Trigger.CONNECTED, error=None)  # T9: the error object goes
         if flow.rate is None:
-            self._advance_flow(rec, flow, t)
-        return True
+            self._materialize(rec, flow, t)
 
-    def _advance_bytes(self, target: float) -> None:
-        """Move bytes of every connected flow, and account running time, up to ``target``."""
-        queue = self._svc.queue
-        dt = target - self._sim
-        for rec in list(self._active.values()):
-            if rec.state not in RUNNING_STATES:
-                continue
-            queue.update(rec, touch=False, active_seconds=rec.active_seconds + dt)
-            flow = self._flows.get(rec.id)
-            if flow is not None and flow.connected:
-                self._advance_flow(rec, flow, target)
-
-    def _advance_flow(self, rec: JobRecord, flow: Flow, t: float) -> None:
+    def _materialize(self, rec: JobRecord, flow: Flow, t: int) -> None:
+        """Write the bytes the flow has delivered by ``t`` into the temporary file and the record."""
         f = flow.file
         target = flow.bytes_at(t)
-        if flow.change_at is not None:
-            target = min(target, flow.change_at)
         have = f.bytes_transferred
         if target <= have:
             return
         self._copy(flow, have, target)
-        self._svc.queue.update_file(rec, f, bytes_transferred=target)
+        self._queue.update_file(rec, f, bytes_transferred=target)
         # Progress is activity: ModificationTime and the inactivity timer move, the no-progress timer stops.
-        self._svc.queue.update(rec, no_progress_since=None)
-        self.notifier.progress(rec)
+        self._queue.update(rec, no_progress_since=None)
+
+    def sync_progress(self, rec: JobRecord) -> None:
+        """A caller reads ``rec``'s progress: bring its running file up to the simulation's now."""
+        flow = self._flows.get(rec.id)
+        if flow is not None and flow.connected and flow.rate is not None and not flow.upload:
+            sim = self._sim
+            was = sim.running
+            sim.running = True
+            try:
+                with self._queue.batch():
+                    self._materialize(rec, flow, sim.sim_ns)
+            except OSError as exc:
+                with self._queue.batch():
+                    self._fail(rec, sim.sim_ns, Failure(os_error_hresult(exc), ErrorContext.LOCAL_FILE, fatal=True,
+                                                        file=flow.file))
+            finally:
+                sim.running = was
+
+    def sync_all(self) -> None:
+        """The test moved time itself (``svc.advance``, ``run_until_idle``): put every running file's bytes
+        on disk, so what a test reads from the sandbox matches the simulation. API calls never do this:
+        they stay O(1) and compute a running job's bytes when its progress is read."""
+        for jid in list(self._flows):
+            rec = self._active.get(jid)
+            if rec is not None:
+                self.sync_progress(rec)
 
     def _copy(self, flow: Flow, start: int, end: int) -> None:
         fs = self.filesystem
@@ -557,123 +794,133 @@ class Scheduler:
             return
         if flow.resource is not None and flow.body is None:
             res = flow.resource
-            with open(flow.tmp, "r+b") as fh:
-                fh.seek(start)
-                pos = start
-                while pos < end:
-                    n = min(INSTANT_CHUNK, end - pos)
-                    fh.write(res.read(pos, n))
-                    pos += n
+            pos = start
+            while pos < end:
+                n = min(INSTANT_CHUNK, end - pos)
+                fs.write(flow.tmp, pos, res.read(pos, n))
+                pos += n
             return
-        from . import http_loopback
+        http_loopback.copy(fs, flow, start, end)
 
-        http_loopback.copy(flow, start, end)
-
-    def _file_boundary(self, rec: JobRecord, flow: Flow, t: float) -> bool:
+    def _file_boundary(self, rec: JobRecord, flow: Flow, t: int) -> None:
         f = flow.file
-        queue = self._svc.queue
+        queue = self._queue
         if flow.change_at is not None and f.bytes_transferred >= flow.change_at and flow.resource is not None:
-            # The content changes on the server mid-transfer: this file restarts from byte 0 (§3.5).
-            flow.resource.apply_change(t)
+            # The content changes on the server mid-transfer: this file restarts from byte 0.
+            flow.resource.apply_change(t / NS)
             flow.change_at = None
-            queue.update_file(rec, f, bytes_transferred=0, remote_mtime=flow.resource.last_modified)
             self.filesystem.truncate(flow.tmp)
             flow.total = flow.resource.size
-            queue.update_file(rec, f, bytes_total=flow.total if flow.resource.content_length else None)
+            queue.update_file(
+                rec,
+                f,
+                bytes_transferred=0,
+                remote_mtime=flow.resource.last_modified,
+                bytes_total=flow.total if flow.resource.content_length else None,
+            )
             flow.start_t, flow.start_bytes = t, 0
             if flow.rate is None:
-                self._advance_flow(rec, flow, t)
-            return True
+                self._materialize(rec, flow, t)
+            self._dirty[rec.id] = rec
+            return
         if f.bytes_transferred < flow.total:
-            return False
+            return
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
         if flow.upload:
-            from .upload import finish_upload
-
-            finish_upload(self, rec, flow)
+            upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
         self._flows.pop(rec.id, None)
         self.notifier.file_transferred(rec, f)
-        return True
+        self._dirty[rec.id] = rec  # the next file opens at the same instant
 
-    # failures -----------------------------------------------------------------------------------------
+    # failures -------------------------------------------------------------------------------------
 
-    def _fail(
-        self,
-        rec: JobRecord,
-        t: float,
-        code: hresults.HResult | int,
-        context: ErrorContext,
-        *,
-        fatal: bool = False,
-        network: bool = False,
-        file: FileRecord | None = None,
-        protocol: str | None = None,
-    ) -> None:
+    def _stop(self, rec: JobRecord, t: int) -> None:
+        """The job's connection ends at ``t``: keep what arrived, drop the flow."""
+        flow = self._flows.pop(rec.id, None)
+        if flow is not None:
+            self._keep_bytes(rec, flow, t)
+
+    def _keep_bytes(self, rec: JobRecord, flow: Flow, t: int) -> None:
+        """A connection ends: keep the bytes that arrived before it did."""
+        if flow.connected:
+            with contextlib.suppress(OSError):  # the temporary is gone: the file restarts when the job next runs
+                self._materialize(rec, flow, t)
+
+    def _fail(self, rec: JobRecord, t: int, failure: Failure) -> None:
         """One failure of ``rec`` at ``t``: TRANSIENT_ERROR with a retry timer, or ERROR (T10, T13–T17)."""
-        self._drop_flow(rec)
-        value = int(code)
-        error = ErrorRecord(context, value, file.index if file is not None else None, protocol)
-        queue = self._svc.queue
-        if network:
+        self._stop(rec, t)
+        f = failure.file
+        error = ErrorRecord(failure.context, int(failure.code), f.index if f is not None else None, failure.protocol)
+        queue = self._queue
+        if failure.network:
             # T17: not counted, not retried on the timer; reconnect moves the job back to QUEUED (T18).
             queue.set_error(rec, Trigger.NETWORK_LOST, error, count=False)
             return
-        if not fatal and rec.no_progress_timeout == 0:
-            fatal = True  # NoProgressTimeout 0: the first error is fatal (T16)
+        fatal = failure.fatal or rec.no_progress_timeout == 0  # NoProgressTimeout 0: the first error is fatal
         if fatal:
             queue.set_error(rec, Trigger.FATAL_FAILURE, error)
             return
-        since = rec.no_progress_since if rec.no_progress_since is not None else t
+        now = t / NS
+        since = rec.no_progress_since if rec.no_progress_since is not None else now
         queue.set_error(
-            rec, Trigger.TRANSIENT_FAILURE, error, retry_at=t + rec.min_retry_delay, no_progress_since=since
+            rec, Trigger.TRANSIENT_FAILURE, error, retry_at=now + rec.min_retry_delay, no_progress_since=since
         )
 
-    def _drop_flow(self, rec: JobRecord) -> None:
-        self._flows.pop(rec.id, None)
+    # inactivity -----------------------------------------------------------------------------------
 
-    # inactivity ---------------------------------------------------------------------------------------
+    def _push_inactivity(self, rec: JobRecord) -> None:
+        due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
+        heapq.heappush(self._inactivity, (due, next(self._seq), rec.id))
+        if len(self._inactivity) > 2 * len(self._queue.jobs) + 64:
+            # finished jobs' entries are dropped in bulk, so the heap does not grow with history
+            self._inactivity = [
+                (to_ns(r.last_activity_at) + INACTIVITY_TIMEOUT_NS, next(self._seq), r.id)
+                for r in self._queue.jobs.values()
+            ]
+            heapq.heapify(self._inactivity)
 
-    def _expire_inactive(self, t: float) -> None:
+    def _expire_inactive(self, t: int) -> None:
         heap = self._inactivity
-        queue = self._svc.queue
-        while heap and heap[0].at <= t + _EPS:
-            entry = heapq.heappop(heap)
-            rec = queue.jobs.get(entry.job_id)
+        queue = self._queue
+        while heap and heap[0][0] <= t:
+            _due, _seq, jid = heapq.heappop(heap)
+            rec = queue.jobs.get(jid)
             if rec is None or rec.is_final:
                 continue
-            due = rec.last_activity_at + INACTIVITY_TIMEOUT
-            if due > t + _EPS:
-                heapq.heappush(heap, _Deadline(due, next(self._seq), rec.id))
+            due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
+            if due > t:
+                heapq.heappush(heap, (due, next(self._seq), rec.id))
                 continue
             self.discard_files(rec)
             queue.change_state(rec, Trigger.INACTIVITY_TIMEOUT, touch=False)  # T32
 
-    # API-driven state changes ---------------------------------------------------------------------------
+    # API-driven state changes ---------------------------------------------------------------------
 
-    def resume(self, rec: JobRecord, caller: AccessToken) -> None:
-        queue = self._svc.queue
+    def resume(self, rec: JobRecord) -> None:
+        queue = self._queue
         # Resume resets the time counted against MaximumDownloadTime (setmaximumdownloadtime page).
+        if rec.id in self._run_start:
+            self._run_start[rec.id] = self._sim.now_ns()
         if rec.state in (JobState.ERROR, JobState.TRANSIENT_ERROR):
             queue.change_state(rec, Trigger.RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
         else:
             queue.change_state(rec, Trigger.RESUME, active_seconds=0.0)
+        if rec.id in self._active:
+            self._dirty[rec.id] = rec  # its download-time limit moved
 
-    def suspended(self, rec: JobRecord) -> None:
-        self._drop_flow(rec)
-
-    def cancel(self, rec: JobRecord, caller: AccessToken) -> int:
+    def cancel(self, rec: JobRecord) -> int:
         """T31: temporaries (and finished, not yet completed downloads) are deleted."""
+        self._flows.pop(rec.id, None)
         ok = self.discard_files(rec)
-        self._drop_flow(rec)
-        self._svc.queue.change_state(rec, Trigger.CANCEL)
+        self._queue.change_state(rec, Trigger.CANCEL)
         return int(hresults.S_OK if ok else hresults.BG_S_UNABLE_TO_DELETE_FILES)
 
-    def complete(self, rec: JobRecord, caller: AccessToken) -> int:
+    def complete(self, rec: JobRecord) -> int:
         """T29/T30: whole files are renamed over their local names, partial ones deleted."""
-        queue = self._svc.queue
+        queue = self._queue
         if rec.job_type is not JobType.DOWNLOAD and rec.state is not JobState.TRANSFERRED:
             raise BitsError(hresults.BG_E_INVALID_STATE, "uploads complete only when TRANSFERRED")
-        self._drop_flow(rec)
+        self._flows.pop(rec.id, None)
         partial = False
         deleted = True
         if rec.job_type is JobType.DOWNLOAD:
@@ -686,14 +933,10 @@ class Scheduler:
                     self.filesystem.finalize(f)
                 except OSError as exc:
                     # "If any rename fails: state stays TRANSFERRED, error returned" (T29).
-                    raise BitsError(
-                        hresults.hresult_from_win32(exc.errno or 5), f"cannot rename {f.temp_name}"
-                    ) from None
+                    raise BitsError(os_error_hresult(exc), f"cannot rename {f.temp_name}") from None
                 queue.update_file(rec, f, completed=True)
         else:
-            from .upload import complete_upload
-
-            complete_upload(self, rec)
+            upload.complete_upload(self.filesystem, self.replies, rec)
         queue.change_state(rec, Trigger.COMPLETE)
         if not deleted:
             return int(hresults.BG_S_UNABLE_TO_DELETE_FILES)
@@ -705,27 +948,21 @@ class Scheduler:
             ok &= self.filesystem.discard(f)
         return ok
 
-    def notify_interface_changed(self, rec: JobRecord, proxy: Proxy | None = None) -> None:
-        """A callback registered after an event still receives it once (§2.11)."""
+    def notify_interface_changed(self, rec: JobRecord, proxy: Any = None) -> None:
+        """A callback registered after an event still receives it once."""
         self.notifier.interface_changed(rec, proxy)
-
-    def state_allows_transfer(self, rec: JobRecord) -> bool:
-        return rec.state in (JobState.QUEUED, JobState.CONNECTING, JobState.TRANSFERRING)
 
     def restarted(self) -> None:
         """Service restart: connections are gone; running jobs wait in QUEUED for the scheduler."""
-        self._flows.clear()
-        self._running = True
+        sim = self._sim
+        sim.running = True
         try:
-            for rec in list(self._active.values()):
-                if rec.state in RUNNING_STATES:
-                    self._svc.queue.change_state(rec, Trigger.PREEMPTED, touch=False)
+            with self._queue.batch():
+                for rec in list(self._active.values()):
+                    if rec.state in RUNNING_STATES:
+                        self._stop(rec, sim.sim_ns)
+                        self._queue.change_state(rec, Trigger.PREEMPTED, touch=False)
         finally:
-            self._running = False
+            sim.running = False
+        self._kick()
 
-    @staticmethod
-    def network_identity(rec: JobRecord) -> AccessToken | str:
-        """Who answers an NTLM/Negotiate challenge: the helper (BG_TOKEN_NETWORK) or the owner's SID."""
-        if rec.helper is not None and rec.helper_flags & TokenFlags.NETWORK:
-            return rec.helper.token
-        return rec.owner_sid

@@ -1,4 +1,4 @@
-"""Upload and upload-reply jobs against the fake network's BITS upload endpoints (bits-core §9.5).
+"""Upload and upload-reply jobs against the fake network's BITS upload endpoints (docs/reference/states.md#upload).
 
 The job's one file is read from its local name and sent to a URL registered with ``upload=True``; the
 endpoint keeps what it received (``resource.received``). An upload-reply endpoint answers with its
@@ -8,20 +8,23 @@ upload file's directory) when the upload completes; Complete makes the reply fil
 
 from __future__ import annotations
 
-from pathlib import Path
+import uuid
 from typing import TYPE_CHECKING
 
 from .. import hresults
+from ..clock import exact
 from ..constants import ErrorContext, JobType
 from ..domain.records import JobRecord
 from ..hresults import BitsError
-from .network import status_is_fatal
+from .flow import Failure, Flow, http_failure
 
 if TYPE_CHECKING:
-    from .scheduler import Flow, Scheduler
+    from ..queue import JobQueue
+    from .localfs import LocalFileSystem
+    from .network import FakeNetwork
 
 
-def reply_path(sched: Scheduler, rec: JobRecord) -> str:
+def reply_path(rec: JobRecord) -> str:
     """The reply file's name: as set, or generated next to the upload file (setreplyfilename page)."""
     if rec.reply_file_name:
         return rec.reply_file_name
@@ -31,14 +34,13 @@ def reply_path(sched: Scheduler, rec: JobRecord) -> str:
     return f"{head}{sep}BITS-{str(rec.id).upper()}.reply"
 
 
-def connect_upload(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bool:
+def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow) -> Failure | None:
+    """Reach the upload endpoint and read the file to send; fills ``flow`` or returns the failure."""
     f = flow.file
-    net = sched.network
     if not net.host_known(f.remote_name):
-        sched._fail(
-            rec, t, hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED, ErrorContext.GENERAL_TRANSPORT, file=f, protocol="http"
+        return Failure(
+            int(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED), ErrorContext.GENERAL_TRANSPORT, file=f, protocol="http"
         )
-        return True
     res = net.resource(f.remote_name)
     status = 404 if res is None else res.status
     if res is not None and not res.upload:
@@ -47,59 +49,43 @@ def connect_upload(sched: Scheduler, rec: JobRecord, flow: Flow, t: float) -> bo
         res.transient_failures -= 1
         status = res.failure_status
     if res is not None and 200 <= status < 300:
-        status = net.authenticate(res, rec, sched._svc)
+        status = net.authenticate(res, rec)
     if res is None or not 200 <= status < 300:
-        sched._fail(
-            rec,
-            t,
-            hresults.http_error(status),
-            ErrorContext.REMOTE_FILE,
-            fatal=status_is_fatal(status),
-            file=f,
-            protocol="http",
-        )
-        return True
+        return http_failure(status, f)
     try:
-        source = sched.filesystem.host_path(f.local_name)
-        body = source.read_bytes()
+        body = fs.host_path(f.local_name).read_bytes()
     except (BitsError, OSError):
-        sched._fail(rec, t, hresults.ERROR_FILE_NOT_FOUND, ErrorContext.LOCAL_FILE, fatal=True, file=f)
-        return True
+        return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
     res.requests += 1
     flow.resource, flow.upload, flow.body, flow.body_offset = res, True, body, 0
-    flow.total, flow.rate, flow.connected, flow.start_t = len(body), res.rate, True, t
+    flow.total = len(body)
+    flow.rate = None if res.rate is None else exact(res.rate)
     flow.start_bytes = f.bytes_transferred if f.bytes_transferred <= len(body) else 0
-    sched._svc.queue.update_file(rec, f, bytes_total=len(body), bytes_transferred=flow.start_bytes)
-    from ..domain.states import Trigger
-
-    if rec.state.name == "CONNECTING":
-        sched._svc.queue.change_state(rec, Trigger.CONNECTED, error=None)
-    if flow.rate is None:
-        sched._advance_flow(rec, flow, t)
-    return True
+    return None
 
 
-def finish_upload(sched: Scheduler, rec: JobRecord, flow: Flow) -> None:
+def finish_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], queue: JobQueue, rec: JobRecord,
+                  flow: Flow) -> None:
     """The last fragment arrived: the server keeps the file; an upload-reply job receives the reply."""
     res = flow.resource
     assert res is not None and flow.body is not None
     res.received = flow.body
-    sched._svc.queue.update_file(rec, flow.file, completed=True)
+    queue.update_file(rec, flow.file, completed=True)
     if rec.job_type is JobType.UPLOAD_REPLY:
         reply = res.reply or b""
-        sched.replies[rec.id] = reply
-        path = sched.filesystem.host_path(reply_path(sched, rec))
+        replies[rec.id] = reply
+        path = fs.host_path(reply_path(rec))
         tmp = path.with_name(path.name + ".bits-tmp")
         tmp.write_bytes(reply)
 
 
-def complete_upload(sched: Scheduler, rec: JobRecord) -> None:
+def complete_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], rec: JobRecord) -> None:
     """Complete of an upload-reply job makes the reply file available (T30)."""
     if rec.job_type is not JobType.UPLOAD_REPLY:
         return
-    path = sched.filesystem.host_path(reply_path(sched, rec))
+    path = fs.host_path(reply_path(rec))
     tmp = path.with_name(path.name + ".bits-tmp")
     if tmp.exists():
         tmp.replace(path)
     else:
-        Path(path).write_bytes(sched.replies.get(rec.id, b""))
+        path.write_bytes(replies.get(rec.id, b""))

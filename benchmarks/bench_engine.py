@@ -1,0 +1,106 @@
+"""Engine scaling (issue 8): every figure is a ratio against the same measurement at a small size, in the
+same run, so it shows how cost grows with the queue — not how fast this machine is.
+
+a. ``job.get_state()`` with 1,000 and 10,000 active jobs against the same with 1. Two kinds of active:
+   QUEUED background jobs waiting behind one that transfers, and rate-limited foreground jobs all
+   TRANSFERRING at once. Target: at most 2x.
+b. ``svc.run_until_idle()`` for N rate-limited background jobs (N = 100, 1,000, 10,000; they run one at a
+   time) and N simultaneous foreground jobs (N = 30, 300, 1,000): time per job at the largest N against
+   the smallest. Target: at most 1.5x. Statements and commits per job are counted (not timed) and must
+   not grow with N.
+
+    python benchmarks/bench_engine.py           # full run
+    python benchmarks/bench_engine.py --quick   # smoke run (small sizes) used by the test suite
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from emulator import BitsService, JobPriority, JobType, ManualClock
+from emulator.com.job import Job
+
+
+def best_of(fn: Callable[[], object], n: int, repeat: int = 5) -> float:
+    """Seconds per call: the minimum over ``repeat`` runs of ``n`` calls (noise only ever adds time)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def service(n: int, *, foreground: bool, size: int, rate: int) -> tuple[BitsService, list[Job]]:
+    """``n`` download jobs of one administrator (administrators have no job quota), resumed."""
+    svc = BitsService(clock=ManualClock())
+    svc.network.register("http://server/file", size=size, rate=rate)
+    svc.filesystem.makedirs("C:\\d")
+    manager = svc.connect(svc.logon(svc.add_user("bench", admin=True)).elevated_token)
+    jobs = []
+    with svc.lock:
+        for i in range(n):
+            _, job = manager.create_job(f"j{i}", JobType.DOWNLOAD)
+            job.add_file("http://server/file", f"C:\\d\\f{i}")
+            if foreground:
+                job.set_priority(JobPriority.FOREGROUND)
+            job.resume()
+            jobs.append(job)
+    return svc, jobs
+
+
+def get_state_scaling(sizes: list[int], calls: int) -> None:
+    for foreground, kind in ((False, "QUEUED background"), (True, "TRANSFERRING foreground")):
+        base = None
+        for n in sizes:
+            svc, jobs = service(n, foreground=foreground, size=10**12, rate=1000)
+            svc.advance(1)
+            held = jobs[-1]
+            t = best_of(held.get_state, calls)
+            base = base or t
+            target = "" if n == sizes[0] else f"  (target <= 2: {'met' if t / base <= 2 else 'MISSED'})"
+            print(f"get_state with {n:>6,} {kind} jobs: {t * 1e6:7.2f} us -> ratio {t / base:.2f}{target}")
+            svc.close()
+
+
+def run_until_idle_scaling(sizes: list[int], *, foreground: bool) -> None:
+    kind = "simultaneous foreground" if foreground else "rate-limited background"
+    base = None
+    counts = []
+    for n in sizes:
+        svc, _ = service(n, foreground=foreground, size=3000, rate=1000)
+        statements: list[str] = []
+        svc.store.conn.set_trace_callback(statements.append)
+        t0 = time.perf_counter()
+        svc.run_until_idle()
+        per_job = (time.perf_counter() - t0) / n
+        svc.store.conn.set_trace_callback(None)
+        commits = statements.count("COMMIT")
+        counts.append((len(statements) / n, commits / n))
+        base = base or per_job
+        ratio = per_job / base
+        target = "" if n == sizes[0] else f"  (target <= 1.5: {'met' if ratio <= 1.5 else 'MISSED'})"
+        print(
+            f"run_until_idle, {n:>6,} {kind} jobs: {per_job * 1e6:8.1f} us per job, "
+            f"{len(statements) / n:.2f} statements and {commits / n:.2f} commits per job -> ratio {ratio:.2f}{target}"
+        )
+        svc.close()
+    # a fixed part (the first connection, the last commit) is spread over N, so per-job counts may only fall
+    flat = all(s <= counts[0][0] * 1.05 + 1 and c <= counts[0][1] * 1.05 + 1 for s, c in counts)
+    shown = ", ".join(f"{s:.2f}/{c:.2f}" for s, c in counts)
+    print(f"  statements/commits per job do not grow with N: {'yes' if flat else 'NO'} ({shown})")
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    get_state_scaling([1, 100] if quick else [1, 1_000, 10_000], 200 if quick else 20_000)
+    run_until_idle_scaling([10, 40] if quick else [100, 1_000, 10_000], foreground=False)
+    run_until_idle_scaling([10, 30] if quick else [30, 300, 1_000], foreground=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,41 @@
+"""The interface objects a notification callback receives, made for the notifier by the COM facade.
+
+The notifier (``transfer/notifications.py``) never imports ``com``: the composition root hands it this
+factory. A callback receives pointers of the client that registered it (its proxy), or of the service's
+interactive user when nobody registered through a proxy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..domain.records import ErrorRecord, FileRecord, JobRecord
+from ..identity.callers import DEFAULT_BLANKET, ClientProcess, Proxy
+
+if TYPE_CHECKING:
+    from ..service import BitsService
+
+
+class ComViews:
+    def __init__(self, svc: BitsService) -> None:
+        self._svc = svc
+
+    def _proxy(self, registrant: object) -> Proxy:
+        if isinstance(registrant, Proxy):
+            return registrant.spawn()
+        return Proxy(ClientProcess(self._svc.current_session.token, DEFAULT_BLANKET))
+
+    def job(self, rec: JobRecord, registrant: object) -> object:
+        from .job import Job
+
+        return Job(self._svc, self._proxy(registrant), rec)
+
+    def error(self, rec: JobRecord, error: ErrorRecord, registrant: object) -> object:
+        from .error import CopyError
+
+        return CopyError(self._svc, self._proxy(registrant), rec, error)
+
+    def file(self, rec: JobRecord, f: FileRecord, registrant: object) -> object:
+        from .file import File
+
+        return File(self._svc, self._proxy(registrant), rec, f)

@@ -1,0 +1,84 @@
+"""A job's connection for its current file, on exact time, and what a connector answers.
+
+Time is integer nanoseconds and rates are ``Fraction`` bytes per second, so the instant a file finishes
+(``done_at``) and the bytes it has at that instant (``bytes_at``) come from the same integer arithmetic:
+whatever the rate, size or date, a file is never one byte short of finishing.
+
+Connectors (fake HTTP, loopback HTTP, local files, uploads) fill a flow and return ``None``, or return a
+``Failure`` for the scheduler to apply; none of them changes a job's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .. import hresults
+from ..clock import NS
+from ..constants import ErrorContext
+from ..domain.records import FileRecord
+from .network import Resource, status_is_fatal
+
+
+@dataclass(slots=True, eq=False)
+class Failure:
+    """One failed attempt: the HRESULT, where it happened, and whether it is worth a retry."""
+
+    code: int
+    context: ErrorContext
+    fatal: bool = False
+    network: bool = False  # the network went away (T17): not counted, no retry timer
+    file: FileRecord | None = None
+    protocol: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Flow:
+    """Connecting until ``ready_at``, then ``rate`` bytes per second from ``start_bytes`` at ``start_t``."""
+
+    file: FileRecord
+    ready_at: int  # ns
+    connected: bool = False
+    resource: Resource | None = None
+    local_source: Any = None  # Path of a file:// / UNC / drive source
+    total: int = 0
+    start_t: int = 0  # ns
+    start_bytes: int = 0
+    rate: Fraction | None = None  # None: as fast as the disk goes (instant in simulated time)
+    tmp: Any = None  # host Path of the temporary file
+    change_at: int | None = None  # byte offset at which the server's copy changes (files, "content changes")
+    ranges_ok: bool = True  # the source can resume from an offset
+    body: bytes | None = None  # a loopback HTTP response, read at connect
+    body_offset: int = 0
+    upload: bool = False  # bytes go to the server, not into a temporary file
+    mtime: float = 0.0  # the source's time stamp, as the connector saw it
+    headers: str | None = None  # the HTTP response headers (IBackgroundCopyFile5), as the connector saw them
+
+    def target(self) -> int:
+        """Where this run of the flow stops: the end of the file, or the byte at which the content changes."""
+        return self.total if self.change_at is None else min(self.total, self.change_at)
+
+    def bytes_at(self, t: int) -> int:
+        if self.rate is None:
+            return self.target()
+        if t <= self.start_t:
+            return min(self.target(), self.start_bytes)
+        moved = (t - self.start_t) * self.rate.numerator // (NS * self.rate.denominator)
+        return min(self.target(), self.start_bytes + moved)
+
+    def done_at(self) -> int:
+        """The first nanosecond at which ``bytes_at`` reaches ``target()``."""
+        if self.rate is None:
+            return self.start_t
+        need = max(0, self.target() - self.start_bytes)
+        # smallest d with d * num // (NS * den) >= need, i.e. d = ceil(need * NS * den / num)
+        return self.start_t + -(-need * NS * self.rate.denominator // self.rate.numerator)
+
+
+def http_failure(status: int, f: FileRecord) -> Failure:
+    """A non-2xx HTTP status as a failure of ``f`` (the fatal/transient split of docs/transfers.md)."""
+    return Failure(
+        int(hresults.http_error(status)), ErrorContext.REMOTE_FILE, fatal=status_is_fatal(status), file=f,
+        protocol="http",
+    )
