@@ -654,7 +654,7 @@ def test_sethelpertoken_pre_1607_rules(ba: Run, env: dict[str, str]) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="needs several services on one store (engine): a new service drops helper tokens"
+    strict=True, reason="engine: opening a file store that holds jobs counts as a restart (helper tokens dropped)"
 )
 def test_helper_token_survives_between_invocations_until_logoff(ba: Run, env: dict[str, str]) -> None:
     """The command-line session model (docs/bitsadmin.md): a helper token set by one invocation is

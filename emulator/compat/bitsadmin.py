@@ -46,7 +46,7 @@ from ..constants import (
     JobType,
     ProxyUsage,
 )
-from ..events import JobStateChanged
+from ..events import JobStateChanged, Logon
 from ..hresults import BitsError
 from ..identity.accounts import Account
 from ..identity.callers import Blanket
@@ -308,8 +308,10 @@ def _adopt(svc: BitsService, account: Account, generation: int) -> LogonSession:
         return known
     token, elevated = make_tokens(account, session_id, LogonType.INTERACTIVE)
     session = LogonSession(session_id, account, LogonType.INTERACTIVE, 1, token, elevated)
-    # The directory has no public way to adopt a logon made by another process: register it directly.
+    # The directory has no public way to adopt a logon made by another process: register it directly,
+    # and announce it as a logon, so the scheduler wakes the jobs that waited for their owner.
     svc.directory._add_session(session)
+    svc.bus.publish(Logon(svc.clock.time(), session_id, account.sid))
     return session
 
 
