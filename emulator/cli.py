@@ -1,9 +1,11 @@
-"""The ``bits-emulator`` command: ``demo``, ``coverage`` and ``scenario run FILE…``."""
+"""The bits-emulator command: demo, coverage, scenario run, bitsadmin and a look at a store."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from .cli_support import guard_closed_pipe
 
 
 def demo() -> list[str]:
@@ -13,17 +15,30 @@ def demo() -> list[str]:
     return scenario_demo()
 
 
+DESCRIPTION = "bits-emulator: an emulator of the Windows Background Intelligent Transfer Service for tests."
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bits-emulator", description=__doc__)
+    from . import __version__
+    from .compat import bitsadmin
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["bitsadmin"]:
+        return bitsadmin.main(args[1:])  # argv exactly as Windows scripts pass it, not argparse's rules
+    parser = argparse.ArgumentParser(prog="bits-emulator", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"bits-emulator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the bundled helper-token scenario on both profiles and a download")
     sub.add_parser("coverage", help="print the API coverage document")
     from .scenarios import cli as scenario_cli
 
     scenario_cli.add_parser(sub)
-    ns = parser.parse_args(argv)
+    bitsadmin.add_subcommands(sub)
+    ns = parser.parse_args(args)
     if ns.command == "scenario":
         return scenario_cli.main(ns)
+    if ns.command in bitsadmin.SUBCOMMANDS:
+        return bitsadmin.run_subcommand(ns)
     if ns.command == "coverage":
         from .coverage import render
 
@@ -33,5 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> int:
+    """The bits-emulator console script: no traceback when the reader of a pipe goes away."""
+    return guard_closed_pipe(main)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())

@@ -78,3 +78,8 @@ def test_wheel_installs_and_opens_a_file_store_issue_2(tmp_path: Path) -> None:
     script.write_text(SCRIPT)
     out = _run([str(py), "-I", str(script), str(tmp_path / "store.db")], cwd=tmp_path)
     assert out.startswith("OK")
+    # The console scripts are installed: bitsadmin on PATH of the venv, over a store in tmp_path.
+    env = {"PATH": str(venv / "bin"), "BITS_EMULATOR_STORE": str(tmp_path / "cli.db"), "BITS_EMULATOR_USER": "ci"}
+    version = subprocess.run([str(venv / "bin" / "bitsadmin"), "/util", "/version"], env=env, capture_output=True,
+                             text=True, timeout=300)  # fmt: skip
+    assert (version.returncode, version.stdout) == (0, "10.3\n"), version.stderr

@@ -161,6 +161,8 @@ def upgrade(engine: Engine) -> None:
                     f"revision {', '.join(sorted(unknown))}; this version knows up to {HEAD_REVISION}); "
                     "upgrade bits-emulator to open it"
                 )
+            if current == {HEAD_REVISION}:
+                return  # already current: skip loading the migration scripts (each bitsadmin call opens the store)
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     with engine.begin() as conn:
