@@ -106,7 +106,7 @@ def _bits() -> types.ModuleType:
 
 
 def test_bits_constants_are_exactly_pywin32_312s(layer: Pywin32) -> None:
-    """§1.2 of the pywin32 surface: exactly these BG_* names and values (no BG_NOTIFY_FILE_TRANSFERRED,
+    """The pywin32 312 surface (docs/pywin32.md): exactly these BG_* names and values (no BG_NOTIFY_FILE_TRANSFERRED,
     no BG_E_*/BG_S_*), and exactly these CLSID_/IID_ PyIIDs (no IBitsTokenOptions, Job4/5, HttpOptions)."""
     bits = _bits()
     ours = {k: v for k, v in vars(bits).items() if k.startswith("BG_")}
@@ -313,7 +313,8 @@ def test_progress_times_and_proxy_shapes(svc: BitsService, bcm: Any) -> None:
     assert job.GetProxySettings() == (2, "proxy:8080", None)
     assert job.GetNotifyFlags() == 3 and type(job.GetState()) is int
     job2 = job.QueryInterface(_bits().IID_IBackgroundCopyJob2)
-    assert job2.GetNotifyCmdLine() == (None, None)
+    # empty strings when none is registered (IBackgroundCopyJob2::GetNotifyCmdLine page)
+    assert job2.GetNotifyCmdLine() == ("", "")
     with pytest.raises(TypeError, match="^None is not a valid string in this context$"):
         job2.SetNotifyCmdLine("/opt/app/notify", None)
     job2.SetNotifyCmdLine("/opt/app/notify", "--done")

@@ -195,5 +195,6 @@ def test_documented_examples_type_check_without_casts(tmp_path: Path, monkeypatc
             files.append(str(path))
     assert len(files) >= 5
     monkeypatch.chdir(REPO)
-    stdout, stderr, status = api.run(["--strict", "--no-error-summary", *files])
+    # pywin32 client examples import the stub-less client modules the layer fakes: untyped imports allowed
+    stdout, stderr, status = api.run(["--strict", "--no-error-summary", "--disable-error-code=import-untyped", *files])
     assert status == 0, stdout + stderr

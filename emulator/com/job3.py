@@ -26,12 +26,7 @@ from .structures import FileRange
 UINT64_MAX = 0xFFFFFFFFFFFFFFFF
 
 
-def uint64(value: object, name: str) -> int:
-    """A UINT64 argument: values outside 0..2**64-1 cannot be marshalled."""
-    v = args.integer(value, name)
-    if not 0 <= v <= UINT64_MAX:
-        raise OverflowError(f"{name}={v} does not fit a 64-bit unsigned integer")
-    return v
+uint64 = args.uint64  # offsets and lengths are UINT64 (one conversion rule, in com/args.py)
 
 
 def range_list(values: Iterable[FileRange | tuple[int, int]], name: str = "ranges") -> list[tuple[int, int]]:

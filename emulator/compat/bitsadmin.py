@@ -601,9 +601,9 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
 
 
 def cmdline_text(program: str | None, parameters: str | None) -> str:
-    if program is None:
+    if not program:  # GetNotifyCmdLine gives empty strings when no command line is registered
         return "none"
-    return f"'{program}' {null_text(parameters) if parameters is None else repr_quote(parameters)}"
+    return f"'{program}' {'NULL' if not parameters else repr_quote(parameters)}"
 
 
 def repr_quote(text: str) -> str:
