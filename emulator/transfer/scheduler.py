@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from .. import hresults
 from ..clock import NS, SimTime, exact, to_ns
 from ..constants import ErrorContext, JobPriority, JobState, JobType
+from ..domain.limits import JOB_INACTIVITY_TIMEOUT
 from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import ACTIVE_STATES, FINAL_STATES, RUNNING_STATES, SCHEDULED_STATES, Trigger
@@ -51,7 +52,7 @@ from .notifications import Notifier
 
 log = logging.getLogger("emulator.scheduler")
 
-INACTIVITY_TIMEOUT_NS = 90 * 86400 * NS  # JobInactivityTimeout group-policy default (T32)
+INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
 # Properties whose change moves a job's deadline or its place in the dispatch order.
