@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from helpers import HandlerFactory, RangeHandler, loopback_server
 
 from emulator import BitsService, ManualClock
 
@@ -46,8 +49,23 @@ def _temp_dir_left_as_found(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService() as service:
+def svc(request: pytest.FixtureRequest) -> Iterator[BitsService]:
+    """A fresh in-memory service, closed after the test.
+
+    A module (``pytestmark``) or a test changes how it is built with ``@pytest.mark.svc(...)``:
+    ``manual_clock=True`` gives it a ManualClock (time moves only with ``svc.advance``), ``sandbox=True``
+    maps its drive and UNC roots under the test's ``tmp_path`` (``drives/``, ``unc/``)."""
+    marker = request.node.get_closest_marker("svc")
+    options = dict(marker.kwargs) if marker else {}
+    manual_clock = bool(options.pop("manual_clock", False))
+    sandbox = bool(options.pop("sandbox", False))
+    if options or (marker and marker.args):
+        raise TypeError(f"@pytest.mark.svc takes manual_clock= and sandbox= only, not {marker}")
+    with BitsService(clock=ManualClock() if manual_clock else None) as service:
+        if sandbox:
+            tmp_path: Path = request.getfixturevalue("tmp_path")
+            service.filesystem.drive_root = tmp_path / "drives"
+            service.filesystem.unc_root = tmp_path / "unc"
         yield service
 
 
@@ -55,3 +73,18 @@ def svc() -> Iterator[BitsService]:
 def clock() -> ManualClock:
     return ManualClock()
 
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[[HandlerFactory], str]]:
+    """Starts loopback HTTP servers: ``loopback(handler)`` returns the base URL of a new server on 127.0.0.1;
+    every server started is shut down (and its thread joined) after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda handler: stack.enter_context(loopback_server(handler))
+
+
+@pytest.fixture
+def range_server(loopback: Callable[[HandlerFactory], str]) -> str:
+    """A loopback server of RangeHandler (helpers.py), its request log emptied first."""
+    RangeHandler.requests = []
+    return loopback(RangeHandler)

@@ -14,11 +14,11 @@ import io
 import json
 import re
 import shutil
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import QuietLog, loopback_server
 
 from emulator import BitsService, ManualClock
 from emulator.compat import bitsadmin
@@ -756,9 +756,8 @@ def test_docs_list_every_switch() -> None:
         assert f"`{switch}" in text or f"{switch}`" in text or f"{switch} " in text, switch
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+class _Quiet(QuietLog, http.server.SimpleHTTPRequestHandler):
+    pass
 
 
 def test_transfer_from_a_loopback_server_is_fetched_for_real(ba: Run, tmp_path: Path) -> None:
@@ -766,16 +765,8 @@ def test_transfer_from_a_loopback_server_is_fetched_for_real(ba: Run, tmp_path: 
     www = tmp_path / "www"
     www.mkdir()
     (www / "real.txt").write_bytes(b"served over real HTTP")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(www)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/real.txt"
-        status, out = ba("/transfer", "real", url, "C:\\dl\\real.txt")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with loopback_server(functools.partial(_Quiet, directory=str(www))) as base:
+        status, out = ba("/transfer", "real", f"{base}/real.txt", "C:\\dl\\real.txt")
     assert status == 0, out
     assert out.endswith("DISPLAY: 'real' TRANSFERRED 1 / 1 21 / 21\nTransfer complete.\n")
     assert (tmp_path / "bits.db.drives" / "C" / "dl" / "real.txt").read_bytes() == b"served over real HTTP"

@@ -5,23 +5,17 @@ drive root, nothing escapes it, and a refused name writes nothing."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from emulator import BitsError, BitsService, Job, JobState, JobType, ManualClock
+from emulator import BitsError, BitsService, Job, JobState, JobType
 
 E_INVALIDARG = 0x80070057
 E_ACCESSDENIED = 0x80070005
 
 
-@pytest.fixture
-def svc(tmp_path: Path) -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        service.filesystem.drive_root = tmp_path / "drives"
-        service.filesystem.unc_root = tmp_path / "unc"
-        yield service
+pytestmark = pytest.mark.svc(manual_clock=True, sandbox=True)
 
 
 def new_job(svc: BitsService) -> Job:

@@ -12,11 +12,11 @@ CMDLINE = https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import CallRecorder, hresult
 
 from emulator import BitsError, BitsService, ErrorContext, JobState, JobType, ManualClock, NotifyFlags
 
@@ -28,27 +28,7 @@ BG_E_READ_ONLY_PROPERTY = 0x80200058
 E_NOINTERFACE = 0x80004002
 
 
-@pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        yield service
-
-
-def _code(exc: pytest.ExceptionInfo[BitsError]) -> int:
-    return exc.value.hresult
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def JobTransferred(self, job: object) -> int:
-        self.calls.append("JobTransferred")
-        return 0
-
-    def JobError(self, job: object, error: object) -> int:
-        self.calls.append("JobError")
-        return 0
+pytestmark = pytest.mark.svc(manual_clock=True)
 
 
 # validation state ---------------------------------------------------------------------------------------------
@@ -64,12 +44,12 @@ def test_validation_needs_a_transferred_file(svc: BitsService, tmp_path: Path) -
     assert f.get_validation_state() is False
     with pytest.raises(BitsError) as e:
         f.set_validation_state(True)
-    assert _code(e) == E_PENDING
+    assert hresult(e) == E_PENDING
     job.resume()
     svc.advance(5)
     with pytest.raises(BitsError) as e:
         f.set_validation_state(True)
-    assert _code(e) == E_PENDING
+    assert hresult(e) == E_PENDING
     svc.run_until_idle()
     f.set_validation_state(True)
     assert f.get_validation_state() is True
@@ -85,7 +65,7 @@ def test_invalid_file_from_the_origin_fails_the_job_and_resume_downloads_it_agai
     res = svc.network.register("http://server/f", b"payload")
     _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
     job.add_file("http://server/f", str(tmp_path / "a"))
-    cb = Recorder()
+    cb = CallRecorder()
     job.set_notify_interface(cb)
     job.resume()
     assert job.get_state() is JobState.TRANSFERRED
@@ -112,7 +92,7 @@ def test_validating_from_the_file_transferred_callback(svc: BitsService, tmp_pat
     TRANSFERRED: JobError is delivered, JobTransferred is not."""
     svc.network.register("http://server/f", b"corrupt")
 
-    class Validator(Recorder):
+    class Validator(CallRecorder):
         def FileTransferred(self, job: object, file: Any) -> int:
             self.calls.append("FileTransferred")
             file.set_validation_state(False)
@@ -140,7 +120,7 @@ def test_validation_on_a_final_job_is_invalid_state(svc: BitsService, tmp_path: 
     job.complete()
     with pytest.raises(BitsError) as e:
         f.set_validation_state(False)
-    assert _code(e) == BG_E_INVALID_STATE
+    assert hresult(e) == BG_E_INVALID_STATE
 
 
 def test_validation_argument_type(svc: BitsService, tmp_path: Path) -> None:
@@ -179,7 +159,7 @@ def test_file4_needs_bits_4(tmp_path: Path) -> None:
         assert f.is_downloaded_from_peer() is False
         with pytest.raises(BitsError) as e:
             f.get_peer_download_stats()
-        assert _code(e) == E_NOINTERFACE
+        assert hresult(e) == E_NOINTERFACE
 
 
 # IBackgroundCopyFile5::SetProperty ----------------------------------------------------------------------------
@@ -194,11 +174,11 @@ def test_file_set_property(svc: BitsService, tmp_path: Path) -> None:
     f = next(iter(job.enum_files()))
     with pytest.raises(BitsError) as e:
         f.set_property(1, "X-Whatever: 1")
-    assert _code(e) == BG_E_READ_ONLY_PROPERTY
+    assert hresult(e) == BG_E_READ_ONLY_PROPERTY
     for call in (lambda: f.set_property(2, "x"), lambda: f.get_property(2)):
         with pytest.raises(BitsError) as e:
             call()
-        assert _code(e) == BG_E_UNKNOWN_PROPERTY_ID
+        assert hresult(e) == BG_E_UNKNOWN_PROPERTY_ID
     with pytest.raises(TypeError):
         f.set_property(1, 5)
 

@@ -11,12 +11,12 @@ PROP = https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_methods_ranges import DATA, _RangeHandler, server  # noqa: F401 - the loopback server fixture
+from helpers import RANGE_DATA as DATA
+from helpers import CallRecorder, RangeHandler, hresult
 
 from emulator import (
     BG_LENGTH_TO_EOF,
@@ -39,34 +39,19 @@ BG_E_INSUFFICIENT_RANGE_SUPPORT = 0x80200013
 BG_E_RANDOM_ACCESS_NOT_SUPPORTED = 0x8020006D
 
 
-@pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        yield service
-
-
-def _code(exc: pytest.ExceptionInfo[BitsError]) -> int:
-    return exc.value.hresult
+pytestmark = pytest.mark.svc(manual_clock=True)
 
 
 def R(offset: int, length: int) -> FileRange:
     return FileRange(initial_offset=offset, length=length)
 
 
-class RangesCallback:
+class RangesCallback(CallRecorder):
     """IBackgroundCopyCallback3."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.ranges: list[list[tuple[int, int]]] = []
-        self.calls: list[str] = []
-
-    def JobTransferred(self, job: Any) -> int:
-        self.calls.append("JobTransferred")
-        return 0
-
-    def JobError(self, job: Any, error: Any) -> int:
-        self.calls.append("JobError")
-        return 0
 
     def FileRangesTransferred(self, job: Any, file: Any, ranges: list[FileRange]) -> int:
         assert file.get_remote_name().startswith("http")
@@ -109,7 +94,7 @@ def test_random_access_needs_an_http_download_job_without_dynamic_content(svc: B
         ]:
             with pytest.raises(BitsError) as e:
                 getattr(f, name)(*arguments)
-            assert _code(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
+            assert hresult(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
 
 
 def test_file6_needs_bits_10_1(tmp_path: Path) -> None:
@@ -118,7 +103,7 @@ def test_file6_needs_bits_10_1(tmp_path: Path) -> None:
         _, f = _job(svc, "http://server/f", tmp_path / "a")
         with pytest.raises(BitsError) as e:
             f.get_filled_file_ranges()
-        assert _code(e) == E_NOINTERFACE
+        assert hresult(e) == E_NOINTERFACE
 
 
 def test_request_argument_errors(svc: BitsService, tmp_path: Path) -> None:
@@ -134,18 +119,18 @@ def test_request_argument_errors(svc: BitsService, tmp_path: Path) -> None:
     ]:
         with pytest.raises(BitsError) as e:
             f.request_file_ranges(ranges)
-        assert _code(e) == code
+        assert hresult(e) == code
     job.resume()  # learns the size; nothing requested yet, so the on-demand job rests
     assert job.get_state() is JobState.SUSPENDED
     assert f.get_progress().bytes_total == len(DATA)
     with pytest.raises(BitsError) as e:
         f.request_file_ranges([R(2040, 20)])
-    assert _code(e) == BG_E_INVALID_RANGE
+    assert hresult(e) == BG_E_INVALID_RANGE
     f.request_file_ranges([R(2040, 8)])  # the last byte is inside
     job.cancel()
     with pytest.raises(BitsError) as e:
         f.request_file_ranges([R(0, 1)])
-    assert _code(e) == BG_E_INVALID_STATE  # emulator choice: the setter rule on final jobs
+    assert hresult(e) == BG_E_INVALID_STATE  # emulator choice: the setter rule on final jobs
 
 
 # on-demand jobs ------------------------------------------------------------------------------------------------------
@@ -277,7 +262,7 @@ def test_server_without_ranges(svc: BitsService, tmp_path: Path) -> None:
     assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INSUFFICIENT_RANGE_SUPPORT)
     with pytest.raises(BitsError) as e:
         f.get_filled_file_ranges()
-    assert _code(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
+    assert hresult(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
 
 
 def test_requested_range_outside_a_file_of_unknown_size_fails_at_connection(svc: BitsService, tmp_path: Path) -> None:
@@ -294,9 +279,9 @@ def test_requested_range_outside_a_file_of_unknown_size_fails_at_connection(svc:
 # loopback HTTP server -----------------------------------------------------------------------------------------------
 
 
-def test_on_demand_from_a_loopback_server(svc: BitsService, server: str, tmp_path: Path) -> None:  # noqa: F811
+def test_on_demand_from_a_loopback_server(svc: BitsService, range_server: str, tmp_path: Path) -> None:
     """The same on-demand cycle against a real HTTP server: one Range request per missing span."""
-    job, f = _job(svc, f"{server}/data", tmp_path / "a", on_demand=True)
+    job, f = _job(svc, f"{range_server}/data", tmp_path / "a", on_demand=True)
     cb = RangesCallback()
     job.set_notify_flags(NotifyFlags.FILE_RANGES_TRANSFERRED)
     job.set_notify_interface(cb)
@@ -304,7 +289,7 @@ def test_on_demand_from_a_loopback_server(svc: BitsService, server: str, tmp_pat
     job.resume()
     assert job.get_state() is JobState.SUSPENDED
     assert f.get_filled_file_ranges() == [R(10, 5), R(300, 100)]
-    assert "/data bytes=300-399" in _RangeHandler.requests
+    assert "/data bytes=300-399" in RangeHandler.requests
     assert cb.ranges == [[(10, 5), (300, 100)]]
     f.request_file_ranges([R(0, BG_LENGTH_TO_EOF)])
     job.resume()

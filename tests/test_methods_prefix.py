@@ -7,12 +7,12 @@ CONSISTENCY = https://learn.microsoft.com/en-us/windows/win32/bits/file-transfer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import hresult
 
-from emulator import BitsError, BitsService, JobState, JobType, ManualClock
+from emulator import BitsError, BitsService, JobState, JobType
 
 E_INVALIDARG = 0x80070057
 E_NOTIMPL = 0x80004001
@@ -20,14 +20,7 @@ BG_E_INVALID_STATE = 0x80200002
 S_OK, S_FALSE = 0, 1
 
 
-@pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        yield service
-
-
-def _code(exc: pytest.ExceptionInfo[BitsError]) -> int:
-    return exc.value.hresult
+pytestmark = pytest.mark.svc(manual_clock=True)
 
 
 def test_replaces_the_prefix_of_every_matching_name(svc: BitsService, tmp_path: Path) -> None:
@@ -61,7 +54,7 @@ def test_empty_prefix_is_invalidarg(svc: BitsService, tmp_path: Path, old: str, 
     job.add_file("http://Server/f", str(tmp_path / "a"))
     with pytest.raises(BitsError) as e:
         job.replace_remote_prefix(old, new)
-    assert _code(e) == E_INVALIDARG
+    assert hresult(e) == E_INVALIDARG
 
 
 def test_invalid_or_too_long_result_is_invalidarg_and_changes_nothing(svc: BitsService, tmp_path: Path) -> None:
@@ -73,10 +66,10 @@ def test_invalid_or_too_long_result_is_invalidarg_and_changes_nothing(svc: BitsS
     long_prefix = "http://NewServer/" + "/".join(["z" * 200] * 10)  # 2,026 characters
     with pytest.raises(BitsError) as e:
         job.replace_remote_prefix("http://Server", long_prefix)
-    assert _code(e) == E_INVALIDARG
+    assert hresult(e) == E_INVALIDARG
     with pytest.raises(BitsError) as e:
         job.replace_remote_prefix("http://Server", "gopher://x")
-    assert _code(e) == E_INVALIDARG
+    assert hresult(e) == E_INVALIDARG
     assert [f.get_remote_name()[:14] for f in job.enum_files()] == ["http://Server/"] * 2
 
 
@@ -86,7 +79,7 @@ def test_upload_jobs_are_notimpl(svc: BitsService, tmp_path: Path, job_type: Job
     _, job = svc.connect().create_job("p", job_type)
     with pytest.raises(BitsError) as e:
         job.replace_remote_prefix("http://a", "http://b")
-    assert _code(e) == E_NOTIMPL
+    assert hresult(e) == E_NOTIMPL
 
 
 def test_final_jobs_are_invalid_state(svc: BitsService, tmp_path: Path) -> None:
@@ -96,7 +89,7 @@ def test_final_jobs_are_invalid_state(svc: BitsService, tmp_path: Path) -> None:
     job.cancel()
     with pytest.raises(BitsError) as e:
         job.replace_remote_prefix("http://a", "http://b")
-    assert _code(e) == BG_E_INVALID_STATE
+    assert hresult(e) == BG_E_INVALID_STATE
 
 
 def test_same_file_on_the_new_server_resumes_where_it_was(svc: BitsService, tmp_path: Path) -> None:

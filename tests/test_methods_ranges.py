@@ -9,14 +9,11 @@ RANGE = https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/ns-bits2_0-b
 
 from __future__ import annotations
 
-import http.server
-import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
+from helpers import RANGE_DATA as DATA
+from helpers import RangeHandler, hresult
 
 from emulator import (
     BG_LENGTH_TO_EOF,
@@ -39,17 +36,8 @@ BG_E_INSUFFICIENT_RANGE_SUPPORT = 0x80200013
 BG_E_INVALID_SERVER_RESPONSE = 0x8020001B
 S_FALSE = 1
 
-DATA = bytes(range(256)) * 8  # 2,048 bytes, each offset distinguishable from its neighbours
 
-
-@pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        yield service
-
-
-def _code(exc: pytest.ExceptionInfo[BitsError]) -> int:
-    return exc.value.hresult
+pytestmark = pytest.mark.svc(manual_clock=True)
 
 
 def _job(svc: BitsService, job_type: JobType = JobType.DOWNLOAD):  # type: ignore[no-untyped-def]
@@ -64,7 +52,7 @@ def test_zero_ranges_is_e_invalidarg_add(svc: BitsService, tmp_path: Path) -> No
     job = _job(svc)
     with pytest.raises(BitsError) as e:
         job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [])
-    assert _code(e) == E_INVALIDARG
+    assert hresult(e) == E_INVALIDARG
     assert job.get_progress().files_total == 0
 
 
@@ -73,7 +61,7 @@ def test_initial_offset_to_eof_is_invalid_range_add(svc: BitsService, tmp_path: 
     job = _job(svc)
     with pytest.raises(BitsError) as e:
         job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(BG_LENGTH_TO_EOF, 10)])
-    assert _code(e) == BG_E_INVALID_RANGE
+    assert hresult(e) == BG_E_INVALID_RANGE
 
 
 @pytest.mark.parametrize(
@@ -91,7 +79,7 @@ def test_overlapping_ranges_add(svc: BitsService, tmp_path: Path, ranges: list[t
     job = _job(svc)
     with pytest.raises(BitsError) as e:
         job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), ranges)
-    assert _code(e) == BG_E_OVERLAPPING_RANGES
+    assert hresult(e) == BG_E_OVERLAPPING_RANGES
 
 
 def test_same_offset_zero_length_first_is_accepted_add(svc: BitsService, tmp_path: Path) -> None:
@@ -109,7 +97,7 @@ def test_max_ranges_per_file_add(svc: BitsService, tmp_path: Path) -> None:
     job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), many[:500])
     with pytest.raises(BitsError) as e:
         job.add_file_with_ranges("http://server/f", str(tmp_path / "b"), many)
-    assert _code(e) == BG_E_TOO_MANY_RANGES_IN_FILE
+    assert hresult(e) == BG_E_TOO_MANY_RANGES_IN_FILE
     admin = svc.logon(svc.add_user("root", admin=True)).elevated_token
     _, admin_job = svc.connect(admin).create_job("admin", JobType.DOWNLOAD)
     admin_job.add_file_with_ranges("http://server/f", str(tmp_path / "c"), many)
@@ -122,7 +110,7 @@ def test_upload_jobs_are_notimpl_add(svc: BitsService, tmp_path: Path, job_type:
     job = _job(svc, job_type)
     with pytest.raises(BitsError) as e:
         job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 1)])
-    assert _code(e) == E_NOTIMPL
+    assert hresult(e) == E_NOTIMPL
 
 
 def test_bad_names_and_smb_are_invalidarg_add(svc: BitsService, tmp_path: Path) -> None:
@@ -137,7 +125,7 @@ def test_bad_names_and_smb_are_invalidarg_add(svc: BitsService, tmp_path: Path) 
     ]:
         with pytest.raises(BitsError) as e:
             job.add_file_with_ranges(remote, local, [(0, 1)])
-        assert _code(e) == E_INVALIDARG
+        assert hresult(e) == E_INVALIDARG
 
 
 def test_final_job_is_invalid_state_add(svc: BitsService, tmp_path: Path) -> None:
@@ -146,7 +134,7 @@ def test_final_job_is_invalid_state_add(svc: BitsService, tmp_path: Path) -> Non
     job.cancel()
     with pytest.raises(BitsError) as e:
         job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 1)])
-    assert _code(e) == BG_E_INVALID_STATE
+    assert hresult(e) == BG_E_INVALID_STATE
 
 
 def test_argument_types(svc: BitsService, tmp_path: Path) -> None:
@@ -275,91 +263,41 @@ def test_ranged_file_resumes_after_a_transient_error(svc: BitsService, tmp_path:
 # transfers from a loopback HTTP server ----------------------------------------------------------------------------
 
 
-class _RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves ``DATA`` at /data with single-range support; /norange ignores Range; /merge answers any range
-    with a wider one (as a server consolidating ranges would)."""
-
-    requests: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).requests.append(f"{self.path} {self.headers.get('Range')}")
-        rng = self.headers.get("Range")
-        m = re.fullmatch(r"bytes=(\d+)-(\d+)", rng or "")
-        if self.path == "/norange" or m is None:
-            self._send(200, DATA, None)
-            return
-        first, last = int(m.group(1)), min(int(m.group(2)), len(DATA) - 1)
-        if first >= len(DATA):
-            self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{len(DATA)}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if self.path == "/merge" and first > 0:
-            first = max(0, first - 10)
-        self._send(206, DATA[first : last + 1], f"bytes {first}-{last}/{len(DATA)}")
-
-    def _send(self, status: int, body: bytes, content_range: str | None) -> None:
-        self.send_response(status)
-        if content_range:
-            self.send_header("Content-Range", content_range)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Last-Modified", "Tue, 24 Nov 2026 10:00:00 GMT")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    _RangeHandler.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
-
-
-def test_loopback_ranges_in_the_given_order(svc: BitsService, server: str, tmp_path: Path) -> None:
+def test_loopback_ranges_in_the_given_order(svc: BitsService, range_server: str, tmp_path: Path) -> None:
     """ADD remarks on a real HTTP server: each range fetched with a Range request, written in the given order."""
     job = _job(svc)
-    job.add_file_with_ranges(f"{server}/data", str(tmp_path / "a"), [(100, 100), (900, 100), (2000, BG_LENGTH_TO_EOF)])
+    ranges = [(100, 100), (900, 100), (2000, BG_LENGTH_TO_EOF)]
+    job.add_file_with_ranges(f"{range_server}/data", str(tmp_path / "a"), ranges)
     job.resume()
     assert job.get_state() is JobState.TRANSFERRED
     job.complete()
     assert (tmp_path / "a").read_bytes() == DATA[100:200] + DATA[900:1000] + DATA[2000:]
-    assert "/data bytes=900-999" in _RangeHandler.requests
+    assert "/data bytes=900-999" in RangeHandler.requests
 
 
-def test_loopback_range_beyond_the_end(svc: BitsService, server: str, tmp_path: Path) -> None:
+def test_loopback_range_beyond_the_end(svc: BitsService, range_server: str, tmp_path: Path) -> None:
     """ADD remarks: BG_E_INVALID_RANGE when a range lies outside the remote file (size from Content-Range)."""
     job = _job(svc)
-    job.add_file_with_ranges(f"{server}/data", str(tmp_path / "a"), [(2040, 20)])
+    job.add_file_with_ranges(f"{range_server}/data", str(tmp_path / "a"), [(2040, 20)])
     job.resume()
     assert job.get_state() is JobState.ERROR
     assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INVALID_RANGE)
 
 
-def test_loopback_server_without_ranges(svc: BitsService, server: str, tmp_path: Path) -> None:
+def test_loopback_server_without_ranges(svc: BitsService, range_server: str, tmp_path: Path) -> None:
     """ADD remarks: a 200 with the whole body to a Range request → BG_E_INSUFFICIENT_RANGE_SUPPORT."""
     job = _job(svc)
-    job.add_file_with_ranges(f"{server}/norange", str(tmp_path / "a"), [(10, 10)])
+    job.add_file_with_ranges(f"{range_server}/norange", str(tmp_path / "a"), [(10, 10)])
     job.resume()
     assert job.get_state() is JobState.ERROR
     assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INSUFFICIENT_RANGE_SUPPORT)
 
 
-def test_loopback_server_consolidating_ranges(svc: BitsService, server: str, tmp_path: Path) -> None:
+def test_loopback_server_consolidating_ranges(svc: BitsService, range_server: str, tmp_path: Path) -> None:
     """ADD remarks: "BITS does not support servers that consolidate duplicate or overlapping ranges" — an
     answer for other bytes than asked → BG_E_INVALID_SERVER_RESPONSE."""
     job = _job(svc)
-    job.add_file_with_ranges(f"{server}/merge", str(tmp_path / "a"), [(100, 10)])
+    job.add_file_with_ranges(f"{range_server}/merge", str(tmp_path / "a"), [(100, 10)])
     job.resume()
     assert job.get_state() is JobState.ERROR
     assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INVALID_SERVER_RESPONSE)

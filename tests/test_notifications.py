@@ -6,13 +6,12 @@ Callbacks run synchronously during the catch-up, on the caller's thread, in the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emulator import BitsService, Job, JobState, JobType, ManualClock, NotifyFlags
+from emulator import BitsService, Job, JobState, JobType, NotifyFlags
 from emulator.events import NotifyCommandLine
 
 ALL = NotifyFlags.JOB_TRANSFERRED | NotifyFlags.JOB_ERROR | NotifyFlags.JOB_MODIFICATION | NotifyFlags.FILE_TRANSFERRED
@@ -50,10 +49,7 @@ class Recorder:
         return [n for n, _ in self.calls]
 
 
-@pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        yield service
+pytestmark = pytest.mark.svc(manual_clock=True)
 
 
 def job_with(svc: BitsService, tmp_path: Path, *urls: str, flags: int = ALL) -> Job:

@@ -17,13 +17,13 @@ import http.server
 import math
 import re
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from helpers import HandlerFactory, QuietLog
 
 from emulator import (
     AuthScheme,
@@ -333,7 +333,7 @@ def test_bad_strings_are_type_errors_or_invalidarg(svc: BitsService) -> None:
 # strings on the wire (real HTTP to a loopback server) ----------------------------------------------------------
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
+class _Recorder(QuietLog, http.server.BaseHTTPRequestHandler):
     seen: ClassVar[list[tuple[str, dict[str, bytes]]]] = []
 
     def do_GET(self) -> None:
@@ -361,22 +361,11 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"ok")
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
-def recorder() -> Iterator[str]:
+def recorder(loopback: Callable[[HandlerFactory], str]) -> str:
     _Recorder.seen.clear()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    return loopback(_Recorder)
 
 
 def test_headers_credentials_and_paths_reach_a_loopback_server_as_utf8(recorder: str, tmp_path: Path) -> None:

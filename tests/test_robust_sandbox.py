@@ -9,7 +9,6 @@ What a symlink swapped in mid-transfer gets (nothing: E_ACCESSDENIED) is the emu
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,7 @@ ERROR_PATH_NOT_FOUND = 0x80070003
 S_OK = 0
 
 
-@pytest.fixture
-def svc(tmp_path: Path) -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        service.filesystem.drive_root = tmp_path / "drives"
-        service.filesystem.unc_root = tmp_path / "unc"
-        yield service
+pytestmark = pytest.mark.svc(manual_clock=True, sandbox=True)
 
 
 def new_job(svc: BitsService, kind: JobType = JobType.DOWNLOAD) -> Job:

@@ -8,7 +8,6 @@ Time moves because the test moves it: ManualClock + ``svc.advance``, or freezegu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ from emulator import (
     JobPriority,
     JobState,
     JobType,
-    ManualClock,
 )
 
 S = JobState
@@ -34,10 +32,7 @@ BG_S_PARTIAL_COMPLETE = 0x00200017
 BG_E_INVALID_STATE = 0x80200002
 
 
-@pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        yield service
+pytestmark = pytest.mark.svc(manual_clock=True)
 
 
 def new_job(svc: BitsService, tmp_path: Path, *urls: str, name: str = "job") -> Job:

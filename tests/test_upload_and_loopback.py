@@ -4,21 +4,18 @@
 from __future__ import annotations
 
 import http.server
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import HandlerFactory, QuietLog
 
-from emulator import AuthScheme, AuthTarget, BitsError, BitsService, ErrorContext, JobState, JobType, ManualClock
+from emulator import AuthScheme, AuthTarget, BitsError, BitsService, ErrorContext, JobState, JobType
 
 S = JobState
 
 
-@pytest.fixture
-def svc() -> Iterator[BitsService]:
-    with BitsService(clock=ManualClock()) as service:
-        yield service
+pytestmark = pytest.mark.svc(manual_clock=True)
 
 
 # uploads ------------------------------------------------------------------------------------------------
@@ -87,7 +84,7 @@ def test_upload_to_a_server_without_the_bits_extension(svc: BitsService, tmp_pat
 # real HTTP on the loopback interface ---------------------------------------------------------------------
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietLog, http.server.BaseHTTPRequestHandler):
     body = b"0123456789" * 100
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -118,21 +115,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(self.body[start:])
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence the test output
-        pass
-
 
 @pytest.fixture
-def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+def server(loopback: Callable[[HandlerFactory], str]) -> str:
+    return loopback(_Handler)
 
 
 def test_loopback_download_follows_redirects(svc: BitsService, server: str, tmp_path: Path) -> None:
