@@ -587,6 +587,19 @@ def test_setters(ba: Run, argv: tuple[str, ...], line: str, check: tuple[str, st
         assert ba(check[0], name) == (0, check[1] + "\n")
 
 
+def test_value_setters_name_native_methods() -> None:
+    """The one-value /set* switches are rows of bitsadmin.VALUE_SETTERS: each names a setter (and a getter, when
+    it reads the stored value back) that the job or its IBitsTokenOptions has, and each switch is registered."""
+    from emulator import Job, TokenOptions
+
+    for switches, row in bitsadmin.VALUE_SETTERS.items():
+        owner = TokenOptions if row.method == "set_helper_token_flags" else Job
+        assert callable(getattr(owner, row.method, None)), row
+        assert row.readback is None or callable(getattr(owner, row.readback, None)), row
+        for switch in switches:
+            assert switch in bitsadmin.COMMANDS, switch
+
+
 INVALID = "0x80070057. The parameter is incorrect."
 
 

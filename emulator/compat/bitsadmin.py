@@ -1228,76 +1228,87 @@ def setter(*switches: str, action: str, nargs: tuple[int, int | None]) -> Callab
     return register
 
 
-@setter("/setaclflags", "/setaclflag", action="set ACL flags", nargs=(1, 1))
-def set_acl_flags(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_file_acl_flags(acl_flags(a[0]))
-    return f"ACL flags set to {a[0].upper()}."
+@dataclass(frozen=True)
+class ValueSetter:
+    """One ``/set<x> <job> <value>`` switch: parse the value, hand it to the native setter ``method`` (of the
+    job, or of the interface ``on`` gets from it), print ``message``: a ``str.format`` template over ``arg``
+    (the value as typed), ``upper`` (upper-cased), ``value`` (as parsed) and ``stored`` (what the getter
+    ``readback`` reads afterwards, for a setter that adjusts the value it is given)."""
+
+    action: str
+    method: str
+    parse: Callable[[str], Any]
+    message: str
+    readback: str | None = None
+    on: Callable[[Job], Any] = lambda job: job
+
+    def __call__(self, ctx: Context, job: Job, a: list[str]) -> str:
+        value = self.parse(a[0])
+        target = self.on(job)
+        getattr(target, self.method)(value)
+        stored = getattr(target, self.readback)() if self.readback else None
+        return self.message.format(arg=a[0], upper=a[0].upper(), value=value, stored=stored)
 
 
-@setter("/setdisplayname", action="set display name", nargs=(1, 1))
-def set_display_name(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_display_name(a[0])
-    return f"Display name set to {a[0]}."
+def _as_typed(text: str) -> str:
+    return text
 
 
-@setter("/setdescription", action="set description", nargs=(1, 1))
-def set_description(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_description(a[0])
-    return f"Description set to {a[0]}."
+def _priority(text: str) -> int:
+    return choice(text, PRIORITIES, "priority")
 
 
-@setter("/setpriority", action="set priority", nargs=(1, 1))
-def set_priority(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_priority(choice(a[0], PRIORITIES, "priority"))
-    return f"Priority set to {a[0].upper()}."
+def _token_options(job: Job) -> Any:
+    return job.query_interface(IBitsTokenOptions)
 
 
-@setter("/setnotifyflags", action="set notify flags", nargs=(1, 1))
-def set_notify_flags(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_notify_flags(number(a[0]))
-    return f"Notification flags set to {number(a[0])}."
+# Each runs once the job is found, inside "Unable to <action> - …": a value that does not parse fails
+# there as E_INVALIDARG, as the native setter's own refusals do.
+VALUE_SETTERS: dict[tuple[str, ...], ValueSetter] = {
+    ("/setaclflags", "/setaclflag"): ValueSetter(
+        "set ACL flags", "set_file_acl_flags", acl_flags, "ACL flags set to {upper}."
+    ),
+    ("/setdisplayname",): ValueSetter("set display name", "set_display_name", _as_typed, "Display name set to {arg}."),
+    ("/setdescription",): ValueSetter("set description", "set_description", _as_typed, "Description set to {arg}."),
+    ("/setpriority",): ValueSetter("set priority", "set_priority", _priority, "Priority set to {upper}."),
+    ("/setnotifyflags",): ValueSetter(
+        "set notify flags", "set_notify_flags", number, "Notification flags set to {value}."
+    ),
+    # SetMinimumRetryDelay raises a value below the minimum: the line shows what the job keeps.
+    ("/setminretrydelay",): ValueSetter(
+        "set minimum retry delay",
+        "set_minimum_retry_delay",
+        number,
+        "Minimum retry delay set to {stored}.",
+        readback="get_minimum_retry_delay",
+    ),
+    ("/setnoprogresstimeout",): ValueSetter(
+        "set no progress timeout", "set_no_progress_timeout", number, "No progress timeout set to {value}."
+    ),
+    ("/setmaxdownloadtime",): ValueSetter(
+        "set maximum download time", "set_maximum_download_time", number, "Maximum download time set to {value}."
+    ),
+    ("/setpeercachingflags",): ValueSetter(
+        "set peer caching flags", "set_peer_caching_flags", number, "Peer caching flags set to 0x{value:x}."
+    ),
+    ("/setsecurityflags",): ValueSetter(
+        "set security flags", "set_security_flags", number, "Security flags set to 0x{value:x}."
+    ),
+    ("/sethttpmethod",): ValueSetter("set HTTP method", "set_http_method", _as_typed, "HTTP method set to {arg}."),
+    ("/setreplyfilename",): ValueSetter(
+        "set reply file name", "set_reply_file_name", optional, "Reply file name set to {arg}."
+    ),
+    ("/sethelpertokenflags",): ValueSetter(
+        "set helper token flags",
+        "set_helper_token_flags",
+        number,
+        "Helper token flags set to 0x{value:x}.",
+        on=_token_options,
+    ),
+}
 
-
-@setter("/setminretrydelay", action="set minimum retry delay", nargs=(1, 1))
-def set_min_retry_delay(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_minimum_retry_delay(number(a[0]))
-    return f"Minimum retry delay set to {job.get_minimum_retry_delay()}."
-
-
-@setter("/setnoprogresstimeout", action="set no progress timeout", nargs=(1, 1))
-def set_no_progress_timeout(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_no_progress_timeout(number(a[0]))
-    return f"No progress timeout set to {number(a[0])}."
-
-
-@setter("/setmaxdownloadtime", action="set maximum download time", nargs=(1, 1))
-def set_max_download_time(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_maximum_download_time(number(a[0]))
-    return f"Maximum download time set to {number(a[0])}."
-
-
-@setter("/setpeercachingflags", action="set peer caching flags", nargs=(1, 1))
-def set_peer_caching_flags(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_peer_caching_flags(number(a[0]))
-    return f"Peer caching flags set to 0x{number(a[0]):x}."
-
-
-@setter("/setsecurityflags", action="set security flags", nargs=(1, 1))
-def set_security_flags(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_security_flags(number(a[0]))
-    return f"Security flags set to 0x{number(a[0]):x}."
-
-
-@setter("/sethttpmethod", action="set HTTP method", nargs=(1, 1))
-def set_http_method(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_http_method(a[0])
-    return f"HTTP method set to {a[0]}."
-
-
-@setter("/setreplyfilename", action="set reply file name", nargs=(1, 1))
-def set_reply_file_name(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_reply_file_name(optional(a[0]))
-    return f"Reply file name set to {a[0]}."
+for _switches, _value_setter in VALUE_SETTERS.items():
+    setter(*_switches, action=_value_setter.action, nargs=(1, 1))(_value_setter)
 
 
 @setter("/setcustomheaders", action="set custom headers", nargs=(1, None))
@@ -1385,13 +1396,6 @@ def set_validation_state(ctx: Context, job: Job, a: list[str]) -> str:
     value = choice(a[1], {"TRUE": 1, "FALSE": 0}, "validation state")
     native(_file_at(job, a[0]), "set_validation_state")(bool(value))
     return f"Validation state set to {a[1].upper()}."
-
-
-@setter("/sethelpertokenflags", action="set helper token flags", nargs=(1, 1))
-def set_helper_token_flags(ctx: Context, job: Job, a: list[str]) -> str:
-    options = job.query_interface(IBitsTokenOptions)
-    options.set_helper_token_flags(number(a[0]))
-    return f"Helper token flags set to 0x{number(a[0]):x}."
 
 
 @setter("/sethelpertoken", action="set helper token", nargs=(0, 2))
