@@ -3,7 +3,9 @@
 
 A helper token lives in its job's row (identity, supplying logon session, flags) and in the job record.
 It ends when the session that supplied it logs off, when the job's owner logs off (A14), when the service
-restarts (SHT: "not persistent") or on ClearHelperToken; the usage flags survive all four (CHT, HT).
+restarts (SHT: "not persistent") or on ClearHelperToken; the usage flags survive all four (CHT, HT). A
+service that attaches to a running one's store instead of restarting it (the command line) takes the
+tokens of the logon sessions it knows alive back from the rows (``take_back``).
 
 Logoff is handled from the event bus with one UPDATE reaching the rows through the helper-session and
 owner indexes, so its cost follows the session's jobs, not the size of the queue.
@@ -11,6 +13,8 @@ owner indexes, so its cost follows the session's jobs, not the size of the queue
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from typing import Protocol
 
 from . import hresults
@@ -121,6 +125,21 @@ class HelperTokens:
                 failed.append((rec, old))
         for rec, old in failed:
             queue.announce(rec, old)
+
+    def take_back(self, session_id: int, tokens: Iterable[AccessToken]) -> int:
+        """Attach (the command line: one long-running service behind many client processes, so opening the
+        store is no restart): the helper tokens the store holds from logon session ``session_id``, which the
+        caller knows to be alive, come back into memory. Only a stored token equal to one of ``tokens`` (the
+        session's own) is taken; any other stays in the store, unseen, as on any open. Returns the count."""
+        taken = 0
+        for token in tokens:
+            helper = HelperToken(token, session_id)
+            for key in self._store.jobs_holding_helper(helper):
+                rec = self._queue.jobs.get(uuid.UUID(key))
+                if rec is not None and rec.helper is None:
+                    self._queue.adopt_helper(rec, helper)
+                    taken += 1
+        return taken
 
     def discard_all(self) -> None:
         """Service restart: every helper token is dropped, flags stay (SHT, T34)."""

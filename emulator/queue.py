@@ -219,6 +219,11 @@ class JobQueue:
         if rec.state is not old:
             self.bus.publish(JobStateChanged(self.clock.time(), rec.id, old, rec.state))
 
+    def adopt_helper(self, rec: JobRecord, helper: HelperToken) -> None:
+        """Take into memory a helper token the store already holds (a service attaching to the store)."""
+        self._reindex_helper(rec, helper)
+        rec.helper = helper
+
     def forget_helper(self, rec: JobRecord) -> None:
         """Drop the helper token from memory after a set-based store update already removed it."""
         self._reindex_helper(rec, None)

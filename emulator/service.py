@@ -48,6 +48,11 @@ class BitsService:
     store whose schema the Alembic revisions create or upgrade at start.
     """
 
+    # Opening a file store that holds jobs is a service start: no helper token survives it (SHT). The
+    # command line attaches to its one long-running service instead (compat/cli_service.py): a subclass
+    # turns this off and takes the store's state back in _attached().
+    _restarts_on_open = True
+
     def __init__(
         self,
         profile: str | Profile = "post-1607",
@@ -82,14 +87,14 @@ class BitsService:
             accounts: list[AccountRow] = []
             records: list[JobRecord] = []
         else:
-            conn, engine = _file(database)
+            conn, engine = _file(database, restart=self._restarts_on_open)
             self.store = JobStore(conn, engine)
             accounts, records = self.store.load()
         self.directory = Directory(self.store, self.bus, self.sim.time, seed)
         self.directory.load([(a.sid, a.name, a.kind, a.admin) for a in accounts])
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
-        if records:
+        if records and self._restarts_on_open:
             with self.store.transaction():
                 self.store.clear_all_helper_tokens()  # no helper token survives a restart
         from .com.views import ComViews
@@ -113,6 +118,7 @@ class BitsService:
             network=self.network,
             notifier=self.notifications,
         )
+        self._attached()
         try:
             user = self.directory.account(DEFAULT_USER)
         except KeyError:
@@ -228,6 +234,10 @@ class BitsService:
             self.scheduler.restarted()
             self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
 
+    def _attached(self) -> None:
+        """Hook of a service that attaches to a running one's store (``_restarts_on_open`` off): called once
+        everything is built, before any logon lets a job run."""
+
     def close(self) -> None:
         with self.lock:
             if self._closed:
@@ -257,5 +267,5 @@ def _memory() -> sqlite3.Connection:
     return database.open_memory()
 
 
-def _file(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:
-    return guard.open_file_store(db)  # StoreError naming the path
+def _file(db: str | Path | URL, *, restart: bool) -> tuple[sqlite3.Connection, Engine]:
+    return guard.open_file_store(db, restart=restart)  # StoreError naming the path

@@ -46,12 +46,13 @@ from ..constants import (
     JobType,
     ProxyUsage,
 )
-from ..events import JobStateChanged, Logon
+from ..events import JobStateChanged
 from ..hresults import BitsError
 from ..identity.accounts import Account
 from ..identity.callers import Blanket
-from ..identity.sessions import LogonSession, LogonType, make_tokens
+from ..identity.sessions import LogonSession
 from ..identity.tokens import AccessToken
+from .cli_service import CommandLineService, adopt_logged_on_sessions, command_line_session, end_command_line_session
 
 if TYPE_CHECKING:
     from ..com.job import Job
@@ -74,10 +75,6 @@ EXIT_USAGE = 2
 # The process default blanket bitsadmin runs with: IMPERSONATE so SetHelperToken can capture the caller,
 # dynamic cloaking so "/sethelpertoken <job> <user> <password>" hands BITS the impersonated account.
 CLI_BLANKET = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
-
-# Command-line logon sessions get ids (rid << 12) | generation: stable across processes without a shared
-# counter, distinct per account, and far above the ids a service hands out itself (0x10000 upwards).
-_SESSION_KEY = "bitsadmin.session:"
 
 STATE_NAMES = {
     JobState.QUEUED: "QUEUED",
@@ -286,71 +283,6 @@ def calling_account(svc: BitsService, name: str, *, elevated: bool) -> Account:
     return account
 
 
-def _session_state(svc: BitsService, account: Account) -> tuple[int, bool]:
-    """(generation, logged on) of the account's command-line session, kept in the store's settings."""
-    value = svc.store.get_setting(_SESSION_KEY + account.sid)
-    if value is None:
-        return 0, False
-    generation, _, state = value.partition(" ")
-    return int(generation), state == "on"
-
-
-def _set_session_state(svc: BitsService, account: Account, generation: int, on: bool) -> None:
-    with svc.lock, svc.store.transaction():
-        svc.store.set_setting(_SESSION_KEY + account.sid, f"{generation} {'on' if on else 'off'}")
-
-
-def _adopt(svc: BitsService, account: Account, generation: int) -> LogonSession:
-    rid = int(account.sid.rsplit("-", 1)[1])
-    session_id = (rid << 12) | (generation & 0xFFF)
-    known = svc.directory.sessions.get(session_id)
-    if known is not None:
-        return known
-    token, elevated = make_tokens(account, session_id, LogonType.INTERACTIVE, svc.directory.next_token_id)
-    session = LogonSession(session_id, account, LogonType.INTERACTIVE, 1, token, elevated)
-    # The directory has no public way to adopt a logon made by another process: register it directly,
-    # and announce it as a logon, so the scheduler wakes the jobs that waited for their owner.
-    svc.directory._add_session(session)
-    svc.bus.publish(Logon(svc.clock.time(), session_id, account.sid))
-    return session
-
-
-def command_line_session(svc: BitsService, account: Account) -> LogonSession:
-    """The account's command-line logon session: one interactive logon shared by every invocation as
-    that account (as every command prompt of a Windows logon shares its session) until
-    ``bits-emulator logoff --as NAME`` ends it; the next invocation then logs on anew."""
-    if account.is_service:
-        return svc.logon(account)  # service accounts are always logged on, in their service session
-    generation, on = _session_state(svc, account)
-    if not on:
-        _set_session_state(svc, account, generation, True)
-    return _adopt(svc, account, generation)
-
-
-def adopt_logged_on_sessions(svc: BitsService) -> None:
-    """Every account whose command-line session is open is logged on in this process too, so its jobs
-    run during this invocation's catch-up as they would on Windows while their owner is logged on."""
-    for account in list(svc.directory.by_sid.values()):
-        if account.is_service or not account.sid.startswith("S-1-5-21-"):
-            continue
-        generation, on = _session_state(svc, account)
-        if on:
-            _adopt(svc, account, generation)
-
-
-def end_command_line_session(svc: BitsService, account: Account) -> LogonSession | None:
-    """Log the account's command-line session off (helper tokens it supplied are purged, its jobs stop)
-    and move to the next generation, so the next invocation logs on a new session. None when the
-    account has no open session."""
-    generation, on = _session_state(svc, account)
-    if not on:
-        return None
-    session = _adopt(svc, account, generation)
-    svc.logoff(session)
-    _set_session_state(svc, account, generation + 1, False)
-    return session
-
-
 # --------------------------------------------------------------------------------------------------
 # The fake network file
 # --------------------------------------------------------------------------------------------------
@@ -476,20 +408,22 @@ class Context:
 
 @contextmanager
 def open_service(opts: Options, clock: Clock | None = None) -> Iterator[BitsService]:
-    from ..service import BitsService
-
     store = store_path(opts)
-    try:
-        svc = BitsService(opts.profile, database=store, clock=clock)
-    except ValueError as exc:
-        raise Failed(f"bits-emulator: {exc}", EXIT_USAGE) from None
-    try:
+
+    def setup(svc: BitsService) -> None:
+        # Before any job runs: the open command-line sessions' jobs may run as soon as the service opens.
         svc.filesystem.drive_root = drives_path(opts, store)
         if opts.network is not None:
             try:
                 register_network(svc, opts.network.expanduser())
             except NetworkFileError as exc:
                 raise Failed(str(exc), EXIT_USAGE) from None
+
+    try:
+        svc = CommandLineService(opts.profile, database=store, clock=clock, setup=setup)
+    except ValueError as exc:
+        raise Failed(f"bits-emulator: {exc}", EXIT_USAGE) from None
+    try:
         yield svc
     finally:
         svc.close()

@@ -45,7 +45,9 @@ def _probe(path: Path) -> None:
         raise StoreError(f"the file {path} is an SQLite database of another application, not a bits-emulator store")
 
 
-def open_file_store(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:
+def open_file_store(db: str | Path | URL, *, restart: bool = True) -> tuple[sqlite3.Connection, Engine]:
+    """``restart=False``: the opener attaches to a running service's store (the command line) and keeps the
+    helper tokens it holds; the WAL is checkpointed and truncated all the same."""
     url = database.store_url(db)
     path = Path(url.database or "")
     _probe(path)
@@ -55,8 +57,9 @@ def open_file_store(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:
         # still hold tokens (or passwords) that a purge had dropped — empty the columns, checkpoint, and
         # truncate the WAL (issue 11, "no secret lingers").
         store = JobStore(conn, engine)
-        with store.transaction():
-            store.clear_all_helper_tokens()  # logged for other services of a shared store
+        if restart:
+            with store.transaction():
+                store.clear_all_helper_tokens()  # logged for other services of a shared store
         store.scrub()
         return conn, engine
     except StoreError:

@@ -347,6 +347,15 @@ class JobStore:
             self._touch(job_id)
             self._scrub = True
 
+    def jobs_holding_helper(self, helper: HelperToken) -> list[str]:
+        """The keys of the jobs whose stored helper token is ``helper`` (identity and supplying logon
+        session, column for column): what a service attaching to the store takes back into memory. Found
+        through the helper-session index."""
+        cols = helper_columns(helper)
+        where = " AND ".join(f"{name} = ?" for name in cols)
+        rows = self.conn.execute(f"SELECT id FROM jobs WHERE {where}", [_db(n, v) for n, v in cols.items()])
+        return [str(job_id) for (job_id,) in rows.fetchall()]
+
     def purge_helper_tokens(
         self,
         session_id: int,
