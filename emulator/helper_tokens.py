@@ -5,7 +5,7 @@ A helper token lives in its job's row (identity, supplying logon session, flags)
 It ends when the session that supplied it logs off, when the job's owner logs off (A14), when the service
 restarts (SHT: "not persistent") or on ClearHelperToken; the usage flags survive all four (CHT, HT). A
 service that attaches to a running one's store instead of restarting it (the command line) takes the
-tokens of the logon sessions it knows alive back from the rows (``take_back``).
+tokens of the logon sessions it knows alive back from the rows and drops the others (``attach``).
 
 Logoff is handled from the event bus with one UPDATE reaching the rows through the helper-session and
 owner indexes, so its cost follows the session's jobs, not the size of the queue.
@@ -14,7 +14,7 @@ owner indexes, so its cost follows the session's jobs, not the size of the queue
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from . import hresults
@@ -126,11 +126,19 @@ class HelperTokens:
         for rec, old in failed:
             queue.announce(rec, old)
 
+    def attach(self, sessions: Mapping[int, Iterable[AccessToken]]) -> int:
+        """Attach to the store instead of restarting (the command line: one long-running service behind
+        many client processes): the helper tokens of ``sessions`` (session id → its tokens), logon sessions
+        the caller knows alive, come back into memory; every other stored token is dropped, as a restart
+        drops them all. Returns how many came back."""
+        with self._queue.batch():
+            self._store.clear_all_helper_tokens(keep_sessions=list(sessions))
+        return sum(self.take_back(session_id, tokens) for session_id, tokens in sessions.items())
+
     def take_back(self, session_id: int, tokens: Iterable[AccessToken]) -> int:
-        """Attach (the command line: one long-running service behind many client processes, so opening the
-        store is no restart): the helper tokens the store holds from logon session ``session_id``, which the
-        caller knows to be alive, come back into memory. Only a stored token equal to one of ``tokens`` (the
-        session's own) is taken; any other stays in the store, unseen, as on any open. Returns the count."""
+        """The helper tokens the store holds from logon session ``session_id``, which the caller knows alive,
+        come back into memory. Only a stored token equal to one of ``tokens`` (the session's own) is taken;
+        any other stays in the store, unseen. Returns the count."""
         taken = 0
         for token in tokens:
             helper = HelperToken(token, session_id)

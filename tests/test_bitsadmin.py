@@ -691,6 +691,42 @@ def test_a_service_opened_on_the_store_is_a_restart_and_drops_the_helper_token(b
     assert ba("/gethelpertokensid", "myjob") == (0, "NULL\n")
 
 
+def test_another_accounts_helper_token_lasts_until_that_account_logs_off(ba: Run, env: dict[str, str]) -> None:
+    """/sethelpertoken <job> <user> <password> binds the token to that account's command-line session: later
+    invocations see it; `bits-emulator logoff --as` that account purges it (the supplying session logged
+    off, docs/helper-tokens.md)."""
+    create(ba)
+    ba("--as", "helper", "/list")
+    assert ba("/sethelpertoken", "myjob", "helper@EMULATOR", "pw") == (0, "Helper token set to EMULATOR\\helper.\n")
+    status, sid = ba("/gethelpertokensid", "myjob")
+    assert status == 0 and sid.startswith("S-1-5-21-")
+    assert ba("--as", "helper", "/list")[0] == 0  # another client of the same service: the token stays
+    assert ba("/gethelpertokensid", "myjob") == (0, sid)
+    helper = bitsadmin.Options.from_env({**env, "BITS_EMULATOR_USER": "helper"})
+    assert bitsadmin.logoff(helper, io.StringIO()) == 0
+    assert ba("/gethelpertokensid", "myjob") == (0, "NULL\n")
+
+def test_attaching_drops_the_helper_tokens_of_sessions_that_are_not_open(ba: Run, env: dict[str, str]) -> None:
+    """An invocation keeps only the tokens of the open command-line sessions: one that a Python service set
+    from its own logon session (ended when that service closed) leaves the store, as a restart drops it
+    (emulator choice: nothing dead lingers on disk)."""
+    import sqlite3
+
+    from emulator import IBitsTokenOptions, JobType
+
+    store = env["BITS_EMULATOR_STORE"]
+    with BitsService(database=store) as svc:
+        _, job = svc.connect(blanket=bitsadmin.CLI_BLANKET).create_job("py", JobType.DOWNLOAD)
+        job.query_interface(IBitsTokenOptions).set_helper_token()
+    create(ba)
+    ba("/sethelpertoken", "myjob")
+    with sqlite3.connect(store) as db:
+        held = dict(db.execute("SELECT display_name, helper_sid IS NOT NULL FROM jobs").fetchall())
+    db.close()
+    assert held == {"py": 0, "myjob": 1}
+    assert ba("/gethelpertokensid", "myjob")[1].startswith("S-1-5-21-")
+
+
 # formatting, help, version ------------------------------------------------------------------------
 
 

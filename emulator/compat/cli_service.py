@@ -31,7 +31,8 @@ class CommandLineService(BitsService):
     """A client process's view of the command line's one long-running BITS service: opening the store
     does not restart the service. Every open command-line session is logged on at once, with the helper
     tokens it supplied taken back from the store before any job runs (a job whose usage flags need its
-    token would otherwise fail with BG_E_TOKEN_REQUIRED)."""
+    token would otherwise fail with BG_E_TOKEN_REQUIRED); any other stored token (of a session that has
+    ended, or of another process's service) is dropped, as a restart would."""
 
     _restarts_on_open = False
 
@@ -46,13 +47,11 @@ class CommandLineService(BitsService):
         except BaseException:
             self.close()
             raise
-        sessions = [_register(self, account, generation) for account, generation in _open_sessions(self)]
+        registered = [_register(self, account, generation) for account, generation in _open_sessions(self)]
+        sessions = [session for session in registered if session is not None]
+        self.helper_tokens.attach({session.id: (session.token, session.elevated_token) for session in sessions})
         for session in sessions:
-            if session is not None:
-                self.helper_tokens.take_back(session.id, (session.token, session.elevated_token))
-        for session in sessions:
-            if session is not None:
-                _announce(self, session)
+            _announce(self, session)
 
 
 def _open_sessions(svc: BitsService) -> list[tuple[Account, int]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -339,10 +339,15 @@ class JobStore:
 
     # helper tokens ---------------------------------------------------------------------------------
 
-    def clear_all_helper_tokens(self) -> None:
-        """Service start: no helper token survives a restart (SHT: "not persistent"); flags do."""
+    def clear_all_helper_tokens(self, keep_sessions: Collection[int] = ()) -> None:
+        """Service start: no helper token survives a restart (SHT: "not persistent"); flags do. A service
+        attaching to the store instead keeps the tokens of ``keep_sessions``, the logon sessions it knows
+        alive."""
+        keep = ",".join("?" * len(keep_sessions))
         for (job_id,) in self.conn.execute(
-            f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL RETURNING id"
+            f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL "
+            f"AND (helper_session_id IS NULL OR helper_session_id NOT IN ({keep})) RETURNING id",
+            list(keep_sessions),
         ).fetchall():
             self._touch(job_id)
             self._scrub = True
