@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .constants import JobState
+from .constants import JobState, JobType
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,16 @@ class Logoff(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class JobCreated(Event):
+    """CreateJob succeeded: the job exists, SUSPENDED, with this display name."""
+
+    job_id: uuid.UUID
+    display_name: str
+    job_type: JobType
+    owner_sid: str
+
+
+@dataclass(frozen=True, slots=True)
 class JobStateChanged(Event):
     job_id: uuid.UUID
     old: JobState
@@ -56,6 +66,29 @@ class NotifyCommandLine(Event):
     program: str
     parameters: str | None
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMade(Event):
+    """A job connected to a remote server (one HTTP request and its answer; see ``emulator.history``)."""
+
+    job_id: uuid.UUID
+    url: str
+    offset: int  # first byte asked for (a Range request when not 0)
+    length: int | None  # bytes asked for; None: to the end of the file
+    headers: tuple[tuple[str, str], ...]  # the job's custom request headers
+    status: int | None  # the server's HTTP status; None when no answer came (name not resolved, TLS…)
+    hresult: int  # S_OK (0) when the transfer started, else the error the job got
+    registered: bool  # the URL's host is on the fake network (or a loopback server)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCalled(Event):
+    """A notification was delivered to the job's IBackgroundCopyCallback (or failed and will be retried)."""
+
+    job_id: uuid.UUID
+    method: str  # JobTransferred, JobError, JobModification or FileTransferred
+    succeeded: bool
 
 
 E = TypeVar("E", bound=Event)

@@ -44,7 +44,8 @@ class BitsService:
     """An emulated BITS service with its own job store, accounts, logon sessions and clock.
 
     ``database=None`` keeps the job store in memory; a path or ``sqlite:///`` URL gives a persistent
-    store whose schema the Alembic revisions create or upgrade at start.
+    store whose schema the Alembic revisions create or upgrade at start. ``root`` is where the sandbox's
+    drives live (``root/drives``); without it, a temporary directory removed at close.
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class BitsService:
         clock: Clock | None = None,
         seed: int = 0,
         helper_token_choices: Choices | None = None,
+        root: str | Path | None = None,
     ) -> None:
         self.profile = resolve_profile(profile)
         if helper_token_choices is not None and not isinstance(helper_token_choices, Choices):
@@ -88,6 +90,8 @@ class BitsService:
         self.scheduler = Scheduler(self)
         self.network = self.scheduler.network
         self.filesystem = self.scheduler.filesystem
+        if root is not None:
+            self.filesystem.drive_root = Path(root) / "drives"  # else a temporary directory, removed at close
         self.notifications = self.scheduler.notifier
         self._install_extensions()
         try:
@@ -102,6 +106,9 @@ class BitsService:
         from .helper_tokens import HelperTokens
 
         self.helper_tokens = HelperTokens(self)
+        from .history import History
+
+        self.history = History(self)
 
     # accounts and logons (control plane) ---------------------------------------------------------
 
@@ -204,6 +211,7 @@ class BitsService:
             self.store.conn.close()
             if self.store.engine is not None:
                 self.store.engine.dispose()
+            self.filesystem.close()
 
     def __enter__(self) -> BitsService:
         return self
@@ -212,6 +220,8 @@ class BitsService:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+        if exc_type is None:
+            self.network.check()  # strict mode: requests to unregistered hosts fail the block
 
     def __repr__(self) -> str:
         return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"

@@ -8,6 +8,7 @@ from typing import ClassVar
 from .. import hresults
 from ..constants import BG_JOB_ENUM_ALL_USERS, IBackgroundCopyManager, Interface, JobType
 from ..domain import access, limits
+from ..events import JobCreated
 from ..hresults import BitsError
 from . import args
 from .base import ComObject
@@ -50,6 +51,7 @@ class Manager(ComObject):
                 if len(svc.queue.jobs) >= profile.max_jobs_per_machine:
                     raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_MACHINE)
             rec = svc.queue.create(name, JobType(kind), caller)
+            svc.bus.publish(JobCreated(rec.created_at, rec.id, rec.display_name, rec.job_type, rec.owner_sid))
             return rec.id, Job(svc, self._proxy.spawn(), rec)
 
     @com_method(IBackgroundCopyManager, "GetJob", "final (completed/cancelled) jobs: BG_E_NOT_FOUND (§3.6)")

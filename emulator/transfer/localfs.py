@@ -1,8 +1,9 @@
 """The local file system as BITS jobs see it: a sandbox for Windows paths, temp files, directory ACLs.
 
 * Windows drive paths ``C:\\x\\y`` map to ``<drive_root>/C/x/y``; UNC paths ``\\\\server\\share\\p`` to
-  ``<unc_root>/server/share/p``; absolute POSIX paths are used as they are. ``drive_root`` defaults to
-  a per-service ``tempfile.mkdtemp()`` made on first use; set ``svc.scheduler.filesystem.drive_root``.
+  ``<unc_root>/server/share/p``; absolute POSIX paths are used as they are. ``drive_root`` is
+  ``BitsService(root=…)/drives``, or set ``svc.filesystem.drive_root``; else a per-service
+  ``tempfile.mkdtemp()`` made on first use and deleted when the service closes.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
   symlink that leads out of the root → E_ACCESSDENIED. Alternate data streams are refused by the name
   rules (domain/names.py). Nothing is written when a name is refused.
@@ -84,6 +85,7 @@ class LocalFileSystem:
     def __init__(self, svc: BitsService) -> None:
         self._svc = svc
         self._drive_root: Path | None = None
+        self._made_root: Path | None = None  # a temporary drive root of our own, deleted at close
         self._unc_root: Path | None = None
         self._writers: dict[Path, frozenset[str]] = {}
 
@@ -92,12 +94,20 @@ class LocalFileSystem:
     @property
     def drive_root(self) -> Path:
         if self._drive_root is None:
-            self._drive_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
+            self._drive_root = self._made_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
         return self._drive_root
 
     @drive_root.setter
     def drive_root(self, value: str | os.PathLike[str]) -> None:
         self._drive_root = Path(value)
+
+    def close(self) -> None:
+        """Delete the temporary drive root this object made (never a root it was given)."""
+        if self._made_root is not None:
+            shutil.rmtree(self._made_root, ignore_errors=True)
+            if self._drive_root == self._made_root:
+                self._drive_root = None
+            self._made_root = None
 
     @property
     def unc_root(self) -> Path:

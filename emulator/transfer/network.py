@@ -7,6 +7,14 @@
 A host nobody registered does not resolve (ERROR_WINHTTP_NAME_NOT_RESOLVED, transient, after
 ``resolve_delay`` seconds of CONNECTING). A registered host with an unregistered path answers 404.
 
+Every connection a job makes is recorded (``svc.network.requests``, bounded like ``svc.history``) and
+published as a ``RequestMade`` event; ``assert_all_requested()`` fails listing the URLs never asked for.
+With ``strict`` on (the pytest plugin's default) a request to a host nobody registered is a mistake of
+the test: the job still gets the transient DNS error Windows would give (so the simulation stays what
+it would be), and the request is kept in ``unregistered`` and reported at the end of the test by the
+plugin, or by ``check()`` / leaving ``with BitsService()`` — never raised from inside the unrelated API
+call whose catch-up made the request. Loopback hosts are fetched for real and never count.
+
 HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, bits-core §5.3). The docs do not
 say which statuses are fatal; OUR CHOICE (docs/transfers.md): 408, 429 and every 5xx except 501 and 505
 are transient (the 503/504 texts say "resume later"); every other non-2xx status is fatal.
@@ -14,6 +22,7 @@ are transient (the 503/504 texts say "resume later"); every other non-2xx status
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -22,15 +31,27 @@ from urllib.parse import urlsplit
 
 from .. import hresults
 from ..constants import AuthScheme, AuthTarget, TokenFlags
+from ..events import RequestMade
 from ..hresults import HResult
 from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
+    from ..history import Request
     from ..service import BitsService
-    from .scheduler import Scheduler
+    from .scheduler import Flow, Scheduler
 
 Generator = Callable[[int, int], bytes]
+
+REQUEST_LIMIT = 10_000  # requests kept in svc.network.requests (oldest dropped first)
+UNREGISTERED_LIMIT = 100  # distinct unregistered URLs kept for the strict-mode report
+_HTTP_ERROR_BASE = 0x80190000  # BG_E_HTTP_ERROR_<status> = 0x80190000 + status
+
+
+class UnregisteredURLError(AssertionError):
+    """Strict mode: jobs requested URLs whose host is not on the fake network (a typo, a missing
+    ``register``). Its message lists them and every registered URL."""
+
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 506, 507, 508, 509, 510, 511})
 
@@ -127,6 +148,10 @@ class FakeNetwork:
         self.connected = True
         self.resolve_delay = 2.0  # seconds an unresolvable name keeps a job CONNECTING
         self.latency = 0.0  # default connect time of registered URLs
+        self.strict = False  # requests to unregistered hosts are test failures (the plugin turns it on)
+        self.requests: deque[Request] = deque(maxlen=REQUEST_LIMIT)
+        self.unregistered: dict[str, int] = {}  # URL → requests, in strict mode or not
+        self._requested: set[str] = set()  # keys of registered URLs that were asked for
 
     def register(
         self,
@@ -266,6 +291,75 @@ class FakeNetwork:
                 return res.status
         return 401
 
+    # what was asked for ----------------------------------------------------------------------------
+
+    @property
+    def registered(self) -> list[str]:
+        """The registered URLs, in registration order."""
+        return [res.url for res in self._resources.values()]
+
+    def observe_request(self, rec: JobRecord, flow: Flow, t: float) -> None:
+        """Record the connection the scheduler just made for ``flow`` (called once per connect)."""
+        from ..history import Request
+        from .http_loopback import is_loopback
+
+        f = flow.file
+        url = f.remote_name
+        offset = flow.start_bytes if flow.connected else f.bytes_transferred
+        status: int | None = None
+        if flow.connected:
+            hresult = 0
+            head = (f.response_headers or "").split("\r\n", 1)[0].split()
+            if len(head) >= 2 and head[1].isdigit():
+                status = int(head[1])
+            elif flow.resource is not None:
+                status = flow.resource.status
+        else:
+            hresult = rec.error.code if rec.error is not None else 0
+            if _HTTP_ERROR_BASE + 100 <= hresult < _HTTP_ERROR_BASE + 600:
+                status = hresult - _HTTP_ERROR_BASE
+        registered = self.host_known(url) or is_loopback(url)
+        key = _key(url)
+        if key in self._resources:
+            self._requested.add(key)
+        if not registered and (url in self.unregistered or len(self.unregistered) < UNREGISTERED_LIMIT):
+            self.unregistered[url] = self.unregistered.get(url, 0) + 1
+        headers = _header_pairs(rec)
+        svc = self._scheduler._svc
+        self.requests.append(
+            Request(t, rec.id, rec.display_name, url, offset, None, headers, status, hresult, registered)
+        )
+        svc.bus.publish(RequestMade(t, rec.id, url, offset, None, headers, status, hresult, registered))
+
+    def requests_for(self, url: str) -> list[Request]:
+        key = _key(url)
+        return [r for r in self.requests if _key(r.url) == key]
+
+    def assert_all_requested(self) -> None:
+        """Fail (AssertionError) listing the registered URLs no job ever asked for."""
+        never = [res.url for key, res in self._resources.items() if key not in self._requested]
+        if never:
+            lines = "\n".join(f"  {u}" for u in never)
+            raise AssertionError(f"{len(never)} registered URL(s) never requested:\n{lines}")
+
+    def unregistered_report(self) -> str | None:
+        """The strict-mode message (None when every request went to a registered or loopback host)."""
+        if not self.unregistered:
+            return None
+        asked = "\n".join(f"  {u} ({n} request{'s' if n != 1 else ''})" for u, n in self.unregistered.items())
+        known = "\n".join(f"  {u}" for u in self.registered) or "  (none)"
+        return (
+            "jobs requested URLs whose host is not registered on the fake network "
+            "(each became a transient ERROR_WINHTTP_NAME_NOT_RESOLVED):\n"
+            f"{asked}\nregistered URLs:\n{known}"
+        )
+
+    def check(self) -> None:
+        """In strict mode, raise UnregisteredURLError when a job asked for an unregistered host."""
+        report = self.unregistered_report() if self.strict else None
+        if report is not None:
+            raise UnregisteredURLError(report)
+
     def disconnect(self) -> None:
         """Network lost (T17): active jobs → TRANSIENT_ERROR, BG_E_NETWORK_DISCONNECTED, not counted."""
         self._scheduler.set_network(False)
@@ -273,6 +367,19 @@ class FakeNetwork:
     def reconnect(self) -> None:
         """Network re-established (T18): every TRANSIENT_ERROR job → QUEUED."""
         self._scheduler.set_network(True)
+
+
+def _header_pairs(rec: JobRecord) -> tuple[tuple[str, str], ...]:
+    """The job's custom request headers; write-only ones (MakeCustomHeadersWriteOnly) are not shown."""
+    if not rec.custom_headers:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for line in rec.custom_headers.splitlines():
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        pairs.append((name.strip(), "<write-only>" if rec.custom_headers_write_only else value.strip()))
+    return tuple(pairs)
 
 
 def _zeros(offset: int, length: int) -> bytes:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..constants import JobState, NotifyFlags
 from ..domain.records import FileRecord, JobRecord
-from ..events import NotifyCommandLine
+from ..events import CallbackCalled, NotifyCommandLine
 
 if TYPE_CHECKING:
     from ..identity.callers import Proxy
@@ -171,7 +171,9 @@ class Notifier:
             if durable and not self._command_line(rec, note, "no callback registered"):
                 self._waiting.setdefault(rec.id, []).append(note)
             return
-        if self._call(callback, note):
+        ok = self._call(callback, note)
+        self._svc.bus.publish(CallbackCalled(t, rec.id, note.kind.com_name, ok))  # history, log
+        if ok:
             self.delivered.append((note.kind.com_name, rec.id))
             return
         if durable and not self._command_line(rec, note, "the callback failed"):

@@ -415,10 +415,13 @@ class Scheduler:
         if rec.job_type is not JobType.DOWNLOAD:
             from .upload import connect_upload
 
-            return connect_upload(self, rec, flow, t)
-        if kind is RemoteKind.SMB:
+            done = connect_upload(self, rec, flow, t)
+        elif kind is RemoteKind.SMB:
             return self._connect_local(rec, flow, t)
-        return self._connect_http(rec, flow, t)
+        else:
+            done = self._connect_http(rec, flow, t)
+        self.network.observe_request(rec, flow, t)  # svc.network.requests, history, log
+        return done
 
     def _connect_local(self, rec: JobRecord, flow: Flow, t: float) -> bool:
         f = flow.file
