@@ -43,15 +43,19 @@ from .constants import (
 )
 from .domain.tokens import Choices as HelperTokenChoices
 from .events import (
+    CallbackCalled,
     Event,
     EventBus,
+    JobCreated,
     JobStateChanged,
     Logoff,
     Logon,
     NotifyCommandLine,
+    RequestMade,
     ServiceStarted,
     ServiceStopping,
 )
+from .history import Creation, History, HistoryRecord, Notification, Request, StateChange
 from .hresults import BitsError, HResult
 from .identity.accounts import Account, AccountKind
 from .identity.callers import Blanket
@@ -62,7 +66,7 @@ from .profiles import PROFILES, HelperTokenRules, Profile
 from .service import BitsService
 from .store.database import StoreVersionError
 from .transfer.localfs import LocalFileSystem
-from .transfer.network import FakeNetwork, Resource
+from .transfer.network import FakeNetwork, Resource, UnregisteredURLError
 
 __version__ = "0.1.0"
 
@@ -79,10 +83,12 @@ __all__ = [
     "BitsError",
     "BitsService",
     "Blanket",
+    "CallbackCalled",
     "Cast",
     "Cloaking",
     "Clock",
     "CopyError",
+    "Creation",
     "ElevationType",
     "ErrorContext",
     "Event",
@@ -96,6 +102,8 @@ __all__ = [
     "HResult",
     "HelperTokenChoices",
     "HelperTokenRules",
+    "History",
+    "HistoryRecord",
     "IBackgroundCopyError",
     "IBackgroundCopyFile",
     "IBackgroundCopyFile2",
@@ -117,6 +125,7 @@ __all__ = [
     "IntegrityLevel",
     "Interface",
     "Job",
+    "JobCreated",
     "JobEnumerator",
     "JobPriority",
     "JobProgress",
@@ -132,15 +141,20 @@ __all__ = [
     "LogonType",
     "Manager",
     "ManualClock",
+    "Notification",
     "NotifyCommandLine",
     "NotifyFlags",
     "Profile",
     "ProxyUsage",
+    "Request",
+    "RequestMade",
     "Resource",
     "ServiceStarted",
     "ServiceStopping",
+    "StateChange",
     "StoreVersionError",
     "SystemClock",
     "TokenFlags",
+    "UnregisteredURLError",
     "__version__",
 ]

@@ -70,7 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="show a job's life on the SQLite store and a helper-token decision")
     sub.add_parser("coverage", help="print the API coverage document")
+    timeline = sub.add_parser("timeline", help="draw a recorded history (svc.history.save) as an SVG timeline")
+    timeline.add_argument("history", help="a history JSON file written by svc.history.save(path)")
+    timeline.add_argument("-o", "--output", help="the SVG file to write (default: HISTORY with .svg)")
+    timeline.add_argument("--text", action="store_true", help="also print the states of each job as text")
     ns = parser.parse_args(argv)
+    if ns.command == "timeline":
+        from .timeline import command
+
+        return command(ns.history, ns.output, ns.text)
     if ns.command == "coverage":
         from .coverage import render
 

@@ -7,7 +7,7 @@ record was made):
 * ``Creation``     — CreateJob succeeded (the job starts SUSPENDED);
 * ``StateChange``  — ``old`` → ``new`` (every transition the state machine made, API-driven or not);
 * ``Request``      — a connection to a remote server: URL, range, request headers, HTTP status, HRESULT;
-* ``Callback``     — a notification delivered to IBackgroundCopyCallback (or that failed), or a command
+* ``Notification``     — a notification delivered to IBackgroundCopyCallback (or that failed), or a command
   line run instead (``method == "CommandLine"``).
 
 The history is **bounded** (emulator choice, so that a long-running service does not grow with its
@@ -117,14 +117,14 @@ class Request(HistoryRecord):
 
 
 @dataclass(frozen=True, slots=True)
-class Callback(HistoryRecord):
+class Notification(HistoryRecord):
     method: str  # JobTransferred, JobError, JobModification, FileTransferred, or CommandLine
     succeeded: bool
 
     KIND: ClassVar[str] = "callback"
 
 
-RECORD_TYPES: dict[str, type[HistoryRecord]] = {t.KIND: t for t in (Creation, StateChange, Request, Callback)}
+RECORD_TYPES: dict[str, type[HistoryRecord]] = {t.KIND: t for t in (Creation, StateChange, Request, Notification)}
 
 
 def record_from_json(data: dict[str, Any]) -> HistoryRecord:
@@ -233,8 +233,8 @@ class History:
         return [r for r in self._records if isinstance(r, Request)]
 
     @property
-    def callbacks(self) -> list[Callback]:
-        return [r for r in self._records if isinstance(r, Callback)]
+    def callbacks(self) -> list[Notification]:
+        return [r for r in self._records if isinstance(r, Notification)]
 
     def to_json(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self._records]
@@ -335,7 +335,7 @@ class History:
 
     def _on_callback(self, event: CallbackCalled) -> None:
         name = self._name(event.job_id)
-        self._add(Callback(event.at, event.job_id, name, event.method, event.succeeded))
+        self._add(Notification(event.at, event.job_id, name, event.method, event.succeeded))
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "%s(job %r) %s at %s",
@@ -348,7 +348,7 @@ class History:
 
     def _on_command_line(self, event: NotifyCommandLine) -> None:
         name = self._name(event.job_id)
-        self._add(Callback(event.at, event.job_id, name, "CommandLine", True))
+        self._add(Notification(event.at, event.job_id, name, "CommandLine", True))
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "command line %r %r for job %r (%s)",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .clock import to_datetime
 from .constants import JobState
-from .history import Callback, Creation, HistoryRecord, Request, StateChange
+from .history import Creation, HistoryRecord, Notification, Request, StateChange
 
 COLOURS: dict[JobState, str] = {
     JobState.QUEUED: "#9ecae1",
@@ -64,7 +64,7 @@ class Row:
     name: str
     segments: list[Segment]
     requests: list[tuple[float, int, Request]]
-    callbacks: list[tuple[float, int, Callback]]
+    callbacks: list[tuple[float, int, Notification]]
 
 
 def _rows(records: Sequence[HistoryRecord]) -> tuple[list[Row], float, float, int]:
@@ -91,7 +91,7 @@ def _rows(records: Sequence[HistoryRecord]) -> tuple[list[Row], float, float, in
             row.segments.append(Segment(r.new, r.at, r.at, index, index))
         elif isinstance(r, Request):
             row.requests.append((r.at, index, r))
-        elif isinstance(r, Callback):
+        elif isinstance(r, Notification):
             row.callbacks.append((r.at, index, r))
     end_index = len(records)
     for row in rows.values():
@@ -113,12 +113,19 @@ def _seconds(value: float) -> str:
     return f"{value / 86400:.4g} d"
 
 
+# Tick steps that read well in seconds, minutes, hours and days.
+_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
 def _ticks(span: float) -> list[float]:
     if span <= 0:
         return [0.0]
     raw = span / 6
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    if raw < 1:
+        magnitude = 10 ** math.floor(math.log10(raw))
+        step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    else:
+        step = next((float(s) for s in _STEPS if s >= raw), 86400.0 * math.ceil(raw / 86400))
     count = int(span // step)
     return [i * step for i in range(count + 1)]
 
@@ -162,7 +169,7 @@ def render(
         return x_of(t, bisect.bisect_left(event_times, t))
 
     states_seen: list[JobState] = []
-    height = TOP + ROW_HEIGHT * max(1, len(rows)) + 70
+    height = TOP + ROW_HEIGHT * max(1, len(rows)) + 88
     width = LABEL_WIDTH + PLOT_WIDTH + 40
     d = draw.Drawing(width, height, font_family="sans-serif", font_size=FONT)
     d.append(draw.Rectangle(0, 0, width, height, fill="white"))
@@ -188,7 +195,7 @@ def render(
             if seg.state not in states_seen:
                 states_seen.append(seg.state)
             x0 = x_of(seg.start, seg.start_index)
-            x1 = max(x_of(seg.end, seg.end_index), x0 + 2)
+            x1 = max(x_of(seg.end, seg.end_index), x0 + (6 if seg.state in FINAL else 2))
             bar = draw.Rectangle(x0, y, x1 - x0, BAR_HEIGHT, fill=COLOURS[seg.state], stroke="white", stroke_width=0.5)
             bar.append_title(
                 f"{row.name}: {seg.state.name} from +{_seconds(seg.start - t0)} to +{_seconds(seg.end - t0)}"
@@ -220,10 +227,32 @@ def render(
     legend_y = axis_y + 34
     x = LABEL_WIDTH
     for state in states_seen:
+        item = 16 + CHAR_WIDTH * len(state.name) + 14
+        if x + item > width:
+            x, legend_y = LABEL_WIDTH, legend_y + 18
         d.append(draw.Rectangle(x, legend_y - 10, 12, 12, fill=COLOURS[state]))
         d.append(draw.Text(state.name, FONT - 1, x + 16, legend_y))
-        x += 16 + CHAR_WIDTH * len(state.name) + 14
+        x += item
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     d.save_svg(str(target))
     return target
+
+
+def command(history: str, output: str | None, text: bool) -> int:
+    """``bits-emulator timeline HISTORY.json [-o OUT.svg] [--text]`` (history saved by ``svc.history.save``)."""
+    import sys
+
+    from .history import load
+
+    try:
+        records = load(history)
+    except (OSError, ValueError) as exc:
+        print(f"bits-emulator timeline: {exc}", file=sys.stderr)
+        return 2
+    if text:
+        print(summary(records))
+    target = Path(output) if output else Path(history).with_suffix(".svg")
+    render(records, target, title=f"bits-emulator timeline of {Path(history).name}")
+    print(target)
+    return 0

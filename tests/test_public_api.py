@@ -20,6 +20,8 @@ EXPECTED = {
     "JobPriority", "JobProgress", "JobReplyProgress", "JobState", "JobStateChanged", "JobTimes", "JobType",
     "Logoff", "Logon", "LogonSession", "LogonType", "Manager", "ManualClock", "NotifyFlags", "Profile",
     "ProxyUsage", "ServiceStarted", "ServiceStopping", "StoreVersionError", "SystemClock", "TokenFlags",
+    "CallbackCalled", "Creation", "History", "HistoryRecord", "JobCreated", "Notification", "Request",
+    "RequestMade", "StateChange", "UnregisteredURLError",
     "__version__",
 }  # fmt: skip
 
