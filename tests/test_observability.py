@@ -413,3 +413,13 @@ def test_timeline_command_draws_a_saved_history(
     (tmp_path / "bad.json").write_text('{"records": [{"kind": "nope"}]}')
     assert main(["timeline", str(tmp_path / "bad.json")]) == 2
     assert "not a history record" in capsys.readouterr().err
+
+
+def test_readme_opens_the_committed_example_timeline() -> None:
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text()
+    assert "(docs/timeline-example.svg)" in readme and "(docs/observability.md)" in readme
+    texts = svg_texts(root / "docs" / "timeline-example.svg")
+    for name in ("nightly", "flaky", "typo", "TRANSIENT_ERROR", "TRANSFERRED", "CANCELLED", "ACKNOWLEDGED"):
+        assert name in texts
+    assert "(timeline-example.svg)" in (root / "docs" / "observability.md").read_text()
