@@ -73,6 +73,7 @@ def traced_call(entry: MethodEntry, obj: Any, call: Callable[[], Any]) -> Any:
             type(exc).__name__,
             exc,
             extra={"bits_caller": name, "bits_caller_sid": sid, "bits_method": method},
+            stacklevel=3,  # the record points at the line that made the call (this, the wrapper, caller)
         )
         raise
     code = 0
@@ -83,6 +84,8 @@ def traced_call(entry: MethodEntry, obj: Any, call: Callable[[], Any]) -> Any:
 
 
 def _hresult_name(code: int) -> str:
+    if code == 0:
+        return "S_OK"
     from . import hresults
 
     entry = hresults.lookup(code)
@@ -104,6 +107,7 @@ def _emit(name: str, sid: str, method: str, job: str, code: int, code_name: str)
             "bits_hresult": code,
             "bits_hresult_name": code_name,
         },
+        stacklevel=4,  # the record points at the line that made the call (_emit, traced_call, the wrapper)
     )
 
 

@@ -182,7 +182,8 @@ def test_history_is_bounded_and_the_bound_is_configurable(msvc: BitsService) -> 
         _, job = mgr.create_job(f"j{i}", JobType.DOWNLOAD)
         job.cancel()
     assert len(msvc.history) == 5 and msvc.history.dropped == 3  # 4 creations + 4 cancellations
-    assert [type(r).__name__ for r in msvc.history] == ["StateChange", "Creation", "StateChange", "Creation", "StateChange"]
+    kinds = [type(r).__name__ for r in msvc.history]
+    assert kinds == ["StateChange", "Creation", "StateChange", "Creation", "StateChange"]
     assert msvc.history[-1].job_name == "j3"
     msvc.history.limit = 2
     assert len(msvc.history) == 2 and msvc.history.dropped == 6
@@ -423,3 +424,20 @@ def test_readme_opens_the_committed_example_timeline() -> None:
     for name in ("nightly", "flaky", "typo", "TRANSIENT_ERROR", "TRANSFERRED", "CANCELLED", "ACKNOWLEDGED"):
         assert name in texts
     assert "(timeline-example.svg)" in (root / "docs" / "observability.md").read_text()
+
+
+def test_call_records_point_at_the_calling_line(msvc: BitsService, caplog: pytest.LogCaptureFixture) -> None:
+    """stacklevel: pytest's "Captured log" shows the test's line, not the emulator's."""
+    import inspect
+
+    job = download(msvc, "where")
+    caplog.set_level(logging.DEBUG, logger="emulator.calls")
+    here = inspect.currentframe()
+    assert here is not None
+    line = here.f_lineno
+    job.get_state()  # line + 1
+    with pytest.raises(TypeError):
+        job.set_display_name(3)  # type: ignore[arg-type]  # line + 3
+    first, second = caplog.records
+    assert (first.filename, first.lineno) == ("test_observability.py", line + 1)
+    assert (second.filename, second.lineno) == ("test_observability.py", line + 3)

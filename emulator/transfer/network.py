@@ -240,6 +240,7 @@ class FakeNetwork:
 
     def unregister(self, url: str) -> None:
         res = self._resources.pop(_key(url), None)
+        self._requested.discard(_key(url))
         if res is not None:
             host = host_of(url)
             self._hosts[host] -= 1
