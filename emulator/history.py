@@ -213,7 +213,7 @@ class History:
         """All records, or those of one job (by GUID or display name)."""
         if job is None:
             return list(self._records)
-        key = job if isinstance(job, uuid.UUID) else None
+        key = job if isinstance(job, uuid.UUID) else _guid(job)
         return [r for r in self._records if r.job_id == key or r.job_name == job]
 
     def states(self, job: uuid.UUID | str) -> list[JobState]:
@@ -358,6 +358,13 @@ class History:
                 event.reason,
                 extra={"bits_job": str(event.job_id)},
             )
+
+
+def _guid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip("{}"))
+    except ValueError:
+        return None
 
 
 def _check_limit(limit: int | None) -> int | None:

@@ -441,3 +441,19 @@ def test_call_records_point_at_the_calling_line(msvc: BitsService, caplog: pytes
     first, second = caplog.records
     assert (first.filename, first.lineno) == ("test_observability.py", line + 1)
     assert (second.filename, second.lineno) == ("test_observability.py", line + 3)
+
+
+def test_failed_callbacks_are_recorded_and_missing_methods_are_not(msvc: BitsService) -> None:
+    """A callback that raises is a failed delivery, retried later (setnotifyinterface page: BITS retries);
+    an object without a method (here JobModification) is not called, so nothing is recorded for it."""
+    msvc.network.register("http://server/a", b"a" * 10)
+
+    class Raises:
+        def JobTransferred(self, job: Job) -> None:
+            raise RuntimeError("boom")
+
+    job = download(msvc, "cb", "http://server/a")
+    job.set_notify_interface(Raises())
+    job.resume()
+    msvc.advance(1)
+    assert [(n.method, n.succeeded) for n in msvc.history.callbacks] == [("JobTransferred", False)]

@@ -171,9 +171,7 @@ class Notifier:
             if durable and not self._command_line(rec, note, "no callback registered"):
                 self._waiting.setdefault(rec.id, []).append(note)
             return
-        ok = self._call(callback, note)
-        self._svc.bus.publish(CallbackCalled(t, rec.id, note.kind.com_name, ok))  # history, log
-        if ok:
+        if self._call(callback, note, t):
             self.delivered.append((note.kind.com_name, rec.id))
             return
         if durable and not self._command_line(rec, note, "the callback failed"):
@@ -181,7 +179,7 @@ class Notifier:
             self._waiting.setdefault(rec.id, []).append(note)
             self._retrying.add(rec.id)
 
-    def _call(self, callback: object, note: Note) -> bool:
+    def _call(self, callback: object, note: Note, t: float) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
             return note.kind is Kind.JOB_MODIFICATION  # an object without the method: nothing to call
@@ -212,8 +210,10 @@ class Notifier:
             else:
                 result = method(job)
         except Exception:
-            return False
-        return not (isinstance(result, int) and not isinstance(result, bool) and (result < 0 or result >= 1 << 31))
+            result = -1  # a raising callback failed, like one returning a failure HRESULT
+        ok = not (isinstance(result, int) and not isinstance(result, bool) and (result < 0 or result >= 1 << 31))
+        svc.bus.publish(CallbackCalled(t, rec.id, note.kind.com_name, ok))  # svc.history, emulator.notify log
+        return ok
 
     def _command_line(self, rec: JobRecord, note: Note, reason: str) -> bool:
         """Run (or, without an opt-in runner, record) the job's command line for TRANSFERRED/ERROR."""
