@@ -457,3 +457,18 @@ def test_failed_callbacks_are_recorded_and_missing_methods_are_not(msvc: BitsSer
     job.resume()
     msvc.advance(1)
     assert [(n.method, n.succeeded) for n in msvc.history.callbacks] == [("JobTransferred", False)]
+
+
+def test_the_documented_example_draws_the_committed_picture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/observability.md: the code that drew docs/timeline-example.svg runs as written and draws the
+    committed picture (after a change of behaviour, run that block from the repository root to redraw it)."""
+    import re
+
+    text = (Path(__file__).parents[1] / "docs" / "observability.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "timeline-example.svg" in b]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "docs/observability.md", "exec"), {})
+    drawn = svg_texts(tmp_path / "docs" / "timeline-example.svg")
+    committed = svg_texts(Path(__file__).parents[1] / "docs" / "timeline-example.svg")
+    strip = re.compile(r"\{[0-9A-F-]{8}…?\}|\{[0-9A-F-]{36}\}")  # job GUIDs differ from run to run
+    assert strip.sub("{GUID}", drawn) == strip.sub("{GUID}", committed)
