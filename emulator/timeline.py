@@ -16,6 +16,7 @@ drawsvg is imported only here, when a picture is asked for.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import uuid
@@ -164,8 +165,6 @@ def render(
     event_times = sorted(r.at for r in records)
 
     def x_tick(t: float) -> float:
-        import bisect
-
         return x_of(t, bisect.bisect_left(event_times, t))
 
     states_seen: list[JobState] = []
