@@ -472,3 +472,39 @@ def test_the_documented_example_draws_the_committed_picture(tmp_path: Path, monk
     committed = svg_texts(Path(__file__).parents[1] / "docs" / "timeline-example.svg")
     strip = re.compile(r"\{[0-9A-F-]{8}…?\}|\{[0-9A-F-]{36}\}")  # job GUIDs differ from run to run
     assert strip.sub("{GUID}", drawn) == strip.sub("{GUID}", committed)
+
+
+def test_call_logging_follows_every_way_of_turning_it_on_and_off(
+    msvc: BitsService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The wrappers' fast path (a cached False skips the call) must see every change of configuration."""
+    from emulator import logs
+
+    calls = logging.getLogger("emulator.calls")
+    assert logs._FAST_CHECK  # CPython 3.11+: Logger._cache is a dict, cleared in place
+    cache = calls._cache  # type: ignore[attr-defined]
+    job = download(msvc, "toggle")
+
+    def logged() -> bool:
+        caplog.clear()
+        job.get_state()
+        return any(r.name == "emulator.calls" for r in caplog.records)
+
+    assert not logged()
+    assert cache.get(logging.DEBUG) is False
+    caplog.set_level(logging.DEBUG, logger="emulator")
+    assert calls._cache is cache  # type: ignore[attr-defined]  # cleared in place, not replaced
+    assert logged()
+    logging.disable(logging.CRITICAL)
+    try:
+        assert not logged()
+    finally:
+        logging.disable(logging.NOTSET)
+    assert logged()
+    calls.disabled = True  # what logging.config does to existing loggers
+    try:
+        assert not logged()
+    finally:
+        calls.disabled = False
+    logging.getLogger("emulator").setLevel(logging.INFO)
+    assert not logged()
