@@ -7,7 +7,7 @@ record was made):
 * ``Creation``     — CreateJob succeeded (the job starts SUSPENDED);
 * ``StateChange``  — ``old`` → ``new`` (every transition the state machine made, API-driven or not);
 * ``Request``      — a connection to a remote server: URL, range, request headers, HTTP status, HRESULT;
-* ``Notification``     — a notification delivered to IBackgroundCopyCallback (or that failed), or a command
+* ``Notification`` — a notification delivered to IBackgroundCopyCallback (or that failed), or a command
   line run instead (``method == "CommandLine"``).
 
 The history is **bounded** (emulator choice, so that a long-running service does not grow with its

@@ -508,3 +508,26 @@ def test_call_logging_follows_every_way_of_turning_it_on_and_off(
         calls.disabled = False
     logging.getLogger("emulator").setLevel(logging.INFO)
     assert not logged()
+
+
+def test_the_wrapper_keeps_any_signature(caplog: pytest.LogCaptureFixture) -> None:
+    """emulator.logs.traced builds the wrapper from the signature: positional-only, defaults, *args,
+    keyword-only and **kwargs all pass through unchanged, with logging off and on."""
+    import inspect
+
+    from emulator.com.registry import MethodEntry
+    from emulator.constants import IBackgroundCopyJob
+    from emulator.logs import traced
+
+    def method(self: object, a: int, /, b: int = 2, *rest: int, c: int, d: int = 4, **extra: int) -> tuple[object, ...]:
+        return (a, b, rest, c, d, extra)
+
+    wrapped = traced(method, MethodEntry(IBackgroundCopyJob, "Test", "method", ""))
+    assert inspect.signature(wrapped) == inspect.signature(method)
+    for level in (logging.WARNING, logging.DEBUG):
+        caplog.set_level(level, logger="emulator.calls")
+        assert wrapped(None, 1, 5, 6, 7, c=3, e=9) == (1, 5, (6, 7), 3, 4, {"e": 9})
+        assert wrapped(None, 1, c=3) == (1, 2, (), 3, 4, {})
+        with pytest.raises(TypeError):
+            wrapped(None, a=1, c=3)  # type: ignore[call-arg]  # positional-only stays so
+    assert [r.getMessage() for r in caplog.records][-2:] == ["? IBackgroundCopyJob::Test -> S_OK (0x00000000)"] * 2
