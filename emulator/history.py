@@ -28,6 +28,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -59,6 +60,8 @@ class HistoryRecord:
         data = asdict(self)
         data["kind"] = self.KIND
         data["job_id"] = str(self.job_id)
+        if not isinstance(self.at, (int, float)):
+            data["at"] = str(self.at)  # an exact time (Fraction) stays exact: "p/q"
         return data
 
 
@@ -136,6 +139,8 @@ def record_from_json(data: dict[str, Any]) -> HistoryRecord:
             raw = data[f.name]
             if f.name == "job_id":
                 raw = uuid.UUID(raw)
+            elif f.name == "at" and isinstance(raw, str):
+                raw = Fraction(raw)
             elif f.name in ("old", "new"):
                 raw = JobState[raw]
             elif f.name == "job_type":
@@ -159,7 +164,7 @@ def load(path: str | os.PathLike[str]) -> list[HistoryRecord]:
 
 
 def _stamp(at: float) -> str:
-    return to_datetime(at).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return to_datetime(float(at)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class History:

@@ -105,6 +105,7 @@ def _rows(records: Sequence[HistoryRecord]) -> tuple[list[Row], float, float, in
 
 def _seconds(value: float) -> str:
     """A duration for people: exact seconds up to a minute, then minutes, hours, days."""
+    value = float(value)  # the clock may count in exact Fractions; a label does not need them
     if value < 60:
         return f"{value:g} s"
     if value < 3600:
@@ -136,7 +137,7 @@ def summary(records: Sequence[HistoryRecord]) -> str:
     rows, t0, _t1, _n = _rows(records)
     if not rows:
         return "(no job in the history)"
-    lines = [f"t0 = {to_datetime(t0).isoformat()}"]
+    lines = [f"t0 = {to_datetime(float(t0)).isoformat()}"]
     for row in rows:
         states = " -> ".join(f"{s.state.name}@{_seconds(s.start - t0)}" for s in row.segments)
         lines.append(f"{row.name!r} {{{str(row.job_id).upper()}}}: {states}")
@@ -154,12 +155,12 @@ def render(
     import drawsvg as draw
 
     rows, t0, t1, steps = _rows(records)
-    span = t1 - t0
+    span = float(t1 - t0)
     step = min(12.0, 480.0 / steps) if steps else 0.0
     scale = (PLOT_WIDTH - step * steps) / span if span > 0 else 0.0
 
     def x_of(t: float, index: int) -> float:
-        return LABEL_WIDTH + (t - t0) * scale + index * step
+        return LABEL_WIDTH + float(t - t0) * scale + index * step
 
     # The step offset at a tick: the number of events strictly before it.
     event_times = sorted(r.at for r in records)
@@ -173,7 +174,7 @@ def render(
     d = draw.Drawing(width, height, font_family="sans-serif", font_size=FONT)
     d.append(draw.Rectangle(0, 0, width, height, fill="white"))
     d.append(draw.Text(title, 14, 10, 20, font_weight="bold"))
-    d.append(draw.Text(f"virtual time from {to_datetime(t0).isoformat()} (seconds since then)", FONT, 10, 38))
+    d.append(draw.Text(f"virtual time from {to_datetime(float(t0)).isoformat()} (seconds since then)", FONT, 10, 38))
     if not rows:
         d.append(draw.Text("no job in the history", FONT, LABEL_WIDTH, TOP + 20))
 

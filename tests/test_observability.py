@@ -531,3 +531,17 @@ def test_the_wrapper_keeps_any_signature(caplog: pytest.LogCaptureFixture) -> No
         with pytest.raises(TypeError):
             wrapped(None, a=1, c=3)  # type: ignore[call-arg]  # positional-only stays so
     assert [r.getMessage() for r in caplog.records][-2:] == ["? IBackgroundCopyJob::Test -> S_OK (0x00000000)"] * 2
+
+
+def test_records_with_exact_times_draw_and_round_trip(tmp_path: Path) -> None:
+    """Exact arithmetic: a clock that counts in Fractions gives records that stay exact in JSON."""
+    from fractions import Fraction
+
+    job = uuid.uuid4()
+    records = [
+        Creation(Fraction(1, 3), job, "exact", JobType.DOWNLOAD, "S-1-5-18"),  # type: ignore[arg-type]
+        StateChange(Fraction(7, 3), job, "exact", JobState.SUSPENDED, JobState.QUEUED),  # type: ignore[arg-type]
+    ]
+    assert [history_module.record_from_json(r.to_json()) for r in records] == records
+    render(records, tmp_path / "exact.svg")
+    assert "QUEUED@2 s" in summary(records)
