@@ -53,15 +53,16 @@ def svc(request: pytest.FixtureRequest) -> Iterator[BitsService]:
     """A fresh in-memory service, closed after the test.
 
     A module (``pytestmark``) or a test changes how it is built with ``@pytest.mark.svc(...)``:
-    ``manual_clock=True`` gives it a ManualClock (time moves only with ``svc.advance``), ``sandbox=True``
-    maps its drive and UNC roots under the test's ``tmp_path`` (``drives/``, ``unc/``)."""
+    ``clock="manual"`` gives it a ManualClock (time moves only with ``svc.advance``; the word the plugin's
+    ``@pytest.mark.bits`` uses), ``sandbox=True`` maps its drive and UNC roots under the test's ``tmp_path``
+    (``drives/``, ``unc/``)."""
     marker = request.node.get_closest_marker("svc")
     options = dict(marker.kwargs) if marker else {}
-    manual_clock = bool(options.pop("manual_clock", False))
-    sandbox = bool(options.pop("sandbox", False))
-    if options or (marker and marker.args):
-        raise TypeError(f"@pytest.mark.svc takes manual_clock= and sandbox= only, not {marker}")
-    with BitsService(clock=ManualClock() if manual_clock else None) as service:
+    clock = options.pop("clock", None)
+    sandbox = options.pop("sandbox", False)
+    if options or (marker and marker.args) or clock not in (None, "manual") or not isinstance(sandbox, bool):
+        raise TypeError(f'@pytest.mark.svc takes clock="manual" and sandbox=True|False only, not {marker}')
+    with BitsService(clock=ManualClock() if clock == "manual" else None) as service:
         if sandbox:
             tmp_path: Path = request.getfixturevalue("tmp_path")
             service.filesystem.drive_root = tmp_path / "drives"

@@ -15,7 +15,7 @@ E_INVALIDARG = 0x80070057
 E_ACCESSDENIED = 0x80070005
 
 
-pytestmark = pytest.mark.svc(manual_clock=True, sandbox=True)
+pytestmark = pytest.mark.svc(clock="manual", sandbox=True)
 
 
 def new_job(svc: BitsService) -> Job:

@@ -28,7 +28,7 @@ BG_E_READ_ONLY_PROPERTY = 0x80200058
 E_NOINTERFACE = 0x80004002
 
 
-pytestmark = pytest.mark.svc(manual_clock=True)
+pytestmark = pytest.mark.svc(clock="manual")
 
 
 # validation state ---------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ BG_E_INSUFFICIENT_RANGE_SUPPORT = 0x80200013
 BG_E_RANDOM_ACCESS_NOT_SUPPORTED = 0x8020006D
 
 
-pytestmark = pytest.mark.svc(manual_clock=True)
+pytestmark = pytest.mark.svc(clock="manual")
 
 
 def R(offset: int, length: int) -> FileRange:

@@ -20,7 +20,7 @@ BG_E_INVALID_STATE = 0x80200002
 S_OK, S_FALSE = 0, 1
 
 
-pytestmark = pytest.mark.svc(manual_clock=True)
+pytestmark = pytest.mark.svc(clock="manual")
 
 
 def test_replaces_the_prefix_of_every_matching_name(svc: BitsService, tmp_path: Path) -> None:

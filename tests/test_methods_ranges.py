@@ -37,7 +37,7 @@ BG_E_INVALID_SERVER_RESPONSE = 0x8020001B
 S_FALSE = 1
 
 
-pytestmark = pytest.mark.svc(manual_clock=True)
+pytestmark = pytest.mark.svc(clock="manual")
 
 
 def _job(svc: BitsService, job_type: JobType = JobType.DOWNLOAD):  # type: ignore[no-untyped-def]

@@ -49,7 +49,7 @@ class Recorder:
         return [n for n, _ in self.calls]
 
 
-pytestmark = pytest.mark.svc(manual_clock=True)
+pytestmark = pytest.mark.svc(clock="manual")
 
 
 def job_with(svc: BitsService, tmp_path: Path, *urls: str, flags: int = ALL) -> Job:

@@ -22,7 +22,7 @@ ERROR_PATH_NOT_FOUND = 0x80070003
 S_OK = 0
 
 
-pytestmark = pytest.mark.svc(manual_clock=True, sandbox=True)
+pytestmark = pytest.mark.svc(clock="manual", sandbox=True)
 
 
 def new_job(svc: BitsService, kind: JobType = JobType.DOWNLOAD) -> Job:

@@ -32,7 +32,7 @@ BG_S_PARTIAL_COMPLETE = 0x00200017
 BG_E_INVALID_STATE = 0x80200002
 
 
-pytestmark = pytest.mark.svc(manual_clock=True)
+pytestmark = pytest.mark.svc(clock="manual")
 
 
 def new_job(svc: BitsService, tmp_path: Path, *urls: str, name: str = "job") -> Job:

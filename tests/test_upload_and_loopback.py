@@ -15,7 +15,7 @@ from emulator import AuthScheme, AuthTarget, BitsError, BitsService, ErrorContex
 S = JobState
 
 
-pytestmark = pytest.mark.svc(manual_clock=True)
+pytestmark = pytest.mark.svc(clock="manual")
 
 
 # uploads ------------------------------------------------------------------------------------------------
