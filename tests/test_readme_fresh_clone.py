@@ -35,9 +35,7 @@ def test_the_readme_demo_command_works_from_a_fresh_clone(tmp_path: Path) -> Non
     assert not (clone / ".venv").exists()
     command = _readme_first_command()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
-    proc = subprocess.run(
-        ["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True, timeout=600
-    )
+    proc = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
     out = proc.stdout
     # What the README promises the demo shows: both rule sets side by side, and a download, on SQLite.
