@@ -20,9 +20,12 @@ from sqlalchemy.engine import URL
 from . import hresults
 from .clock import Clock, ManualClock, SimTime, SystemClock
 from .com import args
+from .com.views import ComViews
 from .domain.records import JobRecord
 from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
+from .fresh import fresh_machine
+from .helper_tokens import HelperTokens
 from .hresults import BitsError
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
 from .identity.callers import DEFAULT_BLANKET, Blanket, ClientProcess, Proxy, validate_blanket
@@ -31,9 +34,12 @@ from .identity.sessions import LogonSession, LogonType
 from .identity.tokens import AccessToken, IntegrityLevel
 from .profiles import Profile, resolve_profile
 from .queue import JobQueue
-from .store import database, guard
+from .store import guard
 from .store.repository import JobStore
-from .store.schema import AccountRow
+from .transfer.localfs import LocalFileSystem
+from .transfer.network import FakeNetwork
+from .transfer.notifications import Notifier
+from .transfer.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .com.manager import Manager
@@ -78,27 +84,24 @@ class BitsService:
         )
         self._closed = False
         if database is None:
-            self.store = JobStore(_memory())
-            accounts: list[AccountRow] = []
+            # A copy of the fresh machine of this seed: its settings and default user already written.
+            machine = fresh_machine(seed, DEFAULT_USER)
+            conn, preset = machine.open()
+            self.store = JobStore(conn, preset=preset)
+            accounts = list(machine.accounts)
             records: list[JobRecord] = []
         else:
             conn, engine = _file(database)
             self.store = JobStore(conn, engine)
-            accounts, records = self.store.load()
+            rows, records = self.store.load()
+            accounts = [(a.sid, a.name, a.kind, a.admin) for a in rows]
         self.directory = Directory(self.store, self.bus, self.sim.time, seed)
-        self.directory.load([(a.sid, a.name, a.kind, a.admin) for a in accounts])
+        self.directory.load(accounts)
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
         if records:
             with self.store.transaction():
                 self.store.clear_all_helper_tokens()  # no helper token survives a restart
-        from .com.views import ComViews
-        from .helper_tokens import HelperTokens
-        from .transfer.localfs import LocalFileSystem
-        from .transfer.network import FakeNetwork
-        from .transfer.notifications import Notifier
-        from .transfer.scheduler import Scheduler
-
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
         self.filesystem = LocalFileSystem()
         self.network = FakeNetwork(self.sim.time, self.bus)
@@ -251,10 +254,6 @@ class BitsService:
 
     def __repr__(self) -> str:
         return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"
-
-
-def _memory() -> sqlite3.Connection:
-    return database.open_memory()
 
 
 def _file(db: str | Path | URL) -> tuple[sqlite3.Connection, Engine]:

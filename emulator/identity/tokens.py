@@ -24,6 +24,8 @@ class GroupAttributes(IntFlag):
 
 ENABLED_GROUP = GroupAttributes.MANDATORY | GroupAttributes.ENABLED_BY_DEFAULT | GroupAttributes.ENABLED
 DENY_ONLY_GROUP = GroupAttributes.USE_FOR_DENY_ONLY
+_ENABLED = int(GroupAttributes.ENABLED)
+_DENY_ONLY = int(GroupAttributes.USE_FOR_DENY_ONLY)
 
 
 class ElevationType(IntEnum):
@@ -54,8 +56,8 @@ class Group:
     @property
     def enabled(self) -> bool:
         """Counts for granting access: present, enabled and not deny-only (SIDATTR, CTM)."""
-        a = self.attributes
-        return bool(a & GroupAttributes.ENABLED) and not a & GroupAttributes.USE_FOR_DENY_ONLY
+        a = int(self.attributes)  # int arithmetic: IntFlag's operators build a new flag each time (slow)
+        return bool(a & _ENABLED) and not a & _DENY_ONLY
 
 
 @dataclass(frozen=True, slots=True, eq=False)
