@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from emulator import BitsService
-from emulator.fresh import fresh_machine
+from emulator.fresh import open_fresh
 from emulator.service import DEFAULT_USER
 
 Call = tuple[str, str | None, Any]
@@ -21,8 +21,7 @@ def same_store(seed: int = 0) -> sqlite3.Connection:
     """A connection opened exactly as a fresh in-memory service opens its store: a page copy of the same
     template (the fresh machine of ``seed``: schema, settings and default account rows) with the same
     pragmas."""
-    conn, _ = fresh_machine(seed, DEFAULT_USER).open()
-    return conn
+    return open_fresh(seed, DEFAULT_USER).conn
 
 
 class Recording:

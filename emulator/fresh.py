@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .domain.wstr import from_store
@@ -23,48 +22,53 @@ from .store.repository import JobStore, StorePreset
 
 MAX_MACHINES = 16  # seeds whose template is kept (each is a few pages of memory)
 
+Accounts = tuple[tuple[str, str, str, bool], ...]  # (sid, name, kind, admin)
+
 
 @dataclass(frozen=True, slots=True)
-class FreshMachine:
-    """A template database holding a fresh machine's rows, and what it holds."""
-
+class _Machine:
     template: sqlite3.Connection
-    settings: Mapping[str, str]
-    accounts: tuple[tuple[str, str, str, bool], ...]  # (sid, name, kind, admin)
-
-    def open(self) -> tuple[sqlite3.Connection, StorePreset]:
-        """A new in-memory store with these rows (a page copy and the usual pragmas), and its contents."""
-        return database.open_memory(self.template), StorePreset(dict(self.settings), max_file_id=0)
+    settings: tuple[tuple[str, str], ...]
+    accounts: Accounts
 
 
-_machines: OrderedDict[tuple[int, str], FreshMachine] = OrderedDict()
-_lock = threading.Lock()
+@dataclass(frozen=True, slots=True)
+class FreshStore:
+    """A new in-memory store holding a fresh machine's rows, and what it holds."""
+
+    conn: sqlite3.Connection
+    preset: StorePreset
+    accounts: Accounts
 
 
-def fresh_machine(seed: int, default_user: str) -> FreshMachine:
-    """The fresh machine of ``seed`` with the account ``default_user`` (built on first use, then kept)."""
+_machines: OrderedDict[tuple[int, str], _Machine] = OrderedDict()
+_lock = threading.Lock()  # the cache and every copy: a template is closed only when no copy is running
+
+
+def open_fresh(seed: int, default_user: str) -> FreshStore:
+    """A page copy (with the usual pragmas) of the fresh machine of ``seed`` whose default account is
+    ``default_user``; the template is built on first use and kept for the next services."""
     key = (seed, default_user)
     with _lock:
         machine = _machines.get(key)
-        if machine is not None:
+        if machine is None:
+            machine = _machines[key] = _build(seed, default_user)
+            while len(_machines) > MAX_MACHINES:
+                _machines.popitem(last=False)[1].template.close()
+        else:
             _machines.move_to_end(key)
-            return machine
-        machine = _build(seed, default_user)
-        _machines[key] = machine
-        while len(_machines) > MAX_MACHINES:
-            _, old = _machines.popitem(last=False)
-            old.template.close()
-        return machine
+        conn = database.open_memory(machine.template)
+    return FreshStore(conn, StorePreset(dict(machine.settings), max_file_id=0), machine.accounts)
 
 
-def _build(seed: int, default_user: str) -> FreshMachine:
+def _build(seed: int, default_user: str) -> _Machine:
     conn = database.open_memory()
     # What a service's start writes, written by the code that writes it (same rows, same values).
     directory = Directory(JobStore(conn), EventBus(), lambda: 0.0, seed)
     directory.add_user(default_user)
-    settings = {str(k): str(from_store(v)) for k, v in conn.execute("SELECT key, value FROM settings")}
+    settings = tuple((str(k), str(from_store(v))) for k, v in conn.execute("SELECT key, value FROM settings"))
     accounts = tuple(
         (str(sid), str(from_store(name)), str(kind), bool(admin))
         for sid, name, kind, admin in conn.execute("SELECT sid, name, kind, admin FROM accounts ORDER BY sid")
     )
-    return FreshMachine(conn, settings, accounts)
+    return _Machine(conn, settings, accounts)

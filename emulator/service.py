@@ -24,7 +24,7 @@ from .com.views import ComViews
 from .domain.records import JobRecord
 from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
-from .fresh import fresh_machine
+from .fresh import open_fresh
 from .helper_tokens import HelperTokens
 from .hresults import BitsError
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
@@ -85,10 +85,9 @@ class BitsService:
         self._closed = False
         if database is None:
             # A copy of the fresh machine of this seed: its settings and default user already written.
-            machine = fresh_machine(seed, DEFAULT_USER)
-            conn, preset = machine.open()
-            self.store = JobStore(conn, preset=preset)
-            accounts = list(machine.accounts)
+            fresh = open_fresh(seed, DEFAULT_USER)
+            self.store = JobStore(fresh.conn, preset=fresh.preset)
+            accounts = list(fresh.accounts)
             records: list[JobRecord] = []
         else:
             conn, engine = _file(database)

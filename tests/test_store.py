@@ -306,3 +306,60 @@ def test_row_builders_encode_like_the_generic_column_encoding_issue_8() -> None:
     ):
         cols = r.file_columns(f)
         assert r.file_row(f) == tuple(r._db(n, cols[n]) for n in r._INSERT_FILE[1])
+
+
+def test_a_fresh_memory_service_runs_no_statement_at_start_issue_8(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 8: an in-memory service copies the fresh machine's template (emulator/fresh.py) and is told
+    what it holds, so its start runs the pragmas and nothing else."""
+    from emulator.fresh import open_fresh
+
+    open_fresh(4242, "User").conn.close()  # the template itself is built once, before the patch
+    seen: list[str] = []
+    real = database._connect
+
+    def traced(db: str) -> sqlite3.Connection:
+        conn = real(db)
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    monkeypatch.setattr(database, "_connect", traced)
+    with BitsService(seed=4242) as svc:
+        assert [s for s in seen if not s.startswith("PRAGMA")] == []
+        job_id, _ = svc.connect().create_job("first", JobType.DOWNLOAD)  # the store works as before
+        assert svc.store.conn.execute("SELECT count(*) FROM jobs").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_the_fresh_machine_holds_what_a_service_start_writes_issue_8(seed: int) -> None:
+    """The template's rows are exactly those the directory writes on an empty store; RIDs go on from them."""
+    from emulator.events import EventBus
+    from emulator.identity.directory import Directory
+    from emulator.store.repository import JobStore
+
+    def rows(conn: sqlite3.Connection) -> tuple[list[object], list[object]]:
+        return (
+            sorted(conn.execute("SELECT key, value FROM settings").fetchall()),
+            sorted(conn.execute("SELECT sid, name, kind, admin FROM accounts").fetchall()),
+        )
+
+    empty = database.open_memory()
+    Directory(JobStore(empty), EventBus(), lambda: 0.0, seed).add_user("User")
+    with BitsService(seed=seed) as svc:
+        assert rows(svc.store.conn) == rows(empty)
+        user = svc.account("User")
+        assert svc.current_session.account is user
+        alice, bob = svc.add_user("alice"), svc.add_user("bob")
+        assert (alice.sid, bob.sid) == (user.sid[:-4] + "1002", user.sid[:-4] + "1003")
+        assert svc.store.get_setting("next_rid") == "1004"
+    empty.close()
+
+
+def test_fresh_machines_are_kept_per_seed_and_bounded_issue_8() -> None:
+    from emulator import fresh
+
+    sids = set()
+    for seed in range(900, 900 + fresh.MAX_MACHINES + 3):
+        with BitsService(seed=seed) as svc:
+            sids.add(svc.account("User").sid)
+    assert len(sids) == fresh.MAX_MACHINES + 3  # each seed its own machine SID
+    assert len(fresh._machines) <= fresh.MAX_MACHINES
