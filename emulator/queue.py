@@ -22,6 +22,8 @@ from .events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChange
 from .identity.tokens import AccessToken
 from .store.repository import JobStore, credentials_column, error_columns, helper_columns
 
+_FINAL = tuple(FINAL_STATES)  # ``in`` by identity, without Enum.__hash__ (Python code) per check
+_PERSISTED_ENUMS = (JobState, JobType, JobPriority)
 _JOINED = nullcontext()  # a write inside a batch joins the batch's transaction
 
 
@@ -74,7 +76,7 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
         elif name in ("notify_interface", "notify_registrant_sid", "server_cert_validator", "files"):
             continue  # not persisted
         else:
-            cols[name] = int(value) if isinstance(value, (JobState, JobType, JobPriority)) else value
+            cols[name] = int(value) if isinstance(value, _PERSISTED_ENUMS) else value
     return cols
 
 
@@ -305,11 +307,11 @@ class JobQueue:
             trigger,
             has_files=bool(rec.files),
             job_type=rec.job_type,
-            pending_files=any(not f.transferred for f in rec.files),
+            pending_files=bool(rec.files) and any(not f.transferred for f in rec.files),
         )
         if new is JobState.TRANSFERRED and old is not JobState.TRANSFERRED:
             changes.setdefault("transferred_at", self.clock.time())
-        if new in FINAL_STATES:
+        if new in _FINAL:
             with self._write():
                 self.store.delete_job(rec.key)
             self._unindex(rec)

@@ -16,6 +16,10 @@ from ..identity.tokens import AccessToken
 from . import limits
 from .states import FINAL_STATES
 
+# A tuple: ``in`` matches enum members by identity, where a frozenset would call Enum.__hash__ (Python
+# code) on every check of every write.
+_FINAL = tuple(FINAL_STATES)
+
 
 @dataclass(slots=True, eq=False)
 class FileRecord:
@@ -119,4 +123,4 @@ class JobRecord:
 
     @property
     def is_final(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state in _FINAL
