@@ -3,8 +3,9 @@
 Every baseline does the same work with the same tricks (issue 8): the same template copy, the same
 pragmas, the same statements.
 
-1. A fresh in-memory ``BitsService`` (and its close) against the same schema template copied into a new
-   in-memory connection with the same pragmas (and closed). Target: at most 3x.
+1. A fresh in-memory ``BitsService`` (and its close) against the same template — the fresh machine of the
+   same seed: schema, settings and default-account rows (``emulator/fresh.py``) — copied into a new
+   in-memory connection the same way, with the same pragmas (and closed). Target: at most 3x.
 2. A create / get / enum / cancel cycle through the API against exactly the SQLite calls such cycles make
    (recorded from the emulator over as many cycles as are timed, so each replayed cycle inserts and
    deletes its own job id, as the emulator's do), replayed on a connection opened the same way.
