@@ -51,7 +51,8 @@ class BitsService:
     """An emulated BITS service with its own job store, accounts, logon sessions and clock.
 
     ``database=None`` keeps the job store in memory; a path or ``sqlite:///`` URL gives a persistent
-    store whose schema the Alembic revisions create or upgrade at start.
+    store whose schema the Alembic revisions create or upgrade at start. ``root`` is where the sandbox's
+    drives live (``root/drives``); without it, a temporary directory removed at close.
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class BitsService:
         clock: Clock | None = None,
         seed: int = 0,
         helper_token_choices: Choices | None = None,
+        root: str | Path | None = None,
     ) -> None:
         self.profile = resolve_profile(profile)
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -102,7 +104,9 @@ class BitsService:
             with self.store.transaction():
                 self.store.clear_all_helper_tokens()  # no helper token survives a restart
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
-        self.filesystem = LocalFileSystem()
+        # The sandbox's drives live under root/drives when a root is given; else a temporary directory
+        # made on first use and removed at close().
+        self.filesystem = LocalFileSystem(None if root is None else Path(root) / "drives")
         self.network = FakeNetwork(self.sim.time, self.bus)
         self.notifications = Notifier(self.bus, self.sim, ComViews(self))
         self.scheduler = Scheduler(
@@ -115,6 +119,9 @@ class BitsService:
             network=self.network,
             notifier=self.notifications,
         )
+        from .history import History
+
+        self.history = History(self.bus, self.queue.jobs, self.profile.name, lambda: self.network.strict)
         try:
             user = self.directory.account(DEFAULT_USER)
         except KeyError:
@@ -250,6 +257,8 @@ class BitsService:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+        if exc_type is None:
+            self.network.check()  # strict mode: requests to unregistered hosts fail the block
 
     def __repr__(self) -> str:
         return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"

@@ -118,10 +118,14 @@ class Job(Job2Mixin, Job3Mixin, JobOptionsMixin):
 
     @com_method(IBackgroundCopyJob, "AddFile")
     def add_file(self, remote_url: str, local_name: str) -> None:
-        self.add_file_set([FileInfo.model_construct(remote_name=remote_url, local_name=local_name)])
+        # Through the undecorated body, so that one AddFile call is logged once (emulator.logs).
+        self._add_file_set([FileInfo.model_construct(remote_name=remote_url, local_name=local_name)])
 
     @com_method(IBackgroundCopyJob, "AddFileSet", "atomic: on any error no file of the set is added")
     def add_file_set(self, files: Iterable[FileInfo | tuple[str, str]]) -> None:
+        self._add_file_set(files)
+
+    def _add_file_set(self, files: Iterable[FileInfo | tuple[str, str]]) -> None:
         pairs = _file_pairs(files)
         svc = self._svc
         with svc.lock:

@@ -1,7 +1,8 @@
 """The registry of emulated COM methods: which interface each belongs to and what it implements.
 
-``@com_method`` records a method without wrapping it (no cost on the hot path). The coverage document
-(COVERAGE.md) is generated from this registry, so what it claims is what the code declares.
+``@com_method`` records a method and wraps it for call logging (``emulator.logs.traced``: one extra
+frame and one ``isEnabledFor`` test while logging is off). The coverage document (COVERAGE.md) is
+generated from this registry, so what it claims is what the code declares.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ REGISTRY: list[MethodEntry] = []
 
 def com_method(interface: AnyInterface, com_name: str, notes: str = "") -> Callable[[F], F]:
     def register(func: F) -> F:
-        REGISTRY.append(MethodEntry(interface, com_name, func.__name__, notes))
-        return func
+        from ..logs import traced
+
+        entry = MethodEntry(interface, com_name, func.__name__, notes)
+        REGISTRY.append(entry)
+        return traced(func, entry)
 
     return register

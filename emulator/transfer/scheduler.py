@@ -652,6 +652,9 @@ class Scheduler:
             failure = http_loopback.connect(rec, flow)
         else:
             failure = self._connect_http(rec, flow)
+        if kind is not RemoteKind.SMB:
+            # svc.network.requests, svc.history and the emulator.network log see every remote request
+            self.network.observe_request(rec, flow, t, failure)
         if failure is not None:
             self._fail(rec, t, failure)
             return
