@@ -25,7 +25,6 @@ from collections.abc import Callable
 from emulator import BitsService, JobPriority, JobType, ManualClock
 from emulator.com.job import Job
 
-
 # CPU time of this process (user + system), not wall time: the figures are ratios between sizes measured
 # one after the other, and on a shared machine the wall time of a run depends on what else runs then.
 cpu = time.process_time

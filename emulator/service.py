@@ -26,6 +26,7 @@ from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
 from .fresh import open_fresh
 from .helper_tokens import HelperTokens
+from .history import History
 from .hresults import BitsError
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
 from .identity.callers import DEFAULT_BLANKET, Blanket, ClientProcess, Proxy, validate_blanket
@@ -119,8 +120,6 @@ class BitsService:
             network=self.network,
             notifier=self.notifications,
         )
-        from .history import History
-
         self.history = History(self.bus, self.queue.jobs, self.profile.name, lambda: self.network.strict)
         try:
             user = self.directory.account(DEFAULT_USER)

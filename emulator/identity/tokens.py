@@ -26,6 +26,7 @@ ENABLED_GROUP = GroupAttributes.MANDATORY | GroupAttributes.ENABLED_BY_DEFAULT |
 DENY_ONLY_GROUP = GroupAttributes.USE_FOR_DENY_ONLY
 _ENABLED = int(GroupAttributes.ENABLED)
 _DENY_ONLY = int(GroupAttributes.USE_FOR_DENY_ONLY)
+_ADMINISTRATORS = sids.ADMINISTRATORS
 
 
 class ElevationType(IntEnum):
@@ -76,7 +77,11 @@ class AccessToken:
 
     def __post_init__(self) -> None:
         # ADM(t) of docs/reference/security.md#admin: S-1-5-32-544 present *and enabled*.
-        admin = any(g.sid == sids.ADMINISTRATORS and g.enabled for g in self.groups)
+        admin = False
+        for g in self.groups:  # a loop rather than any(generator): every logon builds tokens
+            if g.sid == _ADMINISTRATORS and g.enabled:
+                admin = True
+                break
         object.__setattr__(self, "is_admin", admin)
 
     @property
