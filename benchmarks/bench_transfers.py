@@ -39,9 +39,12 @@ def life(svc: BitsService, manager: Manager, local: str) -> None:
     assert job.get_state() is JobState.ACKNOWLEDGED
 
 
-def lives(n: int, root: Path) -> tuple[float, float, int]:
-    """(emulator CPU seconds, baseline CPU seconds, store writes per life) for ``n`` lives each: CPU time of
-    this process, so that other work on a shared machine does not land on one side only.
+def lives(n: int, root: Path) -> tuple[tuple[float, float], tuple[float, float], int]:
+    """((emulator wall, CPU seconds), (baseline wall, CPU seconds), store writes per life) for ``n`` lives.
+
+    Both clocks: wall time includes the waits for the disk (a rename over an existing file makes ext4
+    write the new file's data out, for the emulator and the replay alike), CPU time of this process is the
+    work each side does itself and is not moved by other work on a shared machine.
 
     The baseline makes exactly the SQLite calls and the file-system calls ``n`` emulator lives make
     (recorded from the emulator in a run of ``n`` lives before the timed one: each life with its own job
@@ -55,19 +58,18 @@ def lives(n: int, root: Path) -> tuple[float, float, int]:
     with recording(svc) as rec, recording_files() as fs_calls:
         for _ in range(n):
             life(svc, manager, local)
-    per_life = [c for c in rec.calls if c[1] and c[1].startswith(("INSERT", "UPDATE", "DELETE"))]
-    writes = len(per_life) // n
-    t0 = time.process_time()
+    writes = sum(1 for c in rec.calls if c[1] and c[1].startswith(("INSERT", "UPDATE", "DELETE"))) // n
+    w0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         life(svc, manager, local)
-    ours = time.process_time() - t0
+    ours = (time.perf_counter() - w0, time.process_time() - c0)
     svc.close()
     sql = replayer(same_store(), rec.calls)
     files = file_replayer(fs_calls)
-    t0 = time.process_time()
+    w0, c0 = time.perf_counter(), time.process_time()
     sql()
     files()
-    return ours, time.process_time() - t0, writes
+    return ours, (time.perf_counter() - w0, time.process_time() - c0), writes
 
 
 def copy_through_sandbox(src: Path, dest_dir: Path) -> float:
@@ -90,12 +92,13 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="bits-bench-") as tmp:
         root = Path(tmp)
         ours, base, writes = lives(n, root)
-        ratio = ours / base
-        print(
-            f"{n:,} download job lives: {ours * 1e6 / n:8.1f} us per life ({writes} writes) vs the same SQLite and "
-            f"file-system calls replayed {base * 1e6 / n:8.1f} us -> ratio {ratio:.2f}  "
-            f"(target <= 2: {'met' if ratio <= 2 else 'MISSED'})"
-        )
+        for clock, k in (("wall", 0), ("CPU", 1)):
+            ratio = ours[k] / base[k]
+            print(
+                f"{n:,} download job lives ({clock} time): {ours[k] * 1e6 / n:8.1f} us per life ({writes} writes) vs "
+                f"the same SQLite and file-system calls replayed {base[k] * 1e6 / n:8.1f} us -> ratio {ratio:.2f}  "
+                f"(target <= 2: {'met' if ratio <= 2 else 'MISSED'})"
+            )
 
         src = root / "source.bin"
         with open(src, "wb") as fh:
