@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from . import hresults
+from .backend import Backend
 from .clock import Clock, ManualClock, SimTime, SystemClock
 from .com import args
 from .com.views import ComViews
@@ -109,7 +110,7 @@ class BitsService:
         # made on first use and removed at close().
         self.filesystem = LocalFileSystem(None if root is None else Path(root) / "drives")
         self.network = FakeNetwork(self.sim.time, self.bus)
-        self.notifications = Notifier(self.bus, self.sim, ComViews(self))
+        self.notifications = Notifier(self.bus, self.sim, ComViews(lambda: self.backend))
         self.scheduler = Scheduler(
             queue=self.queue,
             sim=self.sim,
@@ -119,6 +120,19 @@ class BitsService:
             filesystem=self.filesystem,
             network=self.network,
             notifier=self.notifications,
+        )
+        # The service layer the COM facade talks to (com/ objects hold it, never the service).
+        self.backend = Backend(
+            lock=self.lock,
+            profile=self.profile,
+            queue=self.queue,
+            scheduler=self.scheduler,
+            filesystem=self.filesystem,
+            helper_tokens=self.helper_tokens,
+            helper_token_choices=self.helper_token_choices,
+            bus=self.bus,
+            thread_token=self._thread_token.get,
+            interactive_session=lambda: self.current_session,
         )
         self.history = History(self.bus, self.queue.jobs, self.profile.name, lambda: self.network.strict)
         try:
@@ -190,7 +204,7 @@ class BitsService:
             # (https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager).
             raise BitsError(hresults.E_ACCESSDENIED, "a low-integrity process cannot create the BITS manager")
         default = validate_blanket(blanket, DEFAULT_BLANKET) if blanket is not None else DEFAULT_BLANKET
-        return Manager(self, Proxy(ClientProcess(token, default)))
+        return Manager(self.backend, Proxy(ClientProcess(token, default)))
 
     @contextmanager
     def impersonate(self, token: AccessToken) -> Iterator[AccessToken]:

@@ -481,7 +481,7 @@ def test_call_logging_follows_every_way_of_turning_it_on_and_off(
     from emulator import logs
 
     calls = logging.getLogger("emulator.calls")
-    assert logs._FAST_CHECK  # CPython 3.11+: Logger._cache is a dict, cleared in place
+    assert logs.FAST_CHECK  # CPython 3.11+: Logger._cache is a dict, cleared in place
     cache = calls._cache  # type: ignore[attr-defined]
     job = download(msvc, "toggle")
 
@@ -510,27 +510,28 @@ def test_call_logging_follows_every_way_of_turning_it_on_and_off(
     assert not logged()
 
 
-def test_the_wrapper_keeps_any_signature(caplog: pytest.LogCaptureFixture) -> None:
-    """emulator.logs.traced builds the wrapper from the signature: positional-only, defaults, *args,
-    keyword-only and **kwargs all pass through unchanged, with logging off and on."""
+def test_the_dispatcher_keeps_the_public_signature_and_logs_once(
+    msvc: BitsService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """com/registry.py builds each method's wrapper from its body's signature minus the caller: defaults
+    stay, a wrong argument count is Python's own TypeError, and the call is logged once with logging on
+    (AddFile no longer goes through AddFileSet's wrapper)."""
     import inspect
 
-    from emulator.com.registry import MethodEntry
-    from emulator.constants import IBackgroundCopyJob
-    from emulator.logs import traced
+    from emulator.com.job import Job
 
-    def method(self: object, a: int, /, b: int = 2, *rest: int, c: int, d: int = 4, **extra: int) -> tuple[object, ...]:
-        return (a, b, rest, c, d, extra)
-
-    wrapped = traced(method, MethodEntry(IBackgroundCopyJob, "Test", "method", ""))
-    assert inspect.signature(wrapped) == inspect.signature(method)
+    assert str(inspect.signature(Job.set_proxy_settings)) == (
+        "(self, usage: 'ProxyUsage | int', proxy_list: 'str | None' = None, bypass_list: 'str | None' = None) -> 'None'"
+    )
+    job = download(msvc, "sig", "http://server/a")
+    with pytest.raises(TypeError):
+        job.set_priority()  # type: ignore[call-arg]
     for level in (logging.WARNING, logging.DEBUG):
         caplog.set_level(level, logger="emulator.calls")
-        assert wrapped(None, 1, 5, 6, 7, c=3, e=9) == (1, 5, (6, 7), 3, 4, {"e": 9})
-        assert wrapped(None, 1, c=3) == (1, 2, (), 3, 4, {})
-        with pytest.raises(TypeError):
-            wrapped(None, a=1, c=3)  # type: ignore[call-arg]  # positional-only stays so
-    assert [r.getMessage() for r in caplog.records][-2:] == ["? IBackgroundCopyJob::Test -> S_OK (0x00000000)"] * 2
+        job.set_proxy_settings(0)
+        job.add_file("http://server/b", "C:\\dl\\b")
+    methods = [r.bits_method for r in caplog.records if r.name == "emulator.calls"]  # type: ignore[attr-defined]
+    assert methods == ["IBackgroundCopyJob::SetProxySettings", "IBackgroundCopyJob::AddFile"]
 
 
 def test_records_with_exact_times_draw_and_round_trip(tmp_path: Path) -> None:
