@@ -295,19 +295,17 @@ class BitsMachine(RuleBasedStateMachine):
         assert hr == expected, (caller, key, hex(hr), self.PROFILE)
         if hr == 0:
             self.model.jobs[key].helper_session = "bob" if caller == "bob_admin" else caller
+            self.model.jobs[key].helper_adm = CALLERS[caller].adm  # the helper is the caller itself
         self.expect(key, frozenset({self.model.jobs[key].state}))
         STATS["calls"] += 1
 
     @rule(caller=st.sampled_from(list(CALLERS)), key=jobs, flags=st.sampled_from([0, 1, 2, 3]))
     def set_helper_token_flags(self, caller: str, key: str, flags: int) -> None:
-        """Only the cases the tables decide without CUR.adm: an administrator with W on an administrator's
-        job, and (from 1607) the owner while no administrator's token is set (security.md#sethelpertokenflags)."""
+        """security.md#sethelpertokenflags, CUR.adm included."""
         if not (self.logged_on(caller)):
             return
         j = self.model.jobs[key]
         c = CALLERS[caller]
-        if not (j.helper_session in (None, "alice", "charlie", "bob") and not (j.helper_session == "bob" and j.owner_adm)):
-            return
         opts = self.options(caller, key)
         if opts is None:
             return

@@ -91,6 +91,7 @@ class Job:
     files: int = 0
     helper_session: str | None = None  # the user whose logon session supplied the helper token
     helper_flags: int = 0
+    helper_adm: bool = False  # CUR.adm: the stored helper token has Administrators enabled
     progress: int = 0
 
 
@@ -144,7 +145,7 @@ class Model:
         if hr != S_OK:
             return hr, frozenset({j.state})
         if j.state == TRANSFERRED:
-            return S_OK, frozenset({TRANSFERRED}) if j.files else frozenset({TRANSFERRED})
+            return S_OK, frozenset({TRANSFERRED})
         if j.files == 0:
             return BG_E_EMPTY, frozenset({j.state})
         if j.state in (SUSPENDED, ERROR, TRANSIENT_ERROR):
@@ -197,7 +198,8 @@ class Model:
         elif method == "get":
             ok = owner or (c.adm and w)
         elif method == "flags":
-            ok = (c.adm and w) or (owner and not j.owner_adm and w)
+            # "the token currently set must not have Administrators enabled" for a non-administrator (SHTF)
+            ok = (c.adm and w) or (owner and not j.owner_adm and w and not (j.helper_session and j.helper_adm))
         else:
             ok = w and (owner or c.adm)
         if not ok:
