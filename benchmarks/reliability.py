@@ -120,7 +120,12 @@ def main() -> int:
     status = 0
     if not opts.no_tests:
         env = {**os.environ, "BITS_MACHINERY": "full"}
-        files = ["tests/test_fuzz.py", "tests/test_state_machine.py", "tests/test_concurrency.py", "tests/test_crash_loop.py"]
+        files = [
+            "tests/test_fuzz.py",
+            "tests/test_state_machine.py",
+            "tests/test_concurrency.py",
+            "tests/test_crash_loop.py",
+        ]
         run = _pytest(files, env)
         for line in run.stdout.splitlines():
             if line.startswith("[") or line.startswith("  "):

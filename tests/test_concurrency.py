@@ -219,6 +219,32 @@ def test_four_processes_one_store_no_lost_update(tmp_path: Path, capsys: pytest.
         )
 
 
+def test_files_added_by_another_service_after_the_catch_up_do_not_collide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the 4-process test (issue 11): another service's AddFile committed between this call's
+    catch-up and its write transaction made the file positions collide (StoreError, UNIQUE constraint
+    failed: files.job_id, files.position). The race is made certain with a seam: the first service's
+    catch-up sees nothing of the second's file. Emulator guarantee (no lost update, README "several
+    services, one file store"): both files are kept, at positions 0 and 1."""
+    path = tmp_path / "race.db"
+    with BitsService(database=path, clock=ManualClock()) as first, BitsService(
+        database=path, clock=ManualClock()
+    ) as second:
+        token = first.logon(first.local_system).token
+        job_id, job = first.connect(token).create_job("shared", JobType.DOWNLOAD)
+        theirs = second.connect(second.logon(second.local_system).token).get_job(job_id)
+        monkeypatch.setattr(first.queue, "refresh", lambda: None)  # the other commit lands after it
+        theirs.add_file("http://server/a", "C:\\d\\second.bin")
+        job.add_file("http://server/a", "C:\\d\\first.bin")
+        monkeypatch.undo()
+        files = _files_of(path)["shared"]
+        assert files == [(0, "C:\\d\\second.bin"), (1, "C:\\d\\first.bin")]
+        assert [f.get_local_name() for f in job.enum_files()] == ["C:\\d\\second.bin", "C:\\d\\first.bin"]
+        theirs.get_state()  # the second service takes in the first one's commit at its next call
+        assert disagreements(first) == [] and disagreements(second) == []
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
