@@ -80,19 +80,37 @@ class BitsMachine(RuleBasedStateMachine):
         self.dir = Path(tempfile.mkdtemp(prefix="state-machine-"))
         self.db = self.dir / "sm.db"
         self.clock = ManualClock()
-        self.svc = BitsService(self.PROFILE, database=self.db, clock=self.clock)
-        self.svc.filesystem.drive_root = self.dir / "drives"
+        self.open_service()
         self.svc.filesystem.makedirs("C:\\d")
-        self.svc.network.register("http://server/f", b"f" * SIZE, rate=1000)
-        self.svc.network.register("http://server/gone", b"", status=404)
         cast = Cast.on(self.svc)
         self.sessions = {"alice": cast.alice, "charlie": cast.charlie, "bob": cast.bob, "system": cast.system}
         self.model = m.Model(post_1607=self.PROFILE == "post-1607")
         self.allowed: dict[str, frozenset[int]] = {}
         self.held: dict[str, Any] = {}  # the creator's pointer, kept after the job ends (final-jobs reading)
+        self.held_generation: dict[str, int] = {}  # which service (before or after a reopen) gave it
+        self.generation = 0
+        self.ids: dict[str, Any] = {}
+        self.final: dict[str, int] = {}  # the state a job ended in, read once from its held pointer
         self.seen_progress: dict[str, int] = {}
         self.files = 0
         self.states_seen: set[int] = set()
+
+    def open_service(self) -> None:
+        self.svc = BitsService(self.PROFILE, database=self.db, clock=self.clock)
+        self.svc.filesystem.drive_root = self.dir / "drives"
+        self.svc.network.register("http://server/f", b"f" * SIZE, rate=1000)
+        self.svc.network.register("http://server/gone", b"", status=404)
+
+    def reopen(self) -> None:
+        """The process stops cleanly and a new one opens the store: the jobs come back from the rows
+        (states, progress, files), helper tokens do not (SHT); logged-on users log on again."""
+        self.svc.close()
+        self.open_service()
+        self.generation += 1
+        for name, session in list(self.sessions.items()):
+            if session.active:
+                account = self.svc.local_system if name == "system" else self.svc.account(name)
+                self.sessions[name] = self.svc.logon(account)
 
     def teardown(self) -> None:
         for state in self.states_seen:
@@ -117,8 +135,15 @@ class BitsMachine(RuleBasedStateMachine):
         return self.svc.connect(self.token(caller))
 
     def actual_state(self, key: str) -> int:
-        rec = self.svc.queue.jobs.get(self.held[key].get_id())
-        return int(rec.state) if rec is not None else int(self.held[key].get_state())
+        rec = self.svc.queue.jobs.get(self.ids[key])
+        if rec is not None:
+            assert key not in self.final, f"{key} ended as {m.NAMES[self.final[key]]} and came back"
+            return int(rec.state)
+        if key not in self.final:
+            # It has just left the queue, by a call of this service: its held pointer says how it ended.
+            assert self.held_generation[key] == self.generation, f"{key} vanished across a reopen"
+            self.final[key] = int(self.held[key].get_state())
+        return self.final[key]
 
     def sync(self, key: str) -> m.Job:
         """The job's current state must be one the service could reach by itself from what the model
@@ -152,7 +177,7 @@ class BitsMachine(RuleBasedStateMachine):
     def pointer(self, caller: str, key: str) -> Any | None:
         """GetJob by ``caller``: its HRESULT is the model's; the pointer when it succeeds."""
         self.sync(key)
-        hr, job = _hr(self.manager(caller).get_job, self.held[key].get_id())
+        hr, job = _hr(self.manager(caller).get_job, self.ids[key])
         assert hr == self.model.get_job(CALLERS[caller], key), (caller, key, hex(hr))
         STATS["calls"] += 1
         return job
@@ -168,6 +193,8 @@ class BitsMachine(RuleBasedStateMachine):
         c = CALLERS[caller]
         self.model.jobs[key] = m.Job(owner=c.user, owner_adm=c.adm, owner_integrity=c.integrity)
         self.held[key] = job
+        self.held_generation[key] = self.generation
+        self.ids[key] = job.get_id()
         self.allowed[key] = frozenset({m.SUSPENDED})
         self.expect(key, frozenset({m.SUSPENDED}))
         STATS["calls"] += 1
@@ -250,7 +277,8 @@ class BitsMachine(RuleBasedStateMachine):
         """readings.md#final-jobs: setters and state methods on a held pointer of a final job give
         BG_E_INVALID_STATE; GetJob no longer finds it."""
         job = self.sync(key)
-        if not (job.state in m.FINAL and self.logged_on(self.owner_caller(key))):
+        current = self.held_generation[key] == self.generation  # a pointer of a closed service is dead
+        if not (job.state in m.FINAL and current and self.logged_on(self.owner_caller(key))):
             return
         args = {"set_description": ("d",), "add_file": ("http://server/f", "C:\\d\\late.bin")}.get(setter, ())
         hr, _ = _hr(getattr(self.held[key], setter), *args)
@@ -342,7 +370,9 @@ class BitsMachine(RuleBasedStateMachine):
 
     # One rule for the world's events, so that they do not crowd out the calls (Hypothesis picks rules
     # uniformly): logoff and logon, the network going and coming back, clock moves, a service restart.
-    EVENTS = ("logoff", "logon", "network down", "network up", "advance", "advance", "restart", "store check")
+    EVENTS = (
+        "logoff", "logon", "network down", "network up", "advance", "advance", "restart", "reopen", "store check"
+    )
 
     @rule(event=st.sampled_from(EVENTS), user=st.sampled_from(USERS), seconds=st.sampled_from([0, 1, 3, 10, 60, 600]))
     def world(self, event: str, user: str, seconds: int) -> None:
@@ -366,6 +396,9 @@ class BitsMachine(RuleBasedStateMachine):
         elif event == "restart":
             self.svc.restart()
             self.model.restart()
+        elif event == "reopen":
+            self.reopen()
+            self.model.restart()
         else:
             assert disagreements(self.svc) == []
         self.background()
@@ -378,7 +411,7 @@ class BitsMachine(RuleBasedStateMachine):
         live = {s.id for s in self.sessions.values() if s.active}
         for key, job in self.model.jobs.items():
             self.sync(key)
-            rec = self.svc.queue.jobs.get(self.held[key].get_id())
+            rec = self.svc.queue.jobs.get(self.ids[key])
             if rec is None:
                 assert job.state in m.FINAL
                 continue
@@ -405,7 +438,7 @@ class BitsMachine(RuleBasedStateMachine):
         for key, job in self.model.jobs.items():
             if job.state in m.FINAL:
                 continue
-            done = system.get_job(self.held[key].get_id()).get_progress().bytes_transferred
+            done = system.get_job(self.ids[key]).get_progress().bytes_transferred
             assert done >= self.seen_progress.get(key, 0), (key, done, self.seen_progress.get(key))
             self.seen_progress[key] = done
 
