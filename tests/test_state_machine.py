@@ -139,10 +139,7 @@ class BitsMachine(RuleBasedStateMachine):
         if rec is not None:
             assert key not in self.final, f"{key} ended as {m.NAMES[self.final[key]]} and came back"
             return int(rec.state)
-        if key not in self.final:
-            # It has just left the queue, by a call of this service: its held pointer says how it ended.
-            assert self.held_generation[key] == self.generation, f"{key} vanished across a reopen"
-            self.final[key] = int(self.held[key].get_state())
+        assert key in self.final, f"{key} left the queue without a Cancel or Complete"
         return self.final[key]
 
     def sync(self, key: str) -> m.Job:
@@ -266,7 +263,10 @@ class BitsMachine(RuleBasedStateMachine):
         if hr == 0:
             ok = {m.S_OK, m.BG_S_PARTIAL_COMPLETE} if complete else {m.S_OK, m.BG_S_UNABLE_TO_DELETE_FILES}
             assert result in ok
-            self.expect(key, frozenset({m.ACKNOWLEDGED if complete else m.CANCELLED}))
+            ended = m.ACKNOWLEDGED if complete else m.CANCELLED
+            assert self.svc.queue.jobs.get(self.ids[key]) is None and int(job.get_state()) == ended
+            self.final[key] = ended
+            self.expect(key, frozenset({ended}))
             self.model.jobs[key].helper_session = None
         else:
             self.expect(key, frozenset({self.model.jobs[key].state}))
