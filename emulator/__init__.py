@@ -44,15 +44,19 @@ from .constants import (
 )
 from .domain.tokens import Choices as HelperTokenChoices
 from .events import (
+    CallbackCalled,
     Event,
     EventBus,
+    JobCreated,
     JobStateChanged,
     Logoff,
     Logon,
     NotifyCommandLine,
+    RequestMade,
     ServiceStarted,
     ServiceStopping,
 )
+from .history import Creation, History, HistoryRecord, Notification, Request, StateChange
 from .hresults import BitsError, HResult
 from .identity.accounts import Account, AccountKind
 from .identity.callers import Blanket
@@ -63,7 +67,7 @@ from .profiles import PROFILES, HelperTokenRules, Profile
 from .service import BitsService
 from .store.database import StoreError, StoreVersionError
 from .transfer.localfs import LocalFileFault, LocalFileSystem
-from .transfer.network import FakeNetwork, Resource
+from .transfer.network import FakeNetwork, Resource, UnregisteredURLError
 
 __version__ = "0.1.0"
 
@@ -80,10 +84,12 @@ __all__ = [
     "BitsError",
     "BitsService",
     "Blanket",
+    "CallbackCalled",
     "Cast",
     "Cloaking",
     "Clock",
     "CopyError",
+    "Creation",
     "ElevationType",
     "ErrorContext",
     "Event",
@@ -97,6 +103,8 @@ __all__ = [
     "HResult",
     "HelperTokenChoices",
     "HelperTokenRules",
+    "History",
+    "HistoryRecord",
     "IBackgroundCopyError",
     "IBackgroundCopyFile",
     "IBackgroundCopyFile2",
@@ -118,6 +126,7 @@ __all__ = [
     "IntegrityLevel",
     "Interface",
     "Job",
+    "JobCreated",
     "JobEnumerator",
     "JobPriority",
     "JobProgress",
@@ -134,17 +143,22 @@ __all__ = [
     "LogonType",
     "Manager",
     "ManualClock",
+    "Notification",
     "NotifyCommandLine",
     "NotifyFlags",
     "Profile",
     "ProxyUsage",
+    "Request",
+    "RequestMade",
     "Resource",
     "ServiceStarted",
     "ServiceStopping",
+    "StateChange",
     "StoreError",
     "StoreVersionError",
     "SystemClock",
     "TokenFlags",
     "TokenOptions",
+    "UnregisteredURLError",
     "__version__",
 ]

@@ -30,11 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the bundled helper-token scenario on both profiles and a download")
     sub.add_parser("coverage", help="print the API coverage document")
+    timeline = sub.add_parser("timeline", help="draw a recorded history (svc.history.save) as an SVG timeline")
+    timeline.add_argument("history", help="a history JSON file written by svc.history.save(path)")
+    timeline.add_argument("-o", "--output", help="the SVG file to write (default: HISTORY with .svg)")
+    timeline.add_argument("--text", action="store_true", help="also print the states of each job as text")
     from .scenarios import cli as scenario_cli
 
     scenario_cli.add_parser(sub)
     bitsadmin.add_subcommands(sub)
     ns = parser.parse_args(args)
+    if ns.command == "timeline":
+        from .timeline import command
+
+        return command(ns.history, ns.output, ns.text)
     if ns.command == "scenario":
         return scenario_cli.main(ns)
     if ns.command in bitsadmin.SUBCOMMANDS:

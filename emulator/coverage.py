@@ -70,10 +70,15 @@ _FACES = (
 )
 
 
-def _entries() -> dict[tuple[str, str], MethodEntry]:
+def load_registry() -> list[MethodEntry]:
+    """Every declared COM method (importing the facade's modules fills the registry)."""
     for module in _FACES:
         importlib.import_module(module)
-    return {(e.interface.name, e.com_name): e for e in REGISTRY}
+    return list(REGISTRY)
+
+
+def _entries() -> dict[tuple[str, str], MethodEntry]:
+    return {(e.interface.name, e.com_name): e for e in load_registry()}
 
 
 def render() -> str:

@@ -54,6 +54,8 @@ class JobStateChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class JobCreated(Event):
+    """CreateJob succeeded: the job exists, SUSPENDED (svc.history, the emulator.jobs log)."""
+
     job: JobRecord
 
 
@@ -87,6 +89,29 @@ class NotifyCommandLine(Event):
     program: str
     parameters: str | None
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMade(Event):
+    """A job connected to a remote server (one HTTP request and its answer; see ``emulator.history``)."""
+
+    job_id: uuid.UUID
+    url: str
+    offset: int  # first byte asked for (a Range request when not 0)
+    length: int | None  # bytes asked for; None: to the end of the file
+    headers: tuple[tuple[str, str], ...]  # the job's custom request headers
+    status: int | None  # the server's HTTP status; None when no answer came (name not resolved, TLS…)
+    hresult: int  # S_OK (0) when the transfer started, else the error the job got
+    registered: bool  # the URL's host is on the fake network (or a loopback server)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCalled(Event):
+    """A notification was delivered to the job's IBackgroundCopyCallback (or failed and will be retried)."""
+
+    job_id: uuid.UUID
+    method: str  # JobTransferred, JobError, JobModification or FileTransferred
+    succeeded: bool
 
 
 E = TypeVar("E", bound=Event)

@@ -45,7 +45,8 @@ class BitsService:
     """An emulated BITS service with its own job store, accounts, logon sessions and clock.
 
     ``database=None`` keeps the job store in memory; a path or ``sqlite:///`` URL gives a persistent
-    store whose schema the Alembic revisions create or upgrade at start.
+    store whose schema the Alembic revisions create or upgrade at start. ``root`` is where the sandbox's
+    drives live (``root/drives``); without it, a temporary directory removed at close.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class BitsService:
         clock: Clock | None = None,
         seed: int = 0,
         helper_token_choices: Choices | None = None,
+        root: str | Path | None = None,
     ) -> None:
         self.profile = resolve_profile(profile)
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -100,9 +102,11 @@ class BitsService:
         from .transfer.scheduler import Scheduler
 
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
-        self.filesystem = LocalFileSystem()
+        # The sandbox's drives live under root/drives when a root is given; else a temporary directory
+        # made on first use and removed at close().
+        self.filesystem = LocalFileSystem(None if root is None else Path(root) / "drives")
         self.network = FakeNetwork(self.sim.time, self.bus)
-        self.notifications = Notifier(self.bus, self.sim, ComViews(self))
+        self.notifications = Notifier(self.bus, self.sim, ComViews(lambda: self.backend))
         self.scheduler = Scheduler(
             queue=self.queue,
             sim=self.sim,
@@ -113,6 +117,24 @@ class BitsService:
             network=self.network,
             notifier=self.notifications,
         )
+        from .backend import Backend
+
+        # The service layer the COM facade talks to (com/ objects hold it, never the service).
+        self.backend = Backend(
+            lock=self.lock,
+            profile=self.profile,
+            queue=self.queue,
+            scheduler=self.scheduler,
+            filesystem=self.filesystem,
+            helper_tokens=self.helper_tokens,
+            helper_token_choices=self.helper_token_choices,
+            bus=self.bus,
+            thread_token=self._thread_token.get,
+            interactive_session=lambda: self.current_session,
+        )
+        from .history import History
+
+        self.history = History(self.bus, self.queue.jobs, self.profile.name, lambda: self.network.strict)
         try:
             user = self.directory.account(DEFAULT_USER)
         except KeyError:
@@ -182,7 +204,7 @@ class BitsService:
             # (https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager).
             raise BitsError(hresults.E_ACCESSDENIED, "a low-integrity process cannot create the BITS manager")
         default = validate_blanket(blanket, DEFAULT_BLANKET) if blanket is not None else DEFAULT_BLANKET
-        return Manager(self, Proxy(ClientProcess(token, default)))
+        return Manager(self.backend, Proxy(ClientProcess(token, default)))
 
     @contextmanager
     def impersonate(self, token: AccessToken) -> Iterator[AccessToken]:
@@ -248,6 +270,8 @@ class BitsService:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+        if exc_type is None:
+            self.network.check()  # strict mode: requests to unregistered hosts fail the block
 
     def __repr__(self) -> str:
         return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"

@@ -20,7 +20,10 @@ EXPECTED = {
     "JobPriority", "JobProgress", "JobReplyProgress", "JobState", "JobStateChanged", "JobTimes", "JobType",
     "Logoff", "Logon", "LogonSession", "LogonType", "Manager", "ManualClock", "NotifyFlags", "Profile",
     "ProxyUsage", "ServiceStarted", "ServiceStopping", "StoreError", "StoreVersionError", "SystemClock",
-    "TokenFlags", "TokenOptions", "__version__",
+    "TokenFlags", "TokenOptions",
+    "CallbackCalled", "Creation", "History", "HistoryRecord", "JobCreated", "Notification", "Request",
+    "RequestMade", "StateChange", "UnregisteredURLError",
+    "__version__",
 }  # fmt: skip
 
 

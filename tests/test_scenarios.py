@@ -481,3 +481,40 @@ def test_set_blanket_arguments_are_checked(tmp_path: Path) -> None:
         with pytest.raises(ScenarioError) as e:
             loads(BASE + step.replace("args = {}", f"args = {args}"), tmp_path / "b.toml")
         assert [(p.path, p.message) for p in e.value.problems] == [("step[1].args", message)]
+
+
+# Timelines -----------------------------------------------------------------------------------------------
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def test_timeline_of_every_shipped_scenario_names_each_job_and_state(tmp_path: Path) -> None:
+    """Issue 10: ``scenario run --timeline DIR`` draws each run's svc.history; the SVG parses and names
+    every job (its GUID) and every state the run's jobs went through."""
+    import xml.etree.ElementTree as ET
+
+    code, out, err = cli(*map(str, FIXTURES), "--timeline", str(tmp_path / "cli"))
+    assert code == 0, err
+    drawn = sorted((tmp_path / "cli").glob("*.svg"))
+    assert len(drawn) == len(re.findall(r"^timeline: ", out, flags=re.M)) >= len(FIXTURES)
+    for scenario in FIXTURES:
+        for result in run(load(scenario), timelines=tmp_path / "api"):
+            svg = tmp_path / "api" / f"{scenario.stem}-{result.profile}.svg"
+            assert result.timeline == svg
+            root = ET.parse(svg).getroot()
+            assert root.tag == f"{SVG_NS}svg"
+            texts = "\n".join(
+                "".join(el.itertext()) for el in root.iter() if el.tag in (f"{SVG_NS}text", f"{SVG_NS}title")
+            )
+            for job in result.jobs:
+                assert job.id in texts, (svg.name, job.name)  # each job's row is titled with its GUID
+            for change in (c for step in result.steps for c in step.changes):
+                assert change.old in texts and change.new in texts, (svg.name, change)
+
+
+def test_timeline_path_is_in_the_json_document(tmp_path: Path) -> None:
+    scenario = ROOT / "fixtures" / "scenario_download_retries.toml"
+    code, out, _ = cli(str(scenario), "--json", "--timeline", str(tmp_path))
+    assert code == 0
+    (run_doc,) = json.loads(out)["runs"]
+    assert run_doc["timeline"] == str(tmp_path / f"scenario_download_retries-{run_doc['profile']}.svg")

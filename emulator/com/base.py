@@ -12,7 +12,8 @@ from ..identity.callers import Blanket, Proxy
 from ..identity.tokens import AccessToken
 
 if TYPE_CHECKING:
-    from ..service import BitsService
+    from ..backend import Backend
+    from ..domain.records import JobRecord
 
 
 class ComObject:
@@ -21,8 +22,8 @@ class ComObject:
     __slots__ = ("_proxy", "_svc")
     INTERFACES: ClassVar[tuple[AnyInterface, ...]] = ()
 
-    def __init__(self, svc: BitsService, proxy: Proxy) -> None:
-        self._svc = svc
+    def __init__(self, svc: Backend, proxy: Proxy) -> None:
+        self._svc = svc  # the service layer (emulator/backend.py), never the service itself
         self._proxy = proxy
 
     def _caller(self) -> AccessToken:
@@ -30,7 +31,11 @@ class ComObject:
         proxy = self._proxy
         if proxy.anonymous:
             raise BitsError(hresults.E_ACCESSDENIED, "the proxy's impersonation level is ANONYMOUS")
-        return proxy.identity(self._svc._thread_token.get())
+        return proxy.identity(self._svc.thread_token)
+
+    def _job_record(self) -> JobRecord:
+        """The job whose access rules a declared READ / WRITE / OWNER method checks (com/registry.py)."""
+        raise TypeError(f"{type(self).__name__} is bound to no job")
 
     def set_blanket(self, blanket: Blanket) -> None:
         """CoSetProxyBlanket on this pointer only."""
@@ -78,7 +83,3 @@ class ComObject:
     def _clone(self) -> ComObject:
         raise NotImplementedError
 
-    def _require(self, iface: AnyInterface) -> None:
-        """A method of a later interface called on a profile whose BITS version lacks it."""
-        if not self._svc.profile.has(iface):
-            raise BitsError(hresults.E_NOINTERFACE, f"{iface.name} needs a newer BITS than {self._svc.profile.name}")

@@ -19,14 +19,15 @@ from ..constants import (
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.callers import Proxy
+from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
 from .file import File
 from .job import Job
-from .registry import com_method
+from .registry import Access, com_method
 
 if TYPE_CHECKING:
-    from ..service import BitsService
+    from ..backend import Backend
 
 T = TypeVar("T", bound=ComObject)
 R = TypeVar("R")
@@ -35,7 +36,7 @@ R = TypeVar("R")
 class _Enumerator(ComObject, Generic[T, R]):
     __slots__ = ("_items", "_pos")
 
-    def __init__(self, svc: BitsService, proxy: Proxy, items: list[R], pos: int = 0) -> None:
+    def __init__(self, svc: Backend, proxy: Proxy, items: list[R], pos: int = 0) -> None:
         super().__init__(svc, proxy)
         self._items = items
         self._pos = pos
@@ -49,43 +50,44 @@ class _Enumerator(ComObject, Generic[T, R]):
     def _clone(self) -> _Enumerator[T, R]:
         return self._copy(self._pos)
 
-    def next(self, count: int = 1) -> list[T]:
+    # The COM methods. Their bodies are written once here and installed on each enumerator class with
+    # that class's interface (the loop at the end of the module), so each is declared in the registry and
+    # dispatched with its call policy: the caller is checked (ANONYMOUS refused), never the jobs' access
+    # rules again — the list is a snapshot taken by EnumJobs/EnumFiles (access=CALLER).
+
+    if TYPE_CHECKING:
+
+        def next(self, count: int = 1) -> list[T]: ...
+        def skip(self, count: int) -> int: ...
+        def reset(self) -> None: ...
+        def clone(self) -> _Enumerator[T, R]: ...
+        def get_count(self) -> int: ...
+
+    def _next(self, caller: AccessToken, count: int = 1) -> list[T]:
         """Up to ``count`` items from the current position (fewer means S_FALSE). ``count`` 0 is
         undocumented; our choice is E_INVALIDARG, the COM convention
         (docs/reference/readings.md#enumerator-args)."""
-        n = args.ulong(count, "count")
-        with self._svc.lock:
-            self._caller()
-            if n == 0:
-                raise BitsError(hresults.E_INVALIDARG, "Next needs a count of at least 1")
-            chunk = self._items[self._pos : self._pos + n]
-            self._pos += len(chunk)
-            return [self._make(item) for item in chunk]
+        if count == 0:
+            raise BitsError(hresults.E_INVALIDARG, "Next needs a count of at least 1")
+        chunk = self._items[self._pos : self._pos + count]
+        self._pos += len(chunk)
+        return [self._make(item) for item in chunk]
 
-    def skip(self, count: int) -> int:
+    def _skip(self, caller: AccessToken, count: int) -> int:
         """Returns S_OK when ``count`` items were skipped, S_FALSE when fewer remained."""
-        n = args.ulong(count, "count")
-        with self._svc.lock:
-            self._caller()
-            skipped = min(n, len(self._items) - self._pos)
-            self._pos += skipped
-            return int(hresults.S_OK if skipped == n else hresults.S_FALSE)
+        skipped = min(count, len(self._items) - self._pos)
+        self._pos += skipped
+        return int(hresults.S_OK if skipped == count else hresults.S_FALSE)
 
-    def reset(self) -> None:
-        with self._svc.lock:
-            self._caller()
-            self._pos = 0
+    def _reset(self, caller: AccessToken) -> None:
+        self._pos = 0
 
-    def clone(self) -> _Enumerator[T, R]:
+    def _clone_com(self, caller: AccessToken) -> _Enumerator[T, R]:
         """Same snapshot, same position, independent afterwards."""
-        with self._svc.lock:
-            self._caller()
-            return self._copy(self._pos)
+        return self._copy(self._pos)
 
-    def get_count(self) -> int:
-        with self._svc.lock:
-            self._caller()
-            return len(self._items)
+    def _get_count(self, caller: AccessToken) -> int:
+        return len(self._items)
 
     def __iter__(self) -> Iterator[T]:
         while True:
@@ -132,7 +134,7 @@ class FileEnumerator(_Enumerator[File, FileRecord]):
         return super().query_interface(interface)
 
     def __init__(
-        self, svc: BitsService, proxy: Proxy, job: JobRecord, items: list[FileRecord], pos: int = 0
+        self, svc: Backend, proxy: Proxy, job: JobRecord, items: list[FileRecord], pos: int = 0
     ) -> None:
         super().__init__(svc, proxy, items, pos)
         self._job = job
@@ -144,12 +146,12 @@ class FileEnumerator(_Enumerator[File, FileRecord]):
         return FileEnumerator(self._svc, self._proxy.spawn(), self._job, self._items, pos)
 
 
-for _name, _com in (
-    ("next", "Next"),
-    ("skip", "Skip"),
-    ("reset", "Reset"),
-    ("clone", "Clone"),
-    ("get_count", "GetCount"),
-):
-    for _iface in (IEnumBackgroundCopyJobs, IEnumBackgroundCopyFiles):
-        com_method(_iface, _com)(getattr(_Enumerator, _name))
+for _cls, _iface in ((JobEnumerator, IEnumBackgroundCopyJobs), (FileEnumerator, IEnumBackgroundCopyFiles)):
+    for _name, _com, _body, _convert in (
+        ("next", "Next", _Enumerator._next, {"count": args.ulong}),
+        ("skip", "Skip", _Enumerator._skip, {"count": args.ulong}),
+        ("reset", "Reset", _Enumerator._reset, {}),
+        ("clone", "Clone", _Enumerator._clone_com, {}),
+        ("get_count", "GetCount", _Enumerator._get_count, {}),
+    ):
+        setattr(_cls, _name, com_method(_iface, _com, access=Access.CALLER, convert=_convert, python_name=_name)(_body))

@@ -11,13 +11,14 @@ from ..constants import AnyInterface, ErrorContext, ErrorKind, IBackgroundCopyEr
 from ..domain.records import ErrorRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.callers import Proxy
+from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
 from .file import File
-from .registry import com_method
+from .registry import Access, com_method
 
 if TYPE_CHECKING:
-    from ..service import BitsService
+    from ..backend import Backend
 
 # The message-table entries bitsadmin prints for each context (bitsmsg.h BG_*_ERROR_CONTEXT_*).
 CONTEXT_TEXT = {
@@ -46,7 +47,7 @@ class CopyError(ComObject):
         """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
         return super().query_interface(interface)
 
-    def __init__(self, svc: BitsService, proxy: Proxy, job: JobRecord, error: ErrorRecord) -> None:
+    def __init__(self, svc: Backend, proxy: Proxy, job: JobRecord, error: ErrorRecord) -> None:
         super().__init__(svc, proxy)
         self._job = job
         self._error = error
@@ -57,43 +58,53 @@ class CopyError(ComObject):
     def __repr__(self) -> str:
         return f"<CopyError {self._error.context.name} {self._error.code:#010x}>"
 
-    @com_method(IBackgroundCopyError, "GetError", "returns (context, code)")
-    def get_error(self) -> tuple[ErrorContext, int]:
-        with self._svc.lock:
-            self._caller()
-            return self._error.context, self._error.code
+    # The error object is a snapshot taken when GetError was called: its methods check only the caller
+    # (ANONYMOUS refused), not the job's access rules again (access=CALLER).
 
-    @com_method(IBackgroundCopyError, "GetFile", "BG_E_FILE_NOT_AVAILABLE when the error concerns no file")
-    def get_file(self) -> File:
-        with self._svc.lock:
-            self._caller()
-            index = self._error.file_index
-            if index is None or index >= len(self._job.files):
-                raise BitsError(hresults.BG_E_FILE_NOT_AVAILABLE)
-            return File(self._svc, self._proxy.spawn(), self._job, self._job.files[index])
+    @com_method(IBackgroundCopyError, "GetError", "returns (context, code)", access=Access.CALLER)
+    def get_error(self, caller: AccessToken) -> tuple[ErrorContext, int]:
+        return self._error.context, self._error.code
 
-    @com_method(IBackgroundCopyError, "GetErrorDescription", "LanguageId 0: E_INVALIDARG")
-    def get_error_description(self, language_id: int = 0x0409) -> str:
-        lang = args.ulong(language_id, "language_id")
-        with self._svc.lock:
-            self._caller()
-            if lang == 0:
-                raise BitsError(hresults.E_INVALIDARG, "LanguageId must not be 0")
-            return hresults.describe(self._error.code, lang)
+    @com_method(
+        IBackgroundCopyError,
+        "GetFile",
+        "BG_E_FILE_NOT_AVAILABLE when the error concerns no file",
+        access=Access.CALLER,
+    )
+    def get_file(self, caller: AccessToken) -> File:
+        index = self._error.file_index
+        if index is None or index >= len(self._job.files):
+            raise BitsError(hresults.BG_E_FILE_NOT_AVAILABLE)
+        return File(self._svc, self._proxy.spawn(), self._job, self._job.files[index])
 
-    @com_method(IBackgroundCopyError, "GetErrorContextDescription", "LanguageId 0: E_INVALIDARG")
-    def get_error_context_description(self, language_id: int = 0x0409) -> str:
-        lang = args.ulong(language_id, "language_id")
-        with self._svc.lock:
-            self._caller()
-            if lang == 0:
-                raise BitsError(hresults.E_INVALIDARG, "LanguageId must not be 0")
-            return hresults.describe(CONTEXT_TEXT[self._error.context].value, lang)
+    @com_method(
+        IBackgroundCopyError,
+        "GetErrorDescription",
+        "LanguageId 0: E_INVALIDARG",
+        access=Access.CALLER,
+        convert={"language_id": args.ulong},
+    )
+    def get_error_description(self, caller: AccessToken, language_id: int = 0x0409) -> str:
+        if language_id == 0:
+            raise BitsError(hresults.E_INVALIDARG, "LanguageId must not be 0")
+        return hresults.describe(self._error.code, language_id)
 
-    @com_method(IBackgroundCopyError, "GetProtocol", '"http" for HTTP and HTTPS, "file" for SMB')
-    def get_protocol(self) -> str:
-        with self._svc.lock:
-            self._caller()
-            if self._error.protocol is None:
-                raise BitsError(hresults.BG_E_PROTOCOL_NOT_AVAILABLE)
-            return self._error.protocol
+    @com_method(
+        IBackgroundCopyError,
+        "GetErrorContextDescription",
+        "LanguageId 0: E_INVALIDARG",
+        access=Access.CALLER,
+        convert={"language_id": args.ulong},
+    )
+    def get_error_context_description(self, caller: AccessToken, language_id: int = 0x0409) -> str:
+        if language_id == 0:
+            raise BitsError(hresults.E_INVALIDARG, "LanguageId must not be 0")
+        return hresults.describe(CONTEXT_TEXT[self._error.context].value, language_id)
+
+    @com_method(
+        IBackgroundCopyError, "GetProtocol", '"http" for HTTP and HTTPS, "file" for SMB', access=Access.CALLER
+    )
+    def get_protocol(self, caller: AccessToken) -> str:
+        if self._error.protocol is None:
+            raise BitsError(hresults.BG_E_PROTOCOL_NOT_AVAILABLE)
+        return self._error.protocol

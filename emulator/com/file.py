@@ -16,21 +16,20 @@ from ..constants import (
     IBackgroundCopyFile3,
     IBackgroundCopyFile5,
     Interface,
-    JobType,
     UnknownKind,
 )
-from ..domain import access, names
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from ..identity.callers import Proxy
+from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
 from .file_methods import FileMethodsMixin
-from .registry import com_method
+from .registry import Access, com_method
 from .structures import FileProgress
 
 if TYPE_CHECKING:
-    from ..service import BitsService
+    from ..backend import Backend
 
 
 HTTP_RESPONSE_HEADERS = 1  # BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS
@@ -49,7 +48,7 @@ class File(FileMethodsMixin, ComObject):
         """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
         return super().query_interface(interface)
 
-    def __init__(self, svc: BitsService, proxy: Proxy, job: JobRecord, file: FileRecord) -> None:
+    def __init__(self, svc: Backend, proxy: Proxy, job: JobRecord, file: FileRecord) -> None:
         super().__init__(svc, proxy)
         self._job = job
         self._file = file
@@ -60,40 +59,41 @@ class File(FileMethodsMixin, ComObject):
     def __repr__(self) -> str:
         return f"<File {self._file.remote_name!r} -> {self._file.local_name!r}>"
 
-    def _read(self) -> FileRecord:
-        caller = self._caller()
-        self._svc.scheduler.catch_up()
-        access.check_read(caller, self._job)
-        return self._file
+    def _job_record(self) -> JobRecord:
+        return self._job
 
-    @com_method(IBackgroundCopyFile, "GetRemoteName")
-    def get_remote_name(self) -> str:
-        with self._svc.lock:
-            return self._read().remote_name
+    @com_method(IBackgroundCopyFile, "GetRemoteName", access=Access.READ)
+    def get_remote_name(self, caller: AccessToken) -> str:
+        return self._file.remote_name
 
-    @com_method(IBackgroundCopyFile, "GetLocalName")
-    def get_local_name(self) -> str:
-        with self._svc.lock:
-            return self._read().local_name
+    @com_method(IBackgroundCopyFile, "GetLocalName", access=Access.READ)
+    def get_local_name(self, caller: AccessToken) -> str:
+        return self._file.local_name
 
-    @com_method(IBackgroundCopyFile, "GetProgress", "bytes_total is BG_SIZE_UNKNOWN until the size is known")
-    def get_progress(self) -> FileProgress:
-        with self._svc.lock:
-            f = self._read()
-            self._svc.scheduler.sync_progress(self._job)  # a running file's bytes are computed when read
-            return FileProgress.model_construct(
-                bytes_total=BG_SIZE_UNKNOWN if f.bytes_total is None else f.bytes_total,
-                bytes_transferred=f.bytes_transferred,
-                completed=f.completed,
-            )
+    @com_method(
+        IBackgroundCopyFile,
+        "GetProgress",
+        "bytes_total is BG_SIZE_UNKNOWN until the size is known",
+        access=Access.READ,
+    )
+    def get_progress(self, caller: AccessToken) -> FileProgress:
+        f = self._file
+        self._svc.sync_progress(self._job)  # a running file's bytes are computed when read
+        return FileProgress.model_construct(
+            bytes_total=BG_SIZE_UNKNOWN if f.bytes_total is None else f.bytes_total,
+            bytes_transferred=f.bytes_transferred,
+            completed=f.completed,
+        )
 
     @com_method(
         IBackgroundCopyFile2,
         "SetRemoteName",
         "download jobs only (E_NOTIMPL); URL checked as AddFile does; durable from the next Resume; "
         "a connection already transferring the file keeps its server until the job reconnects",
+        access=Access.WRITE,
+        convert={"url": args.text},
     )
-    def set_remote_name(self, url: str) -> None:
+    def set_remote_name(self, caller: AccessToken, url: str | None) -> None:
         """IBackgroundCopyFile2::SetRemoteName (https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/
         nf-bits2_0-ibackgroundcopyfile2-setremotename).
 
@@ -107,55 +107,26 @@ class File(FileMethodsMixin, ComObject):
         reconnects (Suspend/Resume, an error and Resume, a retry), as the page's Suspend → SetRemoteName
         → Resume pattern implies.
         """
-        value = args.text(url, "url")
-        svc = self._svc
-        with svc.lock:
-            self._require(IBackgroundCopyFile2)
-            caller = self._caller()
-            svc.scheduler.catch_up()
-            job = self._job
-            access.check_write(caller, job)
-            if job.is_final:
-                raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {job.state.name}")
-            if job.job_type is not JobType.DOWNLOAD:
-                raise BitsError(hresults.E_NOTIMPL, "SetRemoteName is for download jobs only")
-            if value is None:
-                raise BitsError(hresults.E_INVALIDARG, "the remote name must not be NULL")
-            names.remote_kind(value, job.job_type)
-            f = self._file
-            if value == f.remote_name:
-                return
-            f.remote_name = value
-            f.remote_name_unsaved = True
-            svc.queue.update(job)  # a property change: modification time, JobModification
+        self._svc.set_remote_name(self._job, self._file, url)
 
     @com_method(
-        IBackgroundCopyFile3, "GetTemporaryName", "the hidden .BIT*.tmp next to the local name; None before it exists"
+        IBackgroundCopyFile3,
+        "GetTemporaryName",
+        "the hidden .BIT*.tmp next to the local name; None before it exists",
+        access=Access.READ,
     )
-    def get_temporary_name(self) -> str | None:
-        with self._svc.lock:
-            self._require(IBackgroundCopyFile3)
-            return self._read().temp_name
+    def get_temporary_name(self, caller: AccessToken) -> str | None:
+        return self._file.temp_name
 
     @com_method(
         IBackgroundCopyFile5,
         "GetProperty",
         "HTTP_RESPONSE_HEADERS (1): the last response's headers, or None; other ids: BG_E_UNKNOWN_PROPERTY_ID",
+        access=Access.READ,
+        convert={"property_id": args.ulong},
     )
-    def get_property(self, property_id: int) -> str | None:
-        pid = args.ulong(property_id, "property_id")
-        with self._svc.lock:
-            self._require(IBackgroundCopyFile5)
-            f = self._read()
-            if pid != HTTP_RESPONSE_HEADERS:
-                # Undocumented code; OUR CHOICE: bitsmsg.h's BG_E_UNKNOWN_PROPERTY_ID, as Job5 GetProperty gives.
-                raise BitsError(hresults.BG_E_UNKNOWN_PROPERTY_ID, f"{pid} is not a BITS_FILE_PROPERTY_ID")
-            return f.response_headers
-
-
-def save_remote_names(svc: BitsService, job: JobRecord) -> None:
-    """Resume serializes the names SetRemoteName changed (setremotename page)."""
-    for f in job.files:
-        if f.remote_name_unsaved:
-            svc.queue.update_file(job, f, remote_name=f.remote_name)
-            f.remote_name_unsaved = False
+    def get_property(self, caller: AccessToken, property_id: int) -> str | None:
+        if property_id != HTTP_RESPONSE_HEADERS:
+            # Undocumented code; OUR CHOICE: bitsmsg.h's BG_E_UNKNOWN_PROPERTY_ID, as Job5 GetProperty gives.
+            raise BitsError(hresults.BG_E_UNKNOWN_PROPERTY_ID, f"{property_id} is not a BITS_FILE_PROPERTY_ID")
+        return self._file.response_headers

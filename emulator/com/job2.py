@@ -6,16 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import hresults
-from ..constants import BG_SIZE_UNKNOWN, AuthScheme, AuthTarget, IBackgroundCopyJob2, JobState, JobType
-from ..domain import limits, names
-from ..domain.records import Credential, JobRecord
-from ..events import NotifyCommandLine
-from ..hresults import BitsError
+from ..constants import BG_SIZE_UNKNOWN, AuthScheme, AuthTarget, IBackgroundCopyJob2
+from ..domain.records import JobRecord
 from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
-from .registry import com_method
+from .registry import Access, com_method
 from .structures import JobReplyProgress
 
 
@@ -25,10 +21,6 @@ class Job2Mixin(ComObject):
     if TYPE_CHECKING:
         _rec: JobRecord
 
-        def _read(self) -> JobRecord: ...
-        def _write(self) -> tuple[AccessToken, JobRecord]: ...
-        def _owner_write(self) -> JobRecord: ...
-
     # command line ----------------------------------------------------------------------------------
 
     @com_method(
@@ -36,38 +28,24 @@ class Job2Mixin(ComObject):
         "SetNotifyCmdLine",
         "recorded; a NotifyCommandLine event on svc.bus when it would run; running it is opt-in "
         "(svc.notifications.command_runner); never for service-account jobs",
+        access=Access.WRITE,
+        convert={"program": args.text, "parameters": args.text},
     )
-    def set_notify_cmd_line(self, program: str | None, parameters: str | None = None) -> None:
-        prog = args.text(program, "program")
-        params = args.text(parameters, "parameters")
-        svc = self._svc
-        with svc.lock:
-            _, rec = self._write()
-            if prog is None and params is not None:
-                # Undocumented code; OUR CHOICE: E_INVALIDARG, as for other NULL/argument mismatches.
-                raise BitsError(hresults.E_INVALIDARG, "parameters without a program")
-            if prog is not None:
-                if limits.utf16_len(prog) > limits.MAX_PATH or (
-                    params and limits.utf16_len(params) > limits.MAX_NOTIFY_PARAMETERS
-                ):
-                    raise BitsError(hresults.BG_E_STRING_TOO_LONG)
-                names.check_local_name(prog)  # a full path: no search path, no environment variables
-            svc.queue.update(rec, notify_program=prog, notify_parameters=params)
-            if prog is not None:
-                svc.bus.publish(NotifyCommandLine(svc.scheduler.now(), rec.id, prog, params, "registered"))
-            # Registered after the job reached ERROR/TRANSFERRED, it still runs (setnotifycmdline page).
-            svc.scheduler.notify_interface_changed(rec)
+    def set_notify_cmd_line(self, caller: AccessToken, program: str | None, parameters: str | None = None) -> None:
+        self._svc.set_notify_cmd_line(self._rec, program, parameters)
 
     @com_method(
-        IBackgroundCopyJob2, "GetNotifyCmdLine", "(program, parameters); empty strings for what was never set"
+        IBackgroundCopyJob2,
+        "GetNotifyCmdLine",
+        "(program, parameters); empty strings for what was never set",
+        access=Access.READ,
     )
-    def get_notify_cmd_line(self) -> tuple[str, str]:
+    def get_notify_cmd_line(self, caller: AccessToken) -> tuple[str, str]:
         # "sets pProgram and pParameters to an empty string (L"") if SetNotifyCmdLine has not been called"
         # (https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-getnotifycmdline).
         # OUR CHOICE: a NULL given to SetNotifyCmdLine reads back as "" too (COM out-strings are never NULL here).
-        with self._svc.lock:
-            rec = self._read()
-            return rec.notify_program or "", rec.notify_parameters or ""
+        rec = self._rec
+        return rec.notify_program or "", rec.notify_parameters or ""
 
     # credentials -----------------------------------------------------------------------------------
 
@@ -75,96 +53,62 @@ class Job2Mixin(ComObject):
         IBackgroundCopyJob2,
         "SetCredentials",
         "owner only; one credential per (target, scheme); NULL user and password = implicit credentials",
+        access=Access.OWNER,
+        convert={"target": args.ulong, "scheme": args.ulong, "user_name": args.text, "password": args.text},
     )
     def set_credentials(
-        self, target: AuthTarget | int, scheme: AuthScheme | int, user_name: str | None, password: str | None
+        self,
+        caller: AccessToken,
+        target: AuthTarget | int,
+        scheme: AuthScheme | int,
+        user_name: str | None,
+        password: str | None,
     ) -> None:
-        t = args.ulong(target, "target")
-        sch = args.ulong(scheme, "scheme")
-        user = args.text(user_name, "user_name")
-        pwd = args.text(password, "password")
-        svc = self._svc
-        with svc.lock:
-            rec = self._owner_write()
-            if t not in (AuthTarget.SERVER, AuthTarget.PROXY):
-                raise BitsError(hresults.BG_E_INVALID_AUTH_TARGET)
-            if sch not in tuple(AuthScheme):
-                raise BitsError(hresults.BG_E_INVALID_AUTH_SCHEME)
-            if sch in (AuthScheme.BASIC, AuthScheme.DIGEST) and (user is None or pwd is None):
-                raise BitsError(hresults.E_INVALIDARG, "BASIC and DIGEST need a user name and a password")  # T52
-            if user is not None and limits.utf16_len(user) > limits.MAX_USER_NAME:
-                raise BitsError(hresults.BG_E_USERNAME_TOO_LARGE)
-            if pwd is not None and limits.utf16_len(pwd) > limits.MAX_PASSWORD:
-                raise BitsError(hresults.BG_E_PASSWORD_TOO_LARGE)
-            kept = [c for c in rec.credentials if (c.target, c.scheme) != (t, sch)]
-            svc.queue.set_credentials(rec, [*kept, Credential(t, sch, user, pwd)])
+        self._svc.set_credentials(self._rec, target, scheme, user_name, password)
 
-    @com_method(IBackgroundCopyJob2, "RemoveCredentials", "S_FALSE when no such (target, scheme) pair")
-    def remove_credentials(self, target: AuthTarget | int, scheme: AuthScheme | int) -> int:
-        t = args.ulong(target, "target")
-        sch = args.ulong(scheme, "scheme")
-        svc = self._svc
-        with svc.lock:
-            rec = self._owner_write()
-            if t not in (AuthTarget.SERVER, AuthTarget.PROXY):
-                raise BitsError(hresults.BG_E_INVALID_AUTH_TARGET)
-            if sch not in tuple(AuthScheme):
-                raise BitsError(hresults.BG_E_INVALID_AUTH_SCHEME)
-            kept = [c for c in rec.credentials if (c.target, c.scheme) != (t, sch)]
-            if len(kept) == len(rec.credentials):
-                return int(hresults.S_FALSE)
-            svc.queue.set_credentials(rec, kept)
-            return int(hresults.S_OK)
+    @com_method(
+        IBackgroundCopyJob2,
+        "RemoveCredentials",
+        "S_FALSE when no such (target, scheme) pair",
+        access=Access.OWNER,
+        convert={"target": args.ulong, "scheme": args.ulong},
+    )
+    def remove_credentials(self, caller: AccessToken, target: AuthTarget | int, scheme: AuthScheme | int) -> int:
+        return self._svc.remove_credentials(self._rec, target, scheme)
 
     # upload-reply ------------------------------------------------------------------------------------
 
-    def _reply_job(self) -> JobRecord:
-        rec = self._read()
-        if rec.job_type is not JobType.UPLOAD_REPLY:
-            raise BitsError(hresults.E_NOTIMPL, "reply methods belong to upload-reply jobs")
-        return rec
+    @com_method(
+        IBackgroundCopyJob2,
+        "GetReplyProgress",
+        "bytes_total BG_SIZE_UNKNOWN until the reply starts",
+        access=Access.READ,
+    )
+    def get_reply_progress(self, caller: AccessToken) -> JobReplyProgress:
+        reply = self._svc.reply_of(self._rec)
+        if reply is None:
+            return JobReplyProgress.model_construct(bytes_total=BG_SIZE_UNKNOWN, bytes_transferred=0)
+        return JobReplyProgress.model_construct(bytes_total=len(reply), bytes_transferred=len(reply))
 
-    @com_method(IBackgroundCopyJob2, "GetReplyProgress", "bytes_total BG_SIZE_UNKNOWN until the reply starts")
-    def get_reply_progress(self) -> JobReplyProgress:
-        with self._svc.lock:
-            rec = self._reply_job()
-            reply = self._svc.scheduler.replies.get(rec.id)
-            if reply is None:
-                return JobReplyProgress.model_construct(bytes_total=BG_SIZE_UNKNOWN, bytes_transferred=0)
-            return JobReplyProgress.model_construct(bytes_total=len(reply), bytes_transferred=len(reply))
+    @com_method(
+        IBackgroundCopyJob2,
+        "GetReplyData",
+        "TRANSFERRED (or later, on a held job); 1 MiB at most",
+        access=Access.READ,
+    )
+    def get_reply_data(self, caller: AccessToken) -> bytes | None:
+        return self._svc.reply_data(self._rec)
 
-    @com_method(IBackgroundCopyJob2, "GetReplyData", "TRANSFERRED (or later, on a held job); 1 MiB at most")
-    def get_reply_data(self) -> bytes | None:
-        with self._svc.lock:
-            rec = self._reply_job()
-            if rec.state not in (JobState.TRANSFERRED, JobState.ACKNOWLEDGED):
-                raise BitsError(hresults.BG_E_INVALID_STATE, "the reply has not arrived")
-            reply = self._svc.scheduler.replies.get(rec.id)
-            if reply is not None and len(reply) > limits.MAX_REPLY_DATA:
-                raise BitsError(hresults.BG_E_TOO_LARGE)
-            return reply or None
+    @com_method(
+        IBackgroundCopyJob2,
+        "SetReplyFileName",
+        "NULL or '' lets BITS name it next to the upload file",
+        access=Access.WRITE,
+        convert={"name": args.text},
+    )
+    def set_reply_file_name(self, caller: AccessToken, name: str | None) -> None:
+        self._svc.set_reply_file_name(self._rec, name)
 
-    @com_method(IBackgroundCopyJob2, "SetReplyFileName", "NULL or '' lets BITS name it next to the upload file")
-    def set_reply_file_name(self, name: str | None) -> None:
-        value = args.text(name, "name")
-        svc = self._svc
-        with svc.lock:
-            _, rec = self._write()
-            if rec.job_type is not JobType.UPLOAD_REPLY:
-                raise BitsError(hresults.E_NOTIMPL, "reply methods belong to upload-reply jobs")
-            if rec.id in svc.scheduler.replies:
-                raise BitsError(hresults.BG_E_INVALID_STATE, "the reply transfer has started")
-            if value:
-                names.check_local_name(value)
-                svc.filesystem.host_path(value)
-            svc.queue.update(rec, reply_file_name=value or None)
-
-    @com_method(IBackgroundCopyJob2, "GetReplyFileName", "None until set or a file is added")
-    def get_reply_file_name(self) -> str | None:
-        with self._svc.lock:
-            rec = self._reply_job()
-            if rec.reply_file_name or not rec.files:
-                return rec.reply_file_name
-            from ..transfer.upload import reply_path
-
-            return reply_path(rec)
+    @com_method(IBackgroundCopyJob2, "GetReplyFileName", "None until set or a file is added", access=Access.READ)
+    def get_reply_file_name(self, caller: AccessToken) -> str | None:
+        return self._svc.reply_file_name(self._rec)

@@ -7,7 +7,6 @@ from typing import ClassVar, Self, overload
 
 from .. import hresults
 from ..constants import (
-    BG_JOB_ENUM_ALL_USERS,
     AnyInterface,
     IBackgroundCopyManager,
     Interface,
@@ -15,13 +14,12 @@ from ..constants import (
     ManagerKind,
     UnknownKind,
 )
-from ..domain import access, limits
-from ..hresults import BitsError
+from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
 from .enumerators import JobEnumerator
 from .job import Job
-from .registry import com_method
+from .registry import Access, com_method
 
 
 class Manager(ComObject):
@@ -43,65 +41,46 @@ class Manager(ComObject):
     def __repr__(self) -> str:
         return f"<Manager for {self._proxy.client.token.user_name}>"
 
-    @com_method(IBackgroundCopyManager, "CreateJob", "returns (job_id, job) in COM order")
-    def create_job(self, display_name: str, job_type: JobType | int = JobType.DOWNLOAD) -> tuple[uuid.UUID, Job]:
-        name = args.text(display_name, "display_name")
-        kind = args.integer(job_type, "job_type")
-        svc = self._svc
-        with svc.lock:
-            caller = self._caller()
-            svc.scheduler.catch_up()
-            access.check_create(caller)
-            if name is None:
-                raise BitsError(hresults.E_INVALIDARG, "display name must not be NULL")
-            if limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
-                raise BitsError(hresults.E_INVALIDARG, "display name longer than 256 characters")
-            if kind not in range(3):
-                raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
-            profile = svc.profile
-            if profile.quotas_enforced and not access.quota_exempt(caller):
-                # Which quota is checked first is undocumented; ours: the user's, then the machine's.
-                # The machine count includes exempt users' jobs (docs/reference/readings.md#machine-quota).
-                if svc.queue.count_owned(caller.user_sid) >= profile.max_jobs_per_user:
-                    raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_USER)
-                if len(svc.queue.jobs) >= profile.max_jobs_per_machine:
-                    raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_MACHINE)
-            rec = svc.queue.create(name, JobType(kind), caller)
-            return rec.id, Job(svc, self._proxy.spawn(), rec)
+    @com_method(
+        IBackgroundCopyManager,
+        "CreateJob",
+        "returns (job_id, job) in COM order",
+        access=Access.CALLER,
+        convert={"display_name": args.text, "job_type": args.integer},
+    )
+    def create_job(
+        self, caller: AccessToken, display_name: str | None, job_type: JobType | int = JobType.DOWNLOAD
+    ) -> tuple[uuid.UUID, Job]:
+        rec = self._svc.create_job(caller, display_name, job_type)
+        return rec.id, Job(self._svc, self._proxy.spawn(), rec)
 
-    @com_method(IBackgroundCopyManager, "GetJob", "final (completed/cancelled) jobs: BG_E_NOT_FOUND (our choice)")
-    def get_job(self, job_id: uuid.UUID | str) -> Job:
-        key = args.guid(job_id)
-        svc = self._svc
-        with svc.lock:
-            caller = self._caller()
-            svc.scheduler.catch_up()
-            rec = svc.queue.jobs.get(key)
-            if rec is None:
-                raise BitsError(hresults.BG_E_NOT_FOUND, f"no job {key} in the queue")
-            access.check_read(caller, rec)
-            return Job(svc, self._proxy.spawn(), rec)
+    @com_method(
+        IBackgroundCopyManager,
+        "GetJob",
+        "final (completed/cancelled) jobs: BG_E_NOT_FOUND (our choice)",
+        access=Access.CALLER,
+        convert={"job_id": args.guid},
+    )
+    def get_job(self, caller: AccessToken, job_id: uuid.UUID | str) -> Job:
+        assert isinstance(job_id, uuid.UUID)  # converted by args.guid
+        return Job(self._svc, self._proxy.spawn(), self._svc.get_job(caller, job_id))
 
-    @com_method(IBackgroundCopyManager, "EnumJobs", "flags other than 0 and 1: E_INVALIDARG (A13)")
-    def enum_jobs(self, flags: int = 0) -> JobEnumerator:
-        value = args.ulong(flags, "flags")
-        svc = self._svc
-        with svc.lock:
-            caller = self._caller()
-            svc.scheduler.catch_up()
-            if value == BG_JOB_ENUM_ALL_USERS:
-                access.check_enum_all_users(caller)
-                records = svc.queue.all_jobs()
-            elif value == 0:
-                records = svc.queue.owned_by(caller.user_sid)
-            else:
-                raise BitsError(hresults.E_INVALIDARG, f"EnumJobs flags {value:#x}")
-            return JobEnumerator(svc, self._proxy.spawn(), records)
+    @com_method(
+        IBackgroundCopyManager,
+        "EnumJobs",
+        "flags other than 0 and 1: E_INVALIDARG (A13)",
+        access=Access.CALLER,
+        convert={"flags": args.ulong},
+    )
+    def enum_jobs(self, caller: AccessToken, flags: int = 0) -> JobEnumerator:
+        return JobEnumerator(self._svc, self._proxy.spawn(), self._svc.enum_jobs(caller, flags))
 
-    @com_method(IBackgroundCopyManager, "GetErrorDescription", "English texts; LanguageId 0 = user default")
-    def get_error_description(self, hresult: int, language_id: int = 0x0409) -> str:
-        code = args.hresult(hresult)
-        lang = args.ulong(language_id, "language_id")
-        with self._svc.lock:
-            self._caller()
-            return hresults.describe(code, lang)
+    @com_method(
+        IBackgroundCopyManager,
+        "GetErrorDescription",
+        "English texts; LanguageId 0 = user default",
+        access=Access.CALLER,
+        convert={"hresult": args.hresult, "language_id": args.ulong},
+    )
+    def get_error_description(self, caller: AccessToken, hresult: int, language_id: int = 0x0409) -> str:
+        return hresults.describe(hresult, language_id)

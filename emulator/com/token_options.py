@@ -13,19 +13,17 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, ClassVar, Self, overload
 
-from ..constants import AnyInterface, IBitsTokenOptions, ImpersonationLevel, Interface, TokenOptionsKind, UnknownKind
-from ..domain import access as general_access
+from ..constants import AnyInterface, IBitsTokenOptions, Interface, TokenOptionsKind, UnknownKind
 from ..domain import tokens as rules
 from ..domain.records import JobRecord
-from ..hresults import BitsError
 from ..identity.callers import Proxy
 from ..identity.tokens import AccessToken
 from . import args
 from .base import ComObject
-from .registry import com_method
+from .registry import Access, com_method
 
 if TYPE_CHECKING:
-    from ..service import BitsService
+    from ..backend import Backend
 
 
 class TokenOptions(ComObject):
@@ -41,13 +39,13 @@ class TokenOptions(ComObject):
         """QueryInterface (typed per interface kind; see ComObject.query_interface)."""
         return super().query_interface(interface)
 
-    def __init__(self, svc: BitsService, proxy: Proxy, rec: JobRecord, qi_identity: AccessToken) -> None:
+    def __init__(self, svc: Backend, proxy: Proxy, rec: JobRecord, qi_identity: AccessToken) -> None:
         super().__init__(svc, proxy)
         self._rec = rec
         self._qi = qi_identity
 
     @classmethod
-    def obtain(cls, svc: BitsService, proxy: Proxy, rec: JobRecord, qi_identity: AccessToken) -> TokenOptions:
+    def obtain(cls, svc: Backend, proxy: Proxy, rec: JobRecord, qi_identity: AccessToken) -> TokenOptions:
         """QueryInterface(IID_IBitsTokenOptions) on a job, made by ``qi_identity`` (A15)."""
         return cls(svc, proxy, rec, qi_identity)
 
@@ -62,88 +60,40 @@ class TokenOptions(ComObject):
         """The identity that performed the QueryInterface; the tables judge it (SHT, T15)."""
         return self._qi
 
-    def _subject(self) -> rules.Subject:
-        rec, qi = self._rec, self._qi
-        return rules.Subject(
-            qi_sid=qi.user_sid,
-            qi_admin=qi.is_admin,
-            qi_can_write=general_access.can_write(qi, rec),
-            owner_sid=rec.owner_sid,
-            owner_admin=rec.owner_elevated,
-        )
-
-    def _decide(
-        self,
-        method: rules.Method,
-        *,
-        level: ImpersonationLevel = ImpersonationLevel.IMPERSONATE,
-        helper_is_admin: bool = False,
-        flags: int = 0,
-    ) -> JobRecord:
-        svc = self._svc
-        self._caller()  # ANONYMOUS is refused on every call (CONN, T21)
-        svc.scheduler.catch_up()
-        rec = self._rec
-        decision = rules.decide(
-            svc.profile.helper_rules,
-            method,
-            self._subject(),
-            level=level,
-            helper_is_admin=helper_is_admin,
-            flags=flags,
-            final=rec.is_final,
-            choices=svc.helper_token_choices,
-        )
-        if not decision.allowed:
-            raise BitsError(decision.hresult, decision.reason)
-        return rec
+    # The access check of these methods is the QI-time decision table (domain/tokens.py), applied by the
+    # service layer to the identity that performed the QueryInterface: the dispatcher checks the caller
+    # only (ANONYMOUS refused, access=CALLER).
 
     @com_method(
         IBitsTokenOptions,
         "SetHelperToken",
         "captures the identity this proxy presents now; IDENTIFY: CO_E_FAILEDTOIMPERSONATE; "
         "a token whose logon session ended: E_ACCESSDENIED (our choice)",
+        access=Access.CALLER,
     )
-    def set_helper_token(self) -> None:
-        svc = self._svc
-        with svc.lock:
-            helper = self._caller()
-            self._decide(
-                rules.Method.SET_HELPER_TOKEN, level=self._proxy.level, helper_is_admin=helper.is_admin
-            )
-            svc.helper_tokens.set(self._rec, helper)
+    def set_helper_token(self, caller: AccessToken) -> None:
+        # The helper is the identity this proxy presents for this call, by the cloaking rules.
+        self._svc.set_helper_token(self._qi, self._rec, caller, self._proxy.level)
 
-    @com_method(IBitsTokenOptions, "ClearHelperToken", "flags are kept (CHT)")
-    def clear_helper_token(self) -> None:
-        svc = self._svc
-        with svc.lock:
-            rec = self._decide(rules.Method.CLEAR_HELPER_TOKEN)
-            svc.helper_tokens.clear(rec)
+    @com_method(IBitsTokenOptions, "ClearHelperToken", "flags are kept (CHT)", access=Access.CALLER)
+    def clear_helper_token(self, caller: AccessToken) -> None:
+        self._svc.clear_helper_token(self._qi, self._rec)
 
     @com_method(
         IBitsTokenOptions,
         "SetHelperTokenFlags",
         "any combination of BG_TOKEN_LOCAL_FILE|BG_TOKEN_NETWORK; other bits: E_INVALIDARG (A6)",
+        access=Access.CALLER,
+        convert={"flags": args.ulong},
     )
-    def set_helper_token_flags(self, flags: int) -> None:
-        value = args.ulong(flags, "flags")
-        svc = self._svc
-        with svc.lock:
-            current = self._rec.helper
-            rec = self._decide(
-                rules.Method.SET_HELPER_TOKEN_FLAGS,
-                flags=value,
-                helper_is_admin=current is not None and current.token.is_admin,
-            )
-            svc.helper_tokens.set_flags(rec, value)
+    def set_helper_token_flags(self, caller: AccessToken, flags: int) -> None:
+        self._svc.set_helper_token_flags(self._qi, self._rec, flags)
 
-    @com_method(IBitsTokenOptions, "GetHelperTokenFlags", "0 on a new job (A7)")
-    def get_helper_token_flags(self) -> int:
-        with self._svc.lock:
-            return self._decide(rules.Method.GET_HELPER_TOKEN_FLAGS).helper_flags
+    @com_method(IBitsTokenOptions, "GetHelperTokenFlags", "0 on a new job (A7)", access=Access.CALLER)
+    def get_helper_token_flags(self, caller: AccessToken) -> int:
+        return self._svc.token_decision(rules.Method.GET_HELPER_TOKEN_FLAGS, self._qi, self._rec).helper_flags
 
-    @com_method(IBitsTokenOptions, "GetHelperTokenSid", "None (NULL) when no token is set (A8)")
-    def get_helper_token_sid(self) -> str | None:
-        with self._svc.lock:
-            helper = self._decide(rules.Method.GET_HELPER_TOKEN_SID).helper
-            return None if helper is None else helper.token.user_sid
+    @com_method(IBitsTokenOptions, "GetHelperTokenSid", "None (NULL) when no token is set (A8)", access=Access.CALLER)
+    def get_helper_token_sid(self, caller: AccessToken) -> str | None:
+        helper = self._svc.token_decision(rules.Method.GET_HELPER_TOKEN_SID, self._qi, self._rec).helper
+        return None if helper is None else helper.token.user_sid

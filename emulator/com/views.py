@@ -7,18 +7,24 @@ interactive user when nobody registered through a proxy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..identity.callers import DEFAULT_BLANKET, ClientProcess, Proxy
 
 if TYPE_CHECKING:
-    from ..service import BitsService
+    from ..backend import Backend
 
 
 class ComViews:
-    def __init__(self, svc: BitsService) -> None:
-        self._svc = svc
+    def __init__(self, backend: Callable[[], Backend]) -> None:
+        # A getter: the service layer is built after the notifier this factory is given to.
+        self._backend = backend
+
+    @property
+    def _svc(self) -> Backend:
+        return self._backend()
 
     def _proxy(self, registrant: object) -> Proxy:
         if isinstance(registrant, Proxy):

@@ -13,6 +13,8 @@ MAX_PROXY_LIST: Final = 32767  # header text; docs/reference/readings.md#proxy-l
 MAX_CUSTOM_HEADERS: Final = 16384  # including the NUL
 MAX_USER_NAME: Final = 300
 MAX_PASSWORD: Final = 65535
+MAX_CERT_STORE_NAME: Final = 255  # a certificate store name, 256 with the NUL (SetClientCertificateByID)
+MAX_CERT_SUBJECT: Final = 255  # a certificate subject name (SetClientCertificateByName)
 MIN_RETRY_DELAY: Final = 5
 MAX_REPLY_DATA: Final = 1024 * 1024
 

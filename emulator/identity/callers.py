@@ -87,6 +87,14 @@ class Proxy:
         """A pointer obtained through this one (QI, GetJob, Next…): the process default, not ours (SVC)."""
         return Proxy(self.client)
 
+    def peek(self, thread_token: AccessToken | None) -> AccessToken:
+        """The identity a call made now would present, without capturing a static token (for logs)."""
+        if self.level < ImpersonationLevel.IMPERSONATE or self.cloak is Cloaking.NONE:
+            return self.client.token
+        if self.cloak is Cloaking.DYNAMIC:
+            return thread_token or self.client.token
+        return self.static_token or thread_token or self.client.token
+
     def identity(self, thread_token: AccessToken | None) -> AccessToken:
         """The token BITS sees for a call made now, on this thread."""
         if self.level < ImpersonationLevel.IMPERSONATE or self.cloak is Cloaking.NONE:

@@ -23,6 +23,12 @@ def add_parser(sub: Any) -> None:
     runner.add_argument("files", nargs="+", type=Path, metavar="FILE", help="scenario files (.toml)")
     runner.add_argument("--json", action="store_true", help="print one JSON document instead of transcripts")
     runner.add_argument("--profile", help="run only this profile of each scenario (e.g. pre-1607)")
+    runner.add_argument(
+        "--timeline",
+        type=Path,
+        metavar="DIR",
+        help="draw each run's job states over virtual time into DIR/<file>-<profile>.svg",
+    )
 
 
 def main(ns: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -35,7 +41,7 @@ def main(ns: argparse.Namespace, out: TextIO | None = None, err: TextIO | None =
     for path in ns.files:
         try:
             loaded = load(path)
-            results = run(loaded, ns.profile)
+            results = run(loaded, ns.profile, timelines=ns.timeline)
         except ScenarioError as exc:
             errors.append({"file": str(path), "problems": [_problem(p) for p in exc.problems]})
             if not ns.json:
@@ -52,6 +58,8 @@ def main(ns: argparse.Namespace, out: TextIO | None = None, err: TextIO | None =
             failed = failed or not result.passed
             if not ns.json:
                 print(transcript(result), file=out)
+                if result.timeline is not None:
+                    print(f"timeline: {result.timeline}", file=out)
                 print(file=out)
                 message = result.failure_message()
                 if message is not None:

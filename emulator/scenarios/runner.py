@@ -180,6 +180,7 @@ class RunResult:
     steps: list[StepResult] = field(default_factory=list)
     jobs: list[JobRow] = field(default_factory=list)
     total_steps: int = 0
+    timeline: Path | None = None  # the SVG drawn from svc.history, when asked for
 
     @property
     def passed(self) -> bool:
@@ -214,6 +215,7 @@ class RunResult:
             "steps": [s.to_json() for s in self.steps],
             "steps_not_run": self.total_steps - len(self.steps),
             "jobs": [j.to_json() for j in self.jobs],
+            "timeline": None if self.timeline is None else str(self.timeline),
         }
 
 
@@ -307,9 +309,16 @@ def _fmt_args(args: Any) -> str:
 
 class Runner:
     def __init__(
-        self, loaded: LoadedScenario, profile: str, workdir: Path, *, store: Literal["memory", "file"] | None = None
+        self,
+        loaded: LoadedScenario,
+        profile: str,
+        workdir: Path,
+        *,
+        store: Literal["memory", "file"] | None = None,
+        timeline: Path | None = None,
     ) -> None:
         self.store = store or loaded.scenario.scenario.store
+        self.timeline = timeline
         self.loaded = loaded
         self.sc = loaded.scenario
         self.profile = resolve_profile(profile)
@@ -460,6 +469,10 @@ class Runner:
                 if not outcome.passed:
                     break
             result.jobs = self.job_table(svc)
+            if self.timeline is not None:
+                # Each job's states over virtual time, as svc.history saw them (emulator.timeline).
+                title = f"{self.sc.scenario.name} ({self.label})"
+                result.timeline = svc.history.timeline(self.timeline, title=title)
         return result
 
     def now(self) -> float:
@@ -803,11 +816,13 @@ def run(
     *,
     workdir: Path | None = None,
     store: Literal["memory", "file"] | None = None,
+    timelines: Path | None = None,
 ) -> list[RunResult]:
     """Run a loaded scenario on each of its profiles (or only ``profile``), each on a fresh service.
 
     ``workdir`` holds the drive root and file store of each run (a temporary directory, removed
-    afterwards, when omitted). ``store`` overrides the scenario's ``store`` setting."""
+    afterwards, when omitted). ``store`` overrides the scenario's ``store`` setting. ``timelines`` is a
+    directory that receives one SVG timeline per run, ``<file stem>-<profile>.svg``."""
     profiles = loaded.scenario.scenario.profiles
     if profile is not None:
         wanted = resolve_profile(profile).name
@@ -819,5 +834,6 @@ def run(
         for name in profiles:
             sub = root / resolve_profile(name).name
             sub.mkdir(parents=True, exist_ok=True)
-            results.append(Runner(loaded, name, sub, store=store).run())
+            svg = None if timelines is None else timelines / f"{loaded.path.stem}-{resolve_profile(name).name}.svg"
+            results.append(Runner(loaded, name, sub, store=store, timeline=svg).run())
     return results

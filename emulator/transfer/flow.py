@@ -10,6 +10,7 @@ Connectors (fake HTTP, loopback HTTP, local files, uploads) fill a flow and retu
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -18,6 +19,7 @@ from .. import hresults
 from ..clock import NS
 from ..constants import ErrorContext
 from ..domain.records import FileRecord
+from ..hresults import BitsError
 from .network import Resource, status_is_fatal
 
 
@@ -83,6 +85,31 @@ class Flow:
 def http_failure(status: int, f: FileRecord) -> Failure:
     """A non-2xx HTTP status as a failure of ``f`` (the fatal/transient split of docs/transfers.md)."""
     return Failure(
-        int(hresults.http_error(status)), ErrorContext.REMOTE_FILE, fatal=status_is_fatal(status), file=f,
+        int(hresults.http_error(status)),
+        ErrorContext.REMOTE_FILE,
+        fatal=status_is_fatal(status),
+        file=f,
         protocol="http",
     )
+
+
+def os_error_hresult(exc: OSError) -> int:
+    """A local-file fault as the Win32 error Windows reports (HRESULT_FROM_WIN32)."""
+    by_errno = {
+        errno.ENOENT: hresults.ERROR_FILE_NOT_FOUND,
+        errno.ENOTDIR: hresults.ERROR_PATH_NOT_FOUND,
+        errno.ENOSPC: hresults.ERROR_DISK_FULL,
+        errno.EDQUOT: hresults.ERROR_DISK_FULL,
+        errno.EACCES: hresults.E_ACCESSDENIED,
+        errno.EPERM: hresults.E_ACCESSDENIED,
+        errno.EROFS: hresults.E_ACCESSDENIED,
+        errno.ELOOP: hresults.E_ACCESSDENIED,
+    }
+    code = by_errno.get(exc.errno or 0)
+    return int(code) if code is not None else int(hresults.hresult_from_win32(exc.errno or 5))
+
+
+def local_file_failure(exc: BitsError | OSError, f: FileRecord | None) -> Failure:
+    """A local-file fault during a transfer: the job fails with context LOCAL_FILE (never the caller)."""
+    code = exc.hresult if isinstance(exc, BitsError) else os_error_hresult(exc)
+    return Failure(code, ErrorContext.LOCAL_FILE, fatal=True, file=f)

@@ -1,9 +1,9 @@
 """The local file system as BITS jobs see it: a sandbox for Windows paths, temp files, directory ACLs.
 
 * Windows drive paths ``C:\\x\\y`` map to ``<drive_root>/C/x/y``; UNC paths ``\\\\server\\share\\p`` to
-  ``<unc_root>/server/share/p``; absolute POSIX paths are used as they are. ``drive_root`` defaults to
-  a per-service ``tempfile.mkdtemp()`` made on first use (``close()`` removes it); set
-  ``svc.filesystem.drive_root`` to choose one.
+  ``<unc_root>/server/share/p``; absolute POSIX paths are used as they are. ``drive_root`` is
+  ``BitsService(root=…)/drives``, or set ``svc.filesystem.drive_root``; else a per-service
+  ``tempfile.mkdtemp()`` made on first use and deleted when the service closes.
 * Windows name rules below the drive letter (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file):
   ``\\`` and ``/`` are both separators, names are case-insensitive (``c:\\OUT\\x`` finds an existing
   ``C:\\Out``; among several host names that differ only in case the exact one, else the first in sorted

@@ -7,6 +7,14 @@
 A host nobody registered does not resolve (ERROR_WINHTTP_NAME_NOT_RESOLVED, transient, after
 ``resolve_delay`` seconds of CONNECTING). A registered host with an unregistered path answers 404.
 
+Every connection a job makes is recorded (``svc.network.requests``, bounded like ``svc.history``) and
+published as a ``RequestMade`` event; ``assert_all_requested()`` fails listing the URLs never asked for.
+With ``strict`` on (the pytest plugin's default) a request to a host nobody registered is a mistake of
+the test: the job still gets the transient DNS error Windows would give (so the simulation stays what
+it would be), and the request is kept in ``unregistered`` and reported at the end of the test by the
+plugin, or by ``check()`` / leaving ``with BitsService()`` — never raised from inside the unrelated API
+call whose catch-up made the request. Loopback hosts are fetched for real and never count.
+
 HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, docs/reference/return-codes.md#http).
 The docs do not say which statuses are fatal; OUR CHOICE (docs/reference/readings.md#http-statuses):
 408, 429 and every 5xx except 501 and 505 are transient (the 503/504 texts say "resume later"); every
@@ -16,6 +24,7 @@ other non-2xx status is fatal.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -23,16 +32,29 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .. import hresults
+from ..clock import NS
 from ..constants import AuthScheme, AuthTarget, TokenFlags
 from ..domain.acting import acting_sid
-from ..events import EventBus, NetworkChanged
+from ..events import EventBus, NetworkChanged, RequestMade
 from ..hresults import HResult
 from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
+    from ..history import Request
+    from .flow import Failure, Flow
 
 Generator = Callable[[int, int], bytes]
+
+REQUEST_LIMIT = 10_000  # requests kept in svc.network.requests (oldest dropped first)
+UNREGISTERED_LIMIT = 100  # distinct unregistered URLs kept for the strict-mode report
+_HTTP_ERROR_BASE = 0x80190000  # BG_E_HTTP_ERROR_<status> = 0x80190000 + status
+
+
+class UnregisteredURLError(AssertionError):
+    """Strict mode: jobs requested URLs whose host is not on the fake network (a typo, a missing
+    ``register``). Its message lists them and every registered URL."""
+
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 506, 507, 508, 509, 510, 511})
 
@@ -133,6 +155,10 @@ class FakeNetwork:
         self.connected = True
         self.resolve_delay = 2.0  # seconds an unresolvable name keeps a job CONNECTING
         self.latency = 0.0  # default connect time of registered URLs
+        self.strict = False  # requests to unregistered hosts are test failures (the plugin turns it on)
+        self.requests: deque[Request] = deque(maxlen=REQUEST_LIMIT)
+        self.unregistered: dict[str, int] = {}  # URL → requests, in strict mode or not
+        self._requested: set[str] = set()  # keys of registered URLs that were asked for
 
     def register(
         self,
@@ -220,6 +246,7 @@ class FakeNetwork:
 
     def unregister(self, url: str) -> None:
         res = self._resources.pop(_key(url), None)
+        self._requested.discard(_key(url))
         if res is not None:
             host = host_of(url)
             self._hosts[host] -= 1
@@ -270,6 +297,78 @@ class FakeNetwork:
                 return res.status
         return 401
 
+    # what was asked for ----------------------------------------------------------------------------
+
+    @property
+    def registered(self) -> list[str]:
+        """The registered URLs, in registration order."""
+        return [res.url for res in self._resources.values()]
+
+    def observe_request(self, rec: JobRecord, flow: Flow, t: int, failure: Failure | None) -> None:
+        """Record the connection the scheduler just made for ``flow`` at ``t`` (ns): once per connect."""
+        from ..history import Request
+        from .http_loopback import is_loopback
+
+        f = flow.file
+        url = f.remote_name
+        # A resumable source is asked for the bytes from where the file stopped (a Range request).
+        resumable = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
+        offset = f.bytes_transferred if failure is not None or resumable else 0
+        status: int | None = None
+        if failure is None:
+            hresult = 0
+            head = (flow.headers or "").split("\r\n", 1)[0].split()
+            if len(head) >= 2 and head[1].isdigit():
+                status = int(head[1])
+            elif flow.resource is not None:
+                status = flow.resource.status
+        else:
+            hresult = failure.code
+            if _HTTP_ERROR_BASE + 100 <= hresult < _HTTP_ERROR_BASE + 600:
+                status = hresult - _HTTP_ERROR_BASE
+        registered = self.host_known(url) or is_loopback(url)
+        key = _key(url)
+        if key in self._resources:
+            self._requested.add(key)
+        if not registered and (url in self.unregistered or len(self.unregistered) < UNREGISTERED_LIMIT):
+            self.unregistered[url] = self.unregistered.get(url, 0) + 1
+        headers = _header_pairs(rec)
+        at = t / NS  # events carry seconds, as the service clock gives them
+        self.requests.append(
+            Request(at, rec.id, rec.display_name, url, offset, None, headers, status, hresult, registered)
+        )
+        if self._bus is not None:
+            self._bus.publish(RequestMade(at, rec.id, url, offset, None, headers, status, hresult, registered))
+
+    def requests_for(self, url: str) -> list[Request]:
+        key = _key(url)
+        return [r for r in self.requests if _key(r.url) == key]
+
+    def assert_all_requested(self) -> None:
+        """Fail (AssertionError) listing the registered URLs no job ever asked for."""
+        never = [res.url for key, res in self._resources.items() if key not in self._requested]
+        if never:
+            lines = "\n".join(f"  {u}" for u in never)
+            raise AssertionError(f"{len(never)} registered URL(s) never requested:\n{lines}")
+
+    def unregistered_report(self) -> str | None:
+        """The strict-mode message (None when every request went to a registered or loopback host)."""
+        if not self.unregistered:
+            return None
+        asked = "\n".join(f"  {u} ({n} request{'s' if n != 1 else ''})" for u, n in self.unregistered.items())
+        known = "\n".join(f"  {u}" for u in self.registered) or "  (none)"
+        return (
+            "jobs requested URLs whose host is not registered on the fake network "
+            "(each became a transient ERROR_WINHTTP_NAME_NOT_RESOLVED):\n"
+            f"{asked}\nregistered URLs:\n{known}"
+        )
+
+    def check(self) -> None:
+        """In strict mode, raise UnregisteredURLError when a job asked for an unregistered host."""
+        report = self.unregistered_report() if self.strict else None
+        if report is not None:
+            raise UnregisteredURLError(report)
+
     def disconnect(self) -> None:
         """Network lost (T17): active jobs → TRANSIENT_ERROR, BG_E_NETWORK_DISCONNECTED, not counted."""
         self._set(False)
@@ -282,6 +381,19 @@ class FakeNetwork:
         self.connected = connected
         if self._bus is not None:
             self._bus.publish(NetworkChanged(self._now(), connected))
+
+
+def _header_pairs(rec: JobRecord) -> tuple[tuple[str, str], ...]:
+    """The job's custom request headers; write-only ones (MakeCustomHeadersWriteOnly) are not shown."""
+    if not rec.custom_headers:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for line in rec.custom_headers.splitlines():
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        pairs.append((name.strip(), "<write-only>" if rec.custom_headers_write_only else value.strip()))
+    return tuple(pairs)
 
 
 def _zeros(offset: int, length: int) -> bytes:

@@ -28,7 +28,7 @@ from ..clock import NS, SimTime
 from ..constants import JobState, NotifyFlags
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import FINAL_STATES
-from ..events import EventBus, NotifyCommandLine
+from ..events import CallbackCalled, EventBus, NotifyCommandLine
 from ..identity import sids
 
 # OUR CHOICE: BITS retries a failed notification "at an arbitrary interval"; the emulator waits 60 s of
@@ -219,7 +219,7 @@ class Notifier:
             if durable and not self._command_line(rec, note, "no callback registered"):
                 self._waiting.setdefault(rec.id, []).append(note)
             return
-        if self._call(callback, note):
+        if self._call(callback, note, t):
             self.delivered.append((note.kind.com_name, rec.id))
             return
         if durable and not self._command_line(rec, note, "the callback failed"):
@@ -227,7 +227,7 @@ class Notifier:
             self._waiting.setdefault(rec.id, []).append(note)
             heapq.heappush(self._retries, (note.not_before, next(self._seq), note))
 
-    def _call(self, callback: object, note: Note) -> bool:
+    def _call(self, callback: object, note: Note, t: int) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
             # an object without the method: nothing to call
@@ -254,8 +254,10 @@ class Notifier:
             else:
                 result = method(job)
         except Exception:
-            return False
-        return not (isinstance(result, int) and not isinstance(result, bool) and (result < 0 or result >= 1 << 31))
+            result = -1  # a raising callback failed, like one returning a failure HRESULT
+        ok = not (isinstance(result, int) and not isinstance(result, bool) and (result < 0 or result >= 1 << 31))
+        self._bus.publish(CallbackCalled(t / NS, rec.id, note.kind.com_name, ok))  # svc.history, emulator.notify log
+        return ok
 
     def _command_line(self, rec: JobRecord, note: Note, reason: str) -> bool:
         """Run (or, without an opt-in runner, record) the job's command line for TRANSFERRED/ERROR."""

@@ -26,7 +26,6 @@ choices where the pages are silent are written next to the code that makes them 
 from __future__ import annotations
 
 import contextlib
-import errno
 import heapq
 import itertools
 import logging
@@ -37,15 +36,14 @@ from .. import hresults
 from ..clock import NS, SimTime, exact, to_ns
 from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
-from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import ACTIVE_STATES, FINAL_STATES, RUNNING_STATES, SCHEDULED_STATES, Trigger
 from ..events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged, Logoff, Logon, NetworkChanged
 from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
-from . import http_loopback, ranges, upload
-from .flow import Failure, Flow, http_failure
+from . import connectors, ranges, upload
+from .flow import Failure, Flow, local_file_failure, os_error_hresult
 from .localfs import LocalFileSystem
 from .network import FakeNetwork
 from .notifications import Notifier
@@ -53,7 +51,6 @@ from .notifications import Notifier
 log = logging.getLogger("emulator.scheduler")
 
 INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
-INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
 # Properties whose change moves a job's deadline or its place in the dispatch order.
 _RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
@@ -71,22 +68,6 @@ class TokenPolicy(Protocol):
     def token_required(self, rec: JobRecord) -> bool: ...
 
     def fail_token_required(self, rec: JobRecord) -> None: ...
-
-
-def os_error_hresult(exc: OSError) -> int:
-    """A local-file fault as the Win32 error Windows reports (HRESULT_FROM_WIN32)."""
-    by_errno = {
-        errno.ENOENT: hresults.ERROR_FILE_NOT_FOUND,
-        errno.ENOTDIR: hresults.ERROR_PATH_NOT_FOUND,
-        errno.ENOSPC: hresults.ERROR_DISK_FULL,
-        errno.EDQUOT: hresults.ERROR_DISK_FULL,
-        errno.EACCES: hresults.E_ACCESSDENIED,
-        errno.EPERM: hresults.E_ACCESSDENIED,
-        errno.EROFS: hresults.E_ACCESSDENIED,
-        errno.ELOOP: hresults.E_ACCESSDENIED,
-    }
-    code = by_errno.get(exc.errno or 0)
-    return int(code) if code is not None else int(hresults.hresult_from_win32(exc.errno or 5))
 
 
 class Scheduler:
@@ -472,11 +453,8 @@ class Scheduler:
         """Whatever is due for ``rec`` at ``t``. A local fault fails this job, never the caller."""
         try:
             self._step_unguarded(rec, t)
-        except BitsError as exc:  # the sandbox refused a path (a symlink planted mid-transfer, say)
-            self._fail(rec, t, Failure(exc.hresult, ErrorContext.LOCAL_FILE, fatal=True, file=self._file_of(rec)))
-        except OSError as exc:
-            self._fail(rec, t, Failure(os_error_hresult(exc), ErrorContext.LOCAL_FILE, fatal=True,
-                                       file=self._file_of(rec)))
+        except (BitsError, OSError) as exc:  # a refused path (a symlink planted mid-transfer), a lost file
+            self._fail(rec, t, local_file_failure(exc, self._file_of(rec)))
 
     def _file_of(self, rec: JobRecord) -> FileRecord | None:
         flow = self._flows.get(rec.id)
@@ -622,89 +600,14 @@ class Scheduler:
         if pending is None:
             self._queue.change_state(rec, Trigger.ALL_TRANSFERRED)  # T12
             return
-        latency = self.network.latency
-        try:
-            kind = remote_kind(pending.remote_name, rec.job_type)
-        except BitsError:
-            kind = RemoteKind.HTTP
-        if kind is RemoteKind.HTTP:
-            if self.network.host_known(pending.remote_name):
-                res = self.network.resource(pending.remote_name)
-                latency = res.latency if res is not None else self.network.latency
-            else:
-                # Loopback servers answer at once; any other unknown name takes resolve_delay to fail.
-                latency = 0.0 if http_loopback.is_loopback(pending.remote_name) else self.network.resolve_delay
-        self._flows[rec.id] = Flow(pending, ready_at=t + to_ns(exact(latency)))
+        self._flows[rec.id] = connectors.open_flow(self.network, rec, pending, t)
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
-        f = flow.file
-        try:
-            kind = remote_kind(f.remote_name, rec.job_type)
-        except BitsError as exc:
-            self._fail(rec, t, Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f))
-            return
-        failure: Failure | None
-        if rec.job_type is not JobType.DOWNLOAD:
-            failure = upload.connect_upload(self.network, self.filesystem, rec, flow)
-        elif kind is RemoteKind.SMB:
-            failure = self._connect_local(flow)
-        elif not self.network.host_known(f.remote_name) and http_loopback.is_loopback(f.remote_name):
-            failure = http_loopback.connect(rec, flow)
-        else:
-            failure = self._connect_http(rec, flow)
+        failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
         if failure is not None:
             self._fail(rec, t, failure)
             return
         self._begin_transfer(rec, flow, t)
-
-    def _connect_local(self, flow: Flow) -> Failure | None:
-        f = flow.file
-        try:
-            source = self.filesystem.source_path(f.remote_name)
-            if not source.is_file():
-                return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.REMOTE_FILE, fatal=True, file=f,
-                               protocol="file")
-            stat = source.stat()
-        except BitsError as exc:
-            return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
-        except OSError as exc:
-            return Failure(os_error_hresult(exc), ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
-        flow.local_source = source
-        flow.total = stat.st_size
-        flow.mtime = stat.st_mtime
-        return None
-
-    def _connect_http(self, rec: JobRecord, flow: Flow) -> Failure | None:
-        f = flow.file
-        net = self.network
-        if not net.host_known(f.remote_name):
-            # A name nobody registered does not resolve: WinHTTP's error, transient.
-            return Failure(int(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED), ErrorContext.GENERAL_TRANSPORT, file=f,
-                           protocol="http")
-        res = net.resource(f.remote_name)
-        if res is None:
-            return Failure(int(hresults.http_error(404)), ErrorContext.REMOTE_FILE, fatal=True, file=f,
-                           protocol="http")
-        res.requests += 1
-        status = res.status
-        if res.transient_failures > 0:
-            res.transient_failures -= 1
-            status = res.failure_status
-        if 200 <= status < 300:
-            tls = net.client_certificate_error(res, rec)
-            if tls is not None:
-                return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
-            status = net.authenticate(res, rec)
-        if not 200 <= status < 300:
-            return http_failure(status, f)
-        flow.resource = res
-        flow.total = res.size
-        flow.rate = exact(res.rate) if res.rate is not None else None
-        if res.change_content_after is not None:
-            flow.change_at = res.change_content_after
-        flow.mtime = res.last_modified
-        flow.headers = res.response_headers()
-        return ranges.prepare(rec, flow, res.size, res.ranges)  # a ranged / on-demand file's layout
 
     def _begin_transfer(self, rec: JobRecord, flow: Flow, t: int) -> None:
         f = flow.file
@@ -751,7 +654,7 @@ class Scheduler:
         have = f.bytes_transferred
         if target <= have:
             return
-        self._copy(flow, have, target)
+        connectors.copy(self.filesystem, flow, have, target)
         self._queue.update_file(rec, f, bytes_transferred=target)
         # Progress is activity: ModificationTime and the inactivity timer move, the no-progress timer stops.
         self._queue.update(rec, no_progress_since=None)
@@ -770,8 +673,7 @@ class Scheduler:
                     self._materialize(rec, flow, sim.sim_ns)
             except OSError as exc:
                 with self._queue.batch():
-                    self._fail(rec, sim.sim_ns, Failure(os_error_hresult(exc), ErrorContext.LOCAL_FILE, fatal=True,
-                                                        file=flow.file))
+                    self._fail(rec, sim.sim_ns, local_file_failure(exc, flow.file))
             finally:
                 sim.running = was
 
@@ -783,31 +685,6 @@ class Scheduler:
             rec = self._active.get(jid)
             if rec is not None:
                 self.sync_progress(rec)
-
-    def _copy(self, flow: Flow, start: int, end: int) -> None:
-        fs = self.filesystem
-        if flow.upload:
-            return  # the endpoint keeps the whole file when the last fragment arrives (finish_upload)
-        if flow.layout is not None:
-            ranges.copy(fs, flow, start, end)
-            return
-        if flow.local_source is not None:
-            if start == 0 and end == flow.total:
-                fs.copy_into(flow.local_source, flow.tmp)
-            else:
-                with open(flow.local_source, "rb") as src:
-                    src.seek(start)
-                    fs.write(flow.tmp, start, src.read(end - start))
-            return
-        if flow.resource is not None and flow.body is None:
-            res = flow.resource
-            pos = start
-            while pos < end:
-                n = min(INSTANT_CHUNK, end - pos)
-                fs.write(flow.tmp, pos, res.read(pos, n))
-                pos += n
-            return
-        http_loopback.copy(fs, flow, start, end)
 
     def _file_boundary(self, rec: JobRecord, flow: Flow, t: int) -> None:
         f = flow.file

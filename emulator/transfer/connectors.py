@@ -1,0 +1,140 @@
+"""Connectors: how a job's file reaches its source, and how its bytes are copied once connected.
+
+One function per source kind — the fake network (``network.py``), a loopback HTTP(S) server
+(``http_loopback.py``), a local or UNC file through the sandbox (``localfs.py``), an upload endpoint
+(``upload.py``) — behind one entry point, ``connect``. A connector fills the ``Flow`` (size, rate, time
+stamp, headers, the ranged layout) or *returns* a ``Failure``; it never changes a job's state: only the
+scheduler does, with what the connector returned. ``copy`` writes delivered bytes into the temporary
+file from whichever source the flow holds.
+"""
+
+from __future__ import annotations
+
+from .. import hresults
+from ..clock import exact, to_ns
+from ..constants import ErrorContext, JobType
+from ..domain.names import RemoteKind, remote_kind
+from ..domain.records import FileRecord, JobRecord
+from ..hresults import BitsError
+from . import http_loopback, ranges, upload
+from .flow import Failure, Flow, http_failure, os_error_hresult
+from .localfs import LocalFileSystem
+from .network import FakeNetwork
+
+INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
+
+
+def open_flow(net: FakeNetwork, rec: JobRecord, f: FileRecord, t: int) -> Flow:
+    """The next file's connection attempt, ready after the source's latency (ns from ``t``)."""
+    latency = net.latency
+    try:
+        kind = remote_kind(f.remote_name, rec.job_type)
+    except BitsError:
+        kind = RemoteKind.HTTP
+    if kind is RemoteKind.HTTP:
+        if net.host_known(f.remote_name):
+            res = net.resource(f.remote_name)
+            latency = res.latency if res is not None else net.latency
+        else:
+            # Loopback servers answer at once; any other unknown name takes resolve_delay to fail.
+            latency = 0.0 if http_loopback.is_loopback(f.remote_name) else net.resolve_delay
+    return Flow(f, ready_at=t + to_ns(exact(latency)))
+
+
+def connect(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow, t: int) -> Failure | None:
+    """Connect ``flow`` to its source at ``t``; every remote request is recorded on the network
+    (``svc.network.requests``, ``svc.history``, the ``emulator.network`` log)."""
+    f = flow.file
+    try:
+        kind = remote_kind(f.remote_name, rec.job_type)
+    except BitsError as exc:
+        return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f)
+    failure: Failure | None
+    if rec.job_type is not JobType.DOWNLOAD:
+        failure = upload.connect_upload(net, fs, rec, flow)
+    elif kind is RemoteKind.SMB:
+        return connect_local(fs, flow)
+    elif not net.host_known(f.remote_name) and http_loopback.is_loopback(f.remote_name):
+        failure = http_loopback.connect(rec, flow)
+    else:
+        failure = connect_http(net, rec, flow)
+    net.observe_request(rec, flow, t, failure)
+    return failure
+
+
+def connect_local(fs: LocalFileSystem, flow: Flow) -> Failure | None:
+    """A ``file://``, UNC or drive-path source, read through the sandbox."""
+    f = flow.file
+    try:
+        source = fs.source_path(f.remote_name)
+        if not source.is_file():
+            return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.REMOTE_FILE, fatal=True, file=f,
+                           protocol="file")
+        stat = source.stat()
+    except BitsError as exc:
+        return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
+    except OSError as exc:
+        return Failure(os_error_hresult(exc), ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
+    flow.local_source = source
+    flow.total = stat.st_size
+    flow.mtime = stat.st_mtime
+    return None
+
+
+def connect_http(net: FakeNetwork, rec: JobRecord, flow: Flow) -> Failure | None:
+    """A URL on the fake network: name resolution, transient failures, TLS, authentication, status."""
+    f = flow.file
+    if not net.host_known(f.remote_name):
+        # A name nobody registered does not resolve: WinHTTP's error, transient.
+        return Failure(int(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED), ErrorContext.GENERAL_TRANSPORT, file=f,
+                       protocol="http")
+    res = net.resource(f.remote_name)
+    if res is None:
+        return Failure(int(hresults.http_error(404)), ErrorContext.REMOTE_FILE, fatal=True, file=f,
+                       protocol="http")
+    res.requests += 1
+    status = res.status
+    if res.transient_failures > 0:
+        res.transient_failures -= 1
+        status = res.failure_status
+    if 200 <= status < 300:
+        tls = net.client_certificate_error(res, rec)
+        if tls is not None:
+            return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
+        status = net.authenticate(res, rec)
+    if not 200 <= status < 300:
+        return http_failure(status, f)
+    flow.resource = res
+    flow.total = res.size
+    flow.rate = exact(res.rate) if res.rate is not None else None
+    if res.change_content_after is not None:
+        flow.change_at = res.change_content_after
+    flow.mtime = res.last_modified
+    flow.headers = res.response_headers()
+    return ranges.prepare(rec, flow, res.size, res.ranges)  # a ranged / on-demand file's layout
+
+
+def copy(fs: LocalFileSystem, flow: Flow, start: int, end: int) -> None:
+    """Bytes ``start``..``end`` of the flow's source into its temporary file."""
+    if flow.upload:
+        return  # the endpoint keeps the whole file when the last fragment arrives (finish_upload)
+    if flow.layout is not None:
+        ranges.copy(fs, flow, start, end)
+        return
+    if flow.local_source is not None:
+        if start == 0 and end == flow.total:
+            fs.copy_into(flow.local_source, flow.tmp)
+        else:
+            with open(flow.local_source, "rb") as src:
+                src.seek(start)
+                fs.write(flow.tmp, start, src.read(end - start))
+        return
+    if flow.resource is not None and flow.body is None:
+        res = flow.resource
+        pos = start
+        while pos < end:
+            n = min(INSTANT_CHUNK, end - pos)
+            fs.write(flow.tmp, pos, res.read(pos, n))
+            pos += n
+        return
+    http_loopback.copy(fs, flow, start, end)
