@@ -281,6 +281,9 @@ class JobQueue:
         with self._write():
             if self.store.shared:
                 self._file_id = max(self._file_id, self.store.max_file_id())  # others may have added files
+                # ...to this job too, after this call's catch-up: positions come from the rows, read under
+                # the transaction's write lock, or two services' files would collide (issue 11, 4 processes).
+                start = max(start, self.store.next_file_position(rec.key))
             files = [
                 FileRecord(self.next_file_id(), rec.id, start + i, remote, local, ranges=ranges)
                 for i, (remote, local) in enumerate(pairs)

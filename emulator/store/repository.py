@@ -521,6 +521,11 @@ class JobStore:
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
         return int(row[0])
 
+    def next_file_position(self, job_id: str) -> int:
+        sql = "SELECT COALESCE(MAX(position) + 1, 0) FROM files WHERE job_id = ?"
+        row = self.conn.execute(sql, (job_id,)).fetchone()
+        return int(row[0])
+
     # helper tokens ---------------------------------------------------------------------------------
 
     def clear_all_helper_tokens(self) -> None:
