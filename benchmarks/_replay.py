@@ -11,8 +11,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from emulator import BitsService
+from emulator.fresh import open_fresh
+from emulator.service import DEFAULT_USER
 
 Call = tuple[str, str | None, Any]
+
+
+def same_store(seed: int = 0) -> sqlite3.Connection:
+    """A connection opened exactly as a fresh in-memory service opens its store: a page copy of the same
+    template (the fresh machine of ``seed``: schema, settings and default account rows) with the same
+    pragmas."""
+    return open_fresh(seed, DEFAULT_USER).conn
 
 
 class Recording:

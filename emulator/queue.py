@@ -8,8 +8,9 @@ failure never leaves memory and store disagreeing, or the store half-written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
 from typing import Any
 
 from .clock import SimTime
@@ -20,6 +21,44 @@ from .domain.states import FINAL_STATES, Trigger
 from .events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged
 from .identity.tokens import AccessToken
 from .store.repository import JobStore, credentials_column, error_columns, helper_columns
+
+_FINAL = tuple(FINAL_STATES)  # ``in`` by identity, without Enum.__hash__ (Python code) per check
+_PERSISTED_ENUMS = (JobState, JobType, JobPriority)
+_JOINED = nullcontext()  # a write inside a batch joins the batch's transaction
+
+
+class _Batch:
+    """``with queue.batch():`` — a class rather than a generator-based context manager, because the
+    scheduler enters one per simulated instant (issue 8: Python per call)."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: JobQueue) -> None:
+        self._queue = queue
+
+    def __enter__(self) -> None:
+        queue = self._queue
+        if queue._batch_depth:
+            queue._batch_depth += 1
+            return
+        queue._batch_depth = 1
+        try:
+            queue.store.transaction().__enter__()
+        except BaseException:
+            queue._batch_depth = 0
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        queue = self._queue
+        if queue._batch_depth > 1:
+            queue._batch_depth -= 1
+            return
+        try:
+            queue.store.transaction().__exit__(exc_type, exc, tb)
+        finally:
+            queue._batch_depth = 0
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
@@ -37,7 +76,7 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
         elif name in ("notify_interface", "notify_registrant_sid", "server_cert_validator", "files"):
             continue  # not persisted
         else:
-            cols[name] = int(value) if isinstance(value, (JobState, JobType, JobPriority)) else value
+            cols[name] = int(value) if isinstance(value, _PERSISTED_ENUMS) else value
     return cols
 
 
@@ -52,6 +91,7 @@ class JobQueue:
         self._seq = 0
         self._file_id = store.max_file_id()
         self._batch_depth = 0
+        self._batch = _Batch(self)
 
     # indexes -----------------------------------------------------------------------------------
 
@@ -76,30 +116,12 @@ class JobQueue:
 
     # transactions ------------------------------------------------------------------------------
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self) -> AbstractContextManager[None]:
         """Group several updates of one API call into a single store transaction."""
-        if self._batch_depth:
-            self._batch_depth += 1
-            try:
-                yield
-            finally:
-                self._batch_depth -= 1
-            return
-        self._batch_depth = 1
-        try:
-            with self.store.transaction():
-                yield
-        finally:
-            self._batch_depth = 0
+        return self._batch
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        if self._batch_depth:
-            yield
-        else:
-            with self.store.transaction():
-                yield
+    def _write(self) -> AbstractContextManager[None]:
+        return _JOINED if self._batch_depth else self.store.transaction()
 
     # mutations ---------------------------------------------------------------------------------
 
@@ -264,6 +286,9 @@ class JobQueue:
         with self._write():
             if self.store.shared:
                 self._file_id = max(self._file_id, self.store.max_file_id())  # others may have added files
+                # ...to this job too, after this call's catch-up: positions come from the rows, read under
+                # the transaction's write lock, or two services' files would collide (issue 11, 4 processes).
+                start = max(start, self.store.next_file_position(rec.key))
             files = [
                 FileRecord(self.next_file_id(), rec.id, start + i, remote, local, ranges=ranges)
                 for i, (remote, local) in enumerate(pairs)
@@ -290,11 +315,11 @@ class JobQueue:
             trigger,
             has_files=bool(rec.files),
             job_type=rec.job_type,
-            pending_files=any(not f.transferred for f in rec.files),
+            pending_files=bool(rec.files) and any(not f.transferred for f in rec.files),
         )
         if new is JobState.TRANSFERRED and old is not JobState.TRANSFERRED:
             changes.setdefault("transferred_at", self.clock.time())
-        if new in FINAL_STATES:
+        if new in _FINAL:
             with self._write():
                 self.store.delete_job(rec.key)
             self._unindex(rec)

@@ -18,11 +18,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from . import hresults
+from .backend import Backend
 from .clock import Clock, ManualClock, SimTime, SystemClock
 from .com import args
+from .com.views import ComViews
 from .domain.records import JobRecord
 from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
+from .fresh import open_fresh
+from .helper_tokens import HelperTokens
+from .history import History
 from .hresults import BitsError
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
 from .identity.callers import DEFAULT_BLANKET, Blanket, ClientProcess, Proxy, validate_blanket
@@ -31,9 +36,12 @@ from .identity.sessions import LogonSession, LogonType
 from .identity.tokens import AccessToken, IntegrityLevel
 from .profiles import Profile, resolve_profile
 from .queue import JobQueue
-from .store import database, guard
+from .store import guard
 from .store.repository import JobStore
-from .store.schema import AccountRow
+from .transfer.localfs import LocalFileSystem
+from .transfer.network import FakeNetwork
+from .transfer.notifications import Notifier
+from .transfer.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .com.manager import Manager
@@ -85,27 +93,23 @@ class BitsService:
         )
         self._closed = False
         if database is None:
-            self.store = JobStore(_memory())
-            accounts: list[AccountRow] = []
+            # A copy of the fresh machine of this seed: its settings and default user already written.
+            fresh = open_fresh(seed, DEFAULT_USER)
+            self.store = JobStore(fresh.conn, preset=fresh.preset)
+            accounts = list(fresh.accounts)
             records: list[JobRecord] = []
         else:
             conn, engine = _file(database, restart=self._restarts_on_open)
             self.store = JobStore(conn, engine)
-            accounts, records = self.store.load()
+            rows, records = self.store.load()
+            accounts = [(a.sid, a.name, a.kind, a.admin) for a in rows]
         self.directory = Directory(self.store, self.bus, self.sim.time, seed)
-        self.directory.load([(a.sid, a.name, a.kind, a.admin) for a in accounts])
+        self.directory.load(accounts)
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
         if records and self._restarts_on_open:
             with self.store.transaction():
                 self.store.clear_all_helper_tokens()  # no helper token survives a restart
-        from .com.views import ComViews
-        from .helper_tokens import HelperTokens
-        from .transfer.localfs import LocalFileSystem
-        from .transfer.network import FakeNetwork
-        from .transfer.notifications import Notifier
-        from .transfer.scheduler import Scheduler
-
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
         # The sandbox's drives live under root/drives when a root is given; else a temporary directory
         # made on first use and removed at close().
@@ -122,8 +126,6 @@ class BitsService:
             network=self.network,
             notifier=self.notifications,
         )
-        from .backend import Backend
-
         # The service layer the COM facade talks to (com/ objects hold it, never the service).
         self.backend = Backend(
             lock=self.lock,
@@ -137,8 +139,6 @@ class BitsService:
             thread_token=self._thread_token.get,
             interactive_session=lambda: self.current_session,
         )
-        from .history import History
-
         self.history = History(self.bus, self.queue.jobs, self.profile.name, lambda: self.network.strict)
         self._attached()
         try:
@@ -285,10 +285,6 @@ class BitsService:
 
     def __repr__(self) -> str:
         return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"
-
-
-def _memory() -> sqlite3.Connection:
-    return database.open_memory()
 
 
 def _file(db: str | Path | URL, *, restart: bool) -> tuple[sqlite3.Connection, Engine]:

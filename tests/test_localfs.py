@@ -124,3 +124,59 @@ def test_get_temporary_name_and_response_headers(svc: BitsService) -> None:
     headers = file.get_property(1)
     assert headers is not None
     assert headers.startswith("HTTP/1.1 200") and "Content-Length: 100" in headers and 'ETag: "v1"' in headers
+
+
+# Case-insensitive names at any directory size -----------------------------------------------------------
+
+
+def _lives(svc: BitsService, first: int, count: int) -> None:
+    manager = svc.connect()
+    for i in range(first, first + count):
+        _, job = manager.create_job(f"f{i}", JobType.DOWNLOAD)
+        job.add_file("http://server/a", f"C:\\many\\file{i}.bin")
+        job.resume()
+        svc.run_until_idle()
+        job.complete()
+
+
+def test_a_stream_of_files_into_one_directory_lists_it_a_bounded_number_of_times(
+    svc: BitsService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call cheap at any size: the case-insensitive match of a new name (Windows naming rules,
+    https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file) reads the directory once, then
+    keeps its listing current through the sandbox's own creations, renames and deletions — the number of
+    directory listings per job does not grow with the files already there (it grew as O(n) per file)."""
+    svc.network.register("http://server/a", b"a" * 10)
+    svc.filesystem.makedirs("C:\\many")
+    listings = 0
+    real = os.listdir
+
+    def counting(path: object = ".") -> list[str]:
+        nonlocal listings
+        listings += 1
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "listdir", counting)
+    _lives(svc, 0, 20)
+    warm = listings
+    _lives(svc, 20, 200)
+    assert listings - warm <= 2, listings - warm  # not one per file
+    assert len(os.listdir(svc.filesystem.host_path("C:\\many"))) == 220
+
+
+def test_a_name_made_behind_the_sandboxs_back_is_still_found_up_to_case(svc: BitsService) -> None:
+    """The listing is trusted only while the directory's modification time is the one it was read at: a
+    file a test (or another program) creates directly is matched case-insensitively by the next call."""
+    svc.network.register("http://server/a", b"new")
+    svc.filesystem.makedirs("C:\\out")
+    _, job = svc.connect().create_job("j", JobType.DOWNLOAD)
+    job.add_file("http://server/a", "C:\\out\\first.bin")  # the directory's listing is now known
+    host = svc.filesystem.host_path("C:\\out")
+    (host / "REPORT.TXT").write_bytes(b"old")
+    _, other = svc.connect().create_job("k", JobType.DOWNLOAD)
+    other.add_file("http://server/a", "C:\\out\\report.txt")
+    other.resume()
+    svc.run_until_idle()
+    other.complete()
+    assert sorted(p.name for p in host.iterdir() if not p.name.startswith(".")) == ["REPORT.TXT"]
+    assert (host / "REPORT.TXT").read_bytes() == b"new"  # replaced, as Windows would: one name up to case

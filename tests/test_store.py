@@ -270,3 +270,96 @@ def test_every_persisted_job_field_round_trips_bits_core_7_3(tmp_path: Path) -> 
         assert [dataclasses.astuple(c) for c in rec.credentials] == creds
         assert [dataclasses.asdict(f) for f in rec.files] == files
         assert rec.notify_interface is None
+
+
+def test_row_builders_encode_like_the_generic_column_encoding_issue_8() -> None:
+    """Issue 8: the INSERT rows are built column by column for speed; they must equal the readable
+    encoding (``job_columns``/``file_columns`` + ``_db``) for records that use every column, lone
+    surrogates, errors, helper tokens and JSON columns included (emulator choice: one encoding)."""
+    import uuid
+
+    from emulator.constants import ErrorContext
+    from emulator.domain.records import ErrorRecord, FileRecord, HelperToken, JobRecord
+    from emulator.identity.tokens import ENABLED_GROUP, AccessToken, Group
+    from emulator.store import repository as r
+
+    plain = JobRecord(uuid.uuid4(), 7, JobType.DOWNLOAD, "plain", "S-1-5-21-1-2-3-1001", "User", False, 0x2000, 1.5, 2.5)
+    full = JobRecord(
+        uuid.uuid4(), 8, JobType.UPLOAD_REPLY, "na\udc80me", "S-1-5-21-1-2-3-1002", "Ünïcode", True, 0x3000, 1.0, 2.0,
+        state=JobState.ERROR, description="d\ud800", priority=JobPriority.FOREGROUND, notify_program="C:\\n.exe",
+        notify_parameters="p", proxy_usage=ProxyUsage.OVERRIDE, proxy_list="proxy:1", proxy_bypass_list="<local>",
+        error_count=3, transferred_at=9.0, error=ErrorRecord(ErrorContext.REMOTE_FILE, -2145844844, 0, "HTTP"),
+        security_flags=1, file_acl_flags=2, peer_caching_flags=3, custom_headers="X-A: b",
+        custom_headers_write_only=True, client_certificate={"store": "MY", "subject": "CN=c"},
+        http_method="PUT", reply_file_name="C:\\r", properties={4: "x", 5: 6}, helper_flags=1,
+        helper=HelperToken(AccessToken("S-1-5-21-1-2-3-1003", "h", (Group("S-1-1-0", ENABLED_GROUP),)), 65536),
+        retry_at=5.0, no_progress_since=4.0, active_seconds=1.25, last_activity_at=3.0,
+    )
+    for rec in (plain, full):
+        cols = r.job_columns(rec)
+        expected = tuple(r._db(n, cols[n]) for n in r._INSERT_JOB[1])
+        assert r.job_row(rec, r._db("credentials", cols["credentials"])) == expected
+    for f in (
+        FileRecord(1, plain.id, 0, "http://s/a", "C:\\a"),
+        FileRecord(2, full.id, 1, "http://s/\udc80", "C:\\é", 10, 5, True, "C:\\t", [(0, 4), (6, 9)], True, 1.5, "h",
+                   True),
+    ):
+        cols = r.file_columns(f)
+        assert r.file_row(f) == tuple(r._db(n, cols[n]) for n in r._INSERT_FILE[1])
+
+
+def test_a_fresh_memory_service_runs_no_statement_at_start_issue_8(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 8: an in-memory service copies the fresh machine's template (emulator/fresh.py) and is told
+    what it holds, so its start runs the pragmas and nothing else."""
+    from emulator.fresh import open_fresh
+
+    open_fresh(4242, "User").conn.close()  # the template itself is built once, before the patch
+    seen: list[str] = []
+    real = database._connect
+
+    def traced(db: str) -> sqlite3.Connection:
+        conn = real(db)
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    monkeypatch.setattr(database, "_connect", traced)
+    with BitsService(seed=4242) as svc:
+        assert [s for s in seen if not s.startswith("PRAGMA")] == []
+        job_id, _ = svc.connect().create_job("first", JobType.DOWNLOAD)  # the store works as before
+        assert svc.store.conn.execute("SELECT count(*) FROM jobs").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_the_fresh_machine_holds_what_a_service_start_writes_issue_8(seed: int) -> None:
+    """The template's rows are exactly those the directory writes on an empty store; RIDs go on from them."""
+    from emulator.events import EventBus
+    from emulator.identity.directory import Directory
+    from emulator.store.repository import JobStore
+
+    def rows(conn: sqlite3.Connection) -> tuple[list[object], list[object]]:
+        return (
+            sorted(conn.execute("SELECT key, value FROM settings").fetchall()),
+            sorted(conn.execute("SELECT sid, name, kind, admin FROM accounts").fetchall()),
+        )
+
+    empty = database.open_memory()
+    Directory(JobStore(empty), EventBus(), lambda: 0.0, seed).add_user("User")
+    with BitsService(seed=seed) as svc:
+        assert rows(svc.store.conn) == rows(empty)
+        user = svc.account("User")
+        assert svc.current_session.account is user
+        alice, bob = svc.add_user("alice"), svc.add_user("bob")
+        assert (alice.sid, bob.sid) == (user.sid[:-4] + "1002", user.sid[:-4] + "1003")
+        assert svc.store.get_setting("next_rid") == "1004"
+    empty.close()
+
+
+def test_fresh_machines_are_kept_per_seed_and_bounded_issue_8() -> None:
+    from emulator import fresh
+
+    sids = set()
+    for seed in range(900, 900 + fresh.MAX_MACHINES + 3):
+        with BitsService(seed=seed) as svc:
+            sids.add(svc.account("User").sid)
+    assert len(sids) == fresh.MAX_MACHINES + 3  # each seed its own machine SID
+    assert len(fresh._machines) <= fresh.MAX_MACHINES

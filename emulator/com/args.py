@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import uuid
+from collections.abc import Iterable
 from typing import Final
 
 from .. import hresults
@@ -105,3 +106,20 @@ def guid(value: object, name: str = "job_id") -> uuid.UUID:
         except ValueError:
             raise BitsError(hresults.E_INVALIDARG, f"{name} {value!r} is not a GUID") from None
     raise TypeError(f"{name} must be a uuid.UUID or GUID string, not {type(value).__name__}")
+
+
+def struct_pairs(values: object, name: str, model: type, fields: tuple[str, str]) -> list[tuple[object, object]]:
+    """A C array of two-field structures (BG_FILE_INFO, BG_FILE_RANGE): instances of the pydantic
+    ``model`` or plain 2-tuples, as (first, second) pairs whose members the caller converts."""
+    shape = f"{model.__name__} or ({fields[0]}, {fields[1]}) tuples"
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be an iterable of {shape}")
+    out: list[tuple[object, object]] = []
+    for item in values:
+        if isinstance(item, model):
+            out.append((getattr(item, fields[0]), getattr(item, fields[1])))
+        elif isinstance(item, tuple) and len(item) == 2:
+            out.append((item[0], item[1]))
+        else:
+            raise TypeError(f"each of {name} must be a {shape[:-1]}")
+    return out

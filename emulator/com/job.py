@@ -50,18 +50,8 @@ if TYPE_CHECKING:
 
 def file_pairs(files: object, name: str = "files") -> list[tuple[str, str]]:
     """AddFileSet's BG_FILE_INFO array: FileInfo models or (remote_name, local_name) tuples."""
-    if isinstance(files, (str, bytes)) or not isinstance(files, Iterable):
-        raise TypeError(f"{name} must be an iterable of FileInfo or (remote_name, local_name) tuples")
-    pairs: list[tuple[str, str]] = []
-    for item in files:
-        if isinstance(item, FileInfo):
-            remote, local = item.remote_name, item.local_name
-        elif isinstance(item, tuple) and len(item) == 2:
-            remote, local = item
-        else:
-            raise TypeError("each file must be a FileInfo or a (remote_name, local_name) tuple")
-        pairs.append((args.required_text(remote, "remote_name"), args.required_text(local, "local_name")))
-    return pairs
+    pairs = args.struct_pairs(files, name, FileInfo, ("remote_name", "local_name"))
+    return [(args.required_text(r, "remote_name"), args.required_text(loc, "local_name")) for r, loc in pairs]
 
 
 class Job(Job2Mixin, Job3Mixin, JobOptionsMixin):

@@ -26,18 +26,8 @@ uint64 = args.uint64  # offsets and lengths are UINT64 (one conversion rule, in 
 
 def range_list(values: object, name: str = "ranges") -> list[tuple[int, int]]:
     """BG_FILE_RANGE[] as FileRange models or (initial_offset, length) tuples."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(f"{name} must be an iterable of FileRange or (initial_offset, length) tuples")
-    out: list[tuple[int, int]] = []
-    for item in values:
-        if isinstance(item, FileRange):
-            off, n = item.initial_offset, item.length
-        elif isinstance(item, tuple) and len(item) == 2:
-            off, n = item
-        else:
-            raise TypeError(f"each of {name} must be a FileRange or an (initial_offset, length) tuple")
-        out.append((uint64(off, "initial_offset"), uint64(n, "length")))
-    return out
+    pairs = args.struct_pairs(values, name, FileRange, ("initial_offset", "length"))
+    return [(uint64(off, "initial_offset"), uint64(n, "length")) for off, n in pairs]
 
 
 class Job3Mixin(ComObject):

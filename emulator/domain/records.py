@@ -16,6 +16,10 @@ from ..identity.tokens import AccessToken
 from . import limits
 from .states import FINAL_STATES
 
+# A tuple: ``in`` matches enum members by identity, where a frozenset would call Enum.__hash__ (Python
+# code) on every check of every write.
+_FINAL = tuple(FINAL_STATES)
+
 
 @dataclass(slots=True, eq=False)
 class FileRecord:
@@ -111,11 +115,12 @@ class JobRecord:
     notify_interface: object | None = None
     notify_registrant_sid: str | None = None
     server_cert_validator: object | None = None  # HttpOptions3; not persisted either
+    # str(id), the store's key: kept rather than formatted on every write (a job's id never changes)
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return str(self.id)
+    def __post_init__(self) -> None:
+        self.key = str(self.id)
 
     @property
     def is_final(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state in _FINAL

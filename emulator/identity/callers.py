@@ -74,8 +74,11 @@ class Proxy:
 
     def _apply(self, blanket: Blanket) -> None:
         self.blanket = blanket
-        self.level = ImpersonationLevel(blanket.impersonation_level)
-        self.cloak = Cloaking(blanket.cloaking)
+        level, cloak = blanket.impersonation_level, blanket.cloaking
+        # Blankets from validate_blanket (and the default) hold enum members already: every new
+        # interface pointer comes through here, so skip the conversion then.
+        self.level = level if isinstance(level, ImpersonationLevel) else ImpersonationLevel(level)
+        self.cloak = cloak if isinstance(cloak, Cloaking) else Cloaking(cloak)
         self.anonymous = self.level is ImpersonationLevel.ANONYMOUS
 
     def set_blanket(self, blanket: Blanket, thread_token: AccessToken | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -54,15 +55,32 @@ class LogonSession:
         return f"<LogonSession {self.id} {self.account.name} {self.logon_type.name} {state}>"
 
 
-def _base_groups(account: Account, logon_type: LogonType) -> list[Group]:
+_LOGON_ID_GROUP = ENABLED_GROUP | GroupAttributes.LOGON_ID  # combined once: IntFlag arithmetic is slow
+
+
+@functools.cache  # a few (kind, logon type) pairs; Groups are immutable values
+def _base_groups(kind: AccountKind, logon_type: LogonType) -> tuple[Group, ...]:
     groups = [Group(sids.EVERYONE, ENABLED_GROUP), Group(sids.AUTHENTICATED_USERS, ENABLED_GROUP)]
     if logon_type in (LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE):
         groups.append(Group(sids.INTERACTIVE, ENABLED_GROUP))
     if logon_type is LogonType.SERVICE:
         groups.append(Group(sids.SERVICE, ENABLED_GROUP))
-    if account.kind is not AccountKind.LOCAL_SYSTEM:
+    if kind is not AccountKind.LOCAL_SYSTEM:
         groups.append(Group(sids.USERS, ENABLED_GROUP))
-    return groups
+    return tuple(groups)
+
+
+def _groups(kind: AccountKind, logon_type: LogonType, session_id: int) -> tuple[Group, ...]:
+    """A service account's groups: the base ones, its logon SID, Administrators for LocalSystem."""
+    groups = [*_base_groups(kind, logon_type), Group(f"S-1-5-5-0-{session_id}", _LOGON_ID_GROUP)]
+    if kind is AccountKind.LOCAL_SYSTEM:
+        groups.append(Group(sids.ADMINISTRATORS, ENABLED_GROUP))
+    return tuple(groups)
+
+
+@functools.cache  # three service accounts, each always in its own fixed session: the same at every start
+def _service_groups(kind: AccountKind, session_id: int) -> tuple[Group, ...]:
+    return _groups(kind, LogonType.SERVICE, session_id)
 
 
 def make_tokens(
@@ -76,22 +94,24 @@ def make_tokens(
     """
     # Every logon gets its own logon SID (S-1-5-5-X-Y, SE_GROUP_LOGON_ID; WKS): it tells two logons of
     # one account apart, and it is what a helper token carries that no other table holds.
-    logon_sid = Group(f"S-1-5-5-0-{session_id}", ENABLED_GROUP | GroupAttributes.LOGON_ID)
-    groups = [*_base_groups(account, logon_type), logon_sid]
     name = account.name
     if account.is_service:
-        if account.kind is AccountKind.LOCAL_SYSTEM:
-            groups.append(Group(sids.ADMINISTRATORS, ENABLED_GROUP))
+        if logon_type is LogonType.SERVICE:
+            service_groups = _service_groups(account.kind, session_id)
+        else:
+            service_groups = _groups(account.kind, logon_type, session_id)
         token = AccessToken(
             account.sid,
             name,
-            tuple(groups),
+            service_groups,
             ElevationType.DEFAULT,
             IntegrityLevel.SYSTEM,
             session_id,
             token_id=token_id(),
         )
         return token, token
+    logon_sid = Group(f"S-1-5-5-0-{session_id}", _LOGON_ID_GROUP)
+    groups = [*_base_groups(account.kind, logon_type), logon_sid]
     if not account.admin:
         token = AccessToken(
             account.sid,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Final
 
@@ -19,6 +20,7 @@ RESTRICTED_CODE: Final = "S-1-5-12"
 SERVICE_ACCOUNT_SIDS: Final = frozenset({LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE})
 
 
+@functools.lru_cache(maxsize=64)  # a pure function of the seed, asked at every service start
 def machine_subauthorities(seed: int = 0) -> str:
     """The three sub-authorities of a machine's ``S-1-5-21-<machine>-<rid>`` SIDs.
 

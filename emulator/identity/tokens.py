@@ -24,6 +24,9 @@ class GroupAttributes(IntFlag):
 
 ENABLED_GROUP = GroupAttributes.MANDATORY | GroupAttributes.ENABLED_BY_DEFAULT | GroupAttributes.ENABLED
 DENY_ONLY_GROUP = GroupAttributes.USE_FOR_DENY_ONLY
+_ENABLED = int(GroupAttributes.ENABLED)
+_DENY_ONLY = int(GroupAttributes.USE_FOR_DENY_ONLY)
+_ADMINISTRATORS = sids.ADMINISTRATORS
 
 
 class ElevationType(IntEnum):
@@ -54,8 +57,8 @@ class Group:
     @property
     def enabled(self) -> bool:
         """Counts for granting access: present, enabled and not deny-only (SIDATTR, CTM)."""
-        a = self.attributes
-        return bool(a & GroupAttributes.ENABLED) and not a & GroupAttributes.USE_FOR_DENY_ONLY
+        a = int(self.attributes)  # int arithmetic: IntFlag's operators build a new flag each time (slow)
+        return bool(a & _ENABLED) and not a & _DENY_ONLY
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -74,7 +77,11 @@ class AccessToken:
 
     def __post_init__(self) -> None:
         # ADM(t) of docs/reference/security.md#admin: S-1-5-32-544 present *and enabled*.
-        admin = any(g.sid == sids.ADMINISTRATORS and g.enabled for g in self.groups)
+        admin = False
+        for g in self.groups:  # a loop rather than any(generator): every logon builds tokens
+            if g.sid == _ADMINISTRATORS and g.enabled:
+                admin = True
+                break
         object.__setattr__(self, "is_admin", admin)
 
     @property

@@ -101,11 +101,12 @@ def _template_db() -> sqlite3.Connection:
         return _template
 
 
-def open_memory() -> sqlite3.Connection:
+def open_memory(template: sqlite3.Connection | None = None) -> sqlite3.Connection:
+    """A new in-memory store: a page copy of ``template`` (by default the empty schema) with the pragmas."""
     conn = _connect(":memory:")
-    template = _template_db()
+    source = template if template is not None else _template_db()
     with _template_lock:
-        template.backup(conn)
+        source.backup(conn)
     _apply_pragmas(conn, file_backed=False)
     return conn
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session
@@ -57,6 +59,128 @@ _INSERT_FILE = _insert_sql(FILES)
 _JOB_COLUMNS = frozenset(c.name for c in JOBS.columns)
 _FILE_COLUMNS = frozenset(c.name for c in FILES.columns)
 _UPDATES: dict[tuple[str, tuple[str, ...]], str] = {}
+
+# The row builders below write each column in the tables' order (issue 8: the INSERT of every create_job
+# and add_files is a hot path, so no per-column dict, lookup or dispatch). ``job_columns``/``file_columns``
+# with ``_db`` remain the generic, readable encoding; tests/test_store.py checks both give the same row.
+_JOB_ROW_ORDER = (
+    "id", "seq", "job_type", "state", "display_name", "description", "priority", "notify_flags",
+    "notify_program", "notify_parameters", "min_retry_delay", "no_progress_timeout", "max_download_time",
+    "proxy_usage", "proxy_list", "proxy_bypass_list", "owner_sid", "owner_name", "owner_elevated",
+    "owner_integrity", "error_count", "created_at", "modified_at", "transferred_at", "error_context",
+    "error_code", "error_file_index", "error_protocol", "security_flags", "file_acl_flags",
+    "peer_caching_flags", "custom_headers", "custom_headers_write_only", "client_certificate", "credentials",
+    "http_method", "reply_file_name", "properties", "helper_flags", "helper_sid", "helper_groups",
+    "helper_elevation", "helper_integrity", "helper_session_id", "retry_at", "no_progress_since",
+    "active_seconds", "last_activity_at",
+)
+_FILE_ROW_ORDER = (
+    "id", "job_id", "position", "remote_name", "local_name", "bytes_total", "bytes_transferred", "completed",
+    "transferred", "temp_name", "ranges", "validation_state", "remote_mtime", "response_headers",
+)
+if (_INSERT_JOB[1], _INSERT_FILE[1]) != (_JOB_ROW_ORDER, _FILE_ROW_ORDER):  # pragma: no cover
+    raise RuntimeError("the row builders of store/repository.py no longer match the schema's columns")
+
+_NO_ERROR: tuple[None, None, None, None] = (None, None, None, None)
+_NO_HELPER: tuple[None, None, None, None, None] = (None, None, None, None, None)
+
+
+def _text(value: str | None) -> str | bytes | None:
+    """A text column's stored value (domain/wstr.py), ASCII — the usual case — without a call."""
+    if value is None or value.isascii():
+        return value
+    return storable(value)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def job_row(rec: JobRecord, credentials: str) -> tuple[Any, ...]:
+    """The jobs row of ``rec`` in column order; ``credentials`` is the column already encoded (sealed)."""
+    error = rec.error
+    err = (
+        _NO_ERROR
+        if error is None
+        else (int(error.context), error.code, error.file_index, _text(error.protocol))
+    )
+    helper = rec.helper
+    if helper is None:
+        hlp: tuple[Any, ...] = _NO_HELPER
+    else:
+        t = helper.token
+        hlp = (
+            _text(t.user_sid),
+            _json([[g.sid, int(g.attributes)] for g in t.groups]),
+            int(t.elevation_type),
+            int(t.integrity),
+            helper.session_id,
+        )
+    props = rec.properties
+    return (
+        rec.key,
+        rec.seq,
+        int(rec.job_type),
+        int(rec.state),
+        _text(rec.display_name),
+        _text(rec.description),
+        int(rec.priority),
+        rec.notify_flags,
+        _text(rec.notify_program),
+        _text(rec.notify_parameters),
+        rec.min_retry_delay,
+        rec.no_progress_timeout,
+        rec.max_download_time,
+        int(rec.proxy_usage),
+        _text(rec.proxy_list),
+        _text(rec.proxy_bypass_list),
+        _text(rec.owner_sid),
+        _text(rec.owner_name),
+        rec.owner_elevated,
+        rec.owner_integrity,
+        rec.error_count,
+        rec.created_at,
+        rec.modified_at,
+        rec.transferred_at,
+        *err,
+        rec.security_flags,
+        rec.file_acl_flags,
+        rec.peer_caching_flags,
+        _text(rec.custom_headers),
+        rec.custom_headers_write_only,
+        _json(rec.client_certificate),
+        credentials,
+        _text(rec.http_method),
+        _text(rec.reply_file_name),
+        _json({str(k): v for k, v in props.items()}) if props else "{}",
+        rec.helper_flags,
+        *hlp,
+        rec.retry_at,
+        rec.no_progress_since,
+        rec.active_seconds,
+        rec.last_activity_at,
+    )
+
+
+def file_row(f: FileRecord) -> tuple[Any, ...]:
+    """The files row of ``f`` in column order."""
+    ranges = f.ranges
+    return (
+        f.file_id,
+        str(f.job_id),
+        f.index,
+        _text(f.remote_name),
+        _text(f.local_name),
+        f.bytes_total,
+        f.bytes_transferred,
+        f.completed,
+        f.transferred,
+        _text(f.temp_name),
+        None if ranges is None else _json([list(r) for r in ranges]),
+        f.validation_state,
+        f.remote_mtime,
+        _text(f.response_headers),
+    )
 
 
 def error_columns(error: ErrorRecord | None) -> dict[str, Any]:
@@ -166,6 +290,61 @@ _CLEAR_HELPER = (
 CHANGES_KEPT = 10_000  # change-log rows kept for services that poll late; older ones force a full reload
 
 
+@dataclass(slots=True)
+class StorePreset:
+    """What a new in-memory store copied from a template already holds (``emulator/fresh.py``), so the
+    service need not read it back: its settings and its highest file id."""
+
+    settings: dict[str, str]
+    max_file_id: int
+
+
+class _Transaction:
+    """``with store.transaction():`` — a class rather than a generator-based context manager, because
+    every write of every API call enters one (issue 8: Python per call)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        store = self._store
+        if store.shared and not store.conn.in_transaction:
+            store.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        store = self._store
+        if exc_type is None:
+            try:
+                if store._touched:
+                    store._log_changes()
+                store.conn.commit()
+            except sqlite3.Error as err:
+                self._failed(err)
+            except BaseException:
+                store._abandon()
+                store.conn.rollback()
+                raise
+            if store._scrub:
+                store.scrub()
+            return
+        if isinstance(exc, sqlite3.Error):
+            self._failed(exc)
+        store._abandon()
+        store.conn.rollback()
+
+    def _failed(self, err: sqlite3.Error) -> NoReturn:
+        # Disk full, a locked or vanished file: one documented error, nothing half-written.
+        store = self._store
+        store._abandon()
+        with suppress(sqlite3.Error):
+            store.conn.rollback()
+        raise StoreError(f"the store failed during the call: {err}") from err
+
+
 class JobStore:
     """The service's persistence port. Every method joins the current transaction (see ``transaction``).
 
@@ -175,11 +354,18 @@ class JobStore:
     touched go to ``job_changes`` so the others reload just those (``poll``).
     """
 
-    def __init__(self, conn: sqlite3.Connection, engine: Engine | None = None) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, engine: Engine | None = None, preset: StorePreset | None = None
+    ) -> None:
         self.conn = conn
         self.engine = engine
         self.shared = engine is not None
-        self.writer = uuid.uuid4().hex
+        # Known contents of a store no other connection writes (a preset template copy): settings read
+        # or defaulted without a statement until a write to them, the highest file id until files are
+        # added. A shared file store always asks the database (other services write it too).
+        self._known_settings: dict[str, str] = {} if preset is None or self.shared else dict(preset.settings)
+        self._known_max_file_id = None if preset is None or self.shared else preset.max_file_id
+        self.writer = uuid.uuid4().hex if self.shared else ""  # names this service in a shared change log
         self._touched: set[str] = set()
         self._commits = 0
         self._data_version: int | None = None
@@ -196,31 +382,15 @@ class JobStore:
         # password, a helper token) asks for a WAL checkpoint once it commits (``_scrub``).
         self.secrets = for_store(engine.url.database if engine is not None else None)
         self._scrub = False
+        self._transaction = _Transaction(self)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> _Transaction:
         """One API call = one transaction: either every write lands or none does."""
-        if self.shared and not self.conn.in_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            if self._touched:
-                self._log_changes()
-            self.conn.commit()
-        except sqlite3.Error as exc:
-            # Disk full, a locked or vanished file: one documented error, nothing half-written.
-            self._touched.clear()
-            self._scrub = False
-            with suppress(sqlite3.Error):
-                self.conn.rollback()
-            raise StoreError(f"the store failed during the call: {exc}") from exc
-        except BaseException:
-            self._touched.clear()
-            self._scrub = False
-            self.conn.rollback()
-            raise
-        if self._scrub:
-            self.scrub()
+        return self._transaction
+
+    def _abandon(self) -> None:
+        self._touched.clear()
+        self._scrub = False
 
     def scrub(self) -> None:
         """No secret lingers on disk: after a commit that dropped a password or a helper token, checkpoint
@@ -236,14 +406,6 @@ class JobStore:
             # The call itself has committed: a checkpoint another connection held up is retried after the
             # next commit instead of failing this one.
             self._scrub = bool(busy)
-
-    def _value(self, column: str, value: Any, *, update: bool = False) -> Any:
-        if column == "credentials":
-            self._scrub |= update  # the old sealed passwords leave the WAL too
-            value = self.secrets.seal_credentials(value)
-        elif column == "helper_sid" and update and value is None:
-            self._scrub = True  # ClearHelperToken, TakeOwnership…
-        return _db(column, value)
 
     def _log_changes(self) -> None:
         touched, self._touched = self._touched, set()
@@ -301,15 +463,35 @@ class JobStore:
         return sql
 
     def insert_job(self, rec: JobRecord) -> None:
-        self._touch(rec.key)
-        cols = job_columns(rec)
-        self.conn.execute(self._insert_job, [self._value(n, cols[n]) for n in self._job_names])
+        if self.shared:
+            self._touched.add(rec.key)
+        creds = rec.credentials
+        sealed = _json(self.secrets.seal_credentials(credentials_column(creds))) if creds else "[]"
+        self.conn.execute(self._insert_job, job_row(rec, sealed))  # type: ignore[arg-type]
 
     def update_job(self, job_id: str, changes: Mapping[str, Any]) -> None:
-        self._touch(job_id)
+        if self.shared:
+            self._touched.add(job_id)
         names = tuple(changes)
-        values = [self._value(n, changes[n], update=True) for n in names]
-        self.conn.execute(self._update_sql("jobs", names), [*values, job_id])
+        values: list[Any] = []
+        append = values.append
+        for name in names:
+            value = changes[name]
+            if value is None:
+                if name == "helper_sid":
+                    self._scrub = True  # ClearHelperToken, TakeOwnership…
+                append(None)
+            elif name in _JSON_COLUMNS:
+                if name == "credentials":
+                    self._scrub = True  # the old sealed passwords leave the WAL too
+                    value = self.secrets.seal_credentials(value)
+                append(_json(value))
+            elif isinstance(value, str):
+                append(value if value.isascii() else storable(value))
+            else:
+                append(value)
+        append(job_id)
+        self.conn.execute(self._update_sql("jobs", names), values)
 
     def delete_job(self, job_id: str) -> None:
         self._touch(job_id)
@@ -320,11 +502,11 @@ class JobStore:
             self._scrub = True  # the job's end takes its secrets with it, from the disk too
 
     def insert_files(self, files: Iterable[FileRecord]) -> None:
+        self._known_max_file_id = None
         rows = []
         for f in files:
             self._touch(str(f.job_id))
-            cols = file_columns(f)
-            rows.append([_db(n, cols[n]) for n in self._file_names])
+            rows.append(file_row(f))
         self.conn.executemany(self._insert_file, rows)
 
     def update_file(self, file_id: int, changes: Mapping[str, Any], job_id: str | None = None) -> None:
@@ -334,7 +516,14 @@ class JobStore:
         self.conn.execute(self._update_sql("files", names), [*(_db(n, changes[n]) for n in names), file_id])
 
     def max_file_id(self) -> int:
+        if self._known_max_file_id is not None:
+            return self._known_max_file_id
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
+        return int(row[0])
+
+    def next_file_position(self, job_id: str) -> int:
+        sql = "SELECT COALESCE(MAX(position) + 1, 0) FROM files WHERE job_id = ?"
+        row = self.conn.execute(sql, (job_id,)).fetchone()
         return int(row[0])
 
     # helper tokens ---------------------------------------------------------------------------------
@@ -404,10 +593,15 @@ class JobStore:
     # settings and accounts -------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:
+        known = self._known_settings.get(key)
+        if known is not None:
+            return known
         row = self.conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
         return None if row is None else str(from_store(row[0]))
 
     def set_setting(self, key: str, value: str) -> None:
+        # Forgotten rather than updated: the write may still roll back with its transaction.
+        self._known_settings.pop(key, None)
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -415,6 +609,8 @@ class JobStore:
         )
 
     def set_setting_default(self, key: str, value: str) -> None:
+        if key in self._known_settings:
+            return  # present already: the INSERT … DO NOTHING would change nothing
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", (key, storable(value))
         )

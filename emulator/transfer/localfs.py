@@ -34,6 +34,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -60,6 +61,7 @@ DEVICE_NAMES = frozenset(
 )
 LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
 MAX_LINKS = 40  # symlinks followed in one name, as Linux's MAXSYMLINKS
+LISTINGS = 64  # directories whose folded listings are kept (LocalFileSystem._listings)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = os.O_NOFOLLOW
 
@@ -190,6 +192,12 @@ class LocalFileSystem:
         self._unc_root: Path | None = None
         self._finalizer: Callable[[], object] | None = None
         self._writers: dict[Path, frozenset[str]] = {}
+        # Case-insensitive lookups without listing a directory on every call: per directory (device,
+        # inode), its modification time and its names by folded spelling. A listing is trusted while the
+        # directory's mtime is the one it was read (or last updated by this sandbox) at; the sandbox's own
+        # creations, renames and deletions update it in place (_changing), so a stream of files into one
+        # directory costs O(1) per file, not a listing each. Bounded: the most recent LISTINGS directories.
+        self._listings: dict[tuple[int, int], tuple[int, dict[str, list[str]]]] = {}
 
     # roots ----------------------------------------------------------------------------------------
 
@@ -249,8 +257,59 @@ class LocalFileSystem:
         except OSError as exc:
             raise fault_from_oserror(exc, f"the root {root}") from None
 
-    @staticmethod
-    def _match(dir_fd: int, seg: str) -> str | None:
+    def _listing(self, dir_fd: int, *, fresh: bool = False) -> dict[str, list[str]]:
+        """The names of ``dir_fd`` by folded spelling (see ``_listings``)."""
+        st = os.fstat(dir_fd)
+        key = (st.st_dev, st.st_ino)
+        cached = self._listings.pop(key, None)
+        if cached is not None and cached[0] == st.st_mtime_ns and not fresh:
+            self._listings[key] = cached  # most recently used last
+            return cached[1]
+        folded: dict[str, list[str]] = {}
+        for entry in os.listdir(dir_fd):
+            folded.setdefault(_fold(entry), []).append(entry)
+        for names in folded.values():
+            names.sort()  # several spellings of one name: the first in sorted order wins (module docstring)
+        self._listings[key] = (st.st_mtime_ns, folded)
+        if len(self._listings) > LISTINGS:
+            del self._listings[next(iter(self._listings))]
+        return folded
+
+    @contextmanager
+    def _changing(self, dir_fd: int, added: Iterable[str] = (), removed: Iterable[str] = ()) -> Iterator[None]:
+        """Around one change this sandbox makes to ``dir_fd``'s entries: a listing that was current just
+        before is updated in place (and stamped with the new mtime); any other is dropped."""
+        st = os.fstat(dir_fd)
+        key = (st.st_dev, st.st_ino)
+        cached = self._listings.get(key)
+        try:
+            yield
+        except BaseException:
+            self._listings.pop(key, None)
+            raise
+        if cached is None or cached[0] != st.st_mtime_ns:
+            self._listings.pop(key, None)
+            return
+        folded = cached[1]
+        for name in removed:
+            names = folded.get(_fold(name))
+            if names is not None and name in names:
+                names.remove(name)
+                if not names:
+                    del folded[_fold(name)]
+        for name in added:
+            names = folded.setdefault(_fold(name), [])
+            if name not in names:
+                names.append(name)
+                names.sort()
+        self._listings[key] = (os.fstat(dir_fd).st_mtime_ns, folded)
+
+    def _forget(self, dir_fd: int) -> None:
+        with contextlib.suppress(OSError):
+            st = os.fstat(dir_fd)
+            self._listings.pop((st.st_dev, st.st_ino), None)
+
+    def _match(self, dir_fd: int, seg: str) -> str | None:
         """The entry of ``dir_fd`` named ``seg`` up to case (the exact name first), or None."""
         try:
             os.lstat(seg, dir_fd=dir_fd)
@@ -261,10 +320,12 @@ class LocalFileSystem:
             return seg
         want = _fold(seg)
         try:
-            entries = sorted(e for e in os.listdir(dir_fd) if len(e) == len(seg))
+            names = self._listing(dir_fd).get(want)
+            if names is not None and seg in names:  # the exact name is gone: the listing is stale
+                names = self._listing(dir_fd, fresh=True).get(want)
         except OSError:
             return None
-        return next((e for e in entries if _fold(e) == want), None)
+        return names[0] if names else None
 
     def _walk(self, root: Path, segs: list[str], *, create: bool = False) -> tuple[int, list[str], list[str]]:
         """Walk ``segs`` (directories) from ``root``: (fd of the deepest directory reached, the host names
@@ -287,7 +348,8 @@ class LocalFileSystem:
                     if not create:
                         return fd, walked, pending
                     try:
-                        os.mkdir(seg, 0o777, dir_fd=fd)
+                        with self._changing(fd, added=(seg,)):
+                            os.mkdir(seg, 0o777, dir_fd=fd)
                     except FileExistsError:
                         pass
                     except OSError as exc:
@@ -296,6 +358,7 @@ class LocalFileSystem:
                 try:
                     st = os.lstat(entry, dir_fd=fd)
                 except FileNotFoundError:
+                    self._forget(fd)
                     continue  # it went away between the listing and now: look again
                 except OSError as exc:
                     raise fault_from_oserror(exc, f"cannot reach {entry!r}") from None
@@ -500,7 +563,8 @@ class LocalFileSystem:
                 # FILE_ATTRIBUTE_HIDDEN, spelled the POSIX way: a leading dot (our choice, docs/transfers.md).
                 name = f".BIT{n:04X}.tmp"
                 try:
-                    tfd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o600, dir_fd=fd)
+                    with self._changing(fd, added=(name,)):
+                        tfd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o600, dir_fd=fd)
                 except FileExistsError:
                     n = (n + 0x1F3) & 0xFFFFF
                     continue
@@ -625,7 +689,8 @@ class LocalFileSystem:
                 raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"the temporary {f.temp_name!r} is gone")
             self._before_rename(fd, temp, dest)
             try:
-                os.rename(temp, dest, src_dir_fd=fd, dst_dir_fd=fd)
+                with self._changing(fd, added=(dest,), removed=(temp,)):
+                    os.rename(temp, dest, src_dir_fd=fd, dst_dir_fd=fd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot rename {f.temp_name!r}") from None
 
@@ -634,7 +699,7 @@ class LocalFileSystem:
         if f.temp_name is None:
             return True
         try:
-            with self._directory(f.temp_name) as (fd, leaf):
+            with self._directory(f.temp_name) as (fd, leaf), self._changing(fd, removed=(leaf,)):
                 os.unlink(leaf, dir_fd=fd)
         except FileNotFoundError:
             return True
@@ -650,9 +715,11 @@ class LocalFileSystem:
         """Write ``data`` as the file ``name`` (created or replaced), following no symlink."""
         with self._directory(name) as (fd, leaf):
             if self._regular(fd, leaf):
-                os.unlink(leaf, dir_fd=fd)
+                with self._changing(fd, removed=(leaf,)):
+                    os.unlink(leaf, dir_fd=fd)
             try:
-                wfd = os.open(leaf, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o644, dir_fd=fd)
+                with self._changing(fd, added=(leaf,)):
+                    wfd = os.open(leaf, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o644, dir_fd=fd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot create {name!r}") from None
             with os.fdopen(wfd, "wb") as fh:
@@ -678,7 +745,8 @@ class LocalFileSystem:
             src = self._match(fd, self._parse(source)[1][-1])
             if src is None or not self._regular(fd, src):
                 return False
-            os.rename(src, leaf, src_dir_fd=fd, dst_dir_fd=fd)
+            with self._changing(fd, added=(leaf,), removed=(src,)):
+                os.rename(src, leaf, src_dir_fd=fd, dst_dir_fd=fd)
         return True
 
     # local sources (file://, drive paths, UNC, POSIX paths) --------------------------------------------
