@@ -10,6 +10,9 @@
   order), and trailing dots and spaces of every name component are dropped (``x. `` is ``x``; a
   component that is nothing but dots and spaces is E_INVALIDARG). The name as given is what GetLocalName
   returns; the rules decide only where it lands. POSIX names keep POSIX rules (case-sensitive, exact).
+  Matching up to case reads a directory's listing once and keeps it current through the sandbox's own
+  changes (a change made by anyone else moves the directory's mtime and forces a new read), so a new name
+  costs O(1) whatever the number of files beside it.
 * Lone surrogates (legal in Windows names) are written to disk as their generalised UTF-8 bytes
   (``str.encode("utf-8", "surrogatepass")``), so any Windows name has one host name.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
