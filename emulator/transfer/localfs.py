@@ -10,6 +10,9 @@
   order), and trailing dots and spaces of every name component are dropped (``x. `` is ``x``; a
   component that is nothing but dots and spaces is E_INVALIDARG). The name as given is what GetLocalName
   returns; the rules decide only where it lands. POSIX names keep POSIX rules (case-sensitive, exact).
+  Matching up to case reads a directory's listing once and keeps it current through the sandbox's own
+  changes (a change made by anyone else moves the directory's mtime and forces a new read), so a new name
+  costs O(1) whatever the number of files beside it.
 * Lone surrogates (legal in Windows names) are written to disk as their generalised UTF-8 bytes
   (``str.encode("utf-8", "surrogatepass")``), so any Windows name has one host name.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
@@ -331,7 +334,6 @@ class LocalFileSystem:
         """Walk ``segs`` (directories) from ``root``: (fd of the deepest directory reached, the host names
         walked, the segments left because they do not exist). Symlinks are resolved by hand and must stay
         under the root (E_ACCESSDENIED); ``create`` makes the missing directories."""
-        real_root = Path(os.path.realpath(root))
         pending = list(segs)
         walked: list[str] = []
         links = 0
@@ -367,7 +369,7 @@ class LocalFileSystem:
                     if links > MAX_LINKS:
                         raise LocalFileFault(hresults.hresult_from_win32(1921), "too many levels of symbolic links")
                     target = os.readlink(entry, dir_fd=fd)
-                    pending = [*self._link_segments(root, real_root, walked, target), *pending[1:]]
+                    pending = [*self._link_segments(root, Path(os.path.realpath(root)), walked, target), *pending[1:]]
                     # Restart from the root: the link's target is walked with the same rules.
                     _close(fd)
                     fd = -1
@@ -453,7 +455,6 @@ class LocalFileSystem:
             return Path(str(PurePosixPath("/", *segs)))
         if not segs:
             return root
-        real_root = Path(os.path.realpath(root))
         dirs, leaf = segs[:-1], segs[-1]
         first: Path | None = None
         for _ in range(MAX_LINKS + 1):
@@ -471,7 +472,7 @@ class LocalFileSystem:
                 target = os.readlink(entry, dir_fd=fd)
             finally:
                 _close(fd)
-            link = self._link_segments(root, real_root, walked, target)
+            link = self._link_segments(root, Path(os.path.realpath(root)), walked, target)
             if not link:
                 return first  # a link to the root itself
             dirs, leaf = link[:-1], link[-1]
