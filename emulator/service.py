@@ -37,6 +37,7 @@ from .identity.tokens import AccessToken, IntegrityLevel
 from .profiles import Profile, resolve_profile
 from .queue import JobQueue
 from .store import guard
+from .store.database import StoreHold
 from .store.repository import JobStore
 from .transfer.localfs import LocalFileSystem
 from .transfer.network import FakeNetwork
@@ -92,6 +93,7 @@ class BitsService:
             f"bits-thread-token-{id(self)}", default=None
         )
         self._closed = False
+        self._hold: StoreHold | None = None  # a file store's hold (store/database.py), for the service's life
         if database is None:
             # A copy of the fresh machine of this seed: its settings and default user already written.
             fresh = open_fresh(seed, DEFAULT_USER)
@@ -99,7 +101,7 @@ class BitsService:
             accounts = list(fresh.accounts)
             records: list[JobRecord] = []
         else:
-            conn, engine = _file(database, restart=self._restarts_on_open)
+            conn, engine, self._hold = _file(database, restart=self._restarts_on_open)
             self.store = JobStore(conn, engine)
             rows, records = self.store.load()
             accounts = [(a.sid, a.name, a.kind, a.admin) for a in rows]
@@ -107,7 +109,7 @@ class BitsService:
         self.directory.load(accounts)
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
-        if records and self._restarts_on_open:
+        if records and self._hold is not None and self._hold.restarted:
             with self.store.transaction():
                 self.store.clear_all_helper_tokens()  # no helper token survives a restart
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
@@ -272,6 +274,8 @@ class BitsService:
             self.filesystem.close(self.queue.all_jobs() if self.store.engine is None else ())
             if self.store.engine is not None:
                 self.store.engine.dispose()
+            if self._hold is not None:
+                self._hold.close()  # the last service to let go: the next opener starts BITS afresh
 
     def __enter__(self) -> BitsService:
         return self
@@ -287,5 +291,5 @@ class BitsService:
         return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"
 
 
-def _file(db: str | Path | URL, *, restart: bool) -> tuple[sqlite3.Connection, Engine]:
+def _file(db: str | Path | URL, *, restart: bool) -> tuple[sqlite3.Connection, Engine, StoreHold]:
     return guard.open_file_store(db, restart=restart)  # StoreError naming the path

@@ -245,20 +245,12 @@ def test_files_added_by_another_service_after_the_catch_up_do_not_collide(
         assert disagreements(first) == [] and disagreements(second) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "found by the machinery (issue 11): opening a file store clears every helper-token column "
-        "(store/guard.py open_file_store) also while another live service sharing the store holds tokens for "
-        "its jobs, so that service's memory and its rows disagree until it writes those columns again. Its "
-        "tokens still work and are still purged at logoff (the purge also walks memory); the fix needs a way "
-        "to tell a live service from an unclean stop, which changes the store layer"
-    ),
-)
 def test_a_second_service_on_a_shared_store_leaves_the_first_ones_helper_token_rows(tmp_path: Path) -> None:
     """Emulator guarantee: every change is written through to the store, so memory and rows agree (README
-    "Design"). Helper tokens live in the service that captured them (docs/ARCHITECTURE.md#shared-store),
-    so only the first service's own rows are at stake."""
+    "Design"). Found by the machinery (issue 11): a second service opening the store cleared every
+    helper-token column. Now a service that finds the store held by a live one attaches to that running
+    service (store/database.py StoreHold): no restart, the tokens stay; the last one out lets the next
+    opener start afresh."""
     imp = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
     path = tmp_path / "shared.db"
     with BitsService(database=path, clock=ManualClock()) as first:
@@ -269,3 +261,6 @@ def test_a_second_service_on_a_shared_store_leaves_the_first_ones_helper_token_r
         with BitsService(database=path, clock=ManualClock()):
             assert options.get_helper_token_sid() == first.current_session.token.user_sid
             assert disagreements(first) == []
+    with BitsService(database=path, clock=ManualClock()) as again:  # nobody holds the store: a BITS start
+        (rec,) = again.queue.all_jobs()
+        assert rec.helper is None and disagreements(again) == []

@@ -13,8 +13,6 @@ import importlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -171,28 +169,50 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_file(url: URL) -> tuple[sqlite3.Connection, Engine]:
+class StoreHold:
+    """A service's hold on its file store, for as long as the service is open: a shared advisory lock
+    (``flock``) on the database file, independent of SQLite's own locks. The first opener — nobody else
+    holds the store — takes it exclusively, creates or upgrades the schema and runs the start-up steps of
+    a BITS service start (``first``), then shares it; an opener that finds the store held attaches to the
+    running service instead (no restart: other services' helper tokens stay). The kernel drops the lock
+    when a process dies, so after an unclean stop the next opener is first again."""
+
+    def __init__(self, fd: int, first: bool) -> None:
+        self._fd = fd
+        self.first = first
+        self.restarted = False  # set by the opener: this open is a BITS service start (tokens dropped)
+
+    def share(self) -> None:
+        """The start-up steps are done: let other services attach."""
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # releases the lock
+            self._fd = -1
+
+
+def open_file(url: URL) -> tuple[sqlite3.Connection, Engine, StoreHold]:
+    """Open (creating or upgrading) a file store. Several processes opening one new store at the same
+    moment: the first creates it while the others wait on its lock, then find the schema at head."""
     engine = make_engine(url)
     assert url.database is not None
-    # Two processes creating (or upgrading) one store at the same moment: the second waits for the first
-    # (an advisory lock on the database file itself, independent of SQLite's own locks), then finds the
-    # schema at head and has nothing to do.
-    with _file_lock(url.database):
-        upgrade(engine)
-    conn = _connect(url.database)
-    _apply_pragmas(conn, file_backed=True)
-    return conn, engine
-
-
-@contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(url.database, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            first = True
+        except BlockingIOError:
+            first = False
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a first opener creates, upgrades or starts
+        upgrade(engine)  # for an attaching opener the schema is at head already: one version read
+        conn = _connect(url.database)
+        _apply_pragmas(conn, file_backed=True)
+    except BaseException:
         os.close(fd)
+        raise
+    return conn, engine, StoreHold(fd, first)
 
 
 def engine_over(conn: sqlite3.Connection) -> Engine:

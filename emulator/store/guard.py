@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import database
-from .database import StoreError, StoreVersionError
+from .database import StoreError, StoreHold, StoreVersionError
 from .repository import JobStore
 
 
@@ -45,26 +45,36 @@ def _probe(path: Path) -> None:
         raise StoreError(f"the file {path} is an SQLite database of another application, not a bits-emulator store")
 
 
-def open_file_store(db: str | Path | URL, *, restart: bool = True) -> tuple[sqlite3.Connection, Engine]:
-    """``restart=False``: the opener attaches to a running service's store (the command line) and keeps the
-    helper tokens it holds; the WAL is checkpointed and truncated all the same."""
+def open_file_store(db: str | Path | URL, *, restart: bool = True) -> tuple[sqlite3.Connection, Engine, StoreHold]:
+    """Open a file store for a service. The first service to hold it (``StoreHold.first``) starts BITS:
+    with ``restart`` (the Python API) no helper token survives. A service that finds the store held by a
+    live one attaches to that running service: tokens stay. ``restart=False``: the opener attaches to a
+    running service's store even when it is first (the command line, whose invocations are clients of one
+    long-running service). Either way the WAL is checkpointed and truncated."""
     url = database.store_url(db)
     path = Path(url.database or "")
     _probe(path)
+    hold: StoreHold | None = None
     try:
-        conn, engine = database.open_file(url)
+        conn, engine, hold = database.open_file(url)
         # Before anything else: no helper token survives a restart, and after an unclean stop the WAL may
         # still hold tokens (or passwords) that a purge had dropped — empty the columns, checkpoint, and
         # truncate the WAL (issue 11, "no secret lingers").
         store = JobStore(conn, engine)
-        if restart:
+        hold.restarted = restart and hold.first
+        if hold.restarted:
             with store.transaction():
                 store.clear_all_helper_tokens()  # logged for other services of a shared store
         store.scrub()
-        return conn, engine
+        hold.share()
+        return conn, engine, hold
     except StoreError:
+        if hold is not None:
+            hold.close()
         raise
     except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+        if hold is not None:
+            hold.close()
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
 
 
