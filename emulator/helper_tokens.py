@@ -126,13 +126,15 @@ class HelperTokens:
         for rec, old in failed:
             queue.announce(rec, old)
 
-    def attach(self, sessions: Mapping[int, Iterable[AccessToken]]) -> int:
+    def attach(self, sessions: Mapping[int, Iterable[AccessToken]], *, drop_others: bool = True) -> int:
         """Attach to the store instead of restarting (the command line: one long-running service behind
         many client processes): the helper tokens of ``sessions`` (session id → its tokens), logon sessions
-        the caller knows alive, come back into memory; every other stored token is dropped, as a restart
-        drops them all. Returns how many came back."""
-        with self._queue.batch():
-            self._store.clear_all_helper_tokens(keep_sessions=list(sessions))
+        the caller knows alive, come back into memory; with ``drop_others`` (no other service is alive on
+        the store) every other stored token is dropped, as a restart drops them all; without it they
+        belong to the live services that hold them. Returns how many came back."""
+        if drop_others:
+            with self._queue.batch():
+                self._store.clear_all_helper_tokens(keep_sessions=list(sessions))
         return sum(self.take_back(session_id, tokens) for session_id, tokens in sessions.items())
 
     def take_back(self, session_id: int, tokens: Iterable[AccessToken]) -> int:

@@ -727,6 +727,27 @@ def test_attaching_drops_the_helper_tokens_of_sessions_that_are_not_open(ba: Run
     assert ba("/gethelpertokensid", "myjob")[1].startswith("S-1-5-21-")
 
 
+def test_an_invocation_leaves_the_tokens_of_a_live_python_service(ba: Run, env: dict[str, str]) -> None:
+    """While a Python service holds the store open, an invocation attaches beside it: that service's
+    helper token stays, in its memory and in its row (store/database.py StoreHold)."""
+    import sqlite3
+
+    from emulator import IBitsTokenOptions, JobType
+
+    store = env["BITS_EMULATOR_STORE"]
+    with BitsService(database=store) as svc:
+        _, job = svc.connect(blanket=bitsadmin.CLI_BLANKET).create_job("py", JobType.DOWNLOAD)
+        options = job.query_interface(IBitsTokenOptions)
+        options.set_helper_token()
+        create(ba)
+        ba("/sethelpertoken", "myjob")
+        with sqlite3.connect(store) as db:
+            held = dict(db.execute("SELECT display_name, helper_sid IS NOT NULL FROM jobs").fetchall())
+        db.close()
+        assert held == {"py": 1, "myjob": 1}
+        assert options.get_helper_token_sid() == svc.current_session.token.user_sid
+
+
 # formatting, help, version ------------------------------------------------------------------------
 
 

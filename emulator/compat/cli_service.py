@@ -49,7 +49,10 @@ class CommandLineService(BitsService):
             raise
         registered = [_register(self, account, generation) for account, generation in _open_sessions(self)]
         sessions = [session for session in registered if session is not None]
-        self.helper_tokens.attach({session.id: (session.token, session.elevated_token) for session in sessions})
+        # Tokens of other services still holding the store are theirs: dropped only when nobody else is alive.
+        alone = self._hold is None or self._hold.first
+        tokens = {session.id: (session.token, session.elevated_token) for session in sessions}
+        self.helper_tokens.attach(tokens, drop_others=alone)
         for session in sessions:
             _announce(self, session)
 
