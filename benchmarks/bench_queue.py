@@ -97,10 +97,10 @@ def make_service_cycle() -> tuple[Callable[[], None], BitsService]:
     return cycle, svc
 
 
-def make_raw_cycles(n: int) -> Callable[[], None]:
-    """Exactly the SQLite calls ``n`` emulator cycles make (each with its own job id and FIFO number, as
-    in the measured run), replayed on a connection opened the same way."""
-    cycle, svc = make_service_cycle()
+def replayed(make: Callable[[], tuple[Callable[[], None], BitsService]], n: int) -> Callable[[], None]:
+    """Exactly the SQLite calls ``n`` cycles made by ``make``'s service (each with its own job id and FIFO
+    number, as in the measured run), replayed on a connection opened the same way."""
+    cycle, svc = make()
     cycle()
     with recording(svc) as rec:
         for _ in range(n):
@@ -124,16 +124,6 @@ def make_queue_cycle() -> tuple[Callable[[], None], BitsService]:
             scheduler.cancel(rec)
 
     return cycle, svc
-
-
-def make_raw_queue_cycles(n: int) -> Callable[[], None]:
-    cycle, svc = make_queue_cycle()
-    cycle()
-    with recording(svc) as rec:
-        for _ in range(n):
-            cycle()
-    svc.close()
-    return replayer(same_store(), rec.calls)
 
 
 # 4. enumeration among many jobs -------------------------------------------------------------------------
@@ -169,12 +159,12 @@ def main(argv: list[str]) -> int:
 
     cycle, svc = make_service_cycle()
     n = 2_000 // scale
-    report("create/get/enum/cancel", *best_pair(cycle, make_raw_cycles(n), n, 1), "same SQLite calls replayed", 2.0)
+    report("create/get/enum/cancel", *best_pair(cycle, replayed(make_service_cycle, n), n, 1), "same SQLite calls replayed", 2.0)
     svc.close()
     cycle, svc = make_queue_cycle()
     report(
         "  the same cycle below the COM facade (queue + scheduler)",
-        *best_pair(cycle, make_raw_queue_cycles(n), n, 1),
+        *best_pair(cycle, replayed(make_queue_cycle, n), n, 1),
         "same SQLite calls replayed",
         None,
     )
