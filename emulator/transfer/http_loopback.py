@@ -169,15 +169,25 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
         start, total = 0, len(body)
         flow.ranges_ok = offset == 0  # a 200 to a range request: the server cannot resume
     flow.body, flow.body_offset, flow.total = body, start, total
-    mtime = 0.0
-    if "last-modified" in headers:
-        try:
-            mtime = parsedate_to_datetime(headers["last-modified"]).timestamp()
-        except (TypeError, ValueError):
-            mtime = 0.0
-    flow.mtime = mtime
-    flow.headers = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
+    flow.mtime = last_modified(headers)
+    flow.headers = response_headers(status, headers)
     return None
+
+
+def last_modified(headers: dict[str, str]) -> float:
+    """The server's ``Last-Modified`` time stamp (0 when absent or unreadable): the file-consistency check
+    compares it between connections."""
+    if "last-modified" not in headers:
+        return 0.0
+    try:
+        return parsedate_to_datetime(headers["last-modified"]).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def response_headers(status: int, headers: dict[str, str]) -> str:
+    """The response's status line and headers as IBackgroundCopyFile5 returns them."""
+    return "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
 
 
 def copy(fs: LocalFileSystem, flow: Flow, start: int, end: int) -> None:

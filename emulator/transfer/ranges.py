@@ -31,7 +31,6 @@ import errno
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final
 from weakref import WeakKeyDictionary
 
@@ -434,12 +433,7 @@ def connect_loopback(rec: JobRecord, flow: Flow) -> Failure | None:
             return prepare(rec, flow, 0, supports_ranges=False)
         else:
             return http_failure(status, f)
-        mtime = 0.0
-        if "last-modified" in headers:
-            try:
-                mtime = parsedate_to_datetime(headers["last-modified"]).timestamp()
-            except (TypeError, ValueError):
-                mtime = 0.0
+        mtime = http_loopback.last_modified(headers)
         failure = prepare(rec, flow, size, supports_ranges=True)
         if failure is not None:
             return failure
@@ -466,7 +460,7 @@ def connect_loopback(rec: JobRecord, flow: Flow) -> Failure | None:
     flow.body = b"".join(parts)
     flow.body_offset = start
     flow.mtime = mtime
-    flow.headers = "\r\n".join([f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]) + "\r\n"
+    flow.headers = http_loopback.response_headers(status, headers)
     return None
 
 
