@@ -109,9 +109,8 @@ class BitsService:
         self.directory.load(accounts)
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
-        if records and self._hold is not None and self._hold.restarted:
-            with self.store.transaction():
-                self.store.clear_all_helper_tokens()  # no helper token survives a restart
+        # No helper token survives a service start: the store's opener cleared them under its exclusive
+        # hold, before anyone could attach (store/guard.py), so the records loaded here hold none.
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
         # The sandbox's drives live under root/drives when a root is given; else a temporary directory
         # made on first use and removed at close().
