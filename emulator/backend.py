@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from . import hresults
 from .constants import (
@@ -38,7 +38,7 @@ from .domain import properties as props
 from .domain.names import RemoteKind
 from .domain.records import Credential, ErrorRecord, FileRecord, JobRecord
 from .domain.states import Trigger
-from .events import NotifyCommandLine
+from .events import EventBus, NotifyCommandLine
 from .helper_tokens import HelperTokens
 from .hresults import BitsError
 from .identity.sessions import LogonSession
@@ -58,10 +58,6 @@ def has_resumed(rec: JobRecord) -> bool:
     return bool(rec.properties.get(RESUMED_MARK))
 
 
-class EventSink(Protocol):
-    def publish(self, event: Any) -> None: ...
-
-
 class Backend:
     """The job service layer of one BITS service (see the module docstring)."""
 
@@ -75,7 +71,7 @@ class Backend:
         filesystem: LocalFileSystem,
         helper_tokens: HelperTokens,
         helper_token_choices: tokens.Choices,
-        bus: EventSink,
+        bus: EventBus,
         thread_token: Callable[[], AccessToken | None],
         interactive_session: Callable[[], LogonSession],
     ) -> None:
