@@ -9,6 +9,7 @@ A test fails when the committed file differs from what this prints, so the docum
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from . import constants as c
 from .com.registry import REGISTRY, MethodEntry
@@ -58,22 +59,13 @@ VTABLES: dict[c.AnyInterface, tuple[str, ...]] = {
 }
 # fmt: on
 
-# Modules whose classes register methods; importing them fills the registry.
-_FACES = (
-    "emulator.com.manager",
-    "emulator.com.job",
-    "emulator.com.job2",
-    "emulator.com.file",
-    "emulator.com.enumerators",
-    "emulator.com.error",
-    "emulator.com.token_options",
-)
-
-
 def load_registry() -> list[MethodEntry]:
-    """Every declared COM method (importing the facade's modules fills the registry)."""
-    for module in _FACES:
-        importlib.import_module(module)
+    """Every declared COM method: importing every module of ``emulator.com`` fills the registry, so a
+    method added in a new module is listed (and fuzzed) without anyone naming the module here."""
+    from . import com
+
+    for info in pkgutil.walk_packages(com.__path__, "emulator.com."):
+        importlib.import_module(info.name)
     return list(REGISTRY)
 
 

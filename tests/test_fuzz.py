@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import importlib
 import inspect
 import math
 import os
-import pkgutil
 import random
 import signal
 from collections.abc import Callable, Iterator
@@ -44,7 +42,6 @@ from typing import Any
 import pytest
 from model.store_check import disagreements, integrity
 
-import emulator.com
 from emulator import (
     AuthScheme,
     AuthTarget,
@@ -63,6 +60,7 @@ from emulator import (
 )
 from emulator.com.base import ComObject
 from emulator.com.registry import REGISTRY, MethodEntry
+from emulator.coverage import load_registry
 
 FULL = os.environ.get("BITS_MACHINERY") == "full"
 VECTORS = 30 if FULL else 3  # argument vectors per (method, target object)
@@ -77,8 +75,7 @@ DOCUMENTED: tuple[type[BaseException], ...] = (BitsError, TypeError, OverflowErr
 
 def _import_faces() -> None:
     """Import every module of emulator.com, so that every @com_method has registered itself."""
-    for info in pkgutil.walk_packages(emulator.com.__path__, "emulator.com."):
-        importlib.import_module(info.name)
+    load_registry()
 
 
 def _interface_classes() -> list[type[ComObject]]:
