@@ -49,6 +49,8 @@ from .transfer import ranges
 from .transfer.localfs import LocalFileSystem
 from .transfer.scheduler import Scheduler
 
+_JOB_TYPES = (JobType.DOWNLOAD, JobType.UPLOAD, JobType.UPLOAD_REPLY)  # by BG_JOB_TYPE value, no Enum call
+
 # JobRecord.properties key 0 (an id BITS does not use) records that the job has been resumed once, which
 # DYNAMIC_CONTENT, MAX_DOWNLOAD_SIZE and SetHttpMethod depend on ("only before the first Resume").
 RESUMED_MARK = 0
@@ -104,7 +106,8 @@ class Backend:
         access.check_create(caller)
         if name is None:
             raise BitsError(hresults.E_INVALIDARG, "display name must not be NULL")
-        if limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
+        # (A name of at most 128 characters is within 256 UTF-16 units whatever it holds: no count needed.)
+        if len(name) > limits.MAX_DISPLAY_NAME // 2 and limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
             raise BitsError(hresults.E_INVALIDARG, "display name longer than 256 characters")
         if kind not in range(3):
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
@@ -116,7 +119,7 @@ class Backend:
                 raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_USER)
             if len(self.queue.jobs) >= profile.max_jobs_per_machine:
                 raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_MACHINE)
-        return self.queue.create(name, JobType(kind), caller)
+        return self.queue.create(name, _JOB_TYPES[kind], caller)
 
     def get_job(self, caller: AccessToken, key: uuid.UUID) -> JobRecord:
         rec = self.queue.jobs.get(key)

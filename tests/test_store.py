@@ -299,6 +299,14 @@ def test_row_builders_encode_like_the_generic_column_encoding_issue_8() -> None:
         cols = r.job_columns(rec)
         expected = tuple(r._db(n, cols[n]) for n in r._INSERT_JOB[1])
         assert r.job_row(rec, r._db("credentials", cols["credentials"])) == expected
+    # create_job's row starts from a prebuilt row of defaults (r.new_job_row): the same row for new records,
+    # whatever their name, owner or type.
+    for rec in (
+        plain,
+        JobRecord(uuid.uuid4(), 9, JobType.UPLOAD_REPLY, "n\udc80", "S-1-5-21-9", "Ünï", True, 0x4000, 3.0, 3.0,
+                  last_activity_at=3.0),
+    ):
+        assert tuple(r.new_job_row(rec)) == r.job_row(rec, "[]")
     for f in (
         FileRecord(1, plain.id, 0, "http://s/a", "C:\\a"),
         FileRecord(2, full.id, 1, "http://s/\udc80", "C:\\é", 10, 5, True, "C:\\t", [(0, 4), (6, 9)], True, 1.5, "h",

@@ -25,6 +25,8 @@ LONG_MAX: Final = (1 << 31) - 1
 
 
 def _int(value: object, name: str) -> int:
+    if type(value) is int:  # the usual case, decided without the two isinstance calls below
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     return int(value)
@@ -41,7 +43,7 @@ def integer(value: object, name: str) -> int:
 
 def ulong(value: object, name: str) -> int:
     """A DWORD/ULONG argument: values outside 0..2**32-1 cannot be marshalled (as pywin32 refuses them)."""
-    v = _int(value, name)
+    v = value if type(value) is int else _int(value, name)
     if not 0 <= v <= ULONG_MAX:
         raise OverflowError(f"{name}={v} does not fit a 32-bit unsigned integer")
     return v

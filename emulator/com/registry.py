@@ -46,6 +46,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 Converter = Callable[[Any, str], Any]
+FIRST_BITS = (1, 0)  # BITS 1.0: its interfaces exist on every Windows version a profile can name
 
 
 class Access(enum.Enum):
@@ -171,12 +172,16 @@ def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signatu
     for pos, name, conv in entry.converters:
         namespace[f"_c{pos}"] = conv
         policy.append(f"    {name} = _c{pos}({name}, {name!r})")  # 1. Python types, before anything
+    policy.append(f"    core = {me}._svc")
+    if entry.interface.bits_version > FIRST_BITS:
+        # 2. the interface on this Windows version (BITS 1.0 interfaces are on every version: no check)
+        policy += ["    if core.profile.bits_version < _version:", "        _missing(core, _entry)"]
     policy += [
-        f"    core = {me}._svc",
-        "    if core.profile.bits_version < _version:",  # 2. the interface on this Windows version
-        "        _missing(core, _entry)",
         "    with core.lock:",  # 3. the lock, and the caller (ANONYMOUS refused)
-        f"        caller = {me}._caller()",
+        # A pointer whose calls always present the process token (Proxy.fixed) needs no look at the
+        # thread: that is nearly every pointer, so the common case costs two attribute reads.
+        f"        proxy = {me}._proxy",
+        f"        caller = proxy.client.token if proxy.fixed else {me}._caller()",
         "        core.scheduler.catch_up()",  # 4. the simulation up to now
     ]
     if entry.access is not Access.CALLER:  # 5. access to the object's job, 6. liveness

@@ -115,11 +115,13 @@ class JobRecord:
     notify_interface: object | None = None
     notify_registrant_sid: str | None = None
     server_cert_validator: object | None = None  # HttpOptions3; not persisted either
-    # str(id), the store's key: kept rather than formatted on every write (a job's id never changes)
-    key: str = field(init=False, repr=False, compare=False)
+    # str(id), the store's key: kept rather than formatted on every write (a job's id never changes).
+    # A creator that already has the string passes it (queue.new_job_id makes both at once).
+    key: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.key = str(self.id)
+        if not self.key:
+            self.key = str(self.id)
 
     @property
     def is_final(self) -> bool:

@@ -55,17 +55,33 @@ def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
 class ClientProcess:
     """A client process: its primary token and the blanket CoInitializeSecurity gave every new proxy."""
 
-    __slots__ = ("default_blanket", "token")
+    __slots__ = ("default_blanket", "defaults", "token")
 
     def __init__(self, token: AccessToken, default_blanket: Blanket) -> None:
         self.token = token
         self.default_blanket = default_blanket
+        # What every new pointer of this process starts with, worked out once: each GetJob, EnumJobs,
+        # Next or QueryInterface hands out a new pointer (Proxy.spawn), so this is on the hot path.
+        self.defaults = _security_state(default_blanket)
+
+
+def _security_state(blanket: Blanket) -> tuple[Blanket, ImpersonationLevel, Cloaking, bool, bool]:
+    """(blanket, level, cloaking, anonymous, fixed) for a proxy with ``blanket``. ``fixed``: every call
+    presents the process token, whatever the thread impersonates — the level is below IMPERSONATE or
+    there is no cloaking (CLOAK) — so a call needs no look at the thread."""
+    level, cloak = blanket.impersonation_level, blanket.cloaking
+    # Blankets from validate_blanket (and the default) hold enum members already: skip the conversion.
+    level = level if isinstance(level, ImpersonationLevel) else ImpersonationLevel(level)
+    cloak = cloak if isinstance(cloak, Cloaking) else Cloaking(cloak)
+    anonymous = level is ImpersonationLevel.ANONYMOUS
+    fixed = not anonymous and (level < ImpersonationLevel.IMPERSONATE or cloak is Cloaking.NONE)
+    return blanket, level, cloak, anonymous, fixed
 
 
 class Proxy:
     """One interface pointer's security state."""
 
-    __slots__ = ("anonymous", "blanket", "client", "cloak", "level", "static_token")
+    __slots__ = ("anonymous", "blanket", "client", "cloak", "fixed", "level", "static_token")
 
     def __init__(self, client: ClientProcess, blanket: Blanket | None = None) -> None:
         self.client = client
@@ -73,13 +89,7 @@ class Proxy:
         self._apply(blanket or client.default_blanket)
 
     def _apply(self, blanket: Blanket) -> None:
-        self.blanket = blanket
-        level, cloak = blanket.impersonation_level, blanket.cloaking
-        # Blankets from validate_blanket (and the default) hold enum members already: every new
-        # interface pointer comes through here, so skip the conversion then.
-        self.level = level if isinstance(level, ImpersonationLevel) else ImpersonationLevel(level)
-        self.cloak = cloak if isinstance(cloak, Cloaking) else Cloaking(cloak)
-        self.anonymous = self.level is ImpersonationLevel.ANONYMOUS
+        self.blanket, self.level, self.cloak, self.anonymous, self.fixed = _security_state(blanket)
 
     def set_blanket(self, blanket: Blanket, thread_token: AccessToken | None) -> None:
         self._apply(validate_blanket(blanket, self.client.default_blanket))
@@ -88,7 +98,12 @@ class Proxy:
 
     def spawn(self) -> Proxy:
         """A pointer obtained through this one (QI, GetJob, Next…): the process default, not ours (SVC)."""
-        return Proxy(self.client)
+        client = self.client
+        p = _new_proxy(Proxy)  # the state is the client's precomputed default: no __init__ to run
+        p.client = client
+        p.static_token = None
+        p.blanket, p.level, p.cloak, p.anonymous, p.fixed = client.defaults
+        return p
 
     def peek(self, thread_token: AccessToken | None) -> AccessToken:
         """The identity a call made now would present, without capturing a static token (for logs)."""
@@ -108,3 +123,6 @@ class Proxy:
             # Process-wide static cloaking: captured on the pointer's first call.
             self.static_token = thread_token or self.client.token
         return self.static_token
+
+
+_new_proxy = object.__new__
