@@ -37,7 +37,8 @@ class _Enumerator(ComObject, Generic[T, R]):
     __slots__ = ("_items", "_pos")
 
     def __init__(self, svc: Backend, proxy: Proxy, items: list[R], pos: int = 0) -> None:
-        super().__init__(svc, proxy)
+        self._svc = svc  # ComObject's fields, without the super().__init__ frame (as Job does)
+        self._proxy = proxy
         self._items = items
         self._pos = pos
 
