@@ -279,3 +279,28 @@ def test_machine_quota_counts_exempt_users_jobs_bits_core_10_24(svc: BitsService
         svc.connect().create_job("user", JobType.DOWNLOAD)
     assert exc.value.hresult == BG_E_TOO_MANY_JOBS_PER_MACHINE
     admin.create_job("a300", JobType.DOWNLOAD)
+
+
+def test_iterating_an_enumerator_fetches_in_chunks_emulator_choice(
+    svc: BitsService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Emulator choice (issue 8): a Python loop over an enumerator asks Next for 64 items at a time, as a
+    COM client fetching in chunks does; a chunk shorter than asked for is the end (S_FALSE), so 150 jobs
+    take three Next calls, a single job one, and every job comes once, in creation order. (An elevated
+    administrator, whom the 60-jobs-per-user quota does not bind.)"""
+    import logging
+
+    mgr = svc.connect(svc.logon(svc.add_user("admin", admin=True)).elevated_token)
+    ids = [mgr.create_job(f"j{i}", JobType.DOWNLOAD)[0] for i in range(150)]
+    caplog.set_level(logging.DEBUG, logger="emulator.calls")
+    assert [j.get_id() for j in mgr.enum_jobs()] == ids
+    nexts = [r for r in caplog.records if getattr(r, "bits_method", "") == "IEnumBackgroundCopyJobs::Next"]
+    assert len(nexts) == 3
+    caplog.clear()
+    with BitsService() as other:
+        m = other.connect()
+        only, _ = m.create_job("one", JobType.DOWNLOAD)
+        assert [j.get_id() for j in list(m.enum_jobs())] == [only]
+    assert [getattr(r, "bits_method", "") for r in caplog.records if r.name == "emulator.calls"].count(
+        "IEnumBackgroundCopyJobs::Next"
+    ) == 1

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..backend import Backend
 
 T = TypeVar("T", bound=ComObject)
+_CHUNK = 64  # items per Next call when a Python loop iterates an enumerator
 R = TypeVar("R")
 
 
@@ -91,11 +92,14 @@ class _Enumerator(ComObject, Generic[T, R]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[T]:
+        # Fetched in chunks, as a COM client asks Next for several items per round trip: a chunk shorter
+        # than asked for (S_FALSE) is the end, so a short enumeration costs one Next call, not one per item
+        # plus a last empty one.
         while True:
-            batch = self.next(1)
-            if not batch:
+            batch = self.next(_CHUNK)
+            yield from batch
+            if len(batch) < _CHUNK:
                 return
-            yield batch[0]
 
     def __len__(self) -> int:
         return self.get_count()
