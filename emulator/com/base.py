@@ -40,7 +40,7 @@ class ComObject:
     def set_blanket(self, blanket: Blanket) -> None:
         """CoSetProxyBlanket on this pointer only."""
         with self._svc.lock:
-            self._proxy.set_blanket(blanket, self._svc.thread_token)
+            self._proxy = self._proxy.with_blanket(blanket, self._svc.thread_token)
 
     @property
     def blanket(self) -> Blanket:

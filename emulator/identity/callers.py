@@ -55,7 +55,7 @@ def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
 class ClientProcess:
     """A client process: its primary token and the blanket CoInitializeSecurity gave every new proxy."""
 
-    __slots__ = ("default_blanket", "defaults", "token")
+    __slots__ = ("default_blanket", "defaults", "shared", "token")
 
     def __init__(self, token: AccessToken, default_blanket: Blanket) -> None:
         self.token = token
@@ -63,6 +63,10 @@ class ClientProcess:
         # What every new pointer of this process starts with, worked out once: each GetJob, EnumJobs,
         # Next or QueryInterface hands out a new pointer (Proxy.spawn), so this is on the hot path.
         self.defaults = _security_state(default_blanket)
+        # When that default presents the process token on every call (``fixed``), a pointer's security
+        # state never changes until its own CoSetProxyBlanket, which gives it a state of its own
+        # (ComObject.set_blanket): new pointers can share one state object until then.
+        self.shared: Proxy | None = Proxy(self) if self.defaults[4] else None
 
 
 def _security_state(blanket: Blanket) -> tuple[Blanket, ImpersonationLevel, Cloaking, bool, bool]:
@@ -91,14 +95,20 @@ class Proxy:
     def _apply(self, blanket: Blanket) -> None:
         self.blanket, self.level, self.cloak, self.anonymous, self.fixed = _security_state(blanket)
 
-    def set_blanket(self, blanket: Blanket, thread_token: AccessToken | None) -> None:
-        self._apply(validate_blanket(blanket, self.client.default_blanket))
+    def with_blanket(self, blanket: Blanket, thread_token: AccessToken | None) -> Proxy:
+        """CoSetProxyBlanket: the new security state of this pointer, a new object (the one it replaces may
+        be shared by other pointers: ClientProcess.shared)."""
+        client = self.client
+        p = Proxy(client, validate_blanket(blanket, client.default_blanket))
         # Static cloaking fixes the identity when the blanket is set (CLOAK, EOAC).
-        self.static_token = (thread_token or self.client.token) if self.cloak is Cloaking.STATIC else None
+        p.static_token = (thread_token or client.token) if p.cloak is Cloaking.STATIC else None
+        return p
 
     def spawn(self) -> Proxy:
         """A pointer obtained through this one (QI, GetJob, Next…): the process default, not ours (SVC)."""
         client = self.client
+        if client.shared is not None:
+            return client.shared  # never changed in place (see ClientProcess.shared)
         p = _new_proxy(Proxy)  # the state is the client's precomputed default: no __init__ to run
         p.client = client
         p.static_token = None
