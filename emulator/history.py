@@ -184,7 +184,13 @@ class History:
         self._jobs = jobs
         self._profile_name = profile_name
         self._strict = strict
-        self._records: deque[HistoryRecord] = deque(maxlen=_check_limit(limit))
+        # Records are kept as (record class, field values) when they happen and made into their frozen
+        # record objects when first read: the history is fed on every state change of every job and read
+        # rarely, and building a frozen dataclass costs about as much as the rest of the feeding.
+        self._records: deque[HistoryRecord | tuple[type[HistoryRecord], tuple[Any, ...]]] = deque(
+            maxlen=_check_limit(limit)
+        )
+        self._raw = False  # some entries are still (class, values)
         self.dropped = 0
         # Display names of live jobs, so the record of a job's last transition (ACKNOWLEDGED,
         # CANCELLED: the job has already left the queue) still names it. Bounded by the live jobs.
@@ -204,7 +210,7 @@ class History:
     @limit.setter
     def limit(self, value: int | None) -> None:
         value = _check_limit(value)
-        kept = list(self._records)
+        kept: list[Any] = self._list()
         if value is not None and len(kept) > value:
             self.dropped += len(kept) - value
             kept = kept[len(kept) - value :]
@@ -216,21 +222,32 @@ class History:
 
     # reading --------------------------------------------------------------------------------------
 
+    def _list(self) -> list[HistoryRecord]:
+        """Every record, oldest first, as record objects (made now for those not read before)."""
+        records = self._records
+        if self._raw:
+            made = [r if isinstance(r, HistoryRecord) else r[0](*r[1]) for r in records]
+            records.clear()
+            records.extend(made)
+            self._raw = False
+            return made
+        return list(records)  # type: ignore[arg-type]  # no raw entry left (self._raw is False)
+
     def __iter__(self) -> Iterator[HistoryRecord]:
-        return iter(list(self._records))
+        return iter(self._list())
 
     def __len__(self) -> int:
         return len(self._records)
 
     def __getitem__(self, index: int) -> HistoryRecord:
-        return self._records[index]
+        return self._list()[index]
 
     def records(self, job: uuid.UUID | str | None = None) -> list[HistoryRecord]:
         """All records, or those of one job (by GUID or display name)."""
         if job is None:
-            return list(self._records)
+            return self._list()
         key = job if isinstance(job, uuid.UUID) else _guid(job)
-        return [r for r in self._records if r.job_id == key or r.job_name == job]
+        return [r for r in self._list() if r.job_id == key or r.job_name == job]
 
     def states(self, job: uuid.UUID | str) -> list[JobState]:
         """The states a job went through, in order, starting with SUSPENDED when its creation was seen."""
@@ -246,14 +263,14 @@ class History:
 
     @property
     def requests(self) -> list[Request]:
-        return [r for r in self._records if isinstance(r, Request)]
+        return [r for r in self._list() if isinstance(r, Request)]
 
     @property
     def callbacks(self) -> list[Notification]:
-        return [r for r in self._records if isinstance(r, Notification)]
+        return [r for r in self._list() if isinstance(r, Notification)]
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [r.to_json() for r in self._records]
+        return [r.to_json() for r in self._list()]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the records as JSON (read back with ``emulator.history.load``)."""
@@ -266,21 +283,23 @@ class History:
         """Draw each job's states over virtual time into an SVG file (``emulator.timeline.render``)."""
         from .timeline import render
 
-        return render(list(self._records), path, title=title or f"bits-emulator ({self._profile_name})")
+        return render(self._list(), path, title=title or f"bits-emulator ({self._profile_name})")
 
     def summary(self) -> str:
         """One line per job: its states with their virtual times (the text form of the timeline)."""
         from .timeline import summary
 
-        return summary(list(self._records))
+        return summary(self._list())
 
     # feeding --------------------------------------------------------------------------------------
 
-    def _add(self, record: HistoryRecord) -> None:
+    def _add(self, kind: type[HistoryRecord], *values: Any) -> None:
+        """Record a ``kind(*values)`` (made when first read: see ``__init__``)."""
         records = self._records
         if records.maxlen is not None and len(records) == records.maxlen:
             self.dropped += 1
-        records.append(record)
+        records.append((kind, values))
+        self._raw = True
 
     def _name(self, job_id: uuid.UUID) -> str:
         rec = self._jobs.get(job_id)
@@ -292,7 +311,7 @@ class History:
     def _on_created(self, event: events.JobCreated) -> None:
         job = event.job
         self._names[job.id] = job.display_name
-        self._add(Creation(event.at, job.id, job.display_name, job.job_type, job.owner_sid))
+        self._add(Creation, event.at, job.id, job.display_name, job.job_type, job.owner_sid)
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(
                 "job %r {%s} created (%s) at %s",
@@ -307,7 +326,7 @@ class History:
         name = self._name(event.job_id)
         if event.new in FINAL_STATES:
             self._names.pop(event.job_id, None)
-        self._add(StateChange(event.at, event.job_id, name, event.old, event.new))
+        self._add(StateChange, event.at, event.job_id, name, event.old, event.new)
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(
                 "job %r {%s} %s -> %s at %s",
@@ -321,7 +340,7 @@ class History:
 
     def _on_request(self, event: RequestMade) -> None:
         name = self._name(event.job_id)
-        record = Request(
+        values = (
             event.at,
             event.job_id,
             name,
@@ -333,7 +352,7 @@ class History:
             event.hresult,
             event.registered,
         )
-        self._add(record)
+        self._add(Request, *values)
         strict = self._strict()
         level = logging.WARNING if strict and not event.registered else logging.INFO
         if NETWORK_LOG.isEnabledFor(level):
@@ -344,7 +363,7 @@ class History:
                 event.url,
                 span,
                 name,
-                record.result,
+                Request(*values).result,
                 event.hresult,
                 "" if event.registered else " [host not registered on the fake network]",
                 extra={"bits_job": str(event.job_id), "bits_url": event.url, "bits_hresult": event.hresult},
@@ -352,7 +371,7 @@ class History:
 
     def _on_callback(self, event: CallbackCalled) -> None:
         name = self._name(event.job_id)
-        self._add(Notification(event.at, event.job_id, name, event.method, event.succeeded))
+        self._add(Notification, event.at, event.job_id, name, event.method, event.succeeded)
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "%s(job %r) %s at %s",
@@ -365,7 +384,7 @@ class History:
 
     def _on_command_line(self, event: NotifyCommandLine) -> None:
         name = self._name(event.job_id)
-        self._add(Notification(event.at, event.job_id, name, "CommandLine", True))
+        self._add(Notification, event.at, event.job_id, name, "CommandLine", True)
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "command line %r %r for job %r (%s)",
