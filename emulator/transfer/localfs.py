@@ -45,9 +45,9 @@ import shutil
 import stat
 import tempfile
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from .. import hresults
@@ -65,6 +65,7 @@ DEVICE_NAMES = frozenset(
 LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
 MAX_LINKS = 40  # symlinks followed in one name, as Linux's MAXSYMLINKS
 LISTINGS = 64  # directories whose folded listings are kept (LocalFileSystem._listings)
+NAMES = 1024  # parsed names kept (LocalFileSystem._names)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = os.O_NOFOLLOW
 
@@ -153,6 +154,51 @@ def _windows_segments(path: str) -> list[str]:
     return out
 
 
+_POSIX, _DRIVE_KIND, _UNC_KIND = "posix", "drive", "unc"
+
+
+class _Name:
+    """A local or SMB name once parsed (LocalFileSystem._parsed): which root it hangs under, its host
+    segments, and for a POSIX name its directory and host path (pure functions of the name: no root, no
+    file system), built once instead of through pathlib at every step."""
+
+    __slots__ = ("_host", "_parent", "kind", "posix_dir", "segs")
+
+    def __init__(self, kind: str, segs: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.segs = segs
+        # What os.open gets for the directory of a POSIX name (unused for the rooted kinds).
+        self.posix_dir = "/" + "/".join(segs[:-1]) if kind is _POSIX else ""
+        self._host: Path | None = None
+        self._parent: Path | None = None
+
+    def posix_host(self) -> Path:
+        """The host path of a POSIX name (segments are never ``.``, ``..`` or empty: one plain join)."""
+        if self._host is None:
+            self._host = Path("/" + "/".join(self.segs))
+        return self._host
+
+    def posix_parent(self) -> Path:
+        """The host path of a POSIX name's directory, where its temporary goes."""
+        if self._parent is None:
+            self._parent = self.posix_host().parent
+        return self._parent
+
+
+def _parse_name(name: str) -> _Name:
+    """Parse a drive, UNC or absolute POSIX name (E_INVALIDARG for refused ones)."""
+    m = _DRIVE.match(name)
+    if m:
+        return _Name(_DRIVE_KIND, (m.group(1).upper(), *_windows_segments(name[2:])))
+    if is_unc(name):
+        return _Name(_UNC_KIND, tuple(_windows_segments(name)))
+    if name.startswith("/"):
+        segs = _segments(name)
+        _check_segments(segs)
+        return _Name(_POSIX, tuple(posix_segment(seg) for seg in segs))
+    raise BitsError(hresults.E_INVALIDARG, f"{name!r} is not a full path")
+
+
 def _within(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -201,6 +247,8 @@ class LocalFileSystem:
         # creations, renames and deletions update it in place (_changing), so a stream of files into one
         # directory costs O(1) per file, not a listing each. Bounded: the most recent LISTINGS directories.
         self._listings: dict[tuple[int, int], tuple[int, dict[str, list[str]]]] = {}
+        # Names parsed and checked (_parsed), by the string given: bounded, the oldest dropped first.
+        self._names: dict[str, _Name] = {}
 
     # roots ----------------------------------------------------------------------------------------
 
@@ -239,18 +287,29 @@ class LocalFileSystem:
                 self._drive_root = None
             self._owned_root = None
 
-    def _parse(self, name: str) -> tuple[Path | None, list[str]]:
+    def _parse(self, name: str) -> tuple[Path | None, tuple[str, ...]]:
         """(root or None for POSIX paths, host segments) of a local or SMB name; E_INVALIDARG if refused."""
-        m = _DRIVE.match(name)
-        if m:
-            return self.drive_root, [m.group(1).upper(), *_windows_segments(name[2:])]
-        if is_unc(name):
-            return self.unc_root, _windows_segments(name)
-        if name.startswith("/"):
-            segs = _segments(name)
-            _check_segments(segs)
-            return None, [posix_segment(seg) for seg in segs]
-        raise BitsError(hresults.E_INVALIDARG, f"{name!r} is not a full path")
+        parsed = self._parsed(name)
+        if parsed.kind is _POSIX:
+            return None, parsed.segs
+        return self._rooted(parsed), parsed.segs
+
+    def _rooted(self, parsed: _Name) -> Path:
+        """The root a drive or UNC name hangs under. Looked up at every call, not kept with the parsed
+        name: a test may move a root (``drive_root = …``) after names were parsed."""
+        return self.drive_root if parsed.kind is _DRIVE_KIND else self.unc_root
+
+    def _parsed(self, name: str) -> _Name:
+        """The checked, host-spelled form of ``name``, parsed once per name string: every step of a
+        download (AddFile, the transfer, Complete) asks for the same names, and the parse is a pure function
+        of the string (refused names are not kept: they raise at every call)."""
+        parsed = self._names.get(name)
+        if parsed is None:
+            parsed = _parse_name(name)
+            if len(self._names) >= NAMES:
+                del self._names[next(iter(self._names))]  # the oldest name first
+            self._names[name] = parsed
+        return parsed
 
     # the walk: one directory descriptor at a time, no symlink followed blindly ----------------------
 
@@ -330,7 +389,7 @@ class LocalFileSystem:
             return None
         return names[0] if names else None
 
-    def _walk(self, root: Path, segs: list[str], *, create: bool = False) -> tuple[int, list[str], list[str]]:
+    def _walk(self, root: Path, segs: Sequence[str], *, create: bool = False) -> tuple[int, list[str], list[str]]:
         """Walk ``segs`` (directories) from ``root``: (fd of the deepest directory reached, the host names
         walked, the segments left because they do not exist). Symlinks are resolved by hand and must stay
         under the root (E_ACCESSDENIED); ``create`` makes the missing directories."""
@@ -424,20 +483,21 @@ class LocalFileSystem:
     def _directory(self, name: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
         """(fd of the directory that holds ``name``, the leaf's host name); ERROR_PATH_NOT_FOUND when the
         directory does not exist. The descriptor is what every write and rename is made relative to."""
-        root, segs = self._parse(name)
-        if not segs:
+        parsed = self._parsed(name)
+        if not parsed.segs:
             raise BitsError(hresults.E_INVALIDARG, f"{name!r} names no file")
-        *dirs, leaf = segs
-        if root is None:
+        leaf = parsed.segs[-1]
+        if parsed.kind is _POSIX:
             try:
-                fd = os.open(Path("/", *dirs), _DIR_FLAGS)
+                fd = os.open(parsed.posix_dir, _DIR_FLAGS)
             except OSError as exc:
                 if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                    where = "/" + "/".join(dirs)
-                    raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{where} does not exist") from None
+                    raise LocalFileFault(
+                        hresults.ERROR_PATH_NOT_FOUND, f"{parsed.posix_dir} does not exist"
+                    ) from None
                 raise fault_from_oserror(exc, name) from None
         else:
-            fd, _walked, missing = self._walk(root, dirs, create=create)
+            fd, _walked, missing = self._walk(self._rooted(parsed), parsed.segs[:-1], create=create)
             if missing:
                 _close(fd)
                 raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"the directory of {name!r} does not exist")
@@ -450,12 +510,14 @@ class LocalFileSystem:
     def host_path(self, name: str) -> Path:
         """Where a Windows (or POSIX) name lives on this machine, with the existing components spelled as
         on disk; raises for names that escape (a symlink anywhere on the way, the last one included)."""
-        root, segs = self._parse(name)
-        if root is None:
-            return Path(str(PurePosixPath("/", *segs)))
+        parsed = self._parsed(name)
+        if parsed.kind is _POSIX:
+            return parsed.posix_host()
+        root, segs = self._rooted(parsed), parsed.segs
         if not segs:
             return root
-        dirs, leaf = segs[:-1], segs[-1]
+        dirs: Sequence[str] = segs[:-1]
+        leaf = segs[-1]
         first: Path | None = None
         for _ in range(MAX_LINKS + 1):
             fd, walked, missing = self._walk(root, dirs)
@@ -552,8 +614,11 @@ class LocalFileSystem:
 
         Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL)."""
         with self._directory(f.local_name) as (fd, _leaf_name):
-            directory = self.host_path(f.local_name).parent
-            if not self.may_write(self.writer_sid(job), directory):
+            parsed = self._parsed(f.local_name)
+            # A rooted name's directory is found on disk (its spelling, its links); a POSIX one's is its text.
+            directory = parsed.posix_parent() if parsed.kind is _POSIX else self.host_path(f.local_name).parent
+            # Who writes matters only once some directory is restricted (may_write allows all before).
+            if self._writers and not self.may_write(self.writer_sid(job), directory):
                 raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
             if f.temp_name is not None:
                 old = _leaf(f.temp_name)[2]
@@ -579,9 +644,13 @@ class LocalFileSystem:
     def _split_host(self, path: Path) -> tuple[Path | None, list[str], str]:
         """(root, directory segments, leaf) of a host path this sandbox handed out."""
         for root in (self._unc_root, self._drive_root):
-            if root is not None and _within(path, root):
-                parts = list(path.relative_to(root).parts)
-                return root, parts[:-1], parts[-1]
+            if root is None:
+                continue
+            try:
+                parts = list(path.relative_to(root).parts)  # once: the test and the split (not _within)
+            except ValueError:
+                continue
+            return root, parts[:-1], parts[-1]
         return None, list(path.parent.parts), path.name
 
     def _open_temp_fd(self, tmp: Path, *, truncate: bool = False) -> int:
@@ -589,10 +658,13 @@ class LocalFileSystem:
         (or a directory) swapped for a link, or a file with other hard links, gets none (LocalFileFault)."""
         root, dirs, leaf = self._split_host(tmp)
         if root is None:
+            # A host path outside the roots (a POSIX name's temporary): its parent is the directory,
+            # opened by the path as it is, without rebuilding a Path from its parts.
+            parent = tmp.parent
             try:
-                dfd = os.open(Path(*dirs) if dirs else Path("/"), _DIR_FLAGS)
+                dfd = os.open(parent if dirs else "/", _DIR_FLAGS)
             except OSError as exc:
-                raise fault_from_oserror(exc, str(tmp.parent)) from None
+                raise fault_from_oserror(exc, str(parent)) from None
         else:
             dfd, _, missing = self._walk(root, dirs)
             if missing:

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -36,12 +37,12 @@ from ..clock import NS
 from ..constants import AuthScheme, AuthTarget, TokenFlags
 from ..domain.acting import acting_sid
 from ..events import EventBus, NetworkChanged, RequestMade
+from ..history import Request
 from ..hresults import HResult
 from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
-    from ..history import Request
     from .flow import Failure, Flow
 
 Generator = Callable[[int, int], bytes]
@@ -68,6 +69,12 @@ def status_is_fatal(status: int) -> bool:
     return not (500 <= status < 600 and status not in (501, 505))
 
 
+# Every connection looks its URL up (host_known, resource) several times: the key and the host are pure
+# functions of the string, so the last URLS of each are kept instead of splitting the URL at every look.
+URLS = 1024
+
+
+@lru_cache(maxsize=URLS)
 def _key(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"
@@ -75,8 +82,15 @@ def _key(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
 
 
+@lru_cache(maxsize=URLS)
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+@lru_cache(maxsize=64)
+def _http_date(timestamp: float) -> str:
+    """Last-Modified as HTTP writes it; a resource's time stamp rarely changes, its reconnections are many."""
+    return formatdate(timestamp, usegmt=True)
 
 
 @dataclass(eq=False)
@@ -135,7 +149,7 @@ class Resource:
         base: dict[str, str] = {}
         if self.content_length:
             base["Content-Length"] = str(self.size)
-        base["Last-Modified"] = formatdate(self.last_modified, usegmt=True)
+        base["Last-Modified"] = _http_date(self.last_modified)
         if self.ranges:
             base["Accept-Ranges"] = "bytes"
         base.update(self.headers)
@@ -306,9 +320,6 @@ class FakeNetwork:
 
     def observe_request(self, rec: JobRecord, flow: Flow, t: int, failure: Failure | None) -> None:
         """Record the connection the scheduler just made for ``flow`` at ``t`` (ns): once per connect."""
-        from ..history import Request
-        from .http_loopback import is_loopback
-
         f = flow.file
         url = f.remote_name
         # A resumable source is asked for the bytes from where the file stopped (a Range request).
@@ -326,7 +337,7 @@ class FakeNetwork:
             hresult = failure.code
             if _HTTP_ERROR_BASE + 100 <= hresult < _HTTP_ERROR_BASE + 600:
                 status = hresult - _HTTP_ERROR_BASE
-        registered = self.host_known(url) or is_loopback(url)
+        registered = self.host_known(url) or _is_loopback(url)
         key = _key(url)
         if key in self._resources:
             self._requested.add(key)
@@ -381,6 +392,13 @@ class FakeNetwork:
         self.connected = connected
         if self._bus is not None:
             self._bus.publish(NetworkChanged(self._now(), connected))
+
+
+def _is_loopback(url: str) -> bool:
+    # Imported here, and only for hosts not on the fake network: http_loopback imports this module.
+    from .http_loopback import is_loopback
+
+    return is_loopback(url)
 
 
 def _header_pairs(rec: JobRecord) -> tuple[tuple[str, str], ...]:
