@@ -75,6 +75,7 @@ def _remote_kind(url: str) -> RemoteKind:
     raise _invalid(f"unsupported protocol in remote name {url[:40]!r}")
 
 
+@lru_cache(maxsize=REMOTE_NAMES)  # AddFile checks the same few local names again and again (remote_kind)
 def check_local_name(path: str) -> None:
     """A local name must be a full path, no wildcards, no ``\\\\?\\`` prefix, no alternate data stream."""
     if utf16_len(path) > MAX_PATH:

@@ -66,7 +66,8 @@ LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
 MAX_LINKS = 40  # symlinks followed in one name, as Linux's MAXSYMLINKS
 LISTINGS = 64  # directories whose folded listings are kept (LocalFileSystem._listings)
 NAMES = 1024  # parsed names kept (LocalFileSystem._names)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
 _NOFOLLOW = os.O_NOFOLLOW
 
 
@@ -232,6 +233,48 @@ def _copy_file(src: IO[bytes], dst: IO[bytes]) -> None:
     shutil.copyfileobj(src, dst, 1 << 20)
 
 
+Listings = dict[tuple[int, int], tuple[int, dict[str, list[str]]]]
+
+
+class _Changing:
+    """The context manager of ``LocalFileSystem._changing``. A class, not a @contextmanager generator:
+    every temporary's creation and every rename goes through one, and a plain object with two methods
+    costs a fraction of a generator driven through contextlib."""
+
+    __slots__ = ("_added", "_cached", "_fd", "_key", "_listings", "_mtime", "_removed")
+
+    def __init__(self, listings: Listings, dir_fd: int, added: Iterable[str], removed: Iterable[str]) -> None:
+        self._listings = listings
+        self._fd = dir_fd
+        self._added = added
+        self._removed = removed
+
+    def __enter__(self) -> None:
+        st = os.fstat(self._fd)
+        self._key = (st.st_dev, st.st_ino)
+        self._mtime = st.st_mtime_ns
+        self._cached = self._listings.get(self._key)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        listings, key, cached = self._listings, self._key, self._cached
+        if exc_type is not None or cached is None or cached[0] != self._mtime:
+            listings.pop(key, None)  # failed, or the listing was not current: read it again when needed
+            return
+        folded = cached[1]
+        for name in self._removed:
+            names = folded.get(_fold(name))
+            if names is not None and name in names:
+                names.remove(name)
+                if not names:
+                    del folded[_fold(name)]
+        for name in self._added:
+            names = folded.setdefault(_fold(name), [])
+            if name not in names:
+                names.append(name)
+                names.sort()
+        listings[key] = (os.fstat(self._fd).st_mtime_ns, folded)
+
+
 class LocalFileSystem:
     """The sandbox of one service. It needs nothing from the service: roots are set or made on first use."""
 
@@ -246,7 +289,7 @@ class LocalFileSystem:
         # directory's mtime is the one it was read (or last updated by this sandbox) at; the sandbox's own
         # creations, renames and deletions update it in place (_changing), so a stream of files into one
         # directory costs O(1) per file, not a listing each. Bounded: the most recent LISTINGS directories.
-        self._listings: dict[tuple[int, int], tuple[int, dict[str, list[str]]]] = {}
+        self._listings: Listings = {}
         # Names parsed and checked (_parsed), by the string given: bounded, the oldest dropped first.
         self._names: dict[str, _Name] = {}
 
@@ -337,34 +380,10 @@ class LocalFileSystem:
             del self._listings[next(iter(self._listings))]
         return folded
 
-    @contextmanager
-    def _changing(self, dir_fd: int, added: Iterable[str] = (), removed: Iterable[str] = ()) -> Iterator[None]:
+    def _changing(self, dir_fd: int, added: Iterable[str] = (), removed: Iterable[str] = ()) -> _Changing:
         """Around one change this sandbox makes to ``dir_fd``'s entries: a listing that was current just
         before is updated in place (and stamped with the new mtime); any other is dropped."""
-        st = os.fstat(dir_fd)
-        key = (st.st_dev, st.st_ino)
-        cached = self._listings.get(key)
-        try:
-            yield
-        except BaseException:
-            self._listings.pop(key, None)
-            raise
-        if cached is None or cached[0] != st.st_mtime_ns:
-            self._listings.pop(key, None)
-            return
-        folded = cached[1]
-        for name in removed:
-            names = folded.get(_fold(name))
-            if names is not None and name in names:
-                names.remove(name)
-                if not names:
-                    del folded[_fold(name)]
-        for name in added:
-            names = folded.setdefault(_fold(name), [])
-            if name not in names:
-                names.append(name)
-                names.sort()
-        self._listings[key] = (os.fstat(dir_fd).st_mtime_ns, folded)
+        return _Changing(self._listings, dir_fd, added, removed)
 
     def _forget(self, dir_fd: int) -> None:
         with contextlib.suppress(OSError):
@@ -483,6 +502,15 @@ class LocalFileSystem:
     def _directory(self, name: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
         """(fd of the directory that holds ``name``, the leaf's host name); ERROR_PATH_NOT_FOUND when the
         directory does not exist. The descriptor is what every write and rename is made relative to."""
+        fd, leaf = self._open_directory(name, create=create)
+        try:
+            yield fd, leaf
+        finally:
+            _close(fd)
+
+    def _open_directory(self, name: str, *, create: bool = False) -> tuple[int, str]:
+        """What ``_directory`` yields, for the caller to close: prepare and finalize (once per file each)
+        call it in a plain try/finally instead of through a contextlib generator."""
         parsed = self._parsed(name)
         if not parsed.segs:
             raise BitsError(hresults.E_INVALIDARG, f"{name!r} names no file")
@@ -502,10 +530,7 @@ class LocalFileSystem:
                 _close(fd)
                 raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"the directory of {name!r} does not exist")
             leaf = self._match(fd, leaf) or leaf
-        try:
-            yield fd, leaf
-        finally:
-            _close(fd)
+        return fd, leaf
 
     def host_path(self, name: str) -> Path:
         """Where a Windows (or POSIX) name lives on this machine, with the existing components spelled as
@@ -613,7 +638,8 @@ class LocalFileSystem:
         """The temp file's host path, creating it if needed; (path, new temp name or None if unchanged).
 
         Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL)."""
-        with self._directory(f.local_name) as (fd, _leaf_name):
+        fd, _leaf_name = self._open_directory(f.local_name)
+        try:
             parsed = self._parsed(f.local_name)
             # A rooted name's directory is found on disk (its spelling, its links); a POSIX one's is its text.
             directory = parsed.posix_parent() if parsed.kind is _POSIX else self.host_path(f.local_name).parent
@@ -638,6 +664,8 @@ class LocalFileSystem:
                     raise fault_from_oserror(exc, f"cannot create a temporary file in {directory}") from None
                 os.close(tfd)
                 break
+        finally:
+            _close(fd)
         head, sep, _ = _leaf(f.local_name)
         return directory / name, f"{head}{sep}{name}"
 
@@ -671,7 +699,7 @@ class LocalFileSystem:
                 _close(dfd)
                 raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{tmp.parent} does not exist")
         try:
-            flags = os.O_WRONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | (os.O_TRUNC if truncate else 0)
+            flags = os.O_WRONLY | _NOFOLLOW | _CLOEXEC | (os.O_TRUNC if truncate else 0)
             try:
                 fd = os.open(leaf, flags, dir_fd=dfd)
             except OSError as exc:
@@ -731,7 +759,7 @@ class LocalFileSystem:
             if missing:
                 raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{source.parent} does not exist")
             try:
-                rfd = os.open(leaf, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dfd)
+                rfd = os.open(leaf, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=dfd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot open the source {source}") from None
         finally:
@@ -757,7 +785,8 @@ class LocalFileSystem:
         if f.temp_name is None:
             raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"{f.local_name!r} has no temporary file")
         temp = host_segment(_leaf(f.temp_name)[2])
-        with self._directory(f.local_name) as (fd, dest):
+        fd, dest = self._open_directory(f.local_name)
+        try:
             if not self._regular(fd, temp):
                 raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"the temporary {f.temp_name!r} is gone")
             self._before_rename(fd, temp, dest)
@@ -766,6 +795,8 @@ class LocalFileSystem:
                     os.rename(temp, dest, src_dir_fd=fd, dst_dir_fd=fd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot rename {f.temp_name!r}") from None
+        finally:
+            _close(fd)
 
     def discard(self, f: FileRecord) -> bool:
         """Delete a file's temporary; False when it exists but cannot be deleted."""
@@ -805,7 +836,7 @@ class LocalFileSystem:
         nofollow = _NOFOLLOW if self._parse(name)[0] is not None else 0
         with self._directory(name) as (fd, leaf):
             try:
-                rfd = os.open(leaf, os.O_RDONLY | nofollow | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+                rfd = os.open(leaf, os.O_RDONLY | nofollow | _CLOEXEC, dir_fd=fd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot open {name!r}") from None
             with os.fdopen(rfd, "rb") as fh:
