@@ -669,31 +669,35 @@ class LocalFileSystem:
         head, sep, _ = _leaf(f.local_name)
         return directory / name, f"{head}{sep}{name}"
 
-    def _split_host(self, path: Path) -> tuple[Path | None, list[str], str]:
-        """(root, directory segments, leaf) of a host path this sandbox handed out."""
+    def _split_host(self, path: Path) -> tuple[Path, list[str], str] | None:
+        """(root, directory segments, leaf) of a host path this sandbox handed out under a root; None for
+        a path under no root (a POSIX name's)."""
+        text = str(path)
         for root in (self._unc_root, self._drive_root):
-            if root is None:
+            # A path under a root spells the root's text first: a cheap test before pathlib's.
+            if root is None or not text.startswith(str(root)):
                 continue
             try:
                 parts = list(path.relative_to(root).parts)  # once: the test and the split (not _within)
             except ValueError:
                 continue
             return root, parts[:-1], parts[-1]
-        return None, list(path.parent.parts), path.name
+        return None
 
     def _open_temp_fd(self, tmp: Path, *, truncate: bool = False) -> int:
         """A descriptor for writing a temporary, following no symlink anywhere under the root: a temporary
         (or a directory) swapped for a link, or a file with other hard links, gets none (LocalFileFault)."""
-        root, dirs, leaf = self._split_host(tmp)
-        if root is None:
-            # A host path outside the roots (a POSIX name's temporary): its parent is the directory,
-            # opened by the path as it is, without rebuilding a Path from its parts.
-            parent = tmp.parent
+        split = self._split_host(tmp)
+        if split is None:
+            # A host path under no root (a POSIX name's temporary): its directory is opened by the path's
+            # own text (a Path's text is normal: no trailing or doubled separators), "/" for a bare name.
+            head, leaf = os.path.split(tmp)
             try:
-                dfd = os.open(parent if dirs else "/", _DIR_FLAGS)
+                dfd = os.open(head or "/", _DIR_FLAGS)
             except OSError as exc:
-                raise fault_from_oserror(exc, str(parent)) from None
+                raise fault_from_oserror(exc, str(tmp.parent)) from None
         else:
+            root, dirs, leaf = split
             dfd, _, missing = self._walk(root, dirs)
             if missing:
                 _close(dfd)
@@ -751,9 +755,10 @@ class LocalFileSystem:
         """A local source (a drive, UNC or POSIX path of an SMB-style remote name) opened for reading; under a
         root it is reached one directory descriptor at a time and its last component is no symlink, so a
         link swapped in after AddFile copies nothing from outside the sandbox."""
-        root, dirs, leaf = self._split_host(source)
-        if root is None:
+        split = self._split_host(source)
+        if split is None:
             return open(source, "rb")
+        root, dirs, leaf = split
         dfd, _, missing = self._walk(root, dirs)
         try:
             if missing:
