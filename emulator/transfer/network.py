@@ -87,12 +87,6 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-@lru_cache(maxsize=64)
-def _http_date(timestamp: float) -> str:
-    """Last-Modified as HTTP writes it; a resource's time stamp rarely changes, its reconnections are many."""
-    return formatdate(timestamp, usegmt=True)
-
-
 @dataclass(eq=False)
 class Resource:
     """One registered URL. Mutable: a test may change it between calls (e.g. ``resource.status = 200``)."""
@@ -145,16 +139,30 @@ class Resource:
         self.last_modified = max(at, self.last_modified + 1.0)
 
     def response_headers(self) -> str:
-        lines = [f"HTTP/1.1 {self.status}"]
-        base: dict[str, str] = {}
-        if self.content_length:
-            base["Content-Length"] = str(self.size)
-        base["Last-Modified"] = _http_date(self.last_modified)
-        if self.ranges:
-            base["Accept-Ranges"] = "bytes"
-        base.update(self.headers)
-        lines.extend(f"{k}: {v}" for k, v in base.items())
-        return "\r\n".join(lines) + "\r\n"
+        args = (self.status, self.size if self.content_length else None, self.last_modified, self.ranges,
+                tuple(self.headers.items()))
+        try:
+            return _response_headers(*args)
+        except TypeError:  # a header value a test gave that cannot be hashed: formatted, not kept
+            return _response_headers.__wrapped__(*args)
+
+
+@lru_cache(maxsize=256, typed=True)
+def _response_headers(
+    status: int, size: int | None, last_modified: float, ranges: bool, headers: tuple[tuple[str, str], ...]
+) -> str:
+    """The response header text of a resource in this state. Every connection asks for it and a resource's
+    state rarely changes (a test may change any of it: it is all in the key), so the text is kept."""
+    lines = [f"HTTP/1.1 {status}"]
+    base: dict[str, str] = {}
+    if size is not None:
+        base["Content-Length"] = str(size)
+    base["Last-Modified"] = formatdate(last_modified, usegmt=True)
+    if ranges:
+        base["Accept-Ranges"] = "bytes"
+    base.update(headers)
+    lines.extend(f"{k}: {v}" for k, v in base.items())
+    return "\r\n".join(lines) + "\r\n"
 
 
 class FakeNetwork:
