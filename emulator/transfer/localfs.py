@@ -12,7 +12,8 @@
   returns; the rules decide only where it lands. POSIX names keep POSIX rules (case-sensitive, exact).
   Matching up to case reads a directory's listing once and keeps it current through the sandbox's own
   changes (a change made by anyone else moves the directory's mtime and forces a new read), so a new name
-  costs O(1) whatever the number of files beside it.
+  costs O(1) whatever the number of files beside it. A name's parse (segments checked and host-spelled)
+  is kept per string, bounded: it depends on the text alone, never on the disk, which every step walks again.
 * Lone surrogates (legal in Windows names) are written to disk as their generalised UTF-8 bytes
   (``str.encode("utf-8", "surrogatepass")``), so any Windows name has one host name.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
