@@ -107,3 +107,37 @@ def test_a_posix_directory_removed_after_add_file_fails_the_transfer(svc: BitsSe
     job.resume()
     assert job.get_state() is JobState.ERROR
     assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, ERROR_PATH_NOT_FOUND)
+
+
+def test_a_local_name_swapped_for_a_link_out_of_the_root_before_the_transfer_gets_nothing(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    """The transfer does not walk the directory twice any more: a local name that is itself a link out of
+    the root is still followed and refused before the temporary is made (E_ACCESSDENIED, LOCAL_FILE)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim").write_bytes(b"T")
+    svc.network.register("http://server/a", b"payload")
+    drive = svc.filesystem.makedirs("C:\\d")
+    job = svc.connect().create_job("job", JobType.DOWNLOAD)[1]
+    job.add_file("http://server/a", "C:\\d\\a.bin")
+    os.symlink(outside / "victim", drive / "a.bin")
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, E_ACCESSDENIED)
+    assert sorted(p.name for p in drive.iterdir()) == ["a.bin"]  # no temporary
+    assert (outside / "victim").read_bytes() == b"T"
+
+
+def test_a_local_name_linked_inside_the_root_keeps_its_temporary_beside_the_name(svc: BitsService) -> None:
+    svc.network.register("http://server/a", b"payload")
+    drive = svc.filesystem.makedirs("C:\\d")
+    other = svc.filesystem.makedirs("C:\\e")
+    (other / "b.bin").write_bytes(b"old")
+    os.symlink(other / "b.bin", drive / "a.bin")
+    job = svc.connect().create_job("job", JobType.DOWNLOAD)[1]
+    job.add_file("http://server/a", "C:\\d\\a.bin")
+    job.resume()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert [p.name for p in drive.iterdir() if p.name.startswith(".BIT")] != []
+    assert [p.name for p in other.iterdir()] == ["b.bin"]

@@ -503,19 +503,21 @@ class LocalFileSystem:
     def _directory(self, name: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
         """(fd of the directory that holds ``name``, the leaf's host name); ERROR_PATH_NOT_FOUND when the
         directory does not exist. The descriptor is what every write and rename is made relative to."""
-        fd, leaf = self._open_directory(name, create=create)
+        fd, leaf, _walked = self._open_directory(name, create=create)
         try:
             yield fd, leaf
         finally:
             _close(fd)
 
-    def _open_directory(self, name: str, *, create: bool = False) -> tuple[int, str]:
-        """What ``_directory`` yields, for the caller to close: prepare and finalize (once per file each)
-        call it in a plain try/finally instead of through a contextlib generator."""
+    def _open_directory(self, name: str, *, create: bool = False) -> tuple[int, str, list[str]]:
+        """What ``_directory`` yields, and the host names walked below the root (none for a POSIX name), for
+        the caller to close: prepare and finalize (once per file each) call it in a plain try/finally
+        instead of through a contextlib generator."""
         parsed = self._parsed(name)
         if not parsed.segs:
             raise BitsError(hresults.E_INVALIDARG, f"{name!r} names no file")
         leaf = parsed.segs[-1]
+        walked: list[str] = []
         if parsed.kind is _POSIX:
             try:
                 fd = os.open(parsed.posix_dir, _DIR_FLAGS)
@@ -526,12 +528,12 @@ class LocalFileSystem:
                     ) from None
                 raise fault_from_oserror(exc, name) from None
         else:
-            fd, _walked, missing = self._walk(self._rooted(parsed), parsed.segs[:-1], create=create)
+            fd, walked, missing = self._walk(self._rooted(parsed), parsed.segs[:-1], create=create)
             if missing:
                 _close(fd)
                 raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"the directory of {name!r} does not exist")
             leaf = self._match(fd, leaf) or leaf
-        return fd, leaf
+        return fd, leaf, walked
 
     def host_path(self, name: str) -> Path:
         """Where a Windows (or POSIX) name lives on this machine, with the existing components spelled as
@@ -625,6 +627,16 @@ class LocalFileSystem:
     # temporary files -------------------------------------------------------------------------------
 
     @staticmethod
+    def _maybe_link(fd: int, leaf: str) -> bool:
+        """``leaf`` in ``fd`` is a symlink, or lstat fails other than by its absence."""
+        try:
+            return stat.S_ISLNK(os.lstat(leaf, dir_fd=fd).st_mode)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+
+    @staticmethod
     def _regular(fd: int, leaf: str) -> bool:
         """``leaf`` in ``fd`` is a plain file (not a symlink); False when it does not exist."""
         try:
@@ -639,11 +651,19 @@ class LocalFileSystem:
         """The temp file's host path, creating it if needed; (path, new temp name or None if unchanged).
 
         Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL)."""
-        fd, _leaf_name = self._open_directory(f.local_name)
+        fd, leaf, walked = self._open_directory(f.local_name)
         try:
             parsed = self._parsed(f.local_name)
-            # A rooted name's directory is found on disk (its spelling, its links); a POSIX one's is its text.
-            directory = parsed.posix_parent() if parsed.kind is _POSIX else self.host_path(f.local_name).parent
+            if parsed.kind is _POSIX:
+                directory = parsed.posix_parent()  # a POSIX name's directory is its text
+            elif self._maybe_link(fd, leaf):
+                # The local name is itself a link (or cannot be looked at): host_path follows it and refuses
+                # one that leads out of the root, as before any byte is written.
+                directory = self.host_path(f.local_name).parent
+            else:
+                # host_path would walk the same directories again to the same place: the walk just made
+                # (host spellings, links resolved) gives the directory.
+                directory = self._rooted(parsed).joinpath(*walked)
             # Who writes matters only once some directory is restricted (may_write allows all before).
             if self._writers and not self.may_write(self.writer_sid(job), directory):
                 raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
@@ -791,7 +811,7 @@ class LocalFileSystem:
         if f.temp_name is None:
             raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"{f.local_name!r} has no temporary file")
         temp = host_segment(_leaf(f.temp_name)[2])
-        fd, dest = self._open_directory(f.local_name)
+        fd, dest, _walked = self._open_directory(f.local_name)
         try:
             if not self._regular(fd, temp):
                 raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"the temporary {f.temp_name!r} is gone")
