@@ -400,6 +400,10 @@ class LocalFileSystem:
             pass
         except OSError:
             return seg
+        return self._match_folded(dir_fd, seg)
+
+    def _match_folded(self, dir_fd: int, seg: str) -> str | None:
+        """The entry of ``dir_fd`` named ``seg`` up to case, once the exact name is known to be absent."""
         want = _fold(seg)
         try:
             names = self._listing(dir_fd).get(want)
@@ -424,7 +428,15 @@ class LocalFileSystem:
         try:
             while pending:
                 seg = pending[0]
-                entry = self._match(fd, seg)
+                # _match inlined: the exact name's lstat is the one this step needs, not made twice.
+                st: os.stat_result | None = None
+                entry: str | None = seg
+                try:
+                    st = os.lstat(seg, dir_fd=fd)
+                except FileNotFoundError:
+                    entry = self._match_folded(fd, seg)
+                except OSError:
+                    pass  # the lstat below meets the same error and reports it
                 if entry is None:
                     if not create:
                         return fd, walked, pending
@@ -436,13 +448,14 @@ class LocalFileSystem:
                     except OSError as exc:
                         raise fault_from_oserror(exc, f"cannot create {seg!r}") from None
                     entry = seg
-                try:
-                    st = os.lstat(entry, dir_fd=fd)
-                except FileNotFoundError:
-                    self._forget(fd)
-                    continue  # it went away between the listing and now: look again
-                except OSError as exc:
-                    raise fault_from_oserror(exc, f"cannot reach {entry!r}") from None
+                if st is None:
+                    try:
+                        st = os.lstat(entry, dir_fd=fd)
+                    except FileNotFoundError:
+                        self._forget(fd)
+                        continue  # it went away between the listing and now: look again
+                    except OSError as exc:
+                        raise fault_from_oserror(exc, f"cannot reach {entry!r}") from None
                 if stat.S_ISLNK(st.st_mode):
                     links += 1
                     if links > MAX_LINKS:
