@@ -27,4 +27,9 @@ JOB_INACTIVITY_TIMEOUT: Final = 90 * 24 * 3600
 
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit Windows' limits are stated in."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    # The usual case, answered without a look at each character (str.isascii, not text.isascii: a
+    # non-string is still a TypeError, as len() made it, not an AttributeError).
+    if str.isascii(text):
+        return len(text)
+    # A character above U+FFFF is a surrogate pair (2 units); a lone surrogate is 1 unit, as in Windows.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .. import hresults
@@ -32,6 +33,20 @@ def is_unc(path: str) -> bool:
 
 def remote_kind(url: str, job_type: JobType) -> RemoteKind:
     """Validate a remote name; E_INVALIDARG for what AddFile rejects (bg_file_info, addfile pages)."""
+    kind = _remote_kind(url)
+    if kind is RemoteKind.SMB and job_type is JobType.UPLOAD_REPLY:
+        raise _invalid("upload-reply jobs cannot use SMB remote names")
+    return kind
+
+
+# A job's remote name is checked at AddFile and again at every connection; the check is a pure function
+# of the string (URL parsing included), so the last REMOTE_NAMES answers are kept. A refused name is not
+# kept (lru_cache keeps no exception): it raises, with a fresh error, at every call.
+REMOTE_NAMES = 1024
+
+
+@lru_cache(maxsize=REMOTE_NAMES)
+def _remote_kind(url: str) -> RemoteKind:
     if utf16_len(url) > MAX_REMOTE_NAME:
         raise _invalid(f"remote name longer than {MAX_REMOTE_NAME} characters")
     if "*" in url or ("?" in url.split("://", 1)[-1].split("?", 1)[0] and url.lower().startswith("file")):
@@ -56,12 +71,11 @@ def remote_kind(url: str, job_type: JobType) -> RemoteKind:
     if lowered.startswith("file://") or is_unc(url) or _DRIVE.match(url) or url.startswith("/"):
         if "*" in url or "?" in url:
             raise _invalid("wildcards are not allowed in a remote name")
-        if job_type is JobType.UPLOAD_REPLY:
-            raise _invalid("upload-reply jobs cannot use SMB remote names")
-        return RemoteKind.SMB
+        return RemoteKind.SMB  # upload-reply jobs refuse it (remote_kind): the only rule that needs the job
     raise _invalid(f"unsupported protocol in remote name {url[:40]!r}")
 
 
+@lru_cache(maxsize=REMOTE_NAMES)  # AddFile checks the same few local names again and again (remote_kind)
 def check_local_name(path: str) -> None:
     """A local name must be a full path, no wildcards, no ``\\\\?\\`` prefix, no alternate data stream."""
     if utf16_len(path) > MAX_PATH:

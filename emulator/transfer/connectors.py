@@ -10,6 +10,8 @@ file from whichever source the flow holds.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .. import hresults
 from ..clock import exact, to_ns
 from ..constants import ErrorContext, JobType
@@ -38,7 +40,15 @@ def open_flow(net: FakeNetwork, rec: JobRecord, f: FileRecord, t: int) -> Flow:
         else:
             # Loopback servers answer at once; any other unknown name takes resolve_delay to fail.
             latency = 0.0 if http_loopback.is_loopback(f.remote_name) else net.resolve_delay
-    return Flow(f, ready_at=t + to_ns(exact(latency)))
+    return Flow(f, ready_at=t + _latency_ns(latency))
+
+
+@lru_cache(maxsize=64, typed=True)
+def _latency_ns(latency: float) -> int:
+    """A latency in exact nanoseconds. Every connection converts one of a few values (the network's
+    default, each resource's), and exact() goes through the float's decimal text: kept, not redone.
+    ``typed``: 1, 1.0 and Fraction(1) are kept apart, so each is converted by its own rule."""
+    return to_ns(exact(latency))
 
 
 def connect(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow, t: int) -> Failure | None:

@@ -12,7 +12,8 @@
   returns; the rules decide only where it lands. POSIX names keep POSIX rules (case-sensitive, exact).
   Matching up to case reads a directory's listing once and keeps it current through the sandbox's own
   changes (a change made by anyone else moves the directory's mtime and forces a new read), so a new name
-  costs O(1) whatever the number of files beside it.
+  costs O(1) whatever the number of files beside it. A name's parse (segments checked and host-spelled)
+  is kept per string, bounded: it depends on the text alone, never on the disk, which every step walks again.
 * Lone surrogates (legal in Windows names) are written to disk as their generalised UTF-8 bytes
   (``str.encode("utf-8", "surrogatepass")``), so any Windows name has one host name.
 * No name escapes its root: ``..`` segments and device names (CON, NUL, COM1 …) → E_INVALIDARG; a
@@ -45,9 +46,9 @@ import shutil
 import stat
 import tempfile
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from .. import hresults
@@ -65,7 +66,9 @@ DEVICE_NAMES = frozenset(
 LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
 MAX_LINKS = 40  # symlinks followed in one name, as Linux's MAXSYMLINKS
 LISTINGS = 64  # directories whose folded listings are kept (LocalFileSystem._listings)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+NAMES = 1024  # parsed names kept (LocalFileSystem._names)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
 _NOFOLLOW = os.O_NOFOLLOW
 
 
@@ -153,6 +156,51 @@ def _windows_segments(path: str) -> list[str]:
     return out
 
 
+_POSIX, _DRIVE_KIND, _UNC_KIND = "posix", "drive", "unc"
+
+
+class _Name:
+    """A local or SMB name once parsed (LocalFileSystem._parsed): which root it hangs under, its host
+    segments, and for a POSIX name its directory and host path (pure functions of the name: no root, no
+    file system), built once instead of through pathlib at every step."""
+
+    __slots__ = ("_host", "_parent", "kind", "posix_dir", "segs")
+
+    def __init__(self, kind: str, segs: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.segs = segs
+        # What os.open gets for the directory of a POSIX name (unused for the rooted kinds).
+        self.posix_dir = "/" + "/".join(segs[:-1]) if kind is _POSIX else ""
+        self._host: Path | None = None
+        self._parent: Path | None = None
+
+    def posix_host(self) -> Path:
+        """The host path of a POSIX name (segments are never ``.``, ``..`` or empty: one plain join)."""
+        if self._host is None:
+            self._host = Path("/" + "/".join(self.segs))
+        return self._host
+
+    def posix_parent(self) -> Path:
+        """The host path of a POSIX name's directory, where its temporary goes."""
+        if self._parent is None:
+            self._parent = self.posix_host().parent
+        return self._parent
+
+
+def _parse_name(name: str) -> _Name:
+    """Parse a drive, UNC or absolute POSIX name (E_INVALIDARG for refused ones)."""
+    m = _DRIVE.match(name)
+    if m:
+        return _Name(_DRIVE_KIND, (m.group(1).upper(), *_windows_segments(name[2:])))
+    if is_unc(name):
+        return _Name(_UNC_KIND, tuple(_windows_segments(name)))
+    if name.startswith("/"):
+        segs = _segments(name)
+        _check_segments(segs)
+        return _Name(_POSIX, tuple(posix_segment(seg) for seg in segs))
+    raise BitsError(hresults.E_INVALIDARG, f"{name!r} is not a full path")
+
+
 def _within(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -186,6 +234,48 @@ def _copy_file(src: IO[bytes], dst: IO[bytes]) -> None:
     shutil.copyfileobj(src, dst, 1 << 20)
 
 
+Listings = dict[tuple[int, int], tuple[int, dict[str, list[str]]]]
+
+
+class _Changing:
+    """The context manager of ``LocalFileSystem._changing``. A class, not a @contextmanager generator:
+    every temporary's creation and every rename goes through one, and a plain object with two methods
+    costs a fraction of a generator driven through contextlib."""
+
+    __slots__ = ("_added", "_cached", "_fd", "_key", "_listings", "_mtime", "_removed")
+
+    def __init__(self, listings: Listings, dir_fd: int, added: Iterable[str], removed: Iterable[str]) -> None:
+        self._listings = listings
+        self._fd = dir_fd
+        self._added = added
+        self._removed = removed
+
+    def __enter__(self) -> None:
+        st = os.fstat(self._fd)
+        self._key = (st.st_dev, st.st_ino)
+        self._mtime = st.st_mtime_ns
+        self._cached = self._listings.get(self._key)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        listings, key, cached = self._listings, self._key, self._cached
+        if exc_type is not None or cached is None or cached[0] != self._mtime:
+            listings.pop(key, None)  # failed, or the listing was not current: read it again when needed
+            return
+        folded = cached[1]
+        for name in self._removed:
+            names = folded.get(_fold(name))
+            if names is not None and name in names:
+                names.remove(name)
+                if not names:
+                    del folded[_fold(name)]
+        for name in self._added:
+            names = folded.setdefault(_fold(name), [])
+            if name not in names:
+                names.append(name)
+                names.sort()
+        listings[key] = (os.fstat(self._fd).st_mtime_ns, folded)
+
+
 class LocalFileSystem:
     """The sandbox of one service. It needs nothing from the service: roots are set or made on first use."""
 
@@ -200,7 +290,9 @@ class LocalFileSystem:
         # directory's mtime is the one it was read (or last updated by this sandbox) at; the sandbox's own
         # creations, renames and deletions update it in place (_changing), so a stream of files into one
         # directory costs O(1) per file, not a listing each. Bounded: the most recent LISTINGS directories.
-        self._listings: dict[tuple[int, int], tuple[int, dict[str, list[str]]]] = {}
+        self._listings: Listings = {}
+        # Names parsed and checked (_parsed), by the string given: bounded, the oldest dropped first.
+        self._names: dict[str, _Name] = {}
 
     # roots ----------------------------------------------------------------------------------------
 
@@ -239,18 +331,29 @@ class LocalFileSystem:
                 self._drive_root = None
             self._owned_root = None
 
-    def _parse(self, name: str) -> tuple[Path | None, list[str]]:
+    def _parse(self, name: str) -> tuple[Path | None, tuple[str, ...]]:
         """(root or None for POSIX paths, host segments) of a local or SMB name; E_INVALIDARG if refused."""
-        m = _DRIVE.match(name)
-        if m:
-            return self.drive_root, [m.group(1).upper(), *_windows_segments(name[2:])]
-        if is_unc(name):
-            return self.unc_root, _windows_segments(name)
-        if name.startswith("/"):
-            segs = _segments(name)
-            _check_segments(segs)
-            return None, [posix_segment(seg) for seg in segs]
-        raise BitsError(hresults.E_INVALIDARG, f"{name!r} is not a full path")
+        parsed = self._parsed(name)
+        if parsed.kind is _POSIX:
+            return None, parsed.segs
+        return self._rooted(parsed), parsed.segs
+
+    def _rooted(self, parsed: _Name) -> Path:
+        """The root a drive or UNC name hangs under. Looked up at every call, not kept with the parsed
+        name: a test may move a root (``drive_root = …``) after names were parsed."""
+        return self.drive_root if parsed.kind is _DRIVE_KIND else self.unc_root
+
+    def _parsed(self, name: str) -> _Name:
+        """The checked, host-spelled form of ``name``, parsed once per name string: every step of a
+        download (AddFile, the transfer, Complete) asks for the same names, and the parse is a pure function
+        of the string (refused names are not kept: they raise at every call)."""
+        parsed = self._names.get(name)
+        if parsed is None:
+            parsed = _parse_name(name)
+            if len(self._names) >= NAMES:
+                del self._names[next(iter(self._names))]  # the oldest name first
+            self._names[name] = parsed
+        return parsed
 
     # the walk: one directory descriptor at a time, no symlink followed blindly ----------------------
 
@@ -278,34 +381,10 @@ class LocalFileSystem:
             del self._listings[next(iter(self._listings))]
         return folded
 
-    @contextmanager
-    def _changing(self, dir_fd: int, added: Iterable[str] = (), removed: Iterable[str] = ()) -> Iterator[None]:
+    def _changing(self, dir_fd: int, added: Iterable[str] = (), removed: Iterable[str] = ()) -> _Changing:
         """Around one change this sandbox makes to ``dir_fd``'s entries: a listing that was current just
         before is updated in place (and stamped with the new mtime); any other is dropped."""
-        st = os.fstat(dir_fd)
-        key = (st.st_dev, st.st_ino)
-        cached = self._listings.get(key)
-        try:
-            yield
-        except BaseException:
-            self._listings.pop(key, None)
-            raise
-        if cached is None or cached[0] != st.st_mtime_ns:
-            self._listings.pop(key, None)
-            return
-        folded = cached[1]
-        for name in removed:
-            names = folded.get(_fold(name))
-            if names is not None and name in names:
-                names.remove(name)
-                if not names:
-                    del folded[_fold(name)]
-        for name in added:
-            names = folded.setdefault(_fold(name), [])
-            if name not in names:
-                names.append(name)
-                names.sort()
-        self._listings[key] = (os.fstat(dir_fd).st_mtime_ns, folded)
+        return _Changing(self._listings, dir_fd, added, removed)
 
     def _forget(self, dir_fd: int) -> None:
         with contextlib.suppress(OSError):
@@ -321,6 +400,10 @@ class LocalFileSystem:
             pass
         except OSError:
             return seg
+        return self._match_folded(dir_fd, seg)
+
+    def _match_folded(self, dir_fd: int, seg: str) -> str | None:
+        """The entry of ``dir_fd`` named ``seg`` up to case, once the exact name is known to be absent."""
         want = _fold(seg)
         try:
             names = self._listing(dir_fd).get(want)
@@ -330,7 +413,7 @@ class LocalFileSystem:
             return None
         return names[0] if names else None
 
-    def _walk(self, root: Path, segs: list[str], *, create: bool = False) -> tuple[int, list[str], list[str]]:
+    def _walk(self, root: Path, segs: Sequence[str], *, create: bool = False) -> tuple[int, list[str], list[str]]:
         """Walk ``segs`` (directories) from ``root``: (fd of the deepest directory reached, the host names
         walked, the segments left because they do not exist). Symlinks are resolved by hand and must stay
         under the root (E_ACCESSDENIED); ``create`` makes the missing directories."""
@@ -345,7 +428,15 @@ class LocalFileSystem:
         try:
             while pending:
                 seg = pending[0]
-                entry = self._match(fd, seg)
+                # _match inlined: the exact name's lstat is the one this step needs, not made twice.
+                st: os.stat_result | None = None
+                entry: str | None = seg
+                try:
+                    st = os.lstat(seg, dir_fd=fd)
+                except FileNotFoundError:
+                    entry = self._match_folded(fd, seg)
+                except OSError:
+                    pass  # the lstat below meets the same error and reports it
                 if entry is None:
                     if not create:
                         return fd, walked, pending
@@ -357,13 +448,14 @@ class LocalFileSystem:
                     except OSError as exc:
                         raise fault_from_oserror(exc, f"cannot create {seg!r}") from None
                     entry = seg
-                try:
-                    st = os.lstat(entry, dir_fd=fd)
-                except FileNotFoundError:
-                    self._forget(fd)
-                    continue  # it went away between the listing and now: look again
-                except OSError as exc:
-                    raise fault_from_oserror(exc, f"cannot reach {entry!r}") from None
+                if st is None:
+                    try:
+                        st = os.lstat(entry, dir_fd=fd)
+                    except FileNotFoundError:
+                        self._forget(fd)
+                        continue  # it went away between the listing and now: look again
+                    except OSError as exc:
+                        raise fault_from_oserror(exc, f"cannot reach {entry!r}") from None
                 if stat.S_ISLNK(st.st_mode):
                     links += 1
                     if links > MAX_LINKS:
@@ -424,38 +516,49 @@ class LocalFileSystem:
     def _directory(self, name: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
         """(fd of the directory that holds ``name``, the leaf's host name); ERROR_PATH_NOT_FOUND when the
         directory does not exist. The descriptor is what every write and rename is made relative to."""
-        root, segs = self._parse(name)
-        if not segs:
-            raise BitsError(hresults.E_INVALIDARG, f"{name!r} names no file")
-        *dirs, leaf = segs
-        if root is None:
-            try:
-                fd = os.open(Path("/", *dirs), _DIR_FLAGS)
-            except OSError as exc:
-                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                    where = "/" + "/".join(dirs)
-                    raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{where} does not exist") from None
-                raise fault_from_oserror(exc, name) from None
-        else:
-            fd, _walked, missing = self._walk(root, dirs, create=create)
-            if missing:
-                _close(fd)
-                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"the directory of {name!r} does not exist")
-            leaf = self._match(fd, leaf) or leaf
+        fd, leaf, _walked = self._open_directory(name, create=create)
         try:
             yield fd, leaf
         finally:
             _close(fd)
 
+    def _open_directory(self, name: str, *, create: bool = False) -> tuple[int, str, list[str]]:
+        """What ``_directory`` yields, and the host names walked below the root (none for a POSIX name), for
+        the caller to close: prepare and finalize (once per file each) call it in a plain try/finally
+        instead of through a contextlib generator."""
+        parsed = self._parsed(name)
+        if not parsed.segs:
+            raise BitsError(hresults.E_INVALIDARG, f"{name!r} names no file")
+        leaf = parsed.segs[-1]
+        walked: list[str] = []
+        if parsed.kind is _POSIX:
+            try:
+                fd = os.open(parsed.posix_dir, _DIR_FLAGS)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    raise LocalFileFault(
+                        hresults.ERROR_PATH_NOT_FOUND, f"{parsed.posix_dir} does not exist"
+                    ) from None
+                raise fault_from_oserror(exc, name) from None
+        else:
+            fd, walked, missing = self._walk(self._rooted(parsed), parsed.segs[:-1], create=create)
+            if missing:
+                _close(fd)
+                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"the directory of {name!r} does not exist")
+            leaf = self._match(fd, leaf) or leaf
+        return fd, leaf, walked
+
     def host_path(self, name: str) -> Path:
         """Where a Windows (or POSIX) name lives on this machine, with the existing components spelled as
         on disk; raises for names that escape (a symlink anywhere on the way, the last one included)."""
-        root, segs = self._parse(name)
-        if root is None:
-            return Path(str(PurePosixPath("/", *segs)))
+        parsed = self._parsed(name)
+        if parsed.kind is _POSIX:
+            return parsed.posix_host()
+        root, segs = self._rooted(parsed), parsed.segs
         if not segs:
             return root
-        dirs, leaf = segs[:-1], segs[-1]
+        dirs: Sequence[str] = segs[:-1]
+        leaf = segs[-1]
         first: Path | None = None
         for _ in range(MAX_LINKS + 1):
             fd, walked, missing = self._walk(root, dirs)
@@ -537,6 +640,16 @@ class LocalFileSystem:
     # temporary files -------------------------------------------------------------------------------
 
     @staticmethod
+    def _maybe_link(fd: int, leaf: str) -> bool:
+        """``leaf`` in ``fd`` is a symlink, or lstat fails other than by its absence."""
+        try:
+            return stat.S_ISLNK(os.lstat(leaf, dir_fd=fd).st_mode)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+
+    @staticmethod
     def _regular(fd: int, leaf: str) -> bool:
         """``leaf`` in ``fd`` is a plain file (not a symlink); False when it does not exist."""
         try:
@@ -551,9 +664,21 @@ class LocalFileSystem:
         """The temp file's host path, creating it if needed; (path, new temp name or None if unchanged).
 
         Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL)."""
-        with self._directory(f.local_name) as (fd, _leaf_name):
-            directory = self.host_path(f.local_name).parent
-            if not self.may_write(self.writer_sid(job), directory):
+        fd, leaf, walked = self._open_directory(f.local_name)
+        try:
+            parsed = self._parsed(f.local_name)
+            if parsed.kind is _POSIX:
+                directory = parsed.posix_parent()  # a POSIX name's directory is its text
+            elif self._maybe_link(fd, leaf):
+                # The local name is itself a link (or cannot be looked at): host_path follows it and refuses
+                # one that leads out of the root, as before any byte is written.
+                directory = self.host_path(f.local_name).parent
+            else:
+                # host_path would walk the same directories again to the same place: the walk just made
+                # (host spellings, links resolved) gives the directory.
+                directory = self._rooted(parsed).joinpath(*walked)
+            # Who writes matters only once some directory is restricted (may_write allows all before).
+            if self._writers and not self.may_write(self.writer_sid(job), directory):
                 raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
             if f.temp_name is not None:
                 old = _leaf(f.temp_name)[2]
@@ -573,33 +698,46 @@ class LocalFileSystem:
                     raise fault_from_oserror(exc, f"cannot create a temporary file in {directory}") from None
                 os.close(tfd)
                 break
+        finally:
+            _close(fd)
         head, sep, _ = _leaf(f.local_name)
         return directory / name, f"{head}{sep}{name}"
 
-    def _split_host(self, path: Path) -> tuple[Path | None, list[str], str]:
-        """(root, directory segments, leaf) of a host path this sandbox handed out."""
+    def _split_host(self, path: Path) -> tuple[Path, list[str], str] | None:
+        """(root, directory segments, leaf) of a host path this sandbox handed out under a root; None for
+        a path under no root (a POSIX name's)."""
+        text = str(path)
         for root in (self._unc_root, self._drive_root):
-            if root is not None and _within(path, root):
-                parts = list(path.relative_to(root).parts)
-                return root, parts[:-1], parts[-1]
-        return None, list(path.parent.parts), path.name
+            # A path under a root spells the root's text first: a cheap test before pathlib's.
+            if root is None or not text.startswith(str(root)):
+                continue
+            try:
+                parts = list(path.relative_to(root).parts)  # once: the test and the split (not _within)
+            except ValueError:
+                continue
+            return root, parts[:-1], parts[-1]
+        return None
 
     def _open_temp_fd(self, tmp: Path, *, truncate: bool = False) -> int:
         """A descriptor for writing a temporary, following no symlink anywhere under the root: a temporary
         (or a directory) swapped for a link, or a file with other hard links, gets none (LocalFileFault)."""
-        root, dirs, leaf = self._split_host(tmp)
-        if root is None:
+        split = self._split_host(tmp)
+        if split is None:
+            # A host path under no root (a POSIX name's temporary): its directory is opened by the path's
+            # own text (a Path's text is normal: no trailing or doubled separators), "/" for a bare name.
+            head, leaf = os.path.split(tmp)
             try:
-                dfd = os.open(Path(*dirs) if dirs else Path("/"), _DIR_FLAGS)
+                dfd = os.open(head or "/", _DIR_FLAGS)
             except OSError as exc:
                 raise fault_from_oserror(exc, str(tmp.parent)) from None
         else:
+            root, dirs, leaf = split
             dfd, _, missing = self._walk(root, dirs)
             if missing:
                 _close(dfd)
                 raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{tmp.parent} does not exist")
         try:
-            flags = os.O_WRONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | (os.O_TRUNC if truncate else 0)
+            flags = os.O_WRONLY | _NOFOLLOW | _CLOEXEC | (os.O_TRUNC if truncate else 0)
             try:
                 fd = os.open(leaf, flags, dir_fd=dfd)
             except OSError as exc:
@@ -651,15 +789,16 @@ class LocalFileSystem:
         """A local source (a drive, UNC or POSIX path of an SMB-style remote name) opened for reading; under a
         root it is reached one directory descriptor at a time and its last component is no symlink, so a
         link swapped in after AddFile copies nothing from outside the sandbox."""
-        root, dirs, leaf = self._split_host(source)
-        if root is None:
+        split = self._split_host(source)
+        if split is None:
             return open(source, "rb")
+        root, dirs, leaf = split
         dfd, _, missing = self._walk(root, dirs)
         try:
             if missing:
                 raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{source.parent} does not exist")
             try:
-                rfd = os.open(leaf, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dfd)
+                rfd = os.open(leaf, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=dfd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot open the source {source}") from None
         finally:
@@ -685,7 +824,8 @@ class LocalFileSystem:
         if f.temp_name is None:
             raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"{f.local_name!r} has no temporary file")
         temp = host_segment(_leaf(f.temp_name)[2])
-        with self._directory(f.local_name) as (fd, dest):
+        fd, dest, _walked = self._open_directory(f.local_name)
+        try:
             if not self._regular(fd, temp):
                 raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"the temporary {f.temp_name!r} is gone")
             self._before_rename(fd, temp, dest)
@@ -694,6 +834,8 @@ class LocalFileSystem:
                     os.rename(temp, dest, src_dir_fd=fd, dst_dir_fd=fd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot rename {f.temp_name!r}") from None
+        finally:
+            _close(fd)
 
     def discard(self, f: FileRecord) -> bool:
         """Delete a file's temporary; False when it exists but cannot be deleted."""
@@ -733,7 +875,7 @@ class LocalFileSystem:
         nofollow = _NOFOLLOW if self._parse(name)[0] is not None else 0
         with self._directory(name) as (fd, leaf):
             try:
-                rfd = os.open(leaf, os.O_RDONLY | nofollow | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+                rfd = os.open(leaf, os.O_RDONLY | nofollow | _CLOEXEC, dir_fd=fd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot open {name!r}") from None
             with os.fdopen(rfd, "rb") as fh:

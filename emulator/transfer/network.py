@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -36,12 +37,12 @@ from ..clock import NS
 from ..constants import AuthScheme, AuthTarget, TokenFlags
 from ..domain.acting import acting_sid
 from ..events import EventBus, NetworkChanged, RequestMade
+from ..history import Request
 from ..hresults import HResult
 from ..identity import sids
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
-    from ..history import Request
     from .flow import Failure, Flow
 
 Generator = Callable[[int, int], bytes]
@@ -68,6 +69,12 @@ def status_is_fatal(status: int) -> bool:
     return not (500 <= status < 600 and status not in (501, 505))
 
 
+# Every connection looks its URL up (host_known, resource) several times: the key and the host are pure
+# functions of the string, so the last URLS of each are kept instead of splitting the URL at every look.
+URLS = 1024
+
+
+@lru_cache(maxsize=URLS)
 def _key(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"
@@ -75,6 +82,7 @@ def _key(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
 
 
+@lru_cache(maxsize=URLS)
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
@@ -131,16 +139,30 @@ class Resource:
         self.last_modified = max(at, self.last_modified + 1.0)
 
     def response_headers(self) -> str:
-        lines = [f"HTTP/1.1 {self.status}"]
-        base: dict[str, str] = {}
-        if self.content_length:
-            base["Content-Length"] = str(self.size)
-        base["Last-Modified"] = formatdate(self.last_modified, usegmt=True)
-        if self.ranges:
-            base["Accept-Ranges"] = "bytes"
-        base.update(self.headers)
-        lines.extend(f"{k}: {v}" for k, v in base.items())
-        return "\r\n".join(lines) + "\r\n"
+        args = (self.status, self.size if self.content_length else None, self.last_modified, self.ranges,
+                tuple(self.headers.items()))
+        try:
+            return _response_headers(*args)
+        except TypeError:  # a header value a test gave that cannot be hashed: formatted, not kept
+            return _response_headers.__wrapped__(*args)
+
+
+@lru_cache(maxsize=256, typed=True)
+def _response_headers(
+    status: int, size: int | None, last_modified: float, ranges: bool, headers: tuple[tuple[str, str], ...]
+) -> str:
+    """The response header text of a resource in this state. Every connection asks for it and a resource's
+    state rarely changes (a test may change any of it: it is all in the key), so the text is kept."""
+    lines = [f"HTTP/1.1 {status}"]
+    base: dict[str, str] = {}
+    if size is not None:
+        base["Content-Length"] = str(size)
+    base["Last-Modified"] = formatdate(last_modified, usegmt=True)
+    if ranges:
+        base["Accept-Ranges"] = "bytes"
+    base.update(headers)
+    lines.extend(f"{k}: {v}" for k, v in base.items())
+    return "\r\n".join(lines) + "\r\n"
 
 
 class FakeNetwork:
@@ -306,9 +328,6 @@ class FakeNetwork:
 
     def observe_request(self, rec: JobRecord, flow: Flow, t: int, failure: Failure | None) -> None:
         """Record the connection the scheduler just made for ``flow`` at ``t`` (ns): once per connect."""
-        from ..history import Request
-        from .http_loopback import is_loopback
-
         f = flow.file
         url = f.remote_name
         # A resumable source is asked for the bytes from where the file stopped (a Range request).
@@ -326,7 +345,7 @@ class FakeNetwork:
             hresult = failure.code
             if _HTTP_ERROR_BASE + 100 <= hresult < _HTTP_ERROR_BASE + 600:
                 status = hresult - _HTTP_ERROR_BASE
-        registered = self.host_known(url) or is_loopback(url)
+        registered = self.host_known(url) or _is_loopback(url)
         key = _key(url)
         if key in self._resources:
             self._requested.add(key)
@@ -381,6 +400,13 @@ class FakeNetwork:
         self.connected = connected
         if self._bus is not None:
             self._bus.publish(NetworkChanged(self._now(), connected))
+
+
+def _is_loopback(url: str) -> bool:
+    # Imported here, and only for hosts not on the fake network: http_loopback imports this module.
+    from .http_loopback import is_loopback
+
+    return is_loopback(url)
 
 
 def _header_pairs(rec: JobRecord) -> tuple[tuple[str, str], ...]:
