@@ -112,6 +112,14 @@ class Scheduler:
         self._inactivity: list[tuple[int, int, uuid.UUID]] = []
         self._seq = itertools.count()
         self._last_clock = sim.clock_ns()
+        # The earliest instant anything may be due: a catch-up before it has nothing to do, and it is
+        # called on every API call, so that case is one comparison (plus the notifier's outbox, which
+        # other parts fill too). Kept at or before the real next event: set when a run ends, lowered by
+        # every push of a deadline or inactivity entry (notification retries are pushed only inside a
+        # run), 0 (at once) whenever a job becomes dirty or a dispatch is due. Early is harmless: a run
+        # then finds nothing and sets it again.
+        self._wake = 0
+        self._outbox = notifier.outbox
         for rec in queue.all_jobs():
             self._push_inactivity(rec)
             if rec.state in SCHEDULED_STATES:
@@ -138,6 +146,7 @@ class Scheduler:
         jid = rec.id
         self._active[jid] = rec
         self._dirty[jid] = rec
+        self._wake = 0
         if state is JobState.QUEUED:
             self._candidate(rec)
         if state in RUNNING_STATES and rec.priority is not JobPriority.FOREGROUND:
@@ -153,6 +162,7 @@ class Scheduler:
             heapq.heappush(self._bg_heap, (int(rec.priority), rec.seq, rec.id))
             self._compact_bg()
         self._dispatch_due = True
+        self._wake = 0
 
     def _leave_candidates(self, jid: uuid.UUID) -> None:
         self._fg_queued.pop(jid, None)
@@ -182,8 +192,8 @@ class Scheduler:
         jid = event.job_id
         old, new = event.old, event.new
         rec = self._active.get(jid) or self._queue.jobs.get(jid)
-        now = self._sim.now_ns()
         if old in RUNNING_STATES and new not in RUNNING_STATES:
+            now = self._sim.now_ns()
             flow = self._flows.get(jid)
             if rec is not None and flow is not None and new not in FINAL_STATES:
                 self._keep_bytes(rec, flow, now)
@@ -196,7 +206,7 @@ class Scheduler:
             if self._background == jid:
                 self._dispatch_due = True
         if new in RUNNING_STATES and old not in RUNNING_STATES:
-            self._run_start[jid] = now
+            self._run_start[jid] = self._sim.now_ns()
         if rec is None or new not in SCHEDULED_STATES or (event.elsewhere and new in RUNNING_STATES):
             # (A job another service sharing the store started is that service's to move forward.)
             self._forget(jid)
@@ -211,6 +221,8 @@ class Scheduler:
             self._enter(rec, old)
         if old in ACTIVE_STATES:
             self._dispatch_due = True
+        if self._dispatch_due:
+            self._wake = 0
         if rec is not None:
             self.notifier.state_changed(rec, old, new)
 
@@ -226,7 +238,7 @@ class Scheduler:
         rec = event.job
         changes = event.changes
         self.notifier.modified(rec, changes)
-        if rec.id in self._active and not changes.keys().isdisjoint(_RESCHEDULE):
+        if not changes.keys().isdisjoint(_RESCHEDULE) and rec.id in self._active:
             if "priority" in changes:
                 if rec.state is JobState.QUEUED:
                     self._leave_candidates(rec.id)
@@ -240,6 +252,7 @@ class Scheduler:
                         self._running_bg[rec.id] = rec
                 self._dispatch_due = True
             self._dirty[rec.id] = rec
+            self._wake = 0
 
     def _on_logon(self, event: Logon) -> None:
         parked = self._parked.pop(event.user_sid, None)
@@ -274,6 +287,8 @@ class Scheduler:
         seq = next(self._seq)
         self._deadline[rec.id] = (at, seq)
         heapq.heappush(self._heap, (at, seq, rec.id))
+        if at < self._wake:
+            self._wake = at
 
     def _job_deadline(self, rec: JobRecord, t: int) -> int:
         state = rec.state
@@ -296,7 +311,9 @@ class Scheduler:
 
     def _download_limit(self, rec: JobRecord, t: int) -> int:
         """When the job's MaximumDownloadTime runs out, counting only time spent running (T22)."""
-        left = to_ns(max(0.0, rec.max_download_time - rec.active_seconds))
+        limit, active = rec.max_download_time, rec.active_seconds
+        # Nothing counted yet (the usual case): whole seconds, no float conversion.
+        left = limit * NS if not active and type(limit) is int else to_ns(max(0.0, limit - active))
         return self._run_start.get(rec.id, t) + left
 
     def _pop_due(self, t: int) -> None:
@@ -308,6 +325,7 @@ class Scheduler:
                 rec = self._active.get(jid)
                 if rec is not None:
                     self._dirty[jid] = rec
+                    self._wake = 0
 
     def _next_at(self) -> int:
         """The next instant anything is due (stale heap tops may make it early: they are popped then)."""
@@ -334,15 +352,8 @@ class Scheduler:
             self._clock_went_back(self._last_clock - clock_now)
         self._last_clock = clock_now
         now = clock_now if clock_now > sim.sim_ns else sim.sim_ns  # run_until_idle may have run ahead
-        if (
-            not self._dirty
-            and not self._dispatch_due
-            and not self.notifier.pending
-            and (not self._heap or self._heap[0][0] > now)
-            and (not self._inactivity or self._inactivity[0][0] > now)
-            and not self.notifier.retry_due(now)
-        ):
-            sim.sim_ns = now
+        if now < self._wake and not self._outbox:
+            sim.sim_ns = now  # nothing due (see ``_wake``)
             return
         self._run(now)
 
@@ -358,6 +369,8 @@ class Scheduler:
                 nxt = self._next_at()
                 if nxt > until:
                     sim.sim_ns = max(t, until)
+                    # (A callback the flush called may have made a job dirty or a dispatch due.)
+                    self._wake = 0 if self._dirty or self._dispatch_due else nxt
                     return
                 sim.sim_ns = max(t, nxt)
         finally:
@@ -446,6 +459,7 @@ class Scheduler:
             self._dirty[rec.id] = rec
         self.notifier.shift(back)
         sim.sim_ns -= back
+        self._wake = 0  # timers, inactivity deadlines and retries all moved: look at everything again
 
     # one job at one instant ---------------------------------------------------------------------------
 
@@ -711,6 +725,7 @@ class Scheduler:
             if flow.rate is None:
                 self._materialize(rec, flow, t)
             self._dirty[rec.id] = rec
+            self._wake = 0
             return
         if ranges.paused(flow):  # on demand: the requested ranges are in, the file is not whole
             ranges.progressed(self.notifier, rec, flow)
@@ -725,6 +740,7 @@ class Scheduler:
         self._flows.pop(rec.id, None)
         self.notifier.file_transferred(rec, f)
         self._dirty[rec.id] = rec  # the next file opens at the same instant
+        self._wake = 0
 
     # failures -------------------------------------------------------------------------------------
 
@@ -765,6 +781,8 @@ class Scheduler:
     def _push_inactivity(self, rec: JobRecord) -> None:
         due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
         heapq.heappush(self._inactivity, (due, next(self._seq), rec.id))
+        if due < self._wake:
+            self._wake = due
         if len(self._inactivity) > 2 * len(self._queue.jobs) + 64:
             # finished jobs' entries are dropped in bulk, so the heap does not grow with history
             self._inactivity = [
@@ -784,6 +802,8 @@ class Scheduler:
             due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
             if due > t:
                 heapq.heappush(heap, (due, next(self._seq), rec.id))
+                if due < self._wake:
+                    self._wake = due
                 continue
             self.discard_files(rec)
             queue.change_state(rec, Trigger.INACTIVITY_TIMEOUT, touch=False)  # T32
@@ -801,6 +821,7 @@ class Scheduler:
             queue.change_state(rec, Trigger.RESUME, active_seconds=0.0)
         if rec.id in self._active:
             self._dirty[rec.id] = rec  # its download-time limit moved
+            self._wake = 0
 
     def cancel(self, rec: JobRecord) -> int:
         """T31: temporaries (and finished, not yet completed downloads) are deleted."""
@@ -856,6 +877,7 @@ class Scheduler:
         finally:
             sim.running = was
         self._dirty[rec.id] = rec
+        self._wake = 0
 
     def notify_interface_changed(self, rec: JobRecord, proxy: Any = None) -> None:
         """A callback registered after an event still receives it once."""
