@@ -513,13 +513,11 @@ class JobStore:
         pending, self._pending = self._pending, {}
         execute = self.conn.execute
         for key, changes in pending.items():
-            if isinstance(key, str):
-                execute(self._update_sql("jobs", tuple(changes)), self._job_values(key, changes))
-            else:
-                names = tuple(changes)
-                execute(self._update_sql("files", names), [*(_db(n, changes[n]) for n in names), key])
+            table = "jobs" if isinstance(key, str) else "files"
+            execute(self._update_sql(table, tuple(changes)), self._values(key, changes))
 
-    def _job_values(self, job_id: str, changes: dict[str, Any]) -> list[Any]:
+    def _values(self, key: str | int, changes: dict[str, Any]) -> list[Any]:
+        """The parameters of one row's UPDATE: each column encoded as ``_db`` does, then the row's key."""
         values: list[Any] = []
         append = values.append
         for name, value in changes.items():
@@ -543,7 +541,7 @@ class JobStore:
                 append(value if value.isascii() else storable(value))
             else:
                 append(value)
-        append(job_id)
+        append(key)
         return values
 
     def delete_job(self, job_id: str) -> None:

@@ -35,6 +35,7 @@ from ..identity import sids
 # service time, so a test moves the clock to see the retry and a polling loop does not spin on it.
 RETRY_SECONDS = 60.0
 _RETRY_NS = int(RETRY_SECONDS) * NS
+_DISABLE = int(NotifyFlags.DISABLE)
 DELIVERED_KEPT = 10_000  # the newest deliveries kept for inspection (bounded: nothing grows with history)
 
 
@@ -214,8 +215,9 @@ class Notifier:
 
     def _deliver(self, note: Note, t: int) -> None:
         rec = note.job
-        flags = rec.notify_flags
-        if flags & NotifyFlags.DISABLE or not flags & note.kind.flag or not self._current(note):
+        # Plain ints: IntFlag's ``&`` (and Enum's ``value`` property) run Python code on every delivery.
+        flags = int(rec.notify_flags)
+        if flags & _DISABLE or not flags & int(note.kind._value_[2]) or not self._current(note):
             return
         callback = rec.notify_interface
         durable = note.kind not in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
