@@ -141,7 +141,11 @@ class SimTime:
 
     def time(self) -> float:
         """Seconds since the epoch, for the timestamps records keep."""
-        return self.now_ns() / NS
+        # ``now_ns`` written out: every job write reads it (issue 8: Python calls per API call)
+        if self.running:
+            return self.sim_ns / NS
+        now = self.clock_ns()
+        return (now if now > self.sim_ns else self.sim_ns) / NS
 
 
 def to_datetime(seconds: float) -> datetime:

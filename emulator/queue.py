@@ -11,8 +11,7 @@ import os
 import random
 import uuid
 from collections.abc import Iterable
-from contextlib import AbstractContextManager, nullcontext
-from types import TracebackType
+from contextlib import AbstractContextManager
 from typing import Any
 
 from .clock import SimTime
@@ -26,8 +25,6 @@ from .store.repository import JobStore, credentials_column, error_columns, helpe
 
 _FINAL = tuple(FINAL_STATES)  # ``in`` by identity, without Enum.__hash__ (Python code) per check
 _PERSISTED_ENUMS = (JobState, JobType, JobPriority)
-_JOINED = nullcontext()  # a write inside a batch joins the batch's transaction
-
 # Job GUIDs: random (version 4) GUIDs, as BITS makes them. ``uuid.uuid4()`` costs a system call and the
 # UUID class's checks (about 4 µs, a tenth of a create_job); a generator seeded from the system's entropy
 # gives the same 122 random bits for a fraction of that. After a fork the child draws a new seed, as the
@@ -52,38 +49,12 @@ def new_job_id() -> tuple[uuid.UUID, str]:
     return u, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-class _Batch:
-    """``with queue.batch():`` — a class rather than a generator-based context manager, because the
-    scheduler enters one per simulated instant (issue 8: Python per call)."""
-
-    __slots__ = ("_queue",)
-
-    def __init__(self, queue: JobQueue) -> None:
-        self._queue = queue
-
-    def __enter__(self) -> None:
-        queue = self._queue
-        if queue._batch_depth:
-            queue._batch_depth += 1
-            return
-        queue._batch_depth = 1
-        try:
-            queue.store.transaction().__enter__()
-        except BaseException:
-            queue._batch_depth = 0
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        queue = self._queue
-        if queue._batch_depth > 1:
-            queue._batch_depth -= 1
-            return
-        try:
-            queue.store.transaction().__exit__(exc_type, exc, tb)
-        finally:
-            queue._batch_depth = 0
+# Record attributes that are not one column of the same name holding the same value: ``_columns`` maps
+# them. Every other change goes to the store as it is (the store writes enums as their numbers).
+_MAPPED = frozenset(
+    {"error", "helper", "credentials", "properties", "notify_interface", "notify_registrant_sid",
+     "server_cert_validator", "files"}
+)
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
@@ -115,8 +86,6 @@ class JobQueue:
         self.by_helper_session: dict[int, dict[uuid.UUID, JobRecord]] = {}
         self._seq = 0
         self._file_id = store.max_file_id()
-        self._batch_depth = 0
-        self._batch = _Batch(self)
 
     # indexes -----------------------------------------------------------------------------------
 
@@ -142,11 +111,12 @@ class JobQueue:
     # transactions ------------------------------------------------------------------------------
 
     def batch(self) -> AbstractContextManager[None]:
-        """Group several updates of one API call into a single store transaction."""
-        return self._batch
+        """Group several updates of one API call into a single store transaction (store transactions
+        nest: the writes inside join the outermost one)."""
+        return self.store.transaction()
 
     def _write(self) -> AbstractContextManager[None]:
-        return _JOINED if self._batch_depth else self.store.transaction()
+        return self.store.transaction()
 
     # mutations ---------------------------------------------------------------------------------
 
@@ -181,15 +151,21 @@ class JobQueue:
 
     def update(self, rec: JobRecord, *, touch: bool = True, **changes: Any) -> None:
         """Write ``changes`` through, then apply them. ``touch`` updates the modification time."""
-        if touch:
+        if touch and ("modified_at" not in changes or "last_activity_at" not in changes):
             now = self.clock.time()
             changes.setdefault("modified_at", now)
             changes.setdefault("last_activity_at", now)
         if "helper" in changes:
             self._reindex_helper(rec, changes["helper"])
-        if not rec.is_final:
-            with self._write():
-                self.store.update_job(rec.key, _columns(changes))
+        if rec.state not in _FINAL:  # (rec.is_final, without a property call on every write)
+            # Most writes (state, timers, progress) name plain columns: no mapping pass for them.
+            cols = changes if changes.keys().isdisjoint(_MAPPED) else _columns(changes)
+            store = self.store
+            if store.depth:
+                store.update_job(rec.key, cols)  # joins the open transaction (a catch-up step, a batch)
+            else:
+                with store.transaction():
+                    store.update_job(rec.key, cols)
         for name, value in changes.items():
             setattr(rec, name, value)
         if touch:
@@ -326,9 +302,13 @@ class JobQueue:
         return files
 
     def update_file(self, rec: JobRecord, f: FileRecord, **changes: Any) -> None:
-        if not rec.is_final:
-            with self._write():
-                self.store.update_file(f.file_id, changes, rec.key)
+        if rec.state not in _FINAL:
+            store = self.store
+            if store.depth:
+                store.update_file(f.file_id, changes, rec.key)  # joins the open transaction
+            else:
+                with store.transaction():
+                    store.update_file(f.file_id, changes, rec.key)
         for name, value in changes.items():
             setattr(f, name, value)
 
@@ -337,27 +317,36 @@ class JobQueue:
     ) -> JobState:
         """Apply the state machine (domain/states.py) and persist the result with ``changes``."""
         old = rec.state
-        new = states.transition(
-            old,
-            trigger,
-            has_files=bool(rec.files),
-            job_type=rec.job_type,
-            pending_files=bool(rec.files) and any(not f.transferred for f in rec.files),
-        )
+        if trigger in _API_TRIGGERS:
+            files = rec.files
+            new = states.transition(
+                old,
+                trigger,
+                has_files=bool(files),
+                job_type=rec.job_type,
+                pending_files=bool(files) and any(not f.transferred for f in files),
+            )
+        else:
+            new = states.transition(old, trigger)  # the scheduler's triggers depend on the state alone
+        now = self.clock.time()  # one reading: nothing moves the clock inside this call
         if new is JobState.TRANSFERRED and old is not JobState.TRANSFERRED:
-            changes.setdefault("transferred_at", self.clock.time())
+            changes.setdefault("transferred_at", now)
         if new in _FINAL:
-            with self._write():
+            with self.store.transaction():
                 self.store.delete_job(rec.key)
             self._unindex(rec)
-            for name, value in {"state": new, **changes}.items():
+            rec.state = new
+            for name, value in changes.items():
                 setattr(rec, name, value)
             if touch:
-                rec.modified_at = self.clock.time()
+                rec.modified_at = now
         else:
+            if touch:  # the same instant as the state change (one clock reading per call)
+                changes.setdefault("modified_at", now)
+                changes.setdefault("last_activity_at", now)
             self.update(rec, touch=touch, state=new, **changes)
         if new is not old:
-            self.bus.publish(JobStateChanged(self.clock.time(), rec.id, old, new))
+            self.bus.publish(JobStateChanged(now, rec.id, old, new))
         return new
 
     def _unindex(self, rec: JobRecord) -> None:
@@ -379,6 +368,9 @@ class JobQueue:
     def set_credentials(self, rec: JobRecord, creds: list[Credential]) -> None:
         self.update(rec, credentials=creds)
 
+
+# The triggers whose outcome depends on the job's files and type (states.transition's keyword arguments).
+_API_TRIGGERS = (Trigger.RESUME, Trigger.SUSPEND, Trigger.CANCEL, Trigger.COMPLETE)
 
 _LOCAL_ONLY = frozenset({"files", "helper", "notify_interface", "notify_registrant_sid", "server_cert_validator"})
 

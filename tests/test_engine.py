@@ -310,3 +310,72 @@ def test_failing_callback_retries_wait_in_the_event_queue() -> None:
             jobs[0].get_state()
         assert statements == []
         assert svc.notifications.next_retry() is not None
+
+
+# the catch-up's shortcut -------------------------------------------------------------------------------
+
+
+def test_the_catch_up_shortcut_is_taken_only_when_nothing_is_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8: a catch-up with nothing due is one comparison against a maintained wake-up instant. Through
+    retries (503s), rate-limited and instant transfers, a failing callback retried, a network loss, a
+    suspend and the clock moving by itself in uneven steps, every time that shortcut is taken the full
+    test it replaces (dirty jobs, a dispatch, notes to deliver, a deadline, an inactivity timer or a callback retry
+    due) also finds nothing due."""
+    from emulator.transfer.scheduler import Scheduler
+
+    shortcuts: list[int] = []
+    original = Scheduler.catch_up
+
+    def checked(self: Scheduler) -> None:
+        sim = self._sim
+        now = max(sim.clock_ns(), sim.sim_ns)
+        if not sim.running and sim.clock_ns() >= self._last_clock and now < self._wake and not self._outbox:
+            shortcuts.append(now)
+            assert not self._dirty and not self._dispatch_due and not self.notifier.pending
+            assert not self._heap or self._heap[0][0] > now
+            assert not self._inactivity or self._inactivity[0][0] > now
+            assert not self.notifier.retry_due(now)
+        original(self)
+
+    monkeypatch.setattr(Scheduler, "catch_up", checked)
+
+    class Failing:
+        def JobTransferred(self, job: object) -> int:  # the COM name
+            return -1
+
+    clock = ManualClock(TODAY)
+    with BitsService(clock=clock) as svc:
+        svc.filesystem.drive_root = tmp_path
+        svc.filesystem.makedirs("C:\\d")
+        svc.network.register("http://server/slow", b"s" * 5000, rate=1000)
+        svc.network.register("http://server/fast", b"f" * 100)
+        svc.network.register("http://server/flaky", b"r" * 300, rate=100, transient_failures=2)
+        manager = svc.connect()
+        jobs = []
+        for i, url in enumerate(["slow", "fast", "flaky", "slow", "fast"]):
+            _, job = manager.create_job(f"j{i}", JobType.DOWNLOAD)
+            job.add_file(f"http://server/{url}", f"C:\\d\\f{i}")
+            if i % 2:
+                job.set_priority(JobPriority.FOREGROUND)
+            if i == 1:
+                job.set_notify_interface(Failing())
+            job.resume()
+            jobs.append(job)
+        # 0.05 s steps while the transfers run, 1 s steps through the network loss and the retries (600 s
+        # retry delay, 60 s callback retry), then 10 s steps.
+        steps = [0.05] * 240 + [1] * 700 + [10] * 360
+        for i, step in enumerate(steps):
+            if i == 340:
+                svc.network.disconnect()
+            if i == 400:
+                svc.network.reconnect()
+            if i == 450:
+                jobs[0].suspend()
+                jobs[0].resume()
+            clock.advance(step)  # the clock alone: the API calls' own catch-ups find what is due
+            for job in jobs:
+                job.get_state()
+        assert {job.get_state() for job in jobs} == {JobState.TRANSFERRED}
+    assert len(shortcuts) > 5000

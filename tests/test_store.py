@@ -371,3 +371,141 @@ def test_fresh_machines_are_kept_per_seed_and_bounded_issue_8() -> None:
             sids.add(svc.account("User").sid)
     assert len(sids) == fresh.MAX_MACHINES + 3  # each seed its own machine SID
     assert len(fresh._machines) <= fresh.MAX_MACHINES
+
+
+# one UPDATE per row per transaction (issue 8) -------------------------------------------------------
+
+
+def _shape(statement: str) -> str:
+    """A statement as the store sends it (parameters apart): the verb, the table and, for an UPDATE, the
+    columns set."""
+    words = statement.split()
+    if words[0] == "UPDATE":
+        columns = statement.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+        return f"UPDATE {words[1]} SET " + ",".join(c.split("=")[0] for c in columns.split(", "))
+    if words[0] == "SELECT":
+        return "SELECT"
+    return f"{words[0]} {words[2]}"
+
+
+class _Sent:
+    """Stands in for the store's connection and notes each statement and commit sent through it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.sent: list[str] = []
+
+    def execute(self, sql: str, params: object = ()) -> sqlite3.Cursor:
+        self.sent.append(_shape(sql))
+        return self._conn.execute(sql, params)  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: object) -> sqlite3.Cursor:
+        self.sent.append(_shape(sql))
+        return self._conn.executemany(sql, rows)  # type: ignore[arg-type]
+
+    def commit(self) -> None:
+        self.sent.append("COMMIT")
+        self._conn.commit()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+def test_a_download_life_writes_each_row_once_per_transaction_issue_8(tmp_path: Path) -> None:
+    """Issue 8: the writes of one transaction go out as one UPDATE per row, with the final values, when it
+    commits; a call that wrote nothing commits nothing. Pinned for a whole download job life: the catch-up
+    that connects, transfers and finishes the file changes the job 5 times and the file 3 times (two
+    UPDATEs), and AddFile commits once (it used to send a second, empty COMMIT)."""
+    from emulator import ManualClock
+
+    with BitsService(clock=ManualClock()) as svc:
+        svc.filesystem.drive_root = tmp_path
+        svc.filesystem.makedirs("C:\\d")
+        svc.network.register("http://server/file.bin", b"x" * 4096)
+        manager = svc.connect()
+        real = svc.store.conn
+        conn = _Sent(real)
+        svc.store.conn = conn  # type: ignore[assignment]
+        calls: list[list[str]] = []
+
+        def step() -> None:  # the statements of the call just made
+            calls.append(list(conn.sent))
+            conn.sent.clear()
+
+        _, job = manager.create_job("life", JobType.DOWNLOAD)
+        step()
+        job.add_file("http://server/file.bin", "C:\\d\\f")
+        step()
+        job.resume()
+        step()
+        assert job.get_state() is JobState.TRANSFERRED
+        step()
+        job.complete()
+        step()
+        assert job.get_state() is JobState.ACKNOWLEDGED
+        step()
+        svc.store.conn = real
+    assert calls == [
+        ["INSERT jobs", "COMMIT"],
+        ["INSERT files", "UPDATE jobs SET modified_at,last_activity_at", "COMMIT"],
+        [
+            "UPDATE jobs SET state,active_seconds,modified_at,last_activity_at", "COMMIT",
+            "UPDATE jobs SET properties", "COMMIT",
+        ],
+        [
+            "UPDATE jobs SET state,error_context,error_code,error_file_index,error_protocol,modified_at,"
+            "last_activity_at,no_progress_since,transferred_at,active_seconds",
+            "UPDATE files SET remote_mtime,bytes_transferred,response_headers,temp_name,bytes_total,transferred",
+            "COMMIT",
+        ],
+        ["UPDATE files SET completed", "COMMIT", "DELETE jobs", "COMMIT"],
+        [],
+    ]
+
+
+def test_one_transactions_writes_of_a_row_go_out_merged_before_any_other_statement_issue_8(svc: BitsService) -> None:
+    """Issue 8: two writes of one job in one transaction are one UPDATE with the last values, sent before
+    the next statement that reads jobs or files (here the next file position), so none reads a stale row."""
+    _, job = svc.connect().create_job("j", JobType.DOWNLOAD)
+    rec = svc.queue.jobs[job.get_id()]
+    real = svc.store.conn
+    conn = _Sent(real)
+    svc.store.conn = conn  # type: ignore[assignment]
+    try:
+        with svc.queue.batch():
+            svc.queue.update(rec, description="first")
+            svc.queue.update(rec, description="second", priority=JobPriority.HIGH)
+            assert conn.sent == []
+            assert svc.store.next_file_position(rec.key) == 0
+            assert conn.sent == ["UPDATE jobs SET description,modified_at,last_activity_at,priority", "SELECT"]
+        assert conn.sent[2:] == ["COMMIT"]
+    finally:
+        svc.store.conn = real
+    row = real.execute("SELECT description, priority FROM jobs WHERE id = ?", (rec.key,)).fetchone()
+    assert row == ("second", int(JobPriority.HIGH))
+
+
+def test_a_store_failure_sending_the_merged_updates_changes_nothing_issue_8(svc: BitsService) -> None:
+    """Issue 2 "nothing is half-written", now that writes go out when the transaction commits: a failure
+    then is the documented StoreError, and neither the record nor the row changed."""
+    _, job = svc.connect().create_job("j", JobType.DOWNLOAD)
+    before = _rows(svc)
+    real = svc.store.conn
+
+    class Failing(_Sent):
+        def execute(self, sql: str, params: object = ()) -> sqlite3.Cursor:
+            if sql.startswith("UPDATE"):
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().execute(sql, params)
+
+    svc.store.conn = Failing(real)  # type: ignore[assignment]
+    try:
+        with pytest.raises(StoreError) as e:
+            job.set_description("never")
+    finally:
+        svc.store.conn = real
+    assert isinstance(e.value.__cause__, sqlite3.OperationalError)
+    assert job.get_description() == ""
+    assert _rows(svc) == before
+    job.set_description("later")
+    assert job.get_description() == "later"

@@ -342,18 +342,33 @@ class _Transaction:
 
     def __enter__(self) -> None:
         store = self._store
-        if store.shared and not store.conn.in_transaction:
-            store.conn.execute("BEGIN IMMEDIATE")
+        store.depth += 1
+        if store.depth == 1 and store.shared and not store.conn.in_transaction:
+            try:
+                store.conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                store.depth = 0
+                raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         store = self._store
+        if store.depth > 1:
+            # A transaction opened inside another joins it: the outermost one commits or rolls back
+            # everything (one API call, one catch-up step = one transaction).
+            store.depth -= 1
+            return
+        store.depth = 0
         if exc_type is None:
             try:
+                if store._pending:
+                    store._flush()
                 if store._touched:
                     store._log_changes()
-                store.conn.commit()
+                # Nothing written (a call whose writes all turned out to be no-ops): no empty COMMIT.
+                if store.conn.in_transaction:
+                    store.conn.commit()
             except sqlite3.Error as err:
                 self._failed(err)
             except BaseException:
@@ -415,6 +430,12 @@ class JobStore:
         self.secrets = for_store(engine.url.database if engine is not None else None)
         self._scrub = False
         self._transaction = _Transaction(self)
+        self.depth = 0  # nesting of ``transaction()`` (only the outermost commits); read-only outside
+        # Row updates of the open transaction not yet sent, merged per row: job key (str) → columns,
+        # file id (int) → columns. A catch-up step changes one job several times (state, error, progress,
+        # timers); sending one UPDATE per row when the transaction commits writes the same final values
+        # in fewer statements. Any other statement on jobs or files sends them first, so none reads a stale row.
+        self._pending: dict[str | int, dict[str, Any]] = {}
 
     def transaction(self) -> _Transaction:
         """One API call = one transaction: either every write lands or none does."""
@@ -422,6 +443,7 @@ class JobStore:
 
     def _abandon(self) -> None:
         self._touched.clear()
+        self._pending.clear()
         self._scrub = False
 
     def scrub(self) -> None:
@@ -461,6 +483,8 @@ class JobStore:
         commits)."""
         if not self.shared:
             return False, set()
+        if self._pending:
+            self._flush()
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         if version == self._data_version:
             return False, set()
@@ -476,10 +500,14 @@ class JobStore:
         return full, {r[0] for r in rows}
 
     def all_job_ids(self) -> list[str]:
+        if self._pending:
+            self._flush()
         return [r[0] for r in self.conn.execute("SELECT id FROM jobs").fetchall()]
 
     def next_seq(self) -> int:
         """The next FIFO number, from the database (inside the write transaction of a shared store)."""
+        if self._pending:
+            self._flush()
         return int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0])
 
     def _update_sql(self, table: str, names: tuple[str, ...]) -> str:
@@ -508,14 +536,33 @@ class JobStore:
         self.conn.execute(self._insert_job, new_job_row(rec))
 
     def update_job(self, job_id: str, changes: Mapping[str, Any]) -> None:
+        """Set ``changes`` (column → value) on the job's row: merged with the row's other changes of this
+        transaction and sent as one UPDATE before the next other statement or the commit."""
         if self.shared:
             self._touched.add(job_id)
-        names = tuple(changes)
+        pending = self._pending.get(job_id)
+        if pending is None:
+            self._pending[job_id] = dict(changes)  # a copy: the caller's dict may live on (JobModified)
+        else:
+            pending.update(changes)
+
+    def _flush(self) -> None:
+        """Send the merged row updates (see ``_pending``)."""
+        pending, self._pending = self._pending, {}
+        execute = self.conn.execute
+        for key, changes in pending.items():
+            table = "jobs" if isinstance(key, str) else "files"
+            execute(self._update_sql(table, tuple(changes)), self._values(key, changes))
+
+    def _values(self, key: str | int, changes: dict[str, Any]) -> list[Any]:
+        """The parameters of one row's UPDATE: each column encoded as ``_db`` does, then the row's key."""
         values: list[Any] = []
         append = values.append
-        for name in names:
-            value = changes[name]
-            if value is None:
+        for name, value in changes.items():
+            kind = type(value)
+            if kind is float or kind is int or kind is bool:
+                append(value)  # most columns: stored as they are, no further test
+            elif value is None:
                 if name == "helper_sid":
                     self._scrub = True  # ClearHelperToken, TakeOwnership…
                 append(None)
@@ -524,14 +571,20 @@ class JobStore:
                     self._scrub = True  # the old sealed passwords leave the WAL too
                     value = self.secrets.seal_credentials(value)
                 append(_json(value))
+            elif kind is str:
+                append(value if value.isascii() else storable(value))
+            elif isinstance(value, int):
+                append(int(value))  # JobState, JobPriority…: the number
             elif isinstance(value, str):
                 append(value if value.isascii() else storable(value))
             else:
                 append(value)
-        append(job_id)
-        self.conn.execute(self._update_sql("jobs", names), values)
+        append(key)
+        return values
 
     def delete_job(self, job_id: str) -> None:
+        if self._pending:
+            self._flush()
         self._touch(job_id)
         gone = self.conn.execute(
             "DELETE FROM jobs WHERE id=? RETURNING credentials != '[]' OR helper_sid IS NOT NULL", (job_id,)
@@ -548,18 +601,26 @@ class JobStore:
         self.conn.executemany(self._insert_file, rows)
 
     def update_file(self, file_id: int, changes: Mapping[str, Any], job_id: str | None = None) -> None:
-        if job_id is not None:
-            self._touch(job_id)
-        names = tuple(changes)
-        self.conn.execute(self._update_sql("files", names), [*(_db(n, changes[n]) for n in names), file_id])
+        """Like ``update_job``, for a file row."""
+        if job_id is not None and self.shared:
+            self._touched.add(job_id)
+        pending = self._pending.get(file_id)
+        if pending is None:
+            self._pending[file_id] = dict(changes)
+        else:
+            pending.update(changes)
 
     def max_file_id(self) -> int:
         if self._known_max_file_id is not None:
             return self._known_max_file_id
+        if self._pending:
+            self._flush()
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
         return int(row[0])
 
     def next_file_position(self, job_id: str) -> int:
+        if self._pending:
+            self._flush()
         sql = "SELECT COALESCE(MAX(position) + 1, 0) FROM files WHERE job_id = ?"
         row = self.conn.execute(sql, (job_id,)).fetchone()
         return int(row[0])
@@ -570,6 +631,8 @@ class JobStore:
         """Service start: no helper token survives a restart (SHT: "not persistent"); flags do. A service
         attaching to the store instead keeps the tokens of ``keep_sessions``, the logon sessions it knows
         alive."""
+        if self._pending:
+            self._flush()
         keep = ",".join("?" * len(keep_sessions))
         for (job_id,) in self.conn.execute(
             f"UPDATE jobs SET {_CLEAR_HELPER} WHERE helper_sid IS NOT NULL "
@@ -583,6 +646,8 @@ class JobStore:
         """The keys of the jobs whose stored helper token is ``helper`` (identity and supplying logon
         session, column for column): what a service attaching to the store takes back into memory. Found
         through the helper-session index."""
+        if self._pending:
+            self._flush()
         cols = helper_columns(helper)
         where = " AND ".join(f"{name} = ?" for name in cols)
         rows = self.conn.execute(f"SELECT id FROM jobs WHERE {where}", [_db(n, v) for n, v in cols.items()])
@@ -603,6 +668,8 @@ class JobStore:
         indexes. Jobs in ``failing_states`` that hold usage flags move to ``target_state`` (decided by the
         domain's transition function, not here) with ``error`` in the same statement.
         Returns the number of rows touched."""
+        if self._pending:
+            self._flush()
         states = ",".join(str(int(s)) for s in failing_states)
         fails = f"(helper_flags != 0 AND state IN ({states}))"
         where = "helper_session_id = ?"

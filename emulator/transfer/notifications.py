@@ -35,6 +35,7 @@ from ..identity import sids
 # service time, so a test moves the clock to see the retry and a polling loop does not spin on it.
 RETRY_SECONDS = 60.0
 _RETRY_NS = int(RETRY_SECONDS) * NS
+_DISABLE = int(NotifyFlags.DISABLE)
 DELIVERED_KEPT = 10_000  # the newest deliveries kept for inspection (bounded: nothing grows with history)
 
 
@@ -86,6 +87,8 @@ class Notifier:
         self._sim = sim
         self._views = views
         self._queue: deque[Note] = deque()
+        # The same deque, for the scheduler's catch-up: "anything to deliver?" without a call.
+        self.outbox = self._queue
         self._waiting: dict[uuid.UUID, list[Note]] = {}  # undelivered, for late registration or retry
         self._proxies: dict[uuid.UUID, Any] = {}
         self._modified: set[uuid.UUID] = set()
@@ -121,12 +124,14 @@ class Notifier:
 
     def modified(self, rec: JobRecord, changes: dict[str, Any] | None = None) -> None:
         """A property, progress or state change — except a change into ERROR or TRANSFERRED (JobModification page)."""
+        if rec.notify_interface is None:
+            return  # no callback: nothing to queue (tested first: most jobs have none)
         if changes is not None:
             if "state" in changes and changes["state"] in (JobState.ERROR, JobState.TRANSFERRED):
                 return
             if changes.keys() <= _REGISTRATION:
                 return  # registering a callback is not a change of the job
-        if rec.notify_interface is None or rec.id in self._modified:
+        if rec.id in self._modified:
             return
         self._modified.add(rec.id)
         self._queue.append(Note(Kind.JOB_MODIFICATION, rec))
@@ -210,8 +215,9 @@ class Notifier:
 
     def _deliver(self, note: Note, t: int) -> None:
         rec = note.job
-        flags = rec.notify_flags
-        if flags & NotifyFlags.DISABLE or not flags & note.kind.flag or not self._current(note):
+        # Plain ints: IntFlag's ``&`` (and Enum's ``value`` property) run Python code on every delivery.
+        flags = int(rec.notify_flags)
+        if flags & _DISABLE or not flags & int(note.kind._value_[2]) or not self._current(note):
             return
         callback = rec.notify_interface
         durable = note.kind not in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)

@@ -93,25 +93,37 @@ class Scheduler:
         self.notifier = notifier
         self.connected = True
         self.replies: dict[uuid.UUID, bytes] = {}  # upload-reply data, kept in memory (GetReplyData)
-        self._active: dict[uuid.UUID, JobRecord] = {}  # jobs in SCHEDULED_STATES
-        self._flows: dict[uuid.UUID, Flow] = {}
-        self._run_start: dict[uuid.UUID, int] = {}  # when a running job's download-time counter resumed
-        # per-job deadlines: heap of (at, seq, id); the live one is _deadline[id] == (at, seq)
-        self._heap: list[tuple[int, int, uuid.UUID]] = []
-        self._deadline: dict[uuid.UUID, tuple[int, int]] = {}
-        self._dirty: dict[uuid.UUID, JobRecord] = {}  # jobs to step at the current instant
+        # Jobs in SCHEDULED_STATES by id: events name jobs by id. The per-job structures of the hot path
+        # below are keyed by the record itself: JobRecord hashes by identity, in C, where every lookup
+        # by uuid.UUID runs UUID.__hash__ (Python code) — a catch-up step made some 60 of them.
+        self._active: dict[uuid.UUID, JobRecord] = {}
+        self._live: set[JobRecord] = set()  # the same jobs, by record
+        self._flows: dict[JobRecord, Flow] = {}
+        self._run_start: dict[JobRecord, int] = {}  # when a running job's download-time counter resumed
+        # per-job deadlines: heap of (at, seq, job); the live one is _deadline[job] == (at, seq)
+        self._heap: list[tuple[int, int, JobRecord]] = []
+        self._deadline: dict[JobRecord, tuple[int, int]] = {}
+        self._dirty: dict[JobRecord, None] = {}  # jobs to step at the current instant (ordered: FIFO)
         # dispatch: queued foreground jobs; queued background jobs by (priority, seq); owner-away jobs
         self._fg_queued: dict[uuid.UUID, JobRecord] = {}
         self._bg_heap: list[tuple[int, int, uuid.UUID]] = []
         self._bg_queued: dict[uuid.UUID, JobRecord] = {}
         self._parked: dict[str, dict[uuid.UUID, JobRecord]] = {}
-        self._running_bg: dict[uuid.UUID, JobRecord] = {}
+        self._running_bg: dict[JobRecord, JobRecord] = {}
         self._background: uuid.UUID | None = None  # the job holding the background slot (or that last did)
         self._dispatch_due = False
         # inactivity (T32): (due, seq, id), checked against the job's last activity when it comes up
         self._inactivity: list[tuple[int, int, uuid.UUID]] = []
         self._seq = itertools.count()
         self._last_clock = sim.clock_ns()
+        # The earliest instant anything may be due: a catch-up before it has nothing to do, and it is
+        # called on every API call, so that case is one comparison (plus the notifier's outbox, which
+        # other parts fill too). Kept at or before the real next event: set when a run ends, lowered by
+        # every push of a deadline or inactivity entry (notification retries are pushed only inside a
+        # run), 0 (at once) whenever a job becomes dirty or a dispatch is due. Early is harmless: a run
+        # then finds nothing and sets it again.
+        self._wake = 0
+        self._outbox = notifier.outbox
         for rec in queue.all_jobs():
             self._push_inactivity(rec)
             if rec.state in SCHEDULED_STATES:
@@ -135,13 +147,14 @@ class Scheduler:
     def _enter(self, rec: JobRecord, old: JobState | None) -> None:
         """``rec`` is now in ``rec.state``: file it where the scheduler will find it."""
         state = rec.state
-        jid = rec.id
-        self._active[jid] = rec
-        self._dirty[jid] = rec
+        self._active[rec.id] = rec
+        self._live.add(rec)
+        self._dirty[rec] = None
+        self._wake = 0
         if state is JobState.QUEUED:
             self._candidate(rec)
         if state in RUNNING_STATES and rec.priority is not JobPriority.FOREGROUND:
-            self._running_bg[jid] = rec
+            self._running_bg[rec] = rec
         if old is None or (old in ACTIVE_STATES) != (state in ACTIVE_STATES) or state is JobState.QUEUED:
             self._dispatch_due = True
 
@@ -153,6 +166,7 @@ class Scheduler:
             heapq.heappush(self._bg_heap, (int(rec.priority), rec.seq, rec.id))
             self._compact_bg()
         self._dispatch_due = True
+        self._wake = 0
 
     def _leave_candidates(self, jid: uuid.UUID) -> None:
         self._fg_queued.pop(jid, None)
@@ -167,36 +181,37 @@ class Scheduler:
 
     def _forget(self, jid: uuid.UUID) -> None:
         """The job left the scheduled states (or the queue): drop every trace of it."""
-        self._active.pop(jid, None)
-        self._flows.pop(jid, None)
-        self._run_start.pop(jid, None)
-        self._deadline.pop(jid, None)
-        self._dirty.pop(jid, None)
-        self._running_bg.pop(jid, None)
+        rec = self._active.pop(jid, None)
+        if rec is not None:  # (only a job in _active is in the structures keyed by record)
+            self._live.discard(rec)
+            self._flows.pop(rec, None)
+            self._run_start.pop(rec, None)
+            self._deadline.pop(rec, None)
+            self._dirty.pop(rec, None)
+            self._running_bg.pop(rec, None)
         self._leave_candidates(jid)
         if len(self._heap) > 2 * len(self._deadline) + 64:
-            self._heap = [(at, seq, j) for j, (at, seq) in self._deadline.items()]
+            self._heap = [(at, seq, r) for r, (at, seq) in self._deadline.items()]
             heapq.heapify(self._heap)
 
     def _on_state(self, event: JobStateChanged) -> None:
         jid = event.job_id
         old, new = event.old, event.new
         rec = self._active.get(jid) or self._queue.jobs.get(jid)
-        now = self._sim.now_ns()
         if old in RUNNING_STATES and new not in RUNNING_STATES:
-            flow = self._flows.get(jid)
-            if rec is not None and flow is not None and new not in FINAL_STATES:
-                self._keep_bytes(rec, flow, now)
-            self._flows.pop(jid, None)
-            self._running_bg.pop(jid, None)
-            start = self._run_start.pop(jid, None)
-            if rec is not None and start is not None and new not in FINAL_STATES:
-                ran = max(0, now - start)
-                self._queue.update(rec, touch=False, active_seconds=rec.active_seconds + ran / NS)
+            if rec is not None:  # (a job no longer known holds no flow, timer or slot here)
+                now = self._sim.now_ns()
+                flow = self._flows.get(rec)
+                if flow is not None and new not in FINAL_STATES:
+                    self._keep_bytes(rec, flow, now)
+                self._flows.pop(rec, None)
+                self._running_bg.pop(rec, None)
+                start = self._run_start.pop(rec, None)
+                if start is not None and new not in FINAL_STATES:
+                    ran = max(0, now - start)
+                    self._queue.update(rec, touch=False, active_seconds=rec.active_seconds + ran / NS)
             if self._background == jid:
                 self._dispatch_due = True
-        if new in RUNNING_STATES and old not in RUNNING_STATES:
-            self._run_start[jid] = now
         if rec is None or new not in SCHEDULED_STATES or (event.elsewhere and new in RUNNING_STATES):
             # (A job another service sharing the store started is that service's to move forward.)
             self._forget(jid)
@@ -206,11 +221,15 @@ class Scheduler:
                 if self._background == jid:
                     self._background = None
         else:
+            if new in RUNNING_STATES and old not in RUNNING_STATES:
+                self._run_start[rec] = self._sim.now_ns()
             if old is JobState.QUEUED:
                 self._leave_candidates(jid)
             self._enter(rec, old)
         if old in ACTIVE_STATES:
             self._dispatch_due = True
+        if self._dispatch_due:
+            self._wake = 0
         if rec is not None:
             self.notifier.state_changed(rec, old, new)
 
@@ -226,20 +245,21 @@ class Scheduler:
         rec = event.job
         changes = event.changes
         self.notifier.modified(rec, changes)
-        if rec.id in self._active and not changes.keys().isdisjoint(_RESCHEDULE):
+        if not changes.keys().isdisjoint(_RESCHEDULE) and rec in self._live:
             if "priority" in changes:
                 if rec.state is JobState.QUEUED:
                     self._leave_candidates(rec.id)
                     self._candidate(rec)
                 elif rec.state in RUNNING_STATES:
                     if rec.priority is JobPriority.FOREGROUND:
-                        self._running_bg.pop(rec.id, None)
+                        self._running_bg.pop(rec, None)
                         if self._background == rec.id:
                             self._background = None
                     else:
-                        self._running_bg[rec.id] = rec
+                        self._running_bg[rec] = rec
                 self._dispatch_due = True
-            self._dirty[rec.id] = rec
+            self._dirty[rec] = None
+            self._wake = 0
 
     def _on_logon(self, event: Logon) -> None:
         parked = self._parked.pop(event.user_sid, None)
@@ -265,15 +285,17 @@ class Scheduler:
 
     def _schedule(self, rec: JobRecord, t: int) -> None:
         at = self._job_deadline(rec, t)
-        live = self._deadline.get(rec.id)
+        live = self._deadline.get(rec)
         if live is not None and live[0] == at:
             return
         if at >= _NEVER:
-            self._deadline.pop(rec.id, None)
+            self._deadline.pop(rec, None)
             return
         seq = next(self._seq)
-        self._deadline[rec.id] = (at, seq)
-        heapq.heappush(self._heap, (at, seq, rec.id))
+        self._deadline[rec] = (at, seq)
+        heapq.heappush(self._heap, (at, seq, rec))  # seq is unique: records are never compared
+        if at < self._wake:
+            self._wake = at
 
     def _job_deadline(self, rec: JobRecord, t: int) -> int:
         state = rec.state
@@ -286,7 +308,7 @@ class Scheduler:
             return at
         if state in RUNNING_STATES:
             limit = self._download_limit(rec, t)
-            flow = self._flows.get(rec.id)
+            flow = self._flows.get(rec)
             if flow is None:
                 return t
             if not flow.connected:
@@ -296,18 +318,20 @@ class Scheduler:
 
     def _download_limit(self, rec: JobRecord, t: int) -> int:
         """When the job's MaximumDownloadTime runs out, counting only time spent running (T22)."""
-        left = to_ns(max(0.0, rec.max_download_time - rec.active_seconds))
-        return self._run_start.get(rec.id, t) + left
+        limit, active = rec.max_download_time, rec.active_seconds
+        # Nothing counted yet (the usual case): whole seconds, no float conversion.
+        left = limit * NS if not active and type(limit) is int else to_ns(max(0.0, limit - active))
+        return self._run_start.get(rec, t) + left
 
     def _pop_due(self, t: int) -> None:
         heap = self._heap
         while heap and heap[0][0] <= t:
-            at, seq, jid = heapq.heappop(heap)
-            if self._deadline.get(jid) == (at, seq):
-                del self._deadline[jid]
-                rec = self._active.get(jid)
-                if rec is not None:
-                    self._dirty[jid] = rec
+            at, seq, rec = heapq.heappop(heap)
+            if self._deadline.get(rec) == (at, seq):
+                del self._deadline[rec]
+                if rec in self._live:
+                    self._dirty[rec] = None
+                    self._wake = 0
 
     def _next_at(self) -> int:
         """The next instant anything is due (stale heap tops may make it early: they are popped then)."""
@@ -334,15 +358,8 @@ class Scheduler:
             self._clock_went_back(self._last_clock - clock_now)
         self._last_clock = clock_now
         now = clock_now if clock_now > sim.sim_ns else sim.sim_ns  # run_until_idle may have run ahead
-        if (
-            not self._dirty
-            and not self._dispatch_due
-            and not self.notifier.pending
-            and (not self._heap or self._heap[0][0] > now)
-            and (not self._inactivity or self._inactivity[0][0] > now)
-            and not self.notifier.retry_due(now)
-        ):
-            sim.sim_ns = now
+        if now < self._wake and not self._outbox:
+            sim.sim_ns = now  # nothing due (see ``_wake``)
             return
         self._run(now)
 
@@ -358,6 +375,8 @@ class Scheduler:
                 nxt = self._next_at()
                 if nxt > until:
                     sim.sim_ns = max(t, until)
+                    # (A callback the flush called may have made a job dirty or a dispatch due.)
+                    self._wake = 0 if self._dirty or self._dispatch_due else nxt
                     return
                 sim.sim_ns = max(t, nxt)
         finally:
@@ -371,11 +390,11 @@ class Scheduler:
             budget -= 1
             self._pop_due(t)
             if self._dirty:
-                jid = next(iter(self._dirty))
-                rec = self._dirty.pop(jid)
-                if rec.id in self._active:
+                rec = next(iter(self._dirty))
+                del self._dirty[rec]
+                if rec in self._live:
                     self._step(rec, t)
-                    if rec.id in self._active and rec.id not in self._dirty:
+                    if rec in self._live and rec not in self._dirty:
                         self._schedule(rec, t)
                 continue
             if self._dispatch_due:
@@ -429,8 +448,8 @@ class Scheduler:
         for flow in self._flows.values():
             flow.ready_at -= back
             flow.start_t -= back
-        for jid in self._run_start:
-            self._run_start[jid] -= back
+        for rec in self._run_start:
+            self._run_start[rec] -= back
         with self._queue.batch():
             for rec in list(self._active.values()):
                 changes: dict[str, Any] = {}
@@ -443,9 +462,10 @@ class Scheduler:
         self._heap = []
         self._deadline.clear()
         for rec in self._active.values():
-            self._dirty[rec.id] = rec
+            self._dirty[rec] = None
         self.notifier.shift(back)
         sim.sim_ns -= back
+        self._wake = 0  # timers, inactivity deadlines and retries all moved: look at everything again
 
     # one job at one instant ---------------------------------------------------------------------------
 
@@ -457,7 +477,7 @@ class Scheduler:
             self._fail(rec, t, local_file_failure(exc, self._file_of(rec)))
 
     def _file_of(self, rec: JobRecord) -> FileRecord | None:
-        flow = self._flows.get(rec.id)
+        flow = self._flows.get(rec)
         return flow.file if flow is not None else None
 
     def _step_unguarded(self, rec: JobRecord, t: int) -> None:
@@ -482,7 +502,7 @@ class Scheduler:
             self._fail(rec, t, Failure(int(hresults.BG_E_MAXDOWNLOAD_TIMEOUT), ErrorContext.GENERAL_QUEUE_MANAGER,
                                        fatal=True))  # T22
             return
-        flow = self._flows.get(rec.id)
+        flow = self._flows.get(rec)
         if flow is None:
             self._open_next_file(rec, t)
         elif not flow.connected:
@@ -600,7 +620,7 @@ class Scheduler:
         if pending is None:
             self._queue.change_state(rec, Trigger.ALL_TRANSFERRED)  # T12
             return
-        self._flows[rec.id] = connectors.open_flow(self.network, rec, pending, t)
+        self._flows[rec] = connectors.open_flow(self.network, rec, pending, t)
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
         failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
@@ -663,7 +683,7 @@ class Scheduler:
 
     def sync_progress(self, rec: JobRecord) -> None:
         """A caller reads ``rec``'s progress: bring its running file up to the simulation's now."""
-        flow = self._flows.get(rec.id)
+        flow = self._flows.get(rec)
         if flow is not None and flow.connected and flow.rate is not None and not flow.upload:
             sim = self._sim
             was = sim.running
@@ -681,9 +701,8 @@ class Scheduler:
         """The test moved time itself (``svc.advance``, ``run_until_idle``): put every running file's bytes
         on disk, so what a test reads from the sandbox matches the simulation. API calls never do this:
         they stay O(1) and compute a running job's bytes when its progress is read."""
-        for jid in list(self._flows):
-            rec = self._active.get(jid)
-            if rec is not None:
+        for rec in list(self._flows):
+            if rec in self._live:
                 self.sync_progress(rec)
 
     def _file_boundary(self, rec: JobRecord, flow: Flow, t: int) -> None:
@@ -710,11 +729,12 @@ class Scheduler:
             flow.start_t, flow.start_bytes = t, 0
             if flow.rate is None:
                 self._materialize(rec, flow, t)
-            self._dirty[rec.id] = rec
+            self._dirty[rec] = None
+            self._wake = 0
             return
         if ranges.paused(flow):  # on demand: the requested ranges are in, the file is not whole
             ranges.progressed(self.notifier, rec, flow)
-            self._flows.pop(rec.id, None)
+            self._flows.pop(rec, None)
             queue.change_state(rec, Trigger.SUSPEND)
             return
         if f.bytes_transferred < flow.total:
@@ -722,15 +742,16 @@ class Scheduler:
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
         if flow.upload:
             upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
-        self._flows.pop(rec.id, None)
+        self._flows.pop(rec, None)
         self.notifier.file_transferred(rec, f)
-        self._dirty[rec.id] = rec  # the next file opens at the same instant
+        self._dirty[rec] = None  # the next file opens at the same instant
+        self._wake = 0
 
     # failures -------------------------------------------------------------------------------------
 
     def _stop(self, rec: JobRecord, t: int) -> None:
         """The job's connection ends at ``t``: keep what arrived, drop the flow."""
-        flow = self._flows.pop(rec.id, None)
+        flow = self._flows.pop(rec, None)
         if flow is not None:
             self._keep_bytes(rec, flow, t)
 
@@ -765,6 +786,8 @@ class Scheduler:
     def _push_inactivity(self, rec: JobRecord) -> None:
         due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
         heapq.heappush(self._inactivity, (due, next(self._seq), rec.id))
+        if due < self._wake:
+            self._wake = due
         if len(self._inactivity) > 2 * len(self._queue.jobs) + 64:
             # finished jobs' entries are dropped in bulk, so the heap does not grow with history
             self._inactivity = [
@@ -784,6 +807,8 @@ class Scheduler:
             due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
             if due > t:
                 heapq.heappush(heap, (due, next(self._seq), rec.id))
+                if due < self._wake:
+                    self._wake = due
                 continue
             self.discard_files(rec)
             queue.change_state(rec, Trigger.INACTIVITY_TIMEOUT, touch=False)  # T32
@@ -793,18 +818,19 @@ class Scheduler:
     def resume(self, rec: JobRecord) -> None:
         queue = self._queue
         # Resume resets the time counted against MaximumDownloadTime (setmaximumdownloadtime page).
-        if rec.id in self._run_start:
-            self._run_start[rec.id] = self._sim.now_ns()
+        if rec in self._run_start:
+            self._run_start[rec] = self._sim.now_ns()
         if rec.state in (JobState.ERROR, JobState.TRANSIENT_ERROR):
             queue.change_state(rec, Trigger.RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
         else:
             queue.change_state(rec, Trigger.RESUME, active_seconds=0.0)
-        if rec.id in self._active:
-            self._dirty[rec.id] = rec  # its download-time limit moved
+        if rec in self._live:
+            self._dirty[rec] = None  # its download-time limit moved
+            self._wake = 0
 
     def cancel(self, rec: JobRecord) -> int:
         """T31: temporaries (and finished, not yet completed downloads) are deleted."""
-        self._flows.pop(rec.id, None)
+        self._flows.pop(rec, None)
         ok = self.discard_files(rec)
         self._queue.change_state(rec, Trigger.CANCEL)
         return int(hresults.S_OK if ok else hresults.BG_S_UNABLE_TO_DELETE_FILES)
@@ -814,7 +840,7 @@ class Scheduler:
         queue = self._queue
         if rec.job_type is not JobType.DOWNLOAD and rec.state is not JobState.TRANSFERRED:
             raise BitsError(hresults.BG_E_INVALID_STATE, "uploads complete only when TRANSFERRED")
-        self._flows.pop(rec.id, None)
+        self._flows.pop(rec, None)
         partial = False
         deleted = True
         if rec.job_type is JobType.DOWNLOAD:
@@ -845,7 +871,7 @@ class Scheduler:
     def reconnect(self, rec: JobRecord) -> None:
         """A running file's remote name or range plan changed (ReplaceRemotePrefix, IBackgroundCopyFile6): keep
         the bytes that arrived, drop the connection; the job connects again at once (transfer/ranges.py)."""
-        if rec.id not in self._flows:
+        if rec not in self._flows:
             return
         sim = self._sim
         was = sim.running
@@ -855,7 +881,8 @@ class Scheduler:
                 self._stop(rec, sim.sim_ns)
         finally:
             sim.running = was
-        self._dirty[rec.id] = rec
+        self._dirty[rec] = None
+        self._wake = 0
 
     def notify_interface_changed(self, rec: JobRecord, proxy: Any = None) -> None:
         """A callback registered after an event still receives it once."""
