@@ -82,7 +82,9 @@ class JobQueue:
         self.clock = sim
         self.bus = bus
         self.jobs: dict[uuid.UUID, JobRecord] = {}
-        self.by_owner: dict[str, dict[uuid.UUID, JobRecord]] = {}
+        # per owner SID, its jobs in creation order; keyed by the record itself (hashed by identity in C:
+        # a uuid.UUID key costs a Python-level __hash__ at every create and cancel)
+        self.by_owner: dict[str, dict[JobRecord, JobRecord]] = {}
         self.by_helper_session: dict[int, dict[uuid.UUID, JobRecord]] = {}
         self._seq = 0
         self._file_id = store.max_file_id()
@@ -91,7 +93,7 @@ class JobQueue:
 
     def _index(self, rec: JobRecord) -> None:
         self.jobs[rec.id] = rec
-        self.by_owner.setdefault(rec.owner_sid, {})[rec.id] = rec
+        self.by_owner.setdefault(rec.owner_sid, {})[rec] = rec
         self._seq = max(self._seq, rec.seq)
 
     def load(self, records: Iterable[JobRecord]) -> None:
@@ -218,10 +220,10 @@ class JobQueue:
             if current.owner_sid != old_owner:
                 owned = self.by_owner.get(old_owner)
                 if owned is not None:
-                    owned.pop(current.id, None)
+                    owned.pop(current, None)
                     if not owned:
                         del self.by_owner[old_owner]
-                self.by_owner.setdefault(current.owner_sid, {})[current.id] = current
+                self.by_owner.setdefault(current.owner_sid, {})[current] = current
             self._seq = max(self._seq, current.seq)
             if current.state is not old:
                 self.bus.publish(JobStateChanged(now, current.id, old, current.state, elsewhere=True))
@@ -273,10 +275,10 @@ class JobQueue:
         )
         owned = self.by_owner.get(old_sid)
         if owned is not None:
-            owned.pop(rec.id, None)
+            owned.pop(rec, None)
             if not owned:
                 del self.by_owner[old_sid]
-        self.by_owner.setdefault(rec.owner_sid, {})[rec.id] = rec
+        self.by_owner.setdefault(rec.owner_sid, {})[rec] = rec
 
     def next_file_id(self) -> int:
         self._file_id += 1
@@ -353,7 +355,7 @@ class JobQueue:
         self.jobs.pop(rec.id, None)
         owned = self.by_owner.get(rec.owner_sid)
         if owned is not None:
-            owned.pop(rec.id, None)
+            owned.pop(rec, None)
             if not owned:
                 del self.by_owner[rec.owner_sid]
         self._reindex_helper(rec, None)
