@@ -6,8 +6,10 @@ mode). A baseline that does less or more than the emulator would make the ratio 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from emulator import BitsService
@@ -27,25 +29,31 @@ def same_store(seed: int = 0) -> sqlite3.Connection:
 class Recording:
     """Stands in for the store's sqlite3 connection and writes down every call made through it."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, order: list[tuple[str, int]] | None = None) -> None:
         self._conn = conn
         self.calls: list[Call] = []
+        self._order = order
+
+    def _add(self, call: Call) -> None:
+        self.calls.append(call)
+        if self._order is not None:
+            self._order.append(("sql", len(self.calls) - 1))
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        self.calls.append(("execute", sql, tuple(params) if isinstance(params, list) else params))
+        self._add(("execute", sql, tuple(params) if isinstance(params, list) else params))
         return self._conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
         rows = [tuple(r) for r in rows]
-        self.calls.append(("executemany", sql, rows))
+        self._add(("executemany", sql, rows))
         return self._conn.executemany(sql, rows)
 
     def commit(self) -> None:
-        self.calls.append(("commit", None, None))
+        self._add(("commit", None, None))
         self._conn.commit()
 
     def rollback(self) -> None:
-        self.calls.append(("rollback", None, None))
+        self._add(("rollback", None, None))
         self._conn.rollback()
 
     def __getattr__(self, name: str) -> Any:
@@ -53,9 +61,11 @@ class Recording:
 
 
 @contextmanager
-def recording(svc: BitsService) -> Iterator[Recording]:
+def recording(svc: BitsService, order: list[tuple[str, int]] | None = None) -> Iterator[Recording]:
+    """Record the store's SQLite calls; with ``order``, also note each call's place among the file-system
+    calls ``recording_files(order)`` records at the same time."""
     real = svc.store.conn
-    rec = Recording(real)
+    rec = Recording(real, order)
     svc.store.conn = rec  # type: ignore[assignment]
     try:
         yield rec
@@ -63,25 +73,100 @@ def recording(svc: BitsService) -> Iterator[Recording]:
         svc.store.conn = real
 
 
+class Timing:
+    """Stands in for the store's sqlite3 connection and adds up the time spent inside its calls (the
+    emulator's SQLite time, measured where it runs: between the emulator's own Python). Each call is
+    timed with ``perf_counter_ns`` (a clock read without a system call: the CPU-time clock costs one, which
+    would weigh on calls of a few microseconds)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.ns = 0
+
+    def execute(self, sql: str, params: Any = ()) -> _TimedCursor:
+        t = time.perf_counter_ns()
+        cur = self._conn.execute(sql, params)
+        self.ns += time.perf_counter_ns() - t
+        return _TimedCursor(cur, self)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        t = time.perf_counter_ns()
+        cur = self._conn.executemany(sql, rows)
+        self.ns += time.perf_counter_ns() - t
+        return cur
+
+    def commit(self) -> None:
+        t = time.perf_counter_ns()
+        self._conn.commit()
+        self.ns += time.perf_counter_ns() - t
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class _TimedCursor:
+    def __init__(self, cur: sqlite3.Cursor, timing: Timing) -> None:
+        self._cur, self._timing = cur, timing
+
+    def fetchall(self) -> list[Any]:
+        t = time.perf_counter_ns()
+        rows = self._cur.fetchall()
+        self._timing.ns += time.perf_counter_ns() - t
+        return rows
+
+    def fetchone(self) -> Any:
+        t = time.perf_counter_ns()
+        row = self._cur.fetchone()
+        self._timing.ns += time.perf_counter_ns() - t
+        return row
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
+
+
+@contextmanager
+def timing(svc: BitsService) -> Iterator[Timing]:
+    real = svc.store.conn
+    timed = Timing(real)
+    svc.store.conn = timed  # type: ignore[assignment]
+    try:
+        yield timed
+    finally:
+        svc.store.conn = real
+
+
 def replayer(conn: sqlite3.Connection, calls: list[Call]) -> Callable[[], None]:
     """A function that makes exactly ``calls`` on ``conn`` (SELECTs fetched, as the emulator does)."""
-    steps: list[Callable[[], Any]] = []
-    for op, sql, params in calls:
-        if op == "execute":
-            assert sql is not None
-            steps.append(lambda sql=sql, params=params: conn.execute(sql, params).fetchall())
-        elif op == "executemany":
-            steps.append(lambda sql=sql, params=params: conn.executemany(sql, params))
-        elif op == "commit":
-            steps.append(conn.commit)
-        else:
-            steps.append(conn.rollback)
+    steps = _sql_steps(conn, calls)
 
     def replay() -> None:
         for step in steps:
             step()
 
     return replay
+
+
+def _execute(conn: sqlite3.Connection, sql: str, params: Any) -> None:
+    conn.execute(sql, params).fetchall()
+
+
+def _sql_steps(conn: sqlite3.Connection, calls: list[Call]) -> list[Callable[[], Any]]:
+    steps: list[Callable[[], Any]] = []
+    for op, sql, params in calls:
+        if op == "execute":
+            assert sql is not None
+            steps.append(partial(_execute, conn, sql, params))
+        elif op == "executemany":
+            assert sql is not None
+            steps.append(partial(conn.executemany, sql, params))
+        elif op == "commit":
+            steps.append(conn.commit)
+        else:
+            steps.append(conn.rollback)
+    return steps
 
 
 # file-system calls -----------------------------------------------------------------------------------
@@ -95,14 +180,28 @@ FsCall = tuple[str, tuple[Any, ...], dict[str, Any], Any]
 _FD_FIRST = frozenset({"close", "write", "pwrite", "read", "pread", "lseek", "ftruncate", "fsync", "fstat"})
 
 
+class _FsLog(list[FsCall]):
+    """The recorded file-system calls; with an ``order`` log, each call's place among the SQLite calls."""
+
+    def __init__(self, order: list[tuple[str, int]] | None) -> None:
+        super().__init__()
+        self._order = order
+
+    def append(self, call: FsCall) -> None:
+        super().append(call)
+        if self._order is not None:
+            self._order.append(("fs", len(self) - 1))
+
+
 @contextmanager
-def recording_files() -> Iterator[list[FsCall]]:
+def recording_files(order: list[tuple[str, int]] | None = None) -> Iterator[list[FsCall]]:
     """Write down every call of the ``os`` functions above and of ``open()`` made inside the block, with
-    the files' own read/write/seek/truncate calls."""
+    the files' own read/write/seek/truncate calls (and, with ``order``, their place among the SQLite calls
+    ``recording(svc, order)`` records at the same time)."""
     import builtins
     import os
 
-    calls: list[FsCall] = []
+    calls: list[FsCall] = _FsLog(order)
     saved = {name: getattr(os, name) for name in _OS_FUNCTIONS if hasattr(os, name)}
     real_open = builtins.open
 
@@ -154,27 +253,63 @@ def recording_files() -> Iterator[list[FsCall]]:
 
 def file_replayer(calls: list[FsCall]) -> Callable[[], None]:
     """A function that makes the same file-system calls again (descriptors renumbered as they come)."""
-    import os
+    reset, steps = _fs_steps(calls)
 
     def replay() -> None:
-        fds: dict[int, int] = {}
-        files: dict[int, Any] = {}
-        for index, (name, args, kwargs, result) in enumerate(calls):
-            if name == "builtins.open":
-                files[index] = open(*args, **kwargs)  # noqa: SIM115 (closed by its recorded close call)
-                continue
-            if name.startswith("file."):
-                handle = files[args[0]]
-                getattr(handle, name[5:])(*args[1:])
-                continue
-            fixed = args
-            if name in _FD_FIRST and args:
-                fixed = (fds.get(args[0], args[0]), *args[1:])
-            fixed_kw = {k: fds.get(v, v) if k.endswith("dir_fd") else v for k, v in kwargs.items()}
-            out = getattr(os, name)(*fixed, **fixed_kw)
-            if name == "open":
-                fds[result] = out
-            elif name == "scandir":
-                list(out)
+        reset()
+        for step in steps:
+            step()
+
+    return replay
+
+
+def _fs_steps(calls: list[FsCall]) -> tuple[Callable[[], None], list[Callable[[], None]]]:
+    """One function per recorded file-system call, and the function that starts a replay afresh (the
+    descriptors of the recording map to those the replay gets, as they come)."""
+    import os
+
+    fds: dict[int, int] = {}
+    files: dict[int, Any] = {}
+
+    def reset() -> None:
+        fds.clear()
+        files.clear()
+
+    def step(index: int, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
+        if name == "builtins.open":
+            files[index] = open(*args, **kwargs)  # noqa: SIM115 (closed by its recorded close call)
+            return
+        if name.startswith("file."):
+            handle = files[args[0]]
+            getattr(handle, name[5:])(*args[1:])
+            return
+        fixed = args
+        if name in _FD_FIRST and args:
+            fixed = (fds.get(args[0], args[0]), *args[1:])
+        fixed_kw = {k: fds.get(v, v) if k.endswith("dir_fd") else v for k, v in kwargs.items()}
+        out = getattr(os, name)(*fixed, **fixed_kw)
+        if name == "open":
+            fds[result] = out
+        elif name == "scandir":
+            list(out)
+
+    steps: list[Callable[[], None]] = [partial(step, i, *c) for i, c in enumerate(calls)]
+    return reset, steps
+
+
+def in_order_replayer(
+    conn: sqlite3.Connection, sql_calls: list[Call], fs_calls: list[FsCall], order: list[tuple[str, int]]
+) -> Callable[[], None]:
+    """The SQLite and file-system calls replayed in the order the emulator made them, interleaved as they
+    ran: the same work as replaying each list on its own, and also the same sequence (statements that run
+    right after a file-system call run after one here too)."""
+    sql_steps = _sql_steps(conn, sql_calls)
+    reset, fs_steps = _fs_steps(fs_calls)
+    steps = [sql_steps[i] if kind == "sql" else fs_steps[i] for kind, i in order]
+
+    def replay() -> None:
+        reset()
+        for step in steps:
+            step()
 
     return replay

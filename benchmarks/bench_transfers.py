@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _replay import file_replayer, recording, recording_files, replayer, same_store
+from _replay import file_replayer, in_order_replayer, recording, recording_files, replayer, same_store, timing
 
 from emulator import BitsService, JobState, JobType, ManualClock
 from emulator.com.manager import Manager
@@ -39,8 +39,33 @@ def life(svc: BitsService, manager: Manager, local: str) -> None:
     assert job.get_state() is JobState.ACKNOWLEDGED
 
 
-def lives(n: int, root: Path) -> tuple[tuple[float, float], tuple[float, float], int]:
-    """((emulator wall, CPU seconds), (baseline wall, CPU seconds), store writes per life) for ``n`` lives.
+def sql_inside_and_replayed(n: int, root: Path) -> tuple[float, float]:
+    """Seconds per life spent inside the SQLite calls: in the emulator's lives (between its Python) and
+    the same calls replayed back to back. Informational: shows how much of the difference is the same
+    statements running slower among the emulator's Python (caches) rather than the Python itself."""
+    svc = BitsService(clock=ManualClock())
+    svc.network.register("http://server/file.bin", CONTENT)
+    manager = svc.connect()
+    local = str(root / "timed.bin")
+    life(svc, manager, local)
+    with recording(svc) as rec:
+        for _ in range(n):
+            life(svc, manager, local)
+    with timing(svc) as timed:
+        for _ in range(n):
+            life(svc, manager, local)
+    svc.close()
+    replay = replayer(same_store(), rec.calls)
+    t0 = time.perf_counter_ns()
+    replay()
+    return timed.ns / n / 1e9, (time.perf_counter_ns() - t0) / n / 1e9
+
+
+Clocks = tuple[float, float]  # (wall seconds, CPU seconds)
+
+
+def lives(n: int, root: Path) -> tuple[Clocks, Clocks, Clocks, int]:
+    """(emulator, baseline, grouped baseline, store writes per life) for ``n`` lives.
 
     Both clocks: wall time includes the waits for the disk (a rename over an existing file makes ext4
     write the new file's data out, for the emulator and the replay alike), CPU time of this process is the
@@ -49,13 +74,17 @@ def lives(n: int, root: Path) -> tuple[tuple[float, float], tuple[float, float],
     The baseline makes exactly the SQLite calls and the file-system calls ``n`` emulator lives make
     (recorded from the emulator in a run of ``n`` lives before the timed one: each life with its own job
     id and temporary name, as in the timed run), replayed on a connection opened the same way and on the
-    same paths."""
+    same paths, in the order they were made (SQLite and file-system calls interleaved as they ran). The
+    grouped baseline replays the same calls with all SQLite calls first, then all file-system calls: the
+    same work, but its statements run back to back, on caches no system call or Python disturbs between
+    them (printed for comparison; the target is against the in-order replay)."""
     svc = BitsService(clock=ManualClock())
     svc.network.register("http://server/file.bin", CONTENT)
     manager = svc.connect()
     local = str(root / "life.bin")
     life(svc, manager, local)  # warm-up: the first life makes the directory and caches
-    with recording(svc) as rec, recording_files() as fs_calls:
+    order: list[tuple[str, int]] = []
+    with recording(svc, order) as rec, recording_files(order) as fs_calls:
         for _ in range(n):
             life(svc, manager, local)
     writes = sum(1 for c in rec.calls if c[1] and c[1].startswith(("INSERT", "UPDATE", "DELETE"))) // n
@@ -64,12 +93,16 @@ def lives(n: int, root: Path) -> tuple[tuple[float, float], tuple[float, float],
         life(svc, manager, local)
     ours = (time.perf_counter() - w0, time.process_time() - c0)
     svc.close()
+    replay = in_order_replayer(same_store(), rec.calls, fs_calls, order)
+    w0, c0 = time.perf_counter(), time.process_time()
+    replay()
+    in_order = (time.perf_counter() - w0, time.process_time() - c0)
     sql = replayer(same_store(), rec.calls)
     files = file_replayer(fs_calls)
     w0, c0 = time.perf_counter(), time.process_time()
     sql()
     files()
-    return ours, (time.perf_counter() - w0, time.process_time() - c0), writes
+    return ours, in_order, (time.perf_counter() - w0, time.process_time() - c0), writes
 
 
 def copy_through_sandbox(src: Path, dest_dir: Path) -> float:
@@ -91,14 +124,24 @@ def main(argv: list[str]) -> int:
     size = (4 if quick else 64) * 2**20
     with tempfile.TemporaryDirectory(prefix="bits-bench-") as tmp:
         root = Path(tmp)
-        ours, base, writes = lives(n, root)
+        ours, base, grouped, writes = lives(n, root)
         for clock, k in (("wall", 0), ("CPU", 1)):
             ratio = ours[k] / base[k]
             print(
                 f"{n:,} download job lives ({clock} time): {ours[k] * 1e6 / n:8.1f} us per life ({writes} writes) vs "
-                f"the same SQLite and file-system calls replayed {base[k] * 1e6 / n:8.1f} us -> ratio {ratio:.2f}  "
-                f"(target <= 2: {'met' if ratio <= 2 else 'MISSED'})"
+                f"the same SQLite and file-system calls replayed in order {base[k] * 1e6 / n:8.1f} us -> ratio "
+                f"{ratio:.2f}  (target <= 2: {'met' if ratio <= 2 else 'MISSED'})"
             )
+            print(
+                f"  the same calls replayed grouped (all SQLite calls, then all file-system calls): "
+                f"{grouped[k] * 1e6 / n:8.1f} us -> ratio {ours[k] / grouped[k]:.2f}"
+            )
+
+        inside, back_to_back = sql_inside_and_replayed(n, root)
+        print(
+            f"  of which SQLite calls: {inside * 1e6:8.1f} us per life inside the emulator's lives vs the same "
+            f"calls back to back {back_to_back * 1e6:8.1f} us"
+        )
 
         src = root / "source.bin"
         with open(src, "wb") as fh:
