@@ -137,8 +137,8 @@ _CHECKS: dict[Access, Callable[[AccessToken, JobRecord], None]] = {
 def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signature) -> Callable[..., Any]:
     """The method users call: generated once per declared method from its policy, with the body's
     signature minus the caller (a wrong argument count is Python's own TypeError, raised before
-    anything), and the policy written out for that method — the order is the module docstring's. Two
-    frames per call (the wrapper and the policy) plus the body: the same depth as hand-written code."""
+    anything), and the policy written out for that method — the order is the module docstring's. One
+    frame per call plus the body: the same depth as hand-written code."""
     namespace: dict[str, Any] = {
         "_entry": entry,
         "_func": func,
@@ -190,11 +190,13 @@ def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signatu
         if entry.live:
             policy += ["        if rec.is_final:", "            _dead(rec)"]
     policy.append(f"        return _func({', '.join([me, 'caller', *passed[1:]])})")  # 7. the body
+    # The method users call runs the policy written out in its own body (one frame per call, not two);
+    # only when the emulator.calls logger wants a record does it go through ``_policy`` inside log_call.
     wrapper_lines = [
         f"def {entry.python_name}({', '.join(params)}):",
         f"    if {enabled}:",  # the emulator.calls logger wants a record of this call (emulator/logs.py)
         f"        return _log(_entry, {me}, _policy, ({args},))",
-        f"    return _policy({args})",
+        *policy[1:],
     ]
     source = "\n".join(policy) + "\n" + "\n".join(wrapper_lines) + "\n"
     exec(compile(source, f"<com_method {entry.label}>", "exec"), namespace)
