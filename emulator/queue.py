@@ -155,6 +155,10 @@ class JobQueue:
             now = self.clock.time()
             changes.setdefault("modified_at", now)
             changes.setdefault("last_activity_at", now)
+        self._apply(rec, touch, changes)
+
+    def _apply(self, rec: JobRecord, touch: bool, changes: dict[str, Any]) -> None:
+        """``update`` once the timestamps are in ``changes`` (``change_state`` comes here directly)."""
         if "helper" in changes:
             self._reindex_helper(rec, changes["helper"])
         if rec.state not in _FINAL:  # (rec.is_final, without a property call on every write)
@@ -341,10 +345,13 @@ class JobQueue:
             if touch:
                 rec.modified_at = now
         else:
+            # The same write as ``update(rec, touch=touch, state=new, **changes)``, same key order, without
+            # the keyword round trip (a new dict and a call) at each of a transfer's state changes.
+            changes = {"state": new, **changes}
             if touch:  # the same instant as the state change (one clock reading per call)
                 changes.setdefault("modified_at", now)
                 changes.setdefault("last_activity_at", now)
-            self.update(rec, touch=touch, state=new, **changes)
+            self._apply(rec, touch, changes)
         if new is not old:
             self.bus.publish(JobStateChanged(now, rec.id, old, new))
         return new
