@@ -293,8 +293,9 @@ class History:
 
     # feeding --------------------------------------------------------------------------------------
 
-    def _add(self, kind: type[HistoryRecord], *values: Any) -> None:
-        """Record a ``kind(*values)`` (made when first read: see ``__init__``)."""
+    def _add(self, kind: type[HistoryRecord], values: tuple[Any, ...]) -> None:
+        """Record a ``kind(*values)`` (made when first read: see ``__init__``). ``values`` comes as one
+        tuple, the one kept: no packing of arguments into a new tuple at each of a job's events."""
         records = self._records
         if records.maxlen is not None and len(records) == records.maxlen:
             self.dropped += 1
@@ -311,7 +312,7 @@ class History:
     def _on_created(self, event: events.JobCreated) -> None:
         job = event.job
         self._names[job.id] = job.display_name
-        self._add(Creation, event.at, job.id, job.display_name, job.job_type, job.owner_sid)
+        self._add(Creation, (event.at, job.id, job.display_name, job.job_type, job.owner_sid))
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(
                 "job %r {%s} created (%s) at %s",
@@ -326,7 +327,7 @@ class History:
         name = self._name(event.job_id)
         if event.new in FINAL_STATES:
             self._names.pop(event.job_id, None)
-        self._add(StateChange, event.at, event.job_id, name, event.old, event.new)
+        self._add(StateChange, (event.at, event.job_id, name, event.old, event.new))
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(
                 "job %r {%s} %s -> %s at %s",
@@ -352,7 +353,7 @@ class History:
             event.hresult,
             event.registered,
         )
-        self._add(Request, *values)
+        self._add(Request, values)
         strict = self._strict()
         level = logging.WARNING if strict and not event.registered else logging.INFO
         if NETWORK_LOG.isEnabledFor(level):
@@ -371,7 +372,7 @@ class History:
 
     def _on_callback(self, event: CallbackCalled) -> None:
         name = self._name(event.job_id)
-        self._add(Notification, event.at, event.job_id, name, event.method, event.succeeded)
+        self._add(Notification, (event.at, event.job_id, name, event.method, event.succeeded))
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "%s(job %r) %s at %s",
@@ -384,7 +385,7 @@ class History:
 
     def _on_command_line(self, event: NotifyCommandLine) -> None:
         name = self._name(event.job_id)
-        self._add(Notification, event.at, event.job_id, name, "CommandLine", True)
+        self._add(Notification, (event.at, event.job_id, name, "CommandLine", True))
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "command line %r %r for job %r (%s)",

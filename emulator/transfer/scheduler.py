@@ -211,7 +211,8 @@ class Scheduler:
                 if start is not None and new not in FINAL_STATES:
                     ran = max(0, now - start)
                     self._queue.update(rec, touch=False, active_seconds=rec.active_seconds + ran / NS)
-            if self._background == jid:
+            bg = self._background  # (identity first: the slot holds this very rec.id; == runs Python code)
+            if bg is not None and (bg is jid or bg == jid):
                 self._dispatch_due = True
         if rec is None or new not in SCHEDULED_STATES or (event.elsewhere and new in RUNNING_STATES):
             # (A job another service sharing the store started is that service's to move forward.)
@@ -219,8 +220,11 @@ class Scheduler:
             if new in FINAL_STATES:
                 if rec is None:  # (state_changed below forgets a known job: once is enough)
                     self.notifier.forget(jid)
-                self.replies.pop(jid, None)
-                if self._background == jid:
+                if self.replies:
+                    self.replies.pop(jid, None)
+                # (None first: ``None == jid`` would run UUID.__eq__, Python code, for nothing)
+                bg = self._background
+                if bg is not None and (bg is jid or bg == jid):
                     self._background = None
         else:
             if new in RUNNING_STATES and old not in RUNNING_STATES:
@@ -246,7 +250,8 @@ class Scheduler:
     def _on_modified(self, event: JobModified) -> None:
         rec = event.job
         changes = event.changes
-        self.notifier.modified(rec, changes)
+        if rec.notify_interface is not None:  # (the notifier's own first test, without the call)
+            self.notifier.modified(rec, changes)
         if not changes.keys().isdisjoint(_RESCHEDULE) and rec in self._live:
             if "priority" in changes:
                 if rec.state is JobState.QUEUED:
