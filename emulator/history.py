@@ -36,7 +36,7 @@ from . import events
 from .clock import to_datetime
 from .constants import JobState, JobType
 from .domain.states import FINAL_STATES
-from .events import CallbackCalled, JobStateChanged, NotifyCommandLine, RequestMade
+from .events import CallbackCalled, JobStateChanged, NotifyCommandLine, RequestMade, quick_init
 
 if TYPE_CHECKING:
     from .domain.records import JobRecord
@@ -166,6 +166,11 @@ def load(path: str | os.PathLike[str]) -> list[HistoryRecord]:
 
 def _stamp(at: float) -> str:
     return to_datetime(float(at)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# Built through their slots' descriptors (events.quick_init): same dataclass, half the cost to build.
+for _cls in (Creation, StateChange, Request, Notification):
+    quick_init(_cls)
 
 
 class History:

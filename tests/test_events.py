@@ -1,5 +1,6 @@
-"""The bus's event classes: built by the quick ``__init__`` (emulator/events.py ``_quick_init``), they keep
-the frozen dataclass's fields, defaults, equality, hash, repr and immutability (emulator choice)."""
+"""The bus's event classes and svc.history's records: built by the quick ``__init__`` (emulator/events.py
+``quick_init``), they keep the frozen dataclass's fields, defaults, equality, hash, repr and immutability
+(emulator choice)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import uuid
 
 import pytest
 
-from emulator import events
-from emulator.constants import JobState
+from emulator import events, history
+from emulator.constants import JobState, JobType
 
 JOB = uuid.UUID("12345678-1234-4234-8234-123456789abc")
 
-SAMPLES: list[events.Event] = [
+SAMPLES: list[events.Event | history.HistoryRecord] = [
     events.ServiceStarted(1.5, "win10"),
     events.ServiceStopping(2.0),
     events.Logon(3.0, 1, "S-1-5-21-1"),
@@ -26,11 +27,15 @@ SAMPLES: list[events.Event] = [
     events.NotifyCommandLine(7.0, JOB, "prog.exe", None, "no callback registered"),
     events.RequestMade(8.0, JOB, "http://s/a", 0, None, (("A", "b"),), 200, 0, True),
     events.CallbackCalled(9.0, JOB, "JobTransferred", True),
+    history.Creation(1.0, JOB, "job", JobType.DOWNLOAD, "S-1-5-21-1"),
+    history.StateChange(2.0, JOB, "job", JobState.QUEUED, JobState.CONNECTING),
+    history.Request(3.0, JOB, "job", "http://s/a", 0, None, (), 200, 0, True),
+    history.Notification(4.0, JOB, "job", "JobTransferred", True),
 ]
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
-def test_quick_init_keeps_the_dataclass_contract(event: events.Event) -> None:
+def test_quick_init_keeps_the_dataclass_contract(event: events.Event | history.HistoryRecord) -> None:
     cls = type(event)
     names = [f.name for f in dataclasses.fields(cls)]
     values = dataclasses.astuple(event) if not isinstance(event, events.JobModified) else (5.0, None, {"priority": 1})

@@ -391,7 +391,9 @@ class Scheduler:
 
     def _settle(self, t: int) -> None:
         """Everything due at ``t``, until nothing more is."""
-        self._expire_inactive(t)
+        inactivity = self._inactivity
+        if inactivity and inactivity[0][0] <= t:  # (the loop's own test: no call when nothing expired)
+            self._expire_inactive(t)
         budget = 1000 + 50 * (len(self._active) + len(self._heap))
         while budget > 0:
             budget -= 1
@@ -683,7 +685,8 @@ class Scheduler:
                 changes["temp_name"] = new_name
             if flow.resource is None or flow.resource.content_length:
                 changes["bytes_total"] = flow.total
-            ranges.save_plan(queue, rec, flow)
+            if flow.layout is not None:  # (only a ranged / on-demand file has a plan to save)
+                ranges.save_plan(queue, rec, flow)
         queue.update_file(rec, f, **changes)
         flow.connected = True
         flow.start_t = t
@@ -757,7 +760,7 @@ class Scheduler:
             self._dirty[rec] = None
             self._wake = 0
             return
-        if ranges.paused(flow):  # on demand: the requested ranges are in, the file is not whole
+        if flow.layout is not None and ranges.paused(flow):  # on demand: the requested ranges are in, not the file
             ranges.progressed(self.notifier, rec, flow)
             self._flows.pop(rec, None)
             queue.change_state(rec, Trigger.SUSPEND)
