@@ -328,7 +328,7 @@ class JobQueue:
                 trigger,
                 has_files=bool(files),
                 job_type=rec.job_type,
-                pending_files=bool(files) and any(not f.transferred for f in files),
+                pending_files=_any_pending(files),
             )
         else:
             new = states.transition(old, trigger)  # the scheduler's triggers depend on the state alone
@@ -374,6 +374,15 @@ class JobQueue:
 
     def set_credentials(self, rec: JobRecord, creds: list[Credential]) -> None:
         self.update(rec, credentials=creds)
+
+
+def _any_pending(files: list[FileRecord]) -> bool:
+    """Some file is not transferred yet (a plain loop: ``any()`` over a generator costs a generator frame
+    at each Resume and Complete)."""
+    for f in files:  # noqa: SIM110 (the loop is the point: see above)
+        if not f.transferred:
+            return True
+    return False
 
 
 # The triggers whose outcome depends on the job's files and type (states.transition's keyword arguments).
