@@ -36,7 +36,7 @@ from . import events
 from .clock import to_datetime
 from .constants import JobState, JobType
 from .domain.states import FINAL_STATES
-from .events import CallbackCalled, JobStateChanged, NotifyCommandLine, RequestMade
+from .events import CallbackCalled, JobStateChanged, NotifyCommandLine, RequestMade, quick_init
 
 if TYPE_CHECKING:
     from .domain.records import JobRecord
@@ -168,6 +168,11 @@ def _stamp(at: float) -> str:
     return to_datetime(float(at)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Built through their slots' descriptors (events.quick_init): same dataclass, half the cost to build.
+for _cls in (Creation, StateChange, Request, Notification):
+    quick_init(_cls)
+
+
 class History:
     """The bounded record of one service's jobs (see the module docstring)."""
 
@@ -293,8 +298,9 @@ class History:
 
     # feeding --------------------------------------------------------------------------------------
 
-    def _add(self, kind: type[HistoryRecord], *values: Any) -> None:
-        """Record a ``kind(*values)`` (made when first read: see ``__init__``)."""
+    def _add(self, kind: type[HistoryRecord], values: tuple[Any, ...]) -> None:
+        """Record a ``kind(*values)`` (made when first read: see ``__init__``). ``values`` comes as one
+        tuple, the one kept: no packing of arguments into a new tuple at each of a job's events."""
         records = self._records
         if records.maxlen is not None and len(records) == records.maxlen:
             self.dropped += 1
@@ -311,7 +317,7 @@ class History:
     def _on_created(self, event: events.JobCreated) -> None:
         job = event.job
         self._names[job.id] = job.display_name
-        self._add(Creation, event.at, job.id, job.display_name, job.job_type, job.owner_sid)
+        self._add(Creation, (event.at, job.id, job.display_name, job.job_type, job.owner_sid))
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(
                 "job %r {%s} created (%s) at %s",
@@ -326,7 +332,7 @@ class History:
         name = self._name(event.job_id)
         if event.new in FINAL_STATES:
             self._names.pop(event.job_id, None)
-        self._add(StateChange, event.at, event.job_id, name, event.old, event.new)
+        self._add(StateChange, (event.at, event.job_id, name, event.old, event.new))
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(
                 "job %r {%s} %s -> %s at %s",
@@ -352,7 +358,7 @@ class History:
             event.hresult,
             event.registered,
         )
-        self._add(Request, *values)
+        self._add(Request, values)
         strict = self._strict()
         level = logging.WARNING if strict and not event.registered else logging.INFO
         if NETWORK_LOG.isEnabledFor(level):
@@ -371,7 +377,7 @@ class History:
 
     def _on_callback(self, event: CallbackCalled) -> None:
         name = self._name(event.job_id)
-        self._add(Notification, event.at, event.job_id, name, event.method, event.succeeded)
+        self._add(Notification, (event.at, event.job_id, name, event.method, event.succeeded))
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "%s(job %r) %s at %s",
@@ -384,7 +390,7 @@ class History:
 
     def _on_command_line(self, event: NotifyCommandLine) -> None:
         name = self._name(event.job_id)
-        self._add(Notification, event.at, event.job_id, name, "CommandLine", True)
+        self._add(Notification, (event.at, event.job_id, name, "CommandLine", True))
         if NOTIFY_LOG.isEnabledFor(logging.INFO):
             NOTIFY_LOG.info(
                 "command line %r %r for job %r (%s)",

@@ -157,6 +157,10 @@ class JobQueue:
             now = self.clock.time()
             changes.setdefault("modified_at", now)
             changes.setdefault("last_activity_at", now)
+        self._apply(rec, touch, changes)
+
+    def _apply(self, rec: JobRecord, touch: bool, changes: dict[str, Any]) -> None:
+        """``update`` once the timestamps are in ``changes`` (``change_state`` comes here directly)."""
         if "helper" in changes:
             self._reindex_helper(rec, changes["helper"])
         if rec.state not in _FINAL:  # (rec.is_final, without a property call on every write)
@@ -326,7 +330,7 @@ class JobQueue:
                 trigger,
                 has_files=bool(files),
                 job_type=rec.job_type,
-                pending_files=bool(files) and any(not f.transferred for f in files),
+                pending_files=_any_pending(files),
             )
         else:
             new = states.transition(old, trigger)  # the scheduler's triggers depend on the state alone
@@ -343,10 +347,13 @@ class JobQueue:
             if touch:
                 rec.modified_at = now
         else:
+            # The same write as ``update(rec, touch=touch, state=new, **changes)``, same key order, without
+            # the keyword round trip (a new dict and a call) at each of a transfer's state changes.
+            changes = {"state": new, **changes}
             if touch:  # the same instant as the state change (one clock reading per call)
                 changes.setdefault("modified_at", now)
                 changes.setdefault("last_activity_at", now)
-            self.update(rec, touch=touch, state=new, **changes)
+            self._apply(rec, touch, changes)
         if new is not old:
             self.bus.publish(JobStateChanged(now, rec.id, old, new))
         return new
@@ -369,6 +376,15 @@ class JobQueue:
 
     def set_credentials(self, rec: JobRecord, creds: list[Credential]) -> None:
         self.update(rec, credentials=creds)
+
+
+def _any_pending(files: list[FileRecord]) -> bool:
+    """Some file is not transferred yet (a plain loop: ``any()`` over a generator costs a generator frame
+    at each Resume and Complete)."""
+    for f in files:  # noqa: SIM110 (the loop is the point: see above)
+        if not f.transferred:
+            return True
+    return False
 
 
 # The triggers whose outcome depends on the job's files and type (states.transition's keyword arguments).

@@ -24,6 +24,10 @@ _ACTIVE = ACTIVE_STATES
 
 
 class Trigger(Enum):
+    # Hash by identity, in C: every state change looks its trigger up (_INTERNAL), and Enum's own
+    # ``__hash__`` is Python code hashing the member's name. Members are singletons, so equal is identical.
+    __hash__ = object.__hash__
+
     # API methods (docs/reference/states.md#state-changing-methods)
     RESUME = "Resume"
     SUSPEND = "Suspend"

@@ -725,7 +725,8 @@ class LocalFileSystem:
         if split is None:
             # A host path under no root (a POSIX name's temporary): its directory is opened by the path's
             # own text (a Path's text is normal: no trailing or doubled separators), "/" for a bare name.
-            head, leaf = os.path.split(tmp)
+            # (str.rpartition gives os.path.split's answer for such a text, without its Python code.)
+            head, _, leaf = str(tmp).rpartition("/")
             try:
                 dfd = os.open(head or "/", _DIR_FLAGS)
             except OSError as exc:

@@ -222,7 +222,9 @@ class Notifier:
         callback = rec.notify_interface
         durable = note.kind not in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
         if callback is None:
-            if durable and not self._command_line(rec, note, "no callback registered"):
+            # (``not rec.notify_program``: _command_line's own refusal, tested here without the call for the
+            # usual job, which has neither a callback nor a command line)
+            if durable and (not rec.notify_program or not self._command_line(rec, note, "no callback registered")):
                 self._waiting.setdefault(rec.id, []).append(note)
             return
         if self._call(callback, note, t):

@@ -147,8 +147,9 @@ class Scheduler:
     def _enter(self, rec: JobRecord, old: JobState | None) -> None:
         """``rec`` is now in ``rec.state``: file it where the scheduler will find it."""
         state = rec.state
-        self._active[rec.id] = rec
-        self._live.add(rec)
+        if rec not in self._live:  # (a running job changing state is filed already: no UUID hash again)
+            self._active[rec.id] = rec
+            self._live.add(rec)
         self._dirty[rec] = None
         self._wake = 0
         if state is JobState.QUEUED:
@@ -210,15 +211,20 @@ class Scheduler:
                 if start is not None and new not in FINAL_STATES:
                     ran = max(0, now - start)
                     self._queue.update(rec, touch=False, active_seconds=rec.active_seconds + ran / NS)
-            if self._background == jid:
+            bg = self._background  # (identity first: the slot holds this very rec.id; == runs Python code)
+            if bg is not None and (bg is jid or bg == jid):
                 self._dispatch_due = True
         if rec is None or new not in SCHEDULED_STATES or (event.elsewhere and new in RUNNING_STATES):
             # (A job another service sharing the store started is that service's to move forward.)
             self._forget(jid)
             if new in FINAL_STATES:
-                self.notifier.forget(jid)
-                self.replies.pop(jid, None)
-                if self._background == jid:
+                if rec is None:  # (state_changed below forgets a known job: once is enough)
+                    self.notifier.forget(jid)
+                if self.replies:
+                    self.replies.pop(jid, None)
+                # (None first: ``None == jid`` would run UUID.__eq__, Python code, for nothing)
+                bg = self._background
+                if bg is not None and (bg is jid or bg == jid):
                     self._background = None
         else:
             if new in RUNNING_STATES and old not in RUNNING_STATES:
@@ -244,7 +250,8 @@ class Scheduler:
     def _on_modified(self, event: JobModified) -> None:
         rec = event.job
         changes = event.changes
-        self.notifier.modified(rec, changes)
+        if rec.notify_interface is not None:  # (the notifier's own first test, without the call)
+            self.notifier.modified(rec, changes)
         if not changes.keys().isdisjoint(_RESCHEDULE) and rec in self._live:
             if "priority" in changes:
                 if rec.state is JobState.QUEUED:
@@ -384,7 +391,9 @@ class Scheduler:
 
     def _settle(self, t: int) -> None:
         """Everything due at ``t``, until nothing more is."""
-        self._expire_inactive(t)
+        inactivity = self._inactivity
+        if inactivity and inactivity[0][0] <= t:  # (the loop's own test: no call when nothing expired)
+            self._expire_inactive(t)
         budget = 1000 + 50 * (len(self._active) + len(self._heap))
         while budget > 0:
             budget -= 1
@@ -471,8 +480,35 @@ class Scheduler:
 
     def _step(self, rec: JobRecord, t: int) -> None:
         """Whatever is due for ``rec`` at ``t``. A local fault fails this job, never the caller."""
+        # (The body is inline, not a call of its own: every step of every job comes through here.)
         try:
-            self._step_unguarded(rec, t)
+            state = rec.state
+            if state is JobState.TRANSIENT_ERROR:
+                self._step_waiting(rec, t)
+                return
+            if state is not JobState.CONNECTING and state is not JobState.TRANSFERRING:  # RUNNING_STATES
+                return
+            if self._download_limit(rec, t) <= t:
+                self._fail(rec, t, Failure(int(hresults.BG_E_MAXDOWNLOAD_TIMEOUT),
+                                           ErrorContext.GENERAL_QUEUE_MANAGER, fatal=True))  # T22
+                return
+            flow = self._flows.get(rec)
+            if flow is None:
+                flow = self._open_next_file(rec, t)
+                heap = self._heap
+                if flow is None or flow.ready_at > t or self._dirty or (heap and heap[0][0] <= t):
+                    return
+                # The source answers at once (no latency) and nothing else is due at ``t``: the loop would
+                # file a deadline at ``t``, pop it and step this job again next, with the same download-time
+                # check. Connecting now is that next step, without the round trip through the heap; the
+                # deadline it would have replaced is dropped as that round trip would have.
+                self._deadline.pop(rec, None)
+            if not flow.connected:
+                if flow.ready_at <= t:
+                    self._connect(rec, flow, t)
+            elif flow.done_at() <= t:
+                self._materialize(rec, flow, t)
+                self._file_boundary(rec, flow, t)
         except (BitsError, OSError) as exc:  # a refused path (a symlink planted mid-transfer), a lost file
             self._fail(rec, t, local_file_failure(exc, self._file_of(rec)))
 
@@ -480,37 +516,20 @@ class Scheduler:
         flow = self._flows.get(rec)
         return flow.file if flow is not None else None
 
-    def _step_unguarded(self, rec: JobRecord, t: int) -> None:
-        state = rec.state
-        if state is JobState.TRANSIENT_ERROR:
-            if rec.error is not None and rec.error.code == int(hresults.BG_E_NETWORK_DISCONNECTED):
-                return
-            if (
-                rec.no_progress_since is not None
-                and to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS <= t
-            ):
-                # T16: no progress for NoProgressTimeout → ERROR with the last error.
-                err = rec.error or ErrorRecord(ErrorContext.UNKNOWN, int(hresults.E_FAIL))
-                self._queue.set_error(rec, Trigger.FATAL_FAILURE, err, count=False)
-                return
-            if rec.retry_at is not None and to_ns(rec.retry_at) <= t:
-                self._queue.change_state(rec, Trigger.RETRY_DUE, touch=False, retry_at=None)  # T15
+    def _step_waiting(self, rec: JobRecord, t: int) -> None:
+        """A TRANSIENT_ERROR job's step: its no-progress limit (T16) or its retry (T15)."""
+        if rec.error is not None and rec.error.code == int(hresults.BG_E_NETWORK_DISCONNECTED):
             return
-        if state not in RUNNING_STATES:
+        if (
+            rec.no_progress_since is not None
+            and to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS <= t
+        ):
+            # T16: no progress for NoProgressTimeout → ERROR with the last error.
+            err = rec.error or ErrorRecord(ErrorContext.UNKNOWN, int(hresults.E_FAIL))
+            self._queue.set_error(rec, Trigger.FATAL_FAILURE, err, count=False)
             return
-        if self._download_limit(rec, t) <= t:
-            self._fail(rec, t, Failure(int(hresults.BG_E_MAXDOWNLOAD_TIMEOUT), ErrorContext.GENERAL_QUEUE_MANAGER,
-                                       fatal=True))  # T22
-            return
-        flow = self._flows.get(rec)
-        if flow is None:
-            self._open_next_file(rec, t)
-        elif not flow.connected:
-            if flow.ready_at <= t:
-                self._connect(rec, flow, t)
-        elif flow.done_at() <= t:
-            self._materialize(rec, flow, t)
-            self._file_boundary(rec, flow, t)
+        if rec.retry_at is not None and to_ns(rec.retry_at) <= t:
+            self._queue.change_state(rec, Trigger.RETRY_DUE, touch=False, retry_at=None)  # T15
 
     # dispatch: who runs now ------------------------------------------------------------------------
 
@@ -550,6 +569,12 @@ class Scheduler:
         # within a priority (https://learn.microsoft.com/en-us/windows/win32/bits/best-practices-when-using-bits).
         # OUR CHOICE: no round-robin time slices between equal priorities — the running job keeps the
         # slot until it rests, so runs are deterministic.
+        if not self._fg_queued and not self._bg_queued and not self._running_bg:
+            # Nobody waits and no background job runs (a job just rested, the usual case): what the full
+            # pass below comes to — every heap entry is stale, no job keeps or gets the slot.
+            self._bg_heap.clear()
+            self._background = None
+            return
         for rec in list(self._fg_queued.values()):
             if rec.state is JobState.QUEUED and rec.priority is JobPriority.FOREGROUND and self._may_start(rec):
                 self._start(rec, t)
@@ -615,12 +640,14 @@ class Scheduler:
 
     # files ----------------------------------------------------------------------------------------
 
-    def _open_next_file(self, rec: JobRecord, t: int) -> None:
-        pending = next((f for f in rec.files if not f.transferred), None)
-        if pending is None:
-            self._queue.change_state(rec, Trigger.ALL_TRANSFERRED)  # T12
-            return
-        self._flows[rec] = connectors.open_flow(self.network, rec, pending, t)
+    def _open_next_file(self, rec: JobRecord, t: int) -> Flow | None:
+        """The flow of the job's next file, or None when every file is in (the job is TRANSFERRED)."""
+        for f in rec.files:
+            if not f.transferred:
+                flow = self._flows[rec] = connectors.open_flow(self.network, rec, f, t)
+                return flow
+        self._queue.change_state(rec, Trigger.ALL_TRANSFERRED)  # T12
+        return None
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
         failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
@@ -658,7 +685,8 @@ class Scheduler:
                 changes["temp_name"] = new_name
             if flow.resource is None or flow.resource.content_length:
                 changes["bytes_total"] = flow.total
-            ranges.save_plan(queue, rec, flow)
+            if flow.layout is not None:  # (only a ranged / on-demand file has a plan to save)
+                ranges.save_plan(queue, rec, flow)
         queue.update_file(rec, f, **changes)
         flow.connected = True
         flow.start_t = t
@@ -732,7 +760,7 @@ class Scheduler:
             self._dirty[rec] = None
             self._wake = 0
             return
-        if ranges.paused(flow):  # on demand: the requested ranges are in, the file is not whole
+        if flow.layout is not None and ranges.paused(flow):  # on demand: the requested ranges are in, not the file
             ranges.progressed(self.notifier, rec, flow)
             self._flows.pop(rec, None)
             queue.change_state(rec, Trigger.SUSPEND)
