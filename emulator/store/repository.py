@@ -522,15 +522,8 @@ class JobStore:
             self._updates[key] = sql
         return sql
 
-    def insert_job(self, rec: JobRecord) -> None:
-        if self.shared:
-            self._touched.add(rec.key)
-        creds = rec.credentials
-        sealed = _json(self.secrets.seal_credentials(credentials_column(creds))) if creds else "[]"
-        self.conn.execute(self._insert_job, job_row(rec, sealed))  # type: ignore[arg-type]
-
     def insert_new_job(self, rec: JobRecord) -> None:
-        """``insert_job`` for a record as create_job makes it (see ``new_job_row``)."""
+        """The row of a job create_job just made (see ``new_job_row``): jobs enter the store only there."""
         if self.shared:
             self._touched.add(rec.key)
         self.conn.execute(self._insert_job, new_job_row(rec))
