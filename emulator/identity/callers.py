@@ -55,31 +55,17 @@ def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
 class ClientProcess:
     """A client process: its primary token and the blanket CoInitializeSecurity gave every new proxy."""
 
-    __slots__ = ("default_blanket", "defaults", "shared", "token")
+    __slots__ = ("default_blanket", "shared", "token")
 
     def __init__(self, token: AccessToken, default_blanket: Blanket) -> None:
         self.token = token
         self.default_blanket = default_blanket
-        # What every new pointer of this process starts with, worked out once: each GetJob, EnumJobs,
-        # Next or QueryInterface hands out a new pointer (Proxy.spawn), so this is on the hot path.
-        self.defaults = _security_state(default_blanket)
-        # When that default presents the process token on every call (``fixed``), a pointer's security
+        # Each GetJob, EnumJobs, Next or QueryInterface hands out a new pointer (Proxy.spawn). When the
+        # process default presents the process token on every call (``fixed``), a pointer's security
         # state never changes until its own CoSetProxyBlanket, which gives it a state of its own
-        # (ComObject.set_blanket): new pointers can share one state object until then.
-        self.shared: Proxy | None = Proxy(self) if self.defaults[4] else None
-
-
-def _security_state(blanket: Blanket) -> tuple[Blanket, ImpersonationLevel, Cloaking, bool, bool]:
-    """(blanket, level, cloaking, anonymous, fixed) for a proxy with ``blanket``. ``fixed``: every call
-    presents the process token, whatever the thread impersonates — the level is below IMPERSONATE or
-    there is no cloaking (CLOAK) — so a call needs no look at the thread."""
-    level, cloak = blanket.impersonation_level, blanket.cloaking
-    # Blankets from validate_blanket (and the default) hold enum members already: skip the conversion.
-    level = level if isinstance(level, ImpersonationLevel) else ImpersonationLevel(level)
-    cloak = cloak if isinstance(cloak, Cloaking) else Cloaking(cloak)
-    anonymous = level is ImpersonationLevel.ANONYMOUS
-    fixed = not anonymous and (level < ImpersonationLevel.IMPERSONATE or cloak is Cloaking.NONE)
-    return blanket, level, cloak, anonymous, fixed
+        # (ComObject.set_blanket): new pointers share one state object until then.
+        default = Proxy(self)
+        self.shared: Proxy | None = default if default.fixed else None
 
 
 class Proxy:
@@ -90,10 +76,17 @@ class Proxy:
     def __init__(self, client: ClientProcess, blanket: Blanket | None = None) -> None:
         self.client = client
         self.static_token: AccessToken | None = None
-        self._apply(blanket or client.default_blanket)
-
-    def _apply(self, blanket: Blanket) -> None:
-        self.blanket, self.level, self.cloak, self.anonymous, self.fixed = _security_state(blanket)
+        self.blanket = blanket = blanket or client.default_blanket
+        level, cloak = blanket.impersonation_level, blanket.cloaking
+        # Blankets from validate_blanket (and the default) hold enum members already: skip the conversion.
+        self.level = level if isinstance(level, ImpersonationLevel) else ImpersonationLevel(level)
+        self.cloak = cloak if isinstance(cloak, Cloaking) else Cloaking(cloak)
+        self.anonymous = self.level is ImpersonationLevel.ANONYMOUS
+        # ``fixed``: every call presents the process token, whatever the thread impersonates — the level
+        # is below IMPERSONATE or there is no cloaking (CLOAK) — so a call needs no look at the thread.
+        self.fixed = not self.anonymous and (
+            self.level < ImpersonationLevel.IMPERSONATE or self.cloak is Cloaking.NONE
+        )
 
     def with_blanket(self, blanket: Blanket, thread_token: AccessToken | None) -> Proxy:
         """CoSetProxyBlanket: the new security state of this pointer, a new object (the one it replaces may
@@ -109,15 +102,11 @@ class Proxy:
         client = self.client
         if client.shared is not None:
             return client.shared  # never changed in place (see ClientProcess.shared)
-        p = _new_proxy(Proxy)  # the state is the client's precomputed default: no __init__ to run
-        p.client = client
-        p.static_token = None
-        p.blanket, p.level, p.cloak, p.anonymous, p.fixed = client.defaults
-        return p
+        return Proxy(client)
 
     def peek(self, thread_token: AccessToken | None) -> AccessToken:
         """The identity a call made now would present, without capturing a static token (for logs)."""
-        if self.level < ImpersonationLevel.IMPERSONATE or self.cloak is Cloaking.NONE:
+        if self.fixed or self.anonymous:  # below IMPERSONATE, or no cloaking (see __init__)
             return self.client.token
         if self.cloak is Cloaking.DYNAMIC:
             return thread_token or self.client.token
@@ -125,7 +114,7 @@ class Proxy:
 
     def identity(self, thread_token: AccessToken | None) -> AccessToken:
         """The token BITS sees for a call made now, on this thread."""
-        if self.level < ImpersonationLevel.IMPERSONATE or self.cloak is Cloaking.NONE:
+        if self.fixed or self.anonymous:  # below IMPERSONATE, or no cloaking (see __init__)
             return self.client.token
         if self.cloak is Cloaking.DYNAMIC:
             return thread_token or self.client.token
@@ -133,6 +122,3 @@ class Proxy:
             # Process-wide static cloaking: captured on the pointer's first call.
             self.static_token = thread_token or self.client.token
         return self.static_token
-
-
-_new_proxy = object.__new__
