@@ -106,8 +106,7 @@ class Backend:
         access.check_create(caller)
         if name is None:
             raise BitsError(hresults.E_INVALIDARG, "display name must not be NULL")
-        # (A name of at most 128 characters is within 256 UTF-16 units whatever it holds: no count needed.)
-        if len(name) > limits.MAX_DISPLAY_NAME // 2 and limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
+        if limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
             raise BitsError(hresults.E_INVALIDARG, "display name longer than 256 characters")
         if kind not in range(3):
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
