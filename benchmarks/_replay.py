@@ -83,22 +83,22 @@ class Timing:
         self._conn = conn
         self.ns = 0
 
-    def execute(self, sql: str, params: Any = ()) -> _TimedCursor:
+    def timed(self, fn: Callable[..., Any], *args: Any) -> Any:
         t = time.perf_counter_ns()
-        cur = self._conn.execute(sql, params)
-        self.ns += time.perf_counter_ns() - t
-        return _TimedCursor(cur, self)
+        try:
+            return fn(*args)
+        finally:
+            self.ns += time.perf_counter_ns() - t
+
+    def execute(self, sql: str, params: Any = ()) -> _TimedCursor:
+        return _TimedCursor(self.timed(self._conn.execute, sql, params), self)
 
     def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
-        t = time.perf_counter_ns()
-        cur = self._conn.executemany(sql, rows)
-        self.ns += time.perf_counter_ns() - t
-        return cur
+        cursor: sqlite3.Cursor = self.timed(self._conn.executemany, sql, rows)
+        return cursor
 
     def commit(self) -> None:
-        t = time.perf_counter_ns()
-        self._conn.commit()
-        self.ns += time.perf_counter_ns() - t
+        self.timed(self._conn.commit)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
@@ -109,16 +109,11 @@ class _TimedCursor:
         self._cur, self._timing = cur, timing
 
     def fetchall(self) -> list[Any]:
-        t = time.perf_counter_ns()
-        rows = self._cur.fetchall()
-        self._timing.ns += time.perf_counter_ns() - t
+        rows: list[Any] = self._timing.timed(self._cur.fetchall)
         return rows
 
     def fetchone(self) -> Any:
-        t = time.perf_counter_ns()
-        row = self._cur.fetchone()
-        self._timing.ns += time.perf_counter_ns() - t
-        return row
+        return self._timing.timed(self._cur.fetchone)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.fetchall())

@@ -38,7 +38,7 @@ from emulator import BitsService, JobType
 cpu = time.process_time
 
 
-def best_of(fn: Callable[[], None], n: int, repeat: int = 5) -> float:
+def best_of(fn: Callable[[], object], n: int, repeat: int = 5) -> float:
     """CPU seconds per call: the minimum over ``repeat`` runs of ``n`` calls (noise only ever adds time)."""
     best = float("inf")
     for _ in range(repeat):

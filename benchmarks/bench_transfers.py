@@ -39,15 +39,21 @@ def life(svc: BitsService, manager: Manager, local: str) -> None:
     assert job.get_state() is JobState.ACKNOWLEDGED
 
 
+def warmed_up(local: Path) -> tuple[BitsService, Manager, str]:
+    """A service whose fake network serves the file, its manager, and the local name, after one life (the
+    first life makes the directory and fills the caches)."""
+    svc = BitsService(clock=ManualClock())
+    svc.network.register("http://server/file.bin", CONTENT)
+    manager = svc.connect()
+    life(svc, manager, str(local))
+    return svc, manager, str(local)
+
+
 def sql_inside_and_replayed(n: int, root: Path) -> tuple[float, float]:
     """Seconds per life spent inside the SQLite calls: in the emulator's lives (between its Python) and
     the same calls replayed back to back. Informational: shows how much of the difference is the same
     statements running slower among the emulator's Python (caches) rather than the Python itself."""
-    svc = BitsService(clock=ManualClock())
-    svc.network.register("http://server/file.bin", CONTENT)
-    manager = svc.connect()
-    local = str(root / "timed.bin")
-    life(svc, manager, local)
+    svc, manager, local = warmed_up(root / "timed.bin")
     with recording(svc) as rec:
         for _ in range(n):
             life(svc, manager, local)
@@ -78,11 +84,7 @@ def lives(n: int, root: Path) -> tuple[Clocks, Clocks, Clocks, int]:
     grouped baseline replays the same calls with all SQLite calls first, then all file-system calls: the
     same work, but its statements run back to back, on caches no system call or Python disturbs between
     them (printed for comparison; the target is against the in-order replay)."""
-    svc = BitsService(clock=ManualClock())
-    svc.network.register("http://server/file.bin", CONTENT)
-    manager = svc.connect()
-    local = str(root / "life.bin")
-    life(svc, manager, local)  # warm-up: the first life makes the directory and caches
+    svc, manager, local = warmed_up(root / "life.bin")
     order: list[tuple[str, int]] = []
     with recording(svc, order) as rec, recording_files(order) as fs_calls:
         for _ in range(n):
