@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from . import hresults
 from .constants import (
@@ -50,6 +50,7 @@ from .transfer.localfs import LocalFileSystem
 from .transfer.scheduler import Scheduler
 
 _JOB_TYPES = (JobType.DOWNLOAD, JobType.UPLOAD, JobType.UPLOAD_REPLY)  # by BG_JOB_TYPE value, no Enum call
+_DOWNLOAD: Final = JobType.DOWNLOAD  # (read by most job calls: a global, see domain/states.QUEUED)
 
 # JobRecord.properties key 0 (an id BITS does not use) records that the job has been resumed once, which
 # DYNAMIC_CONTENT, MAX_DOWNLOAD_SIZE and SetHttpMethod depend on ("only before the first Resume").
@@ -146,7 +147,7 @@ class Backend:
             names.remote_kind(remote, rec.job_type)
             names.check_local_name(local)
             checked.append((remote, self.filesystem.check_destination(local)))
-        if rec.job_type is not JobType.DOWNLOAD and len(rec.files) + len(pairs) > 1:
+        if rec.job_type is not _DOWNLOAD and len(rec.files) + len(pairs) > 1:
             raise BitsError(hresults.BG_E_TOO_MANY_FILES, "upload jobs hold exactly one file")
         if not self._quota_exempt(caller) and len(rec.files) + len(pairs) > self.profile.max_files_per_job:
             raise BitsError(hresults.BG_E_TOO_MANY_FILES_IN_JOB)
@@ -159,7 +160,7 @@ class Backend:
     def add_file_with_ranges(
         self, caller: AccessToken, rec: JobRecord, remote: str, local: str, spans: list[tuple[int, int]]
     ) -> None:
-        if rec.job_type is not JobType.DOWNLOAD:
+        if rec.job_type is not _DOWNLOAD:
             raise BitsError(hresults.E_NOTIMPL, "AddFileWithRanges is for download jobs only")
         if not spans:
             raise BitsError(hresults.E_INVALIDARG, "RangeCount is zero: give one or more ranges")
@@ -185,7 +186,7 @@ class Backend:
 
     def replace_remote_prefix(self, rec: JobRecord, old: str, new: str) -> int:
         """S_OK, or S_FALSE when no remote name starts with ``old``."""
-        if rec.job_type is not JobType.DOWNLOAD:
+        if rec.job_type is not _DOWNLOAD:
             raise BitsError(hresults.E_NOTIMPL, "ReplaceRemotePrefix is for download jobs only")
         if not old or not new:
             raise BitsError(hresults.E_INVALIDARG, "OldPrefix and NewPrefix must not be empty")
@@ -461,7 +462,7 @@ class Backend:
 
     @staticmethod
     def _default_verb(rec: JobRecord) -> str:
-        return "GET" if rec.job_type is JobType.DOWNLOAD else "BITS_POST"
+        return "GET" if rec.job_type is _DOWNLOAD else "BITS_POST"
 
     def http_method(self, rec: JobRecord) -> str:
         return rec.http_method or self._default_verb(rec)
@@ -490,7 +491,7 @@ class Backend:
     def set_remote_name(self, rec: JobRecord, f: FileRecord, url: str | None) -> None:
         """The new name is used at once in memory and written to the store by the next Resume (the page:
         the change "does not serialize" until Resume)."""
-        if rec.job_type is not JobType.DOWNLOAD:
+        if rec.job_type is not _DOWNLOAD:
             raise BitsError(hresults.E_NOTIMPL, "SetRemoteName is for download jobs only")
         if url is None:
             raise BitsError(hresults.E_INVALIDARG, "the remote name must not be NULL")
@@ -512,7 +513,7 @@ class Backend:
         # Downloaded from the origin server (peer caching is not emulated): "the job moves to the error
         # state with an error code of BG_E_VALIDATION_FAILED and the file progress is set to zero. You can
         # then call IBackgroundCopyJob::Resume to download the file again." (setvalidationstate page)
-        if rec.job_type is JobType.DOWNLOAD:
+        if rec.job_type is _DOWNLOAD:
             self.filesystem.discard(f)  # the temporary file goes; Resume writes a new one
         self.queue.update_file(rec, f, validation_state=False, transferred=False, bytes_transferred=0, temp_name=None)
         if f.ranges is None:
@@ -620,7 +621,7 @@ class Backend:
 
     def set_property(self, rec: JobRecord, prop: props.Property, stored: Any) -> None:
         """SetProperty with a value already converted to the property's union member (``prop.kind``)."""
-        if prop.download_only and rec.job_type is not JobType.DOWNLOAD:
+        if prop.download_only and rec.job_type is not _DOWNLOAD:
             raise BitsError(hresults.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY)
         if prop.read_only is props.ReadOnly.AFTER_ADDFILE and rec.files:
             raise BitsError(hresults.BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE)

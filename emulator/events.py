@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .constants import JobState
@@ -50,6 +50,10 @@ class JobStateChanged(Event):
     old: JobState
     new: JobState
     elsewhere: bool = False  # another service sharing the file store made the change
+    # The job's record, as JobCreated and JobModified carry it (the queue always sets it): subscribers
+    # read the job from the event instead of looking its GUID up again. Not part of the event's value
+    # (equality, hash, repr): two events saying the same change are equal whoever holds the record.
+    job: JobRecord | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

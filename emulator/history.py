@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from . import events
 from .clock import to_datetime
 from .constants import JobState, JobType
-from .domain.states import FINAL_STATES
 from .events import CallbackCalled, JobStateChanged, NotifyCommandLine, RequestMade, quick_init
 
 if TYPE_CHECKING:
@@ -197,9 +196,6 @@ class History:
         )
         self._raw = False  # some entries are still (class, values)
         self.dropped = 0
-        # Display names of live jobs, so the record of a job's last transition (ACKNOWLEDGED,
-        # CANCELLED: the job has already left the queue) still names it. Bounded by the live jobs.
-        self._names: dict[uuid.UUID, str] = {rec.id: rec.display_name for rec in jobs.values()}
         bus.subscribe(events.JobCreated, self._on_created)
         bus.subscribe(JobStateChanged, self._on_state)
         bus.subscribe(RequestMade, self._on_request)
@@ -308,15 +304,12 @@ class History:
         self._raw = True
 
     def _name(self, job_id: uuid.UUID) -> str:
+        """The display name of a live job now (SetDisplayName may have renamed it); "" once it has left."""
         rec = self._jobs.get(job_id)
-        if rec is not None:
-            self._names[job_id] = rec.display_name  # SetDisplayName may have renamed it
-            return rec.display_name
-        return self._names.get(job_id, "")
+        return "" if rec is None else rec.display_name
 
     def _on_created(self, event: events.JobCreated) -> None:
         job = event.job
-        self._names[job.id] = job.display_name
         self._add(Creation, (event.at, job.id, job.display_name, job.job_type, job.owner_sid))
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(
@@ -329,9 +322,10 @@ class History:
             )
 
     def _on_state(self, event: JobStateChanged) -> None:
-        name = self._name(event.job_id)
-        if event.new in FINAL_STATES:
-            self._names.pop(event.job_id, None)
+        # The event carries the record: its last transition (ACKNOWLEDGED, CANCELLED) still names the job
+        # after it left the queue, with no GUID lookup.
+        job = event.job
+        name = self._name(event.job_id) if job is None else job.display_name
         self._add(StateChange, (event.at, event.job_id, name, event.old, event.new))
         if JOBS_LOG.isEnabledFor(logging.INFO):
             JOBS_LOG.info(

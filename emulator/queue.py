@@ -18,7 +18,7 @@ from .clock import SimTime
 from .constants import JobPriority, JobState, JobType
 from .domain import states
 from .domain.records import Credential, ErrorRecord, FileRecord, HelperToken, JobRecord
-from .domain.states import FINAL_STATES, Trigger
+from .domain.states import CANCEL, CANCELLED, COMPLETE, FINAL_STATES, RESUME, SUSPEND, TRANSFERRED, Trigger
 from .events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged
 from .identity.tokens import AccessToken
 from .store.repository import JobStore, credentials_column, error_columns, helper_columns
@@ -211,8 +211,8 @@ class JobQueue:
                     # It left the queue elsewhere (Complete or Cancel: the row does not say which).
                     old = current.state
                     self._unindex(current)
-                    current.state = JobState.CANCELLED
-                    self.bus.publish(JobStateChanged(now, current.id, old, JobState.CANCELLED, elsewhere=True))
+                    current.state = CANCELLED
+                    self.bus.publish(JobStateChanged(now, current.id, old, CANCELLED, True, current))
                 continue
             if current is None:
                 self._index(fresh)
@@ -230,7 +230,7 @@ class JobQueue:
                 self.by_owner.setdefault(current.owner_sid, {})[current] = current
             self._seq = max(self._seq, current.seq)
             if current.state is not old:
-                self.bus.publish(JobStateChanged(now, current.id, old, current.state, elsewhere=True))
+                self.bus.publish(JobStateChanged(now, current.id, old, current.state, True, current))
             self.bus.publish(JobModified(now, current, {"priority": current.priority}))
 
     def jobs_with_helper(self) -> list[JobRecord]:
@@ -248,7 +248,7 @@ class JobQueue:
 
     def announce(self, rec: JobRecord, old: JobState) -> None:
         if rec.state is not old:
-            self.bus.publish(JobStateChanged(self.clock.time(), rec.id, old, rec.state))
+            self.bus.publish(JobStateChanged(self.clock.time(), rec.id, old, rec.state, False, rec))
 
     def adopt_helper(self, rec: JobRecord, helper: HelperToken) -> None:
         """Take into memory a helper token the store already holds (a service attaching to the store)."""
@@ -335,7 +335,7 @@ class JobQueue:
         else:
             new = states.transition(old, trigger)  # the scheduler's triggers depend on the state alone
         now = self.clock.time()  # one reading: nothing moves the clock inside this call
-        if new is JobState.TRANSFERRED and old is not JobState.TRANSFERRED:
+        if new is TRANSFERRED and old is not TRANSFERRED:
             changes.setdefault("transferred_at", now)
         if new in _FINAL:
             with self.store.transaction():
@@ -355,7 +355,7 @@ class JobQueue:
                 changes.setdefault("last_activity_at", now)
             self._apply(rec, touch, changes)
         if new is not old:
-            self.bus.publish(JobStateChanged(now, rec.id, old, new))
+            self.bus.publish(JobStateChanged(now, rec.id, old, new, False, rec))
         return new
 
     def _unindex(self, rec: JobRecord) -> None:
@@ -388,7 +388,7 @@ def _any_pending(files: list[FileRecord]) -> bool:
 
 
 # The triggers whose outcome depends on the job's files and type (states.transition's keyword arguments).
-_API_TRIGGERS = (Trigger.RESUME, Trigger.SUSPEND, Trigger.CANCEL, Trigger.COMPLETE)
+_API_TRIGGERS = (RESUME, SUSPEND, CANCEL, COMPLETE)
 
 _LOCAL_ONLY = frozenset({"files", "helper", "notify_interface", "notify_registrant_sid", "server_cert_validator"})
 

@@ -43,13 +43,24 @@ def test_quick_init_keeps_the_dataclass_contract(event: events.Event | history.H
     assert list(inspect.signature(cls).parameters) == names
     by_keyword = cls(**dict(zip(names, values, strict=True)))
     assert by_keyword == event
-    assert repr(by_keyword) == repr(event) == f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in zip(names, values, strict=True))})"
+    shown = [(f.name, v) for f, v in zip(dataclasses.fields(cls), values, strict=True) if f.repr]
+    assert repr(by_keyword) == repr(event) == f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in shown)})"
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.at = 0.0  # type: ignore[misc]
     assert dataclasses.replace(event, at=99.0).at == 99.0
     if not isinstance(event, events.JobModified):  # (a dict field makes JobModified unhashable, as before)
         assert hash(by_keyword) == hash(event)
         assert pickle.loads(pickle.dumps(event)) == event
+
+
+def test_state_change_carries_its_record_outside_its_value() -> None:
+    """JobStateChanged.job (the record, set by the queue) is not part of the event's value: equality, hash
+    and repr are those of (at, job_id, old, new, elsewhere) — emulator choice."""
+    e = events.JobStateChanged(1.0, JOB, JobState.QUEUED, JobState.CONNECTING)
+    record = object()
+    held = events.JobStateChanged(1.0, JOB, JobState.QUEUED, JobState.CONNECTING, False, record)  # type: ignore[arg-type]
+    assert e.job is None and held.job is record
+    assert held == e and hash(held) == hash(e) and repr(held) == repr(e)
 
 
 def test_defaults_and_subclass_checks_stay() -> None:

@@ -94,12 +94,16 @@ class _Enumerator(ComObject, Generic[T, R]):
     def __iter__(self) -> Iterator[T]:
         # Fetched in chunks, as a COM client asks Next for several items per round trip: a chunk shorter
         # than asked for (S_FALSE) is the end, so a short enumeration costs one Next call, not one per item
-        # plus a last empty one.
+        # plus a last empty one — and, being the whole of it, is iterated as it is (no generator).
+        batch = self.next(_CHUNK)
+        return iter(batch) if len(batch) < _CHUNK else self._rest(batch)
+
+    def _rest(self, batch: list[T]) -> Iterator[T]:
         while True:
-            batch = self.next(_CHUNK)
             yield from batch
             if len(batch) < _CHUNK:
                 return
+            batch = self.next(_CHUNK)
 
     def __len__(self) -> int:
         return self.get_count()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 from functools import lru_cache
+from typing import Final
 from urllib.parse import urlsplit
 
 from .. import hresults
@@ -31,10 +32,15 @@ def is_unc(path: str) -> bool:
     return path.startswith(("\\\\", "//")) and not path.startswith(("\\\\?\\", "\\\\.\\", "//?/", "//./"))
 
 
+# (members as globals: read at each check; see domain/states.QUEUED for why)
+_SMB: Final = RemoteKind.SMB
+_UPLOAD_REPLY: Final = JobType.UPLOAD_REPLY
+
+
 def remote_kind(url: str, job_type: JobType) -> RemoteKind:
     """Validate a remote name; E_INVALIDARG for what AddFile rejects (bg_file_info, addfile pages)."""
     kind = _remote_kind(url)
-    if kind is RemoteKind.SMB and job_type is JobType.UPLOAD_REPLY:
+    if kind is _SMB and job_type is _UPLOAD_REPLY:
         raise _invalid("upload-reply jobs cannot use SMB remote names")
     return kind
 

@@ -27,6 +27,10 @@ from .database import StoreError
 from .schema import FILES, JOBS, AccountRow, FileRow, JobRow, SettingRow
 from .secrets import for_store
 
+# JSON columns are written compact. One encoder for every write: ``json.dumps`` with any non-default
+# argument builds a new JSONEncoder at each call (about 2 µs of a 5 µs encode).
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+
 _JSON_COLUMNS = frozenset(
     c.name for t in (JOBS, FILES) for c in t.columns if c.type.__class__.__name__ == "JSON"
 )
@@ -36,7 +40,7 @@ def _db(column: str, value: Any) -> Any:
     if value is None:
         return None
     if column in _JSON_COLUMNS:
-        return json.dumps(value, separators=(",", ":"))
+        return _encode_json(value)
     if isinstance(value, str):
         return storable(value)  # lone surrogates round-trip (domain/wstr.py)
     return value
@@ -93,7 +97,7 @@ def _text(value: str | None) -> str | bytes | None:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else _encode_json(value)
 
 
 def job_row(rec: JobRecord, credentials: str) -> tuple[Any, ...]:

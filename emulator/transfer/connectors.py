@@ -11,6 +11,7 @@ file from whichever source the flow holds.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Final
 
 from .. import hresults
 from ..clock import exact, to_ns
@@ -26,14 +27,20 @@ from .network import FakeNetwork
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 
 
+# (members as globals: read at each connection; see domain/states.QUEUED for why)
+_HTTP: Final = RemoteKind.HTTP
+_SMB: Final = RemoteKind.SMB
+_DOWNLOAD: Final = JobType.DOWNLOAD
+
+
 def open_flow(net: FakeNetwork, rec: JobRecord, f: FileRecord, t: int) -> Flow:
     """The next file's connection attempt, ready after the source's latency (ns from ``t``)."""
     latency = net.latency
     try:
         kind = remote_kind(f.remote_name, rec.job_type)
     except BitsError:
-        kind = RemoteKind.HTTP
-    if kind is RemoteKind.HTTP:
+        kind = _HTTP
+    if kind is _HTTP:
         if net.host_known(f.remote_name):
             res = net.resource(f.remote_name)
             latency = res.latency if res is not None else net.latency
@@ -60,9 +67,9 @@ def connect(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow, t
     except BitsError as exc:
         return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f)
     failure: Failure | None
-    if rec.job_type is not JobType.DOWNLOAD:
+    if rec.job_type is not _DOWNLOAD:
         failure = upload.connect_upload(net, fs, rec, flow)
-    elif kind is RemoteKind.SMB:
+    elif kind is _SMB:
         return connect_local(fs, flow)
     elif not net.host_known(f.remote_name) and http_loopback.is_loopback(f.remote_name):
         failure = http_loopback.connect(rec, flow)

@@ -22,12 +22,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from ..clock import NS, SimTime
 from ..constants import JobState, NotifyFlags
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
+from ..domain.states import ERROR as ERROR_STATE
 from ..domain.states import FINAL_STATES
+from ..domain.states import TRANSFERRED as TRANSFERRED_STATE
 from ..events import CallbackCalled, EventBus, NotifyCommandLine
 from ..identity import sids
 
@@ -72,6 +74,14 @@ class Kind(Enum):
         return self.value[2]
 
 
+# Members as plain globals (read at every notification; see domain/states.QUEUED for why).
+FILE_TRANSFERRED: Final = Kind.FILE_TRANSFERRED
+JOB_TRANSFERRED: Final = Kind.JOB_TRANSFERRED
+JOB_ERROR: Final = Kind.JOB_ERROR
+JOB_MODIFICATION: Final = Kind.JOB_MODIFICATION
+FILE_RANGES_TRANSFERRED: Final = Kind.FILE_RANGES_TRANSFERRED
+
+
 @dataclass(slots=True, eq=False)
 class Note:
     kind: Kind
@@ -106,35 +116,35 @@ class Notifier:
         return bool(self._queue)
 
     def state_changed(self, rec: JobRecord, old: JobState, new: JobState) -> None:
-        if new is JobState.TRANSFERRED:
-            self._emit(Note(Kind.JOB_TRANSFERRED, rec))
-        elif new is JobState.ERROR:
-            self._emit(Note(Kind.JOB_ERROR, rec))
+        if new is TRANSFERRED_STATE:
+            self._emit(Note(JOB_TRANSFERRED, rec))
+        elif new is ERROR_STATE:
+            self._emit(Note(JOB_ERROR, rec))
         if new in FINAL_STATES:
             self.forget(rec.id)
 
     def file_transferred(self, rec: JobRecord, f: FileRecord) -> None:
-        self._emit(Note(Kind.FILE_TRANSFERRED, rec, f))
+        self._emit(Note(FILE_TRANSFERRED, rec, f))
 
     def file_ranges_transferred(self, rec: JobRecord, f: FileRecord, spans: list[tuple[int, int]]) -> None:
         """Ranges of an on-demand file arrived (transfer/ranges.py). Like JobModification, not kept for a late
         callback nor retried (OUR CHOICE; the callback3 page warns events may be dropped under load)."""
         if rec.notify_interface is not None:
-            self._queue.append(Note(Kind.FILE_RANGES_TRANSFERRED, rec, f, ranges=spans))
+            self._queue.append(Note(FILE_RANGES_TRANSFERRED, rec, f, ranges=spans))
 
     def modified(self, rec: JobRecord, changes: dict[str, Any] | None = None) -> None:
         """A property, progress or state change — except a change into ERROR or TRANSFERRED (JobModification page)."""
         if rec.notify_interface is None:
             return  # no callback: nothing to queue (tested first: most jobs have none)
         if changes is not None:
-            if "state" in changes and changes["state"] in (JobState.ERROR, JobState.TRANSFERRED):
+            if "state" in changes and changes["state"] in (ERROR_STATE, TRANSFERRED_STATE):
                 return
             if changes.keys() <= _REGISTRATION:
                 return  # registering a callback is not a change of the job
         if rec.id in self._modified:
             return
         self._modified.add(rec.id)
-        self._queue.append(Note(Kind.JOB_MODIFICATION, rec))
+        self._queue.append(Note(JOB_MODIFICATION, rec))
 
     def progress(self, rec: JobRecord) -> None:
         self.modified(rec)
@@ -198,7 +208,7 @@ class Notifier:
             self._queue.append(note)
         while self._queue:
             note = self._queue.popleft()
-            if note.kind is Kind.JOB_MODIFICATION:
+            if note.kind is JOB_MODIFICATION:
                 self._modified.discard(note.job.id)
             self._deliver(note, t)
 
@@ -207,10 +217,10 @@ class Notifier:
         state = note.job.state
         if state in FINAL_STATES:
             return False
-        if note.kind is Kind.JOB_TRANSFERRED:
-            return state is JobState.TRANSFERRED
-        if note.kind is Kind.JOB_ERROR:
-            return state is JobState.ERROR
+        if note.kind is JOB_TRANSFERRED:
+            return state is TRANSFERRED_STATE
+        if note.kind is JOB_ERROR:
+            return state is ERROR_STATE
         return True
 
     def _deliver(self, note: Note, t: int) -> None:
@@ -220,7 +230,7 @@ class Notifier:
         if flags & _DISABLE or not flags & int(note.kind._value_[2]) or not self._current(note):
             return
         callback = rec.notify_interface
-        durable = note.kind not in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
+        durable = note.kind not in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED)
         if callback is None:
             # (``not rec.notify_program``: _command_line's own refusal, tested here without the call for the
             # usual job, which has neither a callback nor a command line)
@@ -239,23 +249,23 @@ class Notifier:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
             # an object without the method: nothing to call
-            return note.kind in (Kind.JOB_MODIFICATION, Kind.FILE_RANGES_TRANSFERRED)
+            return note.kind in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED)
         views = self._views
         rec = note.job
         registrant = self._proxies.get(rec.id)
         try:
             job = views.job(rec, registrant)
-            if note.kind is Kind.JOB_ERROR:
+            if note.kind is JOB_ERROR:
                 if rec.error is None:
                     return True  # the error was cleared before delivery: nothing left to report
                 result = method(job, views.error(rec, rec.error, registrant))
-            elif note.kind is Kind.FILE_TRANSFERRED:
+            elif note.kind is FILE_TRANSFERRED:
                 if note.file is None:
                     return True
                 result = method(job, views.file(rec, note.file, registrant))
-            elif note.kind is Kind.JOB_MODIFICATION:
+            elif note.kind is JOB_MODIFICATION:
                 result = method(job, 0)
-            elif note.kind is Kind.FILE_RANGES_TRANSFERRED:
+            elif note.kind is FILE_RANGES_TRANSFERRED:
                 if note.file is None or note.ranges is None:
                     return True
                 result = method(job, views.file(rec, note.file, registrant), views.ranges(note.ranges))
@@ -269,7 +279,7 @@ class Notifier:
 
     def _command_line(self, rec: JobRecord, note: Note, reason: str) -> bool:
         """Run (or, without an opt-in runner, record) the job's command line for TRANSFERRED/ERROR."""
-        if note.kind not in (Kind.JOB_TRANSFERRED, Kind.JOB_ERROR) or not rec.notify_program:
+        if note.kind not in (JOB_TRANSFERRED, JOB_ERROR) or not rec.notify_program:
             return False
         if rec.owner_sid in sids.SERVICE_ACCOUNT_SIDS:
             return False  # never for service-account jobs (setnotifycmdline page)

@@ -211,12 +211,17 @@ def resolve(ranges: Sequence[Span], size: int) -> list[Segment]:
 # on-demand state -----------------------------------------------------------------------------------------
 
 
+# property ids as plain ints, read at each step of a transfer (see domain/states.QUEUED for why)
+_ON_DEMAND_MODE: Final = int(JobPropertyId.ON_DEMAND_MODE)
+_DYNAMIC_CONTENT: Final = int(JobPropertyId.DYNAMIC_CONTENT)
+
+
 def is_on_demand(rec: JobRecord) -> bool:
-    return bool(rec.properties.get(int(JobPropertyId.ON_DEMAND_MODE)))
+    return bool(rec.properties.get(_ON_DEMAND_MODE))
 
 
 def is_dynamic(rec: JobRecord) -> bool:
-    return bool(rec.properties.get(int(JobPropertyId.DYNAMIC_CONTENT)))
+    return bool(rec.properties.get(_DYNAMIC_CONTENT))
 
 
 def state_of(rec: JobRecord, f: FileRecord) -> dict[str, Any] | None:

@@ -30,14 +30,39 @@ import heapq
 import itertools
 import logging
 import uuid
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from .. import hresults
 from ..clock import NS, SimTime, exact, to_ns
 from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
-from ..domain.states import ACTIVE_STATES, FINAL_STATES, RUNNING_STATES, SCHEDULED_STATES, Trigger
+from ..domain.states import (
+    ACTIVE_STATES,
+    ALL_TRANSFERRED,
+    CANCEL,
+    COMPLETE,
+    CONNECTED,
+    CONNECTING,
+    ERROR,
+    FATAL_FAILURE,
+    FINAL_STATES,
+    INACTIVITY_TIMEOUT,
+    NETWORK_LOST,
+    NETWORK_RESTORED,
+    PREEMPTED,
+    QUEUED,
+    RESUME,
+    RETRY_DUE,
+    RUNNING_STATES,
+    SCHEDULE,
+    SCHEDULED_STATES,
+    SUSPEND,
+    TRANSFERRED,
+    TRANSFERRING,
+    TRANSIENT_ERROR,
+    TRANSIENT_FAILURE,
+)
 from ..events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged, Logoff, Logon, NetworkChanged
 from ..hresults import BitsError
 from ..identity import sids
@@ -52,6 +77,8 @@ log = logging.getLogger("emulator.scheduler")
 
 INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
+FOREGROUND: Final = JobPriority.FOREGROUND  # (read at every step: a global, see domain/states.QUEUED)
+DOWNLOAD: Final = JobType.DOWNLOAD
 # Properties whose change moves a job's deadline or its place in the dispatch order.
 _RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
 
@@ -152,15 +179,15 @@ class Scheduler:
             self._live.add(rec)
         self._dirty[rec] = None
         self._wake = 0
-        if state is JobState.QUEUED:
+        if state is QUEUED:
             self._candidate(rec)
-        if state in RUNNING_STATES and rec.priority is not JobPriority.FOREGROUND:
+        if state in RUNNING_STATES and rec.priority is not FOREGROUND:
             self._running_bg[rec] = rec
-        if old is None or (old in ACTIVE_STATES) != (state in ACTIVE_STATES) or state is JobState.QUEUED:
+        if old is None or (old in ACTIVE_STATES) != (state in ACTIVE_STATES) or state is QUEUED:
             self._dispatch_due = True
 
     def _candidate(self, rec: JobRecord) -> None:
-        if rec.priority is JobPriority.FOREGROUND:
+        if rec.priority is FOREGROUND:
             self._fg_queued[rec.id] = rec
         else:
             self._bg_queued[rec.id] = rec
@@ -198,7 +225,14 @@ class Scheduler:
     def _on_state(self, event: JobStateChanged) -> None:
         jid = event.job_id
         old, new = event.old, event.new
-        rec = self._active.get(jid) or self._queue.jobs.get(jid)
+        job = event.job
+        if job is None:
+            rec = self._active.get(jid) or self._queue.jobs.get(jid)
+        else:
+            # The record the event carries, known here when it is in the scheduler's structures or still in
+            # the queue — which a record is exactly while its state is not final (it leaves the queue when
+            # it becomes final, and only then): no GUID lookup (UUID.__hash__ is Python code).
+            rec = job if job in self._live or new not in FINAL_STATES else None
         if old in RUNNING_STATES and new not in RUNNING_STATES:
             if rec is not None:  # (a job no longer known holds no flow, timer or slot here)
                 now = self._sim.now_ns()
@@ -216,7 +250,8 @@ class Scheduler:
                 self._dispatch_due = True
         if rec is None or new not in SCHEDULED_STATES or (event.elsewhere and new in RUNNING_STATES):
             # (A job another service sharing the store started is that service's to move forward.)
-            self._forget(jid)
+            if job is None or job in self._live:  # (a job outside _live is in none of the structures)
+                self._forget(jid)
             if new in FINAL_STATES:
                 if rec is None:  # (state_changed below forgets a known job: once is enough)
                     self.notifier.forget(jid)
@@ -229,7 +264,7 @@ class Scheduler:
         else:
             if new in RUNNING_STATES and old not in RUNNING_STATES:
                 self._run_start[rec] = self._sim.now_ns()
-            if old is JobState.QUEUED:
+            if old is QUEUED:
                 self._leave_candidates(jid)
             self._enter(rec, old)
         if old in ACTIVE_STATES:
@@ -254,11 +289,11 @@ class Scheduler:
             self.notifier.modified(rec, changes)
         if not changes.keys().isdisjoint(_RESCHEDULE) and rec in self._live:
             if "priority" in changes:
-                if rec.state is JobState.QUEUED:
+                if rec.state is QUEUED:
                     self._leave_candidates(rec.id)
                     self._candidate(rec)
                 elif rec.state in RUNNING_STATES:
-                    if rec.priority is JobPriority.FOREGROUND:
+                    if rec.priority is FOREGROUND:
                         self._running_bg.pop(rec, None)
                         if self._background == rec.id:
                             self._background = None
@@ -272,7 +307,7 @@ class Scheduler:
         parked = self._parked.pop(event.user_sid, None)
         if parked:
             for rec in parked.values():
-                if rec.state is JobState.QUEUED:
+                if rec.state is QUEUED:
                     self._candidate(rec)
         self._kick()
 
@@ -285,7 +320,7 @@ class Scheduler:
             for rec in self._queue.owned_by(user_sid):
                 if rec.state in RUNNING_STATES:
                     self._stop(rec, self._sim.now_ns())
-                    self._queue.change_state(rec, Trigger.PREEMPTED)
+                    self._queue.change_state(rec, PREEMPTED)
         self._kick()
 
     # deadlines -------------------------------------------------------------------------------------
@@ -306,7 +341,7 @@ class Scheduler:
 
     def _job_deadline(self, rec: JobRecord, t: int) -> int:
         state = rec.state
-        if state is JobState.TRANSIENT_ERROR:
+        if state is TRANSIENT_ERROR:
             if rec.error is not None and rec.error.code == int(hresults.BG_E_NETWORK_DISCONNECTED):
                 return _NEVER  # waits for the network, not for the timer (T17)
             at = to_ns(rec.retry_at) if rec.retry_at is not None else _NEVER
@@ -483,10 +518,10 @@ class Scheduler:
         # (The body is inline, not a call of its own: every step of every job comes through here.)
         try:
             state = rec.state
-            if state is JobState.TRANSIENT_ERROR:
+            if state is TRANSIENT_ERROR:
                 self._step_waiting(rec, t)
                 return
-            if state is not JobState.CONNECTING and state is not JobState.TRANSFERRING:  # RUNNING_STATES
+            if state is not CONNECTING and state is not TRANSFERRING:  # RUNNING_STATES
                 return
             if self._download_limit(rec, t) <= t:
                 self._fail(rec, t, Failure(int(hresults.BG_E_MAXDOWNLOAD_TIMEOUT),
@@ -526,10 +561,10 @@ class Scheduler:
         ):
             # T16: no progress for NoProgressTimeout → ERROR with the last error.
             err = rec.error or ErrorRecord(ErrorContext.UNKNOWN, int(hresults.E_FAIL))
-            self._queue.set_error(rec, Trigger.FATAL_FAILURE, err, count=False)
+            self._queue.set_error(rec, FATAL_FAILURE, err, count=False)
             return
         if rec.retry_at is not None and to_ns(rec.retry_at) <= t:
-            self._queue.change_state(rec, Trigger.RETRY_DUE, touch=False, retry_at=None)  # T15
+            self._queue.change_state(rec, RETRY_DUE, touch=False, retry_at=None)  # T15
 
     # dispatch: who runs now ------------------------------------------------------------------------
 
@@ -551,7 +586,7 @@ class Scheduler:
         while heap:
             prio, _seq, jid = heap[0]
             rec = self._bg_queued.get(jid)
-            if rec is None or rec.state is not JobState.QUEUED or int(rec.priority) != prio:
+            if rec is None or rec.state is not QUEUED or int(rec.priority) != prio:
                 heapq.heappop(heap)
                 continue
             if not self._may_start(rec):
@@ -576,7 +611,7 @@ class Scheduler:
             self._background = None
             return
         for rec in list(self._fg_queued.values()):
-            if rec.state is JobState.QUEUED and rec.priority is JobPriority.FOREGROUND and self._may_start(rec):
+            if rec.state is QUEUED and rec.priority is FOREGROUND and self._may_start(rec):
                 self._start(rec, t)
         holder = self._background
         running = list(self._running_bg.values())
@@ -596,7 +631,7 @@ class Scheduler:
             previous = self._bg_queued.get(holder) if holder is not None else None
             if (
                 previous is not None
-                and previous.state is JobState.QUEUED
+                and previous.state is QUEUED
                 and (best is None or previous.priority <= best.priority)
                 and self._may_start(previous)
             ):
@@ -607,7 +642,7 @@ class Scheduler:
 
     def _preempt(self, rec: JobRecord, t: int) -> None:
         self._stop(rec, t)
-        self._queue.change_state(rec, Trigger.PREEMPTED)
+        self._queue.change_state(rec, PREEMPTED)
 
     def _start(self, rec: JobRecord, t: int) -> None:
         self._leave_candidates(rec.id)
@@ -618,7 +653,7 @@ class Scheduler:
         if self._tokens.token_required(rec):
             self._tokens.fail_token_required(rec)  # A9, T34: flags ask for a token it lacks
             return
-        self._queue.change_state(rec, Trigger.SCHEDULE, touch=False)  # T8
+        self._queue.change_state(rec, SCHEDULE, touch=False)  # T8
 
     def set_network(self, connected: bool) -> None:
         """Network lost (T17) / re-established (T18)."""
@@ -629,8 +664,8 @@ class Scheduler:
         try:
             with self._queue.batch():
                 for rec in list(self._active.values()):
-                    if connected and rec.state is JobState.TRANSIENT_ERROR:
-                        self._queue.change_state(rec, Trigger.NETWORK_RESTORED, touch=False, retry_at=None)
+                    if connected and rec.state is TRANSIENT_ERROR:
+                        self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
                     elif not connected and rec.state in ACTIVE_STATES:
                         self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
                                                    ErrorContext.GENERAL_TRANSPORT, network=True))
@@ -646,7 +681,7 @@ class Scheduler:
             if not f.transferred:
                 flow = self._flows[rec] = connectors.open_flow(self.network, rec, f, t)
                 return flow
-        self._queue.change_state(rec, Trigger.ALL_TRANSFERRED)  # T12
+        self._queue.change_state(rec, ALL_TRANSFERRED)  # T12
         return None
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
@@ -690,8 +725,8 @@ class Scheduler:
         queue.update_file(rec, f, **changes)
         flow.connected = True
         flow.start_t = t
-        if rec.state is JobState.CONNECTING:
-            queue.change_state(rec, Trigger.CONNECTED, error=None)  # T9: the error object goes
+        if rec.state is CONNECTING:
+            queue.change_state(rec, CONNECTED, error=None)  # T9: the error object goes
         if flow.rate is None:
             self._materialize(rec, flow, t)
 
@@ -763,7 +798,7 @@ class Scheduler:
         if flow.layout is not None and ranges.paused(flow):  # on demand: the requested ranges are in, not the file
             ranges.progressed(self.notifier, rec, flow)
             self._flows.pop(rec, None)
-            queue.change_state(rec, Trigger.SUSPEND)
+            queue.change_state(rec, SUSPEND)
             return
         if f.bytes_transferred < flow.total:
             return
@@ -797,16 +832,16 @@ class Scheduler:
         queue = self._queue
         if failure.network:
             # T17: not counted, not retried on the timer; reconnect moves the job back to QUEUED (T18).
-            queue.set_error(rec, Trigger.NETWORK_LOST, error, count=False)
+            queue.set_error(rec, NETWORK_LOST, error, count=False)
             return
         fatal = failure.fatal or rec.no_progress_timeout == 0  # NoProgressTimeout 0: the first error is fatal
         if fatal:
-            queue.set_error(rec, Trigger.FATAL_FAILURE, error)
+            queue.set_error(rec, FATAL_FAILURE, error)
             return
         now = t / NS
         since = rec.no_progress_since if rec.no_progress_since is not None else now
         queue.set_error(
-            rec, Trigger.TRANSIENT_FAILURE, error, retry_at=now + rec.min_retry_delay, no_progress_since=since
+            rec, TRANSIENT_FAILURE, error, retry_at=now + rec.min_retry_delay, no_progress_since=since
         )
 
     # inactivity -----------------------------------------------------------------------------------
@@ -839,7 +874,7 @@ class Scheduler:
                     self._wake = due
                 continue
             self.discard_files(rec)
-            queue.change_state(rec, Trigger.INACTIVITY_TIMEOUT, touch=False)  # T32
+            queue.change_state(rec, INACTIVITY_TIMEOUT, touch=False)  # T32
 
     # API-driven state changes ---------------------------------------------------------------------
 
@@ -848,10 +883,10 @@ class Scheduler:
         # Resume resets the time counted against MaximumDownloadTime (setmaximumdownloadtime page).
         if rec in self._run_start:
             self._run_start[rec] = self._sim.now_ns()
-        if rec.state in (JobState.ERROR, JobState.TRANSIENT_ERROR):
-            queue.change_state(rec, Trigger.RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
+        if rec.state in (ERROR, TRANSIENT_ERROR):
+            queue.change_state(rec, RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
         else:
-            queue.change_state(rec, Trigger.RESUME, active_seconds=0.0)
+            queue.change_state(rec, RESUME, active_seconds=0.0)
         if rec in self._live:
             self._dirty[rec] = None  # its download-time limit moved
             self._wake = 0
@@ -860,18 +895,18 @@ class Scheduler:
         """T31: temporaries (and finished, not yet completed downloads) are deleted."""
         self._flows.pop(rec, None)
         ok = self.discard_files(rec)
-        self._queue.change_state(rec, Trigger.CANCEL)
+        self._queue.change_state(rec, CANCEL)
         return int(hresults.S_OK if ok else hresults.BG_S_UNABLE_TO_DELETE_FILES)
 
     def complete(self, rec: JobRecord) -> int:
         """T29/T30: whole files are renamed over their local names, partial ones deleted."""
         queue = self._queue
-        if rec.job_type is not JobType.DOWNLOAD and rec.state is not JobState.TRANSFERRED:
+        if rec.job_type is not DOWNLOAD and rec.state is not TRANSFERRED:
             raise BitsError(hresults.BG_E_INVALID_STATE, "uploads complete only when TRANSFERRED")
         self._flows.pop(rec, None)
         partial = False
         deleted = True
-        if rec.job_type is JobType.DOWNLOAD:
+        if rec.job_type is DOWNLOAD:
             for f in rec.files:
                 if not f.transferred:
                     partial = True
@@ -885,7 +920,7 @@ class Scheduler:
                 queue.update_file(rec, f, completed=True)
         else:
             upload.complete_upload(self.filesystem, self.replies, rec)
-        queue.change_state(rec, Trigger.COMPLETE)
+        queue.change_state(rec, COMPLETE)
         if not deleted:
             return int(hresults.BG_S_UNABLE_TO_DELETE_FILES)
         return int(hresults.BG_S_PARTIAL_COMPLETE if partial else hresults.S_OK)
@@ -925,7 +960,7 @@ class Scheduler:
                 for rec in list(self._active.values()):
                     if rec.state in RUNNING_STATES:
                         self._stop(rec, sim.sim_ns)
-                        self._queue.change_state(rec, Trigger.PREEMPTED, touch=False)
+                        self._queue.change_state(rec, PREEMPTED, touch=False)
         finally:
             sim.running = False
         self._kick()
