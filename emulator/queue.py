@@ -302,7 +302,7 @@ class JobQueue:
                 FileRecord(self.next_file_id(), rec.id, start + i, remote, local, ranges=ranges)
                 for i, (remote, local) in enumerate(pairs)
             ]
-            self.store.insert_files(files)
+            self.store.insert_files(rec.key, files)
             self.update(rec)
         rec.files.extend(files)
         return files

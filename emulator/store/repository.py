@@ -198,12 +198,13 @@ def new_job_row(rec: JobRecord) -> list[Any]:
     return row
 
 
-def file_row(f: FileRecord) -> tuple[Any, ...]:
-    """The files row of ``f`` in column order."""
+def file_row(f: FileRecord, job_key: str | None = None) -> tuple[Any, ...]:
+    """The files row of ``f`` in column order (``job_key``: its job's key, when the caller has it at hand —
+    ``str()`` of a UUID is Python code)."""
     ranges = f.ranges
     return (
         f.file_id,
-        str(f.job_id),
+        str(f.job_id) if job_key is None else job_key,
         f.index,
         _text(f.remote_name),
         _text(f.local_name),
@@ -589,13 +590,11 @@ class JobStore:
         if any(row[0] for row in gone):
             self._scrub = True  # the job's end takes its secrets with it, from the disk too
 
-    def insert_files(self, files: Iterable[FileRecord]) -> None:
+    def insert_files(self, job_key: str, files: Iterable[FileRecord]) -> None:
+        """New files of the job whose key is ``job_key``."""
         self._known_max_file_id = None
-        rows = []
-        for f in files:
-            self._touch(str(f.job_id))
-            rows.append(file_row(f))
-        self.conn.executemany(self._insert_file, rows)
+        self._touch(job_key)
+        self.conn.executemany(self._insert_file, [file_row(f, job_key) for f in files])
 
     def update_file(self, file_id: int, changes: Mapping[str, Any], job_id: str | None = None) -> None:
         """Like ``update_job``, for a file row."""
