@@ -219,14 +219,17 @@ class Backend:
         self.queue.change_state(rec, Trigger.SUSPEND)
 
     def resume(self, rec: JobRecord) -> None:
-        self.scheduler.resume(rec)
-        for f in rec.files:
-            if f.remote_name_unsaved:
-                # Resume serializes the names SetRemoteName changed (setremotename page).
-                self.queue.update_file(rec, f, remote_name=f.remote_name)
-                f.remote_name_unsaved = False
-        if not has_resumed(rec):
-            self.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
+        # One call, one transaction: the state, the names SetRemoteName changed and the first-Resume mark
+        # land together or not at all.
+        with self.queue.batch():
+            self.scheduler.resume(rec)
+            for f in rec.files:
+                if f.remote_name_unsaved:
+                    # Resume serializes the names SetRemoteName changed (setremotename page).
+                    self.queue.update_file(rec, f, remote_name=f.remote_name)
+                    f.remote_name_unsaved = False
+            if not has_resumed(rec):
+                self.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
 
     def cancel(self, rec: JobRecord) -> int:
         """S_OK, or BG_S_UNABLE_TO_DELETE_FILES when a temporary file could not be deleted."""

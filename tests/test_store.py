@@ -413,7 +413,8 @@ class _Sent:
 
 def test_a_download_life_writes_each_row_once_per_transaction_issue_8(tmp_path: Path) -> None:
     """Issue 8: the writes of one transaction go out as one UPDATE per row, with the final values, when it
-    commits; a call that wrote nothing commits nothing. Pinned for a whole download job life: the catch-up
+    commits; a call that wrote nothing commits nothing; one API call is one transaction (Resume writes its
+    state and its first-Resume mark together). Pinned for a whole download job life: the catch-up
     that connects, transfers and finishes the file changes the job 5 times and the file 3 times (two
     UPDATEs), and AddFile commits once (it used to send a second, empty COMMIT)."""
     from emulator import ManualClock
@@ -448,10 +449,8 @@ def test_a_download_life_writes_each_row_once_per_transaction_issue_8(tmp_path: 
     assert calls == [
         ["INSERT jobs", "COMMIT"],
         ["INSERT files", "UPDATE jobs SET modified_at,last_activity_at", "COMMIT"],
-        [
-            "UPDATE jobs SET state,active_seconds,modified_at,last_activity_at", "COMMIT",
-            "UPDATE jobs SET properties", "COMMIT",
-        ],
+        # Resume: its state and its first-Resume mark in one transaction, one UPDATE.
+        ["UPDATE jobs SET state,active_seconds,modified_at,last_activity_at,properties", "COMMIT"],
         [
             "UPDATE jobs SET state,error_context,error_code,error_file_index,error_protocol,modified_at,"
             "last_activity_at,no_progress_since,transferred_at,active_seconds",
