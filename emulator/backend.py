@@ -179,10 +179,11 @@ class Backend:
         ranges.check_added_ranges(spans, limit=None if exempt else self.profile.max_ranges_per_file)
         if not exempt and len(rec.files) + 1 > self.profile.max_files_per_job:
             raise BitsError(hresults.BG_E_TOO_MANY_FILES_IN_JOB)
-        (f,) = self.queue.add_files(rec, [(remote, dest)], ranges=spans)
-        total = ranges.known_total(spans)
-        if total is not None:
-            self.queue.update_file(rec, f, bytes_total=total)  # BytesTotal = the sum of the range lengths
+        with self.queue.batch():  # one call, one transaction: the file and its known size together
+            (f,) = self.queue.add_files(rec, [(remote, dest)], ranges=spans)
+            total = ranges.known_total(spans)
+            if total is not None:
+                self.queue.update_file(rec, f, bytes_total=total)  # BytesTotal = the sum of the range lengths
 
     def replace_remote_prefix(self, rec: JobRecord, old: str, new: str) -> int:
         """S_OK, or S_FALSE when no remote name starts with ``old``."""
@@ -200,15 +201,16 @@ class Backend:
             if kind is RemoteKind.SMB and f.ranges is not None:
                 raise BitsError(hresults.E_INVALIDARG, "ranges cannot be transferred over SMB (BITS 3.0+)")
         reconnect = False
-        for f, name in changes:
-            if name == f.remote_name:
-                continue
-            self.queue.update_file(rec, f, remote_name=name)
-            # "BITS does not restart already transferred files"; the one in progress reconnects, and its
-            # next connection compares time stamp and size with what it had (file-transfer-consistency page:
-            # https://learn.microsoft.com/en-us/windows/win32/bits/file-transfer-consistency).
-            reconnect |= not f.transferred
-        self.queue.update(rec)  # a property change: ModificationTime, JobModification
+        with self.queue.batch():  # one call, one transaction: every renamed file and the job's times
+            for f, name in changes:
+                if name == f.remote_name:
+                    continue
+                self.queue.update_file(rec, f, remote_name=name)
+                # "BITS does not restart already transferred files"; the one in progress reconnects, and its
+                # next connection compares time stamp and size with what it had (file-transfer-consistency
+                # page: https://learn.microsoft.com/en-us/windows/win32/bits/file-transfer-consistency).
+                reconnect |= not f.transferred
+            self.queue.update(rec)  # a property change: ModificationTime, JobModification
         if reconnect:
             self.scheduler.reconnect(rec)
         return int(hresults.S_OK)
@@ -510,21 +512,25 @@ class Backend:
             # "You can call this method only after BITS finishes transferring the file."
             raise BitsError(hresults.E_PENDING, "the file has not finished transferring")
         if valid:
-            self.queue.update_file(rec, f, validation_state=True)
-            self.queue.update(rec)
+            with self.queue.batch():  # one call, one transaction
+                self.queue.update_file(rec, f, validation_state=True)
+                self.queue.update(rec)
             return
         # Downloaded from the origin server (peer caching is not emulated): "the job moves to the error
         # state with an error code of BG_E_VALIDATION_FAILED and the file progress is set to zero. You can
         # then call IBackgroundCopyJob::Resume to download the file again." (setvalidationstate page)
         if rec.job_type is _DOWNLOAD:
             self.filesystem.discard(f)  # the temporary file goes; Resume writes a new one
-        self.queue.update_file(rec, f, validation_state=False, transferred=False, bytes_transferred=0, temp_name=None)
-        if f.ranges is None:
-            st = ranges.state_of(rec, f)
-            if st is not None:
-                ranges.save_state(self.queue, rec, f, {**st, "plan": None})
         error = ErrorRecord(ErrorContext.REMOTE_FILE, int(hresults.BG_E_VALIDATION_FAILED), f.index, None)
-        self.queue.set_error(rec, Trigger.VALIDATION_FAILED, error)
+        with self.queue.batch():  # one call, one transaction: the file's reset and the job's error
+            self.queue.update_file(
+                rec, f, validation_state=False, transferred=False, bytes_transferred=0, temp_name=None
+            )
+            if f.ranges is None:
+                st = ranges.state_of(rec, f)
+                if st is not None:
+                    ranges.save_state(self.queue, rec, f, {**st, "plan": None})
+            self.queue.set_error(rec, Trigger.VALIDATION_FAILED, error)
 
     @staticmethod
     def _random_access(rec: JobRecord, f: FileRecord) -> None:
@@ -534,8 +540,9 @@ class Backend:
 
     def _replan(self, rec: JobRecord, f: FileRecord, **changes: object) -> None:
         st = ranges.state_of(rec, f) or {}
-        ranges.save_state(self.queue, rec, f, {**st, **changes})
-        self.queue.update(rec)
+        with self.queue.batch():  # one call, one transaction: the new plan and the job's times
+            ranges.save_state(self.queue, rec, f, {**st, **changes})
+            self.queue.update(rec)
         if not f.transferred and rec.state in (JobState.CONNECTING, JobState.TRANSFERRING):
             self.scheduler.reconnect(rec)  # reconnect with the new plan
 

@@ -508,3 +508,43 @@ def test_a_store_failure_sending_the_merged_updates_changes_nothing_issue_8(svc:
     assert _rows(svc) == before
     job.set_description("later")
     assert job.get_description() == "later"
+
+
+def test_each_call_that_writes_several_rows_commits_once(tmp_path: Path) -> None:
+    """One API call, one transaction (emulator design, docs/ARCHITECTURE.md): the calls that change several
+    rows — AddFileWithRanges (the file and its size), ReplaceRemotePrefix (each renamed file and the job),
+    SetValidationState(FALSE) (the file's reset and the job's ERROR), Resume (the state and the first-Resume
+    mark) — send one COMMIT each, so a failure leaves none of their writes behind."""
+    from emulator import ManualClock
+    from emulator.constants import IBackgroundCopyJob3
+
+    with BitsService(clock=ManualClock()) as svc:
+        svc.filesystem.drive_root = tmp_path
+        svc.filesystem.makedirs("C:\\d")
+        svc.network.register("http://server/a", b"a" * 100)
+        svc.network.register("http://mirror/a", b"a" * 100)
+        manager = svc.connect()
+        _, job = manager.create_job("one call", JobType.DOWNLOAD)
+        job3 = job.query_interface(IBackgroundCopyJob3)
+        real = svc.store.conn
+        conn = _Sent(real)
+        svc.store.conn = conn  # type: ignore[assignment]
+
+        def commits(call: object) -> int:
+            conn.sent.clear()
+            assert callable(call)
+            call()
+            return conn.sent.count("COMMIT")
+
+        assert commits(lambda: job3.add_file_with_ranges("http://server/a", "C:\\d\\r", [(0, 10), (20, 5)])) == 1
+        assert conn.sent == [
+            "INSERT files", "UPDATE jobs SET modified_at,last_activity_at", "UPDATE files SET bytes_total", "COMMIT"
+        ]
+        job.add_file("http://server/a", "C:\\d\\b")
+        assert commits(lambda: job3.replace_remote_prefix("http://server/", "http://mirror/")) == 1
+        assert commits(job.resume) == 1
+        assert job.get_state() is JobState.TRANSFERRED
+        f = next(iter(job.enum_files()))
+        assert commits(lambda: f.set_validation_state(False)) == 1
+        assert job.get_state() is JobState.ERROR
+        svc.store.conn = real
