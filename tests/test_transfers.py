@@ -22,6 +22,7 @@ from emulator import (
     JobPriority,
     JobState,
     JobType,
+    ManualClock,
 )
 
 S = JobState
@@ -423,6 +424,68 @@ def test_T29_complete_replaces_an_existing_file(svc: BitsService, tmp_path: Path
     assert job.complete() == 0
     assert (tmp_path / "job-0.bin").read_bytes() == b"fresh"
     assert next(iter(job.enum_files())).get_progress().completed is True
+
+
+E_ACCESSDENIED = 0x80070005
+
+
+def _two_files_one_blocked(svc: BitsService, tmp_path: Path) -> Job:
+    """Two transferred files; a non-empty directory sits where the second one is to be renamed."""
+    svc.network.register("http://server/a", b"a" * 100, rate=100)
+    svc.network.register("http://server/b", b"b" * 100, rate=100)
+    job = new_job(svc, tmp_path, "http://server/a", "http://server/b")
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    (tmp_path / "job-1.bin").mkdir()
+    (tmp_path / "job-1.bin" / "x").write_bytes(b"")
+    return job
+
+
+def test_T29_complete_after_a_failed_rename_succeeds_once_fixed(svc: BitsService, tmp_path: Path) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete:
+    a failed rename leaves the job TRANSFERRED and the files already renamed available;
+    once the application fixes the problem, Complete again succeeds (ACKNOWLEDGED). The second Complete
+    does not rename the first file again (its temporary is gone): it renames the rest."""
+    job = _two_files_one_blocked(svc, tmp_path)
+    with pytest.raises(BitsError) as e:
+        job.complete()
+    assert e.value.hresult == E_ACCESSDENIED
+    assert job.get_state() is S.TRANSFERRED
+    assert (tmp_path / "job-0.bin").read_bytes() == b"a" * 100  # renamed already, available
+    (tmp_path / "job-1.bin" / "x").unlink()
+    (tmp_path / "job-1.bin").rmdir()
+    assert job.complete() == 0
+    assert job.get_state() is S.ACKNOWLEDGED
+    assert (tmp_path / "job-0.bin").read_bytes() == b"a" * 100
+    assert (tmp_path / "job-1.bin").read_bytes() == b"b" * 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job-0.bin", "job-1.bin"]  # no temporary left
+
+
+def test_T29_the_renamed_flag_survives_a_restart_between_the_two_completes(tmp_path: Path) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete,
+    crash safety: each file's "renamed" flag is persisted right after its rename, so a
+    service that restarts between the failed Complete and the next one still skips the file renamed
+    already and the second Complete succeeds."""
+    db = tmp_path / "queue.db"
+    out = tmp_path / "out"
+    out.mkdir()
+    with BitsService(database=db, clock=ManualClock()) as first:
+        job = _two_files_one_blocked(first, out)
+        job_id = job.get_id()
+        with pytest.raises(BitsError) as e:
+            job.complete()
+        assert e.value.hresult == E_ACCESSDENIED
+    (out / "job-1.bin" / "x").unlink()
+    (out / "job-1.bin").rmdir()
+    with BitsService(database=db, clock=ManualClock()) as second:
+        job = second.connect().get_job(job_id)
+        assert job.get_state() is S.TRANSFERRED
+        assert [f.get_progress().completed for f in job.enum_files()] == [True, False]
+        assert job.complete() == 0
+        assert job.get_state() is S.ACKNOWLEDGED
+    assert (out / "job-0.bin").read_bytes() == b"a" * 100
+    assert (out / "job-1.bin").read_bytes() == b"b" * 100
 
 
 def test_T31_cancel_deletes_temporary_files(svc: BitsService, tmp_path: Path) -> None:

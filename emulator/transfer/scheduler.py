@@ -912,6 +912,11 @@ class Scheduler:
                     partial = True
                     deleted &= self.filesystem.discard(f)
                     continue
+                if f.completed:
+                    # Renamed by an earlier Complete whose later rename failed: the file is available
+                    # already and its temporary is gone, so this Complete goes on with the rest (T29,
+                    # https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete).
+                    continue
                 try:
                     self.filesystem.finalize(f)
                 except OSError as exc:
