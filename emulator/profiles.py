@@ -42,6 +42,12 @@ class Profile:
         """From 1809 the IE proxy settings are read with the network helper identity (security.md#usage-flags)."""
         return self.build >= 17763
 
+    @property
+    def remote_powershell_logon(self) -> bool:
+        """From Windows 10 1607 (build 14393) a remote PowerShell session counts as logged on: jobs it
+        creates run while a session of the account exists (docs/reference/security.md#logon)."""
+        return self.build >= 14393
+
     def has(self, interface: AnyInterface) -> bool:
         return interface.bits_version <= self.bits_version
 

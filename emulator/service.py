@@ -105,7 +105,13 @@ class BitsService:
             self.store = JobStore(conn, engine)
             rows, records = self.store.load()
             accounts = [(a.sid, a.name, a.kind, a.admin) for a in rows]
-        self.directory = Directory(self.store, self.bus, self.sim.time, seed)
+        self.directory = Directory(
+            self.store,
+            self.bus,
+            self.sim.time,
+            seed,
+            remote_powershell_runs_jobs=self.profile.remote_powershell_logon,
+        )
         self.directory.load(accounts)
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
@@ -177,13 +183,24 @@ class BitsService:
             raise TypeError(f"account() takes a name or SID str, not {type(name_or_sid).__name__}")
         return self.directory.account(name_or_sid)
 
-    def logon(self, account: Account, *, logon_type: LogonType = LogonType.INTERACTIVE) -> LogonSession:
+    def logon(
+        self,
+        account: Account,
+        *,
+        logon_type: LogonType = LogonType.INTERACTIVE,
+        remote_powershell: bool = False,
+    ) -> LogonSession:
+        """A new logon session of ``account``. ``remote_powershell=True`` (with ``LogonType.NETWORK``)
+        is a remote PowerShell session: from Windows 10 1607 it counts as logged on for BITS, before
+        1607 it does not (docs/reference/security.md#logon)."""
         if not isinstance(account, Account):
             raise TypeError(f"logon() takes an Account, not {type(account).__name__}")
         args.integer(logon_type, "logon_type")
+        if not isinstance(remote_powershell, bool):
+            raise TypeError(f"remote_powershell must be a bool, not {type(remote_powershell).__name__}")
         with self.lock:
             self.scheduler.catch_up()
-            return self.directory.logon(account, logon_type)
+            return self.directory.logon(account, logon_type, remote_powershell=remote_powershell)
 
     def logoff(self, session: LogonSession) -> None:
         if not isinstance(session, LogonSession):

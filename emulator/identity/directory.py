@@ -42,8 +42,18 @@ class AccountStore(Protocol):
 
 
 class Directory:
-    def __init__(self, store: AccountStore, bus: EventBus, now: Callable[[], float], seed: int = 0) -> None:
+    def __init__(
+        self,
+        store: AccountStore,
+        bus: EventBus,
+        now: Callable[[], float],
+        seed: int = 0,
+        *,
+        remote_powershell_runs_jobs: bool = True,
+    ) -> None:
         self._store = store
+        # From Windows 10 1607 a remote PowerShell session counts as logged on (Profile.remote_powershell_logon)
+        self._remote_powershell_runs_jobs = remote_powershell_runs_jobs
         self._bus = bus
         self._now = now
         self.by_name: dict[str, Account] = {}
@@ -116,7 +126,9 @@ class Directory:
         self.sessions[session.id] = session
         self.active_by_sid.setdefault(session.account.sid, set()).add(session.id)
 
-    def logon(self, account: Account, logon_type: LogonType = LogonType.INTERACTIVE) -> LogonSession:
+    def logon(
+        self, account: Account, logon_type: LogonType = LogonType.INTERACTIVE, *, remote_powershell: bool = False
+    ) -> LogonSession:
         if not isinstance(account, Account):
             raise TypeError(f"logon() takes an Account, not {type(account).__name__}")
         if self.by_sid.get(account.sid) is not account and self.by_sid.get(account.sid) != account:
@@ -127,6 +139,8 @@ class Directory:
         logon_type = LogonType(logon_type)
         if logon_type is LogonType.SERVICE:
             raise ValueError("user accounts log on interactively, remotely, as batch or network logons")
+        if remote_powershell and logon_type is not LogonType.NETWORK:
+            raise ValueError("a remote PowerShell session is a network logon (logon_type=LogonType.NETWORK)")
         session_id = next(self._session_ids)
         terminal = (
             next(self._terminal_ids)
@@ -135,6 +149,9 @@ class Directory:
         )
         token, elevated = make_tokens(account, session_id, logon_type, self.next_token_id)
         session = LogonSession(session_id, account, logon_type, terminal, token, elevated)
+        if remote_powershell:
+            session.remote_powershell = True
+            session.remote_powershell_runs_jobs = self._remote_powershell_runs_jobs
         self._add_session(session)
         self._bus.publish(Logon(self._now(), session_id, account.sid))
         return session
@@ -160,7 +177,8 @@ class Directory:
         self._bus.publish(Logoff(self._now(), session.id, session.account.sid))
 
     def is_logged_on(self, sid: str) -> bool:
-        """Whether BITS would run this account's jobs now (an interactive-type session is active)."""
+        """Whether BITS would run this account's jobs now (an interactive-type session is active, or from
+        1607 a remote PowerShell session)."""
         return any(self.sessions[i].runs_jobs for i in self.active_by_sid.get(sid, ()))
 
     def session_active(self, session_id: int | None) -> bool:

@@ -32,7 +32,9 @@ class LogonType(IntEnum):
 
 
 # Logons under which BITS runs the account's jobs: interactive (console, fast user switching),
-# Terminal Services, and service accounts (always logged on). RunAs/batch/network logons do not count.
+# Terminal Services, and service accounts (always logged on). RunAs/batch/network logons do not count,
+# except, from Windows 10 1607, a remote PowerShell session (a WinRM network logon; see
+# LogonSession.remote_powershell).
 RUNS_JOBS = frozenset({LogonType.INTERACTIVE, LogonType.REMOTE_INTERACTIVE, LogonType.SERVICE})
 
 
@@ -45,14 +47,23 @@ class LogonSession:
     token: AccessToken
     elevated_token: AccessToken
     active: bool = field(default=True)
+    # A remote PowerShell session (WinRM: a NETWORK logon). From Windows 10 1607 it counts as logged on
+    # for running the account's jobs; before 1607 it does not. The directory sets
+    # ``remote_powershell_runs_jobs`` from the service's profile. Source:
+    # https://learn.microsoft.com/en-us/windows/win32/bits/using-windows-powershell-to-create-bits-transfer-jobs
+    remote_powershell: bool = field(default=False)
+    remote_powershell_runs_jobs: bool = field(default=False, repr=False)
 
     @property
     def runs_jobs(self) -> bool:
-        return self.active and self.logon_type in RUNS_JOBS
+        if not self.active:
+            return False
+        return self.logon_type in RUNS_JOBS or (self.remote_powershell and self.remote_powershell_runs_jobs)
 
     def __repr__(self) -> str:
         state = "active" if self.active else "logged off"
-        return f"<LogonSession {self.id} {self.account.name} {self.logon_type.name} {state}>"
+        kind = "NETWORK (remote PowerShell)" if self.remote_powershell else self.logon_type.name
+        return f"<LogonSession {self.id} {self.account.name} {kind} {state}>"
 
 
 _LOGON_ID_GROUP = ENABLED_GROUP | GroupAttributes.LOGON_ID  # combined once: IntFlag arithmetic is slow
