@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import HandlerFactory, QuietLog
 
-from emulator import AuthScheme, AuthTarget, BitsError, BitsService, ErrorContext, JobState, JobType
+from emulator import AuthScheme, AuthTarget, BitsError, BitsService, ErrorContext, Job, JobState, JobType
 
 S = JobState
 
@@ -60,6 +60,70 @@ def test_upload_reply_gets_the_reply(svc: BitsService, tmp_path: Path) -> None:
     assert not Path(reply_name).exists()  # the reply file is available after Complete
     job.complete()
     assert Path(reply_name).read_bytes() == b'{"answer": 42}'
+
+
+BG_E_TOO_LARGE = 0x80200020
+
+
+def _reply_job(svc: BitsService, tmp_path: Path, url: str, reply: bytes, name: str = "rpc") -> Job:
+    src = tmp_path / f"{name}.req"
+    src.write_bytes(b"request")
+    svc.network.register(url, upload=True, reply=reply)
+    _, job = svc.connect().create_job(name, JobType.UPLOAD_REPLY)
+    job.add_file(url, str(src))
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    return job
+
+
+def test_reply_data_is_still_readable_after_complete(svc: BitsService, tmp_path: Path) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-getreplydata:
+    the reply data can be read before or after Complete; the same bytes come back."""
+    job = _reply_job(svc, tmp_path, "http://server/ur", b"R" * 10)
+    assert job.get_reply_data() == b"RRRRRRRRRR"
+    assert job.complete() == 0
+    assert job.get_state() is S.ACKNOWLEDGED
+    assert job.get_reply_data() == b"RRRRRRRRRR"
+    p = job.get_reply_progress()
+    assert (p.bytes_total, p.bytes_transferred) == (10, 10)
+
+
+def test_a_reply_over_1_mb_is_too_large_before_and_after_complete(svc: BitsService, tmp_path: Path) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-getreplydata:
+    more than 1 MB of reply data gives BG_E_TOO_LARGE (0x80200020); after Complete as before it."""
+    job = _reply_job(svc, tmp_path, "http://server/big", b"B" * (2**20 + 1))
+    with pytest.raises(BitsError) as e:
+        job.get_reply_data()
+    assert e.value.hresult == BG_E_TOO_LARGE
+    assert job.complete() == 0
+    with pytest.raises(BitsError) as e:
+        job.get_reply_data()
+    assert e.value.hresult == BG_E_TOO_LARGE
+
+
+def test_only_the_newest_acknowledged_replies_are_kept(svc: BitsService, tmp_path: Path) -> None:
+    """Emulator choice (docs/reference/states.md#upload): Windows frees a reply with the job's last interface
+    pointer, which the emulator cannot see, so it keeps the replies of the newest KEPT_REPLIES (32)
+    acknowledged upload-reply jobs; an older one's GetReplyData then returns no data (None) and its
+    GetReplyProgress reports an unknown size. Cancelled jobs keep nothing."""
+    from emulator.transfer.scheduler import KEPT_REPLIES
+
+    assert KEPT_REPLIES == 32
+    jobs = []
+    for i in range(KEPT_REPLIES + 1):
+        job = _reply_job(svc, tmp_path, f"http://server/r{i}", f"reply {i}".encode(), name=f"rpc{i}")
+        assert job.complete() == 0
+        jobs.append(job)
+    assert len(svc.scheduler.acknowledged_replies) == KEPT_REPLIES
+    assert jobs[0].get_reply_data() is None
+    assert jobs[0].get_reply_progress().bytes_total == 0xFFFFFFFFFFFFFFFF
+    assert [j.get_reply_data() for j in jobs[1:]] == [f"reply {i}".encode() for i in range(1, KEPT_REPLIES + 1)]
+    cancelled = _reply_job(svc, tmp_path, "http://server/c", b"gone", name="c")
+    cancelled.cancel()
+    assert cancelled.get_id() not in svc.scheduler.replies
+    assert cancelled.get_id() not in svc.scheduler.acknowledged_replies
+    assert len(svc.scheduler.acknowledged_replies) == KEPT_REPLIES
 
 
 def test_reply_methods_on_a_download_job_are_notimpl(svc: BitsService) -> None:

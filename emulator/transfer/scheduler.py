@@ -38,6 +38,7 @@ from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import (
+    ACKNOWLEDGED,
     ACTIVE_STATES,
     ALL_TRANSFERRED,
     CANCEL,
@@ -76,6 +77,7 @@ from .notifications import Notifier
 log = logging.getLogger("emulator.scheduler")
 
 INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
+KEPT_REPLIES = 32  # acknowledged upload-reply jobs whose reply GetReplyData still returns (emulator choice)
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
 FOREGROUND: Final = JobPriority.FOREGROUND  # (read at every step: a global, see domain/states.QUEUED)
 DOWNLOAD: Final = JobType.DOWNLOAD
@@ -120,6 +122,11 @@ class Scheduler:
         self.notifier = notifier
         self.connected = True
         self.replies: dict[uuid.UUID, bytes] = {}  # upload-reply data, kept in memory (GetReplyData)
+        # The replies of the last KEPT_REPLIES acknowledged upload-reply jobs: GetReplyData still answers
+        # after Complete (getreplydata page), which does not say for how long; the job's last interface
+        # pointer, the latest bound, is not visible here. Emulator choice: keep the newest ones, oldest dropped
+        # first, so memory stays bounded however many jobs finish (docs/reference/readings.md#kept-replies).
+        self.acknowledged_replies: dict[uuid.UUID, bytes] = {}
         # Jobs in SCHEDULED_STATES by id: events name jobs by id. The per-job structures of the hot path
         # below are keyed by the record itself: JobRecord hashes by identity, in C, where every lookup
         # by uuid.UUID runs UUID.__hash__ (Python code) — a catch-up step made some 60 of them.
@@ -256,7 +263,12 @@ class Scheduler:
                 if rec is None:  # (state_changed below forgets a known job: once is enough)
                     self.notifier.forget(jid)
                 if self.replies:
-                    self.replies.pop(jid, None)
+                    reply = self.replies.pop(jid, None)
+                    if reply is not None and new is ACKNOWLEDGED:
+                        kept = self.acknowledged_replies
+                        kept[jid] = reply
+                        if len(kept) > KEPT_REPLIES:
+                            del kept[next(iter(kept))]  # (dicts keep insertion order: the oldest goes)
                 # (None first: ``None == jid`` would run UUID.__eq__, Python code, for nothing)
                 bg = self._background
                 if bg is not None and (bg is jid or bg == jid):
