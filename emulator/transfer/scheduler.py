@@ -81,6 +81,7 @@ KEPT_REPLIES = 32  # acknowledged upload-reply jobs whose reply GetReplyData sti
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
 FOREGROUND: Final = JobPriority.FOREGROUND  # (read at every step: a global, see domain/states.QUEUED)
 DOWNLOAD: Final = JobType.DOWNLOAD
+UPLOAD: Final = JobType.UPLOAD
 # Properties whose change moves a job's deadline or its place in the dispatch order.
 _RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
 
@@ -818,7 +819,10 @@ class Scheduler:
         if flow.upload:
             upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
         self._flows.pop(rec, None)
-        self.notifier.file_transferred(rec, f)
+        if rec.job_type is not UPLOAD:
+            # "The FileTransferred callback is for download jobs or the reply portion of an upload-reply job"
+            # (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopycallback2-filetransferred).
+            self.notifier.file_transferred(rec, f)
         self._dirty[rec] = None  # the next file opens at the same instant
         self._wake = 0
 
