@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.server
+from fractions import Fraction
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +40,33 @@ def test_upload_sends_the_file_and_completes_only_when_transferred(svc: BitsServ
     assert endpoint.received == b"a,b\n1,2\n"
     assert next(iter(job.enum_files())).get_progress().completed is True
     assert job.complete() == 0
+
+
+def test_upload_progress_counts_the_bytes_sent_so_far(svc: BitsService, tmp_path: Path) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits/ns-bits-bg_job_progress: BytesTransferred is
+    the bytes transferred so far — for an upload, the bytes sent. 100 bytes at 10 bytes/s read exactly 50
+    at 5 s (job and file progress alike), then 100 when TRANSFERRED; exact integer arithmetic, as downloads."""
+    src = tmp_path / "src"
+    src.write_bytes(b"y" * 100)
+    endpoint = svc.network.register("http://server/up", upload=True, rate=10)
+    _, job = svc.connect().create_job("up", JobType.UPLOAD)
+    job.add_file("http://server/up", str(src))
+    job.resume()
+    svc.advance(5)
+    assert job.get_state() is S.TRANSFERRING
+    p = job.get_progress()
+    assert (p.bytes_total, p.bytes_transferred, p.files_total, p.files_transferred) == (100, 50, 1, 0)
+    f = next(iter(job.enum_files())).get_progress()
+    assert (f.bytes_total, f.bytes_transferred, f.completed) == (100, 50, False)
+    svc.advance(Fraction(37, 10))
+    assert job.get_progress().bytes_transferred == 87
+    assert next(iter(job.enum_files())).get_progress().bytes_transferred == 87
+    assert endpoint.received is None  # the server keeps the file when the last fragment arrives
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    p = job.get_progress()
+    assert (p.bytes_total, p.bytes_transferred, p.files_transferred) == (100, 100, 1)
+    assert endpoint.received == b"y" * 100
 
 
 def test_upload_reply_gets_the_reply(svc: BitsService, tmp_path: Path) -> None:

@@ -760,7 +760,8 @@ class Scheduler:
     def sync_progress(self, rec: JobRecord) -> None:
         """A caller reads ``rec``'s progress: bring its running file up to the simulation's now."""
         flow = self._flows.get(rec)
-        if flow is not None and flow.connected and flow.rate is not None and not flow.upload:
+        # (An upload too: BytesTransferred is what was sent so far, bg_job_progress page; its "copy" writes nothing.)
+        if flow is not None and flow.connected and flow.rate is not None:
             sim = self._sim
             was = sim.running
             sim.running = True
