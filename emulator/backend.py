@@ -348,7 +348,12 @@ class Backend:
 
     def reply_of(self, rec: JobRecord) -> bytes | None:
         """The reply received so far (None before the reply starts); E_NOTIMPL for other job types."""
-        return self.scheduler.replies.get(self._reply_job(rec).id)
+        jid = self._reply_job(rec).id
+        reply = self.scheduler.replies.get(jid)
+        if reply is None and rec.state is JobState.ACKNOWLEDGED:
+            # Kept after Complete for the newest acknowledged jobs (Scheduler.acknowledged_replies).
+            reply = self.scheduler.acknowledged_replies.get(jid)
+        return reply
 
     def reply_data(self, rec: JobRecord) -> bytes | None:
         reply = self.reply_of(rec)

@@ -80,6 +80,34 @@ def test_file_transferred_before_job_transferred_and_no_modification_into_transf
     assert cb.threads == {threading.get_ident()}
 
 
+def test_file_transferred_is_for_downloads_and_upload_reply_jobs_not_plain_uploads(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopycallback2-filetransferred:
+    "The FileTransferred callback is for download jobs or the reply portion of an upload-reply job" — a plain
+    upload job with JOB_TRANSFERRED | FILE_TRANSFERRED (0x11) gets JobTransferred only."""
+    src = tmp_path / "src"
+    src.write_bytes(b"y" * 100)
+    svc.network.register("http://server/up", upload=True)
+    svc.network.register("http://server/ur", upload=True, reply=b"reply")
+    calls = {}
+    for job_type, url in ((JobType.UPLOAD, "http://server/up"), (JobType.UPLOAD_REPLY, "http://server/ur")):
+        _, job = svc.connect().create_job(job_type.name, job_type)
+        cb = Recorder()
+        job.set_notify_interface(cb)
+        job.set_notify_flags(0x11)
+        job.add_file(url, str(src))
+        job.resume()
+        svc.run_until_idle()
+        assert job.get_state() is JobState.TRANSFERRED
+        calls[job_type] = cb.calls
+    assert calls[JobType.UPLOAD] == [("JobTransferred", JobState.TRANSFERRED)]
+    assert calls[JobType.UPLOAD_REPLY] == [
+        ("FileTransferred", "http://server/ur"),
+        ("JobTransferred", JobState.TRANSFERRED),
+    ]
+
+
 def test_job_error_fires_once_and_transient_errors_only_modify(svc: BitsService, tmp_path: Path) -> None:
     res = svc.network.register("http://server/a", b"x", status=503)
     job = job_with(svc, tmp_path, "http://server/a")

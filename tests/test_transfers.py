@@ -555,6 +555,33 @@ def test_missing_local_source_is_fatal(svc: BitsService, tmp_path: Path) -> None
     assert error.get_protocol() == "file"
 
 
+def test_smb_source_in_a_missing_directory_is_path_not_found(svc: BitsService, tmp_path: Path) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/nf-bits2_0-ibackgroundcopyfile2-setremotename
+    (SMB errors after Resume): a directory not found is HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003,
+    a file not found HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) 0x80070002; the job goes to ERROR, context
+    REMOTE_FILE — for file:// URLs and UNC paths alike."""
+    svc.filesystem.unc_root = tmp_path / "unc"
+    (tmp_path / "unc" / "srv" / "share").mkdir(parents=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    cases = [
+        ((tmp_path / "nodir" / "x").as_uri(), 0x80070003),
+        ("\\\\srv\\share\\nodir\\x", 0x80070003),
+        ((tmp_path / "x").as_uri(), 0x80070002),
+        ("\\\\srv\\share\\x", 0x80070002),
+    ]
+    for i, (remote, code) in enumerate(cases):
+        _, job = svc.connect().create_job(f"smb{i}", JobType.DOWNLOAD)
+        job.add_file(remote, str(out / f"f{i}"))
+        job.resume()
+        svc.run_until_idle()
+        assert job.get_state() is S.ERROR, remote
+        error = job.get_error()
+        assert error.get_error() == (ErrorContext.REMOTE_FILE, code), remote
+        assert error.get_protocol() == "file"
+        assert error.get_file().get_remote_name() == remote
+
+
 def test_idle_service_runs_no_sql(svc: BitsService, tmp_path: Path) -> None:
     """An idle service's catch-up is O(1): reads touch neither the store nor the job list."""
     job = new_job(svc, tmp_path, "http://server/a")

@@ -85,8 +85,11 @@ def connect_local(fs: LocalFileSystem, flow: Flow) -> Failure | None:
     try:
         source = fs.source_path(f.remote_name)
         if not source.is_file():
-            return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.REMOTE_FILE, fatal=True, file=f,
-                           protocol="file")
+            # An SMB source: a missing directory is ERROR_PATH_NOT_FOUND, a missing file in an existing one
+            # ERROR_FILE_NOT_FOUND (the SMB error table of
+            # https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/nf-bits2_0-ibackgroundcopyfile2-setremotename).
+            code = hresults.ERROR_FILE_NOT_FOUND if source.parent.is_dir() else hresults.ERROR_PATH_NOT_FOUND
+            return Failure(int(code), ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
         stat = source.stat()
     except BitsError as exc:
         return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")

@@ -38,6 +38,7 @@ from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import (
+    ACKNOWLEDGED,
     ACTIVE_STATES,
     ALL_TRANSFERRED,
     CANCEL,
@@ -76,9 +77,11 @@ from .notifications import Notifier
 log = logging.getLogger("emulator.scheduler")
 
 INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
+KEPT_REPLIES = 32  # acknowledged upload-reply jobs whose reply GetReplyData still returns (emulator choice)
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
 FOREGROUND: Final = JobPriority.FOREGROUND  # (read at every step: a global, see domain/states.QUEUED)
 DOWNLOAD: Final = JobType.DOWNLOAD
+UPLOAD: Final = JobType.UPLOAD
 # Properties whose change moves a job's deadline or its place in the dispatch order.
 _RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
 
@@ -120,6 +123,11 @@ class Scheduler:
         self.notifier = notifier
         self.connected = True
         self.replies: dict[uuid.UUID, bytes] = {}  # upload-reply data, kept in memory (GetReplyData)
+        # The replies of the last KEPT_REPLIES acknowledged upload-reply jobs: GetReplyData still answers
+        # after Complete (getreplydata page), which does not say for how long; the job's last interface
+        # pointer, the latest bound, is not visible here. Emulator choice: keep the newest ones, oldest dropped
+        # first, so memory stays bounded however many jobs finish (docs/reference/readings.md#kept-replies).
+        self.acknowledged_replies: dict[uuid.UUID, bytes] = {}
         # Jobs in SCHEDULED_STATES by id: events name jobs by id. The per-job structures of the hot path
         # below are keyed by the record itself: JobRecord hashes by identity, in C, where every lookup
         # by uuid.UUID runs UUID.__hash__ (Python code) — a catch-up step made some 60 of them.
@@ -256,7 +264,12 @@ class Scheduler:
                 if rec is None:  # (state_changed below forgets a known job: once is enough)
                     self.notifier.forget(jid)
                 if self.replies:
-                    self.replies.pop(jid, None)
+                    reply = self.replies.pop(jid, None)
+                    if reply is not None and new is ACKNOWLEDGED:
+                        kept = self.acknowledged_replies
+                        kept[jid] = reply
+                        if len(kept) > KEPT_REPLIES:
+                            del kept[next(iter(kept))]  # (dicts keep insertion order: the oldest goes)
                 # (None first: ``None == jid`` would run UUID.__eq__, Python code, for nothing)
                 bg = self._background
                 if bg is not None and (bg is jid or bg == jid):
@@ -747,7 +760,8 @@ class Scheduler:
     def sync_progress(self, rec: JobRecord) -> None:
         """A caller reads ``rec``'s progress: bring its running file up to the simulation's now."""
         flow = self._flows.get(rec)
-        if flow is not None and flow.connected and flow.rate is not None and not flow.upload:
+        # (An upload too: BytesTransferred is what was sent so far, bg_job_progress page; its "copy" writes nothing.)
+        if flow is not None and flow.connected and flow.rate is not None:
             sim = self._sim
             was = sim.running
             sim.running = True
@@ -806,7 +820,10 @@ class Scheduler:
         if flow.upload:
             upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
         self._flows.pop(rec, None)
-        self.notifier.file_transferred(rec, f)
+        if rec.job_type is not UPLOAD:
+            # "The FileTransferred callback is for download jobs or the reply portion of an upload-reply job"
+            # (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopycallback2-filetransferred).
+            self.notifier.file_transferred(rec, f)
         self._dirty[rec] = None  # the next file opens at the same instant
         self._wake = 0
 
