@@ -242,6 +242,37 @@ def test_T18_v1607_owner_reads_and_clears_despite_admin_helper() -> None:
     assert opts.get_helper_token_sid() is None
 
 
+def test_v1607_non_elevated_owner_clears_the_token_of_a_job_created_elevated(v1607: World) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-clearhelpertoken:
+    from 1607 the owner's SID at QueryInterface is enough to clear (no administrator or elevation condition)."""
+    w = v1607
+    job = w.job(w.bob_e)
+    w.set_helper(w.options(job), w.hu)
+    w.options(job).set_helper_token_flags(1)
+    mine = w.svc.connect(w.bob_f, blanket=IMP).get_job(job.get_id())
+    opts = w.options(mine)
+    assert opts.get_helper_token_flags() == 1
+    assert opts.get_helper_token_sid() == w.hu.user_sid
+    assert opts.clear_helper_token() is None  # S_OK
+    assert opts.get_helper_token_sid() is None
+    assert opts.get_helper_token_flags() == 1  # Clear keeps the flags (same page)
+    with pytest.raises(BitsError) as exc:  # still not a write under the UAC rule: SetHelperTokenFlags
+        opts.set_helper_token_flags(0)
+    assert hr(exc) == E_ACCESSDENIED
+
+
+def test_legacy_non_elevated_owner_cannot_clear_the_token_of_a_job_created_elevated(legacy: World) -> None:
+    """Same page: before 1607 clearing "effectively required" administrator privileges."""
+    w = legacy
+    job = w.job(w.bob_e)
+    w.set_helper(w.options(job), w.hu)
+    opts = w.options(w.svc.connect(w.bob_f, blanket=IMP).get_job(job.get_id()))
+    with pytest.raises(BitsError) as exc:
+        opts.clear_helper_token()
+    assert hr(exc) == E_ACCESSDENIED
+    assert w.options(job).get_helper_token_sid() == w.hu.user_sid
+
+
 @pytest.mark.parametrize(
     "call",
     ["set_helper_token", "clear_helper_token", "get_helper_token_flags", "get_helper_token_sid", "flags"],
