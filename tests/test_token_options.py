@@ -370,6 +370,29 @@ def test_T25_static_and_dynamic_cloaking_together_is_invalidarg(profile: str) ->
     assert opts.blanket == w.options(w.job(w.bob_e)).blanket
 
 
+@pytest.mark.parametrize("caps", [0x2, 0x4, 0x8, 0x1000, 0x10000, -1])
+def test_set_blanket_refuses_capabilities_cosetproxyblanket_does_not_take(v1607: World, caps: int) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-cosetproxyblanket: only
+    MUTUAL_AUTH, STATIC/DYNAMIC_CLOAKING, ANY_AUTHORITY, MAKE_FULLSIC and DEFAULT may be set; others fail
+    with E_INVALIDARG, for ``set_blanket`` as for pywin32's SetBlanket (one rule: identity/callers.py)."""
+    opts = v1607.options(v1607.job(v1607.bob_e))
+    before = opts.blanket
+    with pytest.raises(BitsError) as e:
+        opts.set_blanket(Blanket(ImpersonationLevel.IMPERSONATE, caps))
+    assert hr(e) == E_INVALIDARG
+    assert opts.blanket == before
+
+
+@pytest.mark.parametrize(
+    ("caps", "cloaking"), [(0x1, Cloaking.NONE), (0x841, Cloaking.DYNAMIC), (0x1A0, Cloaking.STATIC)]
+)
+def test_set_blanket_keeps_the_cloaking_of_settable_capabilities(v1607: World, caps: int, cloaking: Cloaking) -> None:
+    """Same page: the settable flags are accepted; only the cloaking bits matter to BITS (emulator choice)."""
+    opts = v1607.options(v1607.job(v1607.bob_e))
+    opts.set_blanket(Blanket(ImpersonationLevel.IMPERSONATE, caps))
+    assert opts.blanket == Blanket(ImpersonationLevel.IMPERSONATE, cloaking)
+
+
 @BOTH
 def test_T26_fresh_job_has_no_token_and_no_flags(profile: str) -> None:
     w = make_world(profile)
