@@ -193,6 +193,48 @@ def test_T51_without_the_network_flag_the_owner_answers(svc: BitsService, user: 
     assert job.get_error().get_error()[1] == 0x80190191
 
 
+@pytest.mark.parametrize("auth", ["ntlm", "negotiate"])
+@pytest.mark.parametrize(
+    ("account", "state", "error"),
+    [
+        ("local_system", S.TRANSFERRED, None),
+        ("network_service", S.TRANSFERRED, None),
+        ("local_service", S.ERROR, (ErrorContext.REMOTE_FILE, 0x80190191)),  # BG_E_HTTP_ERROR_401
+    ],
+)
+def test_service_accounts_without_helper_machine_account_or_anonymous(
+    svc: BitsService, tmp_path: Path, auth: str, account: str, state: JobState, error: object
+) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/bits/service-accounts-and-bits: without a helper token
+    LocalSystem and NetworkService authenticate with the machine account (modelled by their own SIDs) and
+    LocalService anonymously, so its implicit credentials answer no challenge — even a server that would
+    accept S-1-5-19 (SetCredentials page: a rejected challenge fails the job with BG_E_HTTP_ERROR_401)."""
+    owner = svc.logon(getattr(svc, account)).token
+    svc.network.register(URL, b"auth", auth=auth, authorized_sids={owner.user_sid})
+    job, _ = job_for(svc, owner, tmp_path / "a.bin")
+    scheme = AuthScheme.NTLM if auth == "ntlm" else AuthScheme.NEGOTIATE
+    job.set_credentials(AuthTarget.SERVER, scheme, None, None)
+    job.resume()
+    assert job.get_state() is state
+    if error is not None:
+        assert job.get_error().get_error() == error
+
+
+def test_local_service_job_answers_with_its_network_helper(tmp_path: Path) -> None:
+    """From 1607 a LocalService job may take a non-administrator helper (SetHelperToken page); with
+    BG_TOKEN_NETWORK the helper's implicit credentials answer the challenge (SetHelperTokenFlags page)."""
+    svc = BitsService("post-1607", clock=ManualClock())
+    with svc:
+        helper = svc.logon(svc.add_user("helper"))
+        svc.network.register(URL, b"auth", auth="ntlm", authorized_sids={helper.token.user_sid})
+        job, opts = job_for(svc, svc.logon(svc.local_service).token, tmp_path / "a.bin")
+        set_helper(svc, opts, helper)
+        opts.set_helper_token_flags(TokenFlags.NETWORK)
+        job.set_credentials(AuthTarget.SERVER, AuthScheme.NTLM, None, None)
+        job.resume()
+        assert job.get_state() is S.TRANSFERRED
+
+
 def test_T52_basic_without_user_is_invalidarg(svc: BitsService, tmp_path: Path) -> None:
     from emulator import BitsError
 
