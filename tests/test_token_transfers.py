@@ -157,6 +157,56 @@ def test_local_file_flag_writes_where_only_the_helper_may(svc: BitsService, user
     assert (private / "b.bin").read_bytes() == b"secret"
 
 
+UP = "https://intranet.example/upload"
+
+
+def upload_reply_job(svc: BitsService, source: Path, reply: Path | None) -> tuple[Job, TokenOptions]:
+    from emulator import IBackgroundCopyJob2
+
+    _, job = svc.connect(service_owner(svc), blanket=IMP).create_job("up", JobType.UPLOAD_REPLY)
+    job.add_file(UP, str(source))
+    if reply is not None:
+        job.query_interface(IBackgroundCopyJob2).set_reply_file_name(str(reply))
+    return job, job.query_interface(IBitsTokenOptions)
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_local_file_flag_covers_the_reply_file(
+    svc: BitsService, user: LogonSession, tmp_path: Path, named: bool
+) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags:
+    BG_TOKEN_LOCAL_FILE covers creating and renaming the reply file of an upload-reply job; without it the owner
+    creates it, and where the owner may not write the job fails as a download does: ERROR, LOCAL_FILE,
+    E_ACCESSDENIED, nothing sent, nothing written. ``named``: SetReplyFileName, else the generated name next
+    to the upload file (setreplyfilename page)."""
+    resource = svc.network.register(UP, upload=True, reply=b"REPLY")
+    private = tmp_path / "private"
+    private.mkdir()
+    svc.filesystem.restrict(private, writers=[user.token.user_sid])
+    source = (tmp_path if named else private) / "up.txt"
+    source.write_bytes(b"data")
+
+    job, opts = upload_reply_job(svc, source, private / "reply.txt" if named else None)
+    job.resume()
+    assert job.get_state() is S.ERROR  # the owner may not create the reply file there
+    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, 0x80070005)
+    assert resource.received is None
+    assert sorted(p.name for p in private.iterdir()) == ([] if named else ["up.txt"])
+
+    set_helper(svc, opts, user)
+    job.resume()
+    assert job.get_state() is S.ERROR  # a token without the flag is not used for local files
+    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, 0x80070005)
+    opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    assert resource.received == b"data"
+    assert job.complete() == 0
+    replies = [p for p in private.iterdir() if p.name != "up.txt"]
+    assert [p.read_bytes() for p in replies] == [b"REPLY"]
+
+
 # BG_TOKEN_NETWORK: implicit credentials answer NTLM challenges as the helper (T50, T51) -----------------
 
 
