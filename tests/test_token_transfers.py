@@ -96,6 +96,69 @@ def test_T31_new_session_new_token_resume(svc: BitsService, user: LogonSession, 
     assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
 
 
+def test_clear_while_transferring_fails_the_next_step_with_token_required(
+    svc: BitsService, user: LogonSession, tmp_path: Path
+) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-clearhelpertoken
+    discards the token and keeps the flags; a job whose flags still ask for it cannot take its next step
+    (https://learn.microsoft.com/en-us/windows/win32/bits/helper-tokens-for-bits-transfer-jobs: ERROR with
+    BG_E_TOKEN_REQUIRED). Emulator choice (docs/helper-tokens.md#lifetime): a running job's next write is
+    now, so it fails at the Clear, keeping the bytes that arrived; recovery as documented."""
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.LOCAL_FILE)
+    assert job.get_progress().bytes_transferred == 200
+    opts.clear_helper_token()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_TOKEN_REQUIRED)
+    assert opts.get_helper_token_sid() is None
+    assert opts.get_helper_token_flags() == 1
+    svc.advance(60)
+    assert job.get_state() is S.ERROR
+    assert job.get_progress().bytes_transferred == 200  # nothing moves without the token
+    set_helper(svc, opts, user)
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    assert job.complete() == 0
+    assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
+
+
+def test_clear_of_a_waiting_job_fails_when_it_next_starts(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    """Same pages: a job not running now meets BG_E_TOKEN_REQUIRED at its next start (as after a restart, T34)."""
+    svc.network.register(URL, b"p" * 1000, rate=100)
+    job, opts = job_for(svc, service_owner(svc), tmp_path / "payload.bin")
+    set_helper(svc, opts, user)
+    opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)
+    opts.clear_helper_token()
+    assert job.get_state() is S.SUSPENDED
+    job.resume()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_TOKEN_REQUIRED)
+
+
+def test_clear_of_a_transferred_job_leaves_it_transferred(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    """Helper tokens page: the job fails only "if the transfer is not complete" (T33); Complete then renames
+    the whole file (emulator choice: Complete does not ask for the token)."""
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.LOCAL_FILE)
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    opts.clear_helper_token()
+    assert job.get_state() is S.TRANSFERRED
+    assert job.complete() == 0
+    assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
+
+
+def test_clear_with_no_flags_keeps_transferring_as_the_owner(
+    svc: BitsService, user: LogonSession, tmp_path: Path
+) -> None:
+    """SetHelperTokenFlags page: with no flags everything is done in the owner's context, so the token is
+    not needed and Clear does not stop the transfer."""
+    job, opts = transferring_job(svc, user, tmp_path, 0)
+    opts.clear_helper_token()
+    assert job.get_state() is S.TRANSFERRING
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+
+
 def test_T32_clear_flags_resume_with_owner_context(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
     job, opts = transferring_job(svc, user, tmp_path, TokenFlags.NETWORK)
     svc.logoff(user)
