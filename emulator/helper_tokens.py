@@ -40,6 +40,9 @@ class Sessions(Protocol):
 
 # OUR CHOICE (undocumented): the queue manager, not a file or the transport, discarded the token, so the
 # error object of a BG_E_TOKEN_REQUIRED failure has context GENERAL_QUEUE_MANAGER and no file.
+_RUNNING = frozenset({JobState.CONNECTING, JobState.TRANSFERRING})
+
+
 def token_required_error() -> ErrorRecord:
     return ErrorRecord(ErrorContext.GENERAL_QUEUE_MANAGER, int(hresults.BG_E_TOKEN_REQUIRED))
 
@@ -70,7 +73,14 @@ class HelperTokens:
         self._queue.update(rec, helper=HelperToken(token, session))
 
     def clear(self, rec: JobRecord) -> None:
+        """ClearHelperToken: the token goes, the flags stay (CHT). OUR CHOICE (docs/helper-tokens.md#lifetime):
+        with flags ≠ 0 the job's next step that needs the token fails with BG_E_TOKEN_REQUIRED. A running job
+        (CONNECTING, TRANSFERRING) needs it for its very next write or request, so it fails now, keeping
+        the bytes that arrived; a waiting job fails when it next starts (``token_required``); a TRANSFERRED
+        job is left alone, as after a logoff (HT: only "if the transfer is not complete", T33)."""
         self._queue.update(rec, helper=None)
+        if rec.helper_flags and rec.state in _RUNNING:
+            self.fail_token_required(rec)
 
     def set_flags(self, rec: JobRecord, flags: int) -> None:
         self._queue.update(rec, helper_flags=flags)

@@ -646,6 +646,44 @@ def test_set_blanket_per_proxy_through_iclientsecurity(svc: BitsService) -> None
         assert layer.token is system.token
 
 
+@pytest.mark.parametrize("caps", [0x2, 0x4, 0x8, 0x10, 0x200, 0x400, 0x1000, 0x2000, 0x10000, 0x42, 0x1002])
+def test_set_blanket_refuses_capability_flags_cosetproxyblanket_does_not_take(svc: BitsService, caps: int) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-cosetproxyblanket: "If any
+    capability flags other than those mentioned here are set, CoSetProxyBlanket will fail" (E_INVALIDARG);
+    the proxy keeps the blanket it had."""
+    with installed(svc, svc.current_session.token):
+        import pythoncom
+
+        bits = _bits()
+        bcm = pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, None, 4, bits.IID_IBackgroundCopyManager)
+        job = bcm.CreateJob("x", 0)
+        security = job.QueryInterface(pythoncom.IID_IClientSecurity)
+        security.SetBlanket(job, 10, 0, None, 6, 3, None, pythoncom.EOAC_DYNAMIC_CLOAKING)
+        with pytest.raises(pythoncom.com_error) as exc:
+            security.SetBlanket(job, 10, 0, None, 6, 2, None, caps)
+        assert exc.value.hresult == -2147024809  # E_INVALIDARG
+        assert security.QueryBlanket(job)[4] == 3
+        assert security.QueryBlanket(job)[6] == 0x40
+
+
+@pytest.mark.parametrize(
+    ("caps", "cloaking"),
+    [(0x0, 0x0), (0x1, 0x0), (0x20, 0x20), (0x40, 0x40), (0x80, 0x0), (0x100, 0x0), (0x800, 0x0), (0x9C1, 0x40)],
+)
+def test_set_blanket_takes_the_settable_capability_flags(svc: BitsService, caps: int, cloaking: int) -> None:
+    """Same page: EOAC_MUTUAL_AUTH, STATIC/DYNAMIC_CLOAKING, ANY_AUTHORITY, MAKE_FULLSIC and DEFAULT may be set;
+    only the cloaking bits change what BITS sees (emulator choice), so QueryBlanket reports those."""
+    with installed(svc, svc.current_session.token):
+        import pythoncom
+
+        bits = _bits()
+        bcm = pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, None, 4, bits.IID_IBackgroundCopyManager)
+        job = bcm.CreateJob("x", 0)
+        security = job.QueryInterface(pythoncom.IID_IClientSecurity)
+        security.SetBlanket(job, 10, 0, None, 6, 3, None, caps)
+        assert security.QueryBlanket(job)[6] == cloaking
+
+
 def test_unwrap_reaches_the_native_api(svc: BitsService, bcm: Any) -> None:
     """The explicit way to what pywin32 lacks: the native object behind a wrapper."""
     from emulator import IBitsTokenOptions, Job

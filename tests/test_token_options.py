@@ -242,6 +242,37 @@ def test_T18_v1607_owner_reads_and_clears_despite_admin_helper() -> None:
     assert opts.get_helper_token_sid() is None
 
 
+def test_v1607_non_elevated_owner_clears_the_token_of_a_job_created_elevated(v1607: World) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-clearhelpertoken:
+    from 1607 the owner's SID at QueryInterface is enough to clear (no administrator or elevation condition)."""
+    w = v1607
+    job = w.job(w.bob_e)
+    w.set_helper(w.options(job), w.hu)
+    w.options(job).set_helper_token_flags(1)
+    mine = w.svc.connect(w.bob_f, blanket=IMP).get_job(job.get_id())
+    opts = w.options(mine)
+    assert opts.get_helper_token_flags() == 1
+    assert opts.get_helper_token_sid() == w.hu.user_sid
+    assert opts.clear_helper_token() is None  # S_OK
+    assert opts.get_helper_token_sid() is None
+    assert opts.get_helper_token_flags() == 1  # Clear keeps the flags (same page)
+    with pytest.raises(BitsError) as exc:  # still not a write under the UAC rule: SetHelperTokenFlags
+        opts.set_helper_token_flags(0)
+    assert hr(exc) == E_ACCESSDENIED
+
+
+def test_legacy_non_elevated_owner_cannot_clear_the_token_of_a_job_created_elevated(legacy: World) -> None:
+    """Same page: before 1607 clearing "effectively required" administrator privileges."""
+    w = legacy
+    job = w.job(w.bob_e)
+    w.set_helper(w.options(job), w.hu)
+    opts = w.options(w.svc.connect(w.bob_f, blanket=IMP).get_job(job.get_id()))
+    with pytest.raises(BitsError) as exc:
+        opts.clear_helper_token()
+    assert hr(exc) == E_ACCESSDENIED
+    assert w.options(job).get_helper_token_sid() == w.hu.user_sid
+
+
 @pytest.mark.parametrize(
     "call",
     ["set_helper_token", "clear_helper_token", "get_helper_token_flags", "get_helper_token_sid", "flags"],
@@ -337,6 +368,29 @@ def test_T25_static_and_dynamic_cloaking_together_is_invalidarg(profile: str) ->
         opts.set_blanket(Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.STATIC | Cloaking.DYNAMIC))
     assert hr(e) == E_INVALIDARG
     assert opts.blanket == w.options(w.job(w.bob_e)).blanket
+
+
+@pytest.mark.parametrize("caps", [0x2, 0x4, 0x8, 0x1000, 0x10000, -1])
+def test_set_blanket_refuses_capabilities_cosetproxyblanket_does_not_take(v1607: World, caps: int) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-cosetproxyblanket: only
+    MUTUAL_AUTH, STATIC/DYNAMIC_CLOAKING, ANY_AUTHORITY, MAKE_FULLSIC and DEFAULT may be set; others fail
+    with E_INVALIDARG, for ``set_blanket`` as for pywin32's SetBlanket (one rule: identity/callers.py)."""
+    opts = v1607.options(v1607.job(v1607.bob_e))
+    before = opts.blanket
+    with pytest.raises(BitsError) as e:
+        opts.set_blanket(Blanket(ImpersonationLevel.IMPERSONATE, caps))
+    assert hr(e) == E_INVALIDARG
+    assert opts.blanket == before
+
+
+@pytest.mark.parametrize(
+    ("caps", "cloaking"), [(0x1, Cloaking.NONE), (0x841, Cloaking.DYNAMIC), (0x1A0, Cloaking.STATIC)]
+)
+def test_set_blanket_keeps_the_cloaking_of_settable_capabilities(v1607: World, caps: int, cloaking: Cloaking) -> None:
+    """Same page: the settable flags are accepted; only the cloaking bits matter to BITS (emulator choice)."""
+    opts = v1607.options(v1607.job(v1607.bob_e))
+    opts.set_blanket(Blanket(ImpersonationLevel.IMPERSONATE, caps))
+    assert opts.blanket == Blanket(ImpersonationLevel.IMPERSONATE, cloaking)
 
 
 @BOTH

@@ -217,9 +217,19 @@ def test_v1607_T19_neither_owner_nor_admin(method: Method) -> None:
     assert code(V1607, method, s) == E_ACCESSDENIED
 
 
-def test_clear_by_non_elevated_owner_of_elevated_job_is_denied_our_choice() -> None:
+def test_clear_by_non_elevated_owner_of_elevated_job_v1607_is_allowed() -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-clearhelpertoken:
+    from 1607 a non-administrator may clear "as long as the SID of the caller's thread's token is the same as the
+    SID of the job owner's user account during the IBackgroundCopyJob::QueryInterface call" — OWN.adm any."""
     s = subject(qi_admin=False, owner=True, w=False, owner_admin=True)
-    assert code(V1607, CLEAR, s) == E_ACCESSDENIED
+    assert code(V1607, CLEAR, s) == S_OK
+
+
+def test_clear_by_non_elevated_owner_of_elevated_job_legacy_is_denied() -> None:
+    """Same page: older implementations "effectively required" administrator privileges (A3); the same user,
+    no longer elevated, may not modify the administrator-owned job (L3)."""
+    s = subject(qi_admin=False, owner=True, w=False, owner_admin=True)
+    assert code(LEGACY, CLEAR, s) == E_ACCESSDENIED
 
 
 # order of checks (A5, A10, A4) ---------------------------------------------------------------------------

@@ -96,6 +96,69 @@ def test_T31_new_session_new_token_resume(svc: BitsService, user: LogonSession, 
     assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
 
 
+def test_clear_while_transferring_fails_the_next_step_with_token_required(
+    svc: BitsService, user: LogonSession, tmp_path: Path
+) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-clearhelpertoken
+    discards the token and keeps the flags; a job whose flags still ask for it cannot take its next step
+    (https://learn.microsoft.com/en-us/windows/win32/bits/helper-tokens-for-bits-transfer-jobs: ERROR with
+    BG_E_TOKEN_REQUIRED). Emulator choice (docs/helper-tokens.md#lifetime): a running job's next write is
+    now, so it fails at the Clear, keeping the bytes that arrived; recovery as documented."""
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.LOCAL_FILE)
+    assert job.get_progress().bytes_transferred == 200
+    opts.clear_helper_token()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_TOKEN_REQUIRED)
+    assert opts.get_helper_token_sid() is None
+    assert opts.get_helper_token_flags() == 1
+    svc.advance(60)
+    assert job.get_state() is S.ERROR
+    assert job.get_progress().bytes_transferred == 200  # nothing moves without the token
+    set_helper(svc, opts, user)
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    assert job.complete() == 0
+    assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
+
+
+def test_clear_of_a_waiting_job_fails_when_it_next_starts(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    """Same pages: a job not running now meets BG_E_TOKEN_REQUIRED at its next start (as after a restart, T34)."""
+    svc.network.register(URL, b"p" * 1000, rate=100)
+    job, opts = job_for(svc, service_owner(svc), tmp_path / "payload.bin")
+    set_helper(svc, opts, user)
+    opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)
+    opts.clear_helper_token()
+    assert job.get_state() is S.SUSPENDED
+    job.resume()
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_TOKEN_REQUIRED)
+
+
+def test_clear_of_a_transferred_job_leaves_it_transferred(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    """Helper tokens page: the job fails only "if the transfer is not complete" (T33); Complete then renames
+    the whole file (emulator choice: Complete does not ask for the token)."""
+    job, opts = transferring_job(svc, user, tmp_path, TokenFlags.LOCAL_FILE)
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    opts.clear_helper_token()
+    assert job.get_state() is S.TRANSFERRED
+    assert job.complete() == 0
+    assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
+
+
+def test_clear_with_no_flags_keeps_transferring_as_the_owner(
+    svc: BitsService, user: LogonSession, tmp_path: Path
+) -> None:
+    """SetHelperTokenFlags page: with no flags everything is done in the owner's context, so the token is
+    not needed and Clear does not stop the transfer."""
+    job, opts = transferring_job(svc, user, tmp_path, 0)
+    opts.clear_helper_token()
+    assert job.get_state() is S.TRANSFERRING
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+
+
 def test_T32_clear_flags_resume_with_owner_context(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
     job, opts = transferring_job(svc, user, tmp_path, TokenFlags.NETWORK)
     svc.logoff(user)
@@ -157,6 +220,56 @@ def test_local_file_flag_writes_where_only_the_helper_may(svc: BitsService, user
     assert (private / "b.bin").read_bytes() == b"secret"
 
 
+UP = "https://intranet.example/upload"
+
+
+def upload_reply_job(svc: BitsService, source: Path, reply: Path | None) -> tuple[Job, TokenOptions]:
+    from emulator import IBackgroundCopyJob2
+
+    _, job = svc.connect(service_owner(svc), blanket=IMP).create_job("up", JobType.UPLOAD_REPLY)
+    job.add_file(UP, str(source))
+    if reply is not None:
+        job.query_interface(IBackgroundCopyJob2).set_reply_file_name(str(reply))
+    return job, job.query_interface(IBitsTokenOptions)
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_local_file_flag_covers_the_reply_file(
+    svc: BitsService, user: LogonSession, tmp_path: Path, named: bool
+) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags:
+    BG_TOKEN_LOCAL_FILE covers creating and renaming the reply file of an upload-reply job; without it the owner
+    creates it, and where the owner may not write the job fails as a download does: ERROR, LOCAL_FILE,
+    E_ACCESSDENIED, nothing sent, nothing written. ``named``: SetReplyFileName, else the generated name next
+    to the upload file (setreplyfilename page)."""
+    resource = svc.network.register(UP, upload=True, reply=b"REPLY")
+    private = tmp_path / "private"
+    private.mkdir()
+    svc.filesystem.restrict(private, writers=[user.token.user_sid])
+    source = (tmp_path if named else private) / "up.txt"
+    source.write_bytes(b"data")
+
+    job, opts = upload_reply_job(svc, source, private / "reply.txt" if named else None)
+    job.resume()
+    assert job.get_state() is S.ERROR  # the owner may not create the reply file there
+    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, 0x80070005)
+    assert resource.received is None
+    assert sorted(p.name for p in private.iterdir()) == ([] if named else ["up.txt"])
+
+    set_helper(svc, opts, user)
+    job.resume()
+    assert job.get_state() is S.ERROR  # a token without the flag is not used for local files
+    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, 0x80070005)
+    opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    assert resource.received == b"data"
+    assert job.complete() == 0
+    replies = [p for p in private.iterdir() if p.name != "up.txt"]
+    assert [p.read_bytes() for p in replies] == [b"REPLY"]
+
+
 # BG_TOKEN_NETWORK: implicit credentials answer NTLM challenges as the helper (T50, T51) -----------------
 
 
@@ -191,6 +304,48 @@ def test_T51_without_the_network_flag_the_owner_answers(svc: BitsService, user: 
     job.resume()
     assert job.get_state() is S.ERROR  # the owner (a service) is not authorized
     assert job.get_error().get_error()[1] == 0x80190191
+
+
+@pytest.mark.parametrize("auth", ["ntlm", "negotiate"])
+@pytest.mark.parametrize(
+    ("account", "state", "error"),
+    [
+        ("local_system", S.TRANSFERRED, None),
+        ("network_service", S.TRANSFERRED, None),
+        ("local_service", S.ERROR, (ErrorContext.REMOTE_FILE, 0x80190191)),  # BG_E_HTTP_ERROR_401
+    ],
+)
+def test_service_accounts_without_helper_machine_account_or_anonymous(
+    svc: BitsService, tmp_path: Path, auth: str, account: str, state: JobState, error: object
+) -> None:
+    """https://learn.microsoft.com/en-us/windows/win32/bits/service-accounts-and-bits: without a helper token
+    LocalSystem and NetworkService authenticate with the machine account (modelled by their own SIDs) and
+    LocalService anonymously, so its implicit credentials answer no challenge — even a server that would
+    accept S-1-5-19 (SetCredentials page: a rejected challenge fails the job with BG_E_HTTP_ERROR_401)."""
+    owner = svc.logon(getattr(svc, account)).token
+    svc.network.register(URL, b"auth", auth=auth, authorized_sids={owner.user_sid})
+    job, _ = job_for(svc, owner, tmp_path / "a.bin")
+    scheme = AuthScheme.NTLM if auth == "ntlm" else AuthScheme.NEGOTIATE
+    job.set_credentials(AuthTarget.SERVER, scheme, None, None)
+    job.resume()
+    assert job.get_state() is state
+    if error is not None:
+        assert job.get_error().get_error() == error
+
+
+def test_local_service_job_answers_with_its_network_helper(tmp_path: Path) -> None:
+    """From 1607 a LocalService job may take a non-administrator helper (SetHelperToken page); with
+    BG_TOKEN_NETWORK the helper's implicit credentials answer the challenge (SetHelperTokenFlags page)."""
+    svc = BitsService("post-1607", clock=ManualClock())
+    with svc:
+        helper = svc.logon(svc.add_user("helper"))
+        svc.network.register(URL, b"auth", auth="ntlm", authorized_sids={helper.token.user_sid})
+        job, opts = job_for(svc, svc.logon(svc.local_service).token, tmp_path / "a.bin")
+        set_helper(svc, opts, helper)
+        opts.set_helper_token_flags(TokenFlags.NETWORK)
+        job.set_credentials(AuthTarget.SERVER, AuthScheme.NTLM, None, None)
+        job.resume()
+        assert job.get_state() is S.TRANSFERRED
 
 
 def test_T52_basic_without_user_is_invalidarg(svc: BitsService, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ This is the one place that rule is written.
 
 from __future__ import annotations
 
+from ..identity import sids
 from ..identity.tokens import AccessToken
 from .records import JobRecord
 
@@ -22,3 +23,15 @@ def acting_identity(rec: JobRecord, usage: int) -> AccessToken | str:
 def acting_sid(rec: JobRecord, usage: int) -> str:
     identity = acting_identity(rec, usage)
     return identity if isinstance(identity, str) else identity.user_sid
+
+
+def network_credentials_sid(rec: JobRecord, usage: int) -> str | None:
+    """Whose implicit (NTLM/Negotiate) credentials answer a server's challenge, or None when nobody's can.
+
+    The helper token with BG_TOKEN_NETWORK, else the owner. Without a helper token LocalSystem and
+    NetworkService authenticate with the machine account (modelled by their own SIDs) and LocalService
+    anonymously, so a LocalService job's implicit credentials answer no challenge
+    (https://learn.microsoft.com/en-us/windows/win32/bits/service-accounts-and-bits).
+    """
+    sid = acting_sid(rec, usage)
+    return None if sid == sids.LOCAL_SERVICE else sid

@@ -120,13 +120,6 @@ SECURITY_READINGS: tuple[Reading, ...] = (
         "helper_tokens.py",
         "token-required-context",
     ),
-    Reading(
-        "—",
-        "ClearHelperToken by a non-elevated owner of an elevated job",
-        "E_ACCESSDENIED: Clear is a write and follows the UAC write rule",
-        "domain/tokens.py",
-        "clear-is-a-write",
-    ),
 )
 
 

@@ -108,24 +108,21 @@ def access(rules: HelperTokenRules, method: Method, s: Subject, choices: Choices
         if s.is_owner and s.owner_admin:
             return _deny("the job was created elevated; the caller at QueryInterface is not (N7)")
         return _deny("the caller at QueryInterface neither owns this job nor administers an admin-owned job (N5/N6/N8)")
-    if method in (Method.GET_HELPER_TOKEN_FLAGS, Method.GET_HELPER_TOKEN_SID):
-        # Get/Clear table: the owner's SID at QI time suffices, whatever the job's elevation (reads stay open, A12).
+    if method in (Method.GET_HELPER_TOKEN_FLAGS, Method.GET_HELPER_TOKEN_SID, Method.CLEAR_HELPER_TOKEN):
+        # Get/Clear table: the owner's SID at QI time suffices, whatever the job's elevation (OWN.adm "any"):
+        # "allow users without administrator privileges to clear a helper token, as long as the SID of the
+        # caller's thread's token is the same as the SID of the job owner's user account during the
+        # QueryInterface call" (CHT, GHTF, GHTS). No UAC write rule is added for Clear: the page names none.
         if s.is_owner or (s.qi_admin and s.qi_can_write):
             return ALLOW
-        return _deny("only the job owner or an administrator may read the helper token (GHTF, GHTS)")
-    if method is Method.SET_HELPER_TOKEN_FLAGS:
-        # SetHelperTokenFlags rows and T17: an administrator who may modify the job; or the owner of a job that is
-        # not administrator-owned.
-        if s.qi_admin and s.qi_can_write:
-            return ALLOW
-        if s.is_owner and not s.owner_admin and s.qi_can_write:
-            return ALLOW
-        return _deny("only the owner of a non-admin job or an administrator may set the flags (SHTF)")
-    # ClearHelperToken. The Get/Clear table lists OWN.adm "any" for a SID match; OUR CHOICE: Clear is a write, so the
-    # UAC write rule (W) also applies — a non-elevated owner cannot strip an elevated job's token.
-    if s.qi_can_write and (s.is_owner or s.qi_admin):
+        return _deny("only the job owner or an administrator may read or clear the helper token (GHTF, GHTS, CHT)")
+    # SetHelperTokenFlags rows and T17: an administrator who may modify the job; or the owner of a job that is
+    # not administrator-owned.
+    if s.qi_admin and s.qi_can_write:
         return ALLOW
-    return _deny("only the job owner or an administrator who may modify the job may clear the token (CHT)")
+    if s.is_owner and not s.owner_admin and s.qi_can_write:
+        return ALLOW
+    return _deny("only the owner of a non-admin job or an administrator may set the flags (SHTF)")
 
 
 def impersonation(level: ImpersonationLevel) -> Decision:

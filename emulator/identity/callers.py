@@ -25,14 +25,21 @@ class Blanket:
 
 
 DEFAULT_BLANKET = Blanket()
-_VALID_CLOAKING = frozenset(int(c) for c in Cloaking)
+# The only capability flags CoSetProxyBlanket accepts: EOAC_MUTUAL_AUTH 0x1, EOAC_STATIC_CLOAKING 0x20,
+# EOAC_DYNAMIC_CLOAKING 0x40, EOAC_ANY_AUTHORITY 0x80, EOAC_MAKE_FULLSIC 0x100, EOAC_DEFAULT 0x800; any other
+# flag fails with E_INVALIDARG, as do both cloaking flags together
+# (https://learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-cosetproxyblanket).
+SETTABLE_CAPABILITIES = 0x1 | 0x20 | 0x40 | 0x80 | 0x100 | 0x800
+_CLOAKING_BITS = int(Cloaking.STATIC) | int(Cloaking.DYNAMIC)
 
 
 def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
     """Check a blanket as CoSetProxyBlanket does and normalise it.
 
-    EOAC_STATIC_CLOAKING together with EOAC_DYNAMIC_CLOAKING, an unknown level or unknown capability
-    bits give E_INVALIDARG (CSPB, T25). RPC_C_IMP_LEVEL_DEFAULT negotiates: the client's level wins (SBN).
+    ``cloaking`` takes the EOAC capability flags: any flag outside SETTABLE_CAPABILITIES, EOAC_STATIC_CLOAKING
+    together with EOAC_DYNAMIC_CLOAKING, or an unknown level give E_INVALIDARG (CSPB, T25). Only the cloaking
+    bits are kept: the other settable flags do not change the identity BITS sees (emulator choice).
+    RPC_C_IMP_LEVEL_DEFAULT negotiates: the client's level wins (SBN).
     """
     if not isinstance(blanket, Blanket):
         raise TypeError(f"blanket must be a Blanket, not {type(blanket).__name__}")
@@ -44,12 +51,17 @@ def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
         or not isinstance(cloak, int)
     ):
         raise TypeError("Blanket fields must be ints (ImpersonationLevel, Cloaking)")
-    if level not in range(0, 5) or cloak not in _VALID_CLOAKING:
-        raise BitsError(hresults.E_INVALIDARG, f"invalid proxy blanket {level=!r} cloaking={cloak:#x}")
+    if (
+        level not in range(0, 5)
+        or cloak < 0
+        or cloak & ~SETTABLE_CAPABILITIES
+        or cloak & _CLOAKING_BITS == _CLOAKING_BITS
+    ):
+        raise BitsError(hresults.E_INVALIDARG, f"invalid proxy blanket {level=!r} capabilities={cloak:#x}")
     resolved = ImpersonationLevel(level)
     if resolved is ImpersonationLevel.DEFAULT:
         resolved = ImpersonationLevel(process_default.impersonation_level)
-    return Blanket(resolved, Cloaking(cloak))
+    return Blanket(resolved, Cloaking(cloak & _CLOAKING_BITS))
 
 
 class ClientProcess:

@@ -618,6 +618,20 @@ class LocalFileSystem:
         """Who creates the job's files: the helper token's user with BG_TOKEN_LOCAL_FILE, else the owner."""
         return acting_sid(job, LOCAL_FILE_FLAG)
 
+    def check_writer(self, job: JobRecord, name: str) -> None:
+        """The job's writer (``writer_sid``) may create ``name``: the rule ``prepare`` applies to a download's
+        temporary, for the reply file of an upload-reply job (BG_TOKEN_LOCAL_FILE covers creating and
+        renaming it: https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags).
+        Raises LocalFileFault E_ACCESSDENIED; a name the sandbox refuses is left to the write that follows."""
+        if not self._writers:  # who writes matters only once some directory is restricted
+            return
+        try:
+            directory = self.host_path(name).parent
+        except BitsError:
+            return
+        if not self.may_write(self.writer_sid(job), directory):
+            raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
+
     # the facade's hooks ----------------------------------------------------------------------------
 
     def check_destination(self, local_name: str) -> str:

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from .. import hresults
 from ..clock import NS
 from ..constants import AuthScheme, AuthTarget, TokenFlags
-from ..domain.acting import acting_sid
+from ..domain.acting import network_credentials_sid
 from ..events import EventBus, NetworkChanged, RequestMade
 from ..history import Request
 from ..hresults import HResult
@@ -216,7 +216,9 @@ class FakeNetwork:
         ``auth`` makes the server challenge: ``"basic"`` accepts the ``users`` name/password pairs given
         with SetCredentials; ``"ntlm"``/``"negotiate"`` accept implicit credentials (SetCredentials with
         NULL user and password) of an identity in ``authorized_sids`` — the helper token's user when the
-        job has BG_TOKEN_NETWORK and a helper token, else the owner (docs/reference/security.md#usage-flags).
+        job has BG_TOKEN_NETWORK and a helper token, else the owner (docs/reference/security.md#usage-flags);
+        LocalSystem and NetworkService present the machine account (their own SIDs), LocalService is
+        anonymous and answers no challenge.
         ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
         answers upload-reply jobs.
         """
@@ -312,8 +314,10 @@ class FakeNetwork:
         candidates = [c for c in server if c.scheme in schemes] or [c for c in proxy if c.scheme in schemes]
         for c in candidates:
             if c.user_name is None and c.password is None:
-                # Implicit credentials carry the helper token with BG_TOKEN_NETWORK, else the owner.
-                if acting_sid(rec, TokenFlags.NETWORK) in res.authorized_sids:
+                # Implicit credentials carry the helper token with BG_TOKEN_NETWORK, else the owner
+                # (LocalService: anonymous, no credentials at all).
+                sid = network_credentials_sid(rec, TokenFlags.NETWORK)
+                if sid is not None and sid in res.authorized_sids:
                     return res.status
             elif c.user_name is not None and res.users.get(c.user_name) == c.password:
                 return res.status

@@ -55,6 +55,13 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
         body = fs.read(f.local_name)  # follows no symlink (localfs)
     except (BitsError, OSError):
         return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
+    if rec.job_type is JobType.UPLOAD_REPLY:
+        # The reply file is created by the owner, or the helper with BG_TOKEN_LOCAL_FILE, as a download's
+        # temporary is (localfs.check_writer); checked before any byte is sent, as a download's at connect.
+        try:
+            fs.check_writer(rec, reply_path(rec))
+        except BitsError as exc:
+            return Failure(exc.hresult, ErrorContext.LOCAL_FILE, fatal=True, file=f)
     res.requests += 1
     flow.resource, flow.upload, flow.body, flow.body_offset = res, True, body, 0
     flow.total = len(body)

@@ -188,20 +188,18 @@ class Model:
         Before 1607 only an administrator who may change an administrator's job (A3). From 1607 the tables
         give the owner's path; for an administrator on a job not owned by an administrator they are silent,
         and the emulator's reading (docs/reference/readings.md, domain/tokens.py) keeps the administrator's
-        access for these three: reads by the owner or an administrator; flags by an administrator with W or
-        the owner of a non-administrator job; Clear is a write (readings.md#clear-is-a-write)."""
+        access for these three: reads and Clear by the owner (whatever the job's elevation, CHT) or an
+        administrator with W; flags by an administrator with W or the owner of a non-administrator job."""
         j = self.jobs[key]
         w = self.may_write(c, j)
         owner = c.user == j.owner
         if not self.post_1607:
             ok = j.owner_adm and c.adm and w
-        elif method == "get":
+        elif method in ("get", "clear"):
             ok = owner or (c.adm and w)
-        elif method == "flags":
+        else:  # "flags"
             # "the token currently set must not have Administrators enabled" for a non-administrator (SHTF)
             ok = (c.adm and w) or (owner and not j.owner_adm and w and not (j.helper_session and j.helper_adm))
-        else:
-            ok = w and (owner or c.adm)
         if not ok:
             return E_ACCESSDENIED
         return BG_E_INVALID_STATE if method != "get" and j.state in FINAL else S_OK

@@ -153,9 +153,10 @@ class PyIClientSecurity(PyIUnknown):
         proxy, _authn, _authz, _principal, _level, imp, _info, caps = self._args("SetBlanket", "OkkOkkOk", args, kwargs)
         if not isinstance(proxy, PyIUnknown) or isinstance(proxy._native, Policy):
             raise TypeError("The Python object is invalid")
-        # Only the impersonation level and the cloaking capability bits matter to BITS.
+        # Only the impersonation level and the cloaking bits matter to BITS; the native blanket check
+        # (identity/callers.py validate_blanket) refuses capability flags CoSetProxyBlanket does not take.
         with com_call():
-            proxy._native.set_blanket(Blanket(imp, caps & 0x60))
+            proxy._native.set_blanket(Blanket(imp, caps))
 
     def QueryBlanket(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         (proxy,) = self._args("QueryBlanket", "O", args, kwargs)
