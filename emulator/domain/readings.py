@@ -190,7 +190,8 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     Reading(
         "callbacks",
         "running the notify command line",
-        "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner`",
+        "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner` "
+        "(rerun after MinimumRetryDelay while it returns non-zero; without a runner, no rerun)",
         "transfer/notifications.py",
         "command-line",
     ),
