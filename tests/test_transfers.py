@@ -23,6 +23,7 @@ from emulator import (
     JobState,
     JobType,
 )
+from emulator.constants import JobPropertyId
 
 S = JobState
 BG_E_NETWORK_DISCONNECTED = 0x80200010
@@ -69,6 +70,8 @@ def test_T8_T9_T12_a_download_runs_to_transferred(svc: BitsService, tmp_path: Pa
 def test_unknown_size_until_the_file_is_done(svc: BitsService, tmp_path: Path) -> None:
     svc.network.register("http://server/a", b"x" * 100, rate=10, content_length=False)
     job = new_job(svc, tmp_path, "http://server/a")
+    # Without a Content-Length only a DYNAMIC_CONTENT job downloads (tests/test_job5_transfer.py)
+    job.set_property(JobPropertyId.DYNAMIC_CONTENT, True)
     job.resume()
     svc.advance(3)
     assert job.get_progress().bytes_total == BG_SIZE_UNKNOWN
