@@ -352,7 +352,8 @@ class JobQueue:
             changes = {"state": new, **changes}
             if touch:  # the same instant as the state change (one clock reading per call)
                 changes.setdefault("modified_at", now)
-                changes.setdefault("last_activity_at", now)
+                if trigger not in _ENGINE_TRIGGERS:
+                    changes.setdefault("last_activity_at", now)
             self._apply(rec, touch, changes)
         if new is not old:
             self.bus.publish(JobStateChanged(now, rec.id, old, new, False, rec))
@@ -389,6 +390,14 @@ def _any_pending(files: list[FileRecord]) -> bool:
 
 # The triggers whose outcome depends on the job's files and type (states.transition's keyword arguments).
 _API_TRIGGERS = (RESUME, SUSPEND, CANCEL, COMPLETE)
+# State changes the service makes on its own (a retry, a failure, a preemption) move ModificationTime but are
+# not activity: JobInactivityTimeout counts from the last progress or property change (group policies page,
+# https://learn.microsoft.com/en-us/windows/win32/bits/group-policies), so a job that only fails and retries
+# is cancelled at the policy limit even when its NoProgressTimeout is longer (SetNoProgressTimeout page).
+_ENGINE_TRIGGERS = frozenset({
+    Trigger.SCHEDULE, Trigger.CONNECTED, Trigger.TRANSIENT_FAILURE, Trigger.FATAL_FAILURE, Trigger.ALL_TRANSFERRED,
+    Trigger.RETRY_DUE, Trigger.PREEMPTED, Trigger.NETWORK_LOST, Trigger.NETWORK_RESTORED,
+})
 
 _LOCAL_ONLY = frozenset({"files", "helper", "notify_interface", "notify_registrant_sid", "server_cert_validator"})
 

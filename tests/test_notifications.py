@@ -290,6 +290,110 @@ def test_cmd_line_runs_instead_of_a_failing_callback(svc: BitsService, tmp_path:
     assert [e.reason for e in events] == ["registered", "the callback failed"]
 
 
+# SetNotifyCmdLine page (https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-setnotifycmdline):
+# "If the program returns a non-zero exit code and has not completed or cancelled the job, BITS runs the
+# program again after the MinimumRetryDelay."
+
+
+def test_cmd_line_reruns_after_a_non_zero_exit_until_it_returns_0(svc: BitsService, tmp_path: Path) -> None:
+    events: list[NotifyCommandLine] = []
+    svc.bus.subscribe(NotifyCommandLine, events.append)
+    codes = [1, 2, 0, 5]
+    runs: list[str] = []
+
+    def runner(program: str, params: str | None) -> int:
+        runs.append(program)
+        return codes[len(runs) - 1]
+
+    svc.notifications.command_runner = runner
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.set_notify_cmd_line("/opt/app/done", None)
+    job.set_minimum_retry_delay(100)
+    job.resume()
+    job.get_state()
+    assert len(runs) == 1
+    svc.advance(99)
+    assert len(runs) == 1  # not before the MinimumRetryDelay
+    svc.advance(1)
+    assert len(runs) == 2
+    svc.advance(1000)
+    assert len(runs) == 3  # the third run returned 0: no further run
+    ran_at = [e.at for e in events if e.reason != "registered"]
+    assert [t - ran_at[0] for t in ran_at] == [0, 100, 200]
+    assert job.get_state() is JobState.TRANSFERRED
+    # svc.history shows every run, like the first (after the registration's own "CommandLine" record)
+    assert [(c.method, c.succeeded, c.at - ran_at[0]) for c in svc.history.callbacks][1:] == [
+        ("CommandLine", True, 0), ("CommandLine", True, 100), ("CommandLine", True, 200)
+    ]
+
+
+def test_cmd_line_rerun_uses_the_retry_delay_and_stops_when_the_job_completes(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    events: list[NotifyCommandLine] = []
+    svc.bus.subscribe(NotifyCommandLine, events.append)
+    runs: list[str] = []
+    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1)[1]
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.set_notify_cmd_line("/opt/app/done", None)
+    job.resume()
+    svc.advance(1300)  # default MinimumRetryDelay 600 s: runs at 0, 600 and 1200
+    assert runs == ["/opt/app/done"] * 3
+    assert [e.reason for e in events] == ["registered", "no callback registered"] + [
+        "rerun: the last run exited non-zero"
+    ] * 2
+    job.complete()
+    svc.advance(6000)
+    assert len(runs) == 3  # completed: never again
+
+
+def test_cmd_line_rerun_stops_when_the_job_is_cancelled(svc: BitsService, tmp_path: Path) -> None:
+    runs: list[str] = []
+    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1)[1]
+    svc.network.register("http://server/a", b"x", status=404)
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_ERROR)
+    job.set_notify_cmd_line("/opt/app/failed", None)
+    job.resume()
+    job.get_state()
+    assert job.get_state() is JobState.ERROR
+    assert runs == ["/opt/app/failed"]
+    job.cancel()
+    svc.advance(6000)
+    assert runs == ["/opt/app/failed"]
+
+
+def test_cmd_line_rerun_after_a_failing_callback_runs_the_program_not_the_callback(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    # JobTransferred page (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopycallback-jobtransferred):
+    # once the command line ran instead of a failing callback, the callback is not called again.
+    runs: list[str] = []
+    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1 if len(runs) < 2 else 0)[1]
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    cb = Recorder(fail=5)
+    job.set_notify_interface(cb)
+    job.set_notify_cmd_line("/opt/app/done", None)
+    job.resume()
+    svc.advance(3000)
+    assert cb.names() == ["JobTransferred"]
+    assert runs == ["/opt/app/done"] * 2
+
+
+def test_cmd_line_without_a_runner_is_not_rerun(svc: BitsService, tmp_path: Path) -> None:
+    # Emulator choice: with no opt-in runner the program did not run, so there is no exit code to retry on.
+    events: list[NotifyCommandLine] = []
+    svc.bus.subscribe(NotifyCommandLine, events.append)
+    svc.network.register("http://server/a", b"x")
+    job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
+    job.set_notify_cmd_line("/opt/app/done", None)
+    job.resume()
+    svc.advance(6000)
+    assert [e.reason for e in events] == ["registered", "no callback registered"]
+
+
 def test_cmd_line_validation(svc: BitsService) -> None:
     from emulator import BitsError
 

@@ -452,8 +452,10 @@ def test_a_download_life_writes_each_row_once_per_transaction_issue_8(tmp_path: 
         # Resume: its state and its first-Resume mark in one transaction, one UPDATE.
         ["UPDATE jobs SET state,active_seconds,modified_at,last_activity_at,properties", "COMMIT"],
         [
+            # (last_activity_at comes with the first progress, after the state changes: those are no
+            # activity, https://learn.microsoft.com/en-us/windows/win32/bits/group-policies)
             "UPDATE jobs SET state,error_context,error_code,error_file_index,error_protocol,modified_at,"
-            "last_activity_at,no_progress_since,transferred_at,active_seconds",
+            "no_progress_since,last_activity_at,transferred_at,active_seconds",
             "UPDATE files SET remote_mtime,bytes_transferred,response_headers,temp_name,bytes_total,transferred",
             "COMMIT",
         ],

@@ -24,6 +24,7 @@ from emulator import (
     JobType,
     ManualClock,
 )
+from emulator.constants import JobPropertyId
 
 S = JobState
 BG_E_NETWORK_DISCONNECTED = 0x80200010
@@ -70,6 +71,8 @@ def test_T8_T9_T12_a_download_runs_to_transferred(svc: BitsService, tmp_path: Pa
 def test_unknown_size_until_the_file_is_done(svc: BitsService, tmp_path: Path) -> None:
     svc.network.register("http://server/a", b"x" * 100, rate=10, content_length=False)
     job = new_job(svc, tmp_path, "http://server/a")
+    # Without a Content-Length only a DYNAMIC_CONTENT job downloads (tests/test_job5_transfer.py)
+    job.set_property(JobPropertyId.DYNAMIC_CONTENT, True)
     job.resume()
     svc.advance(3)
     assert job.get_progress().bytes_total == BG_SIZE_UNKNOWN
@@ -355,6 +358,60 @@ def test_T32_ninety_days_of_inactivity_cancel_the_job(svc: BitsService, tmp_path
     with pytest.raises(BitsError) as e:
         svc.connect().get_job(job.get_id())
     assert e.value.hresult == 0x80200001
+
+
+def test_T32_retries_alone_are_no_activity_a_long_no_progress_timeout_ends_at_the_policy_limit(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    # SetNoProgressTimeout page (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-setnoprogresstimeout):
+    # "If the retry period is greater than the JobInactivityTimeout Group Policy (90 days default), BITS
+    # cancels the job after the policy value is exceeded." Failures and retries are the service's own
+    # state changes, not activity (group policies page: progress or a property change resets the timer).
+    svc.network.register("http://server/dead", b"d", transient_failures=10**6)
+    job = new_job(svc, tmp_path, "http://server/dead")
+    job.set_no_progress_timeout(100 * 86400)
+    job.set_minimum_retry_delay(10 * 86400)
+    job.resume()
+    svc.advance(1)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(90 * 86400 - 2)
+    assert job.get_state() is S.TRANSIENT_ERROR  # 89 days and 86,399 s after the last property change
+    assert job.get_error_count() == 9  # failed at day 0, 10, ..., 80: retried, yet no activity
+    svc.advance(1)
+    assert job.get_state() is S.CANCELLED  # day 90, long before the 100-day NoProgressTimeout
+    with pytest.raises(BitsError) as e:
+        svc.connect().get_job(job.get_id())
+    assert e.value.hresult == 0x80200001  # BG_E_NOT_FOUND
+
+
+def test_T32_a_retry_still_moves_modification_time(svc: BitsService, tmp_path: Path) -> None:
+    # BITS_JOB_TIMES (https://learn.microsoft.com/en-us/windows/win32/api/bits/ns-bits-bg_job_times):
+    # ModificationTime also changes with the job's state; only the inactivity timer ignores such changes.
+    svc.network.register("http://server/dead", b"d", transient_failures=10**6)
+    job = new_job(svc, tmp_path, "http://server/dead")
+    job.set_minimum_retry_delay(3600)
+    job.resume()
+    before = job.get_times().modification_time
+    svc.advance(3600)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    assert job.get_error_count() == 2
+    assert job.get_times().modification_time == before + dt.timedelta(seconds=3600)
+
+
+def test_T32_a_property_change_during_retries_resets_the_timer(svc: BitsService, tmp_path: Path) -> None:
+    # group policies page (https://learn.microsoft.com/en-us/windows/win32/bits/group-policies): a property
+    # change is activity, so the 90 days count again from it.
+    svc.network.register("http://server/dead", b"d", transient_failures=10**6)
+    job = new_job(svc, tmp_path, "http://server/dead")
+    job.set_no_progress_timeout(200 * 86400)
+    job.set_minimum_retry_delay(10 * 86400)
+    job.resume()
+    svc.advance(50 * 86400)
+    job.set_description("still wanted")
+    svc.advance(89 * 86400)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(86400)
+    assert job.get_state() is S.CANCELLED
 
 
 # files: docs/reference/states.md#files ------------------------------------------------------------------

@@ -54,6 +54,8 @@ PROPERTIES: Final[dict[JobPropertyId, Property]] = {
         Property(JobPropertyId.COST_FLAGS, Kind.DWORD, TRANSFER_POLICY_ALWAYS),
         Property(JobPropertyId.NOTIFICATION_CLSID, Kind.CLSID, str(uuid.UUID(int=0))),
         Property(JobPropertyId.DYNAMIC_CONTENT, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_RESUME),
+        # OUR CHOICE: HIGH_PERFORMANCE is stored, not emulated — the job downloads into the hidden temporary like
+        # any other (docs/reference/readings.md#high-performance), so Cancel never leaves a partial destination.
         Property(
             JobPropertyId.HIGH_PERFORMANCE, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_ADDFILE
         ),

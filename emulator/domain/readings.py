@@ -183,9 +183,26 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     Reading(
         "callbacks",
         "running the notify command line",
-        "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner`",
+        "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner` "
+        "(rerun after MinimumRetryDelay while it returns non-zero; without a runner, no rerun)",
         "transfer/notifications.py",
         "command-line",
+    ),
+    Reading(
+        "Job5",
+        "a download without Content-Length; a job past MAX_DOWNLOAD_SIZE",
+        "checked when the file connects: no size and no DYNAMIC_CONTENT → ERROR BG_E_MISSING_FILE_SIZE (REMOTE_FILE); "
+        "past the maximum → ERROR BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED (GENERAL_QUEUE_MANAGER) before the file's "
+        "first byte, or at the maximum for a DYNAMIC_CONTENT file of unknown size",
+        "transfer/connectors.py",
+        "job5-size-checks",
+    ),
+    Reading(
+        "Job5",
+        "HIGH_PERFORMANCE: writing straight into the destination",
+        "not emulated: stored and returned; the job downloads into the hidden temporary like any other",
+        "domain/properties.py",
+        "high-performance",
     ),
     Reading(
         "Job2",

@@ -15,7 +15,7 @@ from typing import Final
 
 from .. import hresults
 from ..clock import exact, to_ns
-from ..constants import ErrorContext, JobType
+from ..constants import ErrorContext, JobPropertyId, JobType
 from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
@@ -158,3 +158,40 @@ def copy(fs: LocalFileSystem, flow: Flow, start: int, end: int) -> None:
             pos += n
         return
     http_loopback.copy(fs, flow, start, end)
+
+
+_MAX_DOWNLOAD_SIZE: Final = int(JobPropertyId.MAX_DOWNLOAD_SIZE)
+
+
+def size_failure(rec: JobRecord, flow: Flow) -> Failure | None:
+    """A connected download the job's size rules refuse, checked once the answer's headers are in.
+
+    No size (no Content-Length): dynamic content, which BITS downloads only for a job with DYNAMIC_CONTENT
+    (https://learn.microsoft.com/en-us/windows/win32/bits/http-requirements-for-bits-downloads,
+    https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id):
+    BG_E_MISSING_FILE_SIZE, whose text names the missing Content-Length header. MAX_DOWNLOAD_SIZE caps "the
+    maximum number of bytes a BITS job will be allowed to download in total": a file whose size takes the
+    job's known sizes past it fails before its first byte; a file of unknown size (DYNAMIC_CONTENT) runs
+    until the cap and fails there (scheduler._file_boundary) — BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED.
+    OUR CHOICE (docs/reference/readings.md#job5-size-checks): both fatal, as a retry gets the same answer;
+    the limit is the job's, so its context is GENERAL_QUEUE_MANAGER, like MaximumDownloadTime's."""
+    if flow.upload:
+        return None
+    f = flow.file
+    known = flow.resource.content_length if flow.resource is not None else flow.size_known
+    if not known and not ranges.is_dynamic(rec):
+        return Failure(int(hresults.BG_E_MISSING_FILE_SIZE), ErrorContext.REMOTE_FILE, fatal=True, file=f,
+                       protocol="http")
+    limit = rec.properties.get(_MAX_DOWNLOAD_SIZE)
+    if limit:  # 0: no cap (docs/reference/readings.md#job5-defaults)
+        room = limit - sum(g.bytes_total for g in rec.files if g is not f and g.bytes_total is not None)
+        if flow.total > room:
+            if known:
+                return limit_failure(f)
+            flow.limit_at = max(0, room)
+    return None
+
+
+def limit_failure(f: FileRecord) -> Failure:
+    return Failure(int(hresults.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED), ErrorContext.GENERAL_QUEUE_MANAGER,
+                   fatal=True, file=f)

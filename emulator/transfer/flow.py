@@ -57,12 +57,16 @@ class Flow:
     mtime: float = 0.0  # the source's time stamp, as the connector saw it
     headers: str | None = None  # the HTTP response headers (IBackgroundCopyFile5), as the connector saw them
     layout: Any = None  # a ranged / on-demand file's plan (transfer/ranges.py); None: bytes 0..total in order
+    size_known: bool = True  # a loopback answer gave the size (Content-Length or Content-Range)
+    limit_at: int | None = None  # MAX_DOWNLOAD_SIZE: the job may take this file no further (connectors.size_failure)
 
     def target(self) -> int:
         """Where this run of the flow stops: the end of the file, or the byte at which the content changes."""
         end = self.total if self.change_at is None else min(self.total, self.change_at)
         if self.layout is not None and self.layout.stop_at is not None:
             end = min(end, self.layout.stop_at)  # an on-demand flow stops when the requested ranges are in
+        if self.limit_at is not None:
+            end = min(end, self.limit_at)
         return end
 
     def bytes_at(self, t: int) -> int:

@@ -168,6 +168,7 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
     else:
         start, total = 0, len(body)
         flow.ranges_ok = offset == 0  # a 200 to a range request: the server cannot resume
+        flow.size_known = "content-length" in headers  # none: dynamic content (connectors.size_failure)
     flow.body, flow.body_offset, flow.total = body, start, total
     flow.mtime = last_modified(headers)
     flow.headers = response_headers(status, headers)

@@ -5,8 +5,8 @@ order the events happened: FileTransferred(s) before the JobTransferred/JobError
 JobModification for a change *into* ERROR or TRANSFERRED. JobTransferred, JobError and FileTransferred
 are kept until delivered: registered late, the callback still gets them once; a callback that fails
 (raises, or returns a negative HRESULT) gets them again after ``RETRY_SECONDS`` — or, when a command
-line is registered, the command line runs instead (never for service-account jobs). BG_NOTIFY_DISABLE
-suppresses everything.
+line is registered, the command line runs instead (never for service-account jobs), and runs again after
+MinimumRetryDelay while the runner returns a non-zero exit code. BG_NOTIFY_DISABLE suppresses everything.
 
 A callback is any object with the COM method names (``JobTransferred(job)``, ``JobError(job, error)``,
 ``JobModification(job, reserved)``, ``FileTransferred(job, file)``, ``FileRangesTransferred(job, file,
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Protocol
 
-from ..clock import NS, SimTime
+from ..clock import NS, SimTime, to_ns
 from ..constants import JobState, NotifyFlags
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import ERROR as ERROR_STATE
@@ -89,6 +89,7 @@ class Note:
     file: FileRecord | None = None
     not_before: int = 0  # ns; 0 = not waiting for a retry
     ranges: list[tuple[int, int]] | None = None  # FileRangesTransferred: (offset, length) spans
+    command: bool = False  # the command line ran for it and exited non-zero: the retry runs it again
 
 
 class Notifier:
@@ -231,16 +232,18 @@ class Notifier:
             return
         callback = rec.notify_interface
         durable = note.kind not in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED)
+        if note.command and self._command_line(rec, note, "rerun: the last run exited non-zero", t):
+            return  # (a callback that failed is not called again: the command line runs instead)
         if callback is None:
             # (``not rec.notify_program``: _command_line's own refusal, tested here without the call for the
             # usual job, which has neither a callback nor a command line)
-            if durable and (not rec.notify_program or not self._command_line(rec, note, "no callback registered")):
+            if durable and (not rec.notify_program or not self._command_line(rec, note, "no callback registered", t)):
                 self._waiting.setdefault(rec.id, []).append(note)
             return
         if self._call(callback, note, t):
             self.delivered.append((note.kind.com_name, rec.id))
             return
-        if durable and not self._command_line(rec, note, "the callback failed"):
+        if durable and not self._command_line(rec, note, "the callback failed", t):
             note.not_before = t + _RETRY_NS
             self._waiting.setdefault(rec.id, []).append(note)
             heapq.heappush(self._retries, (note.not_before, next(self._seq), note))
@@ -277,7 +280,7 @@ class Notifier:
         self._bus.publish(CallbackCalled(t / NS, rec.id, note.kind.com_name, ok))  # svc.history, emulator.notify log
         return ok
 
-    def _command_line(self, rec: JobRecord, note: Note, reason: str) -> bool:
+    def _command_line(self, rec: JobRecord, note: Note, reason: str, t: int) -> bool:
         """Run (or, without an opt-in runner, record) the job's command line for TRANSFERRED/ERROR."""
         if note.kind not in (JOB_TRANSFERRED, JOB_ERROR) or not rec.notify_program:
             return False
@@ -286,6 +289,18 @@ class Notifier:
         note_event = NotifyCommandLine(self._sim.time(), rec.id, rec.notify_program, rec.notify_parameters, reason)
         self._bus.publish(note_event)
         if self.command_runner is not None:
-            self.command_runner(rec.notify_program, rec.notify_parameters)
+            code = self.command_runner(rec.notify_program, rec.notify_parameters)
+            if isinstance(code, int) and code != 0:
+                # SetNotifyCmdLine page (https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/
+                # nf-bits1_5-ibackgroundcopyjob2-setnotifycmdline): "If the program returns a non-zero exit
+                # code and has not completed or cancelled the job, BITS runs the program again after the
+                # MinimumRetryDelay." The note waits in the retry heap; Complete/Cancel forget it, and a
+                # job no longer in the state it reports (resumed) drops it when it comes up (_current).
+                # OUR CHOICE: without a runner nothing ran, so there is no exit code and no rerun.
+                delay = rec.min_retry_delay
+                note.command = True
+                note.not_before = t + (delay * NS if type(delay) is int else to_ns(delay))
+                self._waiting.setdefault(rec.id, []).append(note)
+                heapq.heappush(self._retries, (note.not_before, next(self._seq), note))
         self.delivered.append(("CommandLine", rec.id))
         return True

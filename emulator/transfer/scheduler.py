@@ -699,6 +699,8 @@ class Scheduler:
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
         failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
+        if failure is None:
+            failure = connectors.size_failure(rec, flow)  # no Content-Length, MAX_DOWNLOAD_SIZE
         if failure is not None:
             self._fail(rec, t, failure)
             return
@@ -815,6 +817,8 @@ class Scheduler:
             queue.change_state(rec, SUSPEND)
             return
         if f.bytes_transferred < flow.total:
+            if flow.limit_at is not None and f.bytes_transferred >= flow.limit_at:
+                self._fail(rec, t, connectors.limit_failure(f))  # MAX_DOWNLOAD_SIZE reached, more to come
             return
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
         if flow.upload:
