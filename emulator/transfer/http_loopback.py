@@ -70,6 +70,7 @@ def _request(
 ) -> tuple[int, dict[str, str], bytes, str]:
     """(status, headers, body, final url) after redirects and one round of Basic authentication.
     ``byte_range`` (first, last) asks for those bytes only (ranged and on-demand files, ranges.py)."""
+    verb = rec.http_method or "GET"  # SetHttpMethod's verb is what goes on the wire (sethttpmethod page)
     headers: dict[str, str | bytes] = {"User-Agent": "Microsoft BITS/7.8"}
     if byte_range is not None:
         headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
@@ -105,7 +106,7 @@ def _request(
         path = quote(path, safe=_PRINTABLE, encoding="utf-8", errors="surrogatepass")
         try:
             for attempt in range(2):
-                conn.request("GET", path, headers=headers)
+                conn.request(verb, path, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
                 status = resp.status
@@ -152,7 +153,8 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
 
     if ranges.is_mapped(rec, f):
         return ranges.connect_loopback(rec, flow)  # one Range request per span of the plan
-    offset = f.bytes_transferred
+    # A custom HTTP method restarts from the beginning (sethttpmethod page, T24): no Range request.
+    offset = f.bytes_transferred if rec.http_method is None else 0
     try:
         status, headers, body, _final = _request(rec, f.remote_name, offset)
     except _Failure as failure:

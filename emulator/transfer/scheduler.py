@@ -705,7 +705,8 @@ class Scheduler:
             flow.tmp = tmp
             start = f.bytes_transferred
             # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts.
-            can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
+            # A custom HTTP method: Resume "restarts the job from the beginning" (sethttpmethod page, T24).
+            can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges) and rec.http_method is None
             if start and (
                 new_name is not None  # the temporary was lost (deleted by a cleanup, say): start again
                 or not can_resume
@@ -830,11 +831,15 @@ class Scheduler:
         f = failure.file
         error = ErrorRecord(failure.context, int(failure.code), f.index if f is not None else None, failure.protocol)
         queue = self._queue
-        if failure.network:
+        # T24: with a custom HTTP method "an error that would ordinarily be resumable (such as loss of
+        # connectivity) transitions the job to an ERROR state" (sethttpmethod page).
+        custom = rec.http_method is not None
+        if failure.network and not custom:
             # T17: not counted, not retried on the timer; reconnect moves the job back to QUEUED (T18).
             queue.set_error(rec, NETWORK_LOST, error, count=False)
             return
-        fatal = failure.fatal or rec.no_progress_timeout == 0  # NoProgressTimeout 0: the first error is fatal
+        # NoProgressTimeout 0: the first error is fatal.
+        fatal = failure.fatal or custom or rec.no_progress_timeout == 0
         if fatal:
             queue.set_error(rec, FATAL_FAILURE, error)
             return
