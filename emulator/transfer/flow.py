@@ -57,6 +57,7 @@ class Flow:
     mtime: float = 0.0  # the source's time stamp, as the connector saw it
     headers: str | None = None  # the HTTP response headers (IBackgroundCopyFile5), as the connector saw them
     layout: Any = None  # a ranged / on-demand file's plan (transfer/ranges.py); None: bytes 0..total in order
+    redirected_to: str | None = None  # the file's new remote name after a redirect (ALLOW_REPORT, DISALLOW)
 
     def target(self) -> int:
         """Where this run of the flow stops: the end of the file, or the byte at which the content changes."""

@@ -686,6 +686,10 @@ class Scheduler:
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
         failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
+        if flow.redirected_to is not None:
+            # The redirect policy renames the file: ALLOW_REPORT to the final URL, DISALLOW to the URL it
+            # was redirected to (setsecurityflags page).
+            self._queue.update_file(rec, flow.file, remote_name=flow.redirected_to)
         if failure is not None:
             self._fail(rec, t, failure)
             return
