@@ -168,3 +168,26 @@ def test_loss_of_connectivity_is_fatal_and_resume_restarts_from_zero(svc: BitsSe
     job.complete()
     assert (tmp_path / "h").read_bytes() == bytes(range(100))
 
+
+
+def test_an_upload_with_a_custom_verb_restarts_from_zero(svc: BitsService, tmp_path: Path) -> None:
+    """T24 for uploads (SetHttpMethod page: the job "will be restarted from the beginning"): after Suspend
+    and Resume the upload sends the file again from byte 0 (emulator choice: at every connection)."""
+    src = tmp_path / "src"
+    src.write_bytes(b"u" * 100)
+    endpoint = svc.network.register("http://srv/up", upload=True, rate=10)
+    _, job = svc.connect().create_job("u", JobType.UPLOAD)
+    job.set_http_method("PUT")
+    job.add_file("http://srv/up", str(src))
+    job.resume()
+    svc.advance(5)
+    job.suspend()
+    assert job.get_progress().bytes_transferred == 50
+    job.resume()
+    svc.advance(1)
+    job.suspend()
+    assert job.get_progress().bytes_transferred == 10
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert endpoint.received == b"u" * 100

@@ -699,7 +699,10 @@ class Scheduler:
         f = flow.file
         queue = self._queue
         if flow.upload:
-            changes: dict[str, Any] = {"bytes_total": flow.total, "bytes_transferred": flow.start_bytes}
+            # The local file's size and time stamp as the upload starts: a change fails it (upload.py).
+            changes: dict[str, Any] = {
+                "bytes_total": flow.total, "bytes_transferred": flow.start_bytes, "remote_mtime": flow.mtime
+            }
         else:
             try:
                 tmp, new_name = self.filesystem.prepare(rec, f)
@@ -807,6 +810,11 @@ class Scheduler:
             return
         if f.bytes_transferred < flow.total:
             return
+        if flow.upload:
+            changed = upload.changed_since_start(self.filesystem, flow)  # BG_E_LOCAL_FILE_CHANGED
+            if changed is not None:
+                self._fail(rec, t, changed)
+                return
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
         if flow.upload:
             upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
