@@ -274,6 +274,12 @@ class Backend:
     def set_priority(self, rec: JobRecord, value: int) -> None:
         if value not in range(4):
             raise BitsError(hresults.E_NOTIMPL, f"{value} is not a BG_JOB_PRIORITY")
+        if rec.http_method is not None and value != JobPriority.FOREGROUND:
+            # A custom HTTP method forces FOREGROUND "and prevents that priority from being changed"
+            # (sethttpmethod page), without a code. EMULATOR CHOICE: the header's code for what a custom
+            # method does not support, BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD; FOREGROUND again changes
+            # nothing and succeeds (docs/reference/readings.md#http-method-priority).
+            raise BitsError(hresults.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "the priority is locked")
         self.queue.update(rec, priority=JobPriority(value))
 
     def set_notify_flags(self, rec: JobRecord, value: int) -> None:

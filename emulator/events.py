@@ -107,6 +107,7 @@ class RequestMade(Event):
     status: int | None  # the server's HTTP status; None when no answer came (name not resolved, TLS…)
     hresult: int  # S_OK (0) when the transfer started, else the error the job got
     registered: bool  # the URL's host is on the fake network (or a loopback server)
+    method: str = "GET"  # the HTTP verb: GET, BITS_POST for uploads, or the job's SetHttpMethod verb
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ import os
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -100,6 +100,7 @@ class Request(HistoryRecord):
     status: int | None
     hresult: int
     registered: bool
+    method: str = "GET"  # the HTTP verb: GET, BITS_POST for uploads, or the job's SetHttpMethod verb
 
     KIND: ClassVar[str] = "request"
 
@@ -136,6 +137,8 @@ def record_from_json(data: dict[str, Any]) -> HistoryRecord:
         kind = RECORD_TYPES[data["kind"]]
         values: dict[str, Any] = {}
         for f in fields(kind):
+            if f.name not in data and f.default is not MISSING:
+                continue  # a field added later (Request.method): a file saved before it keeps loading
             raw = data[f.name]
             if f.name == "job_id":
                 raw = uuid.UUID(raw)
@@ -351,6 +354,7 @@ class History:
             event.status,
             event.hresult,
             event.registered,
+            event.method,
         )
         self._add(Request, values)
         strict = self._strict()
@@ -359,7 +363,8 @@ class History:
             span = f"bytes={event.offset}-" + (str(event.offset + event.length - 1) if event.length else "")
             NETWORK_LOG.log(
                 level,
-                "GET %s (%s) for job %r -> %s (0x%08X)%s",
+                "%s %s (%s) for job %r -> %s (0x%08X)%s",
+                event.method,
                 event.url,
                 span,
                 name,

@@ -142,7 +142,7 @@ def summary(records: Sequence[HistoryRecord]) -> str:
         states = " -> ".join(f"{s.state.name}@{_seconds(s.start - t0)}" for s in row.segments)
         lines.append(f"{row.name!r} {{{str(row.job_id).upper()}}}: {states}")
         for at, _i, req in row.requests:
-            lines.append(f"    +{_seconds(at - t0)} GET {req.url} -> {req.result}")
+            lines.append(f"    +{_seconds(at - t0)} {req.method} {req.url} -> {req.result}")
         for at, _i, cb in row.callbacks:
             lines.append(f"    +{_seconds(at - t0)} {cb.method} {'delivered' if cb.succeeded else 'failed'}")
     return "\n".join(lines)
@@ -217,7 +217,7 @@ def render(
         for at, index, req in row.requests:
             x = x_of(at, index)
             tick = draw.Line(x, y - 3, x, y + BAR_HEIGHT + 3, stroke="#1a9641" if req.hresult == 0 else "#d7191c")
-            tick.append_title(f"+{_seconds(at - t0)} GET {req.url} bytes={req.offset}- -> {req.result}")
+            tick.append_title(f"+{_seconds(at - t0)} {req.method} {req.url} bytes={req.offset}- -> {req.result}")
             d.append(tick)
         for at, index, cb in row.callbacks:
             dot = draw.Circle(x_of(at, index), y + BAR_HEIGHT + 5, 3, fill="#756bb1" if cb.succeeded else "#d7191c")

@@ -10,12 +10,13 @@ file from whichever source the flow holds.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Final
 
 from .. import hresults
 from ..clock import exact, to_ns
-from ..constants import ErrorContext, JobPropertyId, JobType
+from ..constants import ErrorContext, JobPropertyId, JobType, ProxyUsage
 from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
@@ -31,6 +32,7 @@ INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 _HTTP: Final = RemoteKind.HTTP
 _SMB: Final = RemoteKind.SMB
 _DOWNLOAD: Final = JobType.DOWNLOAD
+_OVERRIDE: Final = ProxyUsage.OVERRIDE
 
 
 def open_flow(net: FakeNetwork, rec: JobRecord, f: FileRecord, t: int) -> Flow:
@@ -67,6 +69,15 @@ def connect(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow, t
     except BitsError as exc:
         return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f)
     failure: Failure | None
+    if rec.proxy_usage is _OVERRIDE and kind is not _SMB and not proxy_info_valid(
+        rec.proxy_list, rec.proxy_bypass_list
+    ):
+        # SetProxySettings page: "The proxy information you provide is validated at run time. If the proxy
+        # information is invalid, the job enters the BG_JOB_STATE_ERROR state with a BG_E_INVALID_PROXY_INFO
+        # error code." No request is made; EMULATOR CHOICE: context GENERAL_TRANSPORT, with the file
+        # (docs/reference/readings.md#proxy-validation).
+        return Failure(int(hresults.BG_E_INVALID_PROXY_INFO), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f,
+                       protocol="http")
     if rec.job_type is not _DOWNLOAD:
         failure = upload.connect_upload(net, fs, rec, flow)
     elif kind is _SMB:
@@ -77,6 +88,44 @@ def connect(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow, t
         failure = connect_http(net, rec, flow)
     net.observe_request(rec, flow, t, failure)
     return failure
+
+
+# One proxy of the list: "[<protocol>=][<protocol>://]<server>[:<port>]", protocols HTTP and HTTPS
+# (setproxysettings page); the server a host name, an IPv4 address or a bracketed IPv6 address.
+_PROXY = re.compile(
+    r"(?:(?P<sel>[A-Za-z]+)=)?(?:(?P<scheme>[A-Za-z]+)://)?"
+    r"(?P<host>[A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?",
+    re.ASCII,
+)
+# One bypass entry: "<local>", or a host name / address whose only wildcards are its left-most
+# characters ("*.microsoft.com", "*.org"; "aaa.*" is not supported: setproxysettings page).
+_BYPASS = re.compile(r"<local>|\**[A-Za-z0-9_.:\[\]-]+|\*", re.ASCII | re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s;]+")
+_PROTOCOLS = frozenset({"http", "https"})
+
+
+@lru_cache(maxsize=64)
+def proxy_info_valid(proxy_list: str | None, bypass_list: str | None) -> bool:
+    """Whether BG_JOB_PROXY_USAGE_OVERRIDE lists that SetProxySettings accepted can be used.
+
+    SetProxySettings itself only checks the usage, that OVERRIDE has a list and the lengths; the rest is
+    "validated at run time" (setproxysettings page). EMULATOR CHOICE (docs/reference/readings.md#proxy-validation):
+    entries are separated by white space or ";" (WinHTTP's separators); a list with no proxy, a protocol
+    other than HTTP/HTTPS, a port that is not 1-65535 or a malformed server name is invalid, and so is a
+    bypass entry with a wildcard that is not left-most or a character no host name has."""
+    proxies = [p for p in _SEPARATORS.split(proxy_list or "") if p]
+    if not proxies:
+        return False
+    for entry in proxies:
+        m = _PROXY.fullmatch(entry)
+        if m is None:
+            return False
+        for proto in (m["sel"], m["scheme"]):
+            if proto is not None and proto.lower() not in _PROTOCOLS:
+                return False
+        if m["port"] is not None and not 0 < int(m["port"]) <= 0xFFFF:
+            return False
+    return all(_BYPASS.fullmatch(b) for b in _SEPARATORS.split(bypass_list or "") if b)
 
 
 def connect_local(fs: LocalFileSystem, flow: Flow) -> Failure | None:

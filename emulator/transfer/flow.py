@@ -59,6 +59,7 @@ class Flow:
     layout: Any = None  # a ranged / on-demand file's plan (transfer/ranges.py); None: bytes 0..total in order
     size_known: bool = True  # a loopback answer gave the size (Content-Length or Content-Range)
     limit_at: int | None = None  # MAX_DOWNLOAD_SIZE: the job may take this file no further (connectors.size_failure)
+    redirected_to: str | None = None  # the file's new remote name after a redirect (ALLOW_REPORT, DISALLOW)
 
     def target(self) -> int:
         """Where this run of the flow stops: the end of the file, or the byte at which the content changes."""

@@ -1,7 +1,8 @@
 """Real HTTP(S) to servers on this machine's loopback interface (docs/design.md#transfers).
 
 A URL whose host is ``127.0.0.1``, ``localhost`` or ``::1`` and that the fake network does not know is
-fetched for real with the standard library: ``Range: bytes=N-`` to resume, redirects followed (up to 5),
+fetched for real with the standard library: ``Range: bytes=N-`` to resume, redirects followed (up to 5) as
+the job's redirect policy allows (SetSecurityFlags; docs/reference/readings.md#redirect-policy),
 401/407 answered with the job's Basic credentials. Nothing else ever leaves the process: other hosts
 are the fake network's, and an unregistered one does not resolve.
 
@@ -39,6 +40,16 @@ _IGNORE_CERT = (
 )
 
 
+_POLICY_MASK = 0x0700  # BG_HTTP_REDIRECT_POLICY_MASK
+_REPORT = int(SecurityFlags.REDIRECT_POLICY_ALLOW_REPORT)
+_DISALLOW = int(SecurityFlags.REDIRECT_POLICY_DISALLOW)
+_FOLLOWED = (301, 302, 303, 307, 308)  # what is followed when redirects are allowed
+# HTTP_STATUS_AMBIGUOUS, _MOVED, _REDIRECT, _REDIRECT_METHOD, _REDIRECT_KEEP_VERB: the statuses whose
+# HRESULT_FROM_WIN32 a redirect under DISALLOW gives (setsecurityflags page); 308 (HTTP_STATUS_PERMANENT_REDIRECT)
+# is not listed — EMULATOR CHOICE: it is a redirect too, with HRESULT_FROM_WIN32(308).
+_REDIRECT_NAMES = {300: "AMBIGUOUS", 301: "MOVED", 302: "REDIRECT", 303: "REDIRECT_METHOD",
+                   307: "REDIRECT_KEEP_VERB", 308: "PERMANENT_REDIRECT"}
+
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _INVALID_HEADER = hresults.HResult(0x80072F79, "ERROR_WINHTTP_INVALID_HEADER", "The header is invalid.")
 _PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
@@ -70,6 +81,7 @@ def _request(
 ) -> tuple[int, dict[str, str], bytes, str]:
     """(status, headers, body, final url) after redirects and one round of Basic authentication.
     ``byte_range`` (first, last) asks for those bytes only (ranged and on-demand files, ranges.py)."""
+    verb = rec.http_method or "GET"  # SetHttpMethod's verb is what goes on the wire (sethttpmethod page)
     headers: dict[str, str | bytes] = {"User-Agent": "Microsoft BITS/7.8"}
     if byte_range is not None:
         headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
@@ -105,7 +117,7 @@ def _request(
         path = quote(path, safe=_PRINTABLE, encoding="utf-8", errors="surrogatepass")
         try:
             for attempt in range(2):
-                conn.request("GET", path, headers=headers)
+                conn.request(verb, path, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
                 status = resp.status
@@ -127,22 +139,36 @@ def _request(
             ) from None
         finally:
             conn.close()
-        if status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
+        disallow = rec.security_flags & _POLICY_MASK == _DISALLOW
+        if (status in _FOLLOWED or (disallow and status in _REDIRECT_NAMES)) and resp.getheader("Location"):
             try:
                 url = urljoin(url, resp.getheader("Location") or "")
             except ValueError:  # a malformed Location fails the job, not the caller
                 raise _Failure(
                     hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True
                 ) from None
+            if disallow:
+                # BG_HTTP_REDIRECT_POLICY_DISALLOW: "the job is placed in the fatal error state" with
+                # HRESULT_FROM_WIN32 of the status, and "BITS updates the remote name with the redirected
+                # URL" (setsecurityflags page).
+                code = hresults.HResult(
+                    hresults.hresult_from_win32(status),
+                    f"HRESULT_FROM_WIN32(HTTP_STATUS_{_REDIRECT_NAMES[status]})",
+                    f"The server redirected the request ({status}) and the job's redirect policy disallows it.",
+                )
+                raise _Failure(code, ErrorContext.REMOTE_FILE, fatal=True, redirected_to=url)
             continue
         return status, {k.lower(): v for k, v in resp.getheaders()}, body, url
     raise _Failure(hresults.ERROR_WINHTTP_INVALID_SERVER_RESPONSE, ErrorContext.REMOTE_FILE, fatal=True)
 
 
 class _Failure(Exception):
-    def __init__(self, code: hresults.HResult, context: ErrorContext, *, fatal: bool) -> None:
+    def __init__(
+        self, code: hresults.HResult, context: ErrorContext, *, fatal: bool, redirected_to: str | None = None
+    ) -> None:
         super().__init__(code.name)
         self.code, self.context, self.fatal = code, context, fatal
+        self.redirected_to = redirected_to  # the URL a disallowed redirect pointed to
 
 
 def connect(rec: JobRecord, flow: Flow) -> Failure | None:
@@ -152,11 +178,14 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
 
     if ranges.is_mapped(rec, f):
         return ranges.connect_loopback(rec, flow)  # one Range request per span of the plan
-    offset = f.bytes_transferred
+    # A custom HTTP method restarts from the beginning (sethttpmethod page, T24): no Range request.
+    offset = f.bytes_transferred if rec.http_method is None else 0
     try:
-        status, headers, body, _final = _request(rec, f.remote_name, offset)
+        status, headers, body, final = _request(rec, f.remote_name, offset)
     except _Failure as failure:
+        flow.redirected_to = failure.redirected_to
         return Failure(int(failure.code), failure.context, fatal=failure.fatal, file=f, protocol="http")
+    report_redirect(rec, flow, final)
     if not 200 <= status < 300:
         return http_failure(status, f)
     if status == 206 and "content-range" in headers:
@@ -173,6 +202,13 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
     flow.mtime = last_modified(headers)
     flow.headers = response_headers(status, headers)
     return None
+
+
+def report_redirect(rec: JobRecord, flow: Flow, final: str) -> None:
+    """BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT: "BITS updates the remote name with the final URL"; the default
+    ALLOW_SILENT follows without changing it (setsecurityflags page). The scheduler writes the name."""
+    if final != flow.file.remote_name and rec.security_flags & _POLICY_MASK == _REPORT:
+        flow.redirected_to = final
 
 
 def last_modified(headers: dict[str, str]) -> float:

@@ -886,6 +886,22 @@ class LocalFileSystem:
     def read(self, name: str) -> bytes:
         """The bytes of the file ``name`` (an upload's source), following no symlink under a root: a link
         swapped in after AddFile reads nothing from outside the sandbox (LocalFileFault)."""
+        return self.read_stamped(name)[0]
+
+    def read_stamped(self, name: str) -> tuple[bytes, float]:
+        """``read``, with the file's last-write time (seconds) taken from the same open file: an upload
+        compares size and time stamp with those it recorded when it started (upload.py)."""
+        with self._source(name) as fh:
+            return fh.read(), os.fstat(fh.fileno()).st_mtime
+
+    def stamp(self, name: str) -> tuple[int, float]:
+        """The size and last-write time of the file ``name``, opened as ``read`` opens it."""
+        with self._source(name) as fh:
+            st = os.fstat(fh.fileno())
+            return st.st_size, st.st_mtime
+
+    @contextmanager
+    def _source(self, name: str) -> Iterator[IO[bytes]]:
         # A POSIX name is the user's own file: a symlink there is theirs to follow.
         nofollow = _NOFOLLOW if self._parse(name)[0] is not None else 0
         with self._directory(name) as (fd, leaf):
@@ -894,7 +910,7 @@ class LocalFileSystem:
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot open {name!r}") from None
             with os.fdopen(rfd, "rb") as fh:
-                return fh.read()
+                yield fh
 
     def rename(self, source: str, dest: str) -> bool:
         """Rename ``source`` over ``dest`` (same directory) relative to its directory descriptor; False

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from .. import hresults
 from ..clock import NS
-from ..constants import AuthScheme, AuthTarget, TokenFlags
+from ..constants import AuthScheme, AuthTarget, JobType, TokenFlags
 from ..domain.acting import network_credentials_sid
 from ..events import EventBus, NetworkChanged, RequestMade
 from ..history import Request
@@ -50,6 +50,7 @@ Generator = Callable[[int, int], bytes]
 REQUEST_LIMIT = 10_000  # requests kept in svc.network.requests (oldest dropped first)
 UNREGISTERED_LIMIT = 100  # distinct unregistered URLs kept for the strict-mode report
 _HTTP_ERROR_BASE = 0x80190000  # BG_E_HTTP_ERROR_<status> = 0x80190000 + status
+_DOWNLOAD = JobType.DOWNLOAD
 
 
 class UnregisteredURLError(AssertionError):
@@ -335,7 +336,8 @@ class FakeNetwork:
         f = flow.file
         url = f.remote_name
         # A resumable source is asked for the bytes from where the file stopped (a Range request).
-        resumable = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
+        # (A custom HTTP method never resumes: sethttpmethod page, T24.)
+        resumable = flow.ranges_ok and (flow.resource is None or flow.resource.ranges) and rec.http_method is None
         offset = f.bytes_transferred if failure is not None or resumable else 0
         status: int | None = None
         if failure is None:
@@ -357,11 +359,14 @@ class FakeNetwork:
             self.unregistered[url] = self.unregistered.get(url, 0) + 1
         headers = _header_pairs(rec)
         at = t / NS  # events carry seconds, as the service clock gives them
+        verb = rec.http_method or ("GET" if rec.job_type is _DOWNLOAD else "BITS_POST")
         self.requests.append(
-            Request(at, rec.id, rec.display_name, url, offset, None, headers, status, hresult, registered)
+            Request(at, rec.id, rec.display_name, url, offset, None, headers, status, hresult, registered, verb)
         )
         if self._bus is not None:
-            self._bus.publish(RequestMade(at, rec.id, url, offset, None, headers, status, hresult, registered))
+            self._bus.publish(
+                RequestMade(at, rec.id, url, offset, None, headers, status, hresult, registered, verb)
+            )
 
     def requests_for(self, url: str) -> list[Request]:
         key = _key(url)

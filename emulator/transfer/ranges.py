@@ -422,7 +422,8 @@ def connect_loopback(rec: JobRecord, flow: Flow) -> Failure | None:
     url = f.remote_name
 
     def fetch(first: int, last: int) -> tuple[int, dict[str, str], bytes]:
-        status, headers, body, _ = http_loopback._request(rec, url, 0, byte_range=(first, last))
+        status, headers, body, final = http_loopback._request(rec, url, 0, byte_range=(first, last))
+        http_loopback.report_redirect(rec, flow, final)  # the redirect policy (setsecurityflags page)
         return status, headers, body
 
     try:
@@ -461,6 +462,7 @@ def connect_loopback(rec: JobRecord, flow: Flow) -> Failure | None:
                 return _range_failure(f, hresults.BG_E_INVALID_SERVER_RESPONSE)
             parts.append(body)
     except http_loopback._Failure as exc:
+        flow.redirected_to = exc.redirected_to
         return Failure(int(exc.code), exc.context, fatal=exc.fatal, file=f, protocol="http")
     flow.body = b"".join(parts)
     flow.body_offset = start

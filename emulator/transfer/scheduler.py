@@ -699,6 +699,10 @@ class Scheduler:
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
         failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
+        if flow.redirected_to is not None:
+            # The redirect policy renames the file: ALLOW_REPORT to the final URL, DISALLOW to the URL it
+            # was redirected to (setsecurityflags page).
+            self._queue.update_file(rec, flow.file, remote_name=flow.redirected_to)
         if failure is None:
             failure = connectors.size_failure(rec, flow)  # no Content-Length, MAX_DOWNLOAD_SIZE
         if failure is not None:
@@ -710,7 +714,10 @@ class Scheduler:
         f = flow.file
         queue = self._queue
         if flow.upload:
-            changes: dict[str, Any] = {"bytes_total": flow.total, "bytes_transferred": flow.start_bytes}
+            # The local file's size and time stamp as the upload starts: a change fails it (upload.py).
+            changes: dict[str, Any] = {
+                "bytes_total": flow.total, "bytes_transferred": flow.start_bytes, "remote_mtime": flow.mtime
+            }
         else:
             try:
                 tmp, new_name = self.filesystem.prepare(rec, f)
@@ -720,7 +727,8 @@ class Scheduler:
             flow.tmp = tmp
             start = f.bytes_transferred
             # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts.
-            can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges)
+            # A custom HTTP method: Resume "restarts the job from the beginning" (sethttpmethod page, T24).
+            can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges) and rec.http_method is None
             if start and (
                 new_name is not None  # the temporary was lost (deleted by a cleanup, say): start again
                 or not can_resume
@@ -820,6 +828,11 @@ class Scheduler:
             if flow.limit_at is not None and f.bytes_transferred >= flow.limit_at:
                 self._fail(rec, t, connectors.limit_failure(f))  # MAX_DOWNLOAD_SIZE reached, more to come
             return
+        if flow.upload:
+            changed = upload.changed_since_start(self.filesystem, flow)  # BG_E_LOCAL_FILE_CHANGED
+            if changed is not None:
+                self._fail(rec, t, changed)
+                return
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
         if flow.upload:
             upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
@@ -851,11 +864,15 @@ class Scheduler:
         f = failure.file
         error = ErrorRecord(failure.context, int(failure.code), f.index if f is not None else None, failure.protocol)
         queue = self._queue
-        if failure.network:
+        # T24: with a custom HTTP method "an error that would ordinarily be resumable (such as loss of
+        # connectivity) transitions the job to an ERROR state" (sethttpmethod page).
+        custom = rec.http_method is not None
+        if failure.network and not custom:
             # T17: not counted, not retried on the timer; reconnect moves the job back to QUEUED (T18).
             queue.set_error(rec, NETWORK_LOST, error, count=False)
             return
-        fatal = failure.fatal or rec.no_progress_timeout == 0  # NoProgressTimeout 0: the first error is fatal
+        # NoProgressTimeout 0: the first error is fatal.
+        fatal = failure.fatal or custom or rec.no_progress_timeout == 0
         if fatal:
             queue.set_error(rec, FATAL_FAILURE, error)
             return

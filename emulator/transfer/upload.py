@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .. import hresults
 from ..clock import exact
 from ..constants import ErrorContext, JobType
-from ..domain.records import JobRecord
+from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from .flow import Failure, Flow, http_failure
 
@@ -52,7 +52,7 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
     if res is None or not 200 <= status < 300:
         return http_failure(status, f)
     try:
-        body = fs.read(f.local_name)  # follows no symlink (localfs)
+        body, stamp = fs.read_stamped(f.local_name)  # follows no symlink (localfs)
     except (BitsError, OSError):
         return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
     if rec.job_type is JobType.UPLOAD_REPLY:
@@ -62,12 +62,43 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
             fs.check_writer(rec, reply_path(rec))
         except BitsError as exc:
             return Failure(exc.hresult, ErrorContext.LOCAL_FILE, fatal=True, file=f)
+    if local_file_changed(f, len(body), stamp):
+        return changed_failure(f)
     res.requests += 1
     flow.resource, flow.upload, flow.body, flow.body_offset = res, True, body, 0
     flow.total = len(body)
+    flow.mtime = stamp  # recorded with the size when the upload starts (scheduler._begin_transfer)
     flow.rate = None if res.rate is None else exact(res.rate)
-    flow.start_bytes = f.bytes_transferred if f.bytes_transferred <= len(body) else 0
+    # A custom HTTP method restarts from the beginning (sethttpmethod page, T24).
+    resume = f.bytes_transferred <= len(body) and rec.http_method is None
+    flow.start_bytes = f.bytes_transferred if resume else 0
     return None
+
+
+def local_file_changed(f: FileRecord, size: int, stamp: float) -> bool:
+    """"For uploads, if the file size or time stamp changes during the file transfer, BITS generates an error
+    and the job is in the BG_JOB_STATE_ERROR state" (https://learn.microsoft.com/en-us/windows/win32/bits/file-transfer-consistency).
+    The size and the last-write time are recorded when the upload starts — in the file's ``bytes_total`` and
+    ``remote_mtime`` (the column that holds a download's remote time stamp), so the record survives a
+    restart — and compared, exactly, at each later connection and when the last byte is sent."""
+    if f.remote_mtime is None:
+        return False  # nothing recorded yet: the upload starts now
+    return size != f.bytes_total or stamp != f.remote_mtime
+
+
+def changed_failure(f: FileRecord) -> Failure:
+    """BG_E_LOCAL_FILE_CHANGED (0x8020001D), context LOCAL_FILE, fatal (bits-return-values page, T13)."""
+    return Failure(int(hresults.BG_E_LOCAL_FILE_CHANGED), ErrorContext.LOCAL_FILE, fatal=True, file=f)
+
+
+def changed_since_start(fs: LocalFileSystem, flow: Flow) -> Failure | None:
+    """The last fragment is about to arrive: the local file must still be the one the upload started with."""
+    f = flow.file
+    try:
+        size, stamp = fs.stamp(f.local_name)
+    except (BitsError, OSError):
+        return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
+    return changed_failure(f) if local_file_changed(f, size, stamp) else None
 
 
 def finish_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], queue: JobQueue, rec: JobRecord,
