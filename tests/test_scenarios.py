@@ -518,3 +518,65 @@ def test_timeline_path_is_in_the_json_document(tmp_path: Path) -> None:
     assert code == 0
     (run_doc,) = json.loads(out)["runs"]
     assert run_doc["timeline"] == str(tmp_path / f"scenario_download_retries-{run_doc['profile']}.svg")
+
+
+def test_a_remote_powershell_session_runs_its_jobs_from_1607_only(tmp_path: Path) -> None:
+    """T38: a session of type REMOTE_POWERSHELL (a NETWORK logon that is a remote PowerShell session) keeps its
+    account's jobs going from Windows 10 1607, and does not before
+    (https://learn.microsoft.com/en-us/windows/win32/bits/using-windows-powershell-to-create-bits-transfer-jobs)."""
+    text = textwrap.dedent(
+        """
+        [scenario]
+        name = "remote-powershell"
+        profiles = ["pre-1607", "post-1607"]
+
+        [accounts]
+        bob = {}
+
+        [sessions]
+        ps = { account = "bob", type = "REMOTE_POWERSHELL" }
+
+        [filesystem]
+        directories = ['C:\\Users\\bob']
+
+        [network."http://server/f"]
+        size = 100
+        rate = 10
+
+        [[step]]
+        caller = "ps"
+        call = "create_job"
+        job = "j"
+
+        [[step]]
+        caller = "ps"
+        job = "j"
+        call = "add_file"
+        args = ['http://server/f', 'C:\\Users\\bob\\f']
+
+        [[step]]
+        caller = "ps"
+        job = "j"
+        call = "resume"
+
+        [[step]]
+        advance = 5
+
+        [[step]]
+        check = "j"
+        on.pre-1607.state = "QUEUED"
+        on.post-1607.state = "TRANSFERRING"
+
+        [[step]]
+        logoff = "ps"
+
+        [[step]]
+        advance = 5
+
+        [[step]]
+        check = "j"
+        state = "QUEUED"
+        """
+    )
+    results = run(loads(text, tmp_path / "x.toml"))
+    assert [r.failed_step for r in results] == [None, None]

@@ -151,9 +151,15 @@ class AccountSpec(_Model):
     admin: bool = False
 
 
+# The logon kinds a scenario names: the SECURITY_LOGON_TYPE values BITS distinguishes, and
+# REMOTE_POWERSHELL — a NETWORK logon that is a remote PowerShell session (counts as logged on from
+# Windows 10 1607: https://learn.microsoft.com/en-us/windows/win32/bits/using-windows-powershell-to-create-bits-transfer-jobs).
+LogonKind = Literal["INTERACTIVE", "REMOTE_INTERACTIVE", "NETWORK", "BATCH", "NEW_CREDENTIALS", "REMOTE_POWERSHELL"]
+
+
 class SessionSpec(_Model):
     account: str
-    type: Literal["INTERACTIVE", "REMOTE_INTERACTIVE", "NETWORK", "BATCH", "NEW_CREDENTIALS"] = "INTERACTIVE"
+    type: LogonKind = "INTERACTIVE"
 
 
 class CallerSpec(_Model):
@@ -317,7 +323,7 @@ class CallStep(CallExpect):
 class LogonStep(_Step):
     logon: str
     account: str | None = None
-    type: Literal["INTERACTIVE", "REMOTE_INTERACTIVE", "NETWORK", "BATCH", "NEW_CREDENTIALS"] | None = None
+    type: LogonKind | None = None
 
     @property
     def action(self) -> str:

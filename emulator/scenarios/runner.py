@@ -412,7 +412,7 @@ class Runner:
         self.sessions["User"] = svc.current_session
         self.session_accounts["User"] = "User"
         for name, s in self.sc.sessions.items():
-            self.sessions[name] = svc.logon(self.account(svc, s.account), logon_type=LogonType[s.type])
+            self.sessions[name] = _logon(svc, self.account(svc, s.account), s.type)
             self.session_accounts[name] = s.account
         for directory in self.sc.filesystem.directories:
             svc.filesystem.makedirs(directory)
@@ -666,8 +666,7 @@ class Runner:
             account_name = step.account or self.session_accounts.get(step.logon) or (
                 self.sc.sessions[step.logon].account if step.logon in self.sc.sessions else step.logon
             )
-            kind = LogonType[step.type] if step.type is not None else LogonType.INTERACTIVE
-            self.sessions[step.logon] = svc.logon(self.account(svc, account_name), logon_type=kind)
+            self.sessions[step.logon] = _logon(svc, self.account(svc, account_name), step.type or "INTERACTIVE")
             self.session_accounts[step.logon] = account_name
             res.summary = f"logon {step.logon} ({account_name}, session {self.sessions[step.logon].id})"
         elif isinstance(step, LogoffStep):
@@ -837,3 +836,11 @@ def run(
             svg = None if timelines is None else timelines / f"{loaded.path.stem}-{resolve_profile(name).name}.svg"
             results.append(Runner(loaded, name, sub, store=store, timeline=svg).run())
     return results
+
+
+def _logon(svc: BitsService, account: Account, kind: str) -> LogonSession:
+    """A logon of a scenario's kind (model.LogonKind): REMOTE_POWERSHELL is a NETWORK logon marked as a
+    remote PowerShell session."""
+    if kind == "REMOTE_POWERSHELL":
+        return svc.logon(account, logon_type=LogonType.NETWORK, remote_powershell=True)
+    return svc.logon(account, logon_type=LogonType[kind])
