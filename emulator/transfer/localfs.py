@@ -722,14 +722,16 @@ class LocalFileSystem:
         a path under no root (a POSIX name's)."""
         text = str(path)
         for root in (self._unc_root, self._drive_root):
-            # A path under a root spells the root's text first: a cheap test before pathlib's.
-            if root is None or not text.startswith(str(root)):
+            if root is None:
                 continue
-            try:
-                parts = list(path.relative_to(root).parts)  # once: the test and the split (not _within)
-            except ValueError:
-                continue
-            return root, parts[:-1], parts[-1]
+            # A Path's text is normal (no doubled or trailing separator, no "." segment), so "under the root"
+            # is "starts with the root's text and a separator", and the segments are what follows, split —
+            # what ``path.relative_to(root).parts`` gives, lexically as it does, at a fifth of its cost.
+            base = str(root)
+            prefix = base if base.endswith("/") else base + "/"
+            if text.startswith(prefix):
+                parts = text[len(prefix) :].split("/")
+                return root, parts[:-1], parts[-1]
         return None
 
     def _open_temp_fd(self, tmp: Path, *, truncate: bool = False) -> int:
