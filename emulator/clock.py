@@ -138,7 +138,14 @@ class SimTime:
         if self.running:
             return self.sim_ns
         now = self.clock_ns()
-        return now if now > self.sim_ns else self.sim_ns
+        if now > self.sim_ns:
+            # "Now" never goes back: what the next catch-up replays starts here, not at the instant of the
+            # last one. A clock that moves by itself (the wall clock) has moved since that catch-up, and a
+            # write stamped now followed by events stamped at the older instant would put the history out of
+            # order (a job CONNECTING before it was QUEUED).
+            self.sim_ns = now
+            return now
+        return self.sim_ns
 
     def time(self) -> float:
         """Seconds since the epoch, for the timestamps records keep."""
@@ -146,7 +153,10 @@ class SimTime:
         if self.running:
             return self.sim_ns / NS
         now = self.clock_ns()
-        return (now if now > self.sim_ns else self.sim_ns) / NS
+        if now > self.sim_ns:
+            self.sim_ns = now  # never back (see now_ns)
+            return now / NS
+        return self.sim_ns / NS
 
 
 def to_datetime(seconds: float) -> datetime:

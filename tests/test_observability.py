@@ -546,3 +546,37 @@ def test_records_with_exact_times_draw_and_round_trip(tmp_path: Path) -> None:
     assert [history_module.record_from_json(r.to_json()) for r in records] == records
     render(records, tmp_path / "exact.svg")
     assert "QUEUED@2 s" in summary(records)
+
+
+class _MovingClock:
+    """A wall clock that has moved on by 7 µs at every reading (as a real one has, between two readings)."""
+
+    def __init__(self) -> None:
+        self.ns = 1_795_836_064_000_000_000
+
+    def time(self) -> float:
+        return self.time_ns() / 1e9
+
+    def time_ns(self) -> int:
+        self.ns += 7_000
+        return self.ns
+
+
+def test_history_stays_in_time_order_on_a_clock_that_moves_by_itself(tmp_path: Path) -> None:
+    """Emulator design (docs/observability.md, svc.history): records are in time order. On a clock that moves
+    between readings, Resume stamps QUEUED at its own reading; the next call's catch-up must not replay the
+    dispatch at the older instant of Resume's catch-up (it stamped CONNECTING before QUEUED)."""
+    with BitsService(clock=_MovingClock()) as svc:
+        svc.filesystem.drive_root = tmp_path
+        svc.filesystem.makedirs("C:\\d")
+        svc.network.register("http://server/f", b"x" * 100)
+        _, job = svc.connect().create_job("ordered", JobType.DOWNLOAD)
+        job.add_file("http://server/f", "C:\\d\\f")
+        job.resume()
+        assert job.get_state() is JobState.TRANSFERRED
+        changes = [r for r in svc.history.records() if isinstance(r, history_module.StateChange)]
+        assert [r.new for r in changes] == [
+            JobState.QUEUED, JobState.CONNECTING, JobState.TRANSFERRING, JobState.TRANSFERRED
+        ]
+        stamps = [r.at for r in svc.history.records()]
+        assert stamps == sorted(stamps)
