@@ -899,3 +899,29 @@ def test_ctrl_c_ends_monitor_without_a_traceback(ba: Run) -> None:
 
     status, out = ba("/monitor", sleep=interrupted)
     assert (status, out) == (130, "MONITORING BACKGROUND COPY MANAGER(5 second refresh)\n")
+
+
+def test_transfer_to_the_system_drive_root_on_a_new_store_prints_one_line_per_state(
+    tmp_path: Path, template_store: Path
+) -> None:
+    """bitsadmin transfer page example (`... https://downloadsrv/10mb.zip c:\\10mb.zip`) on a store made for
+    the occasion: C:\\ exists, as on every Windows machine, and the transcript is one line per state the job
+    enters — with the wall clock and a file that takes ten simulated seconds, no line depends on how fast
+    the machine is (docs/bitsadmin.md, "Time: /transfer and /monitor")."""
+    store = tmp_path / "new.db"
+    shutil.copyfile(template_store, store)
+    network = tmp_path / "net.toml"
+    network.write_text('["https://downloadsrv/10mb.zip"]\nsize = 10000000\nrate = 1000000\n')
+    env = {"BITS_EMULATOR_STORE": str(store), "BITS_EMULATOR_USER": "alice", "BITS_EMULATOR_NETWORK": str(network)}
+    for attempt in ("first", "second"):
+        out = io.StringIO()
+        status = main(["/transfer", attempt, "/download", "/priority", "normal", "https://downloadsrv/10mb.zip",
+                       f"c:\\{attempt}.zip"], stdout=out, env=env)  # fmt: skip
+        assert (status, out.getvalue()) == (
+            0,
+            f"DISPLAY: '{attempt}' CONNECTING 0 / 1 0 / UNKNOWN\n"
+            f"DISPLAY: '{attempt}' TRANSFERRING 0 / 1 0 / 10000000\n"
+            f"DISPLAY: '{attempt}' TRANSFERRED 1 / 1 10000000 / 10000000\n"
+            "Transfer complete.\n",
+        )
+        assert (tmp_path / "new.db.drives" / "C" / f"{attempt}.zip").stat().st_size == 10_000_000

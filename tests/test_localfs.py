@@ -180,3 +180,18 @@ def test_a_name_made_behind_the_sandboxs_back_is_still_found_up_to_case(svc: Bit
     other.complete()
     assert sorted(p.name for p in host.iterdir() if not p.name.startswith(".")) == ["REPORT.TXT"]
     assert (host / "REPORT.TXT").read_bytes() == b"new"  # replaced, as Windows would: one name up to case
+
+
+def test_the_system_drive_root_exists_in_the_sandbox_the_service_makes() -> None:
+    """C:\\ exists on every Windows machine: a download straight into it transfers and completes (emulator
+    choice for the sandbox's own drive root; a drive_root the test sets is left as the test made it)."""
+    from emulator import BitsService, JobState, JobType, ManualClock
+
+    with BitsService(clock=ManualClock()) as svc:
+        svc.network.register("http://server/f", b"root")
+        _, job = svc.connect().create_job("root", JobType.DOWNLOAD)
+        job.add_file("http://server/f", "C:\\f.bin")
+        job.resume()
+        assert job.get_state() is JobState.TRANSFERRED
+        assert job.complete() == 0
+        assert svc.filesystem.host_path("C:\\f.bin").read_bytes() == b"root"

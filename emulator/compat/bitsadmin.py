@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .. import hresults
 from ..clock import Clock
 from ..com.error import CONTEXT_TEXT
-from ..com.structures import FileRange
+from ..com.structures import FileRange, JobProgress
 from ..constants import (
     BG_JOB_ENUM_ALL_USERS,
     BG_LENGTH_TO_EOF,
@@ -255,6 +255,9 @@ def drives_path(opts: Options, store: Path) -> Path:
     """Where the store's Windows drives live: ``C:\\x`` is ``<drives>/C/x`` (default ``<store>.drives``)."""
     root = opts.drives.expanduser() if opts.drives is not None else store.with_name(store.name + ".drives")
     root.mkdir(parents=True, exist_ok=True)
+    # The system drive's root exists on every Windows machine: `c:\file` is a valid destination (bitsadmin
+    # transfer page example).
+    (root / "C").mkdir(exist_ok=True)
     return root
 
 
@@ -943,13 +946,21 @@ def cmd_transfer(ctx: Context, args: list[str]) -> int:
 def _run_transfer(ctx: Context, job: Job) -> int:
     svc = ctx.svc
     job_id = job.get_id()
-    shown: list[str] = []
+    shown: list[JobState] = []
 
     def show() -> None:
-        line = f"DISPLAY: '{job.get_display_name()}' {_progress_text(job)}"
-        if not shown or shown[-1] != line:
-            shown.append(line)
-            ctx.out.line(line)
+        # One line per state the job enters (docs/bitsadmin.md): the bytes are those at the instant of the
+        # change. A second look in the same state would show bytes at the wall clock's "now", which depends
+        # on the machine's speed, so it prints nothing.
+        # (The state is read last: a catch-up inside these reads may itself announce a newer state, which
+        # the nested call prints; this one then has nothing new to say.)
+        name = job.get_display_name()
+        progress = job.get_progress()
+        state = job.get_state()
+        if shown and shown[-1] is state:
+            return
+        shown.append(state)
+        ctx.out.line(f"DISPLAY: '{name}' {_progress_line(state, progress)}")
 
     def on_change(event: JobStateChanged) -> None:
         if event.job_id == job_id:
@@ -986,12 +997,9 @@ def _run_transfer(ctx: Context, job: Job) -> int:
     return EXIT_FAILED
 
 
-def _progress_text(job: Job) -> str:
-    p = job.get_progress()
-    return (
-        f"{STATE_NAMES[job.get_state()]} {p.files_transferred} / {p.files_total} "
-        f"{p.bytes_transferred} / {size_text(p.bytes_total)}"
-    )
+def _progress_line(state: JobState, p: JobProgress) -> str:
+    files = f"{p.files_transferred} / {p.files_total}"
+    return f"{STATE_NAMES[state]} {files} {p.bytes_transferred} / {size_text(p.bytes_total)}"
 
 
 # getters ------------------------------------------------------------------------------------------

@@ -302,6 +302,8 @@ class LocalFileSystem:
             self._drive_root = self._owned_root = Path(tempfile.mkdtemp(prefix="bits-drives-"))
             # A service dropped without close() still leaves nothing behind once it is collected.
             self._finalizer = weakref.finalize(self, shutil.rmtree, self._owned_root, ignore_errors=True)
+            # The system drive's root exists on every Windows machine: C:\file is a valid destination.
+            (self._drive_root / "C").mkdir()
         return self._drive_root
 
     @drive_root.setter
