@@ -899,3 +899,24 @@ def test_ctrl_c_ends_monitor_without_a_traceback(ba: Run) -> None:
 
     status, out = ba("/monitor", sleep=interrupted)
     assert (status, out) == (130, "MONITORING BACKGROUND COPY MANAGER(5 second refresh)\n")
+
+
+# https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setnotifycmdline
+# gives "bitsadmin /setnotifycmdline myDownloadJob c:\winnt\system32\notepad.exe notepad c:\eula.txt": the
+# program parameters are the rest of the command line, not one argument.
+def test_setnotifycmdline_parameters_are_the_rest_of_the_line(ba: Run) -> None:
+    create(ba, "myDownloadJob")
+    program = "c:\\winnt\\system32\\notepad.exe"
+    assert ba("/setnotifycmdline", "myDownloadJob", program, "notepad", "c:\\eula.txt") == (
+        0,
+        f"Notification command line set to '{program}' 'notepad c:\\eula.txt'.\n",
+    )
+    assert ba("/getnotifycmdline", "myDownloadJob") == (0, f"'{program}' 'notepad c:\\eula.txt'\n")
+    # An argument that holds a space is quoted again when the line is rebuilt (emulator choice).
+    assert ba("/setnotifycmdline", "myDownloadJob", program, "notepad", "c:\\my docs\\eula.txt")[0] == 0
+    assert ba("/getnotifycmdline", "myDownloadJob") == (0, f"'{program}' 'notepad \"c:\\my docs\\eula.txt\"'\n")
+    # The page's first example: NULL parameters.
+    assert ba("/setnotifycmdline", "myDownloadJob", program, "NULL") == (
+        0,
+        f"Notification command line set to '{program}' NULL.\n",
+    )
