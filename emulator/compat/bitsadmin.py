@@ -520,7 +520,9 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
     if state in (JobState.ERROR, JobState.TRANSIENT_ERROR):
         with suppress(BitsError):
             lines.extend(error_lines(job))
-    lines.append(f"DESCRIPTION: {job.get_description()}")
+    # The examples page prints an empty description as "DESCRIPTION:", with no space after the colon.
+    description = job.get_description()
+    lines.append(f"DESCRIPTION: {description}" if description else "DESCRIPTION:")
     lines.append("JOB FILES:")
     for f in _all(job.enum_files()):
         fp = f.get_progress()
