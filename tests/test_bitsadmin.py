@@ -312,7 +312,7 @@ def test_info_and_info_verbose_fields_in_order(ba: Run) -> None:
         r"NOTIFY INTERFACE: UNREGISTERED NOTIFICATION FLAGS: 3",
         r"RETRY DELAY: 600 NO PROGRESS TIMEOUT: 1209600 ERROR COUNT: 0",
         r"PROXY USAGE: PRECONFIG PROXY LIST: NULL PROXY BYPASS LIST: NULL",
-        r"DESCRIPTION: ",
+        r"DESCRIPTION:",
         r"JOB FILES:",
         r"        0 / UNKNOWN WORKING http://files\.example\.com/a\.bin -> C:\\dl\\a\.bin",
         r"NOTIFICATION COMMAND LINE: none",
@@ -925,3 +925,47 @@ def test_transfer_to_the_system_drive_root_on_a_new_store_prints_one_line_per_st
             "Transfer complete.\n",
         )
         assert (tmp_path / "new.db.drives" / "C" / f"{attempt}.zip").stat().st_size == 10_000_000
+
+
+# https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setnotifycmdline
+# gives "bitsadmin /setnotifycmdline myDownloadJob c:\winnt\system32\notepad.exe notepad c:\eula.txt": the
+# program parameters are the rest of the command line, not one argument.
+def test_setnotifycmdline_parameters_are_the_rest_of_the_line(ba: Run) -> None:
+    create(ba, "myDownloadJob")
+    program = "c:\\winnt\\system32\\notepad.exe"
+    assert ba("/setnotifycmdline", "myDownloadJob", program, "notepad", "c:\\eula.txt") == (
+        0,
+        f"Notification command line set to '{program}' 'notepad c:\\eula.txt'.\n",
+    )
+    assert ba("/getnotifycmdline", "myDownloadJob") == (0, f"'{program}' 'notepad c:\\eula.txt'\n")
+    # An argument that holds a space is quoted again when the line is rebuilt (emulator choice).
+    assert ba("/setnotifycmdline", "myDownloadJob", program, "notepad", "c:\\my docs\\eula.txt")[0] == 0
+    assert ba("/getnotifycmdline", "myDownloadJob") == (0, f"'{program}' 'notepad \"c:\\my docs\\eula.txt\"'\n")
+    # The page's first example: NULL parameters.
+    assert ba("/setnotifycmdline", "myDownloadJob", program, "NULL") == (
+        0,
+        f"Notification command line set to '{program}' NULL.\n",
+    )
+
+
+# https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-examples: the
+# /info sample prints a job without a description as the line "DESCRIPTION:" (nothing after the colon).
+def test_info_verbose_description_line_is_exact(ba: Run) -> None:
+    create(ba)
+    _status, out = ba("/info", "myjob", "/verbose")
+    assert "\nDESCRIPTION:\nJOB FILES:\n" in out
+    ba("/setdescription", "myjob", "nightly build")
+    _status, out = ba("/info", "myjob", "/verbose")
+    assert "\nDESCRIPTION: nightly build\nJOB FILES:\n" in out
+
+
+# https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-addfilewithranges
+# quotes the failure "Unable to add file to job - 0x8020002c. The list of byte ranges contains some overlapping
+# ranges, which are not supported." (the zero-length order itself follows the API page: docs/bitsadmin.md).
+def test_addfilewithranges_overlap_message_is_the_pages(ba: Run) -> None:
+    create(ba)
+    assert ba("/addfilewithranges", "myjob", "http://files.example.com/a.bin", "C:\\dl\\r.bin", "0:6,4:4") == (
+        1,
+        "Unable to add file to job - 0x8020002c. The list of byte ranges contains some overlapping ranges, "
+        "which are not supported.\n",
+    )

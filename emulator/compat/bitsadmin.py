@@ -523,7 +523,9 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
     if state in (JobState.ERROR, JobState.TRANSIENT_ERROR):
         with suppress(BitsError):
             lines.extend(error_lines(job))
-    lines.append(f"DESCRIPTION: {job.get_description()}")
+    # The examples page prints an empty description as "DESCRIPTION:", with no space after the colon.
+    description = job.get_description()
+    lines.append(f"DESCRIPTION: {description}" if description else "DESCRIPTION:")
     lines.append("JOB FILES:")
     for f in _all(job.enum_files()):
         fp = f.get_progress()
@@ -1267,10 +1269,19 @@ def make_headers_write_only(ctx: Context, job: Job, a: list[str]) -> str:
     return "Custom headers are write-only."
 
 
-@setter("/setnotifycmdline", action="set notification command line", nargs=(1, 2))
+@setter("/setnotifycmdline", action="set notification command line", nargs=(1, None))
 def set_notify_cmdline(ctx: Context, job: Job, a: list[str]) -> str:
+    """``<program> [program_parameters]``: the parameters are the rest of the command line, as in the
+    page's example ``/setnotifycmdline myDownloadJob c:\\winnt\\system32\\notepad.exe notepad c:\\eula.txt``
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setnotifycmdline).
+    Several arguments are joined with one space, an argument holding white space in double quotes
+    (emulator choice: how bitsadmin rebuilds the string is undocumented); one NULL stands for none."""
     program = optional(a[0])
-    parameters = optional(a[1]) if len(a) > 1 else None
+    rest = a[1:]
+    if len(rest) == 1:
+        parameters = optional(rest[0])
+    else:
+        parameters = " ".join(f'"{t}"' if any(c.isspace() for c in t) else t for t in rest) or None
     job.set_notify_cmd_line(program, parameters)
     return f"Notification command line set to {cmdline_text(program, parameters)}."
 
