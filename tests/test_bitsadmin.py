@@ -969,3 +969,10 @@ def test_addfilewithranges_overlap_message_is_the_pages(ba: Run) -> None:
         "Unable to add file to job - 0x8020002c. The list of byte ranges contains some overlapping ranges, "
         "which are not supported.\n",
     )
+
+
+# https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-util: "/util /help
+# Displays the command-line usage for the /Util switches. You can also specify /?." (/? used to fail, status 1).
+@pytest.mark.parametrize("switch", ["/help", "/?", "/HELP"])
+def test_util_help_and_question_mark(ba: Run, switch: str) -> None:
+    assert ba("/util", switch) == (0, "/UTIL /VERSION [/VERBOSE]   the version of the BITS service\n")

@@ -1375,7 +1375,8 @@ def set_helper_token(ctx: Context, job: Job, a: list[str]) -> str:
 
 @command("/util")
 def cmd_util(ctx: Context, args: list[str]) -> int:
-    if not args or args[0].upper() == "/HELP":
+    # "/util /help … You can also specify /?" (bitsadmin util page).
+    if not args or args[0].upper() in ("/HELP", "/?"):
         ctx.out.line("/UTIL /VERSION [/VERBOSE]   the version of the BITS service")
         return EXIT_OK
     if args[0].upper() != "/VERSION":
