@@ -37,7 +37,7 @@ from .domain import access, limits, names, tokens
 from .domain import properties as props
 from .domain.names import RemoteKind
 from .domain.records import Credential, ErrorRecord, FileRecord, JobRecord
-from .domain.states import Trigger
+from .domain.states import RUNNING_STATES, Trigger
 from .events import EventBus, NotifyCommandLine
 from .helper_tokens import HelperTokens
 from .hresults import BitsError
@@ -554,7 +554,7 @@ class Backend:
         with self.queue.batch():  # one call, one transaction: the new plan and the job's times
             ranges.save_state(self.queue, rec, f, {**st, **changes})
             self.queue.update(rec)
-        if not f.transferred and rec.state in (JobState.CONNECTING, JobState.TRANSFERRING):
+        if not f.transferred and rec.state in RUNNING_STATES:
             self.scheduler.reconnect(rec)  # reconnect with the new plan
 
     def update_download_position(self, rec: JobRecord, f: FileRecord, offset: int) -> None:

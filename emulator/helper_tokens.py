@@ -22,7 +22,7 @@ from .clock import SimTime
 from .constants import ErrorContext, JobState
 from .domain import states
 from .domain.records import ErrorRecord, HelperToken, JobRecord
-from .domain.states import Trigger
+from .domain.states import RUNNING_STATES, Trigger
 from .events import EventBus, Logoff
 from .hresults import BitsError
 from .identity.tokens import AccessToken
@@ -40,9 +40,6 @@ class Sessions(Protocol):
 
 # OUR CHOICE (undocumented): the queue manager, not a file or the transport, discarded the token, so the
 # error object of a BG_E_TOKEN_REQUIRED failure has context GENERAL_QUEUE_MANAGER and no file.
-_RUNNING = frozenset({JobState.CONNECTING, JobState.TRANSFERRING})
-
-
 def token_required_error() -> ErrorRecord:
     return ErrorRecord(ErrorContext.GENERAL_QUEUE_MANAGER, int(hresults.BG_E_TOKEN_REQUIRED))
 
@@ -79,7 +76,7 @@ class HelperTokens:
         the bytes that arrived; a waiting job fails when it next starts (``token_required``); a TRANSFERRED
         job is left alone, as after a logoff (HT: only "if the transfer is not complete", T33)."""
         self._queue.update(rec, helper=None)
-        if rec.helper_flags and rec.state in _RUNNING:
+        if rec.helper_flags and rec.state in RUNNING_STATES:
             self.fail_token_required(rec)
 
     def set_flags(self, rec: JobRecord, flags: int) -> None:

@@ -25,6 +25,7 @@ from ..constants import AuthScheme, AuthTarget, ErrorContext, SecurityFlags
 from ..domain.records import JobRecord
 from ..domain.wstr import wire
 from .flow import Failure, Flow, http_failure
+from .network import request_verb
 
 if TYPE_CHECKING:
     from .localfs import LocalFileSystem
@@ -81,7 +82,7 @@ def _request(
 ) -> tuple[int, dict[str, str], bytes, str]:
     """(status, headers, body, final url) after redirects and one round of Basic authentication.
     ``byte_range`` (first, last) asks for those bytes only (ranged and on-demand files, ranges.py)."""
-    verb = rec.http_method or "GET"  # SetHttpMethod's verb is what goes on the wire (sethttpmethod page)
+    verb = request_verb(rec)  # SetHttpMethod's verb is what goes on the wire (sethttpmethod page)
     headers: dict[str, str | bytes] = {"User-Agent": "Microsoft BITS/7.8"}
     if byte_range is not None:
         headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"

@@ -625,13 +625,18 @@ class LocalFileSystem:
         temporary, for the reply file of an upload-reply job (BG_TOKEN_LOCAL_FILE covers creating and
         renaming it: https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags).
         Raises LocalFileFault E_ACCESSDENIED; a name the sandbox refuses is left to the write that follows."""
-        if not self._writers:  # who writes matters only once some directory is restricted
+        if not self._writers:  # (no directory restricted: the walk below is not needed)
             return
         try:
             directory = self.host_path(name).parent
         except BitsError:
             return
-        if not self.may_write(self.writer_sid(job), directory):
+        self._check_writer_in(job, directory)
+
+    def _check_writer_in(self, job: JobRecord, directory: Path) -> None:
+        """The job's writer may create files in ``directory``, else LocalFileFault E_ACCESSDENIED. Who writes
+        matters only once some directory is restricted (may_write allows all before)."""
+        if self._writers and not self.may_write(self.writer_sid(job), directory):
             raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
 
     # the facade's hooks ----------------------------------------------------------------------------
@@ -693,9 +698,7 @@ class LocalFileSystem:
                 # host_path would walk the same directories again to the same place: the walk just made
                 # (host spellings, links resolved) gives the directory.
                 directory = self._rooted(parsed).joinpath(*walked)
-            # Who writes matters only once some directory is restricted (may_write allows all before).
-            if self._writers and not self.may_write(self.writer_sid(job), directory):
-                raise LocalFileFault(hresults.E_ACCESSDENIED, f"{self.writer_sid(job)} may not write in {directory}")
+            self._check_writer_in(job, directory)
             if f.temp_name is not None:
                 old = _leaf(f.temp_name)[2]
                 if self._regular(fd, old):

@@ -359,7 +359,7 @@ class FakeNetwork:
             self.unregistered[url] = self.unregistered.get(url, 0) + 1
         headers = _header_pairs(rec)
         at = t / NS  # events carry seconds, as the service clock gives them
-        verb = rec.http_method or ("GET" if rec.job_type is _DOWNLOAD else "BITS_POST")
+        verb = request_verb(rec)
         self.requests.append(
             Request(at, rec.id, rec.display_name, url, offset, None, headers, status, hresult, registered, verb)
         )
@@ -416,6 +416,12 @@ def _is_loopback(url: str) -> bool:
     from .http_loopback import is_loopback
 
     return is_loopback(url)
+
+
+def request_verb(rec: JobRecord) -> str:
+    """The HTTP verb of the job's requests: SetHttpMethod's when set (it is what goes on the wire:
+    sethttpmethod page), else GET for a download and BITS_POST for an upload."""
+    return rec.http_method or ("GET" if rec.job_type is _DOWNLOAD else "BITS_POST")
 
 
 def _header_pairs(rec: JobRecord) -> tuple[tuple[str, str], ...]:

@@ -244,9 +244,13 @@ class Notifier:
             self.delivered.append((note.kind.com_name, rec.id))
             return
         if durable and not self._command_line(rec, note, "the callback failed", t):
-            note.not_before = t + _RETRY_NS
-            self._waiting.setdefault(rec.id, []).append(note)
-            heapq.heappush(self._retries, (note.not_before, next(self._seq), note))
+            self._retry(rec, note, t + _RETRY_NS)
+
+    def _retry(self, rec: JobRecord, note: Note, at: int) -> None:
+        """Keep ``note`` for ``rec`` and deliver it again at ``at`` (ns), from the retry heap."""
+        note.not_before = at
+        self._waiting.setdefault(rec.id, []).append(note)
+        heapq.heappush(self._retries, (at, next(self._seq), note))
 
     def _call(self, callback: object, note: Note, t: int) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
@@ -297,10 +301,7 @@ class Notifier:
                 # MinimumRetryDelay." The note waits in the retry heap; Complete/Cancel forget it, and a
                 # job no longer in the state it reports (resumed) drops it when it comes up (_current).
                 # OUR CHOICE: without a runner nothing ran, so there is no exit code and no rerun.
-                delay = rec.min_retry_delay
                 note.command = True
-                note.not_before = t + (delay * NS if type(delay) is int else to_ns(delay))
-                self._waiting.setdefault(rec.id, []).append(note)
-                heapq.heappush(self._retries, (note.not_before, next(self._seq), note))
+                self._retry(rec, note, t + to_ns(rec.min_retry_delay))
         self.delivered.append(("CommandLine", rec.id))
         return True
