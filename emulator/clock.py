@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from fractions import Fraction
+from functools import partial
+from operator import methodcaller
 from typing import Protocol
 
 NS = 1_000_000_000  # simulated time is counted in integer nanoseconds: no rate or date loses a byte
 LAST_NS = 253_402_300_799 * NS  # 9999-12-31T23:59:59Z, the last instant a datetime can show
+_call_time_ns = methodcaller("time_ns")
 
 
 class Clock(Protocol):
@@ -53,6 +56,11 @@ def exact(value: float | int | Fraction) -> Fraction:
 def reader_ns(clock: Clock) -> Callable[[], int]:
     """How to read ``clock`` in nanoseconds: its own ``time_ns`` when it has one (freezegun and
     time-machine patch ``time.time_ns`` too), else its seconds converted."""
+    if type(clock) is SystemClock:
+        # ``time.time_ns`` looked up on the module at each reading (freezegun and time-machine replace it
+        # there), by two C calls rather than SystemClock.time_ns's Python frame: the catch-up of every API
+        # call and every job write read the clock.
+        return partial(_call_time_ns, time)
     read = getattr(clock, "time_ns", None)
     if callable(read):
         return read  # type: ignore[no-any-return]

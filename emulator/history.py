@@ -36,6 +36,7 @@ from . import events
 from .clock import to_datetime
 from .constants import JobState, JobType
 from .events import CallbackCalled, JobStateChanged, NotifyCommandLine, RequestMade, quick_init
+from .logs import cached_answer
 
 if TYPE_CHECKING:
     from .domain.records import JobRecord
@@ -46,6 +47,8 @@ DEFAULT_LIMIT = 10_000
 JOBS_LOG = logging.getLogger("emulator.jobs")
 NETWORK_LOG = logging.getLogger("emulator.network")
 NOTIFY_LOG = logging.getLogger("emulator.notify")
+_jobs_cached = cached_answer(JOBS_LOG)
+_INFO = logging.INFO
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,10 +314,17 @@ class History:
         rec = self._jobs.get(job_id)
         return "" if rec is None else rec.display_name
 
+    # The two handlers below run at every job's creation and state change: each appends its entry itself
+    # (what ``_add`` does, without the call) and reads the logger's cached answer before asking it.
+
     def _on_created(self, event: events.JobCreated) -> None:
         job = event.job
-        self._add(Creation, (event.at, job.id, job.display_name, job.job_type, job.owner_sid))
-        if JOBS_LOG.isEnabledFor(logging.INFO):
+        records = self._records
+        if len(records) == records.maxlen:
+            self.dropped += 1
+        records.append((Creation, (event.at, job.id, job.display_name, job.job_type, job.owner_sid)))
+        self._raw = True
+        if _jobs_cached(_INFO) is not False and JOBS_LOG.isEnabledFor(_INFO):
             JOBS_LOG.info(
                 "job %r {%s} created (%s) at %s",
                 job.display_name,
@@ -329,8 +339,12 @@ class History:
         # after it left the queue, with no GUID lookup.
         job = event.job
         name = self._name(event.job_id) if job is None else job.display_name
-        self._add(StateChange, (event.at, event.job_id, name, event.old, event.new))
-        if JOBS_LOG.isEnabledFor(logging.INFO):
+        records = self._records
+        if len(records) == records.maxlen:
+            self.dropped += 1
+        records.append((StateChange, (event.at, event.job_id, name, event.old, event.new)))
+        self._raw = True
+        if _jobs_cached(_INFO) is not False and JOBS_LOG.isEnabledFor(_INFO):
             JOBS_LOG.info(
                 "job %r {%s} %s -> %s at %s",
                 name,

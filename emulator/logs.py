@@ -35,6 +35,17 @@ ROOT.addHandler(logging.NullHandler())
 # every time. A test pins the behaviour (test_observability.py).
 FAST_CHECK = isinstance(getattr(CALLS, "_cache", None), dict)
 
+
+def _ask(level: int) -> None:
+    return None
+
+
+def cached_answer(logger: logging.Logger) -> Callable[[int], bool | None]:
+    """``logger``'s cached ``isEnabledFor`` answer per level (see ``FAST_CHECK``): test ``is not False``
+    before calling ``isEnabledFor``. Without the cache, every answer is None (ask)."""
+    cache = getattr(logger, "_cache", None)
+    return cache.get if isinstance(cache, dict) else _ask
+
 # The methods whose int result is an HRESULT (a success code other than S_OK) rather than a value.
 HRESULT_RESULTS = frozenset({"Cancel", "Complete", "RemoveCredentials", "RemoveClientCertificate", "Skip"})
 

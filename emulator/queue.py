@@ -33,19 +33,24 @@ _GUIDS = random.Random()
 os.register_at_fork(after_in_child=_GUIDS.seed)
 _VERSION_4 = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
 _KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID = uuid.UUID
 _new_uuid = object.__new__
-_set = object.__setattr__
+# uuid.UUID is immutable (its __setattr__ raises): its two slots are filled through their descriptors, a
+# direct C call each, rather than object.__setattr__, which looks the slot up by name first.
+_set_int = _UUID.__dict__["int"].__set__
+_set_safe = _UUID.__dict__["is_safe"].__set__
 _UNKNOWN = uuid.SafeUUID.unknown
+_random_bits = _GUIDS.getrandbits
 
 
 def new_job_id() -> tuple[uuid.UUID, str]:
     """A new random job GUID and its string form (the store's key), made without ``uuid.UUID.__init__``
     and ``__str__`` (checks and formatting this value never needs)."""
-    v = (_GUIDS.getrandbits(128) & _KEEP) | _VERSION_4
-    u = _new_uuid(uuid.UUID)
-    _set(u, "int", v)
-    _set(u, "is_safe", _UNKNOWN)
-    h = f"{v:032x}"
+    v = (_random_bits(128) & _KEEP) | _VERSION_4
+    u = _new_uuid(_UUID)
+    _set_int(u, v)
+    _set_safe(u, _UNKNOWN)
+    h = "%032x" % v  # noqa: UP031 (a format string is half the cost of the f-string's format spec here)
     return u, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -94,7 +99,8 @@ class JobQueue:
     def _index(self, rec: JobRecord) -> None:
         self.jobs[rec.id] = rec
         self.by_owner.setdefault(rec.owner_sid, {})[rec] = rec
-        self._seq = max(self._seq, rec.seq)
+        if rec.seq > self._seq:
+            self._seq = rec.seq
 
     def load(self, records: Iterable[JobRecord]) -> None:
         for rec in records:

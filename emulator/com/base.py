@@ -33,8 +33,11 @@ class ComObject:
             raise BitsError(hresults.E_ACCESSDENIED, "the proxy's impersonation level is ANONYMOUS")
         return proxy.identity(self._svc.thread_token)
 
+    @property
     def _job_record(self) -> JobRecord:
-        """The job whose access rules a declared READ / WRITE / OWNER method checks (com/registry.py)."""
+        """The job whose access rules a declared READ / WRITE / OWNER method checks (com/registry.py).
+        Classes bound to a job define it as ``property(attrgetter(...))``: it is read on every such call,
+        and a C-level getter costs no Python frame."""
         raise TypeError(f"{type(self).__name__} is bound to no job")
 
     def set_blanket(self, blanket: Blanket) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, Self, overload
 
 from .. import hresults
@@ -59,8 +60,7 @@ class File(FileMethodsMixin, ComObject):
     def __repr__(self) -> str:
         return f"<File {self._file.remote_name!r} -> {self._file.local_name!r}>"
 
-    def _job_record(self) -> JobRecord:
-        return self._job
+    _job_record = property(attrgetter("_job"))  # (see ComObject._job_record)
 
     @com_method(IBackgroundCopyFile, "GetRemoteName", access=Access.READ)
     def get_remote_name(self, caller: AccessToken) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, Self, cast, overload
 
 from .. import hresults
@@ -91,8 +92,7 @@ class Job(Job2Mixin, Job3Mixin, JobOptionsMixin):
         r = self._rec
         return f"<Job {r.id} {r.display_name!r} {r.state.name}>"
 
-    def _job_record(self) -> JobRecord:
-        return self._rec
+    _job_record = property(attrgetter("_rec"))  # (see ComObject._job_record)
 
     # IBackgroundCopyJob: files --------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from .. import hresults
 from ..constants import AnyInterface
 from ..domain import access as rules
+from ..domain.states import FINAL_STATES
 from ..hresults import BitsError
 from ..identity.tokens import AccessToken
 from ..logs import CALLS, FAST_CHECK, log_call
@@ -177,7 +178,12 @@ def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signatu
         # 2. the interface on this Windows version (BITS 1.0 interfaces are on every version: no check)
         policy += ["    if core.profile.bits_version < _version:", "        _missing(core, _entry)"]
     policy += [
-        "    with core.lock:",  # 3. the lock, and the caller (ANONYMOUS refused)
+        # 3. the lock, and the caller (ANONYMOUS refused). acquire/release rather than ``with``: a with
+        # statement on a C lock looks up and binds __enter__ and __exit__ at every call, about twice the
+        # cost of the two calls (0.6 against 0.3 µs on 3.11), paid on every call of every method.
+        "    lock = core.lock",
+        "    lock.acquire()",
+        "    try:",
         # A pointer whose calls always present the process token (Proxy.fixed) needs no look at the
         # thread: that is nearly every pointer, so the common case costs two attribute reads.
         f"        proxy = {me}._proxy",
@@ -186,10 +192,13 @@ def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signatu
     ]
     if entry.access is not Access.CALLER:  # 5. access to the object's job, 6. liveness
         namespace["_check"] = _CHECKS[entry.access]
-        policy += [f"        rec = {me}._job_record()", "        _check(caller, rec)"]
+        policy += [f"        rec = {me}._job_record", "        _check(caller, rec)"]
         if entry.live:
-            policy += ["        if rec.is_final:", "            _dead(rec)"]
+            # (JobRecord.is_final written out: a property call less on every call of a live-job method)
+            namespace["_FINAL"] = tuple(FINAL_STATES)  # (two items: identity tests, no hashing)
+            policy += ["        if rec.state in _FINAL:", "            _dead(rec)"]
     policy.append(f"        return _func({', '.join([me, 'caller', *passed[1:]])})")  # 7. the body
+    policy += ["    finally:", "        lock.release()"]
     # The method users call runs the policy written out in its own body (one frame per call, not two);
     # only when the emulator.calls logger wants a record does it go through ``_policy`` inside log_call.
     wrapper_lines = [

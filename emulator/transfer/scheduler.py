@@ -164,7 +164,7 @@ class Scheduler:
             if rec.state in SCHEDULED_STATES:
                 self._enter(rec, None)
         bus.subscribe(JobStateChanged, self._on_state)
-        bus.subscribe(JobCreated, lambda e: self._push_inactivity(e.job))
+        bus.subscribe(JobCreated, self._on_created)
         bus.subscribe(JobLoaded, self._on_loaded)
         bus.subscribe(JobModified, self._on_modified)
         bus.subscribe(Logon, self._on_logon)
@@ -883,6 +883,9 @@ class Scheduler:
         )
 
     # inactivity -----------------------------------------------------------------------------------
+
+    def _on_created(self, event: JobCreated) -> None:
+        self._push_inactivity(event.job)
 
     def _push_inactivity(self, rec: JobRecord) -> None:
         due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
