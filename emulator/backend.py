@@ -109,7 +109,7 @@ class Backend:
             raise BitsError(hresults.E_INVALIDARG, "display name must not be NULL")
         if limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
             raise BitsError(hresults.E_INVALIDARG, "display name longer than 256 characters")
-        if kind not in range(3):
+        if not 0 <= kind <= 2:  # (the converter made it an int; no range object per call)
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
         profile = self.profile
         if not self._quota_exempt(caller):

@@ -156,3 +156,24 @@ def test_wrong_argument_count_is_pythons_type_error_before_any_work(svc: BitsSer
     with pytest.raises(TypeError):
         job.set_priority(1, 2)  # type: ignore[call-arg]
     assert job.get_priority() == 2  # NORMAL, untouched
+
+
+def test_iterating_an_enumerator_calls_next_only(svc: BitsService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """list(enumerator) makes the one Next call a COM client iterating would make: len() (which list() asks
+    for first) reads the snapshot's size without a call, and GetCount stays a method that catches up."""
+    manager = svc.connect()
+    for i in range(3):
+        manager.create_job(f"j{i}", JobType.DOWNLOAD)
+    jobs = manager.enum_jobs()
+    counted: list[int] = []
+    original = svc.scheduler.catch_up
+
+    def counting() -> None:
+        counted.append(1)
+        original()
+
+    monkeypatch.setattr(svc.scheduler, "catch_up", counting)
+    assert len(jobs) == 3 and counted == []
+    assert [j.get_display_name() for j in jobs] == ["j0", "j1", "j2"]
+    assert len(counted) == 1 + 3  # one Next for the whole snapshot, then one call per GetDisplayName
+    assert jobs.get_count() == 3 and len(counted) == 5

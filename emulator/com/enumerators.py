@@ -106,7 +106,10 @@ class _Enumerator(ComObject, Generic[T, R]):
             batch = self.next(_CHUNK)
 
     def __len__(self) -> int:
-        return self.get_count()
+        """The snapshot's size, read here without a call to the service: ``list(enumerator)`` asks for
+        it as a length hint before iterating, and a COM client iterating an enumerator calls Next only.
+        GetCount (``get_count``) is the COM method, with its call policy."""
+        return len(self._items)
 
 
 class JobEnumerator(_Enumerator[Job, JobRecord]):
