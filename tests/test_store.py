@@ -550,3 +550,20 @@ def test_each_call_that_writes_several_rows_commits_once(tmp_path: Path) -> None
         assert commits(lambda: f.set_validation_state(False)) == 1
         assert job.get_state() is JobState.ERROR
         svc.store.conn = real
+
+
+def test_json_columns_are_written_as_json_dumps_writes_them() -> None:
+    """The store's JSON encoder (a C encoder built once) writes the same compact text as ``json.dumps``, and
+    refuses what JSON cannot hold with json's own TypeError."""
+    import json
+
+    from emulator.store.repository import _encode_json
+
+    values: list[object] = [
+        {}, [], {"0": True}, {"7": "ümlaut \u2603 \"q\" \\ \n"}, [["S-1-5-32-544", 7], ["S-1-1-0", 0]],
+        {"a": 1.5, "b": -0.0, "c": 1e300, "d": None, "e": [1, 2, {"f": False}]}, "text", 12, float("nan"),
+    ]
+    for value in values:
+        assert _encode_json(value) == json.dumps(value, separators=(",", ":"))
+    with pytest.raises(TypeError, match="is not JSON serializable"):
+        _encode_json({"x": object()})
