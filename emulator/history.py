@@ -47,8 +47,12 @@ DEFAULT_LIMIT = 10_000
 JOBS_LOG = logging.getLogger("emulator.jobs")
 NETWORK_LOG = logging.getLogger("emulator.network")
 NOTIFY_LOG = logging.getLogger("emulator.notify")
+# Each handler reads its logger's cached answer before asking it (emulator/logs.py, FAST_CHECK).
 _jobs_cached = cached_answer(JOBS_LOG)
+_network_cached = cached_answer(NETWORK_LOG)
+_notify_cached = cached_answer(NOTIFY_LOG)
 _INFO = logging.INFO
+_WARNING = logging.WARNING
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,9 +375,8 @@ class History:
             event.method,
         )
         self._add(Request, values)
-        strict = self._strict()
-        level = logging.WARNING if strict and not event.registered else logging.INFO
-        if NETWORK_LOG.isEnabledFor(level):
+        level = _WARNING if not event.registered and self._strict() else _INFO
+        if _network_cached(level) is not False and NETWORK_LOG.isEnabledFor(level):
             span = f"bytes={event.offset}-" + (str(event.offset + event.length - 1) if event.length else "")
             NETWORK_LOG.log(
                 level,
@@ -391,7 +394,7 @@ class History:
     def _on_callback(self, event: CallbackCalled) -> None:
         name = self._name(event.job_id)
         self._add(Notification, (event.at, event.job_id, name, event.method, event.succeeded))
-        if NOTIFY_LOG.isEnabledFor(logging.INFO):
+        if _notify_cached(_INFO) is not False and NOTIFY_LOG.isEnabledFor(_INFO):
             NOTIFY_LOG.info(
                 "%s(job %r) %s at %s",
                 event.method,
@@ -404,7 +407,7 @@ class History:
     def _on_command_line(self, event: NotifyCommandLine) -> None:
         name = self._name(event.job_id)
         self._add(Notification, (event.at, event.job_id, name, "CommandLine", True))
-        if NOTIFY_LOG.isEnabledFor(logging.INFO):
+        if _notify_cached(_INFO) is not False and NOTIFY_LOG.isEnabledFor(_INFO):
             NOTIFY_LOG.info(
                 "command line %r %r for job %r (%s)",
                 event.program,
