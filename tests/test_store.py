@@ -567,3 +567,23 @@ def test_json_columns_are_written_as_json_dumps_writes_them() -> None:
         assert _encode_json(value) == json.dumps(value, separators=(",", ":"))
     with pytest.raises(TypeError, match="is not JSON serializable"):
         _encode_json({"x": object()})
+
+
+def test_a_new_jobs_record_is_the_dataclass_record() -> None:
+    """records.new_job (CreateJob's fast constructor) makes the very record JobRecord(**fields) makes: same
+    values in every field, fresh mutable defaults (no list or dict shared between two records)."""
+    import dataclasses
+    import uuid
+
+    from emulator.domain.records import JobRecord, new_job
+
+    job_id = uuid.uuid4()
+    args = (job_id, str(job_id), 7, JobType.UPLOAD, "name", "S-1-5-21-1-2-3-1001", "User", True, 0x3000, 1.5, 1.5, 1.5)
+    names = ("id", "key", "seq", "job_type", "display_name", "owner_sid", "owner_name", "owner_elevated",
+             "owner_integrity", "created_at", "modified_at", "last_activity_at")
+    made, expected = new_job(*args), JobRecord(**dict(zip(names, args, strict=True)))
+    for f in dataclasses.fields(JobRecord):
+        assert getattr(made, f.name) == getattr(expected, f.name), f.name
+    other = new_job(*args)
+    assert made.files is not other.files and made.credentials is not other.credentials
+    assert made.properties is not other.properties

@@ -8,7 +8,8 @@ module (states.py, access.py) and the service applies them.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from ..constants import ErrorContext, JobPriority, JobState, JobType, ProxyUsage
@@ -126,3 +127,38 @@ class JobRecord:
     @property
     def is_final(self) -> bool:
         return self.state in _FINAL
+
+
+# The fields a new job's record is given (queue.create); every other field takes its declared default.
+_NEW_JOB_FIELDS = (
+    "id", "key", "seq", "job_type", "display_name", "owner_sid", "owner_name", "owner_elevated",
+    "owner_integrity", "created_at", "modified_at", "last_activity_at",
+)
+
+
+def _new_job_maker() -> Callable[..., JobRecord]:
+    """``new_job(<_NEW_JOB_FIELDS>)``: the record ``JobRecord(**those fields)`` makes, at half its cost.
+
+    Why: CreateJob makes one, and the dataclass ``__init__`` takes all 48 fields by keyword and fills the
+    defaults one by one (about 2.9 µs on 3.11); this function, written out from the dataclass's own fields
+    and defaults when the module loads, takes the twelve positionally and stores each slot directly
+    (about 1.6 µs). tests/test_store.py checks that both make the same record."""
+    env: dict[str, Any] = {"_new": object.__new__, "_cls": JobRecord}
+    lines = [f"def new_job({', '.join(_NEW_JOB_FIELDS)}):", "    self = _new(_cls)"]
+    for f in fields(JobRecord):
+        if f.name in _NEW_JOB_FIELDS:
+            lines.append(f"    self.{f.name} = {f.name}")
+        elif f.default is not MISSING:
+            env[f"_d_{f.name}"] = f.default
+            lines.append(f"    self.{f.name} = _d_{f.name}")
+        else:
+            env[f"_f_{f.name}"] = f.default_factory
+            lines.append(f"    self.{f.name} = _f_{f.name}()")
+    lines.append("    return self")
+    exec("\n".join(lines), env)  # code made from the field names above, as dataclasses makes __init__
+    made: Callable[..., JobRecord] = env["new_job"]
+    made.__module__ = __name__
+    return made
+
+
+new_job = _new_job_maker()
