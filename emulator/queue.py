@@ -98,7 +98,10 @@ class JobQueue:
 
     def _index(self, rec: JobRecord) -> None:
         self.jobs[rec.id] = rec
-        self.by_owner.setdefault(rec.owner_sid, {})[rec] = rec
+        owned = self.by_owner.get(rec.owner_sid)
+        if owned is None:  # (setdefault would build a dict at every call, used or not)
+            owned = self.by_owner[rec.owner_sid] = {}
+        owned[rec] = rec
         if rec.seq > self._seq:
             self._seq = rec.seq
 
@@ -363,7 +366,8 @@ class JobQueue:
             owned.pop(rec, None)
             if not owned:
                 del self.by_owner[rec.owner_sid]
-        self._reindex_helper(rec, None)
+        if rec.helper is not None:  # (most jobs have no helper token: no call for them)
+            self._reindex_helper(rec, None)
 
     def set_error(
         self, rec: JobRecord, trigger: Trigger, error: ErrorRecord, *, count: bool = True, **changes: Any
