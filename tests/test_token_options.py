@@ -446,11 +446,16 @@ def test_T29_v1607_owner_path(v1607: World) -> None:
 
 
 def test_T54_bits_3_host_has_no_token_options() -> None:
-    svc = BitsService("vista")
-    _, job = svc.connect(blanket=IMP).create_job("job", JobType.DOWNLOAD)
-    with pytest.raises(BitsError) as e:
-        job.query_interface(IBitsTokenOptions)
-    assert hr(e) == E_NOINTERFACE
+    """T54 (docs/reference/security.md#t54): on a BITS 3.0 host (the ``vista`` profile, the only one before BITS
+    4.0, hence before 1607: the row's "both" has no from-1607 case) QueryInterface(IBitsTokenOptions) on a job
+    → E_NOINTERFACE 0x80004002; the interface needs BITS 4.0
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nn-bits4_0-ibitstokenoptions)."""
+    with BitsService("vista") as svc:
+        assert svc.profile.bits_version < (4, 0)
+        _, job = svc.connect(blanket=IMP).create_job("job", JobType.DOWNLOAD)
+        with pytest.raises(BitsError) as e:
+            job.query_interface(IBitsTokenOptions)
+        assert hr(e) == E_NOINTERFACE
 
 
 @pytest.mark.parametrize("profile", ["win7", "win8.1", "win10-1511", "win10-1607", "win10-1809", "win11"])
