@@ -20,8 +20,11 @@ from emulator import (
     AuthTarget,
     BitsError,
     BitsService,
+    Blanket,
+    Cloaking,
     IBackgroundCopyJob2,
     IBackgroundCopyJob4,
+    ImpersonationLevel,
     Job,
     JobState,
     JobType,
@@ -189,6 +192,26 @@ def test_T43_take_ownership_needs_elevated_admin_and_strips_owner_secrets(w: Wor
     with pytest.raises(BitsError) as exc:
         w.alice.get_job(job_id)
     assert exc.value.hresult == E_ACCESSDENIED
+
+
+def test_T43_non_elevated_callers_holding_a_pointer_cannot_take_ownership(w: World) -> None:
+    """T43's first two columns with the call actually made: alice (the owner, a standard user) and bob-F (an
+    administrator's filtered token) reach alice's job pointer — bob-F through a proxy with dynamic cloaking,
+    as a marshalled pointer would give him — and TakeOwnership → E_ACCESSDENIED for both; the owner is
+    unchanged. Only an elevated administrator may take ownership
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-takeownership)."""
+    alice = w.svc.logon(w.svc.account("alice"))
+    bob = w.svc.logon(w.svc.account("bob"))
+    cloaked = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
+    _, job = w.svc.connect(alice.token, blanket=cloaked).create_job("a", JobType.DOWNLOAD)
+    for token in (alice.token, bob.token):
+        with w.svc.impersonate(token), pytest.raises(BitsError) as exc:
+            job.take_ownership()
+        assert exc.value.hresult == E_ACCESSDENIED
+    assert job.get_owner() == w.alice_sid
+    with w.svc.impersonate(bob.elevated_token):
+        job.take_ownership()
+        assert job.get_owner() == w.bob_sid
 
 
 @pytest.mark.parametrize("final", ["cancel", "complete"])
