@@ -241,8 +241,8 @@ class Backend:
         """Bring a running job's byte counts up to "now" (they are computed when read)."""
         self.scheduler.sync_progress(rec)
 
-    def complete(self, rec: JobRecord) -> int:
-        result = self.scheduler.complete(rec)
+    def complete(self, rec: JobRecord, caller_sid: str | None = None) -> int:
+        result = self.scheduler.complete(rec, caller_sid)
         for f in rec.files:
             if f.completed:
                 # "Calling the IBackgroundCopyJob::Complete method implicitly validates the file"

@@ -59,7 +59,8 @@ def test_validation_needs_a_transferred_file(svc: BitsService, tmp_path: Path) -
 def test_invalid_file_from_the_origin_fails_the_job_and_resume_downloads_it_again(
     svc: BitsService, tmp_path: Path
 ) -> None:
-    """SETVAL: FALSE for a file from the origin server → "the job moves to the error state with an error code of
+    """T23 (docs/reference/states.md#t23), job TRANSFERRED.
+    SETVAL: FALSE for a file from the origin server → "the job moves to the error state with an error code of
     BG_E_VALIDATION_FAILED and the file progress is set to zero. You can then call Resume to download the
     file again." JobError is delivered as for any move into ERROR."""
     res = svc.network.register("http://server/f", b"payload")
@@ -84,6 +85,39 @@ def test_invalid_file_from_the_origin_fails_the_job_and_resume_downloads_it_agai
     job.complete()
     assert (tmp_path / "a").read_bytes() == b"payload"
     assert f.get_validation_state() is True  # SETVAL: "Calling Complete implicitly validates the file"
+
+
+@pytest.mark.parametrize("pause", [False, True], ids=["transferring", "suspended"])
+def test_T23_invalid_file_fails_the_job_in_any_state(svc: BitsService, tmp_path: Path, pause: bool) -> None:
+    """T23 (docs/reference/states.md#t23): "(file done, job any)" — the first file is done while the job is still
+    TRANSFERRING the second, or SUSPENDED; SetValidationState(FALSE) on it → job ERROR, BG_E_VALIDATION_FAILED
+    0x80200053 (context REMOTE_FILE), that file's progress 0, the other file's bytes kept; Resume downloads the
+    first again (SETVAL: content from the origin server — the emulator has no peers)."""
+    svc.network.register("http://server/a", b"a" * 10)
+    svc.network.register("http://server/b", b"b" * 100, rate=10)
+    _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
+    job.add_file("http://server/a", str(tmp_path / "a"))
+    job.add_file("http://server/b", str(tmp_path / "b"))
+    job.resume()
+    svc.advance(2)
+    first, second = list(job.enum_files())
+    assert (first.get_progress().bytes_transferred, second.get_progress().bytes_transferred) == (10, 20)
+    if pause:
+        job.suspend()
+    assert job.get_state() is (JobState.SUSPENDED if pause else JobState.TRANSFERRING)
+    first.set_validation_state(False)
+    assert job.get_state() is JobState.ERROR
+    err = job.get_error()
+    assert err.get_error() == (ErrorContext.REMOTE_FILE, BG_E_VALIDATION_FAILED)
+    assert err.get_file().get_remote_name() == "http://server/a"
+    assert (first.get_progress().bytes_transferred, second.get_progress().bytes_transferred) == (0, 20)
+    svc.advance(5)
+    assert second.get_progress().bytes_transferred == 20  # ERROR: nothing moves
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert job.complete() == 0
+    assert (tmp_path / "a").read_bytes() == b"a" * 10
 
 
 def test_validating_from_the_file_transferred_callback(svc: BitsService, tmp_path: Path) -> None:

@@ -137,7 +137,8 @@ def test_request_argument_errors(svc: BitsService, tmp_path: Path) -> None:
 
 
 def test_on_demand_job_fetches_only_requested_ranges_then_suspends(svc: BitsService, tmp_path: Path) -> None:
-    """REQ: "When all of the requested ranges have been downloaded the job state will be set to
+    """T28 (docs/reference/states.md#t28), both outcomes.
+    REQ: "When all of the requested ranges have been downloaded the job state will be set to
     BG_JOB_STATE_TRANSFERRED if all of the bytes of the file have been transferred. Otherwise, the job state will
     be set to BG_JOB_STATE_SUSPENDED." FILLED: merged, ordered by offset. CB3: the ranges since the last call."""
     res = svc.network.register("http://server/f", DATA)

@@ -207,9 +207,9 @@ TABLE: tuple[Row, ...] = (
     *rows("T27", (S.QUEUED,), Trigger.TRANSIENT_FAILURE, S.TRANSIENT_ERROR, TEMP_NAME),
     *rows("T32", NON_FINAL, Trigger.INACTIVITY_TIMEOUT, S.CANCELLED, f"{POLICIES} (JobInactivityTimeout)"),
     *rows("T6", (S.TRANSFERRED,), Trigger.FILES_ADDED, S.QUEUED, LIFE_CYCLE),
-    # Not a row of the life-cycle table: SetValidationState(FALSE) puts the job in ERROR
-    # (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-setvalidationstate)
-    *rows("validation", NON_FINAL, Trigger.VALIDATION_FAILED, S.ERROR,
+    # T23: SetValidationState(FALSE) puts the job in ERROR whatever its state ("file done, job any";
+    # at the API: tests/test_methods_files.py, test_T23_*)
+    *rows("T23", NON_FINAL, Trigger.VALIDATION_FAILED, S.ERROR,
           "https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-setvalidationstate"),
 )
 
@@ -218,8 +218,8 @@ NOT_A_TRIGGER = {
     "T1": "CreateJob makes a job, in SUSPENDED; no state is left (test_T1_a_new_job_is_suspended)",
     "T19": "Group Policy bandwidth limits are not emulated",
     "T21": "a QUEUED job whose owner is away is simply not scheduled: no trigger fires",
-    "T23": "SetValidationState is not emulated",
-    "T28": "on-demand jobs (RequestFileRanges) are not emulated",
+    "T28": "an on-demand job at rest takes Suspend's transition (T7) or T12; at the API: "
+    "tests/test_methods_on_demand.py, test_on_demand_job_fetches_only_requested_ranges_then_suspends",
 }
 
 

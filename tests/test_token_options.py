@@ -336,6 +336,10 @@ def test_T22_no_cloaking_captures_the_process_identity(profile: str) -> None:
 
 @BOTH
 def test_T23_cloaking_on_the_manager_only_is_not_inherited(profile: str) -> None:
+    """T23 (docs/reference/security.md#t23), both rule sets: dynamic cloaking set only on the manager's proxy is
+    not inherited by the job and IBitsTokenOptions pointers, so SetHelperToken while impersonating hU captures
+    the process identity, as in T22 (https://learn.microsoft.com/en-us/windows/win32/bits/service-accounts-and-bits,
+    https://learn.microsoft.com/en-us/windows/win32/com/cloaking)."""
     w = make_world(profile)
     manager = w.svc.connect(w.bob_e, blanket=Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.NONE))
     manager.set_blanket(IMP)
@@ -395,6 +399,9 @@ def test_set_blanket_keeps_the_cloaking_of_settable_capabilities(v1607: World, c
 
 @BOTH
 def test_T26_fresh_job_has_no_token_and_no_flags(profile: str) -> None:
+    """T26 (docs/reference/security.md#t26), both rule sets: a fresh job → GetHelperTokenSid S_OK with NULL
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-gethelpertokensid;
+    the HRESULT is reading A8) and GetHelperTokenFlags 0 (reading A7)."""
     w = make_world(profile)
     opts = w.options(w.job(w.bob_e))
     assert opts.get_helper_token_sid() is None
@@ -404,6 +411,10 @@ def test_T26_fresh_job_has_no_token_and_no_flags(profile: str) -> None:
 @BOTH
 @pytest.mark.parametrize("flags", [0, 1, 2, 3])
 def test_T27_flags_round_trip(profile: str, flags: int) -> None:
+    """T27 (docs/reference/security.md#t27), both rule sets: SetHelperTokenFlags(3) is accepted (the flags are
+    a bit set: https://learn.microsoft.com/en-us/windows/win32/bits/helper-tokens-for-bits-transfer-jobs) and
+    GetHelperTokenFlags returns what was set, 0 included
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags)."""
     w = make_world(profile)
     opts = w.options(w.job(w.bob_e))
     opts.set_helper_token_flags(3)
@@ -414,6 +425,9 @@ def test_T27_flags_round_trip(profile: str, flags: int) -> None:
 @BOTH
 @pytest.mark.parametrize("flags", [4, 7, 0x10, 0x80000000])
 def test_T28_flags_outside_the_bit_set_are_invalidarg(profile: str, flags: int) -> None:
+    """T28 (docs/reference/security.md#t28), both rule sets: a flag outside BG_TOKEN_LOCAL_FILE | BG_TOKEN_NETWORK
+    → E_INVALIDARG 0x80070057, the stored flags unchanged (emulator choice, reading A6: the SetHelperTokenFlags
+    page names no error for it)."""
     w = make_world(profile)
     opts = w.options(w.job(w.bob_e))
     opts.set_helper_token_flags(2)
@@ -446,11 +460,16 @@ def test_T29_v1607_owner_path(v1607: World) -> None:
 
 
 def test_T54_bits_3_host_has_no_token_options() -> None:
-    svc = BitsService("vista")
-    _, job = svc.connect(blanket=IMP).create_job("job", JobType.DOWNLOAD)
-    with pytest.raises(BitsError) as e:
-        job.query_interface(IBitsTokenOptions)
-    assert hr(e) == E_NOINTERFACE
+    """T54 (docs/reference/security.md#t54): on a BITS 3.0 host (the ``vista`` profile, the only one before BITS
+    4.0, hence before 1607: the row's "both" has no from-1607 case) QueryInterface(IBitsTokenOptions) on a job
+    → E_NOINTERFACE 0x80004002; the interface needs BITS 4.0
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nn-bits4_0-ibitstokenoptions)."""
+    with BitsService("vista") as svc:
+        assert svc.profile.bits_version < (4, 0)
+        _, job = svc.connect(blanket=IMP).create_job("job", JobType.DOWNLOAD)
+        with pytest.raises(BitsError) as e:
+            job.query_interface(IBitsTokenOptions)
+        assert hr(e) == E_NOINTERFACE
 
 
 @pytest.mark.parametrize("profile", ["win7", "win8.1", "win10-1511", "win10-1607", "win10-1809", "win11"])

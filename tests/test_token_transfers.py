@@ -169,6 +169,11 @@ def test_T32_clear_flags_resume_with_owner_context(svc: BitsService, user: Logon
 
 
 def test_T33_transferred_job_only_loses_its_token(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    """T33 (docs/reference/security.md#t33), both rule sets: a TRANSFERRED job whose helper's session logs off
+    stays TRANSFERRED, loses the token (GetHelperTokenSid NULL), gets no error; the job goes to ERROR only "if
+    the transfer is not complete"
+    (https://learn.microsoft.com/en-us/windows/win32/bits/helper-tokens-for-bits-transfer-jobs,
+    https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertoken)."""
     job, opts = transferring_job(svc, user, tmp_path, TokenFlags.NETWORK)
     svc.run_until_idle()
     assert job.get_state() is S.TRANSFERRED
@@ -177,7 +182,9 @@ def test_T33_transferred_job_only_loses_its_token(svc: BitsService, user: LogonS
     assert job.get_state() is S.TRANSFERRED
     assert job.get_error_count() == errors
     assert opts.get_helper_token_sid() is None
+    assert opts.get_helper_token_flags() == 2
     assert job.complete() == 0
+    assert (tmp_path / "payload.bin").read_bytes() == b"p" * 1000
 
 
 def test_A9_suspended_job_fails_when_resumed_without_its_token(
@@ -284,6 +291,15 @@ def ntlm_job(svc: BitsService, user: LogonSession, tmp_path: Path) -> tuple[Job,
 def test_T50_no_implicit_credentials_without_set_credentials(
     svc: BitsService, user: LogonSession, tmp_path: Path
 ) -> None:
+    """T50 (docs/reference/security.md#t50), both rule sets: a service job with BG_TOKEN_NETWORK and helper hU,
+    an NTLM challenge and no SetCredentials(NULL, NULL): implicit credentials are used "only if" the
+    application called SetCredentials with NULL user name and password
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags,
+    https://learn.microsoft.com/en-us/windows/win32/bits/authentication), so the challenge fails the job:
+    ERROR, BG_E_HTTP_ERROR_401 (the code is inferred from
+    https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-setcredentials).
+    The row's owner is NetworkService; before 1607 a NetworkService job cannot take a helper token (T05), so
+    that rule set runs the same story on a LocalSystem job (``service_owner``)."""
     job, _ = ntlm_job(svc, user, tmp_path)
     job.resume()
     assert job.get_state() is S.ERROR
@@ -291,6 +307,11 @@ def test_T50_no_implicit_credentials_without_set_credentials(
 
 
 def test_T51_implicit_credentials_are_the_helpers(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    """T51 (docs/reference/security.md#t51), both rule sets: as T50 with SetCredentials(SERVER, NTLM, NULL, NULL):
+    hU's implicit credentials answer the challenge (the server accepts only hU) and the job is TRANSFERRED
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags,
+    https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-setcredentials).
+    Owner as in T50 (LocalSystem before 1607)."""
     job, _ = ntlm_job(svc, user, tmp_path)
     job.set_credentials(AuthTarget.SERVER, AuthScheme.NTLM, None, None)
     job.resume()
@@ -374,6 +395,12 @@ def test_basic_credentials(svc: BitsService, tmp_path: Path) -> None:
 
 
 def test_T49_client_certificate_with_network_helper(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
+    """T49 (docs/reference/security.md#t49), both rule sets: a client certificate, BG_TOKEN_NETWORK and a server
+    asking for the certificate: a job not owned by LocalSystem fails, ERROR with 0x80072F9A
+    (ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY); owned by LocalSystem it transfers
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags).
+    The row's owner is alice; before 1607 alice's job can take no helper token nor flags (T01, T07), so that
+    rule set uses an elevated administrator's job; alice's own job is test_T49_v1607_alice_job."""
     svc.network.register(URL, b"tls", client_certificate=True)
     owner = svc.logon(svc.network_service).token if svc.profile.helper_rules.value == "post-1607" else None
     if owner is None:
@@ -393,6 +420,24 @@ def test_T49_client_certificate_with_network_helper(svc: BitsService, user: Logo
     system_opts.set_helper_token_flags(TokenFlags.NETWORK)
     system_job.resume()
     assert system_job.get_state() is S.TRANSFERRED
+
+
+def test_T49_v1607_alice_job(tmp_path: Path) -> None:
+    """T49 as the row states it, from 1607 (where a standard owner may set a non-administrator helper):
+    alice's job, client certificate, flags BG_TOKEN_NETWORK, helper hU → ERROR, 0x80072F9A
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags)."""
+    with BitsService("post-1607", clock=ManualClock()) as svc:
+        helper = svc.logon(svc.add_user("hU"))
+        alice = svc.logon(svc.add_user("alice"))
+        svc.network.register(URL, b"tls", client_certificate=True)
+        job, opts = job_for(svc, alice.token, tmp_path / "a.bin")
+        job.set_client_certificate_by_name(1, "MY", "CN=client")
+        set_helper(svc, opts, helper)
+        opts.set_helper_token_flags(TokenFlags.NETWORK)
+        job.resume()
+        assert job.get_state() is S.ERROR
+        assert job.get_error().get_error()[1] == 0x80072F9A  # ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY
+        assert job.get_owner() == alice.token.user_sid
 
 
 def test_server_asking_for_a_certificate_the_job_lacks(svc: BitsService, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from emulator import (
     ManualClock,
 )
 from emulator.constants import JobPropertyId
+from emulator.identity.sessions import LogonType
 
 S = JobState
 BG_E_NETWORK_DISCONNECTED = 0x80200010
@@ -32,6 +33,7 @@ BG_E_MAXDOWNLOAD_TIMEOUT = 0x80200054
 ERROR_WINHTTP_NAME_NOT_RESOLVED = 0x80072EE7
 BG_S_PARTIAL_COMPLETE = 0x00200017
 BG_E_INVALID_STATE = 0x80200002
+BOTH_RULE_SETS = pytest.mark.parametrize("profile", ["pre-1607", "post-1607"])
 
 
 pytestmark = pytest.mark.svc(clock="manual")
@@ -292,6 +294,90 @@ def test_T36_service_jobs_run_with_nobody_logged_on(svc: BitsService, tmp_path: 
     svc.logoff(svc.current_session)
     svc.advance(10)
     assert job.get_state() is S.TRANSFERRED
+
+
+@BOTH_RULE_SETS
+def test_security_T35_owner_logoff_requeues_without_progress_and_logon_resumes(profile: str, tmp_path: Path) -> None:
+    """Security scenario T35 (docs/reference/security.md#t35), both rule sets: alice's job TRANSFERRING with no
+    helper token; alice logs off → QUEUED (never SUSPENDED, A18) and no byte moves; she logs on again → it
+    transfers on to TRANSFERRED. Sources: "the job transitions to the queued state" when the owner logs off
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits/ne-bits-bg_job_state); "BITS resumes the job
+    when the owner logs back on"
+    (https://learn.microsoft.com/en-us/windows/win32/bits/users-and-network-connections)."""
+    with BitsService(profile, clock=ManualClock()) as svc:
+        alice = svc.logon(svc.add_user("alice"))
+        svc.network.register("http://server/a", b"x" * 100, rate=10)
+        _, job = svc.connect(alice.token).create_job("job", JobType.DOWNLOAD)
+        job.add_file("http://server/a", str(tmp_path / "a"))
+        job.resume()
+        svc.advance(2)
+        assert (job.get_state(), job.get_progress().bytes_transferred) == (S.TRANSFERRING, 20)
+        svc.logoff(alice)
+        assert job.get_state() is S.QUEUED
+        svc.advance(3600)
+        assert (job.get_state(), job.get_progress().bytes_transferred) == (S.QUEUED, 20)
+        assert job.get_error_count() == 0
+        svc.logon(svc.account("alice"))
+        svc.advance(1)
+        assert (job.get_state(), job.get_progress().bytes_transferred) == (S.TRANSFERRING, 30)
+        svc.run_until_idle()
+        assert job.get_state() is S.TRANSFERRED
+        assert job.get_progress().bytes_transferred == 100
+
+
+@BOTH_RULE_SETS
+@pytest.mark.parametrize("account", ["local_system", "local_service", "network_service"])
+def test_security_T36_service_account_jobs_keep_transferring_when_every_user_logs_off(
+    profile: str, account: str, tmp_path: Path
+) -> None:
+    """Security scenario T36 (docs/reference/security.md#t36), both rule sets: a LocalSystem, LocalService or
+    NetworkService job without a helper token keeps TRANSFERRING when every interactive user logs off — "The
+    LocalSystem, LocalService, and NetworkService system accounts are always logged on; therefore, jobs
+    submitted by a service using these accounts always run"
+    (https://learn.microsoft.com/en-us/windows/win32/bits/users-and-network-connections,
+    https://learn.microsoft.com/en-us/windows/win32/bits/service-accounts-and-bits)."""
+    with BitsService(profile, clock=ManualClock()) as svc:
+        bob = svc.logon(svc.add_user("bob", admin=True))
+        svc.network.register("http://server/a", b"x" * 100, rate=10)
+        _, job = svc.connect(svc.logon(getattr(svc, account)).token).create_job("job", JobType.DOWNLOAD)
+        job.add_file("http://server/a", str(tmp_path / "a"))
+        job.resume()
+        svc.advance(2)
+        assert (job.get_state(), job.get_progress().bytes_transferred) == (S.TRANSFERRING, 20)
+        svc.logoff(bob)
+        svc.logoff(svc.current_session)
+        assert [s for s in svc.directory.sessions.values() if not s.account.is_service] == []
+        assert job.get_state() is S.TRANSFERRING
+        svc.advance(2)
+        assert (job.get_state(), job.get_progress().bytes_transferred) == (S.TRANSFERRING, 40)
+        svc.run_until_idle()
+        assert job.get_state() is S.TRANSFERRED
+
+
+@BOTH_RULE_SETS
+def test_security_T37_runas_job_never_progresses(profile: str, tmp_path: Path) -> None:
+    """Security scenario T37 (docs/reference/security.md#t37), both rule sets: "Running an application as
+    another user (by using the RunAs command) is not an interactive logon; BITS will not run jobs associated
+    with the specified user" (https://learn.microsoft.com/en-us/windows/win32/bits/users-and-network-connections).
+    The RunAs process is a non-interactive logon of the account (``LogonType.NEW_CREDENTIALS``, the emulator's
+    RunAs-style logon): its job stays QUEUED with no byte and no error however long it waits. Once the account
+    logs on interactively it is logged on in the page's sense and the job runs."""
+    with BitsService(profile, clock=ManualClock()) as svc:
+        dave = svc.add_user("dave")
+        runas = svc.logon(dave, logon_type=LogonType.NEW_CREDENTIALS)
+        svc.network.register("http://server/a", b"x" * 100, rate=10)
+        _, job = svc.connect(runas.token).create_job("job", JobType.DOWNLOAD)
+        assert job.get_owner() == dave.sid
+        job.add_file("http://server/a", str(tmp_path / "a"))
+        job.resume()
+        for _ in range(3):
+            svc.advance(24 * 3600)
+            assert (job.get_state(), job.get_progress().bytes_transferred) == (S.QUEUED, 0)
+            assert job.get_error_count() == 0
+        assert list(svc.network.requests) == []  # never even connected
+        svc.logon(dave)
+        svc.run_until_idle()
+        assert job.get_state() is S.TRANSFERRED
 
 
 # priorities: T11 -----------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ class Job(Job2Mixin, Job3Mixin, JobOptionsMixin):
         access=Access.WRITE,
     )
     def complete(self, caller: AccessToken) -> int:
-        return self._svc.complete(self._rec)
+        return self._svc.complete(self._rec, caller.user_sid)
 
     # IBackgroundCopyJob: getters ----------------------------------------------------------------
 

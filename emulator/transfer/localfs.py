@@ -67,6 +67,7 @@ LOCAL_FILE_FLAG = 0x1  # BG_TOKEN_LOCAL_FILE
 MAX_LINKS = 40  # symlinks followed in one name, as Linux's MAXSYMLINKS
 LISTINGS = 64  # directories whose folded listings are kept (LocalFileSystem._listings)
 NAMES = 1024  # parsed names kept (LocalFileSystem._names)
+OWNERS = 65536  # owners of completed files kept (LocalFileSystem._owners), the oldest dropped first
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
 _NOFOLLOW = os.O_NOFOLLOW
@@ -293,6 +294,10 @@ class LocalFileSystem:
         self._listings: Listings = {}
         # Names parsed and checked (_parsed), by the string given: bounded, the oldest dropped first.
         self._names: dict[str, _Name] = {}
+        # Who owns each file Complete made available, by (device, inode): ownership sits on the file, as
+        # on NTFS, so it follows a later rename. "The owner of the file is the user who made the call"
+        # (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete).
+        self._owners: dict[tuple[int, int], str] = {}
 
     # roots ----------------------------------------------------------------------------------------
 
@@ -840,9 +845,10 @@ class LocalFileSystem:
     def _before_rename(self, directory_fd: int, temp: str, dest: str) -> None:
         """A seam between Complete's checks and its rename (tests plant a symlink swap here)."""
 
-    def finalize(self, f: FileRecord) -> None:
+    def finalize(self, f: FileRecord, owner_sid: str | None = None) -> None:
         """Complete: the temp file replaces the local name, renamed relative to the directory descriptor
-        that was checked (raises LocalFileFault, an OSError-free BitsError, when the rename fails)."""
+        that was checked (raises LocalFileFault, an OSError-free BitsError, when the rename fails); the
+        renamed file belongs to ``owner_sid`` (the caller of Complete, see ``owner``)."""
         if f.temp_name is None:
             raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"{f.local_name!r} has no temporary file")
         temp = host_segment(_leaf(f.temp_name)[2])
@@ -856,8 +862,33 @@ class LocalFileSystem:
                     os.rename(temp, dest, src_dir_fd=fd, dst_dir_fd=fd)
             except OSError as exc:
                 raise fault_from_oserror(exc, f"cannot rename {f.temp_name!r}") from None
+            if owner_sid is not None:
+                self._own(os.stat(dest, dir_fd=fd, follow_symlinks=False), owner_sid)
         finally:
             _close(fd)
+
+    def _own(self, st: os.stat_result, owner_sid: str) -> None:
+        owners = self._owners
+        key = (st.st_dev, st.st_ino)
+        owners.pop(key, None)  # a file completed again moves to the newest end
+        if len(owners) >= OWNERS:
+            del owners[next(iter(owners))]  # bounded: a long-lived service does not grow with its history
+        owners[key] = owner_sid
+
+    def set_owner(self, name: str, owner_sid: str) -> None:
+        """Record ``owner_sid`` as the owner of the existing file ``name`` (the reply file Complete makes
+        available)."""
+        self._own(os.lstat(self.host_path(name)), owner_sid)
+
+    def owner(self, name: str | os.PathLike[str]) -> str | None:
+        """The SID of the user a Complete made the file ``name`` (a Windows or host path) available to — the
+        caller of Complete, not necessarily the job owner (Complete page) — or None for a file no Complete
+        of this service produced (ownership is kept in memory, for the last OWNERS files)."""
+        try:
+            st = os.lstat(self._any_path(name))
+        except OSError:
+            return None
+        return self._owners.get((st.st_dev, st.st_ino))
 
     def discard(self, f: FileRecord) -> bool:
         """Delete a file's temporary; False when it exists but cannot be deleted."""

@@ -939,8 +939,11 @@ class Scheduler:
         self._queue.change_state(rec, CANCEL)
         return int(hresults.S_OK if ok else hresults.BG_S_UNABLE_TO_DELETE_FILES)
 
-    def complete(self, rec: JobRecord) -> int:
-        """T29/T30: whole files are renamed over their local names, partial ones deleted."""
+    def complete(self, rec: JobRecord, caller_sid: str | None = None) -> int:
+        """T29/T30: whole files are renamed over their local names, partial ones deleted. The files made
+        available belong to ``caller_sid``, the caller of Complete (Complete page: an administrator who
+        completes another user's job owns the files; BITS 1.2 and earlier gave them to the job owner, a
+        version no profile has)."""
         queue = self._queue
         if rec.job_type is not DOWNLOAD and rec.state is not TRANSFERRED:
             raise BitsError(hresults.BG_E_INVALID_STATE, "uploads complete only when TRANSFERRED")
@@ -959,13 +962,15 @@ class Scheduler:
                     # https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete).
                     continue
                 try:
-                    self.filesystem.finalize(f)
+                    self.filesystem.finalize(f, caller_sid)
                 except OSError as exc:
                     # "If any rename fails: state stays TRANSFERRED, error returned" (T29).
                     raise BitsError(os_error_hresult(exc), f"cannot rename {f.temp_name}") from None
                 queue.update_file(rec, f, completed=True)
         else:
             upload.complete_upload(self.filesystem, self.replies, rec)
+            if caller_sid is not None and rec.job_type is JobType.UPLOAD_REPLY:
+                self.filesystem.set_owner(upload.reply_path(rec), caller_sid)
         queue.change_state(rec, COMPLETE)
         if not deleted:
             return int(hresults.BG_S_UNABLE_TO_DELETE_FILES)
