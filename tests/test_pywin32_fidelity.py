@@ -139,3 +139,42 @@ def test_wrappers_of_one_object_compare_equal_across_queryinterface(svc: BitsSer
     assert enum != job.EnumFiles()
     assert bcm != job and job != first
     assert job.QueryInterface(pythoncom.IID_IUnknown) == job.QueryInterface(bits.IID_IBackgroundCopyJob3)
+
+
+def test_cocreateinstance_converts_unkouter_before_any_com_work(layer: Pywin32) -> None:
+    """unkOuter is "The outer unknown, or None" (https://mhammond.github.io/pywin32/
+    pythoncom__CoCreateInstance_meth.html); pywin32 converts it before it calls CoCreateInstance, so a
+    Python object that is no COM object is a TypeError even for an unregistered CLSID or on a thread
+    without CoInitialize. A real COM object (or one holding it in ``_oleobj_``) reaches COM, and BITS
+    refuses aggregation (CLASS_E_NOAGGREGATION)."""
+    import threading
+
+    import pythoncom
+    from win32com.bits import bits
+
+    message = "^The Python instance can not be converted to a COM object$"
+    with pytest.raises(TypeError, match=message):
+        pythoncom.CoCreateInstance(bits.IID_IBackgroundCopyJob, object(), 4, bits.IID_IBackgroundCopyManager)
+    seen: list[str] = []
+
+    def worker() -> None:  # never calls CoInitialize
+        try:
+            pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, 5, 4, bits.IID_IBackgroundCopyManager)
+        except TypeError as exc:
+            seen.append(str(exc))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == ["The Python instance can not be converted to a COM object"]
+    bcm = pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, None, 4, bits.IID_IBackgroundCopyManager)
+
+    class Holder:
+        _oleobj_ = bcm
+
+    with pytest.raises(pythoncom.com_error) as exc:
+        pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, Holder(), 4, bits.IID_IBackgroundCopyManager)
+    assert exc.value.args == (-2147221232, "Class does not support aggregation (or class object is remote)", None, None)
+    with pytest.raises(pythoncom.com_error) as exc:  # an unregistered CLSID fails first in COM
+        pythoncom.CoCreateInstance(bits.IID_IBackgroundCopyJob, bcm, 4, bits.IID_IBackgroundCopyManager)
+    assert exc.value.hresult == -2147221164  # REGDB_E_CLASSNOTREG
