@@ -246,7 +246,7 @@ def test_getid_getjob_and_strings(bcm: Any) -> None:
         job.AddFile(None, "/x/a")
     with pytest.raises(TypeError, match="takes no keyword arguments"):
         job.SetDisplayName(val="x")
-    with pytest.raises(TypeError, match=r"^GetState\(\) takes no arguments \(1 given\)$"):
+    with pytest.raises(TypeError, match=r"^GetState\(\) takes exactly 0 arguments \(1 given\)$"):
         job.GetState(1)
     with pytest.raises(TypeError, match=r"^CreateJob\(\) takes exactly 2 arguments \(1 given\)$"):
         bcm.CreateJob("x")

@@ -178,14 +178,17 @@ class Process:
         self.security_set = True
 
     def create_instance(self, clsid: uuid.UUID, outer: Any, context: int, iid: uuid.UUID) -> Any:
+        # pywin32 converts unkOuter (a COM object, one with an ``_oleobj_``, or None) before it calls
+        # CoCreateInstance: a bad one is a TypeError whatever the CLSID and the thread's COM state.
+        com_object = isinstance(outer, w.PyIUnknown) or isinstance(getattr(outer, "_oleobj_", None), w.PyIUnknown)
+        if outer is not None and not com_object:
+            raise TypeError("The Python instance can not be converted to a COM object")
         self.require_apartment()
         version = MANAGER_CLSIDS.get(clsid)
         if version is None or version > self.service.profile.bits_version or not context & CLSCTX_LOCAL_SERVER:
             raise t.make_com_error(REGDB_E_CLASSNOTREG)  # BITS is a local server with these CLSIDs only
         if outer is not None:
-            if isinstance(outer, w.PyIUnknown):
-                raise t.make_com_error(w.CLASS_E_NOAGGREGATION)
-            raise TypeError("The Python instance can not be converted to a COM object")
+            raise t.make_com_error(w.CLASS_E_NOAGGREGATION)
         with w.com_call():
             manager = self.service.connect(self.token, blanket=self.blanket)
             native = manager if iid == w.IID_IBackgroundCopyManager else manager.query_interface(iid)

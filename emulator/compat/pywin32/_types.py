@@ -262,8 +262,8 @@ def parse(fname: str, fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any], o
     required, _, optional = fmt.partition("|")
     lo, hi = len(required), len(required) + len(optional)
     n = len(args)
-    if hi == 0 and n:
-        raise TypeError(f"{fname}() takes no arguments ({n} given)")
+    # CPython's PyArg_ParseTuple has one message for every count mismatch, a format without arguments
+    # included: ":GetState" given 1 gives "GetState() takes exactly 0 arguments (1 given)".
     if n < lo or n > hi:
         how = "exactly" if lo == hi else ("at least" if n < lo else "at most")
         count = lo if n < lo else hi

@@ -82,12 +82,13 @@ def com_call() -> Iterator[None]:
 class PyIUnknown:
     """Every interface object: ``QueryInterface(iid, useIID=None)``; a new wrapper per call."""
 
-    __slots__ = ("_native", "_process")
+    __slots__ = ("_ident", "_native", "_process")
     IID: ClassVar[uuid.UUID] = IID_IUnknown
 
     def __init__(self, process: Process, native: Any) -> None:
         self._process = process
         self._native = native
+        self._ident: object = None  # set by QueryInterface: the identity of the object it was asked on
 
     def _args(self, fname: str, fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         return parse(fname, fmt, args, kwargs, type(self).__name__)
@@ -96,6 +97,8 @@ class PyIUnknown:
         return f"<{type(self).__name__} at 0x{id(self):016X} with obj at 0x{id(self._native):016X}>"
 
     def _identity(self) -> object:
+        if self._ident is not None:
+            return self._ident
         get_id = getattr(self._native, "get_id", None)  # a job's COM identity outlives its wrappers
         if get_id is not None:
             try:
@@ -123,13 +126,31 @@ class PyIUnknown:
     def QueryInterface(self, *args: Any, **kwargs: Any) -> Any:
         values = self._args("QueryInterface", "O|O", args, kwargs)
         iid = t.as_iid(values[0])
-        target = t.as_iid(values[1]) if len(values) > 1 else iid
+        # useIID (https://mhammond.github.io/pywin32/PyIUnknown__QueryInterface_meth.html): None or the int
+        # 0 mean "not given", the int 1 means IID_IUnknown; it is only a fallback, used when no wrapper type
+        # is registered for ``iid``, so QueryInterface(IID_IBackgroundCopyJob2, IID_IUnknown) still gives a
+        # PyIBackgroundCopyJob2.
+        use = values[1] if len(values) > 1 else None
+        fallback: uuid.UUID | None
+        if use is None or (isinstance(use, int) and not use):
+            fallback = None
+        elif isinstance(use, int):
+            fallback = IID_IUnknown
+        else:
+            fallback = t.as_iid(use)
         if iid == IID_IClientSecurity and not isinstance(self._native, Policy):
             # The COM proxy, not BITS, implements IClientSecurity (CoSetProxyBlanket's interface).
             native: Any = self._native
         else:
             native = self._query(iid)
-        return self._process.make_wrapper(target, native, self)
+        target = fallback if fallback is not None and iid not in TYPE_BY_IID else iid
+        wrapper = self._process.make_wrapper(target, native, self)
+        # Another interface of the same COM object: a QueryInterface for IUnknown on any of an object's
+        # interfaces gives the same pointer (https://learn.microsoft.com/en-us/windows/win32/api/unknwn/
+        # nf-unknwn-iunknown-queryinterface(refiid_void)), which is what pywin32's == compares. The native API hands
+        # out a new interface object per QueryInterface, so the wrapper keeps the identity it was asked on.
+        wrapper._ident = self._identity()
+        return wrapper
 
 
 class PyIDispatch(PyIUnknown):
@@ -242,7 +263,10 @@ class PyIBackgroundCopyJob(PyIUnknown):
         return self._hresult("TakeOwnership", "take_ownership", args, kwargs)
 
     def GetId(self, *args: Any, **kwargs: Any) -> PyIID:
-        # pywin32 312 parses no arguments here at all: extra ones are ignored.
+        # pywin32 312 parses no arguments here at all: extra positional ones are ignored. Keywords never
+        # reach it: the method is METH_VARARGS, so CPython refuses them before the call.
+        if kwargs:
+            self._args("GetId", "", (), kwargs)
         with com_call():
             return PyIID(self._native.get_id())
 
