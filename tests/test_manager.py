@@ -304,3 +304,32 @@ def test_iterating_an_enumerator_fetches_in_chunks_emulator_choice(
     assert [getattr(r, "bits_method", "") for r in caplog.records if r.name == "emulator.calls"].count(
         "IEnumBackgroundCopyJobs::Next"
     ) == 1
+
+
+def test_queryinterface_on_an_enumerator_is_the_same_enumerator(svc: BitsService) -> None:
+    """QueryInterface hands out another pointer to the same object
+    (https://learn.microsoft.com/en-us/windows/win32/api/unknwn/nf-unknwn-iunknown-queryinterface(refiid_void)):
+    Next through either pointer moves the one position; Clone (IEnumBackgroundCopyJobs::Clone page) makes a
+    new enumerator whose position is its own. The same holds for file enumerators."""
+    from emulator.constants import IEnumBackgroundCopyFiles, IEnumBackgroundCopyJobs
+
+    mgr = svc.connect()
+    for i in range(4):
+        mgr.create_job(f"j{i}", JobType.DOWNLOAD)
+    e = mgr.enum_jobs()
+    again = e.query_interface(IEnumBackgroundCopyJobs)
+    assert [j.get_display_name() for j in e.next(1)] == ["j0"]
+    assert [j.get_display_name() for j in again.next(1)] == ["j1"]
+    clone = again.clone()
+    assert [j.get_display_name() for j in e.next(1)] == ["j2"]
+    assert [j.get_display_name() for j in clone.next(5)] == ["j2", "j3"]
+    again.reset()
+    assert [j.get_display_name() for j in e.next(1)] == ["j0"]
+
+    _, job = mgr.create_job("files", JobType.DOWNLOAD)
+    job.add_file_set([("http://server/a", "C:\\d\\a"), ("http://server/b", "C:\\d\\b")])
+    files = job.enum_files()
+    other = files.query_interface(IEnumBackgroundCopyFiles)
+    assert [f.get_remote_name() for f in files.next(1)] == ["http://server/a"]
+    assert [f.get_remote_name() for f in other.next(1)] == ["http://server/b"]
+    assert files.next(1) == []

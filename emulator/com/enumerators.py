@@ -35,22 +35,26 @@ R = TypeVar("R")
 
 
 class _Enumerator(ComObject, Generic[T, R]):
-    __slots__ = ("_items", "_pos")
+    __slots__ = ("_at", "_items")
 
-    def __init__(self, svc: Backend, proxy: Proxy, items: list[R], pos: int = 0) -> None:
+    def __init__(self, svc: Backend, proxy: Proxy, items: list[R], at: list[int] | None = None) -> None:
         self._svc = svc  # ComObject's fields, without the super().__init__ frame (as Job does)
         self._proxy = proxy
         self._items = items
-        self._pos = pos
+        # The position, in a cell shared by every pointer to this one COM object: QueryInterface hands out
+        # another pointer to the same enumerator (its Next moves both), Clone a new enumerator
+        # (https://learn.microsoft.com/en-us/windows/win32/api/unknwn/nf-unknwn-iunknown-queryinterface(refiid_void)).
+        self._at = [0] if at is None else at
 
     def _make(self, item: R) -> T:
         raise NotImplementedError
 
-    def _copy(self, pos: int) -> _Enumerator[T, R]:
+    def _copy(self, at: list[int]) -> _Enumerator[T, R]:
+        """Another pointer over the same snapshot whose position is the cell ``at``."""
         raise NotImplementedError
 
     def _clone(self) -> _Enumerator[T, R]:
-        return self._copy(self._pos)
+        return self._copy(self._at)  # QueryInterface: the same object, the same position
 
     # The COM methods. Their bodies are written once here and installed on each enumerator class with
     # that class's interface (the loop at the end of the module), so each is declared in the registry and
@@ -71,22 +75,25 @@ class _Enumerator(ComObject, Generic[T, R]):
         (docs/reference/readings.md#enumerator-args)."""
         if count == 0:
             raise BitsError(hresults.E_INVALIDARG, "Next needs a count of at least 1")
-        chunk = self._items[self._pos : self._pos + count]
-        self._pos += len(chunk)
+        at = self._at
+        pos = at[0]
+        chunk = self._items[pos : pos + count]
+        at[0] = pos + len(chunk)
         return [self._make(item) for item in chunk]
 
     def _skip(self, caller: AccessToken, count: int) -> int:
         """Returns S_OK when ``count`` items were skipped, S_FALSE when fewer remained."""
-        skipped = min(count, len(self._items) - self._pos)
-        self._pos += skipped
+        at = self._at
+        skipped = min(count, len(self._items) - at[0])
+        at[0] += skipped
         return int(hresults.S_OK if skipped == count else hresults.S_FALSE)
 
     def _reset(self, caller: AccessToken) -> None:
-        self._pos = 0
+        self._at[0] = 0
 
     def _clone_com(self, caller: AccessToken) -> _Enumerator[T, R]:
         """Same snapshot, same position, independent afterwards."""
-        return self._copy(self._pos)
+        return self._copy([self._at[0]])
 
     def _get_count(self, caller: AccessToken) -> int:
         return len(self._items)
@@ -128,8 +135,8 @@ class JobEnumerator(_Enumerator[Job, JobRecord]):
     def _make(self, item: JobRecord) -> Job:
         return Job(self._svc, self._proxy.spawn(), item)
 
-    def _copy(self, pos: int) -> JobEnumerator:
-        return JobEnumerator(self._svc, self._proxy.spawn(), self._items, pos)
+    def _copy(self, at: list[int]) -> JobEnumerator:
+        return JobEnumerator(self._svc, self._proxy.spawn(), self._items, at)
 
 
 class FileEnumerator(_Enumerator[File, FileRecord]):
@@ -146,16 +153,16 @@ class FileEnumerator(_Enumerator[File, FileRecord]):
         return super().query_interface(interface)
 
     def __init__(
-        self, svc: Backend, proxy: Proxy, job: JobRecord, items: list[FileRecord], pos: int = 0
+        self, svc: Backend, proxy: Proxy, job: JobRecord, items: list[FileRecord], at: list[int] | None = None
     ) -> None:
-        super().__init__(svc, proxy, items, pos)
+        super().__init__(svc, proxy, items, at)
         self._job = job
 
     def _make(self, item: FileRecord) -> File:
         return File(self._svc, self._proxy.spawn(), self._job, item)
 
-    def _copy(self, pos: int) -> FileEnumerator:
-        return FileEnumerator(self._svc, self._proxy.spawn(), self._job, self._items, pos)
+    def _copy(self, at: list[int]) -> FileEnumerator:
+        return FileEnumerator(self._svc, self._proxy.spawn(), self._job, self._items, at)
 
 
 for _cls, _iface in ((JobEnumerator, IEnumBackgroundCopyJobs), (FileEnumerator, IEnumBackgroundCopyFiles)):
