@@ -604,7 +604,7 @@ class JobStore:
         gone = self.conn.execute(
             "DELETE FROM jobs WHERE id=? RETURNING credentials != '[]' OR helper_sid IS NOT NULL", (job_id,)
         ).fetchall()
-        if any(row[0] for row in gone):
+        if gone and gone[0][0]:  # (one row at most: the id is the key)
             self._scrub = True  # the job's end takes its secrets with it, from the disk too
 
     def insert_files(self, job_key: str, files: Iterable[FileRecord]) -> None:

@@ -84,6 +84,9 @@ DOWNLOAD: Final = JobType.DOWNLOAD
 UPLOAD: Final = JobType.UPLOAD
 # Properties whose change moves a job's deadline or its place in the dispatch order.
 _RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
+# Cancel's results as plain ints, converted once (HResult's __int__ is Python code).
+_S_OK = int(hresults.S_OK)
+_S_UNABLE_TO_DELETE_FILES = int(hresults.BG_S_UNABLE_TO_DELETE_FILES)
 
 
 class Presence(Protocol):
@@ -937,7 +940,7 @@ class Scheduler:
         self._flows.pop(rec, None)
         ok = self.discard_files(rec)
         self._queue.change_state(rec, CANCEL)
-        return int(hresults.S_OK if ok else hresults.BG_S_UNABLE_TO_DELETE_FILES)
+        return _S_OK if ok else _S_UNABLE_TO_DELETE_FILES
 
     def complete(self, rec: JobRecord, caller_sid: str | None = None) -> int:
         """T29/T30: whole files are renamed over their local names, partial ones deleted. The files made
