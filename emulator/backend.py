@@ -375,7 +375,7 @@ class Backend:
             raise BitsError(hresults.BG_E_INVALID_STATE, "the reply transfer has started")
         if value:
             names.check_local_name(value)
-            self.filesystem.host_path(value)
+            self.filesystem.check_destination(value)
         self.queue.update(rec, reply_file_name=value or None)
 
     def reply_file_name(self, rec: JobRecord) -> str | None:

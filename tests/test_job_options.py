@@ -208,3 +208,20 @@ def test_acl_flags(job) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BitsError) as exc:
         job.set_file_acl_flags(0x10)
     assert _hr(exc) == E_INVALIDARG
+
+
+def test_client_certificate_name_lengths(job) -> None:  # type: ignore[no-untyped-def]
+    """SetClientCertificateByID / ByName pages
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/nf-bits2_5-ibackgroundcopyjobhttpoptions-setclientcertificatebyid):
+    the store name and the subject name are limited to 256 characters including the NUL, so 255 are accepted
+    and 256 give BG_E_STRING_TOO_LONG 0x80200021, the certificate unchanged."""
+    job.set_client_certificate_by_id(1, "s" * 255, b"\xab" * 20)
+    job.set_client_certificate_by_name(1, "MY", "n" * 255)
+    assert job.get_client_certificate() == (1, "MY", None, "n" * 255)
+    with pytest.raises(BitsError) as exc:
+        job.set_client_certificate_by_id(1, "s" * 256, b"\xab" * 20)
+    assert _hr(exc) == BG_E_STRING_TOO_LONG
+    with pytest.raises(BitsError) as exc:
+        job.set_client_certificate_by_name(1, "MY", "n" * 256)
+    assert _hr(exc) == BG_E_STRING_TOO_LONG
+    assert job.get_client_certificate() == (1, "MY", None, "n" * 255)

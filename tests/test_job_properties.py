@@ -334,3 +334,95 @@ def test_structures_are_immutable_models_issue_2(job: Job) -> None:
     p = job.get_progress()
     assert BG_SIZE_UNKNOWN == 0xFFFFFFFFFFFFFFFF
     assert (p.bytes_total, p.bytes_transferred, p.files_total, p.files_transferred) == (BG_SIZE_UNKNOWN, 0, 1, 0)
+
+
+BG_FILE_INFO_PAGE = "https://learn.microsoft.com/en-us/windows/win32/api/bits/ns-bits-bg_file_info"
+
+
+def test_local_name_of_exactly_max_path_units_is_accepted_bg_file_info(job: Job) -> None:
+    """BG_FILE_INFO page: "The path is limited to MAX_PATH, not including the null terminator" → a local
+    name of exactly 260 UTF-16 units (components of ordinary length) is accepted."""
+    local = "C:\\data\\" + "d" * 200 + "\\" + "f" * 51
+    assert len(local) == 260
+    job.add_file("http://example.com/f", local)
+    assert [f.get_local_name() for f in job.enum_files()] == [local]
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        "C:\\" + "g" * 256,  # longer than an NTFS component (255 units), still within MAX_PATH
+        "C:\\d\\" + "g" * 250 + "\u00e9" * 5,  # 255 units (260 bytes), in a directory that does not exist yet
+        "C:\\data\\" + "\u6f22" * 100,  # 100 units: 300 bytes of UTF-8, more than the host file system holds
+    ],
+)
+def test_local_name_component_the_sandbox_cannot_hold_is_e_invalidarg(job: Job, local: str) -> None:
+    """BG_FILE_INFO page (https://learn.microsoft.com/en-us/windows/win32/api/bits/ns-bits-bg_file_info)
+    limits the whole name to MAX_PATH only; a component the file system cannot hold is refused at AddFile with
+    E_INVALIDARG 0x80070057 (emulator choice, docs/reference/readings.md#long-component) — never an OSError —
+    and nothing is added."""
+    assert len(local) <= 260
+    with pytest.raises(BitsError) as exc:
+        job.add_file("http://example.com/f", local)
+    assert exc.value.hresult == E_INVALIDARG
+    assert job.get_progress().files_total == 0
+
+
+def test_reply_file_name_component_too_long_is_e_invalidarg(svc: BitsService) -> None:
+    """SetReplyFileName page (https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-setreplyfilename):
+    the name follows the local-name rules; a component the file system cannot hold → E_INVALIDARG (emulator
+    choice, docs/reference/readings.md#long-component), the name unchanged."""
+    _, job = svc.connect().create_job("ur", JobType.UPLOAD_REPLY)
+    with pytest.raises(BitsError) as exc:
+        job.set_reply_file_name("C:\\" + "r" * 257)
+    assert exc.value.hresult == E_INVALIDARG
+    assert job.get_reply_file_name() is None
+
+
+def test_notify_cmd_line_limits_setnotifycmdline_page(job: Job) -> None:
+    """SetNotifyCmdLine page (https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-setnotifycmdline):
+    program ≤ MAX_PATH (260), parameters ≤ 4,000 characters; beyond → BG_E_STRING_TOO_LONG 0x80200021."""
+    program = "C:\\" + "p" * 257
+    job.set_notify_cmd_line(program, "a" * 4000)
+    assert job.get_notify_cmd_line() == (program, "a" * 4000)
+    with pytest.raises(BitsError) as exc:
+        job.set_notify_cmd_line("C:\\" + "p" * 258, "")
+    assert exc.value.hresult == BG_E_STRING_TOO_LONG
+    with pytest.raises(BitsError) as exc:
+        job.set_notify_cmd_line(program, "a" * 4001)
+    assert exc.value.hresult == BG_E_STRING_TOO_LONG
+    assert job.get_notify_cmd_line() == (program, "a" * 4000)
+
+
+def test_credential_lengths_bits_return_values(job: Job) -> None:
+    """BITS return values (https://learn.microsoft.com/en-us/windows/win32/bits/bits-return-values): user name
+    ≤ 300 characters, password ≤ 65,535; beyond → BG_E_USERNAME_TOO_LARGE 0x80200025 /
+    BG_E_PASSWORD_TOO_LARGE 0x80200026."""
+    job.set_credentials(1, 1, "u" * 300, "p" * 65535)
+    with pytest.raises(BitsError) as exc:
+        job.set_credentials(1, 1, "u" * 301, "p")
+    assert exc.value.hresult == 0x80200025
+    with pytest.raises(BitsError) as exc:
+        job.set_credentials(1, 1, "u", "p" * 65536)
+    assert exc.value.hresult == 0x80200026
+
+
+def test_new_job_http_and_job3_job4_defaults(svc: BitsService, job: Job) -> None:
+    """Defaults of a new job (docs/reference/limits.md#defaults): MaximumDownloadTime 7,776,000 s
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyjob4-setmaximumdownloadtime),
+    file ACL flags 0 (GetFileACLFlags page), security flags 0 (SetSecurityFlags page), no custom headers
+    (GetCustomHeaders: S_FALSE → None), no client certificate (GetClientCertificate: RPC_X_BAD_STUB_DATA
+    0x800706F7), notify command line ("", "") (GetNotifyCmdLine page), HTTP method GET for downloads and
+    BITS_POST for uploads (https://learn.microsoft.com/en-us/windows/win32/api/bits10_2/nf-bits10_2-ibackgroundcopyjobhttpoptions2-gethttpmethod)."""
+    assert job.get_maximum_download_time() == 7_776_000
+    assert job.get_file_acl_flags() == 0
+    assert job.get_security_flags() == 0
+    assert job.get_custom_headers() is None
+    with pytest.raises(BitsError) as exc:
+        job.get_client_certificate()
+    assert exc.value.hresult == 0x800706F7
+    assert job.get_notify_cmd_line() == ("", "")
+    assert job.get_http_method() == "GET"
+    mgr = svc.connect()
+    for job_type in (JobType.UPLOAD, JobType.UPLOAD_REPLY):
+        assert mgr.create_job("up", job_type)[1].get_http_method() == "BITS_POST"

@@ -333,3 +333,22 @@ def test_queryinterface_on_an_enumerator_is_the_same_enumerator(svc: BitsService
     assert [f.get_remote_name() for f in files.next(1)] == ["http://server/a"]
     assert [f.get_remote_name() for f in other.next(1)] == ["http://server/b"]
     assert files.next(1) == []
+
+
+# The BITS codes bitsmsg.h defines, written out from the table of
+# https://learn.microsoft.com/en-us/windows/win32/bits/bits-return-values and docs/reference/return-codes.md:
+# 0x80200001–0x80200076 without the unused ranges 0x2F–0x3D, 0x4A–0x4F, 0x5A–0x5F and the low words that
+# are success codes (BG_S_* 0x06, 0x17, 0x1A, 0x2A, 0x55).
+_UNUSED_BITS_LOW_WORDS = {0x06, 0x17, 0x1A, 0x2A, 0x55, *range(0x2F, 0x3E), *range(0x4A, 0x50), *range(0x5A, 0x60)}
+BITS_ERROR_CODES = [0x80200000 + low for low in range(0x01, 0x77) if low not in _UNUSED_BITS_LOW_WORDS]
+BITS_SUCCESS_CODES = [0x00200006, 0x00200017, 0x0020001A, 0x0020002A, 0x00200055]
+
+
+def test_every_bits_code_has_an_english_description(svc: BitsService) -> None:
+    """GetErrorDescription page (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopymanager-geterrordescription):
+    each of the 86 BG_E_* codes and 5 BG_S_* codes has a message text, returned followed by CRLF."""
+    assert len(BITS_ERROR_CODES) == 86
+    mgr = svc.connect()
+    for code in [*BITS_ERROR_CODES, *BITS_SUCCESS_CODES]:
+        desc = mgr.get_error_description(code, 0x0409)
+        assert desc.endswith("\r\n") and desc.strip(), hex(code)

@@ -68,6 +68,7 @@ MAX_LINKS = 40  # symlinks followed in one name, as Linux's MAXSYMLINKS
 LISTINGS = 64  # directories whose folded listings are kept (LocalFileSystem._listings)
 NAMES = 1024  # parsed names kept (LocalFileSystem._names)
 OWNERS = 65536  # owners of completed files kept (LocalFileSystem._owners), the oldest dropped first
+_HOST_NAME_MAX = 255  # bytes in one name component (NAME_MAX of the usual Linux and macOS file systems)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
 _NOFOLLOW = os.O_NOFOLLOW
@@ -648,6 +649,12 @@ class LocalFileSystem:
 
     def check_destination(self, local_name: str) -> str:
         """The local name as stored; raises E_INVALIDARG / E_ACCESSDENIED for names the sandbox refuses."""
+        # A component longer than the host file system holds (255 bytes; NTFS allows 255 UTF-16 units, so
+        # such a name is one Windows refuses too, or one the sandbox cannot place) is refused here, whether
+        # or not its directory exists yet, instead of an OSError later (emulator choice,
+        # docs/reference/readings.md#long-component).
+        if any(len(os.fsencode(seg)) > _HOST_NAME_MAX for seg in self._parsed(local_name).segs):
+            raise BitsError(hresults.E_INVALIDARG, "a component of the local name is too long")
         self.host_path(local_name)
         return local_name
 
