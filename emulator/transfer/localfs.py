@@ -653,8 +653,10 @@ class LocalFileSystem:
         # such a name is one Windows refuses too, or one the sandbox cannot place) is refused here, whether
         # or not its directory exists yet, instead of an OSError later (emulator choice,
         # docs/reference/readings.md#long-component).
-        if any(len(os.fsencode(seg)) > _HOST_NAME_MAX for seg in self._parsed(local_name).segs):
-            raise BitsError(hresults.E_INVALIDARG, "a component of the local name is too long")
+        for seg in self._parsed(local_name).segs:
+            # (encoded only when it could be too long: at most 4 bytes per character, so 63 never are)
+            if len(seg) > _HOST_NAME_MAX // 4 and len(os.fsencode(seg)) > _HOST_NAME_MAX:
+                raise BitsError(hresults.E_INVALIDARG, "a component of the local name is too long")
         self.host_path(local_name)
         return local_name
 
