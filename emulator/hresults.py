@@ -163,6 +163,9 @@ ERROR_SHARING_VIOLATION: Final = _h(
 )
 E_INVALIDARG: Final = _h(0x80070057, "E_INVALIDARG", "The parameter is incorrect.")
 ERROR_DISK_FULL: Final = _h(0x80070070, "ERROR_DISK_FULL", "There is not enough space on the disk.")
+ERROR_FILENAME_EXCED_RANGE: Final = _h(
+    0x800700CE, "ERROR_FILENAME_EXCED_RANGE", "The filename or extension is too long."
+)
 ERROR_INVALID_NAME: Final = _h(
     0x8007007B,
     "ERROR_INVALID_NAME",

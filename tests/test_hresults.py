@@ -210,6 +210,7 @@ EXPECTED: list[tuple[str, str, int]] = [
     (BRIEF, "ERROR_WINHTTP_TIMEOUT", 0x80072EE2),
     (BRIEF, "ERROR_DISK_FULL", 0x80070070),
     (BRIEF, "ERROR_SHARING_VIOLATION", 0x80070020),
+    (BRIEF, "ERROR_FILENAME_EXCED_RANGE", 0x800700CE),
 ]
 
 # docs/reference/return-codes.md#http: bitsmsg.h defines 100, 101, 200–206, 300–305, 307, 400–417, 449, 500–505.

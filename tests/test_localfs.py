@@ -195,3 +195,25 @@ def test_the_system_drive_root_exists_in_the_sandbox_the_service_makes() -> None
         assert job.get_state() is JobState.TRANSFERRED
         assert job.complete() == 0
         assert svc.filesystem.host_path("C:\\f.bin").read_bytes() == b"root"
+
+
+def test_host_errors_map_to_windows_codes_never_to_their_errno_read_as_win32() -> None:
+    """One errno → HRESULT mapping for the sandbox and the scheduler (HRESULT_FROM_WIN32 of the Win32 error
+    Windows reports; our reading for the host errors). An errno is never taken for a Win32 code: ENAMETOOLONG
+    (36) is ERROR_FILENAME_EXCED_RANGE 0x800700CE, not 0x80070024 (ERROR_SHARING_BUFFER_EXCEEDED); what is
+    not mapped is access denied. A LocalFileFault's errno gives its own HRESULT back."""
+    import errno as e
+
+    from emulator.transfer.localfs import LocalFileFault, fault_from_oserror, os_error_hresult
+
+    expected = {
+        e.ENOENT: 0x80070002, e.ENOTDIR: 0x80070003, e.ENOSPC: 0x80070070, e.EDQUOT: 0x80070070,
+        e.ENAMETOOLONG: 0x800700CE, e.EBUSY: 0x80070020, e.ETXTBSY: 0x80070020, e.ENOMEM: 0x8007000E,
+        e.EACCES: 0x80070005, e.EPERM: 0x80070005, e.EROFS: 0x80070005, e.ELOOP: 0x80070005, e.EIO: 0x80070005,
+        e.EEXIST: 0x80070005, e.EISDIR: 0x80070005,
+    }
+    for code, hresult in expected.items():
+        assert os_error_hresult(OSError(code, "x")) == hresult, e.errorcode[code]
+        fault = fault_from_oserror(OSError(code, "x"), "what")
+        assert fault.hresult == hresult and os_error_hresult(fault) == hresult
+    assert LocalFileFault(0x800700CE).errno == e.ENAMETOOLONG

@@ -168,6 +168,21 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "files",
+        "the Win32 error of a local-file fault the host file system reports",
+        "HRESULT_FROM_WIN32 of Windows' error for the same failure (ENOENT 0x80070002, ENOTDIR 0x80070003, "
+        "ENOSPC 0x80070070, ENAMETOOLONG 0x800700CE, EBUSY 0x80070020…); any other errno E_ACCESSDENIED",
+        "transfer/localfs.py",
+        "host-errors",
+    ),
+    Reading(
+        "files",
+        "a local name within MAX_PATH with a component longer than the file system holds",
+        "E_INVALIDARG at AddFile / AddFileSet / AddFileWithRanges / SetReplyFileName (over 255 bytes in UTF-8)",
+        "transfer/localfs.py",
+        "long-component",
+    ),
+    Reading(
+        "files",
         "the hidden attribute of the temporary file",
         "a leading dot: `.BIT<hex>.tmp`",
         "transfer/localfs.py",

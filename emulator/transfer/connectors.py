@@ -21,8 +21,8 @@ from ..domain.names import RemoteKind, remote_kind
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from . import http_loopback, ranges, upload
-from .flow import Failure, Flow, http_failure, os_error_hresult
-from .localfs import LocalFileSystem
+from .flow import Failure, Flow, http_failure
+from .localfs import LocalFileSystem, os_error_hresult
 from .network import FakeNetwork
 
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit

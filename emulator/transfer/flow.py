@@ -10,7 +10,6 @@ Connectors (fake HTTP, loopback HTTP, local files, uploads) fill a flow and retu
 
 from __future__ import annotations
 
-import errno
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -20,6 +19,7 @@ from ..clock import NS
 from ..constants import ErrorContext
 from ..domain.records import FileRecord
 from ..hresults import BitsError
+from .localfs import os_error_hresult
 from .network import Resource, status_is_fatal
 
 
@@ -96,22 +96,6 @@ def http_failure(status: int, f: FileRecord) -> Failure:
         file=f,
         protocol="http",
     )
-
-
-def os_error_hresult(exc: OSError) -> int:
-    """A local-file fault as the Win32 error Windows reports (HRESULT_FROM_WIN32)."""
-    by_errno = {
-        errno.ENOENT: hresults.ERROR_FILE_NOT_FOUND,
-        errno.ENOTDIR: hresults.ERROR_PATH_NOT_FOUND,
-        errno.ENOSPC: hresults.ERROR_DISK_FULL,
-        errno.EDQUOT: hresults.ERROR_DISK_FULL,
-        errno.EACCES: hresults.E_ACCESSDENIED,
-        errno.EPERM: hresults.E_ACCESSDENIED,
-        errno.EROFS: hresults.E_ACCESSDENIED,
-        errno.ELOOP: hresults.E_ACCESSDENIED,
-    }
-    code = by_errno.get(exc.errno or 0)
-    return int(code) if code is not None else int(hresults.hresult_from_win32(exc.errno or 5))
 
 
 def local_file_failure(exc: BitsError | OSError, f: FileRecord | None) -> Failure:

@@ -88,28 +88,37 @@ class LocalFileFault(BitsError, OSError):
         self.errno = _ERRNO_OF.get(self.hresult, errno.EACCES)
 
 
-_ERRNO_OF = {
-    int(hresults.ERROR_FILE_NOT_FOUND): errno.ENOENT,
-    int(hresults.ERROR_PATH_NOT_FOUND): errno.ENOTDIR,
-    int(hresults.ERROR_DISK_FULL): errno.ENOSPC,
-    int(hresults.E_ACCESSDENIED): errno.EACCES,
+# A host file-system error as the Win32 error Windows reports for the same failure (HRESULT_FROM_WIN32).
+# Every other errno — EACCES, EPERM, EROFS, ELOOP (a symlink where a file must be), EISDIR, EMLINK … —
+# is access denied, what Windows says when the sandbox's rules or the host refuse a file (our reading).
+_BY_ERRNO: dict[int, int] = {
+    errno.ENOENT: int(hresults.ERROR_FILE_NOT_FOUND),
+    errno.ENOTDIR: int(hresults.ERROR_PATH_NOT_FOUND),
+    errno.ENOSPC: int(hresults.ERROR_DISK_FULL),
+    errno.EDQUOT: int(hresults.ERROR_DISK_FULL),
+    errno.ENAMETOOLONG: int(hresults.ERROR_FILENAME_EXCED_RANGE),
+    errno.EBUSY: int(hresults.ERROR_SHARING_VIOLATION),
+    errno.ETXTBSY: int(hresults.ERROR_SHARING_VIOLATION),
+    errno.ENOMEM: int(hresults.E_OUTOFMEMORY),
 }
 
 
+# A fault's errno, back from its HRESULT (the first errno of each in _BY_ERRNO): os_error_hresult gives
+# the fault's own HRESULT again.
+_ERRNO_OF = {hr: code for code, hr in reversed(_BY_ERRNO.items())} | {int(hresults.E_ACCESSDENIED): errno.EACCES}
+
+
+def os_error_hresult(exc: OSError) -> int:
+    """The HRESULT of a local-file fault (one mapping for the sandbox and the scheduler; never the errno
+    itself read as a Win32 code: ENAMETOOLONG, 36, is not ERROR_SHARING_BUFFER_EXCEEDED)."""
+    return _BY_ERRNO.get(exc.errno or 0, int(hresults.E_ACCESSDENIED))
+
+
 def fault_from_oserror(exc: OSError, what: str) -> LocalFileFault:
-    """The HRESULT Windows gives for the same local-file failure (the scheduler's mapping, errno by errno)."""
+    """The HRESULT Windows gives for the same local-file failure (``os_error_hresult``)."""
     if isinstance(exc, LocalFileFault):
         return exc
-    code = exc.errno
-    if code == errno.ENOENT:
-        hr: hresults.HResult | int = hresults.ERROR_FILE_NOT_FOUND
-    elif code == errno.ENOTDIR:
-        hr = hresults.ERROR_PATH_NOT_FOUND
-    elif code in (errno.ENOSPC, errno.EDQUOT):
-        hr = hresults.ERROR_DISK_FULL
-    else:  # EACCES, EPERM, EROFS, ELOOP (a symlink where a file must be), EMLINK …
-        hr = hresults.E_ACCESSDENIED
-    return LocalFileFault(hr, f"{what}: {exc.strerror or exc}")
+    return LocalFileFault(os_error_hresult(exc), f"{what}: {exc.strerror or exc}")
 
 
 def host_segment(name: str) -> str:

@@ -69,8 +69,8 @@ from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
 from . import connectors, ranges, upload
-from .flow import Failure, Flow, local_file_failure, os_error_hresult
-from .localfs import LocalFileSystem
+from .flow import Failure, Flow, local_file_failure
+from .localfs import LocalFileSystem, os_error_hresult
 from .network import FakeNetwork
 from .notifications import Notifier
 
