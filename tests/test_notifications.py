@@ -223,6 +223,123 @@ def test_modification_on_property_change(svc: BitsService, tmp_path: Path) -> No
     assert cb.names() == ["JobModification"]
 
 
+class FailsFirstFile(Recorder):
+    """FileTransferred fails (E_FAIL) the first ``times`` times it is called."""
+
+    def __init__(self, times: int = 1) -> None:
+        super().__init__()
+        self.file_failures = times
+
+    def FileTransferred(self, job: Job, file: Any) -> int:  # noqa: N802
+        self.calls.append(("FileTransferred", file.get_remote_name()))
+        if self.file_failures:
+            self.file_failures -= 1
+            return -2147467259  # E_FAIL
+        return 0
+
+
+FILE_TRANSFERRED_PAGE = (
+    "https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopycallback2-filetransferred"
+)
+
+
+def test_a_failed_file_transferred_holds_back_the_next_file_and_job_transferred(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    """FILE_TRANSFERRED_PAGE: "For a job, FileTransferred callbacks are serialized. BITS will not dispatch a
+    callback for the next file in the job until the current callback returns successfully", and they "are
+    dispatched before JobTransferred". The first file's callback fails: nothing else of the job is
+    dispatched until its retry (after the emulator's 60 s) succeeds, then the second file, then the job."""
+    svc.network.register("http://server/1", b"1" * 10)
+    svc.network.register("http://server/2", b"2" * 10)
+    flags = NotifyFlags.JOB_TRANSFERRED | NotifyFlags.FILE_TRANSFERRED
+    job = job_with(svc, tmp_path, "http://server/1", "http://server/2", flags=flags)
+    cb = FailsFirstFile()
+    job.set_notify_interface(cb)
+    job.resume()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert cb.calls == [("FileTransferred", "http://server/1")]
+    svc.advance(59)
+    assert cb.calls == [("FileTransferred", "http://server/1")]
+    svc.advance(1)  # RETRY_SECONDS
+    assert cb.calls == [
+        ("FileTransferred", "http://server/1"),
+        ("FileTransferred", "http://server/1"),
+        ("FileTransferred", "http://server/2"),
+        ("JobTransferred", JobState.TRANSFERRED),
+    ]
+    svc.advance(3600)
+    assert len(cb.calls) == 4
+
+
+def test_a_failed_file_transferred_holds_back_job_error(svc: BitsService, tmp_path: Path) -> None:
+    """FILE_TRANSFERRED_PAGE: FileTransferred callbacks "are dispatched before JobTransferred and JobError
+    callbacks" — the second file fails for good (404) while the first file's callback waits for its retry."""
+    svc.network.register("http://server/1", b"1" * 10)
+    svc.network.register("http://server/2", status=404)
+    job = job_with(
+        svc, tmp_path, "http://server/1", "http://server/2", flags=NotifyFlags.JOB_ERROR | NotifyFlags.FILE_TRANSFERRED
+    )
+    cb = FailsFirstFile()
+    job.set_notify_interface(cb)
+    job.resume()
+    assert job.get_state() is JobState.ERROR
+    assert cb.names() == ["FileTransferred"]
+    svc.advance(60)
+    assert cb.calls == [
+        ("FileTransferred", "http://server/1"),
+        ("FileTransferred", "http://server/1"),
+        ("JobError", 0x80190194),  # BG_E_HTTP_ERROR_404
+    ]
+
+
+def test_a_new_callback_gets_the_held_notifications_in_order(svc: BitsService, tmp_path: Path) -> None:
+    """SetNotifyInterface while a FileTransferred waits for its retry: the new callback gets it at once, then
+    what it held back, in order (FILE_TRANSFERRED_PAGE; the last caller of SetNotifyInterface wins,
+    https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-setnotifyinterface)."""
+    svc.network.register("http://server/1", b"1" * 10)
+    svc.network.register("http://server/2", b"2" * 10)
+    flags = NotifyFlags.JOB_TRANSFERRED | NotifyFlags.FILE_TRANSFERRED
+    job = job_with(svc, tmp_path, "http://server/1", "http://server/2", flags=flags)
+    first = FailsFirstFile(times=10)
+    job.set_notify_interface(first)
+    job.resume()
+    job.get_state()
+    second = Recorder()
+    job.set_notify_interface(second)
+    job.get_state()
+    assert first.calls == [("FileTransferred", "http://server/1")]
+    assert second.calls == [
+        ("FileTransferred", "http://server/1"),
+        ("FileTransferred", "http://server/2"),
+        ("JobTransferred", JobState.TRANSFERRED),
+    ]
+
+
+def test_a_callback_without_file_transferred_still_gets_job_transferred(svc: BitsService, tmp_path: Path) -> None:
+    """Emulator choice: FileTransferred belongs to IBackgroundCopyCallback2; an object with only the
+    IBackgroundCopyCallback methods (pywin32's callback sink is one) cannot receive it even with
+    BG_NOTIFY_FILE_TRANSFERRED set, so it is neither retried nor holds JobTransferred back."""
+
+    class Plain:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def JobTransferred(self, job: Job) -> int:  # noqa: N802
+            self.calls.append("JobTransferred")
+            return 0
+
+    svc.network.register("http://server/1", b"1" * 10)
+    job = job_with(svc, tmp_path, "http://server/1", flags=NotifyFlags.JOB_TRANSFERRED | NotifyFlags.FILE_TRANSFERRED)
+    cb = Plain()
+    job.set_notify_interface(cb)
+    job.resume()
+    job.get_state()
+    svc.advance(3600)
+    assert cb.calls == ["JobTransferred"]
+    assert svc.notifications.next_retry() is None
+
+
 # command lines (SetNotifyCmdLine) -------------------------------------------------------------------------
 
 

@@ -197,6 +197,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "callbacks",
+        "FileTransferred for an object without a FileTransferred method",
+        "not delivered and not retried (the object is no IBackgroundCopyCallback2), so it holds back nothing",
+        "transfer/notifications.py",
+        "notifications",
+    ),
+    Reading(
+        "callbacks",
         "running the notify command line",
         "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner` "
         "(rerun after MinimumRetryDelay while it returns non-zero; without a runner, no rerun)",

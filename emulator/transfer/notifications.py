@@ -6,7 +6,9 @@ JobModification for a change *into* ERROR or TRANSFERRED. JobTransferred, JobErr
 are kept until delivered: registered late, the callback still gets them once; a callback that fails
 (raises, or returns a negative HRESULT) gets them again after ``RETRY_SECONDS`` — or, when a command
 line is registered, the command line runs instead (never for service-account jobs), and runs again after
-MinimumRetryDelay while the runner returns a non-zero exit code. BG_NOTIFY_DISABLE suppresses everything.
+MinimumRetryDelay while the runner returns a non-zero exit code. FileTransferred callbacks of a job are
+serialized and come before its JobTransferred/JobError: while one waits for its retry, the job's later
+FileTransferred, JobTransferred and JobError wait behind it. BG_NOTIFY_DISABLE suppresses everything.
 
 A callback is any object with the COM method names (``JobTransferred(job)``, ``JobError(job, error)``,
 ``JobModification(job, reserved)``, ``FileTransferred(job, file)``, ``FileRangesTransferred(job, file,
@@ -80,6 +82,8 @@ JOB_TRANSFERRED: Final = Kind.JOB_TRANSFERRED
 JOB_ERROR: Final = Kind.JOB_ERROR
 JOB_MODIFICATION: Final = Kind.JOB_MODIFICATION
 FILE_RANGES_TRANSFERRED: Final = Kind.FILE_RANGES_TRANSFERRED
+# The kinds a failed FileTransferred holds back until it succeeds (see Notifier._blocking).
+_SERIAL: Final = frozenset({FILE_TRANSFERRED, JOB_TRANSFERRED, JOB_ERROR})
 
 
 @dataclass(slots=True, eq=False)
@@ -101,6 +105,13 @@ class Notifier:
         # The same deque, for the scheduler's catch-up: "anything to deliver?" without a call.
         self.outbox = self._queue
         self._waiting: dict[uuid.UUID, list[Note]] = {}  # undelivered, for late registration or retry
+        # A job's FileTransferred that failed and waits for its retry, and the job's notes held behind it
+        # (_SERIAL kinds): "BITS will not dispatch a callback for the next file in the job until the current
+        # callback returns successfully", and FileTransferred callbacks "are dispatched before JobTransferred
+        # and JobError callbacks" (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/
+        # nf-bits3_0-ibackgroundcopycallback2-filetransferred).
+        self._blocking: dict[uuid.UUID, Note] = {}
+        self._held: dict[uuid.UUID, list[Note]] = {}
         self._proxies: dict[uuid.UUID, Any] = {}
         self._modified: set[uuid.UUID] = set()
         # failed notifications waiting for their retry: (not_before, seq, note), stale once delivered
@@ -166,6 +177,8 @@ class Notifier:
         """The job left the queue (Complete, Cancel): nothing of it is delivered any more."""
         for note in self._waiting.pop(job_id, ()):
             note.not_before = 0  # its retry entry goes stale
+        self._blocking.pop(job_id, None)
+        self._held.pop(job_id, None)
         self._proxies.pop(job_id, None)
         self._modified.discard(job_id)
 
@@ -224,17 +237,34 @@ class Notifier:
             return state is ERROR_STATE
         return True
 
+    def _unblock(self, job_id: uuid.UUID) -> None:
+        """The job's failed FileTransferred is done with: what waited behind it goes next, in its order."""
+        del self._blocking[job_id]
+        held = self._held.pop(job_id, None)
+        if held:
+            self._queue.extendleft(reversed(held))
+
     def _deliver(self, note: Note, t: int) -> None:
         rec = note.job
+        blocker = self._blocking.get(rec.id) if self._blocking else None
         # Plain ints: IntFlag's ``&`` (and Enum's ``value`` property) run Python code on every delivery.
         flags = int(rec.notify_flags)
         if flags & _DISABLE or not flags & int(note.kind._value_[2]) or not self._current(note):
+            if note is blocker:
+                self._unblock(rec.id)  # no longer to be delivered: it holds nothing back any more
+            return
+        if blocker is not None and note is not blocker and note.kind in _SERIAL:
+            self._held.setdefault(rec.id, []).append(note)  # behind the job's failed FileTransferred
             return
         callback = rec.notify_interface
         durable = note.kind not in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED)
         if note.command and self._command_line(rec, note, "rerun: the last run exited non-zero", t):
             return  # (a callback that failed is not called again: the command line runs instead)
         if callback is None:
+            if note is blocker:
+                # The callback was removed: the file's note waits for the next one (below), and what it
+                # held back follows it there, or goes to the command line, in order.
+                self._unblock(rec.id)
             # (``not rec.notify_program``: _command_line's own refusal, tested here without the call for the
             # usual job, which has neither a callback nor a command line)
             if durable and (not rec.notify_program or not self._command_line(rec, note, "no callback registered", t)):
@@ -242,8 +272,12 @@ class Notifier:
             return
         if self._call(callback, note, t):
             self.delivered.append((note.kind.com_name, rec.id))
+            if note is blocker:
+                self._unblock(rec.id)
             return
         if durable and not self._command_line(rec, note, "the callback failed", t):
+            if note.kind is FILE_TRANSFERRED:
+                self._blocking[rec.id] = note
             self._retry(rec, note, t + _RETRY_NS)
 
     def _retry(self, rec: JobRecord, note: Note, at: int) -> None:
@@ -255,8 +289,10 @@ class Notifier:
     def _call(self, callback: object, note: Note, t: int) -> bool:
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
-            # an object without the method: nothing to call
-            return note.kind in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED)
+            # An object without the method: nothing to call. FileTransferred (FileRangesTransferred) belongs to
+            # IBackgroundCopyCallback2 (3): an object without it is an IBackgroundCopyCallback (pywin32's sink
+            # is one), to which BITS cannot deliver it — so it is not retried, and it holds nothing back.
+            return note.kind in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED, FILE_TRANSFERRED)
         views = self._views
         rec = note.job
         registrant = self._proxies.get(rec.id)
