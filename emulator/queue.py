@@ -23,6 +23,7 @@ from .events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChange
 from .identity.tokens import AccessToken
 from .store.repository import JobStore, credentials_column, error_columns, helper_columns
 
+_ERROR_ENDS = tuple(states.ERROR_OBJECT_ENDS)
 _FINAL = tuple(FINAL_STATES)  # ``in`` by identity, without Enum.__hash__ (Python code) per check
 _PERSISTED_ENUMS = (JobState, JobType, JobPriority)
 # Job GUIDs: random (version 4) GUIDs, as BITS makes them. ``uuid.uuid4()`` costs a system call and the
@@ -337,6 +338,8 @@ class JobQueue:
         now = self.clock.time()  # one reading: nothing moves the clock inside this call
         if new is TRANSFERRED and old is not TRANSFERRED:
             changes.setdefault("transferred_at", now)
+        if rec.error is not None and new in _ERROR_ENDS:
+            changes.setdefault("error", None)  # the GetError page: gone once the job transfers again
         if new in _FINAL:
             with self.store.transaction():
                 self.store.delete_job(rec.key)

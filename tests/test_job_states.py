@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from emulator import BitsError, BitsService, Job, JobState, JobType
+from emulator import BitsError, BitsService, ErrorContext, Job, JobState, JobType
 
 BG_E_NOT_FOUND = 0x80200001
 BG_E_INVALID_STATE = 0x80200002
@@ -236,16 +236,41 @@ def test_error_object_bits_core_2_10(svc: BitsService) -> None:
     assert job.get_error_count() == 1
 
 
-def test_resume_from_error_queues_and_drops_the_error_bits_core_3_3(svc: BitsService) -> None:
-    """T4 (docs/reference/states.md#t4): ERROR → Resume → QUEUED (retried); GetError is then unavailable (0x8020000F);
-    ErrorCount is never reset."""
+@pytest.mark.svc(clock="manual", sandbox=True)
+def test_resume_from_error_keeps_the_error_until_the_job_transfers_bits_core_3_3(svc: BitsService) -> None:
+    """T4 (docs/reference/states.md#t4) and the GetError page: ERROR → Resume → QUEUED (retried); the error
+    object stays available until the job enters TRANSFERRING, then GetError is 0x8020000F
+    (BG_E_ERROR_INFORMATION_UNAVAILABLE); ErrorCount is never reset."""
+    svc.filesystem.makedirs("C:\\data")
+    # 1 s of CONNECTING, then 10 s of TRANSFERRING
+    svc.network.register("http://example.com/f", b"x" * 10, rate=1, latency=1)
     job = _errored(svc)
+    job.suspend()
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x80190194)  # Suspend keeps it
     job.resume()
-    assert job.get_state() is not JobState.ERROR
+    assert job.get_state() is JobState.CONNECTING  # (QUEUED, then at once CONNECTING)
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x80190194)  # still there
+    svc.advance(1)
+    assert job.get_state() is JobState.TRANSFERRING
     with pytest.raises(BitsError) as exc:
         job.get_error()
     assert exc.value.hresult == BG_E_ERROR_INFORMATION_UNAVAILABLE
-    assert job.get_error_count() >= 1
+    assert job.get_error_count() == 1
+    svc.advance(10)
+    assert job.get_state() is JobState.TRANSFERRED
+    with pytest.raises(BitsError) as exc:
+        job.get_error()
+    assert exc.value.hresult == BG_E_ERROR_INFORMATION_UNAVAILABLE
+
+
+def test_an_errored_job_that_is_cancelled_has_no_error_object(svc: BitsService) -> None:
+    """A final job has left the queue (emulator's reading, docs/reference/states.md#t4): GetError on a held
+    pointer is 0x8020000F."""
+    job = _errored(svc)
+    job.cancel()
+    with pytest.raises(BitsError) as exc:
+        job.get_error()
+    assert exc.value.hresult == BG_E_ERROR_INFORMATION_UNAVAILABLE
 
 
 def test_suspend_and_cancel_from_error_bits_core_3_3(svc: BitsService) -> None:

@@ -115,6 +115,20 @@ def test_queryinterface_useiid_is_only_a_fallback(bcm: Any) -> None:
     assert exc.value.args == (-2147467262, "No such interface supported", None, None)
 
 
+def test_queryinterface_from_the_token_options_back_to_the_job(bcm: Any) -> None:
+    """QueryInterface is symmetric (IUnknown::QueryInterface page): the job's IBitsTokenOptions (a PyIUnknown:
+    pywin32 wraps no IBitsTokenOptions) answers IID_IBackgroundCopyJob with the same job, equal to it."""
+    import pythoncom
+    from win32com.bits import bits
+
+    job = bcm.CreateJob("j", 0)
+    opts = job.QueryInterface(IID_IBitsTokenOptions, pythoncom.IID_IUnknown)
+    back = opts.QueryInterface(bits.IID_IBackgroundCopyJob)
+    assert type(back).__name__ == "PyIBackgroundCopyJob"
+    assert back.GetId() == job.GetId()
+    assert back == job
+
+
 def test_wrappers_of_one_object_compare_equal_across_queryinterface(svc: BitsService, bcm: Any) -> None:
     """pywin32's == compares COM identities, and a QueryInterface for IUnknown on any interface of one
     object gives the same pointer (IUnknown::QueryInterface page): the manager, a file and an enumerator

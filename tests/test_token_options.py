@@ -480,14 +480,31 @@ def test_bits_4_and_later_have_token_options(profile: str) -> None:
     assert isinstance(job.query_interface("{9A2584C3-F7D2-457A-9A5E-22B67BFFC7D2}"), TokenOptions)
 
 
-def test_token_options_answers_qi_for_itself_only(v1607: World) -> None:
-    from emulator import IBackgroundCopyJob
+def test_token_options_answer_qi_for_the_job_too_com_symmetry(v1607: World) -> None:
+    """QueryInterface is symmetric (IUnknown::QueryInterface rules): the token options obtained from a job
+    answer IBackgroundCopyJob with that same job, and a Job4 QI is refused where the profile predates it."""
+    from emulator import IBackgroundCopyJob, IBackgroundCopyJob5, Job
+
+    job = v1607.job(v1607.alice)
+    opts = v1607.options(job)
+    assert isinstance(opts.query_interface(IBitsTokenOptions), TokenOptions)
+    back = opts.query_interface(IBackgroundCopyJob)
+    assert type(back) is Job
+    assert back.get_id() == job.get_id()
+    back.set_display_name("renamed through the token options")
+    assert job.get_display_name() == "renamed through the token options"
+    assert type(opts.query_interface(IBackgroundCopyJob5)) is Job
+
+
+def test_token_options_answer_no_interface_of_another_object(v1607: World) -> None:
+    """E_NOINTERFACE (0x80004002) for an interface that is neither the job's nor the token options'."""
+    from emulator import IBackgroundCopyFile, IBackgroundCopyManager
 
     opts = v1607.options(v1607.job(v1607.alice))
-    assert isinstance(opts.query_interface(IBitsTokenOptions), TokenOptions)
-    with pytest.raises(BitsError) as e:
-        opts.query_interface(IBackgroundCopyJob)
-    assert hr(e) == E_NOINTERFACE
+    for iface in (IBackgroundCopyManager, IBackgroundCopyFile):
+        with pytest.raises(BitsError) as e:
+            opts.query_interface(iface)
+        assert hr(e) == E_NOINTERFACE
 
 
 @pytest.mark.parametrize("bad", ["1", 1.0, None, True])

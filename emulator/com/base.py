@@ -6,7 +6,15 @@ import uuid
 from typing import TYPE_CHECKING, ClassVar, Self, overload
 
 from .. import hresults
-from ..constants import AnyInterface, Interface, IUnknown, TokenOptionsKind, UnknownKind, resolve_interface
+from ..constants import (
+    AnyInterface,
+    Interface,
+    IUnknown,
+    JobKind,
+    TokenOptionsKind,
+    UnknownKind,
+    resolve_interface,
+)
 from ..hresults import BitsError
 from ..identity.callers import Blanket, Proxy
 from ..identity.tokens import AccessToken
@@ -54,12 +62,15 @@ class ComObject:
     # ``job.query_interface(IBitsTokenOptions)`` is a TokenOptions and ``job.query_interface(IBackgroundCopyJob5)``
     # a Job, without a cast. An IID or a name gives a ComObject. At run time INTERFACES decide;
     # tests/test_typed_query_interface.py checks that the kinds and INTERFACES agree.
-    # mypy lets an override narrow an overload of its base but not add one, hence the TokenOptionsKind item
-    # here: Job narrows it to TokenOptions (the one interface answered by another object than the one asked).
+    # mypy lets an override narrow an overload of its base but not add one, hence the TokenOptionsKind and
+    # JobKind items here: Job narrows the first to TokenOptions and TokenOptions the second to Job (the
+    # interfaces answered by another object than the one asked).
     @overload
     def query_interface(self, interface: Interface[UnknownKind]) -> Self: ...
     @overload
     def query_interface(self, interface: Interface[TokenOptionsKind]) -> ComObject: ...
+    @overload
+    def query_interface(self, interface: Interface[JobKind]) -> ComObject: ...
     @overload
     def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
 

@@ -31,6 +31,7 @@ from ..constants import (
     UnknownKind,
 )
 from ..domain.records import JobRecord
+from ..domain.states import FINAL_STATES
 from ..hresults import BitsError
 from ..identity.callers import Proxy
 from ..identity.tokens import AccessToken
@@ -190,14 +191,14 @@ class Job(Job2Mixin, Job3Mixin, JobOptionsMixin):
     @com_method(
         IBackgroundCopyJob,
         "GetError",
-        "BG_E_ERROR_INFORMATION_UNAVAILABLE outside ERROR/TRANSIENT_ERROR",
+        "BG_E_ERROR_INFORMATION_UNAVAILABLE before an error and once the job transfers again",
         access=Access.READ,
     )
     def get_error(self, caller: AccessToken) -> CopyError:
         from .error import CopyError
 
         rec = self._rec
-        if rec.error is None or rec.state not in (JobState.ERROR, JobState.TRANSIENT_ERROR):
+        if rec.error is None or rec.state in FINAL_STATES:  # (cleared on TRANSFERRING: queue.change_state)
             raise BitsError(hresults.BG_E_ERROR_INFORMATION_UNAVAILABLE)
         return CopyError(self._svc, self._proxy.spawn(), rec, rec.error)
 

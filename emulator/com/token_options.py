@@ -13,7 +13,16 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, ClassVar, Self, overload
 
-from ..constants import AnyInterface, IBitsTokenOptions, Interface, TokenOptionsKind, UnknownKind
+from ..constants import (
+    JOB_INTERFACES,
+    AnyInterface,
+    IBitsTokenOptions,
+    Interface,
+    IUnknown,
+    JobKind,
+    TokenOptionsKind,
+    UnknownKind,
+)
 from ..domain import tokens as rules
 from ..domain.records import JobRecord
 from ..identity.callers import Proxy
@@ -24,14 +33,20 @@ from .registry import Access, com_method
 
 if TYPE_CHECKING:
     from ..backend import Backend
+    from .job import Job
 
 
 class TokenOptions(ComObject):
     __slots__ = ("_qi", "_rec")
-    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = (IBitsTokenOptions,)
+    # QueryInterface is symmetric and transitive (COM's rules for QueryInterface:
+    # https://learn.microsoft.com/en-us/windows/win32/api/unknwn/nf-unknwn-iunknown-queryinterface(refiid_void)):
+    # the token options are an interface of the job, so they answer the job's interfaces too, with a Job.
+    INTERFACES: ClassVar[tuple[AnyInterface, ...]] = JOB_INTERFACES
 
     @overload
     def query_interface(self, interface: Interface[TokenOptionsKind] | Interface[UnknownKind]) -> Self: ...
+    @overload
+    def query_interface(self, interface: Interface[JobKind]) -> Job: ...
     @overload
     def query_interface(self, interface: AnyInterface | uuid.UUID | str) -> ComObject: ...
 
@@ -51,6 +66,13 @@ class TokenOptions(ComObject):
 
     def _clone(self) -> TokenOptions:
         return TokenOptions(self._svc, self._proxy.spawn(), self._rec, self._qi)
+
+    def _query(self, iface: AnyInterface) -> ComObject:
+        if iface is IBitsTokenOptions or iface is IUnknown:
+            return self._clone()
+        from .job import Job  # (job.py imports this module)
+
+        return Job(self._svc, self._proxy.spawn(), self._rec)
 
     def __repr__(self) -> str:
         return f"<TokenOptions job={self._rec.id} qi={self._qi.user_name}>"

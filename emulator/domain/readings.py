@@ -160,6 +160,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading("T6", "Resume of a TRANSFERRED job without new files", "stays TRANSFERRED", "domain/states.py"),
     Reading(
+        "error object",
+        "GetError after the job leaves ERROR/TRANSIENT_ERROR (Resume, Suspend, a retry), and on a final job",
+        "kept until the job enters TRANSFERRING (or TRANSFERRED); a cancelled job has none (0x8020000F)",
+        "domain/states.py, queue.py",
+        "error-object",
+    ),
+    Reading(
         "files",
         "destination directory missing when the transfer starts",
         "ERROR, context LOCAL_FILE, HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003",

@@ -35,6 +35,13 @@ FINAL_STATES = frozenset({S.ACKNOWLEDGED, S.CANCELLED})  # the job has left the 
 RUNNING_STATES = frozenset({S.CONNECTING, S.TRANSFERRING})  # holds a connection (and a transfer slot)
 ACTIVE_STATES = frozenset({S.QUEUED, *RUNNING_STATES})  # waiting for or holding a connection
 SCHEDULED_STATES = frozenset({*ACTIVE_STATES, S.TRANSIENT_ERROR})  # the scheduler has work or a timer for it
+# Entering these states ends a job's error object: "The error object is available until BITS begins
+# transferring data (the state of the job changes to BG_JOB_STATE_TRANSFERRING)"
+# (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-geterror). So a Resume
+# from ERROR (QUEUED, then CONNECTING) or a Suspend keeps it. TRANSFERRED is the emulator's choice (the page
+# is silent): a Resume with every file already transferred goes there without transferring, and the job has
+# no transfer left that the error could describe. Final jobs have left the queue: no error object.
+ERROR_OBJECT_ENDS = frozenset({S.TRANSFERRING, S.TRANSFERRED})
 _NON_FINAL = frozenset(s for s in JobState if s not in FINAL_STATES)
 _ACTIVE = ACTIVE_STATES
 
