@@ -653,6 +653,9 @@ class Backend:
         if prop.kind is props.Kind.TARGET:
             props.check_target(stored)
         self.queue.update(rec, properties={**rec.properties, int(prop.id): stored})
+        if prop.id is JobPropertyId.NOTIFICATION_CLSID:
+            # A CLSID set after an event still gets it once, like a late SetNotifyInterface (at-least-once).
+            self.scheduler.notify_interface_changed(rec)
 
     def get_property(self, rec: JobRecord, prop: props.Property) -> Any:
         value = rec.properties.get(int(prop.id), prop.default)

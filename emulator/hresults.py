@@ -166,6 +166,8 @@ ERROR_DISK_FULL: Final = _h(0x80070070, "ERROR_DISK_FULL", "There is not enough 
 ERROR_FILENAME_EXCED_RANGE: Final = _h(
     0x800700CE, "ERROR_FILENAME_EXCED_RANGE", "The filename or extension is too long."
 )
+# What a call on an object of an ended process gives (a callback whose application exited).
+RPC_S_SERVER_UNAVAILABLE: Final = _h(0x800706BA, "RPC_S_SERVER_UNAVAILABLE", "The RPC server is unavailable.")
 ERROR_INVALID_NAME: Final = _h(
     0x8007007B,
     "ERROR_INVALID_NAME",

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -208,6 +209,25 @@ class BitsService:
         with self.lock:
             self.scheduler.catch_up()
             self.directory.logoff(session)
+
+    # COM servers (the machine's registry) ----------------------------------------------------------
+
+    def register_com_server(self, clsid: uuid.UUID | str, factory: Callable[[], object]) -> None:
+        """Register an out-of-process COM server for ``clsid``: a job whose notification CLSID
+        (IBackgroundCopyJob5 property NOTIFICATION_CLSID) names it gets a new callback object from
+        ``factory()`` when it has no callback object or its object disconnected (docs/transfers.md#clsid).
+        Registering again replaces the factory."""
+        key = args.guid(clsid, "clsid")
+        if not callable(factory):
+            raise TypeError(f"factory must be callable, not {type(factory).__name__}")
+        with self.lock:
+            self.notifications.servers[key] = factory
+
+    def unregister_com_server(self, clsid: uuid.UUID | str) -> None:
+        """Remove the server: activating ``clsid`` fails from now on (REGDB_E_CLASSNOTREG)."""
+        key = args.guid(clsid, "clsid")
+        with self.lock:
+            self.notifications.servers.pop(key, None)
 
     # callers ------------------------------------------------------------------------------------
 

@@ -211,6 +211,21 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "callbacks",
+        "JobModification and FileRangesTransferred for a job whose callback is a CLSID-activated object",
+        "not delivered: BITS does not start a COM server for them; they go to a SetNotifyInterface object only",
+        "transfer/notifications.py",
+        "clsid-modification",
+    ),
+    Reading(
+        "callbacks",
+        "which call results mean a callback object has disconnected (the CLSID fallback)",
+        "RPC_E_DISCONNECTED 0x80010108 and RPC_S_SERVER_UNAVAILABLE 0x800706BA, raised or returned; "
+        "any other failure is the object's answer (retried, no fallback)",
+        "transfer/notifications.py",
+        "clsid-modification",
+    ),
+    Reading(
+        "callbacks",
         "running the notify command line",
         "a NotifyCommandLine event on svc.bus; the program runs only through `svc.notifications.command_runner` "
         "(rerun after MinimumRetryDelay while it returns non-zero; without a runner, no rerun)",

@@ -10,6 +10,13 @@ MinimumRetryDelay while the runner returns a non-zero exit code. FileTransferred
 serialized and come before its JobTransferred/JobError: while one waits for its retry, the job's later
 FileTransferred, JobTransferred and JobError wait behind it. BG_NOTIFY_DISABLE suppresses everything.
 
+A job's notification CLSID (IBackgroundCopyJob5 property NOTIFICATION_CLSID, BITS 5.0) names a COM server
+registered on the machine (``BitsService.register_com_server``): when the job has no callback object, or
+its object has disconnected (a call gives RPC_E_DISCONNECTED or RPC_S_SERVER_UNAVAILABLE: its application
+ended), the server's factory makes a new callback object, used for the job's further notifications until it
+disconnects or SetNotifyInterface replaces it. A CLSID no server is registered for (REGDB_E_CLASSNOTREG), or
+a factory that raises, fails the notification like a failing callback.
+
 A callback is any object with the COM method names (``JobTransferred(job)``, ``JobError(job, error)``,
 ``JobModification(job, reserved)``, ``FileTransferred(job, file)``, ``FileRangesTransferred(job, file,
 ranges)`` with a list of FileRange) or their snake_case forms.
@@ -26,8 +33,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Protocol
 
+from .. import hresults
 from ..clock import NS, SimTime, to_ns
-from ..constants import JobState, NotifyFlags
+from ..constants import JobPropertyId, JobState, NotifyFlags
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import ERROR as ERROR_STATE
 from ..domain.states import FINAL_STATES
@@ -58,6 +66,18 @@ class Views(Protocol):
 _REGISTRATION = frozenset({"notify_interface", "notify_registrant_sid", "modified_at", "last_activity_at"})
 
 CommandRunner = Callable[[str, "str | None"], int]
+# A registered out-of-process COM server: makes a new callback object at each activation.
+ComServer = Callable[[], object]
+_CLSID_KEY: Final = int(JobPropertyId.NOTIFICATION_CLSID)  # the key of rec.properties
+_NULL_CLSID: Final = str(uuid.UUID(int=0))
+# A call's outcome: delivered, failed (retried, or the command line runs), or the object is gone.
+_OK: Final = 0
+_FAILED: Final = 1
+_GONE: Final = 2
+# The HRESULTs by which a call says its object is gone — "disconnected (typically as a result of your
+# application terminating)" (https://learn.microsoft.com/en-us/windows/win32/bits/registering-a-com-callback):
+# the object's process has ended (RPC_S_SERVER_UNAVAILABLE) or it was disconnected (RPC_E_DISCONNECTED).
+_DISCONNECTED: Final = frozenset({int(hresults.RPC_E_DISCONNECTED), int(hresults.RPC_S_SERVER_UNAVAILABLE)})
 
 
 class Kind(Enum):
@@ -113,6 +133,11 @@ class Notifier:
         self._blocking: dict[uuid.UUID, Note] = {}
         self._held: dict[uuid.UUID, list[Note]] = {}
         self._proxies: dict[uuid.UUID, Any] = {}
+        # The COM servers registered on the machine, by CLSID (BitsService.register_com_server), and the
+        # callback object each job's notification CLSID activated, used until it disconnects or
+        # SetNotifyInterface replaces it (registering-a-com-callback page).
+        self.servers: dict[uuid.UUID, ComServer] = {}
+        self._activated: dict[uuid.UUID, object] = {}
         self._modified: set[uuid.UUID] = set()
         # failed notifications waiting for their retry: (not_before, seq, note), stale once delivered
         self._retries: list[tuple[int, int, Note]] = []
@@ -165,9 +190,11 @@ class Notifier:
         self._queue.append(note)
 
     def interface_changed(self, rec: JobRecord, proxy: Any = None) -> None:
-        """SetNotifyInterface: the new callback gets what is still undelivered (at-least-once, SETNI)."""
+        """SetNotifyInterface (``proxy``: the pointer it was called through), SetNotifyCmdLine or a new
+        notification CLSID: the new target gets what is still undelivered (at-least-once, SETNI)."""
         if proxy is not None:
             self._proxies[rec.id] = proxy
+            self._activated.pop(rec.id, None)  # SetNotifyInterface replaces a CLSID-activated object
         waiting = self._waiting.pop(rec.id, [])
         for note in waiting:
             note.not_before = 0
@@ -180,6 +207,7 @@ class Notifier:
         self._blocking.pop(job_id, None)
         self._held.pop(job_id, None)
         self._proxies.pop(job_id, None)
+        self._activated.pop(job_id, None)
         self._modified.discard(job_id)
 
     def _live_retry(self) -> int | None:
@@ -260,6 +288,11 @@ class Notifier:
         durable = note.kind not in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED)
         if note.command and self._command_line(rec, note, "rerun: the last run exited non-zero", t):
             return  # (a callback that failed is not called again: the command line runs instead)
+        if callback is None and rec.properties:  # (a job with no property set has no notification CLSID)
+            clsid = _clsid(rec)
+            if clsid is not None:
+                self._by_clsid(rec, note, clsid, t, durable, blocker)
+                return
         if callback is None:
             if note is blocker:
                 # The callback was removed: the file's note waits for the next one (below), and what it
@@ -270,12 +303,57 @@ class Notifier:
             if durable and (not rec.notify_program or not self._command_line(rec, note, "no callback registered", t)):
                 self._waiting.setdefault(rec.id, []).append(note)
             return
-        if self._call(callback, note, t):
+        outcome = self._call(callback, note, t)
+        if outcome is _GONE and rec.properties:
+            clsid = _clsid(rec)
+            if clsid is not None:
+                # "BITS will use a callback object if one exists and can still be called, and will fall
+                # back to instantiating a new object based on a provided class ID if that fails"
+                self._by_clsid(rec, note, clsid, t, durable, blocker)
+                return
+        self._outcome(rec, note, t, durable, blocker, outcome == _OK, "the callback failed")
+
+    def _by_clsid(
+        self, rec: JobRecord, note: Note, clsid: uuid.UUID, t: int, durable: bool, blocker: Note | None
+    ) -> None:
+        """Deliver through the job's CLSID-activated object, activating one first when it has none."""
+        job_id = rec.id
+        callback = self._activated.get(job_id)
+        if callback is None:
+            callback = self._activate(rec, clsid, t)
+            if callback is None:
+                self._outcome(rec, note, t, durable, blocker, False, "the notification CLSID could not be activated")
+                return
+        outcome = self._call(callback, note, t)
+        if outcome is _GONE:
+            self._activated.pop(job_id, None)  # the next notification activates a new object
+        self._outcome(rec, note, t, durable, blocker, outcome == _OK, "the callback failed")
+
+    def _activate(self, rec: JobRecord, clsid: uuid.UUID, t: int) -> object | None:
+        """CoCreateInstance of the job's notification CLSID: a new object from the registered server, or None
+        (REGDB_E_CLASSNOTREG, or the server's factory raised)."""
+        factory = self.servers.get(clsid)
+        obj: object | None = None
+        if factory is not None:
+            try:
+                obj = factory()
+            except Exception:
+                obj = None
+        name = f"CoCreateInstance({{{str(clsid).upper()}}})"
+        self._bus.publish(CallbackCalled(t / NS, rec.id, name, obj is not None))  # history, notify log
+        if obj is not None:
+            self._activated[rec.id] = obj
+        return obj
+
+    def _outcome(
+        self, rec: JobRecord, note: Note, t: int, durable: bool, blocker: Note | None, ok: bool, reason: str
+    ) -> None:
+        if ok:
             self.delivered.append((note.kind.com_name, rec.id))
             if note is blocker:
                 self._unblock(rec.id)
             return
-        if durable and not self._command_line(rec, note, "the callback failed", t):
+        if durable and not self._command_line(rec, note, reason, t):
             if note.kind is FILE_TRANSFERRED:
                 self._blocking[rec.id] = note
             self._retry(rec, note, t + _RETRY_NS)
@@ -286,13 +364,15 @@ class Notifier:
         self._waiting.setdefault(rec.id, []).append(note)
         heapq.heappush(self._retries, (at, next(self._seq), note))
 
-    def _call(self, callback: object, note: Note, t: int) -> bool:
+    def _call(self, callback: object, note: Note, t: int) -> int:
+        """Call the note's method on ``callback``: _OK, _FAILED or _GONE (disconnected)."""
         method = getattr(callback, note.kind.com_name, None) or getattr(callback, note.kind.value[1], None)
         if method is None:
             # An object without the method: nothing to call. FileTransferred (FileRangesTransferred) belongs to
             # IBackgroundCopyCallback2 (3): an object without it is an IBackgroundCopyCallback (pywin32's sink
             # is one), to which BITS cannot deliver it — so it is not retried, and it holds nothing back.
-            return note.kind in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED, FILE_TRANSFERRED)
+            ok = note.kind in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED, FILE_TRANSFERRED)
+            return _OK if ok else _FAILED
         views = self._views
         rec = note.job
         registrant = self._proxies.get(rec.id)
@@ -300,25 +380,32 @@ class Notifier:
             job = views.job(rec, registrant)
             if note.kind is JOB_ERROR:
                 if rec.error is None:
-                    return True  # the error was cleared before delivery: nothing left to report
+                    return _OK  # the error was cleared before delivery: nothing left to report
                 result = method(job, views.error(rec, rec.error, registrant))
             elif note.kind is FILE_TRANSFERRED:
                 if note.file is None:
-                    return True
+                    return _OK
                 result = method(job, views.file(rec, note.file, registrant))
             elif note.kind is JOB_MODIFICATION:
                 result = method(job, 0)
             elif note.kind is FILE_RANGES_TRANSFERRED:
                 if note.file is None or note.ranges is None:
-                    return True
+                    return _OK
                 result = method(job, views.file(rec, note.file, registrant), views.ranges(note.ranges))
             else:
                 result = method(job)
-        except Exception:
-            result = -1  # a raising callback failed, like one returning a failure HRESULT
-        ok = not (isinstance(result, int) and not isinstance(result, bool) and (result < 0 or result >= 1 << 31))
-        self._bus.publish(CallbackCalled(t / NS, rec.id, note.kind.com_name, ok))  # svc.history, emulator.notify log
-        return ok
+        except Exception as exc:
+            # A raising callback failed, like one returning a failure HRESULT; the exception's HRESULT (a
+            # BitsError's ``hresult``, a COM error's first argument) may say its object is gone.
+            code = getattr(exc, "hresult", None)
+            if code is None and exc.args and isinstance(exc.args[0], int):
+                code = exc.args[0]
+            result = code if isinstance(code, int) else -1
+        failed = isinstance(result, int) and not isinstance(result, bool) and (result < 0 or result >= 1 << 31)
+        self._bus.publish(CallbackCalled(t / NS, rec.id, note.kind.com_name, not failed))  # history, notify log
+        if not failed:
+            return _OK
+        return _GONE if int(result) & 0xFFFFFFFF in _DISCONNECTED else _FAILED
 
     def _command_line(self, rec: JobRecord, note: Note, reason: str, t: int) -> bool:
         """Run (or, without an opt-in runner, record) the job's command line for TRANSFERRED/ERROR."""
@@ -341,3 +428,9 @@ class Notifier:
                 self._retry(rec, note, t + to_ns(rec.min_retry_delay))
         self.delivered.append(("CommandLine", rec.id))
         return True
+
+
+def _clsid(rec: JobRecord) -> uuid.UUID | None:
+    """The job's notification CLSID, or None when unset or GUID_NULL (which clears it)."""
+    value = rec.properties.get(_CLSID_KEY)
+    return None if value is None or value == _NULL_CLSID else uuid.UUID(value)
