@@ -41,10 +41,10 @@ class Sink:
             raise self.result
         return self.result
 
-    def JobTransferred(self, job: Job) -> object:  # noqa: N802 - COM names
+    def JobTransferred(self, job: Job) -> object:
         return self._called("JobTransferred")
 
-    def JobError(self, job: Job, error: Any) -> object:  # noqa: N802
+    def JobError(self, job: Job, error: Any) -> object:
         return self._called("JobError")
 
 
@@ -59,7 +59,9 @@ class Server:
         return Sink(f"server#{self.made}", self.log, self.result)
 
 
-def job_with_file(svc: BitsService, tmp_path: Path, url: str = "http://server/a", clsid: uuid.UUID | None = CLSID) -> Job:
+def job_with_file(
+    svc: BitsService, tmp_path: Path, url: str = "http://server/a", clsid: uuid.UUID | None = CLSID
+) -> Job:
     if url not in svc.network.registered:
         svc.network.register(url, b"x" * 10)
     _, job = svc.connect().create_job("clsid", JobType.DOWNLOAD)
@@ -104,7 +106,7 @@ def test_a_registered_callback_object_takes_precedence(svc: BitsService, tmp_pat
 
 
 @pytest.mark.parametrize("gone", [RPC_E_DISCONNECTED, RPC_S_SERVER_UNAVAILABLE])
-@pytest.mark.parametrize("how", ["raises", "returns"])
+@pytest.mark.parametrize("how", ["raises", "returns", "com_error"])
 def test_a_disconnected_object_falls_back_to_the_clsid_at_once(
     svc: BitsService, tmp_path: Path, gone: int, how: str
 ) -> None:
@@ -114,7 +116,9 @@ def test_a_disconnected_object_falls_back_to_the_clsid_at_once(
     svc.register_com_server(CLSID, Server(log))
     job = job_with_file(svc, tmp_path)
     signed = int(gone) - (1 << 32)  # a COM method returns the HRESULT as a signed 32-bit value
-    job.set_notify_interface(Sink("object", log, BitsError(gone) if how == "raises" else signed))
+    # pywin32's com_error carries the signed HRESULT as its first argument
+    result = {"raises": BitsError(gone), "returns": signed, "com_error": Exception(signed, "disconnected", None, None)}
+    job.set_notify_interface(Sink("object", log, result[how]))
     job.resume()
     job.get_state()
     assert log == [("object", "JobTransferred"), ("server#1", "JobTransferred")]
@@ -136,6 +140,24 @@ def test_an_object_that_fails_is_retried_not_replaced(svc: BitsService, tmp_path
     svc.advance(60)
     assert log == [("object", "JobTransferred"), ("object", "JobTransferred")]
     assert server.made == 0
+
+
+@pytest.mark.parametrize("raised", [Exception(True), Exception("0x80010108"), Exception(), BitsError(0x80004005)])
+def test_any_other_exception_is_a_failure_without_fallback(svc: BitsService, tmp_path: Path, raised: Exception) -> None:
+    """A raising callback failed (it is retried); only RPC_E_DISCONNECTED / RPC_S_SERVER_UNAVAILABLE as an
+    HRESULT mean its object is gone (emulator's reading, docs/reference/readings.md#clsid-modification)."""
+    log: list[tuple[str, str]] = []
+    server = Server(log)
+    svc.register_com_server(CLSID, server)
+    job = job_with_file(svc, tmp_path)
+    obj = Sink("object", log, raised)
+    job.set_notify_interface(obj)
+    job.resume()
+    job.get_state()
+    assert log == [("object", "JobTransferred")] and server.made == 0
+    obj.result = 0
+    svc.advance(60)
+    assert log == [("object", "JobTransferred"), ("object", "JobTransferred")]
 
 
 def test_a_clsid_nobody_registered_fails_the_notification_and_it_is_retried(svc: BitsService, tmp_path: Path) -> None:

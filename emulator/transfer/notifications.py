@@ -395,17 +395,19 @@ class Notifier:
             else:
                 result = method(job)
         except Exception as exc:
-            # A raising callback failed, like one returning a failure HRESULT; the exception's HRESULT (a
-            # BitsError's ``hresult``, a COM error's first argument) may say its object is gone.
+            # A raising callback failed, like one returning a failure HRESULT, whatever it carries; the
+            # exception's HRESULT (a BitsError's ``hresult``, a COM error's first argument) may say its
+            # object is gone.
             code = getattr(exc, "hresult", None)
-            if code is None and exc.args and isinstance(exc.args[0], int):
+            if code is None and exc.args:
                 code = exc.args[0]
-            result = code if isinstance(code, int) else -1
+            self._bus.publish(CallbackCalled(t / NS, rec.id, note.kind.com_name, False))
+            return _GONE if _is_disconnection(code) else _FAILED
         failed = isinstance(result, int) and not isinstance(result, bool) and (result < 0 or result >= 1 << 31)
         self._bus.publish(CallbackCalled(t / NS, rec.id, note.kind.com_name, not failed))  # history, notify log
         if not failed:
             return _OK
-        return _GONE if int(result) & 0xFFFFFFFF in _DISCONNECTED else _FAILED
+        return _GONE if _is_disconnection(result) else _FAILED
 
     def _command_line(self, rec: JobRecord, note: Note, reason: str, t: int) -> bool:
         """Run (or, without an opt-in runner, record) the job's command line for TRANSFERRED/ERROR."""
@@ -434,3 +436,8 @@ def _clsid(rec: JobRecord) -> uuid.UUID | None:
     """The job's notification CLSID, or None when unset or GUID_NULL (which clears it)."""
     value = rec.properties.get(_CLSID_KEY)
     return None if value is None or value == _NULL_CLSID else uuid.UUID(value)
+
+
+def _is_disconnection(code: object) -> bool:
+    """``code`` is an HRESULT (signed or unsigned) saying the callback object is gone."""
+    return isinstance(code, int) and not isinstance(code, bool) and code & 0xFFFFFFFF in _DISCONNECTED
