@@ -256,6 +256,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "cmdline-no-program",
     ),
     Reading(
+        "Job2",
+        "SetNotifyCmdLine with a program that is not a full path, or holds an environment variable",
+        "S_OK, stored as given: BITS neither searches the path nor expands variables, so only the run misses it",
+        "backend.py",
+        "cmdline-program",
+    ),
+    Reading(
         "upload",
         "upload to a URL that is not a BITS upload endpoint",
         "BG_E_HTTP_ERROR_501, fatal",
