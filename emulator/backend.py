@@ -334,12 +334,14 @@ class Backend:
         if prog is None and params is not None:
             # Undocumented code; OUR CHOICE: E_INVALIDARG, as for other NULL/argument mismatches.
             raise BitsError(hresults.E_INVALIDARG, "parameters without a program")
-        if prog is not None:
-            if limits.utf16_len(prog) > limits.MAX_PATH or (
-                params and limits.utf16_len(params) > limits.MAX_NOTIFY_PARAMETERS
-            ):
-                raise BitsError(hresults.BG_E_STRING_TOO_LONG)
-            names.check_local_name(prog)  # a full path: no search path, no environment variables
+        # Program is not checked for being a full path: the method "will not use the search path to locate the
+        # program" and does not expand environment variables (setnotifycmdline page), so such a program is
+        # stored as given and only its run cannot find it (docs/reference/readings.md#cmdline-program).
+        if prog is not None and (
+            limits.utf16_len(prog) > limits.MAX_PATH
+            or (params is not None and limits.utf16_len(params) > limits.MAX_NOTIFY_PARAMETERS)
+        ):
+            raise BitsError(hresults.BG_E_STRING_TOO_LONG)
         self.queue.update(rec, notify_program=prog, notify_parameters=params)
         if prog is not None:
             self.bus.publish(NotifyCommandLine(self.scheduler.now(), rec.id, prog, params, "registered"))
