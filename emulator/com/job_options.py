@@ -216,7 +216,8 @@ class JobOptionsMixin(ComObject):
     @com_method(
         IBackgroundCopyJob5,
         "SetProperty",
-        "errors by the bitsmsg.h names (our choice): unknown id, download-only, read-only after AddFile/Resume",
+        "errors by the bitsmsg.h names (our choice): unknown id, download-only, read-only after AddFile/Resume, "
+        "DYNAMIC_CONTENT/ON_DEMAND_MODE with a custom HTTP method",
         access=Access.WRITE,
         convert={"property_id": args.integer},
     )

@@ -249,6 +249,14 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "high-performance",
     ),
     Reading(
+        "Job5",
+        "DYNAMIC_CONTENT or ON_DEMAND_MODE together with a custom HTTP method (no code documented)",
+        "BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD in either order: SetProperty(TRUE) after SetHttpMethod, "
+        "SetHttpMethod (other than the default verb, a no-op) once either is TRUE; nothing changes",
+        "backend.py",
+        "custom-method-exclusive",
+    ),
+    Reading(
         "Job2",
         "SetNotifyCmdLine with parameters but no program",
         "E_INVALIDARG",
