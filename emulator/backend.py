@@ -515,7 +515,10 @@ class Backend:
             raise BitsError(hresults.E_NOTIMPL, "SetRemoteName is for download jobs only")
         if url is None:
             raise BitsError(hresults.E_INVALIDARG, "the remote name must not be NULL")
-        names.remote_kind(url, rec.job_type)
+        if names.remote_kind(url, rec.job_type) is RemoteKind.SMB and f.ranges is not None:
+            # As AddFileWithRanges and ReplaceRemotePrefix: no SMB for ranges from BITS 3.0 (addfilewithranges
+            # page; code: docs/reference/readings.md#ranges-smb-dynamic).
+            raise BitsError(hresults.E_INVALIDARG, "ranges cannot be transferred over SMB (BITS 3.0+)")
         if url == f.remote_name:
             return
         f.remote_name = url

@@ -128,6 +128,27 @@ def test_bad_names_and_smb_are_invalidarg_add(svc: BitsService, tmp_path: Path) 
         assert hresult(e) == E_INVALIDARG
 
 
+def test_set_remote_name_cannot_move_a_ranged_file_to_smb(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: "Starting with BITS 3.0, the SMB protocol is not supported for ranges"; SetRemoteName
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/nf-bits2_0-ibackgroundcopyfile2-setremotename)
+    answers E_INVALIDARG for a name it cannot use — as ReplaceRemotePrefix does for the same change (the code:
+    E_INVALIDARG, docs/reference/readings.md#ranges-smb-dynamic). The file keeps its name and its ranges."""
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 5), (10, 5)])
+    (f,) = job.enum_files()
+    for smb in ("\\\\server\\share\\f", "file:///C:/data/f"):
+        with pytest.raises(BitsError) as e:
+            f.set_remote_name(smb)
+        assert hresult(e) == E_INVALIDARG
+        with pytest.raises(BitsError) as e:
+            job.replace_remote_prefix("http://server/f", smb)
+        assert hresult(e) == E_INVALIDARG
+    assert f.get_remote_name() == "http://server/f"
+    assert f.get_file_ranges() == [FileRange(initial_offset=0, length=5), FileRange(initial_offset=10, length=5)]
+    f.set_remote_name("https://other/f")  # another HTTP(S) name stays allowed
+    assert f.get_remote_name() == "https://other/f"
+
+
 def test_final_job_is_invalid_state_add(svc: BitsService, tmp_path: Path) -> None:
     """ADD: BG_E_INVALID_STATE — "The state of the job cannot be BG_JOB_STATE_CANCELLED or ACKNOWLEDGED"."""
     job = _job(svc)
