@@ -252,11 +252,14 @@ def random_access_error(rec: JobRecord, f: FileRecord) -> str | None:
     download job, not DYNAMIC_CONTENT, an HTTP(S) server that has not shown it lacks range support
     (https://learn.microsoft.com/en-us/windows/win32/api/bits10_1/nf-bits10_1-ibackgroundcopyfile6-requestfileranges).
     OUR CHOICE: a file added with AddFileWithRanges does not qualify either (its local file is not the
-    remote file's byte layout)."""
+    remote file's byte layout). Nor does a job with a custom HTTP method: ON_DEMAND_MODE jobs cannot have one
+    (sethttpmethod page), and it fetches its file from byte 0 at every connection."""
     if rec.job_type is not JobType.DOWNLOAD:
         return "not a download job"
     if is_dynamic(rec):
         return "the job has BITS_JOB_PROPERTY_DYNAMIC_CONTENT"
+    if rec.http_method is not None:
+        return "the job has a custom HTTP method"
     if not _is_http(rec, f):
         return "the remote file is not on an HTTP or HTTPS server"
     if f.ranges is not None:
