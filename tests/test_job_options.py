@@ -225,3 +225,29 @@ def test_client_certificate_name_lengths(job) -> None:  # type: ignore[no-untype
         job.set_client_certificate_by_name(1, "MY", "n" * 256)
     assert _hr(exc) == BG_E_STRING_TOO_LONG
     assert job.get_client_certificate() == (1, "MY", None, "n" * 255)
+
+
+def test_max_download_size_is_a_uint64(job) -> None:  # type: ignore[no-untyped-def]
+    """Emulator choice (docs/reference/readings.md#max-download-size-member): BITS_JOB_PROPERTY_ID
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id) names the
+    Enable member, BITS_JOB_PROPERTY_VALUE the Uint64 one; the emulator takes a byte count, 0..2⁶⁴−1."""
+    job.set_property(JobPropertyId.MAX_DOWNLOAD_SIZE, 2**64 - 1)
+    assert job.get_property(JobPropertyId.MAX_DOWNLOAD_SIZE) == 2**64 - 1
+    with pytest.raises(TypeError):
+        job.set_property(JobPropertyId.MAX_DOWNLOAD_SIZE, True)
+    with pytest.raises(OverflowError):
+        job.set_property(JobPropertyId.MAX_DOWNLOAD_SIZE, 2**64)
+    assert job.get_property(JobPropertyId.MAX_DOWNLOAD_SIZE) == 2**64 - 1
+
+
+def test_peer_caching_flags_outside_the_three_are_invalidarg(job) -> None:  # type: ignore[no-untyped-def]
+    """Emulator choice (docs/reference/readings.md#peer-caching): SetPeerCachingFlags
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyjob4-setpeercachingflags)
+    lists 0x1, 0x2, 0x4 and only S_OK; another bit is E_INVALIDARG (0x80070057) and changes nothing."""
+    job.set_peer_caching_flags(0x7)
+    assert job.get_peer_caching_flags() == 0x7
+    for bad in (0x8, 0x80000000):
+        with pytest.raises(BitsError) as exc:
+            job.set_peer_caching_flags(bad)
+        assert _hr(exc) == E_INVALIDARG
+    assert job.get_peer_caching_flags() == 0x7

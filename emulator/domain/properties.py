@@ -59,7 +59,9 @@ PROPERTIES: Final[dict[JobPropertyId, Property]] = {
         Property(
             JobPropertyId.HIGH_PERFORMANCE, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_ADDFILE
         ),
-        # 0 = no cap (our reading of "the maximum number of bytes that can be downloaded").
+        # 0 = no cap (our reading of "the maximum number of bytes that can be downloaded"). The property page
+        # names the Enable member, the union page Uint64: OUR CHOICE Uint64
+        # (docs/reference/readings.md#max-download-size-member).
         Property(JobPropertyId.MAX_DOWNLOAD_SIZE, Kind.UINT64, 0, download_only=True, read_only=ReadOnly.AFTER_RESUME),
         Property(JobPropertyId.USE_STORED_CREDENTIALS, Kind.TARGET, 0),
         Property(JobPropertyId.MINIMUM_NOTIFICATION_INTERVAL_MS, Kind.DWORD, 500, since=(10, 1)),

@@ -243,6 +243,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
+        "the union member of MAX_DOWNLOAD_SIZE (the property page says Enable, the union page Uint64)",
+        "Uint64, a byte count; a bool is a TypeError",
+        "domain/properties.py",
+        "max-download-size-member",
+    ),
+    Reading(
+        "Job5",
         "HIGH_PERFORMANCE: writing straight into the destination",
         "not emulated: stored and returned; the job downloads into the hidden temporary like any other",
         "domain/properties.py",
