@@ -83,6 +83,27 @@ def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> Non
     assert _hr(exc) == E_ACCESSDENIED
 
 
+def test_admin_who_is_not_the_owner_cannot_remove_the_client_certificate(svc: BitsService) -> None:
+    """docs/reference/security.md#ownership: client certificates belong to the owner — "Only the job owner can
+    specify the client certificate" (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/
+    nf-bits2_5-ibackgroundcopyjobhttpoptions-setclientcertificatebyid) — so RemoveClientCertificate from an
+    administrator who is not the owner is E_ACCESSDENIED (0x80070005) and the certificate stays, as
+    RemoveCredentials refuses to remove the owner's credentials; the owner removes it (S_OK)."""
+    alice = svc.logon(svc.add_user("alice")).token
+    bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
+    job_id, job = svc.connect(alice).create_job("c", JobType.DOWNLOAD)
+    job.set_client_certificate_by_name(1, "MY", "CN=alice")
+    admin_view = svc.connect(bob).get_job(job_id)
+    with pytest.raises(BitsError) as exc:
+        admin_view.remove_client_certificate()
+    assert _hr(exc) == E_ACCESSDENIED
+    assert job.get_client_certificate() == (1, "MY", None, "CN=alice")
+    assert job.remove_client_certificate() == 0  # S_OK
+    with pytest.raises(BitsError) as exc:
+        job.get_client_certificate()
+    assert _hr(exc) == RPC_X_BAD_STUB_DATA
+
+
 def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped-def]
     """SetClientCertificateByID page: thumbprint exactly 20 bytes (RPC_X_BAD_STUB_DATA), NULL → RPC_X_NULL_REF_POINTER,
     bad location → E_NOTIMPL; GetClientCertificate with none set → RPC_X_BAD_STUB_DATA; Remove → S_FALSE when none."""

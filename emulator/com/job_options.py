@@ -100,7 +100,10 @@ class JobOptionsMixin(ComObject):
         self._svc.set_client_certificate(self._rec, store_location, store_name, None, subject_name)
 
     @com_method(
-        IBackgroundCopyJobHttpOptions, "RemoveClientCertificate", "S_FALSE when none is set", access=Access.WRITE
+        IBackgroundCopyJobHttpOptions,
+        "RemoveClientCertificate",
+        "owner only (the certificate is the owner's, as credentials are); S_FALSE when none is set",
+        access=Access.OWNER,
     )
     def remove_client_certificate(self, caller: AccessToken) -> int:
         return self._svc.remove_client_certificate(self._rec)
