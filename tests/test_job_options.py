@@ -13,6 +13,7 @@ from emulator import (
     IBackgroundCopyJob5,
     IBackgroundCopyJobHttpOptions,
     JobPriority,
+    JobState,
     JobType,
 )
 from emulator.constants import JobPropertyId
@@ -272,3 +273,18 @@ def test_peer_caching_flags_outside_the_three_are_invalidarg(job) -> None:  # ty
             job.set_peer_caching_flags(bad)
         assert _hr(exc) == E_INVALIDARG
     assert job.get_peer_caching_flags() == 0x7
+
+
+def test_cost_flags_are_stored_only(svc: BitsService, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Emulator choice (docs/reference/readings.md#cost-flags): COST_FLAGS
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id) is stored
+    and returned, any DWORD accepted, and the fake network has no cost state: a job whose flags exclude
+    BITS_COST_STATE_UNRESTRICTED (0x1) still transfers."""
+    svc.network.register("http://srv/c", b"c" * 10)
+    _, job = svc.connect().create_job("cost", JobType.DOWNLOAD)
+    job.set_property(JobPropertyId.COST_FLAGS, 0x80000002)  # CAPPED_USAGE_UNKNOWN and IGNORE_CONGESTION only
+    assert job.get_property(JobPropertyId.COST_FLAGS) == 0x80000002
+    job.add_file("http://srv/c", str(tmp_path / "c"))
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED

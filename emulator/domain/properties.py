@@ -50,7 +50,8 @@ TRANSFER_POLICY_ALWAYS: Final = 0x800000FF
 PROPERTIES: Final[dict[JobPropertyId, Property]] = {
     p.id: p
     for p in (
-        # Undocumented default; our choice: any network (BITS_COST_STATE_TRANSFER_ALWAYS).
+        # Undocumented default; our choice: any network (BITS_COST_STATE_TRANSFER_ALWAYS). Stored only: the fake
+        # network has no cost state (docs/reference/readings.md#cost-flags).
         Property(JobPropertyId.COST_FLAGS, Kind.DWORD, TRANSFER_POLICY_ALWAYS),
         Property(JobPropertyId.NOTIFICATION_CLSID, Kind.CLSID, str(uuid.UUID(int=0))),
         Property(JobPropertyId.DYNAMIC_CONTENT, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_RESUME),

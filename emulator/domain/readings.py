@@ -250,6 +250,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
+        "COST_FLAGS that exclude the network's cost state",
+        "not emulated: stored and returned (any DWORD); the fake network has no cost state, no job is held back",
+        "domain/properties.py",
+        "cost-flags",
+    ),
+    Reading(
+        "Job5",
         "HIGH_PERFORMANCE: writing straight into the destination",
         "not emulated: stored and returned; the job downloads into the hidden temporary like any other",
         "domain/properties.py",
