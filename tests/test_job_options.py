@@ -288,3 +288,20 @@ def test_cost_flags_are_stored_only(svc: BitsService, tmp_path) -> None:  # type
     job.resume()
     svc.run_until_idle()
     assert job.get_state() is JobState.TRANSFERRED
+
+
+def test_use_stored_credentials_supports_the_proxy_target_only(job) -> None:  # type: ignore[no-untyped-def]
+    """BITS_JOB_PROPERTY_ID (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id):
+    USE_STORED_CREDENTIALS uses the Target member, "only the BG_AUTH_TARGET_PROXY target is supported". Emulator
+    choice (docs/reference/readings.md#stored-credentials): default 0; another target is
+    BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED (0x80200066) and changes nothing."""
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 0
+    job.set_property(JobPropertyId.USE_STORED_CREDENTIALS, 2)  # BG_AUTH_TARGET_PROXY
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 2
+    for bad in (1, 3):  # BG_AUTH_TARGET_SERVER, not a target
+        with pytest.raises(BitsError) as exc:
+            job.set_property(JobPropertyId.USE_STORED_CREDENTIALS, bad)
+        assert _hr(exc) == 0x80200066
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 2
+    job.set_property(JobPropertyId.USE_STORED_CREDENTIALS, 0)
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 0

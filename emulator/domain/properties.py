@@ -64,7 +64,9 @@ PROPERTIES: Final[dict[JobPropertyId, Property]] = {
         # names the Enable member, the union page Uint64: OUR CHOICE Uint64
         # (docs/reference/readings.md#max-download-size-member).
         Property(JobPropertyId.MAX_DOWNLOAD_SIZE, Kind.UINT64, 0, download_only=True, read_only=ReadOnly.AFTER_RESUME),
+        # Undocumented default; our choice: 0, no target (docs/reference/readings.md#stored-credentials).
         Property(JobPropertyId.USE_STORED_CREDENTIALS, Kind.TARGET, 0),
+        # Stored, not applied to the notifications (docs/reference/readings.md#notification-interval).
         Property(JobPropertyId.MINIMUM_NOTIFICATION_INTERVAL_MS, Kind.DWORD, 500, since=(10, 1)),
         Property(JobPropertyId.ON_DEMAND_MODE, Kind.BOOL, False, download_only=True, since=(10, 1)),
     )

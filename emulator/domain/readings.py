@@ -257,6 +257,21 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
+        "USE_STORED_CREDENTIALS: default, a target other than the proxy, effect",
+        "default 0; 0 and PROXY (2) accepted, other values BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED; stored only "
+        "(proxies are not modelled)",
+        "domain/properties.py",
+        "stored-credentials",
+    ),
+    Reading(
+        "Job5",
+        "MINIMUM_NOTIFICATION_INTERVAL_MS: pacing of JobModification and FileRangesTransferred",
+        "stored, not applied: changes made while a JobModification waits to be delivered fold into it; no interval",
+        "transfer/notifications.py",
+        "notification-interval",
+    ),
+    Reading(
+        "Job5",
         "HIGH_PERFORMANCE: writing straight into the destination",
         "not emulated: stored and returned; the job downloads into the hidden temporary like any other",
         "domain/properties.py",
