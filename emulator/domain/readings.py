@@ -309,6 +309,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "AddFileWithRanges",
+        "a range within UINT64 that reaches past 2**63-1 bytes (the largest Windows file)",
+        "BG_E_INVALID_RANGE at AddFileWithRanges; nothing is added",
+        "transfer/ranges.py",
+        "range-bound",
+    ),
+    Reading(
+        "AddFileWithRanges",
         "when ranges are checked against the remote file",
         "at each connection, once the size is known: a range outside it fails the job (ERROR, BG_E_INVALID_RANGE, "
         "context REMOTE_FILE); a server without ranges: BG_E_INSUFFICIENT_RANGE_SUPPORT",
