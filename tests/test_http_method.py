@@ -19,6 +19,7 @@ import pytest
 from helpers import HandlerFactory, QuietLog
 
 from emulator import BitsError, BitsService, ErrorContext, JobPriority, JobState, JobType
+from emulator.constants import JobPropertyId
 
 pytestmark = pytest.mark.svc(clock="manual")
 
@@ -191,3 +192,31 @@ def test_an_upload_with_a_custom_verb_restarts_from_zero(svc: BitsService, tmp_p
     svc.run_until_idle()
     assert job.get_state() is JobState.TRANSFERRED
     assert endpoint.received == b"u" * 100
+
+
+@pytest.mark.parametrize("prop", [JobPropertyId.DYNAMIC_CONTENT, JobPropertyId.ON_DEMAND_MODE])
+def test_custom_verb_and_dynamic_or_on_demand_exclude_each_other(svc: BitsService, prop: JobPropertyId) -> None:
+    """SetHttpMethod page (https://learn.microsoft.com/en-us/windows/win32/api/bits10_2/
+    nf-bits10_2-ibackgroundcopyjobhttpoptions2-sethttpmethod): "BITS doesn't allow DYNAMIC_CONTENT nor
+    ON_DEMAND_MODE jobs with SetHttpMethod" — in either order. The code is undocumented: emulator choice
+    BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD (0x80200071), and nothing changes
+    (docs/reference/readings.md#custom-method-exclusive). Turning the property off, and setting the default
+    verb, stay allowed."""
+    mgr = svc.connect()
+    _, custom = mgr.create_job("custom", JobType.DOWNLOAD)
+    custom.set_http_method("PUT")
+    with pytest.raises(BitsError) as exc:
+        custom.set_property(prop, True)
+    assert exc.value.hresult == BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
+    assert custom.get_property(prop) is False
+    custom.set_property(prop, False)
+    assert custom.get_http_method() == "PUT"
+    _, flagged = mgr.create_job("flagged", JobType.DOWNLOAD)
+    flagged.set_property(prop, True)
+    with pytest.raises(BitsError) as exc:
+        flagged.set_http_method("PUT")
+    assert exc.value.hresult == BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
+    assert flagged.get_http_method() == "GET"
+    assert flagged.get_priority() is JobPriority.NORMAL
+    flagged.set_http_method("GET")  # the default verb "does nothing": no custom method, nothing refused
+    assert flagged.get_property(prop) is True

@@ -13,6 +13,7 @@ from emulator import (
     IBackgroundCopyJob5,
     IBackgroundCopyJobHttpOptions,
     JobPriority,
+    JobState,
     JobType,
 )
 from emulator.constants import JobPropertyId
@@ -81,6 +82,27 @@ def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> Non
     with pytest.raises(BitsError) as exc:
         admin_view.set_custom_headers("X-B: 2\r\n")
     assert _hr(exc) == E_ACCESSDENIED
+
+
+def test_admin_who_is_not_the_owner_cannot_remove_the_client_certificate(svc: BitsService) -> None:
+    """docs/reference/security.md#ownership: client certificates belong to the owner — "Only the job owner can
+    specify the client certificate" (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/
+    nf-bits2_5-ibackgroundcopyjobhttpoptions-setclientcertificatebyid) — so RemoveClientCertificate from an
+    administrator who is not the owner is E_ACCESSDENIED (0x80070005) and the certificate stays, as
+    RemoveCredentials refuses to remove the owner's credentials; the owner removes it (S_OK)."""
+    alice = svc.logon(svc.add_user("alice")).token
+    bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
+    job_id, job = svc.connect(alice).create_job("c", JobType.DOWNLOAD)
+    job.set_client_certificate_by_name(1, "MY", "CN=alice")
+    admin_view = svc.connect(bob).get_job(job_id)
+    with pytest.raises(BitsError) as exc:
+        admin_view.remove_client_certificate()
+    assert _hr(exc) == E_ACCESSDENIED
+    assert job.get_client_certificate() == (1, "MY", None, "CN=alice")
+    assert job.remove_client_certificate() == 0  # S_OK
+    with pytest.raises(BitsError) as exc:
+        job.get_client_certificate()
+    assert _hr(exc) == RPC_X_BAD_STUB_DATA
 
 
 def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped-def]
@@ -225,3 +247,61 @@ def test_client_certificate_name_lengths(job) -> None:  # type: ignore[no-untype
         job.set_client_certificate_by_name(1, "MY", "n" * 256)
     assert _hr(exc) == BG_E_STRING_TOO_LONG
     assert job.get_client_certificate() == (1, "MY", None, "n" * 255)
+
+
+def test_max_download_size_is_a_uint64(job) -> None:  # type: ignore[no-untyped-def]
+    """Emulator choice (docs/reference/readings.md#max-download-size-member): BITS_JOB_PROPERTY_ID
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id) names the
+    Enable member, BITS_JOB_PROPERTY_VALUE the Uint64 one; the emulator takes a byte count, 0..2⁶⁴−1."""
+    job.set_property(JobPropertyId.MAX_DOWNLOAD_SIZE, 2**64 - 1)
+    assert job.get_property(JobPropertyId.MAX_DOWNLOAD_SIZE) == 2**64 - 1
+    with pytest.raises(TypeError):
+        job.set_property(JobPropertyId.MAX_DOWNLOAD_SIZE, True)
+    with pytest.raises(OverflowError):
+        job.set_property(JobPropertyId.MAX_DOWNLOAD_SIZE, 2**64)
+    assert job.get_property(JobPropertyId.MAX_DOWNLOAD_SIZE) == 2**64 - 1
+
+
+def test_peer_caching_flags_outside_the_three_are_invalidarg(job) -> None:  # type: ignore[no-untyped-def]
+    """Emulator choice (docs/reference/readings.md#peer-caching): SetPeerCachingFlags
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyjob4-setpeercachingflags)
+    lists 0x1, 0x2, 0x4 and only S_OK; another bit is E_INVALIDARG (0x80070057) and changes nothing."""
+    job.set_peer_caching_flags(0x7)
+    assert job.get_peer_caching_flags() == 0x7
+    for bad in (0x8, 0x80000000):
+        with pytest.raises(BitsError) as exc:
+            job.set_peer_caching_flags(bad)
+        assert _hr(exc) == E_INVALIDARG
+    assert job.get_peer_caching_flags() == 0x7
+
+
+def test_cost_flags_are_stored_only(svc: BitsService, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Emulator choice (docs/reference/readings.md#cost-flags): COST_FLAGS
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id) is stored
+    and returned, any DWORD accepted, and the fake network has no cost state: a job whose flags exclude
+    BITS_COST_STATE_UNRESTRICTED (0x1) still transfers."""
+    svc.network.register("http://srv/c", b"c" * 10)
+    _, job = svc.connect().create_job("cost", JobType.DOWNLOAD)
+    job.set_property(JobPropertyId.COST_FLAGS, 0x80000002)  # CAPPED_USAGE_UNKNOWN and IGNORE_CONGESTION only
+    assert job.get_property(JobPropertyId.COST_FLAGS) == 0x80000002
+    job.add_file("http://srv/c", str(tmp_path / "c"))
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+
+
+def test_use_stored_credentials_supports_the_proxy_target_only(job) -> None:  # type: ignore[no-untyped-def]
+    """BITS_JOB_PROPERTY_ID (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id):
+    USE_STORED_CREDENTIALS uses the Target member, "only the BG_AUTH_TARGET_PROXY target is supported". Emulator
+    choice (docs/reference/readings.md#stored-credentials): default 0; another target is
+    BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED (0x80200066) and changes nothing."""
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 0
+    job.set_property(JobPropertyId.USE_STORED_CREDENTIALS, 2)  # BG_AUTH_TARGET_PROXY
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 2
+    for bad in (1, 3):  # BG_AUTH_TARGET_SERVER, not a target
+        with pytest.raises(BitsError) as exc:
+            job.set_property(JobPropertyId.USE_STORED_CREDENTIALS, bad)
+        assert _hr(exc) == 0x80200066
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 2
+    job.set_property(JobPropertyId.USE_STORED_CREDENTIALS, 0)
+    assert job.get_property(JobPropertyId.USE_STORED_CREDENTIALS) == 0

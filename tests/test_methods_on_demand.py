@@ -97,6 +97,33 @@ def test_random_access_needs_an_http_download_job_without_dynamic_content(svc: B
             assert hresult(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
 
 
+def test_random_access_is_refused_to_a_job_with_a_custom_http_method(svc: BitsService, tmp_path: Path) -> None:
+    """REQ/POS/FILLED: the job must meet "the requirements for BITS_JOB_PROPERTY_ON_DEMAND_MODE jobs", else
+    BG_E_RANDOM_ACCESS_NOT_SUPPORTED; and "BITS doesn't allow DYNAMIC_CONTENT nor ON_DEMAND_MODE jobs with
+    SetHttpMethod" (https://learn.microsoft.com/en-us/windows/win32/api/bits10_2/
+    nf-bits10_2-ibackgroundcopyjobhttpoptions2-sethttpmethod). Such a job fetches its file from byte 0 at every
+    connection (docs/reference/readings.md#http-method-priority), so it cannot honour ranges: before, a request
+    answered S_OK, reconnected the file from byte 0 and fetched no requested range first."""
+    svc.network.register("http://server/f", DATA, rate=10)
+    _, job = svc.connect().create_job("verb", JobType.DOWNLOAD)
+    job.set_http_method("PUT")
+    job.add_file("http://server/f", str(tmp_path / "v"))
+    f = next(iter(job.enum_files()))
+    job.resume()
+    svc.advance(1)
+    for name, arguments in [
+        ("request_file_ranges", ([R(50, 10)],)),
+        ("update_download_position", (50,)),
+        ("get_filled_file_ranges", ()),
+    ]:
+        with pytest.raises(BitsError) as e:
+            getattr(f, name)(*arguments)
+        assert hresult(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
+    svc.advance(1)
+    assert f.get_progress().bytes_transferred == 20  # the transfer went on, nothing restarted
+    assert [r.offset for r in svc.network.requests] == [0]
+
+
 def test_file6_needs_bits_10_1(tmp_path: Path) -> None:
     """IBackgroundCopyFile6 is BITS 10.1: E_NOINTERFACE on Windows 10 1607's BITS."""
     with BitsService(profile="win10-1607", clock=ManualClock()) as svc:

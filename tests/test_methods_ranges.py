@@ -128,6 +128,57 @@ def test_bad_names_and_smb_are_invalidarg_add(svc: BitsService, tmp_path: Path) 
         assert hresult(e) == E_INVALIDARG
 
 
+def test_set_remote_name_cannot_move_a_ranged_file_to_smb(svc: BitsService, tmp_path: Path) -> None:
+    """ADD: "Starting with BITS 3.0, the SMB protocol is not supported for ranges"; SetRemoteName
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/nf-bits2_0-ibackgroundcopyfile2-setremotename)
+    answers E_INVALIDARG for a name it cannot use — as ReplaceRemotePrefix does for the same change (the code:
+    E_INVALIDARG, docs/reference/readings.md#ranges-smb-dynamic). The file keeps its name and its ranges."""
+    job = _job(svc)
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, 5), (10, 5)])
+    (f,) = job.enum_files()
+    for smb in ("\\\\server\\share\\f", "file:///C:/data/f"):
+        with pytest.raises(BitsError) as e:
+            f.set_remote_name(smb)
+        assert hresult(e) == E_INVALIDARG
+        with pytest.raises(BitsError) as e:
+            job.replace_remote_prefix("http://server/f", smb)
+        assert hresult(e) == E_INVALIDARG
+    assert f.get_remote_name() == "http://server/f"
+    assert f.get_file_ranges() == [FileRange(initial_offset=0, length=5), FileRange(initial_offset=10, length=5)]
+    f.set_remote_name("https://other/f")  # another HTTP(S) name stays allowed
+    assert f.get_remote_name() == "https://other/f"
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        [(0, 2**63)],  # one byte past the largest Windows file
+        [(1, 2**64 - 2)],  # ends at 2**64-1: a UINT64, but no file is that long
+        [(0, 2**62), (2**62, 2**62)],  # together past 2**63-1
+        [(2**63, 1)],
+        [(2**63 - 1, BG_LENGTH_TO_EOF)],  # starts where no file has a byte
+        [(2, 2**64 - 2)],  # past 2**64-1 (refused before too)
+    ],
+)
+def test_ranges_past_the_largest_file_are_invalid_range(
+    svc: BitsService, tmp_path: Path, ranges: list[tuple[int, int]]
+) -> None:
+    """ADD: BG_E_INVALID_RANGE (0x8020002B) — "One of the ranges is invalid". Emulator choice
+    (docs/reference/readings.md#range-bound): Windows file sizes and offsets are signed 64-bit
+    (LARGE_INTEGER), so a range reaching past 2**63-1 bytes is in no remote file and makes no local file. Before,
+    such ranges escaped as SQLite's OverflowError with the file half-added."""
+    job = _job(svc)
+    with pytest.raises(BitsError) as e:
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), ranges)
+    assert hresult(e) == BG_E_INVALID_RANGE
+    assert job.get_progress().files_total == 0
+    job.add_file_with_ranges("http://server/f", str(tmp_path / "b"), [(0, 2**63 - 1)])  # the largest file
+    assert job.get_progress().bytes_total == 2**63 - 1
+    svc.restart()
+    (f,) = svc.connect().get_job(job.get_id()).enum_files()
+    assert f.get_file_ranges() == [FileRange(initial_offset=0, length=2**63 - 1)]
+
+
 def test_final_job_is_invalid_state_add(svc: BitsService, tmp_path: Path) -> None:
     """ADD: BG_E_INVALID_STATE — "The state of the job cannot be BG_JOB_STATE_CANCELLED or ACKNOWLEDGED"."""
     job = _job(svc)

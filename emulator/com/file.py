@@ -88,7 +88,8 @@ class File(FileMethodsMixin, ComObject):
     @com_method(
         IBackgroundCopyFile2,
         "SetRemoteName",
-        "download jobs only (E_NOTIMPL); URL checked as AddFile does; durable from the next Resume; "
+        "download jobs only (E_NOTIMPL); URL checked as AddFile does (a ranged file: no SMB, E_INVALIDARG); "
+        "durable from the next Resume; "
         "a connection already transferring the file keeps its server until the job reconnects",
         access=Access.WRITE,
         convert={"url": args.text},
@@ -99,13 +100,14 @@ class File(FileMethodsMixin, ComObject):
 
         Order of checks as everywhere (types → ANONYMOUS → access → state → values): BG_E_INVALID_STATE
         on a cancelled or acknowledged job, E_NOTIMPL on upload and upload-reply jobs, then the URL rules
-        of AddFile (E_INVALIDARG). The page says the change "does not serialize" until Resume: the new
-        name is used at once in memory and written to the store by the next Resume. When the file next
-        connects, the restart rule applies (a different time stamp or size, or a server without ranges,
-        restarts the file from byte 0; a finished file is not transferred again). OUR CHOICE where the
-        page is silent: a connection already moving the file's bytes keeps its server until the job
-        reconnects (Suspend/Resume, an error and Resume, a retry), as the page's Suspend → SetRemoteName
-        → Resume pattern implies.
+        of AddFile (E_INVALIDARG), and no SMB name for a file added with ranges (E_INVALIDARG, as
+        AddFileWithRanges and ReplaceRemotePrefix: docs/reference/readings.md#ranges-smb-dynamic). The page
+        says the change "does not serialize" until Resume: the new name is used at once in memory and
+        written to the store by the next Resume. When the file next connects, the restart rule applies (a
+        different time stamp or size, or a server without ranges, restarts the file from byte 0; a finished
+        file is not transferred again). OUR CHOICE where the page is silent: a connection already moving the
+        file's bytes keeps its server until the job reconnects (Suspend/Resume, an error and Resume, a
+        retry), as the page's Suspend → SetRemoteName → Resume pattern implies.
         """
         self._svc.set_remote_name(self._job, self._file, url)
 

@@ -100,7 +100,10 @@ class JobOptionsMixin(ComObject):
         self._svc.set_client_certificate(self._rec, store_location, store_name, None, subject_name)
 
     @com_method(
-        IBackgroundCopyJobHttpOptions, "RemoveClientCertificate", "S_FALSE when none is set", access=Access.WRITE
+        IBackgroundCopyJobHttpOptions,
+        "RemoveClientCertificate",
+        "owner only (the certificate is the owner's, as credentials are); S_FALSE when none is set",
+        access=Access.OWNER,
     )
     def remove_client_certificate(self, caller: AccessToken) -> int:
         return self._svc.remove_client_certificate(self._rec)
@@ -216,7 +219,8 @@ class JobOptionsMixin(ComObject):
     @com_method(
         IBackgroundCopyJob5,
         "SetProperty",
-        "errors by the bitsmsg.h names (our choice): unknown id, download-only, read-only after AddFile/Resume",
+        "errors by the bitsmsg.h names (our choice): unknown id, download-only, read-only after AddFile/Resume, "
+        "DYNAMIC_CONTENT/ON_DEMAND_MODE with a custom HTTP method",
         access=Access.WRITE,
         convert={"property_id": args.integer},
     )

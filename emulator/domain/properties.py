@@ -50,7 +50,8 @@ TRANSFER_POLICY_ALWAYS: Final = 0x800000FF
 PROPERTIES: Final[dict[JobPropertyId, Property]] = {
     p.id: p
     for p in (
-        # Undocumented default; our choice: any network (BITS_COST_STATE_TRANSFER_ALWAYS).
+        # Undocumented default; our choice: any network (BITS_COST_STATE_TRANSFER_ALWAYS). Stored only: the fake
+        # network has no cost state (docs/reference/readings.md#cost-flags).
         Property(JobPropertyId.COST_FLAGS, Kind.DWORD, TRANSFER_POLICY_ALWAYS),
         Property(JobPropertyId.NOTIFICATION_CLSID, Kind.CLSID, str(uuid.UUID(int=0))),
         Property(JobPropertyId.DYNAMIC_CONTENT, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_RESUME),
@@ -59,9 +60,13 @@ PROPERTIES: Final[dict[JobPropertyId, Property]] = {
         Property(
             JobPropertyId.HIGH_PERFORMANCE, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_ADDFILE
         ),
-        # 0 = no cap (our reading of "the maximum number of bytes that can be downloaded").
+        # 0 = no cap (our reading of "the maximum number of bytes that can be downloaded"). The property page
+        # names the Enable member, the union page Uint64: OUR CHOICE Uint64
+        # (docs/reference/readings.md#max-download-size-member).
         Property(JobPropertyId.MAX_DOWNLOAD_SIZE, Kind.UINT64, 0, download_only=True, read_only=ReadOnly.AFTER_RESUME),
+        # Undocumented default; our choice: 0, no target (docs/reference/readings.md#stored-credentials).
         Property(JobPropertyId.USE_STORED_CREDENTIALS, Kind.TARGET, 0),
+        # Stored, not applied to the notifications (docs/reference/readings.md#notification-interval).
         Property(JobPropertyId.MINIMUM_NOTIFICATION_INTERVAL_MS, Kind.DWORD, 500, since=(10, 1)),
         Property(JobPropertyId.ON_DEMAND_MODE, Kind.BOOL, False, download_only=True, since=(10, 1)),
     )

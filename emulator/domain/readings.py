@@ -243,10 +243,47 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
+        "the union member of MAX_DOWNLOAD_SIZE (the property page says Enable, the union page Uint64)",
+        "Uint64, a byte count; a bool is a TypeError",
+        "domain/properties.py",
+        "max-download-size-member",
+    ),
+    Reading(
+        "Job5",
+        "COST_FLAGS that exclude the network's cost state",
+        "not emulated: stored and returned (any DWORD); the fake network has no cost state, no job is held back",
+        "domain/properties.py",
+        "cost-flags",
+    ),
+    Reading(
+        "Job5",
+        "USE_STORED_CREDENTIALS: default, a target other than the proxy, effect",
+        "default 0; 0 and PROXY (2) accepted, other values BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED; stored only "
+        "(proxies are not modelled)",
+        "domain/properties.py",
+        "stored-credentials",
+    ),
+    Reading(
+        "Job5",
+        "MINIMUM_NOTIFICATION_INTERVAL_MS: pacing of JobModification and FileRangesTransferred",
+        "stored, not applied: changes made while a JobModification waits to be delivered fold into it; no interval",
+        "transfer/notifications.py",
+        "notification-interval",
+    ),
+    Reading(
+        "Job5",
         "HIGH_PERFORMANCE: writing straight into the destination",
         "not emulated: stored and returned; the job downloads into the hidden temporary like any other",
         "domain/properties.py",
         "high-performance",
+    ),
+    Reading(
+        "Job5",
+        "DYNAMIC_CONTENT or ON_DEMAND_MODE together with a custom HTTP method (no code documented)",
+        "BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD in either order: SetProperty(TRUE) after SetHttpMethod, "
+        "SetHttpMethod (other than the default verb, a no-op) once either is TRUE; nothing changes",
+        "backend.py",
+        "custom-method-exclusive",
     ),
     Reading(
         "Job2",
@@ -304,6 +341,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "request; the bytes written are the same); a 206 for other bytes than asked: BG_E_INVALID_SERVER_RESPONSE",
         "transfer/ranges.py",
         "ranges-loopback",
+    ),
+    Reading(
+        "AddFileWithRanges",
+        "a range within UINT64 that reaches past 2**63-1 bytes (the largest Windows file)",
+        "BG_E_INVALID_RANGE at AddFileWithRanges; nothing is added",
+        "transfer/ranges.py",
+        "range-bound",
     ),
     Reading(
         "AddFileWithRanges",

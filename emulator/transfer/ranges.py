@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .localfs import LocalFileSystem
     from .notifications import Notifier
 
-UINT64_MAX: Final = 0xFFFFFFFFFFFFFFFF
+MAX_FILE_SIZE: Final = 2**63 - 1  # the largest Windows file: sizes and offsets are LARGE_INTEGER
 ON_DEMAND_KEY: Final = -1  # JobRecord.properties key of the per-file on-demand state
 CHUNK: Final = 1 << 20  # bytes read from a fake resource at once
 
@@ -174,8 +174,11 @@ def check_added_ranges(ranges: Sequence[Span], *, limit: int | None) -> None:
     for off, n in ranges:
         if off == BG_LENGTH_TO_EOF:
             raise BitsError(hresults.BG_E_INVALID_RANGE, "InitialOffset is BG_LENGTH_TO_EOF")
-        if n != BG_LENGTH_TO_EOF and off + n > UINT64_MAX:
-            raise BitsError(hresults.BG_E_INVALID_RANGE, f"range {off}+{n} ends past 2**64-1")
+        # OUR CHOICE (docs/reference/readings.md#range-bound): Windows file sizes and offsets are signed 64-bit
+        # (LARGE_INTEGER), so a range reaching past MAX_FILE_SIZE bytes is in no remote file and makes no local
+        # file: "One of the ranges is invalid". Non-overlapping ranges within it also sum to at most that.
+        if off >= MAX_FILE_SIZE or (n != BG_LENGTH_TO_EOF and off + n > MAX_FILE_SIZE):
+            raise BitsError(hresults.BG_E_INVALID_RANGE, f"range {off}+{n} ends past 2**63-1, the largest file")
     # "The ranges are sorted by the offset of the value, not the length. If ranges are entered that have the
     # same offset, but are in reverse order, then this error will be returned. For example, if 100.5 and
     # 100.0 are entered in that order" — a stable sort by offset then a neighbour check gives exactly that.
@@ -252,11 +255,14 @@ def random_access_error(rec: JobRecord, f: FileRecord) -> str | None:
     download job, not DYNAMIC_CONTENT, an HTTP(S) server that has not shown it lacks range support
     (https://learn.microsoft.com/en-us/windows/win32/api/bits10_1/nf-bits10_1-ibackgroundcopyfile6-requestfileranges).
     OUR CHOICE: a file added with AddFileWithRanges does not qualify either (its local file is not the
-    remote file's byte layout)."""
+    remote file's byte layout). Nor does a job with a custom HTTP method: ON_DEMAND_MODE jobs cannot have one
+    (sethttpmethod page), and it fetches its file from byte 0 at every connection."""
     if rec.job_type is not JobType.DOWNLOAD:
         return "not a download job"
     if is_dynamic(rec):
         return "the job has BITS_JOB_PROPERTY_DYNAMIC_CONTENT"
+    if rec.http_method is not None:
+        return "the job has a custom HTTP method"
     if not _is_http(rec, f):
         return "the remote file is not on an HTTP or HTTPS server"
     if f.ranges is not None:
