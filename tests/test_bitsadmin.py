@@ -976,3 +976,47 @@ def test_addfilewithranges_overlap_message_is_the_pages(ba: Run) -> None:
 @pytest.mark.parametrize("switch", ["/help", "/?", "/HELP"])
 def test_util_help_and_question_mark(ba: Run, switch: str) -> None:
     assert ba("/util", switch) == (0, "/UTIL /VERSION [/VERBOSE]   the version of the BITS service\n")
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("1", "CURRENT_USER"),
+        ("2", "LOCAL_MACHINE"),
+        ("8", "LOCAL_MACHINE_ENTERPRISE"),
+        ("BG_CERT_STORE_LOCATION_CURRENT_USER", "CURRENT_USER"),
+        ("bg_cert_store_location_services", "SERVICES"),
+        ("users", "USERS"),
+    ],
+)
+def test_client_certificate_store_location_as_the_pages_write_it(ba: Run, location: str, shown: str) -> None:
+    """The store location is a number 1 (CURRENT_USER) … 8 (LOCAL_MACHINE_ENTERPRISE), as listed and used
+    in the example ``/setclientcertificatebyname myDownloadJob 1 MY myCertificate`` of
+    https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setclientcertificatebyname,
+    or the API's name ``BG_CERT_STORE_LOCATION_CURRENT_USER`` of the example of
+    https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setclientcertificatebyid
+    (the short name CURRENT_USER … as before: emulator choice)."""
+    create(ba)
+    assert ba("/setclientcertificatebyname", "myjob", location, "MY", "myCertificate") == (
+        0,
+        "Client certificate set.\n",
+    )
+    assert ba("/getclientcertificate", "myjob") == (
+        0,
+        f"STORE LOCATION: {shown}\nSTORE NAME: MY\nHASH: NULL\nSUBJECT NAME: myCertificate\n",
+    )
+    assert ba("/setclientcertificatebyid", "myjob", location, "MY", "00" * 19 + "ab") == (
+        0,
+        "Client certificate set.\n",
+    )
+
+
+@pytest.mark.parametrize("location", ["0", "9", "BG_CERT_STORE_LOCATION_", "ELSEWHERE"])
+def test_client_certificate_store_location_outside_the_list_is_e_invalidarg(ba: Run, location: str) -> None:
+    """Emulator choice: a location the bitsadmin setclientcertificatebyname page does not list (numbers
+    1 to 8 or the names) is refused as any value that does not parse, with E_INVALIDARG."""
+    create(ba)
+    assert ba("/setclientcertificatebyname", "myjob", location, "MY", "x") == (
+        1,
+        "Unable to set client certificate - 0x80070057. The parameter is incorrect.\n",
+    )

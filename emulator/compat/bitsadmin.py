@@ -1322,19 +1322,34 @@ def remove_credentials(ctx: Context, job: Job, a: list[str]) -> str:
 LOCATIONS = {loc.name: int(loc) for loc in CertStoreLocation}
 
 
+def store_location(text: str) -> int:
+    """A certificate store location as the bitsadmin pages write it: a number 1 (CURRENT_USER) … 8
+    (LOCAL_MACHINE_ENTERPRISE) (setclientcertificatebyname page, list and example), the API's name
+    ``BG_CERT_STORE_LOCATION_CURRENT_USER`` (setclientcertificatebyid page example) or the short name.
+    Anything else, numbers outside 1…8 included, is E_INVALIDARG (emulator choice)."""
+    if text.isdigit():
+        index = int(text)
+        if 1 <= index <= len(CertStoreLocation):
+            return int(CertStoreLocation(index - 1))  # the pages count from 1, the enumeration from 0
+        raise BitsError(hresults.E_INVALIDARG, f"{text!r} is not a store location (1 to {len(CertStoreLocation)})")
+    name = text.upper()
+    prefix = "BG_CERT_STORE_LOCATION_"
+    return choice(name[len(prefix) :] if name.startswith(prefix) else name, LOCATIONS, "store location")
+
+
 @setter("/setclientcertificatebyid", action="set client certificate", nargs=(3, 3))
 def set_cert_by_id(ctx: Context, job: Job, a: list[str]) -> str:
     try:
         thumb = bytes.fromhex(a[2])
     except ValueError:
         raise BitsError(hresults.E_INVALIDARG, f"{a[2]!r} is not a hexadecimal hash") from None
-    job.set_client_certificate_by_id(choice(a[0], LOCATIONS, "store location"), a[1], thumb)
+    job.set_client_certificate_by_id(store_location(a[0]), a[1], thumb)
     return "Client certificate set."
 
 
 @setter("/setclientcertificatebyname", action="set client certificate", nargs=(3, 3))
 def set_cert_by_name(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_client_certificate_by_name(choice(a[0], LOCATIONS, "store location"), a[1], a[2])
+    job.set_client_certificate_by_name(store_location(a[0]), a[1], a[2])
     return "Client certificate set."
 
 
