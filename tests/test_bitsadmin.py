@@ -543,7 +543,7 @@ SETTERS = [
     (
         ("/setproxysettings", "override", "proxy1:80,proxy2:80", "<local>"),
         "Proxy usage set to OVERRIDE.",
-        ("/getproxylist", "proxy1:80 proxy2:80"),
+        ("/getproxylist", "proxy1:80,proxy2:80"),
     ),
     (("/setproxysettings", "NO_PROXY"), "Proxy usage set to NO_PROXY.", ("/getproxyusage", "NO_PROXY")),
     (
@@ -572,7 +572,8 @@ SETTERS = [
 @pytest.mark.parametrize(("argv", "line", "check"), SETTERS, ids=[" ".join(s[0]) for s in SETTERS])
 def test_setters(ba: Run, argv: tuple[str, ...], line: str, check: tuple[str, str] | None) -> None:
     """Each /set* calls its native setter (SetMinimumRetryDelay raises values below 5 to 5; the
-    OVERRIDE proxy list is comma-delimited on the command line, space-delimited in the API)."""
+    OVERRIDE proxy list is comma-delimited on the command line, space-delimited in the API, and /getproxylist
+    prints it comma-delimited as the bitsadmin getproxylist page says)."""
     create(ba)
     assert ba(argv[0], "myjob", *argv[1:]) == (0, line + "\n")
     if check is not None:
@@ -1020,3 +1021,18 @@ def test_client_certificate_store_location_outside_the_list_is_e_invalidarg(ba: 
         1,
         "Unable to set client certificate - 0x80070057. The parameter is incorrect.\n",
     )
+
+
+def test_getproxylist_prints_the_comma_delimited_list(ba: Run) -> None:
+    """/getproxylist "Retrieves the comma-delimited list of proxy servers to use for the specified job"
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-getproxylist):
+    the list /setproxysettings takes comma-delimited (bitsadmin-setproxysettings page example
+    ``OVERRIDE proxy1,proxy2,proxy3 NULL``) comes back as typed, though the API holds it space-delimited."""
+    create(ba)
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1,proxy2,proxy3", "NULL") == (
+        0,
+        "Proxy usage set to OVERRIDE.\n",
+    )
+    assert ba("/getproxylist", "myjob") == (0, "proxy1,proxy2,proxy3\n")
+    assert ba("/rawreturn", "/getproxylist", "myjob") == (0, "proxy1,proxy2,proxy3")
+    assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")

@@ -539,6 +539,12 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
     return lines
 
 
+def proxy_list_text(plist: str | None) -> str:
+    """/getproxylist prints "the comma-delimited list of proxy servers" (bitsadmin getproxylist page), the
+    form /setproxysettings takes; the API holds the list space-delimited."""
+    return "NULL" if plist is None else ",".join(plist.split())
+
+
 def cmdline_text(program: str | None, parameters: str | None) -> str:
     if not program:  # GetNotifyCmdLine gives empty strings when no command line is registered
         return "none"
@@ -1038,7 +1044,7 @@ getter("/getnotifyinterface", "get notify interface")(
 )
 getter("/getnotifycmdline", "get notification command line")(lambda c, j: cmdline_text(*j.get_notify_cmd_line()))
 getter("/getproxyusage", "get proxy usage")(lambda c, j: j.get_proxy_settings()[0].name)
-getter("/getproxylist", "get proxy list")(lambda c, j: null_text(j.get_proxy_settings()[1]))
+getter("/getproxylist", "get proxy list")(lambda c, j: proxy_list_text(j.get_proxy_settings()[1]))
 getter("/getproxybypasslist", "get proxy bypass list")(lambda c, j: null_text(j.get_proxy_settings()[2]))
 getter("/getpeercachingflags", "get peer caching flags")(lambda c, j: f"0x{j.get_peer_caching_flags():x}")
 getter("/getsecurityflags", "get security flags")(lambda c, j: f"0x{j.get_security_flags():x}")
