@@ -526,8 +526,8 @@ SETTERS = [
     (("/setpeercachingflags", "0x3"), "Peer caching flags set to 0x3.", ("/getpeercachingflags", "0x3")),
     (("/setsecurityflags", "0x0200"), "Security flags set to 0x200.", ("/getsecurityflags", "0x200")),
     (("/sethttpmethod", "PUT"), "HTTP method set to PUT.", ("/gethttpmethod", "PUT")),
-    (("/setaclflags", "og"), "ACL flags set to OG.", ("/getaclflags", "OG")),
-    (("/setaclflag", "DS"), "ACL flags set to DS.", ("/getaclflags", "DS")),
+    (("/setaclflags", "og"), "ACL flags set to OG.", ("/getaclflags", "og")),
+    (("/setaclflag", "DS"), "ACL flags set to DS.", ("/getaclflags", "ds")),
     (("/setcustomheaders", "X-A: 1", "X-B: 2"), "Custom headers set (2).", ("/getcustomheaders", "X-A: 1\nX-B: 2")),
     (
         ("/setnotifycmdline", "C:\\tools\\notify.exe", "notify.exe done"),
@@ -1036,3 +1036,14 @@ def test_getproxylist_prints_the_comma_delimited_list(ba: Run) -> None:
     assert ba("/getproxylist", "myjob") == (0, "proxy1,proxy2,proxy3\n")
     assert ba("/rawreturn", "/getproxylist", "myjob") == (0, "proxy1,proxy2,proxy3")
     assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+
+
+def test_getaclflags_prints_the_pages_lower_case_letters(ba: Run) -> None:
+    """/getaclflags "Returns one or more of the following flag values: o … g … d … s"
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-getaclflags),
+    in lower case, while /setaclflags takes them in any case (the setaclflag page writes O, G, D, S).
+    NONE for no flag is the emulator's choice (the page is silent)."""
+    create(ba)
+    assert ba("/setaclflags", "myjob", "OGDS") == (0, "ACL flags set to OGDS.\n")
+    assert ba("/getaclflags", "myjob") == (0, "ogds\n")
+    assert ba("/rawreturn", "/getaclflags", "myjob") == (0, "ogds")

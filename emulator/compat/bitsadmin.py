@@ -1055,8 +1055,10 @@ getter("/geterror", "get error")(lambda c, j: "\n".join(error_lines(j)))
 
 @getter("/getaclflags", "get ACL flags")
 def get_acl_flags(ctx: Context, job: Job) -> str:
+    """The letters in lower case, as the bitsadmin getaclflags page lists the values it returns (o, g, d, s);
+    NONE for none (emulator choice: the page is silent)."""
     flags = job.get_file_acl_flags()
-    return "".join(letter for letter, bit in ACL_LETTERS.items() if flags & bit) or "NONE"
+    return "".join(letter.lower() for letter, bit in ACL_LETTERS.items() if flags & bit) or "NONE"
 
 
 @getter("/getcustomheaders", "get custom headers")
