@@ -1047,3 +1047,22 @@ def test_getaclflags_prints_the_pages_lower_case_letters(ba: Run) -> None:
     assert ba("/setaclflags", "myjob", "OGDS") == (0, "ACL flags set to OGDS.\n")
     assert ba("/getaclflags", "myjob") == (0, "ogds\n")
     assert ba("/rawreturn", "/getaclflags", "myjob") == (0, "ogds")
+
+
+def test_setproxysettings_override_needs_a_bypass_list_to_follow(ba: Run) -> None:
+    """OVERRIDE: "A proxy and proxy bypass list must follow"; the bypass list may be NULL or ""
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setproxysettings).
+    A missing one is refused as OVERRIDE without a list already is, with E_INVALIDARG, and the job keeps its
+    settings (emulator choice for the failure's form)."""
+    create(ba)
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1:80") == (
+        1,
+        "Unable to set proxy settings - 0x80070057. The parameter is incorrect.\n",
+    )
+    assert ba("/getproxyusage", "myjob") == (0, "PRECONFIG\n")
+    for bypass in ("NULL", ""):
+        assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1:80", bypass) == (
+            0,
+            "Proxy usage set to OVERRIDE.\n",
+        )
+        assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
