@@ -754,7 +754,7 @@ def test_an_invocation_leaves_the_tokens_of_a_live_python_service(ba: Run, env: 
 
 def test_wrap_and_nowrap(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     """bitsadmin wrap: lines longer than the console width wrap (/wrap, the default except for
-    /monitor); /nowrap keeps them whole."""
+    /monitor); /nowrap keeps each on one line (truncated: see the test below)."""
     create(ba, "a-rather-long-display-name")
     monkeypatch.setenv("COLUMNS", "40")
     status, out = ba("/info", "a-rather-long-display-name")
@@ -1066,3 +1066,24 @@ def test_setproxysettings_override_needs_a_bypass_list_to_follow(ba: Run) -> Non
             "Proxy usage set to OVERRIDE.\n",
         )
         assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+
+
+def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/nowrap "Truncates any line of output text extending beyond the right-most edge of the command
+    window. By default, all switches, except the monitor switch, wrap the output"
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-nowrap):
+    /nowrap, and /monitor without /wrap, cut a long line at the console width instead of printing it whole;
+    /wrap /monitor wraps (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-wrap)."""
+    guid = create(ba, "a-rather-long-display-name")
+    line = f"{guid} a-rather-long-display-name SUSPENDED 0 / 0 0 / 0"
+    monkeypatch.setenv("COLUMNS", "40")
+    assert ba("/nowrap", "/info", "a-rather-long-display-name") == (0, line[:40] + "\n")
+    status, out = ba("/monitor", "--count", "1")
+    header = "MONITORING BACKGROUND COPY MANAGER(5 second refresh)"
+    assert (status, out) == (0, f"{header[:40]}\n{line[:40]}\n")
+    status, out = ba("/wrap", "/monitor", "--count", "1")
+    assert status == 0 and len(out.splitlines()) > 2 and all(len(x) <= 40 for x in out.splitlines())
+    assert "".join(out.splitlines()) == header + line
+    monkeypatch.delenv("COLUMNS")
+    # No console (a pipe or a file): nothing to truncate at.
+    assert ba("/nowrap", "/info", "a-rather-long-display-name") == (0, line + "\n")

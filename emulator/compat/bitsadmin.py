@@ -126,10 +126,11 @@ def attempt(action: str) -> Iterator[None]:
 class Out:
     """Console output with bitsadmin's formatting switches (/rawreturn, /wrap, /nowrap)."""
 
-    def __init__(self, stream: TextIO, *, raw: bool = False, width: int | None = None) -> None:
+    def __init__(self, stream: TextIO, *, raw: bool = False, width: int | None = None, truncate: bool = False) -> None:
         self.stream = stream
         self.raw = raw
         self.width = width
+        self.truncate = truncate  # /nowrap (and /monitor's default): cut at the width instead of wrapping
 
     def line(self, text: str = "") -> None:
         """An informational line: suppressed by /rawreturn (value only), wrapped by /wrap."""
@@ -149,7 +150,9 @@ class Out:
 
     def _write(self, text: str) -> None:
         for line in text.split("\n") if text else [""]:
-            if self.width and len(line) > self.width:
+            if self.width and len(line) > self.width and self.truncate:
+                self.stream.write(line[: self.width] + "\n")
+            elif self.width and len(line) > self.width:
                 self.stream.write("\n".join(textwrap.wrap(line, self.width, drop_whitespace=False)) + "\n")
             else:
                 self.stream.write(line + "\n")
@@ -1486,11 +1489,15 @@ bitsadmin /list
 bitsadmin /reset"""
 
 
+def _truncates(mode: str, command_name: str) -> bool:
+    """/nowrap "Truncates any line of output text extending beyond the right-most edge of the command
+    window"; by default every switch but /monitor wraps (bitsadmin nowrap and wrap pages)."""
+    return mode == "nowrap" or (mode == "" and command_name == "/monitor")
+
+
 def _wrap_width(mode: str, command_name: str) -> int | None:
-    """/wrap (the default, except for /monitor) wraps at the console width; without a console (output
-    to a pipe or file) there is no width, unless COLUMNS names one."""
-    if mode == "nowrap" or (mode == "" and command_name == "/monitor"):
-        return None
+    """The console width that /wrap wraps at and /nowrap truncates at; without a console (output to a
+    pipe or file) there is no width, unless COLUMNS names one."""
     columns = os.environ.get("COLUMNS")
     if columns and columns.isdigit():
         return int(columns)
@@ -1542,7 +1549,7 @@ def main(
             handler = _run_getter(*GETTERS[name])
         if handler is None:
             raise UsageError("Invalid command")  # what bitsadmin prints before its usage
-        out = Out(stream, raw=raw, width=None if raw else _wrap_width(mode, name))
+        out = Out(stream, raw=raw, width=None if raw else _wrap_width(mode, name), truncate=_truncates(mode, name))
         with open_context(opts, out, clock=clock, sleep=sleep) as ctx:
             return handler(ctx, args[1:])
     except UsageError as exc:
