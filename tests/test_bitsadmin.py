@@ -526,8 +526,8 @@ SETTERS = [
     (("/setpeercachingflags", "0x3"), "Peer caching flags set to 0x3.", ("/getpeercachingflags", "0x3")),
     (("/setsecurityflags", "0x0200"), "Security flags set to 0x200.", ("/getsecurityflags", "0x200")),
     (("/sethttpmethod", "PUT"), "HTTP method set to PUT.", ("/gethttpmethod", "PUT")),
-    (("/setaclflags", "og"), "ACL flags set to OG.", ("/getaclflags", "OG")),
-    (("/setaclflag", "DS"), "ACL flags set to DS.", ("/getaclflags", "DS")),
+    (("/setaclflags", "og"), "ACL flags set to OG.", ("/getaclflags", "og")),
+    (("/setaclflag", "DS"), "ACL flags set to DS.", ("/getaclflags", "ds")),
     (("/setcustomheaders", "X-A: 1", "X-B: 2"), "Custom headers set (2).", ("/getcustomheaders", "X-A: 1\nX-B: 2")),
     (
         ("/setnotifycmdline", "C:\\tools\\notify.exe", "notify.exe done"),
@@ -543,7 +543,7 @@ SETTERS = [
     (
         ("/setproxysettings", "override", "proxy1:80,proxy2:80", "<local>"),
         "Proxy usage set to OVERRIDE.",
-        ("/getproxylist", "proxy1:80 proxy2:80"),
+        ("/getproxylist", "proxy1:80,proxy2:80"),
     ),
     (("/setproxysettings", "NO_PROXY"), "Proxy usage set to NO_PROXY.", ("/getproxyusage", "NO_PROXY")),
     (
@@ -572,7 +572,8 @@ SETTERS = [
 @pytest.mark.parametrize(("argv", "line", "check"), SETTERS, ids=[" ".join(s[0]) for s in SETTERS])
 def test_setters(ba: Run, argv: tuple[str, ...], line: str, check: tuple[str, str] | None) -> None:
     """Each /set* calls its native setter (SetMinimumRetryDelay raises values below 5 to 5; the
-    OVERRIDE proxy list is comma-delimited on the command line, space-delimited in the API)."""
+    OVERRIDE proxy list is comma-delimited on the command line, space-delimited in the API, and /getproxylist
+    prints it comma-delimited as the bitsadmin getproxylist page says)."""
     create(ba)
     assert ba(argv[0], "myjob", *argv[1:]) == (0, line + "\n")
     if check is not None:
@@ -753,7 +754,7 @@ def test_an_invocation_leaves_the_tokens_of_a_live_python_service(ba: Run, env: 
 
 def test_wrap_and_nowrap(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     """bitsadmin wrap: lines longer than the console width wrap (/wrap, the default except for
-    /monitor); /nowrap keeps them whole."""
+    /monitor); /nowrap keeps each on one line (truncated: see the test below)."""
     create(ba, "a-rather-long-display-name")
     monkeypatch.setenv("COLUMNS", "40")
     status, out = ba("/info", "a-rather-long-display-name")
@@ -976,3 +977,113 @@ def test_addfilewithranges_overlap_message_is_the_pages(ba: Run) -> None:
 @pytest.mark.parametrize("switch", ["/help", "/?", "/HELP"])
 def test_util_help_and_question_mark(ba: Run, switch: str) -> None:
     assert ba("/util", switch) == (0, "/UTIL /VERSION [/VERBOSE]   the version of the BITS service\n")
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("1", "CURRENT_USER"),
+        ("2", "LOCAL_MACHINE"),
+        ("8", "LOCAL_MACHINE_ENTERPRISE"),
+        ("BG_CERT_STORE_LOCATION_CURRENT_USER", "CURRENT_USER"),
+        ("bg_cert_store_location_services", "SERVICES"),
+        ("users", "USERS"),
+    ],
+)
+def test_client_certificate_store_location_as_the_pages_write_it(ba: Run, location: str, shown: str) -> None:
+    """The store location is a number 1 (CURRENT_USER) … 8 (LOCAL_MACHINE_ENTERPRISE), as listed and used
+    in the example ``/setclientcertificatebyname myDownloadJob 1 MY myCertificate`` of
+    https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setclientcertificatebyname,
+    or the API's name ``BG_CERT_STORE_LOCATION_CURRENT_USER`` of the example of
+    https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setclientcertificatebyid
+    (the short name CURRENT_USER … as before: emulator choice)."""
+    create(ba)
+    assert ba("/setclientcertificatebyname", "myjob", location, "MY", "myCertificate") == (
+        0,
+        "Client certificate set.\n",
+    )
+    assert ba("/getclientcertificate", "myjob") == (
+        0,
+        f"STORE LOCATION: {shown}\nSTORE NAME: MY\nHASH: NULL\nSUBJECT NAME: myCertificate\n",
+    )
+    assert ba("/setclientcertificatebyid", "myjob", location, "MY", "00" * 19 + "ab") == (
+        0,
+        "Client certificate set.\n",
+    )
+
+
+@pytest.mark.parametrize("location", ["0", "9", "BG_CERT_STORE_LOCATION_", "ELSEWHERE"])
+def test_client_certificate_store_location_outside_the_list_is_e_invalidarg(ba: Run, location: str) -> None:
+    """Emulator choice: a location the bitsadmin setclientcertificatebyname page does not list (numbers
+    1 to 8 or the names) is refused as any value that does not parse, with E_INVALIDARG."""
+    create(ba)
+    assert ba("/setclientcertificatebyname", "myjob", location, "MY", "x") == (
+        1,
+        "Unable to set client certificate - 0x80070057. The parameter is incorrect.\n",
+    )
+
+
+def test_getproxylist_prints_the_comma_delimited_list(ba: Run) -> None:
+    """/getproxylist "Retrieves the comma-delimited list of proxy servers to use for the specified job"
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-getproxylist):
+    the list /setproxysettings takes comma-delimited (bitsadmin-setproxysettings page example
+    ``OVERRIDE proxy1,proxy2,proxy3 NULL``) comes back as typed, though the API holds it space-delimited."""
+    create(ba)
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1,proxy2,proxy3", "NULL") == (
+        0,
+        "Proxy usage set to OVERRIDE.\n",
+    )
+    assert ba("/getproxylist", "myjob") == (0, "proxy1,proxy2,proxy3\n")
+    assert ba("/rawreturn", "/getproxylist", "myjob") == (0, "proxy1,proxy2,proxy3")
+    assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+
+
+def test_getaclflags_prints_the_pages_lower_case_letters(ba: Run) -> None:
+    """/getaclflags "Returns one or more of the following flag values: o … g … d … s"
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-getaclflags),
+    in lower case, while /setaclflags takes them in any case (the setaclflag page writes O, G, D, S).
+    NONE for no flag is the emulator's choice (the page is silent)."""
+    create(ba)
+    assert ba("/setaclflags", "myjob", "OGDS") == (0, "ACL flags set to OGDS.\n")
+    assert ba("/getaclflags", "myjob") == (0, "ogds\n")
+    assert ba("/rawreturn", "/getaclflags", "myjob") == (0, "ogds")
+
+
+def test_setproxysettings_override_needs_a_bypass_list_to_follow(ba: Run) -> None:
+    """OVERRIDE: "A proxy and proxy bypass list must follow"; the bypass list may be NULL or ""
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setproxysettings).
+    A missing one is refused as OVERRIDE without a list already is, with E_INVALIDARG, and the job keeps its
+    settings (emulator choice for the failure's form)."""
+    create(ba)
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1:80") == (
+        1,
+        "Unable to set proxy settings - 0x80070057. The parameter is incorrect.\n",
+    )
+    assert ba("/getproxyusage", "myjob") == (0, "PRECONFIG\n")
+    for bypass in ("NULL", ""):
+        assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1:80", bypass) == (
+            0,
+            "Proxy usage set to OVERRIDE.\n",
+        )
+        assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+
+
+def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/nowrap "Truncates any line of output text extending beyond the right-most edge of the command
+    window. By default, all switches, except the monitor switch, wrap the output"
+    (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-nowrap):
+    /nowrap, and /monitor without /wrap, cut a long line at the console width instead of printing it whole;
+    /wrap /monitor wraps (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-wrap)."""
+    guid = create(ba, "a-rather-long-display-name")
+    line = f"{guid} a-rather-long-display-name SUSPENDED 0 / 0 0 / 0"
+    monkeypatch.setenv("COLUMNS", "40")
+    assert ba("/nowrap", "/info", "a-rather-long-display-name") == (0, line[:40] + "\n")
+    status, out = ba("/monitor", "--count", "1")
+    header = "MONITORING BACKGROUND COPY MANAGER(5 second refresh)"
+    assert (status, out) == (0, f"{header[:40]}\n{line[:40]}\n")
+    status, out = ba("/wrap", "/monitor", "--count", "1")
+    assert status == 0 and len(out.splitlines()) > 2 and all(len(x) <= 40 for x in out.splitlines())
+    assert "".join(out.splitlines()) == header + line
+    monkeypatch.delenv("COLUMNS")
+    # No console (a pipe or a file): nothing to truncate at.
+    assert ba("/nowrap", "/info", "a-rather-long-display-name") == (0, line + "\n")

@@ -126,10 +126,11 @@ def attempt(action: str) -> Iterator[None]:
 class Out:
     """Console output with bitsadmin's formatting switches (/rawreturn, /wrap, /nowrap)."""
 
-    def __init__(self, stream: TextIO, *, raw: bool = False, width: int | None = None) -> None:
+    def __init__(self, stream: TextIO, *, raw: bool = False, width: int | None = None, truncate: bool = False) -> None:
         self.stream = stream
         self.raw = raw
         self.width = width
+        self.truncate = truncate  # /nowrap (and /monitor's default): cut at the width instead of wrapping
 
     def line(self, text: str = "") -> None:
         """An informational line: suppressed by /rawreturn (value only), wrapped by /wrap."""
@@ -149,7 +150,9 @@ class Out:
 
     def _write(self, text: str) -> None:
         for line in text.split("\n") if text else [""]:
-            if self.width and len(line) > self.width:
+            if self.width and len(line) > self.width and self.truncate:
+                self.stream.write(line[: self.width] + "\n")
+            elif self.width and len(line) > self.width:
                 self.stream.write("\n".join(textwrap.wrap(line, self.width, drop_whitespace=False)) + "\n")
             else:
                 self.stream.write(line + "\n")
@@ -537,6 +540,12 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
     program, parameters = job.get_notify_cmd_line()
     lines.append(f"NOTIFICATION COMMAND LINE: {cmdline_text(program, parameters)}")
     return lines
+
+
+def proxy_list_text(plist: str | None) -> str:
+    """/getproxylist prints "the comma-delimited list of proxy servers" (bitsadmin getproxylist page), the
+    form /setproxysettings takes; the API holds the list space-delimited."""
+    return "NULL" if plist is None else ",".join(plist.split())
 
 
 def cmdline_text(program: str | None, parameters: str | None) -> str:
@@ -1038,7 +1047,7 @@ getter("/getnotifyinterface", "get notify interface")(
 )
 getter("/getnotifycmdline", "get notification command line")(lambda c, j: cmdline_text(*j.get_notify_cmd_line()))
 getter("/getproxyusage", "get proxy usage")(lambda c, j: j.get_proxy_settings()[0].name)
-getter("/getproxylist", "get proxy list")(lambda c, j: null_text(j.get_proxy_settings()[1]))
+getter("/getproxylist", "get proxy list")(lambda c, j: proxy_list_text(j.get_proxy_settings()[1]))
 getter("/getproxybypasslist", "get proxy bypass list")(lambda c, j: null_text(j.get_proxy_settings()[2]))
 getter("/getpeercachingflags", "get peer caching flags")(lambda c, j: f"0x{j.get_peer_caching_flags():x}")
 getter("/getsecurityflags", "get security flags")(lambda c, j: f"0x{j.get_security_flags():x}")
@@ -1049,8 +1058,10 @@ getter("/geterror", "get error")(lambda c, j: "\n".join(error_lines(j)))
 
 @getter("/getaclflags", "get ACL flags")
 def get_acl_flags(ctx: Context, job: Job) -> str:
+    """The letters in lower case, as the bitsadmin getaclflags page lists the values it returns (o, g, d, s);
+    NONE for none (emulator choice: the page is silent)."""
     flags = job.get_file_acl_flags()
-    return "".join(letter for letter, bit in ACL_LETTERS.items() if flags & bit) or "NONE"
+    return "".join(letter.lower() for letter, bit in ACL_LETTERS.items() if flags & bit) or "NONE"
 
 
 @getter("/getcustomheaders", "get custom headers")
@@ -1293,8 +1304,11 @@ PROXY_USAGES = {u.name: int(u) for u in ProxyUsage}
 def set_proxy_settings(ctx: Context, job: Job, a: list[str]) -> str:
     """OVERRIDE's proxy list is comma-delimited on the command line and space-delimited in the API
     (setproxysettings page); the conversion is undocumented, ours replaces each comma by a space.
-    NULL or "" stands for no list."""
+    NULL or "" stands for no list. With OVERRIDE "a proxy and proxy bypass list must follow" (same page): a
+    missing one is E_INVALIDARG, as the API answers OVERRIDE without a proxy list."""
     usage = choice(a[0], PROXY_USAGES, "proxy usage")
+    if usage == ProxyUsage.OVERRIDE and len(a) < 3:
+        raise BitsError(hresults.E_INVALIDARG, 'OVERRIDE needs a proxy list and a bypass list (NULL or "" for none)')
     plist = None if len(a) < 2 or is_null(a[1]) or a[1] == "" else a[1].replace(",", " ")
     blist = None if len(a) < 3 or is_null(a[2]) or a[2] == "" else a[2]
     job.set_proxy_settings(usage, plist, blist)
@@ -1322,19 +1336,34 @@ def remove_credentials(ctx: Context, job: Job, a: list[str]) -> str:
 LOCATIONS = {loc.name: int(loc) for loc in CertStoreLocation}
 
 
+def store_location(text: str) -> int:
+    """A certificate store location as the bitsadmin pages write it: a number 1 (CURRENT_USER) … 8
+    (LOCAL_MACHINE_ENTERPRISE) (setclientcertificatebyname page, list and example), the API's name
+    ``BG_CERT_STORE_LOCATION_CURRENT_USER`` (setclientcertificatebyid page example) or the short name.
+    Anything else, numbers outside 1…8 included, is E_INVALIDARG (emulator choice)."""
+    if text.isdigit():
+        index = int(text)
+        if 1 <= index <= len(CertStoreLocation):
+            return int(CertStoreLocation(index - 1))  # the pages count from 1, the enumeration from 0
+        raise BitsError(hresults.E_INVALIDARG, f"{text!r} is not a store location (1 to {len(CertStoreLocation)})")
+    name = text.upper()
+    prefix = "BG_CERT_STORE_LOCATION_"
+    return choice(name[len(prefix) :] if name.startswith(prefix) else name, LOCATIONS, "store location")
+
+
 @setter("/setclientcertificatebyid", action="set client certificate", nargs=(3, 3))
 def set_cert_by_id(ctx: Context, job: Job, a: list[str]) -> str:
     try:
         thumb = bytes.fromhex(a[2])
     except ValueError:
         raise BitsError(hresults.E_INVALIDARG, f"{a[2]!r} is not a hexadecimal hash") from None
-    job.set_client_certificate_by_id(choice(a[0], LOCATIONS, "store location"), a[1], thumb)
+    job.set_client_certificate_by_id(store_location(a[0]), a[1], thumb)
     return "Client certificate set."
 
 
 @setter("/setclientcertificatebyname", action="set client certificate", nargs=(3, 3))
 def set_cert_by_name(ctx: Context, job: Job, a: list[str]) -> str:
-    job.set_client_certificate_by_name(choice(a[0], LOCATIONS, "store location"), a[1], a[2])
+    job.set_client_certificate_by_name(store_location(a[0]), a[1], a[2])
     return "Client certificate set."
 
 
@@ -1460,11 +1489,15 @@ bitsadmin /list
 bitsadmin /reset"""
 
 
+def _truncates(mode: str, command_name: str) -> bool:
+    """/nowrap "Truncates any line of output text extending beyond the right-most edge of the command
+    window"; by default every switch but /monitor wraps (bitsadmin nowrap and wrap pages)."""
+    return mode == "nowrap" or (mode == "" and command_name == "/monitor")
+
+
 def _wrap_width(mode: str, command_name: str) -> int | None:
-    """/wrap (the default, except for /monitor) wraps at the console width; without a console (output
-    to a pipe or file) there is no width, unless COLUMNS names one."""
-    if mode == "nowrap" or (mode == "" and command_name == "/monitor"):
-        return None
+    """The console width that /wrap wraps at and /nowrap truncates at; without a console (output to a
+    pipe or file) there is no width, unless COLUMNS names one."""
     columns = os.environ.get("COLUMNS")
     if columns and columns.isdigit():
         return int(columns)
@@ -1516,7 +1549,7 @@ def main(
             handler = _run_getter(*GETTERS[name])
         if handler is None:
             raise UsageError("Invalid command")  # what bitsadmin prints before its usage
-        out = Out(stream, raw=raw, width=None if raw else _wrap_width(mode, name))
+        out = Out(stream, raw=raw, width=None if raw else _wrap_width(mode, name), truncate=_truncates(mode, name))
         with open_context(opts, out, clock=clock, sleep=sleep) as ctx:
             return handler(ctx, args[1:])
     except UsageError as exc:
