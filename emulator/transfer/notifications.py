@@ -288,11 +288,9 @@ class Notifier:
         durable = note.kind not in (JOB_MODIFICATION, FILE_RANGES_TRANSFERRED)
         if note.command and self._command_line(rec, note, "rerun: the last run exited non-zero", t):
             return  # (a callback that failed is not called again: the command line runs instead)
-        if callback is None and rec.properties:  # (a job with no property set has no notification CLSID)
-            clsid = _clsid(rec)
-            if clsid is not None:
-                self._by_clsid(rec, note, clsid, t, durable, blocker)
-                return
+        if callback is None and (clsid := _clsid(rec)) is not None:
+            self._by_clsid(rec, note, clsid, t, durable, blocker)
+            return
         if callback is None:
             if note is blocker:
                 # The callback was removed: the file's note waits for the next one (below), and what it
@@ -304,13 +302,11 @@ class Notifier:
                 self._waiting.setdefault(rec.id, []).append(note)
             return
         outcome = self._call(callback, note, t)
-        if outcome is _GONE and rec.properties:
-            clsid = _clsid(rec)
-            if clsid is not None:
-                # "BITS will use a callback object if one exists and can still be called, and will fall
-                # back to instantiating a new object based on a provided class ID if that fails"
-                self._by_clsid(rec, note, clsid, t, durable, blocker)
-                return
+        if outcome is _GONE and (clsid := _clsid(rec)) is not None:
+            # "BITS will use a callback object if one exists and can still be called, and will fall back to
+            # instantiating a new object based on a provided class ID if that fails"
+            self._by_clsid(rec, note, clsid, t, durable, blocker)
+            return
         self._outcome(rec, note, t, durable, blocker, outcome == _OK, "the callback failed")
 
     def _by_clsid(
@@ -434,6 +430,8 @@ class Notifier:
 
 def _clsid(rec: JobRecord) -> uuid.UUID | None:
     """The job's notification CLSID, or None when unset or GUID_NULL (which clears it)."""
+    if not rec.properties:  # (most jobs set no property: no lookup for them)
+        return None
     value = rec.properties.get(_CLSID_KEY)
     return None if value is None or value == _NULL_CLSID else uuid.UUID(value)
 
