@@ -78,7 +78,6 @@ class Backend:
         helper_token_choices: tokens.Choices,
         bus: EventBus,
         thread_token: Callable[[], AccessToken | None],
-        interactive_session: Callable[[], LogonSession],
     ) -> None:
         # What the facade's dispatcher uses on every call: the lock, the profile (interfaces, version) and
         # the scheduler (catch-up); the rest is for the rules below and for the facade's own objects.
@@ -91,17 +90,15 @@ class Backend:
         self.helper_token_choices = helper_token_choices
         self.bus = bus
         self._thread_token = thread_token
-        self._interactive_session = interactive_session
+        # The interactive user's logon session (whose pointers callbacks get when nobody registered): the
+        # service logs that user on once every layer is built, and hands the session over then. An
+        # attribute, not a getter into the service: the service layer holds nothing that points back at it.
+        self.current_session: LogonSession
 
     @property
     def thread_token(self) -> AccessToken | None:
         """The impersonation token of the calling thread (BitsService.impersonate), if any."""
         return self._thread_token()
-
-    @property
-    def current_session(self) -> LogonSession:
-        """The interactive user's logon session (whose pointers callbacks get when nobody registered)."""
-        return self._interactive_session()
 
     # the manager -----------------------------------------------------------------------------------
 

@@ -175,6 +175,13 @@ class EventBus:
 
         return unsubscribe
 
+    def close(self) -> None:
+        """Drop every subscription (the service's close): a subscriber's bound method points back at an
+        object that holds the bus, so the subscriptions are reference cycles; without them a closed
+        service is freed by reference counting alone."""
+        self._subscribers.clear()
+        self._routes.clear()
+
     def publish(self, event: Event) -> None:
         kind = type(event)
         handlers = self._routes.get(kind)

@@ -31,7 +31,7 @@ from .helper_tokens import HelperTokens
 from .history import History
 from .hresults import BitsError
 from .identity.accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account
-from .identity.callers import DEFAULT_BLANKET, Blanket, ClientProcess, Proxy, validate_blanket
+from .identity.callers import DEFAULT_BLANKET, Blanket, Proxy, validate_blanket
 from .identity.directory import Directory
 from .identity.sessions import LogonSession, LogonType
 from .identity.tokens import AccessToken, IntegrityLevel
@@ -123,7 +123,8 @@ class BitsService:
         # made on first use and removed at close().
         self.filesystem = LocalFileSystem(None if root is None else Path(root) / "drives")
         self.network = FakeNetwork(self.sim.time, self.bus)
-        self.notifications = Notifier(self.bus, self.sim, ComViews(lambda: self.backend))
+        views = ComViews()  # bound to the service layer once that is built (below)
+        self.notifications = Notifier(self.bus, self.sim, views)
         self.scheduler = Scheduler(
             queue=self.queue,
             sim=self.sim,
@@ -145,9 +146,12 @@ class BitsService:
             helper_token_choices=self.helper_token_choices,
             bus=self.bus,
             thread_token=self._thread_token.get,
-            interactive_session=lambda: self.current_session,
         )
-        self.history = History(self.bus, self.queue.jobs, self.profile.name, lambda: self.network.strict)
+        views.bind(self.backend)
+        # (the network's strictness read through the network, not the service: nothing the service builds
+        # points back at it, so a closed service is freed by reference counting; see close())
+        network = self.network
+        self.history = History(self.bus, self.queue.jobs, self.profile.name, lambda: network.strict)
         self._attached()
         try:
             user = self.directory.account(DEFAULT_USER)
@@ -157,6 +161,7 @@ class BitsService:
             except ValueError:  # another service sharing the store created it a moment ago
                 user = self.directory.account(DEFAULT_USER)
         self.current_session = self.directory.logon(user)
+        self.backend.current_session = self.current_session
         self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
 
     # accounts and logons (control plane) ---------------------------------------------------------
@@ -248,7 +253,7 @@ class BitsService:
             # (https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager).
             raise BitsError(hresults.E_ACCESSDENIED, "a low-integrity process cannot create the BITS manager")
         default = validate_blanket(blanket, DEFAULT_BLANKET) if blanket is not None else DEFAULT_BLANKET
-        return Manager(self.backend, Proxy(ClientProcess(token, default)))
+        return Manager(self.backend, Proxy(token, default))
 
     @contextmanager
     def impersonate(self, token: AccessToken) -> Iterator[AccessToken]:
@@ -312,6 +317,10 @@ class BitsService:
                 self.store.engine.dispose()
             if self._hold is not None:
                 self._hold.close()  # the last service to let go: the next opener starts BITS afresh
+            # No event after close (the store is gone): the subscriptions go, and with them the last
+            # reference cycles among the service's parts, so the service is freed as soon as the caller
+            # drops it, without leaving work for the garbage collector (tests/test_service_lifecycle.py).
+            self.bus.close()
 
     def __enter__(self) -> BitsService:
         return self

@@ -39,7 +39,7 @@ class Manager(ComObject):
         return Manager(self._svc, self._proxy.spawn())
 
     def __repr__(self) -> str:
-        return f"<Manager for {self._proxy.client.token.user_name}>"
+        return f"<Manager for {self._proxy.token.user_name}>"
 
     @com_method(
         IBackgroundCopyManager,

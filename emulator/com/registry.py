@@ -187,7 +187,7 @@ def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signatu
         # A pointer whose calls always present the process token (Proxy.fixed) needs no look at the
         # thread: that is nearly every pointer, so the common case costs two attribute reads.
         f"        proxy = {me}._proxy",
-        f"        caller = proxy.client.token if proxy.fixed else {me}._caller()",
+        f"        caller = proxy.token if proxy.fixed else {me}._caller()",
         "        core.scheduler.catch_up()",  # 4. the simulation up to now
     ]
     if entry.access is not Access.CALLER:  # 5. access to the object's job, 6. liveness

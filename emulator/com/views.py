@@ -7,29 +7,43 @@ interactive user when nobody registered through a proxy.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
-from ..identity.callers import DEFAULT_BLANKET, ClientProcess, Proxy
+from ..identity.callers import DEFAULT_BLANKET, Proxy
 
 if TYPE_CHECKING:
     from ..backend import Backend
 
 
+def _unbound() -> None:
+    return None
+
+
 class ComViews:
-    def __init__(self, backend: Callable[[], Backend]) -> None:
-        # A getter: the service layer is built after the notifier this factory is given to.
-        self._backend = backend
+    def __init__(self) -> None:
+        self._backend: Callable[[], Backend | None] = _unbound
+
+    def bind(self, backend: Backend) -> None:
+        """The service layer, built after the notifier this factory is given to. Held weakly: the service
+        layer reaches the notifier (through the scheduler), so a strong reference would be a cycle that
+        only the garbage collector frees. The notifier only runs inside a call that holds the service
+        layer (a COM method's catch-up) or the service (which holds it), so it is alive whenever used."""
+        self._backend = weakref.ref(backend)
 
     @property
     def _svc(self) -> Backend:
-        return self._backend()
+        backend = self._backend()
+        if backend is None:
+            raise RuntimeError("the service these notifications belong to is gone")
+        return backend
 
     def _proxy(self, registrant: object) -> Proxy:
         if isinstance(registrant, Proxy):
             return registrant.spawn()
-        return Proxy(ClientProcess(self._svc.current_session.token, DEFAULT_BLANKET))
+        return Proxy(self._svc.current_session.token, DEFAULT_BLANKET)
 
     def job(self, rec: JobRecord, registrant: object) -> object:
         from .job import Job

@@ -64,31 +64,28 @@ def validate_blanket(blanket: Blanket, process_default: Blanket) -> Blanket:
     return Blanket(resolved, Cloaking(cloak & _CLOAKING_BITS))
 
 
-class ClientProcess:
-    """A client process: its primary token and the blanket CoInitializeSecurity gave every new proxy."""
+class Proxy:
+    """One interface pointer's security state, in a client process: the process's primary token, the
+    blanket CoInitializeSecurity gave every new proxy (``default_blanket``), and this pointer's own.
 
-    __slots__ = ("default_blanket", "shared", "token")
+    Each GetJob, EnumJobs, Next or QueryInterface hands out a new pointer (``spawn``). When the process
+    default presents the process token on every call (``fixed``), a pointer's security state never changes
+    until its own CoSetProxyBlanket, which gives it a state of its own (``with_blanket``, a new object): so
+    new pointers share the process-default state object until then (``reusable``, ``shared``). A pointer's
+    state refers to that shared one, never the other way round: no reference cycle, so a client's pointers
+    are freed as soon as the client drops them.
+    """
 
-    def __init__(self, token: AccessToken, default_blanket: Blanket) -> None:
+    __slots__ = (
+        "anonymous", "blanket", "cloak", "default_blanket", "fixed", "level", "reusable", "shared", "static_token",
+        "token",
+    )
+
+    def __init__(self, token: AccessToken, default_blanket: Blanket, blanket: Blanket | None = None) -> None:
         self.token = token
         self.default_blanket = default_blanket
-        # Each GetJob, EnumJobs, Next or QueryInterface hands out a new pointer (Proxy.spawn). When the
-        # process default presents the process token on every call (``fixed``), a pointer's security
-        # state never changes until its own CoSetProxyBlanket, which gives it a state of its own
-        # (ComObject.set_blanket): new pointers share one state object until then.
-        default = Proxy(self)
-        self.shared: Proxy | None = default if default.fixed else None
-
-
-class Proxy:
-    """One interface pointer's security state."""
-
-    __slots__ = ("anonymous", "blanket", "client", "cloak", "fixed", "level", "static_token")
-
-    def __init__(self, client: ClientProcess, blanket: Blanket | None = None) -> None:
-        self.client = client
         self.static_token: AccessToken | None = None
-        self.blanket = blanket = blanket or client.default_blanket
+        self.blanket = blanket = blanket or default_blanket
         level, cloak = blanket.impersonation_level, blanket.cloaking
         # Blankets from validate_blanket (and the default) hold enum members already: skip the conversion.
         self.level = level if isinstance(level, ImpersonationLevel) else ImpersonationLevel(level)
@@ -99,38 +96,45 @@ class Proxy:
         self.fixed = not self.anonymous and (
             self.level < ImpersonationLevel.IMPERSONATE or self.cloak is Cloaking.NONE
         )
+        # The process-default state, when it can be handed to every new pointer: this one (``reusable``),
+        # or the one this pointer's state was made from (``shared``); else each new pointer gets its own.
+        self.reusable = self.fixed and blanket is default_blanket
+        self.shared: Proxy | None = None
 
     def with_blanket(self, blanket: Blanket, thread_token: AccessToken | None) -> Proxy:
         """CoSetProxyBlanket: the new security state of this pointer, a new object (the one it replaces may
-        be shared by other pointers: ClientProcess.shared)."""
-        client = self.client
-        p = Proxy(client, validate_blanket(blanket, client.default_blanket))
+        be shared by other pointers)."""
+        p = Proxy(self.token, self.default_blanket, validate_blanket(blanket, self.default_blanket))
+        p.reusable = False  # its own state: never handed to another pointer
+        p.shared = self if self.reusable else self.shared
         # Static cloaking fixes the identity when the blanket is set (CLOAK, EOAC).
-        p.static_token = (thread_token or client.token) if p.cloak is Cloaking.STATIC else None
+        p.static_token = (thread_token or self.token) if p.cloak is Cloaking.STATIC else None
         return p
 
     def spawn(self) -> Proxy:
         """A pointer obtained through this one (QI, GetJob, Next…): the process default, not ours (SVC)."""
-        client = self.client
-        if client.shared is not None:
-            return client.shared  # never changed in place (see ClientProcess.shared)
-        return Proxy(client)
+        if self.reusable:
+            return self  # never changed in place (see the class docstring)
+        shared = self.shared
+        if shared is not None:
+            return shared
+        return Proxy(self.token, self.default_blanket)
 
     def peek(self, thread_token: AccessToken | None) -> AccessToken:
         """The identity a call made now would present, without capturing a static token (for logs)."""
         if self.fixed or self.anonymous:  # below IMPERSONATE, or no cloaking (see __init__)
-            return self.client.token
+            return self.token
         if self.cloak is Cloaking.DYNAMIC:
-            return thread_token or self.client.token
-        return self.static_token or thread_token or self.client.token
+            return thread_token or self.token
+        return self.static_token or thread_token or self.token
 
     def identity(self, thread_token: AccessToken | None) -> AccessToken:
         """The token BITS sees for a call made now, on this thread."""
         if self.fixed or self.anonymous:  # below IMPERSONATE, or no cloaking (see __init__)
-            return self.client.token
+            return self.token
         if self.cloak is Cloaking.DYNAMIC:
-            return thread_token or self.client.token
+            return thread_token or self.token
         if self.static_token is None:
             # Process-wide static cloaking: captured on the pointer's first call.
-            self.static_token = thread_token or self.client.token
+            self.static_token = thread_token or self.token
         return self.static_token

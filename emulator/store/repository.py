@@ -353,67 +353,6 @@ class StorePreset:
     max_file_id: int
 
 
-class _Transaction:
-    """``with store.transaction():`` — a class rather than a generator-based context manager, because
-    every write of every API call enters one (issue 8: Python per call)."""
-
-    __slots__ = ("_store",)
-
-    def __init__(self, store: JobStore) -> None:
-        self._store = store
-
-    def __enter__(self) -> None:
-        store = self._store
-        store.depth += 1
-        if store.depth == 1 and store.shared and not store.conn.in_transaction:
-            try:
-                store.conn.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                store.depth = 0
-                raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        store = self._store
-        if store.depth > 1:
-            # A transaction opened inside another joins it: the outermost one commits or rolls back
-            # everything (one API call, one catch-up step = one transaction).
-            store.depth -= 1
-            return
-        store.depth = 0
-        if exc_type is None:
-            try:
-                if store._pending:
-                    store._flush()
-                if store._touched:
-                    store._log_changes()
-                # Nothing written (a call whose writes all turned out to be no-ops): no empty COMMIT.
-                if store.conn.in_transaction:
-                    store.conn.commit()
-            except sqlite3.Error as err:
-                self._failed(err)
-            except BaseException:
-                store._abandon()
-                store.conn.rollback()
-                raise
-            if store._scrub:
-                store.scrub()
-            return
-        if isinstance(exc, sqlite3.Error):
-            self._failed(exc)
-        store._abandon()
-        store.conn.rollback()
-
-    def _failed(self, err: sqlite3.Error) -> NoReturn:
-        # Disk full, a locked or vanished file: one documented error, nothing half-written.
-        store = self._store
-        store._abandon()
-        with suppress(sqlite3.Error):
-            store.conn.rollback()
-        raise StoreError(f"the store failed during the call: {err}") from err
-
-
 class JobStore:
     """The service's persistence port. Every method joins the current transaction (see ``transaction``).
 
@@ -451,7 +390,6 @@ class JobStore:
         # password, a helper token) asks for a WAL checkpoint once it commits (``_scrub``).
         self.secrets = for_store(engine.url.database if engine is not None else None)
         self._scrub = False
-        self._transaction = _Transaction(self)
         self.depth = 0  # nesting of ``transaction()`` (only the outermost commits); read-only outside
         # Row updates of the open transaction not yet sent, merged per row: job key (str) → columns,
         # file id (int) → columns. A catch-up step changes one job several times (state, error, progress,
@@ -459,9 +397,60 @@ class JobStore:
         # in fewer statements. Any other statement on jobs or files sends them first, so none reads a stale row.
         self._pending: dict[str | int, dict[str, Any]] = {}
 
-    def transaction(self) -> _Transaction:
-        """One API call = one transaction: either every write lands or none does."""
-        return self._transaction
+    def transaction(self) -> JobStore:
+        """One API call = one transaction: either every write lands or none does. The store is its own
+        context manager (``__enter__``/``__exit__`` below; every write of every API call enters one), not a
+        separate object pointing back at it: a store is then no reference cycle, and a closed service is
+        freed as soon as its last reference goes, with no work left for the garbage collector."""
+        return self
+
+    def __enter__(self) -> None:
+        self.depth += 1
+        if self.depth == 1 and self.shared and not self.conn.in_transaction:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self.depth = 0
+                raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.depth > 1:
+            # A transaction opened inside another joins it: the outermost one commits or rolls back
+            # everything (one API call, one catch-up step = one transaction).
+            self.depth -= 1
+            return
+        self.depth = 0
+        if exc_type is None:
+            try:
+                if self._pending:
+                    self._flush()
+                if self._touched:
+                    self._log_changes()
+                # Nothing written (a call whose writes all turned out to be no-ops): no empty COMMIT.
+                if self.conn.in_transaction:
+                    self.conn.commit()
+            except sqlite3.Error as err:
+                self._failed(err)
+            except BaseException:
+                self._abandon()
+                self.conn.rollback()
+                raise
+            if self._scrub:
+                self.scrub()
+            return
+        if isinstance(exc, sqlite3.Error):
+            self._failed(exc)
+        self._abandon()
+        self.conn.rollback()
+
+    def _failed(self, err: sqlite3.Error) -> NoReturn:
+        # Disk full, a locked or vanished file: one documented error, nothing half-written.
+        self._abandon()
+        with suppress(sqlite3.Error):
+            self.conn.rollback()
+        raise StoreError(f"the store failed during the call: {err}") from err
 
     def _abandon(self) -> None:
         self._touched.clear()
