@@ -35,3 +35,55 @@ def network_credentials_sid(rec: JobRecord, usage: int) -> str | None:
     """
     sid = acting_sid(rec, usage)
     return None if sid == sids.LOCAL_SERVICE else sid
+
+
+# The file-ACL flags (IBackgroundCopyJob3::SetFileACLFlags, BG_COPY_FILE_*) and the privilege each needs.
+_COPY_OWNER_OR_GROUP = 0x1 | 0x2  # BG_COPY_FILE_OWNER, BG_COPY_FILE_GROUP: SeRestorePrivilege
+_COPY_SACL = 0x8  # BG_COPY_FILE_SACL: SeSecurityPrivilege, "on both the local and remote computers"
+RESTORE_PRIVILEGE = "SeRestorePrivilege"
+SECURITY_PRIVILEGE = "SeSecurityPrivilege"
+
+
+def holds_admin_privileges(rec: JobRecord, usage: int) -> bool:
+    """Whether the identity that does the work for ``usage`` holds the privileges of the Administrators
+    group (SeRestorePrivilege, SeSecurityPrivilege): an elevated administrator's token or LocalSystem's.
+
+    A standard user's token, a UAC-filtered administrator's token (its privileges are removed with the
+    group), LocalService and NetworkService hold neither
+    (https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/restore-files-and-directories,
+    https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/manage-auditing-and-security-log,
+    https://learn.microsoft.com/en-us/windows/win32/services/localservice-account). For the owner, the
+    token BITS keeps is the one that created the job (its elevation: GetOwnerElevationState)."""
+    identity = acting_identity(rec, usage)
+    if isinstance(identity, str):
+        return rec.owner_elevated or identity == sids.LOCAL_SYSTEM
+    return identity.is_admin or identity.user_sid == sids.LOCAL_SYSTEM
+
+
+def missing_acl_privilege(rec: JobRecord, unc_source: bool) -> tuple[str, bool] | None:
+    """The privilege an SMB file's owner and ACL copy needs and the job's identity lacks, and whether the
+    lack is on the remote side; None when the copy may go ahead.
+
+    IBackgroundCopyJob3::SetFileACLFlags page: OWNER and GROUP need SeRestorePrivilege, SACL needs
+    SeSecurityPrivilege on both the local and the remote computer; DACL needs none; lacking a privilege
+    puts the job in a transient error with E_ACCESSDENIED
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits2_0/nf-bits2_0-ibackgroundcopyjob3-setfileaclflags).
+    The local side is the identity that writes the job's files (BG_TOKEN_LOCAL_FILE); the remote side of a
+    UNC source the identity that reaches the network (BG_TOKEN_NETWORK); a local source has no remote side.
+    """
+    flags = rec.file_acl_flags
+    if not flags & (_COPY_OWNER_OR_GROUP | _COPY_SACL):
+        return None
+    local_ok = holds_admin_privileges(rec, _LOCAL_FILE)
+    if flags & _COPY_OWNER_OR_GROUP and not local_ok:
+        return RESTORE_PRIVILEGE, False
+    if flags & _COPY_SACL:
+        if not local_ok:
+            return SECURITY_PRIVILEGE, False
+        if unc_source and not holds_admin_privileges(rec, _NETWORK):
+            return SECURITY_PRIVILEGE, True
+    return None
+
+
+_LOCAL_FILE = 0x1  # BG_TOKEN_LOCAL_FILE
+_NETWORK = 0x2  # BG_TOKEN_NETWORK

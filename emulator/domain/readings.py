@@ -190,6 +190,16 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "files",
+        "T26: SMB file-ACL flags (OWNER, GROUP, SACL) whose privilege the job's identity lacks: when, which identity, "
+        "context",
+        "checked when the file's bytes are all in: TRANSIENT_ERROR E_ACCESSDENIED, context LOCAL_FILE (REMOTE_FILE for "
+        "SACL when the network identity of a UNC source lacks it), the bytes kept and the copy tried again at each "
+        "retry; privileges: elevated administrators and LocalSystem",
+        "domain/acting.py",
+        "acl-flags",
+    ),
+    Reading(
+        "files",
         "the hidden attribute of the temporary file",
         "a leading dot: `.BIT<hex>.tmp`",
         "transfer/localfs.py",

@@ -836,6 +836,11 @@ class Scheduler:
             if changed is not None:
                 self._fail(rec, t, changed)
                 return
+        elif rec.file_acl_flags:
+            denied = connectors.acl_failure(rec, flow)  # T26: the owner/ACL copy needs a privilege
+            if denied is not None:
+                self._fail(rec, t, denied)
+                return
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
         if flow.upload:
             upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
