@@ -341,8 +341,9 @@ class JobQueue:
         if rec.error is not None and new in _ERROR_ENDS:
             changes.setdefault("error", None)  # the GetError page: gone once the job transfers again
         if new in _FINAL:
+            gone = rec.files
             with self.store.transaction():
-                self.store.delete_job(rec.key)
+                self.store.delete_job(rec.key, [f.file_id for f in gone] if gone else ())
             self._unindex(rec)
             rec.state = new
             for name, value in changes.items():

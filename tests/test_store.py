@@ -416,7 +416,8 @@ def test_a_download_life_writes_each_row_once_per_transaction_issue_8(tmp_path: 
     commits; a call that wrote nothing commits nothing; one API call is one transaction (Resume writes its
     state and its first-Resume mark together). Pinned for a whole download job life: the catch-up
     that connects, transfers and finishes the file changes the job 5 times and the file 3 times (two
-    UPDATEs), and AddFile commits once (it used to send a second, empty COMMIT)."""
+    UPDATEs), AddFile commits once (it used to send a second, empty COMMIT), and Complete commits once,
+    without the UPDATE of a file row its DELETE removes (it used to commit the file's mark, then the end)."""
     from emulator import ManualClock
 
     with BitsService(clock=ManualClock()) as svc:
@@ -459,9 +460,38 @@ def test_a_download_life_writes_each_row_once_per_transaction_issue_8(tmp_path: 
             "UPDATE files SET remote_mtime,bytes_transferred,response_headers,temp_name,bytes_total,transferred",
             "COMMIT",
         ],
-        ["UPDATE files SET completed", "COMMIT", "DELETE jobs", "COMMIT"],
+        # Complete: one transaction too; the file marked completed goes with the job's row (ON DELETE
+        # CASCADE), so that UPDATE is never sent.
+        ["DELETE jobs", "COMMIT"],
         [],
     ]
+
+
+def test_complete_marks_each_renamed_file_at_once_but_the_last_goes_with_the_jobs_end(tmp_path: Path) -> None:
+    """Complete (T29, https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete):
+    every rename but the last is marked in the store as soon as it is done, so a Complete that fails later
+    (or a service stopped in between) never renames that file again; the last rename and the job's end are
+    one transaction, and the mark of a file whose row the job's DELETE removes is not sent."""
+    from emulator import ManualClock
+
+    with BitsService(clock=ManualClock()) as svc:
+        svc.filesystem.drive_root = tmp_path
+        svc.filesystem.makedirs("C:\\d")
+        for name in ("a", "b", "c"):
+            svc.network.register(f"http://server/{name}", name.encode() * 10)
+        _, job = svc.connect().create_job("three", JobType.DOWNLOAD)
+        for name in ("a", "b", "c"):
+            job.add_file(f"http://server/{name}", f"C:\\d\\{name}")
+        job.resume()
+        assert job.get_state() is JobState.TRANSFERRED
+        real = svc.store.conn
+        conn = _Sent(real)
+        svc.store.conn = conn  # type: ignore[assignment]
+        assert job.complete() == 0
+        svc.store.conn = real
+    assert conn.sent == ["UPDATE files SET completed", "COMMIT", "UPDATE files SET completed", "COMMIT",
+                         "DELETE jobs", "COMMIT"]
+    assert sorted(p.name for p in (tmp_path / "C" / "d").iterdir()) == ["a", "b", "c"]
 
 
 def test_one_transactions_writes_of_a_row_go_out_merged_before_any_other_statement_issue_8(svc: BitsService) -> None:

@@ -586,9 +586,17 @@ class JobStore:
         append(key)
         return values
 
-    def delete_job(self, job_id: str) -> None:
-        if self._pending:
-            self._flush()
+    def delete_job(self, job_id: str, file_ids: Iterable[int] = ()) -> None:
+        """Delete the job's row, and its files' rows with it (ON DELETE CASCADE). Changes of this
+        transaction still waiting for those rows (``file_ids``: the job's files) are dropped, not sent: the
+        DELETE removes the rows they would update (Complete marks each renamed file, then ends the job)."""
+        pending = self._pending
+        if pending:
+            pending.pop(job_id, None)
+            for file_id in file_ids:
+                pending.pop(file_id, None)
+            if pending:
+                self._flush()
         self._touch(job_id)
         gone = self.conn.execute(
             "DELETE FROM jobs WHERE id=? RETURNING credentials != '[]' OR helper_sid IS NOT NULL", (job_id,)

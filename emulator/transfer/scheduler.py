@@ -959,30 +959,50 @@ class Scheduler:
         partial = False
         deleted = True
         if rec.job_type is DOWNLOAD:
-            for f in rec.files:
-                if not f.transferred:
-                    partial = True
-                    deleted &= self.filesystem.discard(f)
-                    continue
-                if f.completed:
-                    # Renamed by an earlier Complete whose later rename failed: the file is available
-                    # already and its temporary is gone, so this Complete goes on with the rest (T29,
-                    # https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete).
-                    continue
-                try:
-                    self.filesystem.finalize(f, caller_sid)
-                except OSError as exc:
-                    # "If any rename fails: state stays TRANSFERRED, error returned" (T29).
-                    raise BitsError(os_error_hresult(exc), f"cannot rename {f.temp_name}") from None
-                queue.update_file(rec, f, completed=True)
+            files = rec.files
+            # Each file renamed is marked completed in the store at once, so that a Complete that fails (or a
+            # service that stops) after some renames never renames those files again; the last rename's mark
+            # goes with the job's end instead, in the same transaction (one file: one transaction).
+            last = len(files)
+            for i in range(len(files) - 1, -1, -1):
+                if files[i].transferred and not files[i].completed:
+                    last = i
+                    break
+            for f in files[:last]:
+                partial, deleted = self._complete_file(rec, f, caller_sid, partial, deleted)
+            with queue.batch():
+                for f in files[last:]:
+                    partial, deleted = self._complete_file(rec, f, caller_sid, partial, deleted)
+                queue.change_state(rec, COMPLETE)
         else:
-            upload.complete_upload(self.filesystem, self.replies, rec)
-            if caller_sid is not None and rec.job_type is JobType.UPLOAD_REPLY:
-                self.filesystem.set_owner(upload.reply_path(rec), caller_sid)
-        queue.change_state(rec, COMPLETE)
+            with queue.batch():
+                upload.complete_upload(self.filesystem, self.replies, rec)
+                if caller_sid is not None and rec.job_type is JobType.UPLOAD_REPLY:
+                    self.filesystem.set_owner(upload.reply_path(rec), caller_sid)
+                queue.change_state(rec, COMPLETE)
         if not deleted:
             return int(hresults.BG_S_UNABLE_TO_DELETE_FILES)
         return int(hresults.BG_S_PARTIAL_COMPLETE if partial else hresults.S_OK)
+
+    def _complete_file(
+        self, rec: JobRecord, f: FileRecord, caller_sid: str | None, partial: bool, deleted: bool
+    ) -> tuple[bool, bool]:
+        """One file of a Complete: a partial one's temporary deleted, a whole one renamed over its local name
+        and marked completed. Returns (some file was partial, every temporary could be deleted)."""
+        if not f.transferred:
+            return True, self.filesystem.discard(f) and deleted
+        if f.completed:
+            # Renamed by an earlier Complete whose later rename failed: the file is available already and
+            # its temporary is gone, so this Complete goes on with the rest (T29,
+            # https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete).
+            return partial, deleted
+        try:
+            self.filesystem.finalize(f, caller_sid)
+        except OSError as exc:
+            # "If any rename fails: state stays TRANSFERRED, error returned" (T29).
+            raise BitsError(os_error_hresult(exc), f"cannot rename {f.temp_name}") from None
+        self._queue.update_file(rec, f, completed=True)
+        return partial, deleted
 
     def discard_files(self, rec: JobRecord) -> bool:
         ok = True
