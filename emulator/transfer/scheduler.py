@@ -752,7 +752,7 @@ class Scheduler:
         flow.connected = True
         flow.start_t = t
         if rec.state is CONNECTING:
-            queue.change_state(rec, CONNECTED, error=None)  # T9: the error object goes
+            queue.change_state(rec, CONNECTED)  # T9 (change_state drops the error object on TRANSFERRING)
         if flow.rate is None:
             self._materialize(rec, flow, t)
 
