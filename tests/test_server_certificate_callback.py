@@ -162,6 +162,9 @@ def test_a_declined_certificate_is_offered_again_at_each_retry(svc: BitsService,
     validator.result = 0  # the application now accepts it
     svc.advance(delay)
     assert (job.get_state(), len(validator.calls)) == (S.TRANSFERRED, 3)
+    # Each call is in svc.history, as the notification callbacks are (docs/observability.md).
+    calls = [(c.method, c.succeeded) for c in svc.history.callbacks if c.method == "ValidateServerCertificate"]
+    assert calls == [("ValidateServerCertificate", False)] * 2 + [("ValidateServerCertificate", True)]
 
 
 @pytest.mark.parametrize(
