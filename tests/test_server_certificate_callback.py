@@ -411,3 +411,27 @@ def test_a_certificate_the_os_rejects_never_reaches_the_callback(
     assert job.get_state() is S.ERROR
     assert job.get_error().get_error() == (ErrorContext.GENERAL_TRANSPORT, ERROR_WINHTTP_SECURE_FAILURE)
     assert validator.calls == []
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Emulator choice (readings.md#server-certificate): the accepted certificates of the CACHED_JOBS jobs that
+    last registered or connected are kept; an older job's are forgotten, so its callback is called again."""
+    from emulator.transfer import certificates
+
+    monkeypatch.setattr(certificates, "CACHED_JOBS", 2)
+    with BitsService(clock=ManualClock()) as svc:
+        for url in ("https://cdn.example.com/1", "https://cdn.example.com/2"):
+            svc.network.register(url, CONTENT)
+        jobs: list[tuple[Job, Validator]] = []
+        for name in "abc":
+            validator = Validator()
+            _, job = svc.connect().create_job(name, JobType.DOWNLOAD)
+            job.set_server_certificate_validation_interface(validator)
+            job.add_file("https://cdn.example.com/1", str(tmp_path / f"{name}1.bin"))
+            job.resume()
+            assert (job.get_state(), len(validator.calls)) == (S.TRANSFERRED, 1)
+            jobs.append((job, validator))
+        for (job, validator), calls in zip((jobs[0], jobs[2]), (2, 1), strict=True):
+            job.add_file("https://cdn.example.com/2", str(tmp_path / f"{job.get_display_name()}2.bin"))
+            job.resume()
+            assert (job.get_state(), len(validator.calls)) == (S.TRANSFERRED, calls)

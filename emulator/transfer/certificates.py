@@ -30,6 +30,7 @@ from .. import hresults
 from ..clock import NS
 from ..constants import ErrorContext
 from ..domain.records import FileRecord, JobRecord
+from ..domain.states import FINAL_STATES
 from ..events import CallbackCalled, EventBus
 
 if TYPE_CHECKING:
@@ -121,9 +122,10 @@ class ServerCertificates:
         self._bus = bus
         self._views = views
         self._registrants: dict[JobRecord, Any] = {}
-        # EMULATOR CHOICE: the accepted pairs of the CACHED_JOBS jobs that last registered a callback (a job
-        # forgotten here only has its callback called again), so memory stays bounded.
+        # EMULATOR CHOICE: the accepted pairs of the CACHED_JOBS jobs that last registered a callback or
+        # connected (a job forgotten here only has its callback called again), so memory stays bounded.
         self._accepted: dict[JobRecord, set[tuple[str, bytes]]] = {}
+        self._sweep_at = CACHED_JOBS  # registrants held when the next sweep of finished jobs runs
 
     def registered(self, rec: JobRecord, proxy: Any) -> None:
         """SetServerCertificateValidationInterface (``proxy``: the pointer it was called through, whose
@@ -134,11 +136,23 @@ class ServerCertificates:
         if rec.server_cert_validator is None:
             return
         self._registrants[rec] = proxy
-        self._accepted[rec] = set()
-        while len(self._accepted) > CACHED_JOBS:
-            oldest = next(iter(self._accepted))
-            del self._accepted[oldest]
-            self._registrants.pop(oldest, None)
+        self._cache(rec)
+        if len(self._registrants) > self._sweep_at:
+            # Completed and cancelled jobs connect no more: their entries go. (The threshold doubles with
+            # what remains, so the sweeps stay linear in the registrations however many jobs are live.)
+            for done in [r for r in self._registrants if r.state in FINAL_STATES]:
+                del self._registrants[done]
+                self._accepted.pop(done, None)
+            self._sweep_at = max(CACHED_JOBS, 2 * len(self._registrants))
+
+    def _cache(self, rec: JobRecord) -> set[tuple[str, bytes]]:
+        """The job's accepted pairs, made (and the oldest job's forgotten past CACHED_JOBS) when it has none."""
+        accepted = self._accepted.get(rec)
+        if accepted is None:
+            accepted = self._accepted[rec] = set()
+            while len(self._accepted) > CACHED_JOBS:
+                del self._accepted[next(iter(self._accepted))]
+        return accepted
 
     def bind(self, rec: JobRecord, f: FileRecord, t: int) -> CertificateCheck | None:
         """The check a connection of ``f`` at ``t`` (ns) makes, or None when the job has no callback."""
@@ -153,7 +167,7 @@ class ServerCertificates:
         callback = rec.server_cert_validator
         if callback is None:
             return None
-        accepted = self._accepted.setdefault(rec, set())
+        accepted = self._cache(rec)
         key = (where, hashlib.sha256(der).digest())
         if key in accepted:
             return None  # already allowed for this job: no call (validateservercertificate page)
