@@ -452,10 +452,13 @@ class Backend:
     def make_custom_headers_write_only(self, rec: JobRecord) -> None:
         self.queue.update(rec, custom_headers_write_only=True)  # irreversible
 
-    def set_server_certificate_validator(self, rec: JobRecord, callback: object | None) -> None:
+    def set_server_certificate_validator(self, rec: JobRecord, callback: object | None, proxy: Any = None) -> None:
+        """Not persisted; the last caller wins; ``proxy`` is the pointer it was called through (the callback's
+        job and file pointers are its client's). Every call clears the job's accepted-certificate cache."""
         if rec.state is not JobState.SUSPENDED:
             raise BitsError(hresults.BG_E_READ_ONLY_WHEN_JOB_ACTIVE)
         self.queue.update(rec, server_cert_validator=callback)
+        self.scheduler.certificates.registered(rec, proxy)
 
     def set_custom_headers(self, rec: JobRecord, headers: str | None) -> None:
         if headers is not None and limits.utf16_len(headers) + 1 > limits.MAX_CUSTOM_HEADERS:

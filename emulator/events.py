@@ -115,7 +115,9 @@ class CallbackCalled(Event):
     """A notification was delivered to the job's IBackgroundCopyCallback (or failed and will be retried)."""
 
     job_id: uuid.UUID
-    method: str  # JobTransferred, JobError, JobModification or FileTransferred
+    # JobTransferred, JobError, JobModification, FileTransferred, FileRangesTransferred, a CoCreateInstance of the
+    # notification CLSID, or ValidateServerCertificate (succeeded: the certificate was accepted; T25)
+    method: str
     succeeded: bool
 
 

@@ -129,7 +129,7 @@ class Request(HistoryRecord):
 
 @dataclass(frozen=True, slots=True)
 class Notification(HistoryRecord):
-    method: str  # JobTransferred, JobError, JobModification, FileTransferred, or CommandLine
+    method: str  # JobTransferred, JobError, JobModification, FileTransferred, CommandLine, ValidateServerCertificate
     succeeded: bool
 
     KIND: ClassVar[str] = "callback"

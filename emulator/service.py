@@ -40,6 +40,7 @@ from .queue import JobQueue
 from .store import guard
 from .store.database import StoreHold
 from .store.repository import JobStore
+from .transfer.certificates import ServerCertificates
 from .transfer.localfs import LocalFileSystem
 from .transfer.network import FakeNetwork
 from .transfer.notifications import Notifier
@@ -134,6 +135,7 @@ class BitsService:
             filesystem=self.filesystem,
             network=self.network,
             notifier=self.notifications,
+            certificates=ServerCertificates(self.bus, views),
         )
         # The service layer the COM facade talks to (com/ objects hold it, never the service).
         self.backend = Backend(

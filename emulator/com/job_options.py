@@ -189,14 +189,19 @@ class JobOptionsMixin(ComObject):
     @com_method(
         IBackgroundCopyJobHttpOptions3,
         "SetServerCertificateValidationInterface",
-        "job must be SUSPENDED (BG_E_READ_ONLY_WHEN_JOB_ACTIVE); no validate_server_certificate: E_NOINTERFACE",
+        "job must be SUSPENDED (BG_E_READ_ONLY_WHEN_JOB_ACTIVE); no ValidateServerCertificate / "
+        "validate_server_certificate: E_NOINTERFACE; called for HTTPS connections (T25)",
         access=Access.WRITE,
     )
     def set_server_certificate_validation_interface(self, caller: AccessToken, callback: object | None) -> None:
-        if callback is not None and not callable(getattr(callback, "validate_server_certificate", None)):
+        if callback is not None and not (
+            callable(getattr(callback, "ValidateServerCertificate", None))
+            or callable(getattr(callback, "validate_server_certificate", None))
+        ):
             # QueryInterface for IBackgroundCopyServerCertificateValidationCallback fails before the call.
-            raise BitsError(hresults.E_NOINTERFACE, "the object has no validate_server_certificate method")
-        self._svc.set_server_certificate_validator(self._rec, callback)
+            raise BitsError(hresults.E_NOINTERFACE, "the object has no ValidateServerCertificate method")
+        # The callback gets pointers of the client that registered it (transfer/certificates.py).
+        self._svc.set_server_certificate_validator(self._rec, callback, self._proxy.spawn())
 
     # IBackgroundCopyJob3 ACL flags ---------------------------------------------------------------
 

@@ -199,6 +199,16 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "acl-flags",
     ),
     Reading(
+        "callbacks",
+        "T25: the server-certificate callback: its arguments, a raise, a gone callback, the cache",
+        "encoding 0x00010001 and a one-certificate serialized store; a failure HRESULT or a raise (its HRESULT, "
+        "else E_FAIL) declines: TRANSIENT_ERROR, context 8; disconnected: "
+        "BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED; accepted certificates cached per job and endpoint "
+        "(1024 jobs); not kept across a restart",
+        "transfer/certificates.py",
+        "server-certificate",
+    ),
+    Reading(
         "files",
         "the hidden attribute of the temporary file",
         "a leading dot: `.BIT<hex>.tmp`",

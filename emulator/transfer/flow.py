@@ -10,6 +10,7 @@ Connectors (fake HTTP, loopback HTTP, local files, uploads) fill a flow and retu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -60,6 +61,10 @@ class Flow:
     size_known: bool = True  # a loopback answer gave the size (Content-Length or Content-Range)
     limit_at: int | None = None  # MAX_DOWNLOAD_SIZE: the job may take this file no further (connectors.size_failure)
     redirected_to: str | None = None  # the file's new remote name after a redirect (ALLOW_REPORT, DISALLOW)
+    # The job's server-certificate callback (T25, transfer/certificates.py), bound by the scheduler to the job,
+    # file and instant: (endpoint "host:port", DER certificate) → a Failure, or None when accepted. None: the
+    # job has no callback, and an HTTPS connection offers its certificate to nobody.
+    check_certificate: Callable[[str, bytes], Failure | None] | None = None
 
     def target(self) -> int:
         """Where this run of the flow stops: the end of the file, or the byte at which the content changes."""

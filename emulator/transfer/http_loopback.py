@@ -24,6 +24,7 @@ from .. import hresults
 from ..constants import AuthScheme, AuthTarget, ErrorContext, SecurityFlags
 from ..domain.records import JobRecord
 from ..domain.wstr import wire
+from .certificates import CertificateCheck
 from .flow import Failure, Flow, http_failure
 from .network import request_verb
 
@@ -78,10 +79,17 @@ def _context(rec: JobRecord) -> ssl.SSLContext:
 
 
 def _request(
-    rec: JobRecord, url: str, offset: int, *, byte_range: tuple[int, int] | None = None
+    rec: JobRecord,
+    url: str,
+    offset: int,
+    *,
+    byte_range: tuple[int, int] | None = None,
+    check_certificate: CertificateCheck | None = None,
 ) -> tuple[int, dict[str, str], bytes, str]:
     """(status, headers, body, final url) after redirects and one round of Basic authentication.
-    ``byte_range`` (first, last) asks for those bytes only (ranged and on-demand files, ranges.py)."""
+    ``byte_range`` (first, last) asks for those bytes only (ranged and on-demand files, ranges.py).
+    ``check_certificate``: the job's server-certificate callback (T25), offered the DER certificate of each
+    HTTPS connection once the handshake has passed the certificate checks, before the request is sent."""
     verb = request_verb(rec)  # SetHttpMethod's verb is what goes on the wire (sethttpmethod page)
     headers: dict[str, str | bytes] = {"User-Agent": "Microsoft BITS/7.8"}
     if byte_range is not None:
@@ -117,6 +125,15 @@ def _request(
         # BITS does no escape processing; what is not ASCII goes out percent-encoded UTF-8 (our choice).
         path = quote(path, safe=_PRINTABLE, encoding="utf-8", errors="surrogatepass")
         try:
+            if check_certificate is not None and isinstance(conn, http.client.HTTPSConnection):
+                conn.connect()  # the handshake (and its certificate checks, _context) happens here
+                der = conn.sock.getpeercert(binary_form=True) if isinstance(conn.sock, ssl.SSLSocket) else None
+                rejected = check_certificate(f"{(parts.hostname or '').lower()}:{parts.port or 443}", der or b"")
+                if rejected is not None:
+                    code = hresults.lookup(rejected.code) or hresults.HResult(
+                        rejected.code, f"0x{rejected.code:08X}", "The server-certificate callback declined."
+                    )
+                    raise _Failure(code, rejected.context, fatal=rejected.fatal)
             for attempt in range(2):
                 conn.request(verb, path, headers=headers)
                 resp = conn.getresponse()
@@ -182,7 +199,7 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
     # A custom HTTP method restarts from the beginning (sethttpmethod page, T24): no Range request.
     offset = f.bytes_transferred if rec.http_method is None else 0
     try:
-        status, headers, body, final = _request(rec, f.remote_name, offset)
+        status, headers, body, final = _request(rec, f.remote_name, offset, check_certificate=flow.check_certificate)
     except _Failure as failure:
         flow.redirected_to = failure.redirected_to
         return Failure(int(failure.code), failure.context, fatal=failure.fatal, file=f, protocol="http")

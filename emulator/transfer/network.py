@@ -40,6 +40,7 @@ from ..events import EventBus, NetworkChanged, RequestMade
 from ..history import Request
 from ..hresults import HResult
 from ..identity import sids
+from .certificates import default_certificate, endpoint, is_https
 
 if TYPE_CHECKING:
     from ..domain.records import JobRecord
@@ -111,6 +112,8 @@ class Resource:
     users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
     authorized_sids: frozenset[str] = frozenset()  # identities implicit (NTLM/Negotiate) credentials may carry
     client_certificate: bool = False  # the HTTPS server asks for a client certificate
+    # The DER certificate an https:// URL's server presents (None for http://); a test may replace it.
+    certificate: bytes | None = None
     upload: bool = False  # a BITS upload endpoint (docs/reference/states.md#upload)
     reply: bytes | None = None  # what the server application answers an upload-reply job
     received: bytes | None = None  # the last file uploaded to it
@@ -207,6 +210,7 @@ class FakeNetwork:
         upload: bool = False,
         reply: bytes | None = None,
         client_certificate: bool = False,
+        certificate: bytes | None = None,
     ) -> Resource:
         """Serve ``url``: ``content`` bytes, or ``size`` bytes from ``generator(offset, length)``.
 
@@ -222,6 +226,9 @@ class FakeNetwork:
         anonymous and answers no challenge.
         ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
         answers upload-reply jobs.
+        ``certificate`` is the DER server certificate an ``https://`` URL presents to a job's
+        server-certificate validation callback (SetServerCertificateValidationInterface); by default a
+        deterministic self-issued certificate for the host (``transfer.certificates.default_certificate``).
         """
         if auth is not None and auth not in ("basic", "ntlm", "negotiate"):
             raise ValueError("auth must be None, 'basic', 'ntlm' or 'negotiate'")
@@ -239,6 +246,12 @@ class FakeNetwork:
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{url!r} is not an http(s) URL")
+        if certificate is not None and not isinstance(certificate, (bytes, bytearray)):
+            raise TypeError("certificate must be bytes (a DER certificate)")
+        if parts.scheme.lower() == "https":
+            certificate = bytes(certificate) if certificate is not None else default_certificate(host_of(url))
+        else:
+            certificate = None  # plain HTTP presents no certificate
         res = Resource(
             url=url,
             content=content,
@@ -261,6 +274,7 @@ class FakeNetwork:
             upload=upload,
             reply=reply,
             client_certificate=client_certificate,
+            certificate=certificate,
         )
         key = _key(url)
         if key not in self._resources:
@@ -283,6 +297,19 @@ class FakeNetwork:
 
     def host_known(self, url: str) -> bool:
         return host_of(url) in self._hosts
+
+    def server_certificate_failure(self, flow: Flow) -> Failure | None:
+        """The TLS handshake of an ``https://`` URL of a known host, when the job has a server-certificate
+        callback (T25): the resource's certificate — or the host's default one for a path nobody registered
+        (emulator choice) — is offered to it before any request is sent. The fake network's certificates
+        always pass the operating system's checks."""
+        check = flow.check_certificate
+        url = flow.file.remote_name
+        if check is None or not is_https(url):
+            return None
+        res = self.resource(url)
+        der = res.certificate if res is not None and res.certificate is not None else default_certificate(host_of(url))
+        return check(endpoint(url), der)
 
     @staticmethod
     def client_certificate_error(res: Resource, rec: JobRecord) -> HResult | None:

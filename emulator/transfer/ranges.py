@@ -428,7 +428,9 @@ def connect_loopback(rec: JobRecord, flow: Flow) -> Failure | None:
     url = f.remote_name
 
     def fetch(first: int, last: int) -> tuple[int, dict[str, str], bytes]:
-        status, headers, body, final = http_loopback._request(rec, url, 0, byte_range=(first, last))
+        status, headers, body, final = http_loopback._request(
+            rec, url, 0, byte_range=(first, last), check_certificate=flow.check_certificate
+        )
         http_loopback.report_redirect(rec, flow, final)  # the redirect policy (setsecurityflags page)
         return status, headers, body
 

@@ -69,6 +69,7 @@ from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
 from . import connectors, ranges, upload
+from .certificates import ServerCertificates
 from .flow import Failure, Flow, local_file_failure
 from .localfs import LocalFileSystem, os_error_hresult
 from .network import FakeNetwork
@@ -115,6 +116,7 @@ class Scheduler:
         filesystem: LocalFileSystem,
         network: FakeNetwork,
         notifier: Notifier,
+        certificates: ServerCertificates,
     ) -> None:
         self._queue = queue
         self._shared = queue.store.shared
@@ -124,6 +126,7 @@ class Scheduler:
         self.filesystem = filesystem
         self.network = network
         self.notifier = notifier
+        self.certificates = certificates  # the server-certificate validation callbacks (T25)
         self.connected = True
         self.replies: dict[uuid.UUID, bytes] = {}  # upload-reply data, kept in memory (GetReplyData)
         # The replies of the last KEPT_REPLIES acknowledged upload-reply jobs: GetReplyData still answers
@@ -701,6 +704,8 @@ class Scheduler:
         return None
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
+        if rec.server_cert_validator is not None:
+            flow.check_certificate = self.certificates.bind(rec, flow.file, t)  # T25
         failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
         if flow.redirected_to is not None:
             # The redirect policy renames the file: ALLOW_REPORT to the final URL, DISALLOW to the URL it

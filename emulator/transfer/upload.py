@@ -40,6 +40,11 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
         return Failure(
             int(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED), ErrorContext.GENERAL_TRANSPORT, file=f, protocol="http"
         )
+    if flow.check_certificate is not None:
+        # T25: the TLS handshake's server certificate goes to the job's callback before any request.
+        failure = net.server_certificate_failure(flow)
+        if failure is not None:
+            return failure
     res = net.resource(f.remote_name)
     status = 404 if res is None else res.status
     if res is not None and not res.upload:
