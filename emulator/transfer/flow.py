@@ -104,6 +104,14 @@ def http_failure(status: int, f: FileRecord) -> Failure:
 
 
 def local_file_failure(exc: BitsError | OSError, f: FileRecord | None) -> Failure:
-    """A local-file fault during a transfer: the job fails with context LOCAL_FILE (never the caller)."""
+    """A local-file fault during a transfer: the job fails with context LOCAL_FILE (never the caller).
+    Fatal (ERROR), but for a file another application has open (ERROR_SHARING_VIOLATION): that one passes
+    when the application closes it, and BITS retries (T27: an application that opens the temporary before
+    the transfer starts puts the job in TRANSIENT_ERROR,
+    https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-gettemporaryname;
+    docs/reference/readings.md#temporary-in-use)."""
     code = exc.hresult if isinstance(exc, BitsError) else os_error_hresult(exc)
-    return Failure(code, ErrorContext.LOCAL_FILE, fatal=True, file=f)
+    return Failure(code, ErrorContext.LOCAL_FILE, fatal=code != _SHARING_VIOLATION, file=f)
+
+
+_SHARING_VIOLATION = int(hresults.ERROR_SHARING_VIOLATION)

@@ -308,6 +308,9 @@ class LocalFileSystem:
         # on NTFS, so it follows a later rename. "The owner of the file is the user who made the call"
         # (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-complete).
         self._owners: dict[tuple[int, int], str] = {}
+        # Files another application holds open (``hold_open``), by (device, inode): the handles' count
+        # and how many of them refuse writers (opened without FILE_SHARE_WRITE).
+        self._held: dict[tuple[int, int], list[int]] = {}
 
     # roots ----------------------------------------------------------------------------------------
 
@@ -609,6 +612,43 @@ class LocalFileSystem:
         _close(fd)
         return root.joinpath(*walked)
 
+    # files other applications hold open ------------------------------------------------------------
+
+    def hold_open(self, name: str | os.PathLike[str], *, share_write: bool = False) -> HeldFile:
+        """Play another application that opens the existing file ``name`` (a Windows or host path: typically
+        what IBackgroundCopyFile3::GetTemporaryName returns) for reading, until the returned handle is closed
+        (``close()`` or a ``with`` block). Linux has no share modes; the sandbox applies Windows' to BITS:
+
+        * without ``share_write`` (no FILE_SHARE_WRITE), BITS cannot write the file: the job's next write
+          fails with ERROR_SHARING_VIOLATION 0x80070020, a transient error (T27: "opening it before the
+          transfer starts puts the job into TRANSIENT_ERROR",
+          https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-gettemporaryname);
+        * with ``share_write``, the way that page asks readers to open it, writes go on;
+        * either way the file cannot be renamed or deleted while held (no FILE_SHARE_DELETE): Complete
+          fails with 0x80070020 and the job stays TRANSFERRED, Cancel cancels and returns
+          BG_S_UNABLE_TO_DELETE_FILES ("handles must be closed before Complete/Cancel").
+
+        Readings: docs/reference/readings.md#temporary-in-use. Raises FileNotFoundError for a missing file."""
+        if not isinstance(share_write, bool):
+            raise TypeError("share_write must be a bool")
+        if not isinstance(name, (str, os.PathLike)):
+            raise TypeError(f"name must be a str or path, not {type(name).__name__}")
+        st = os.stat(self._any_path(name))
+        key = (st.st_dev, st.st_ino)
+        counts = self._held.setdefault(key, [0, 0])
+        counts[0] += 1
+        counts[1] += 0 if share_write else 1
+        return HeldFile(self._held, key, share_write)
+
+    def _check_writable(self, st: os.stat_result, what: str) -> None:
+        held = self._held.get((st.st_dev, st.st_ino)) if self._held else None
+        if held is not None and held[1]:
+            raise LocalFileFault(hresults.ERROR_SHARING_VIOLATION, f"{what} is open in another application")
+
+    def _check_removable(self, st: os.stat_result, what: str) -> None:
+        if self._held and (st.st_dev, st.st_ino) in self._held:
+            raise LocalFileFault(hresults.ERROR_SHARING_VIOLATION, f"{what} is open in another application")
+
     # access control ------------------------------------------------------------------------------
 
     def _any_path(self, directory: str | os.PathLike[str]) -> Path:
@@ -725,6 +765,8 @@ class LocalFileSystem:
             if f.temp_name is not None:
                 old = _leaf(f.temp_name)[2]
                 if self._regular(fd, old):
+                    if self._held:  # BITS opens it for writing as the transfer starts (T27: hold_open)
+                        self._check_writable(os.stat(old, dir_fd=fd, follow_symlinks=False), repr(old))
                     return directory / old, None
             n = f.file_id & 0xFFFF
             while True:
@@ -793,6 +835,12 @@ class LocalFileSystem:
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
             os.close(fd)
             raise LocalFileFault(hresults.E_ACCESSDENIED, f"the temporary {leaf!r} is linked elsewhere")
+        if self._held:
+            try:
+                self._check_writable(st, f"the temporary {leaf!r}")  # T27 (hold_open)
+            except LocalFileFault:
+                os.close(fd)
+                raise
         return fd
 
     @contextmanager
@@ -874,6 +922,13 @@ class LocalFileSystem:
         try:
             if not self._regular(fd, temp):
                 raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"the temporary {f.temp_name!r} is gone")
+            if self._held:  # neither file may be renamed over while another application holds it open
+                for leaf in (temp, dest):
+                    try:
+                        held = os.stat(leaf, dir_fd=fd, follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    self._check_removable(held, repr(leaf))
             self._before_rename(fd, temp, dest)
             try:
                 with self._changing(fd, added=(dest,), removed=(temp,)):
@@ -913,8 +968,11 @@ class LocalFileSystem:
         if f.temp_name is None:
             return True
         try:
-            with self._directory(f.temp_name) as (fd, leaf), self._changing(fd, removed=(leaf,)):
-                os.unlink(leaf, dir_fd=fd)
+            with self._directory(f.temp_name) as (fd, leaf):
+                if self._held:
+                    self._check_removable(os.stat(leaf, dir_fd=fd, follow_symlinks=False), repr(leaf))
+                with self._changing(fd, removed=(leaf,)):
+                    os.unlink(leaf, dir_fd=fd)
         except FileNotFoundError:
             return True
         except LocalFileFault as exc:
@@ -1003,3 +1061,34 @@ class LocalFileSystem:
             else:
                 name = "\\\\" + rest.replace("/", "\\")
         return self.host_path(name)
+
+
+class HeldFile:
+    """A file another application holds open (``LocalFileSystem.hold_open``); ``close()`` releases it
+    (idempotent), as does leaving a ``with`` block."""
+
+    __slots__ = ("_held", "_key", "closed", "share_write")
+
+    def __init__(self, held: dict[tuple[int, int], list[int]], key: tuple[int, int], share_write: bool) -> None:
+        self._held = held
+        self._key = key
+        self.share_write = share_write
+        self.closed = False
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        counts = self._held.get(self._key)
+        if counts is None:
+            return
+        counts[0] -= 1
+        counts[1] -= 0 if self.share_write else 1
+        if counts[0] <= 0:
+            del self._held[self._key]
+
+    def __enter__(self) -> HeldFile:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self.close()

@@ -730,7 +730,7 @@ class Scheduler:
             try:
                 tmp, new_name = self.filesystem.prepare(rec, f)
             except BitsError as exc:
-                self._fail(rec, t, Failure(exc.hresult, ErrorContext.LOCAL_FILE, fatal=True, file=f))
+                self._fail(rec, t, local_file_failure(exc, f))
                 return
             flow.tmp = tmp
             start = f.bytes_transferred
