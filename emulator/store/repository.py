@@ -51,6 +51,13 @@ else:  # a Python without the C accelerator
 _JSON_COLUMNS = frozenset(
     c.name for t in (JOBS, FILES) for c in t.columns if c.type.__class__.__name__ == "JSON"
 )
+_TEXT_COLUMNS = frozenset(
+    c.name for t in (JOBS, FILES) for c in t.columns if c.type.__class__.__name__ in ("String", "Text")
+)
+# How an UPDATE's value is encoded, by its column (``_update_plan``): text (lone surrogates, domain/wstr.py),
+# JSON, the sealed credentials, the helper SID (whose removal asks for a scrub). Every other column —
+# numbers, flags, enums (ints to sqlite3), times, None — is bound as it is.
+_TEXT, _JSON, _CREDENTIALS, _HELPER_SID = 1, 2, 3, 4
 
 
 def _db(column: str, value: Any) -> Any:
@@ -79,7 +86,7 @@ _INSERT_JOB = _insert_sql(JOBS)
 _INSERT_FILE = _insert_sql(FILES)
 _JOB_COLUMNS = frozenset(c.name for c in JOBS.columns)
 _FILE_COLUMNS = frozenset(c.name for c in FILES.columns)
-_UPDATES: dict[tuple[str, tuple[str, ...]], str] = {}
+_UPDATES: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[tuple[int, int], ...]]] = {}
 
 # The row builders below write each column in the tables' order (issue 8: the INSERT of every create_job
 # and add_files is a hot path, so no per-column dict, lookup or dispatch). ``job_columns``/``file_columns``
@@ -521,17 +528,25 @@ class JobStore:
             self._flush()
         return int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0])
 
-    def _update_sql(self, table: str, names: tuple[str, ...]) -> str:
+    def _update_plan(self, table: str, names: tuple[str, ...]) -> tuple[str, tuple[tuple[int, int], ...]]:
+        """The UPDATE of ``names`` on one row of ``table``, and the (position, kind) of the values that need
+        encoding (``_TEXT``…); made once per column set and process."""
         key = (table, names)
-        sql = self._updates.get(key)
-        if sql is None:
+        plan = self._updates.get(key)
+        if plan is None:
             allowed = self._job_columns if table == "jobs" else self._file_columns
             unknown = set(names) - allowed
             if unknown:
                 raise KeyError(f"no such column(s) in {table}: {sorted(unknown)}")
             sql = f"UPDATE {table} SET {', '.join(f'{n}=?' for n in names)} WHERE id=?"
-            self._updates[key] = sql
-        return sql
+            kinds = (
+                (i, _CREDENTIALS if n == "credentials" else _HELPER_SID if n == "helper_sid"
+                 else _JSON if n in _JSON_COLUMNS else _TEXT)
+                for i, n in enumerate(names)
+                if n in _JSON_COLUMNS or n in _TEXT_COLUMNS
+            )
+            plan = self._updates[key] = (sql, tuple(kinds))
+        return plan
 
     def insert_new_job(self, rec: JobRecord) -> None:
         """The row of a job create_job just made (see ``new_job_row``): jobs enter the store only there."""
@@ -555,36 +570,29 @@ class JobStore:
         pending, self._pending = self._pending, {}
         execute = self.conn.execute
         for key, changes in pending.items():
-            table = "jobs" if isinstance(key, str) else "files"
-            execute(self._update_sql(table, tuple(changes)), self._values(key, changes))
+            sql, special = self._update_plan("jobs" if isinstance(key, str) else "files", tuple(changes))
+            values = [*changes.values(), key]
+            if special:  # (most of a transfer's updates are numbers, times and states only)
+                self._encode(values, special)
+            execute(sql, values)
 
-    def _values(self, key: str | int, changes: dict[str, Any]) -> list[Any]:
-        """The parameters of one row's UPDATE: each column encoded as ``_db`` does, then the row's key."""
-        values: list[Any] = []
-        append = values.append
-        for name, value in changes.items():
-            kind = type(value)
-            if kind is float or kind is int or kind is bool:
-                append(value)  # most columns: stored as they are, no further test
-            elif value is None:
-                if name == "helper_sid":
+    def _encode(self, values: list[Any], special: tuple[tuple[int, int], ...]) -> None:
+        """Encode in place the values ``special`` names (``_update_plan``), as ``_db`` would."""
+        for i, kind in special:
+            value = values[i]
+            if kind == _TEXT:
+                if isinstance(value, str) and not value.isascii():
+                    values[i] = storable(value)
+            elif kind == _HELPER_SID:
+                if value is None:
                     self._scrub = True  # ClearHelperToken, TakeOwnership…
-                append(None)
-            elif name in _JSON_COLUMNS:
-                if name == "credentials":
+                elif isinstance(value, str) and not value.isascii():
+                    values[i] = storable(value)
+            elif value is not None:
+                if kind == _CREDENTIALS:
                     self._scrub = True  # the old sealed passwords leave the WAL too
                     value = self.secrets.seal_credentials(value)
-                append(_json(value))
-            elif kind is str:
-                append(value if value.isascii() else storable(value))
-            elif isinstance(value, int):
-                append(int(value))  # JobState, JobPriority…: the number
-            elif isinstance(value, str):
-                append(value if value.isascii() else storable(value))
-            else:
-                append(value)
-        append(key)
-        return values
+                values[i] = _json(value)
 
     def delete_job(self, job_id: str, file_ids: Iterable[int] = ()) -> None:
         """Delete the job's row, and its files' rows with it (ON DELETE CASCADE). Changes of this
