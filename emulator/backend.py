@@ -46,6 +46,7 @@ from .identity.tokens import AccessToken
 from .profiles import Profile
 from .queue import JobQueue
 from .transfer import ranges
+from .transfer.certificates import CERT_CALLBACK_REQUIRED
 from .transfer.localfs import LocalFileSystem
 from .transfer.scheduler import Scheduler
 
@@ -457,7 +458,15 @@ class Backend:
         job and file pointers are its client's). Every call clears the job's accepted-certificate cache."""
         if rec.state is not JobState.SUSPENDED:
             raise BitsError(hresults.BG_E_READ_ONLY_WHEN_JOB_ACTIVE)
-        self.queue.update(rec, server_cert_validator=callback)
+        properties = dict(rec.properties)
+        if callback is None:
+            properties.pop(CERT_CALLBACK_REQUIRED, None)
+        else:
+            properties[CERT_CALLBACK_REQUIRED] = True  # persisted: outlives the object
+        with self.queue.batch():
+            if properties != rec.properties:
+                self.queue.update(rec, touch=False, properties=properties)
+            self.queue.update(rec, server_cert_validator=callback)
         self.scheduler.certificates.registered(rec, proxy)
 
     def set_custom_headers(self, rec: JobRecord, headers: str | None) -> None:

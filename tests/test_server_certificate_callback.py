@@ -435,3 +435,45 @@ def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
             job.add_file("https://cdn.example.com/2", str(tmp_path / f"{job.get_display_name()}2.bin"))
             job.resume()
             assert (job.get_state(), len(validator.calls)) == (S.TRANSFERRED, calls)
+
+
+def test_the_requirement_outlives_a_service_restart_the_object_does_not(tmp_path: Path) -> None:
+    """SETSCVI: "If your callback couldn't be called (for example, because your application has exited), the
+    job error code will be BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED". The object lives in the process
+    that set it; that a job has one is kept with the job, so after a restart its HTTPS connections fail until
+    a callback is set again; SetServerCertificateValidationInterface(NULL) drops the requirement (emulator
+    choice, readings.md#server-certificate)."""
+    db = tmp_path / "queue.db"
+    out = tmp_path / "out"
+    out.mkdir()
+    with BitsService(database=db, clock=ManualClock()) as first:
+        first.network.register(URL, CONTENT)
+        _, job = first.connect().create_job("cert", JobType.DOWNLOAD)
+        job.set_server_certificate_validation_interface(Validator())
+        job.add_file(URL, str(out / "a.bin"))
+        job_id = job.get_id()
+    with BitsService(database=db, clock=ManualClock()) as second:
+        second.network.register(URL, CONTENT)
+        job = second.connect().get_job(job_id)
+        job.resume()
+        assert job.get_state() is S.TRANSIENT_ERROR
+        assert job.get_error().get_error() == (CTX, BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED)
+        assert [(c.method, c.succeeded) for c in second.history.callbacks] == [("ValidateServerCertificate", False)]
+        job.suspend()
+        validator = Validator()
+        job.set_server_certificate_validation_interface(validator)  # set again: the transfer goes on
+        job.resume()
+        assert job.get_state() is S.TRANSFERRED
+        assert len(validator.calls) == 1
+    with BitsService(database=db, clock=ManualClock()) as third:
+        third.network.register(URL, CONTENT)
+        _, other = third.connect().create_job("dropped", JobType.DOWNLOAD)
+        other.set_server_certificate_validation_interface(Validator())
+        other.set_server_certificate_validation_interface(None)  # NULL: no callback, no requirement
+        other.add_file(URL, str(out / "b.bin"))
+        other_id = other.get_id()
+    with BitsService(database=db, clock=ManualClock()) as fourth:
+        fourth.network.register(URL, CONTENT)
+        other = fourth.connect().get_job(other_id)
+        other.resume()
+        assert other.get_state() is S.TRANSFERRED

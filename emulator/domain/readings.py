@@ -204,7 +204,8 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "encoding 0x00010001 and a one-certificate serialized store; a failure HRESULT or a raise (its HRESULT, "
         "else E_FAIL) declines: TRANSIENT_ERROR, context 8; disconnected: "
         "BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED; accepted certificates cached per job and endpoint "
-        "(1024 jobs); not kept across a restart",
+        "(1024 jobs); after a restart the object is gone, the requirement kept: "
+        "BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED until set again",
         "transfer/certificates.py",
         "server-certificate",
     ),

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 # encoding type"; this is the pair Windows' certificate APIs use for an X.509 certificate.
 CERT_ENCODING_TYPE: Final = 0x00010001
 METHOD: Final = "ValidateServerCertificate"
+# JobRecord.properties key -2 (no BITS id): the job was given a callback. The object lives only in the process
+# that set it; the requirement stays with the job, in the store, so after a service restart (the application
+# that set it has exited) its HTTPS connections fail with BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED until
+# a callback is set again (docs/reference/readings.md#server-certificate).
+CERT_CALLBACK_REQUIRED: Final = -2
 CACHED_JOBS: Final = 1024  # jobs whose accepted certificates are remembered (oldest forgotten first)
 _CERT_PROP_ID: Final = 32  # CERT_CERT_PROP_ID: a serialized store's element that holds an encoded certificate
 # The HRESULTs by which a call says its object is gone, as for the notification callbacks
@@ -157,8 +162,18 @@ class ServerCertificates:
     def bind(self, rec: JobRecord, f: FileRecord, t: int) -> CertificateCheck | None:
         """The check a connection of ``f`` at ``t`` (ns) makes, or None when the job has no callback."""
         if rec.server_cert_validator is None:
+            if rec.properties.get(CERT_CALLBACK_REQUIRED):
+                return lambda where, der: self._unreachable(rec, f, t)
             return None
         return lambda where, der: self.check(rec, f, t, where, der)
+
+    def _unreachable(self, rec: JobRecord, f: FileRecord, t: int) -> Failure:
+        """The job requires a callback whose object is gone with the process that set it (a restart)."""
+        from .flow import Failure  # (see check)
+
+        self._bus.publish(CallbackCalled(t / NS, rec.id, METHOD, False))  # history, notify log
+        return Failure(int(hresults.BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED),
+                       ErrorContext.SERVER_CERTIFICATE_CALLBACK, file=f, protocol="http")
 
     def check(self, rec: JobRecord, f: FileRecord, t: int, where: str, der: bytes) -> Failure | None:
         """Offer ``der``, presented by ``where`` ("host:port"), to the job's callback: None when accepted."""
