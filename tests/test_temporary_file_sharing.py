@@ -139,3 +139,5 @@ def test_bad_input(svc: BitsService, tmp_path: Path) -> None:
         svc.filesystem.hold_open(tmp_path / "x", share_write=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         svc.filesystem.hold_open(42)  # type: ignore[arg-type]
+    with pytest.raises(IsADirectoryError):
+        svc.filesystem.hold_open(tmp_path)

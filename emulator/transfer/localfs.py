@@ -628,12 +628,16 @@ class LocalFileSystem:
           fails with 0x80070020 and the job stays TRANSFERRED, Cancel cancels and returns
           BG_S_UNABLE_TO_DELETE_FILES ("handles must be closed before Complete/Cancel").
 
-        Readings: docs/reference/readings.md#temporary-in-use. Raises FileNotFoundError for a missing file."""
+        Readings: docs/reference/readings.md#temporary-in-use. Raises FileNotFoundError for a missing file,
+        IsADirectoryError for a directory."""
         if not isinstance(share_write, bool):
             raise TypeError("share_write must be a bool")
         if not isinstance(name, (str, os.PathLike)):
             raise TypeError(f"name must be a str or path, not {type(name).__name__}")
-        st = os.stat(self._any_path(name))
+        path = self._any_path(name)
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "hold_open takes a file", str(path))
         key = (st.st_dev, st.st_ino)
         counts = self._held.setdefault(key, [0, 0])
         counts[0] += 1
