@@ -2,8 +2,9 @@
 
 IBackgroundCopyFile3::GetTemporaryName page
 (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-gettemporaryname):
-readers must open the temporary with FILE_SHARE_WRITE; opening it before the transfer starts puts the job in
-TRANSIENT_ERROR; handles must be closed before Complete or Cancel. The sandbox plays such an application with
+"Open the file for shared write access (FILE_SHARE_WRITE)"; "Do not open the file for reading until BITS
+begins transferring the file; otherwise, the job will go into the transient error state"; "You must release
+your handle to the temporary file before calling the Complete or Cancel method". The sandbox plays such an application with
 ``svc.filesystem.hold_open``; what the page leaves open is docs/reference/readings.md#temporary-in-use
 (emulator choice).
 """
@@ -52,11 +53,13 @@ def interrupted(svc: BitsService, tmp_path: Path) -> tuple[Job, str]:
     return job, name
 
 
-def test_a_temporary_opened_without_share_write_stops_the_transfer_transiently(
-    svc: BitsService, tmp_path: Path
+@pytest.mark.parametrize("share_write", [False, True])
+def test_a_temporary_opened_before_the_transfer_begins_stops_it_transiently(
+    svc: BitsService, tmp_path: Path, share_write: bool
 ) -> None:
+    """Whatever the share mode: the reader was there before BITS began transferring the file."""
     job, name = interrupted(svc, tmp_path)
-    handle = svc.filesystem.hold_open(name)
+    handle = svc.filesystem.hold_open(name, share_write=share_write)
     job.resume()
     svc.advance(1)
     assert job.get_state() is S.TRANSIENT_ERROR
@@ -79,13 +82,31 @@ def test_a_temporary_opened_without_share_write_stops_the_transfer_transiently(
     assert (tmp_path / "a.bin").read_bytes() == CONTENT
 
 
-def test_a_reader_that_shares_write_does_not_disturb_the_transfer(svc: BitsService, tmp_path: Path) -> None:
+def test_a_reader_that_shares_write_during_the_transfer_does_not_disturb_it(svc: BitsService, tmp_path: Path) -> None:
     job, name = interrupted(svc, tmp_path)
-    with svc.filesystem.hold_open(name, share_write=True):
-        job.resume()
+    job.resume()
+    svc.advance(1)
+    assert job.get_state() is S.TRANSFERRING  # BITS has begun transferring the file
+    with svc.filesystem.hold_open(name, share_write=True) as reader:
+        assert Path(name).read_bytes() == CONTENT[: job.get_progress().bytes_transferred]
         svc.run_until_idle()
         assert job.get_state() is S.TRANSFERRED
         assert job.get_error_count() == 0
+        assert reader.share_write
+
+
+def test_a_reader_without_share_write_during_the_transfer_fails_its_next_write(
+    svc: BitsService, tmp_path: Path
+) -> None:
+    """(On Windows the reader's own open would fail, BITS holding the file; the emulator lets the reader in
+    and fails BITS's next write: readings.md#temporary-in-use.)"""
+    job, name = interrupted(svc, tmp_path)
+    job.resume()
+    svc.advance(1)
+    with svc.filesystem.hold_open(name):
+        svc.advance(1)
+        assert job.get_state() is S.TRANSIENT_ERROR
+        assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, ERROR_SHARING_VIOLATION)
 
 
 @pytest.mark.parametrize("share_write", [False, True])
@@ -118,13 +139,14 @@ def test_cancel_while_held_cancels_but_cannot_delete_the_temporary(svc: BitsServ
 def test_handles_count_and_close_once(svc: BitsService, tmp_path: Path) -> None:
     """Two readers: the file is free only when both are gone; close() twice releases once."""
     job, name = interrupted(svc, tmp_path)
+    job.resume()
+    svc.advance(1)
     first = svc.filesystem.hold_open(name)
     second = svc.filesystem.hold_open(name, share_write=True)
     first.close()
     first.close()
-    job.resume()
     svc.run_until_idle()
-    assert job.get_state() is S.TRANSFERRED  # only a share-write reader left
+    assert job.get_state() is S.TRANSFERRED  # only a share-write reader left, opened after BITS began
     with pytest.raises(BitsError):
         job.complete()
     second.close()

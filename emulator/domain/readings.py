@@ -212,9 +212,9 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     Reading(
         "files",
         "T27: another application has the temporary open (svc.filesystem.hold_open): the code, Complete, Cancel",
-        "without share-write: TRANSIENT_ERROR ERROR_SHARING_VIOLATION 0x80070020, context LOCAL_FILE, when the "
-        "transfer starts or next writes, retried; any handle: Complete fails with 0x80070020 (job stays "
-        "TRANSFERRED), Cancel returns BG_S_UNABLE_TO_DELETE_FILES",
+        "held when the file's transfer begins (any share mode), or opened mid-transfer without share-write: "
+        "TRANSIENT_ERROR ERROR_SHARING_VIOLATION 0x80070020, context LOCAL_FILE, retried; any handle: Complete "
+        "fails with 0x80070020 (job stays TRANSFERRED), Cancel returns BG_S_UNABLE_TO_DELETE_FILES",
         "transfer/localfs.py",
         "temporary-in-use",
     ),

@@ -619,11 +619,13 @@ class LocalFileSystem:
         what IBackgroundCopyFile3::GetTemporaryName returns) for reading, until the returned handle is closed
         (``close()`` or a ``with`` block). Linux has no share modes; the sandbox applies Windows' to BITS:
 
-        * without ``share_write`` (no FILE_SHARE_WRITE), BITS cannot write the file: the job's next write
-          fails with ERROR_SHARING_VIOLATION 0x80070020, a transient error (T27: "opening it before the
-          transfer starts puts the job into TRANSIENT_ERROR",
+        * held when BITS begins transferring the file (the job resumes, or retries), whatever the share mode,
+          the transfer fails with ERROR_SHARING_VIOLATION 0x80070020, a transient error: "Do not open the
+          file for reading until BITS begins transferring the file; otherwise, the job will go into the
+          transient error state" (T27,
           https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-gettemporaryname);
-        * with ``share_write``, the way that page asks readers to open it, writes go on;
+        * opened while BITS transfers the file: with ``share_write`` (FILE_SHARE_WRITE, the way that page
+          asks readers to open it) the transfer goes on; without it, BITS's next write fails the same way;
         * either way the file cannot be renamed or deleted while held (no FILE_SHARE_DELETE): Complete
           fails with 0x80070020 and the job stays TRANSFERRED, Cancel cancels and returns
           BG_S_UNABLE_TO_DELETE_FILES ("handles must be closed before Complete/Cancel").
@@ -768,9 +770,12 @@ class LocalFileSystem:
             self._check_writer_in(job, directory)
             if f.temp_name is not None:
                 old = _leaf(f.temp_name)[2]
+                if self._held:
+                    # BITS opens it as the file's transfer begins: a reader that opened it before then, with or
+                    # without FILE_SHARE_WRITE, puts the job in a transient error (T27: hold_open).
+                    with contextlib.suppress(FileNotFoundError):
+                        self._check_removable(os.stat(old, dir_fd=fd, follow_symlinks=False), repr(old))
                 if self._regular(fd, old):
-                    if self._held:  # BITS opens it for writing as the transfer starts (T27: hold_open)
-                        self._check_writable(os.stat(old, dir_fd=fd, follow_symlinks=False), repr(old))
                     return directory / old, None
             n = f.file_id & 0xFFFF
             while True:
