@@ -158,12 +158,17 @@ def connect_http(net: FakeNetwork, rec: JobRecord, flow: Flow) -> Failure | None
         # A name nobody registered does not resolve: WinHTTP's error, transient.
         return Failure(int(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED), ErrorContext.GENERAL_TRANSPORT, file=f,
                        protocol="http")
+    res = net.resource(f.remote_name)
+    if res is not None and res.certificate_errors and net.certificate_refused(res, rec):
+        # The operating system's checks refuse the server certificate (SetSecurityFlags ignores none of its
+        # problems): no request, no callback; fatal, as a loopback server's refused certificate.
+        return Failure(int(hresults.ERROR_WINHTTP_SECURE_FAILURE), ErrorContext.GENERAL_TRANSPORT, fatal=True,
+                       file=f, protocol="http")
     if flow.check_certificate is not None:
         # T25: the TLS handshake's server certificate goes to the job's callback before any request.
         failure = net.server_certificate_failure(flow)
         if failure is not None:
             return failure
-    res = net.resource(f.remote_name)
     if res is None:
         return Failure(int(hresults.http_error(404)), ErrorContext.REMOTE_FILE, fatal=True, file=f,
                        protocol="http")

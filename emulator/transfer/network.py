@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from .. import hresults
 from ..clock import NS
-from ..constants import AuthScheme, AuthTarget, JobType, TokenFlags
+from ..constants import AuthScheme, AuthTarget, JobType, SecurityFlags, TokenFlags
 from ..domain.acting import network_credentials_sid
 from ..events import EventBus, NetworkChanged, RequestMade
 from ..history import Request
@@ -89,6 +89,15 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+# A certificate problem the operating system's checks find, and the SetSecurityFlags bit that ignores it.
+CERTIFICATE_ERRORS: Final[dict[str, int]] = {
+    "cn_invalid": int(SecurityFlags.SSL_IGNORE_CERT_CN_INVALID),
+    "date_invalid": int(SecurityFlags.SSL_IGNORE_CERT_DATE_INVALID),
+    "unknown_ca": int(SecurityFlags.SSL_IGNORE_UNKNOWN_CA),
+    "wrong_usage": int(SecurityFlags.SSL_IGNORE_CERT_WRONG_USAGE),
+}
+
+
 @dataclass(eq=False)
 class Resource:
     """One registered URL. Mutable: a test may change it between calls (e.g. ``resource.status = 200``)."""
@@ -114,6 +123,9 @@ class Resource:
     client_certificate: bool = False  # the HTTPS server asks for a client certificate
     # The DER certificate an https:// URL's server presents (None for http://); a test may replace it.
     certificate: bytes | None = None
+    # What is wrong with that certificate for the operating system's checks (CERTIFICATE_ERRORS names); a
+    # test may replace it.
+    certificate_errors: frozenset[str] = frozenset()
     upload: bool = False  # a BITS upload endpoint (docs/reference/states.md#upload)
     reply: bytes | None = None  # what the server application answers an upload-reply job
     received: bytes | None = None  # the last file uploaded to it
@@ -211,6 +223,7 @@ class FakeNetwork:
         reply: bytes | None = None,
         client_certificate: bool = False,
         certificate: bytes | None = None,
+        certificate_errors: Iterable[str] = (),
     ) -> Resource:
         """Serve ``url``: ``content`` bytes, or ``size`` bytes from ``generator(offset, length)``.
 
@@ -229,6 +242,12 @@ class FakeNetwork:
         ``certificate`` is the DER server certificate an ``https://`` URL presents to a job's
         server-certificate validation callback (SetServerCertificateValidationInterface); by default a
         deterministic self-issued certificate for the host (``transfer.certificates.default_certificate``).
+        ``certificate_errors`` makes the operating system's checks refuse that certificate: any of
+        ``"cn_invalid"``, ``"date_invalid"``, ``"unknown_ca"``, ``"wrong_usage"`` (``CERTIFICATE_ERRORS``).
+        A job connects only when its SetSecurityFlags ignore every one of them (BG_SSL_IGNORE_CERT_CN_INVALID…);
+        otherwise it fails before any request: ERROR, ERROR_WINHTTP_SECURE_FAILURE 0x80072F8F, context
+        GENERAL_TRANSPORT, as a loopback TLS server's refused certificate, and its server-certificate callback
+        is not called (it runs after the operating system's checks passed).
         """
         if auth is not None and auth not in ("basic", "ntlm", "negotiate"):
             raise ValueError("auth must be None, 'basic', 'ntlm' or 'negotiate'")
@@ -248,9 +267,17 @@ class FakeNetwork:
             raise ValueError(f"{url!r} is not an http(s) URL")
         if certificate is not None and not isinstance(certificate, (bytes, bytearray)):
             raise TypeError("certificate must be bytes (a DER certificate)")
+        if isinstance(certificate_errors, str):
+            raise TypeError("certificate_errors must be a collection of names, not a str")
+        errors = frozenset(certificate_errors)
+        unknown = errors - CERTIFICATE_ERRORS.keys()
+        if unknown:
+            raise ValueError(f"unknown certificate errors {sorted(unknown)}; known: {sorted(CERTIFICATE_ERRORS)}")
         if parts.scheme.lower() == "https":
             certificate = bytes(certificate) if certificate is not None else default_certificate(host_of(url))
         else:
+            if errors:
+                raise ValueError("certificate_errors needs an https:// URL (plain HTTP presents no certificate)")
             certificate = None  # plain HTTP presents no certificate
         res = Resource(
             url=url,
@@ -275,6 +302,7 @@ class FakeNetwork:
             reply=reply,
             client_certificate=client_certificate,
             certificate=certificate,
+            certificate_errors=errors,
         )
         key = _key(url)
         if key not in self._resources:
@@ -301,8 +329,8 @@ class FakeNetwork:
     def server_certificate_failure(self, flow: Flow) -> Failure | None:
         """The TLS handshake of an ``https://`` URL of a known host, when the job has a server-certificate
         callback (T25): the resource's certificate — or the host's default one for a path nobody registered
-        (emulator choice) — is offered to it before any request is sent. The fake network's certificates
-        always pass the operating system's checks."""
+        (emulator choice) — is offered to it before any request is sent, once the operating system's checks
+        passed (``certificate_refused``, checked first by the connector)."""
         check = flow.check_certificate
         url = flow.file.remote_name
         if check is None or not is_https(url):
@@ -310,6 +338,16 @@ class FakeNetwork:
         res = self.resource(url)
         der = res.certificate if res is not None and res.certificate is not None else default_certificate(host_of(url))
         return check(endpoint(url), der)
+
+    @staticmethod
+    def certificate_refused(res: Resource, rec: JobRecord) -> bool:
+        """The operating system's checks refuse the server certificate of ``res``: one of its
+        ``certificate_errors`` is not among the problems the job's SetSecurityFlags ignore
+        (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/nf-bits2_5-ibackgroundcopyjobhttpoptions-setsecurityflags)."""
+        if not res.certificate_errors:
+            return False
+        flags = rec.security_flags
+        return any(not flags & CERTIFICATE_ERRORS[name] for name in res.certificate_errors)
 
     @staticmethod
     def client_certificate_error(res: Resource, rec: JobRecord) -> HResult | None:
