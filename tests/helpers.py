@@ -10,6 +10,7 @@ import contextlib
 import http.server
 import re
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -30,15 +31,18 @@ def hresult(exc: pytest.ExceptionInfo[BitsError]) -> int:
 
 
 @contextlib.contextmanager
-def loopback_server(handler: HandlerFactory) -> Iterator[str]:
+def loopback_server(handler: HandlerFactory, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """A threading HTTP server on 127.0.0.1 (a free port) answering with ``handler``; yields its base URL
-    (``http://127.0.0.1:PORT``, no trailing slash). On exit the server is shut down, its socket closed and
-    its thread joined, so nothing outlives the test."""
+    (``http://127.0.0.1:PORT``, no trailing slash; ``https://`` with ``tls``, a server-side context whose
+    certificate it presents). On exit the server is shut down, its socket closed and its thread joined, so
+    nothing outlives the test."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield f"{'https' if tls is not None else 'http'}://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import http.server
 import ssl
-import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from helpers import QuietLog
+from helpers import QuietLog, loopback_server
 
 from emulator import (
     BitsError,
@@ -345,16 +345,8 @@ def tls_server() -> Iterator[str]:
     TlsHandler.paths = []
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(TLS_PEM)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TlsHandler)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with loopback_server(TlsHandler, tls=ctx) as base:
+        yield base
 
 
 def _server_der() -> bytes:
@@ -446,14 +438,20 @@ def test_the_requirement_outlives_a_service_restart_the_object_does_not(tmp_path
     db = tmp_path / "queue.db"
     out = tmp_path / "out"
     out.mkdir()
-    with BitsService(database=db, clock=ManualClock()) as first:
-        first.network.register(URL, CONTENT)
+
+    @contextmanager
+    def service() -> Iterator[BitsService]:
+        """A service started on the store (a restart of the one before), serving URL."""
+        with BitsService(database=db, clock=ManualClock()) as svc:
+            svc.network.register(URL, CONTENT)
+            yield svc
+
+    with service() as first:
         _, job = first.connect().create_job("cert", JobType.DOWNLOAD)
         job.set_server_certificate_validation_interface(Validator())
         job.add_file(URL, str(out / "a.bin"))
         job_id = job.get_id()
-    with BitsService(database=db, clock=ManualClock()) as second:
-        second.network.register(URL, CONTENT)
+    with service() as second:
         job = second.connect().get_job(job_id)
         job.resume()
         assert job.get_state() is S.TRANSIENT_ERROR
@@ -465,15 +463,13 @@ def test_the_requirement_outlives_a_service_restart_the_object_does_not(tmp_path
         job.resume()
         assert job.get_state() is S.TRANSFERRED
         assert len(validator.calls) == 1
-    with BitsService(database=db, clock=ManualClock()) as third:
-        third.network.register(URL, CONTENT)
+    with service() as third:
         _, other = third.connect().create_job("dropped", JobType.DOWNLOAD)
         other.set_server_certificate_validation_interface(Validator())
         other.set_server_certificate_validation_interface(None)  # NULL: no callback, no requirement
         other.add_file(URL, str(out / "b.bin"))
         other_id = other.get_id()
-    with BitsService(database=db, clock=ManualClock()) as fourth:
-        fourth.network.register(URL, CONTENT)
+    with service() as fourth:
         other = fourth.connect().get_job(other_id)
         other.resume()
         assert other.get_state() is S.TRANSFERRED
