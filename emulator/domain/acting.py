@@ -8,6 +8,7 @@ This is the one place that rule is written.
 
 from __future__ import annotations
 
+from ..constants import FileAclFlags, TokenFlags
 from ..identity import sids
 from ..identity.tokens import AccessToken
 from .records import JobRecord
@@ -37,11 +38,9 @@ def network_credentials_sid(rec: JobRecord, usage: int) -> str | None:
     return None if sid == sids.LOCAL_SERVICE else sid
 
 
-# The file-ACL flags (IBackgroundCopyJob3::SetFileACLFlags, BG_COPY_FILE_*) and the privilege each needs.
-_COPY_OWNER_OR_GROUP = 0x1 | 0x2  # BG_COPY_FILE_OWNER, BG_COPY_FILE_GROUP: SeRestorePrivilege
-_COPY_SACL = 0x8  # BG_COPY_FILE_SACL: SeSecurityPrivilege, "on both the local and remote computers"
-RESTORE_PRIVILEGE = "SeRestorePrivilege"
-SECURITY_PRIVILEGE = "SeSecurityPrivilege"
+# The file-ACL flags (IBackgroundCopyJob3::SetFileACLFlags) by the privilege each needs.
+_NEEDS_RESTORE = FileAclFlags.OWNER | FileAclFlags.GROUP  # SeRestorePrivilege
+_NEEDS_SECURITY = FileAclFlags.SACL  # SeSecurityPrivilege, "on both the local and remote computers"
 
 
 def holds_admin_privileges(rec: JobRecord, usage: int) -> bool:
@@ -60,9 +59,9 @@ def holds_admin_privileges(rec: JobRecord, usage: int) -> bool:
     return identity.is_admin or identity.user_sid == sids.LOCAL_SYSTEM
 
 
-def missing_acl_privilege(rec: JobRecord, unc_source: bool) -> tuple[str, bool] | None:
-    """The privilege an SMB file's owner and ACL copy needs and the job's identity lacks, and whether the
-    lack is on the remote side; None when the copy may go ahead.
+def acl_copy_denied(rec: JobRecord, unc_source: bool) -> str | None:
+    """Where an SMB file's owner and ACL copy lacks a privilege: ``"local"``, ``"remote"``, or None when the
+    copy may go ahead.
 
     IBackgroundCopyJob3::SetFileACLFlags page: OWNER and GROUP need SeRestorePrivilege, SACL needs
     SeSecurityPrivilege on both the local and the remote computer; DACL needs none; lacking a privilege
@@ -72,18 +71,10 @@ def missing_acl_privilege(rec: JobRecord, unc_source: bool) -> tuple[str, bool] 
     UNC source the identity that reaches the network (BG_TOKEN_NETWORK); a local source has no remote side.
     """
     flags = rec.file_acl_flags
-    if not flags & (_COPY_OWNER_OR_GROUP | _COPY_SACL):
+    if not flags & (_NEEDS_RESTORE | _NEEDS_SECURITY):
         return None
-    local_ok = holds_admin_privileges(rec, _LOCAL_FILE)
-    if flags & _COPY_OWNER_OR_GROUP and not local_ok:
-        return RESTORE_PRIVILEGE, False
-    if flags & _COPY_SACL:
-        if not local_ok:
-            return SECURITY_PRIVILEGE, False
-        if unc_source and not holds_admin_privileges(rec, _NETWORK):
-            return SECURITY_PRIVILEGE, True
+    if not holds_admin_privileges(rec, TokenFlags.LOCAL_FILE):
+        return "local"
+    if flags & _NEEDS_SECURITY and unc_source and not holds_admin_privileges(rec, TokenFlags.NETWORK):
+        return "remote"
     return None
-
-
-_LOCAL_FILE = 0x1  # BG_TOKEN_LOCAL_FILE
-_NETWORK = 0x2  # BG_TOKEN_NETWORK

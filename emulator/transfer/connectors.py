@@ -17,7 +17,7 @@ from typing import Final
 from .. import hresults
 from ..clock import exact, to_ns
 from ..constants import ErrorContext, JobPropertyId, JobType, ProxyUsage
-from ..domain.acting import missing_acl_privilege
+from ..domain.acting import acl_copy_denied
 from ..domain.names import RemoteKind, is_unc, remote_kind
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
@@ -259,17 +259,16 @@ def limit_failure(f: FileRecord) -> Failure:
 
 def acl_failure(rec: JobRecord, flow: Flow) -> Failure | None:
     """A file from an SMB source whose bytes are all in, when the job's file-ACL flags need a privilege its
-    identity lacks (domain/acting.missing_acl_privilege): a transient E_ACCESSDENIED, checked when the
-    file's transfer completes, as BITS applies the owner and ACL information then, and only for SMB (the
-    flags are ignored for HTTP: SetFileACLFlags page). OUR CHOICE (docs/reference/readings.md#acl-flags):
-    context LOCAL_FILE, or REMOTE_FILE when the lack is on the remote side of a UNC source; the file's
-    bytes stay in its temporary file and the copy is tried again at the retry."""
-    if flow.local_source is None or flow.upload or not rec.file_acl_flags:
+    identity lacks (domain/acting.acl_copy_denied): a transient E_ACCESSDENIED, checked when the file's
+    transfer completes, as BITS applies the owner and ACL information then, and only for SMB (the flags are
+    ignored for HTTP: SetFileACLFlags page). OUR CHOICE (docs/reference/readings.md#acl-flags): context
+    LOCAL_FILE, or REMOTE_FILE when the lack is on the remote side of a UNC source; the file's bytes stay in
+    its temporary file and the copy is tried again at the retry."""
+    if flow.local_source is None or flow.upload:
         return None
     f = flow.file
-    missing = missing_acl_privilege(rec, is_unc(f.remote_name))
-    if missing is None:
+    side = acl_copy_denied(rec, is_unc(f.remote_name))
+    if side is None:
         return None
-    context = ErrorContext.REMOTE_FILE if missing[1] else ErrorContext.LOCAL_FILE
+    context = ErrorContext.REMOTE_FILE if side == "remote" else ErrorContext.LOCAL_FILE
     return Failure(int(hresults.E_ACCESSDENIED), context, file=f, protocol="file")
-

@@ -646,14 +646,21 @@ class LocalFileSystem:
         counts[1] += 0 if share_write else 1
         return HeldFile(self._held, key, share_write)
 
-    def _check_writable(self, st: os.stat_result, what: str) -> None:
-        held = self._held.get((st.st_dev, st.st_ino)) if self._held else None
-        if held is not None and held[1]:
+    def _check_unheld(self, st: os.stat_result, what: str, *, writers_only: bool = False) -> None:
+        """ERROR_SHARING_VIOLATION when another application holds the file ``st`` describes open — only a
+        handle that refuses writers counts with ``writers_only`` (a write), any handle otherwise (the start of
+        the file's transfer, a rename, a delete)."""
+        held = self._held.get((st.st_dev, st.st_ino))
+        if held is not None and (held[1] or not writers_only):
             raise LocalFileFault(hresults.ERROR_SHARING_VIOLATION, f"{what} is open in another application")
 
-    def _check_removable(self, st: os.stat_result, what: str) -> None:
-        if self._held and (st.st_dev, st.st_ino) in self._held:
-            raise LocalFileFault(hresults.ERROR_SHARING_VIOLATION, f"{what} is open in another application")
+    def _check_unheld_at(self, dir_fd: int, leaf: str) -> None:
+        """``_check_unheld`` for the entry ``leaf`` of the directory ``dir_fd``; a missing one is held by none."""
+        try:
+            st = os.stat(leaf, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        self._check_unheld(st, repr(leaf))
 
     # access control ------------------------------------------------------------------------------
 
@@ -773,8 +780,7 @@ class LocalFileSystem:
                 if self._held:
                     # BITS opens it as the file's transfer begins: a reader that opened it before then, with or
                     # without FILE_SHARE_WRITE, puts the job in a transient error (T27: hold_open).
-                    with contextlib.suppress(FileNotFoundError):
-                        self._check_removable(os.stat(old, dir_fd=fd, follow_symlinks=False), repr(old))
+                    self._check_unheld_at(fd, old)
                 if self._regular(fd, old):
                     return directory / old, None
             n = f.file_id & 0xFFFF
@@ -846,7 +852,7 @@ class LocalFileSystem:
             raise LocalFileFault(hresults.E_ACCESSDENIED, f"the temporary {leaf!r} is linked elsewhere")
         if self._held:
             try:
-                self._check_writable(st, f"the temporary {leaf!r}")  # T27 (hold_open)
+                self._check_unheld(st, f"the temporary {leaf!r}", writers_only=True)  # T27 (hold_open)
             except LocalFileFault:
                 os.close(fd)
                 raise
@@ -932,12 +938,8 @@ class LocalFileSystem:
             if not self._regular(fd, temp):
                 raise LocalFileFault(hresults.ERROR_FILE_NOT_FOUND, f"the temporary {f.temp_name!r} is gone")
             if self._held:  # neither file may be renamed over while another application holds it open
-                for leaf in (temp, dest):
-                    try:
-                        held = os.stat(leaf, dir_fd=fd, follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    self._check_removable(held, repr(leaf))
+                self._check_unheld_at(fd, temp)
+                self._check_unheld_at(fd, dest)
             self._before_rename(fd, temp, dest)
             try:
                 with self._changing(fd, added=(dest,), removed=(temp,)):
@@ -979,7 +981,7 @@ class LocalFileSystem:
         try:
             with self._directory(f.temp_name) as (fd, leaf):
                 if self._held:
-                    self._check_removable(os.stat(leaf, dir_fd=fd, follow_symlinks=False), repr(leaf))
+                    self._check_unheld_at(fd, leaf)
                 with self._changing(fd, removed=(leaf,)):
                     os.unlink(leaf, dir_fd=fd)
         except FileNotFoundError:

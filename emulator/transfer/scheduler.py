@@ -69,7 +69,7 @@ from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
 from . import connectors, ranges, upload
-from .certificates import CERT_CALLBACK_REQUIRED, ServerCertificates
+from .certificates import ServerCertificates
 from .flow import Failure, Flow, local_file_failure
 from .localfs import LocalFileSystem, os_error_hresult
 from .network import FakeNetwork
@@ -704,8 +704,7 @@ class Scheduler:
         return None
 
     def _connect(self, rec: JobRecord, flow: Flow, t: int) -> None:
-        if rec.server_cert_validator is not None or CERT_CALLBACK_REQUIRED in rec.properties:
-            flow.check_certificate = self.certificates.bind(rec, flow.file, t)  # T25
+        flow.check_certificate = self.certificates.bind(rec, flow.file, t)  # T25 (None: no callback required)
         failure = connectors.connect(self.network, self.filesystem, rec, flow, t)
         if flow.redirected_to is not None:
             # The redirect policy renames the file: ALLOW_REPORT to the final URL, DISALLOW to the URL it
