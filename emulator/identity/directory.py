@@ -16,8 +16,26 @@ from ..events import EventBus, Logoff, Logon
 from . import sids
 from .accounts import LOCAL_SERVICE, LOCAL_SYSTEM, NETWORK_SERVICE, Account, AccountKind
 from .sessions import LogonSession, LogonType, make_tokens
+from .tokens import AccessToken
 
 SERVICE_SESSION_IDS = {LOCAL_SYSTEM.sid: 0x3E7, LOCAL_SERVICE.sid: 0x3E5, NETWORK_SERVICE.sid: 0x3E4}
+
+
+def _service_tokens() -> tuple[tuple[Account, int, AccessToken], ...]:
+    """The service accounts' tokens, numbered 1-3 as every machine numbers them at its start. Built once
+    for the process and shared by every service: a token is immutable and compares by object, the
+    accounts are the same on every machine, and each lives in its fixed session (so a fresh service
+    does not rebuild three tokens and their group lists)."""
+    ids = itertools.count(1)
+    built = []
+    for account in (LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE):
+        session_id = SERVICE_SESSION_IDS[account.sid]
+        token, _ = make_tokens(account, session_id, LogonType.SERVICE, ids.__next__)
+        built.append((account, session_id, token))
+    return tuple(built)
+
+
+_SERVICE_TOKENS = _service_tokens()
 
 
 class AccountStore(Protocol):
@@ -35,6 +53,8 @@ class AccountStore(Protocol):
     def set_setting(self, key: str, value: str) -> None: ...
 
     def set_setting_default(self, key: str, value: str) -> None: ...
+
+    def has_settings(self, *keys: str) -> bool: ...
 
     def insert_account(self, sid: str, name: str, kind: str, admin: bool) -> None: ...
 
@@ -64,15 +84,15 @@ class Directory:
         self._terminal_ids = itertools.count(1)
         # Token ids (TOKEN_STATISTICS.TokenId) are numbered per service, so two services never share a
         # counter and each numbers its tokens from 1.
-        self._token_ids = itertools.count(1)
-        with store.transaction():
-            # insert-if-absent inside the write transaction: services creating one store at once agree
-            store.set_setting_default("machine", sids.machine_subauthorities(seed))
-            store.set_setting_default("next_rid", "1001")
-        for account in (LOCAL_SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE):
+        # The three service accounts' tokens are the first three of every machine (ids 1-3).
+        self._token_ids = itertools.count(1 + len(_SERVICE_TOKENS))
+        if not store.has_settings("machine", "next_rid"):  # (a fresh template has both: no transaction)
+            with store.transaction():
+                # insert-if-absent inside the write transaction: services creating one store at once agree
+                store.set_setting_default("machine", sids.machine_subauthorities(seed))
+                store.set_setting_default("next_rid", "1001")
+        for account, session_id, token in _SERVICE_TOKENS:
             self._remember(account)
-            session_id = SERVICE_SESSION_IDS[account.sid]
-            token, _ = make_tokens(account, session_id, LogonType.SERVICE, self.next_token_id)
             self._add_session(LogonSession(session_id, account, LogonType.SERVICE, 0, token, token))
 
     def next_token_id(self) -> int:

@@ -731,6 +731,12 @@ class JobStore:
             (key, storable(value)),
         )
 
+    def has_settings(self, *keys: str) -> bool:
+        """Whether every one of ``keys`` is known present (a fresh template's settings, read with it);
+        False means "not known", not "absent"."""
+        known = self._known_settings
+        return all(key in known for key in keys)
+
     def set_setting_default(self, key: str, value: str) -> None:
         if key in self._known_settings:
             return  # present already: the INSERT … DO NOTHING would change nothing
