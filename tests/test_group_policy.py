@@ -646,3 +646,41 @@ def test_T19_a_service_without_the_policy_releases_stored_blocked_jobs(tmp_path:
         assert again.get_state() is S.CONNECTING  # released at the first catch-up, and running
         second.run_until_idle()
         assert again.get_state() is S.TRANSFERRED
+
+
+@pytest.mark.svc(clock="manual", sandbox=True)
+def test_an_smb_source_is_capped_too(svc: BitsService) -> None:
+    """GP: the policy limits "the network bandwidth that BITS uses for background transfers"; a UNC (SMB)
+    source is a transfer like an HTTP one (docs/reference/readings.md#bandwidth-rates): 2 kbps, 250 bytes a
+    second, and the bytes on disk are the source's."""
+    svc.filesystem.makedirs("\\\\server\\share")
+    svc.filesystem.makedirs("C:\\out")
+    source = svc.filesystem.host_path("\\\\server\\share\\a.bin")
+    source.write_bytes(bytes(range(250)) * 4)
+    svc.group_policy = GroupPolicy(max_internet_bandwidth=BandwidthLimit(0, 0, kbps=2))
+    _, job = svc.connect().create_job("smb", JobType.DOWNLOAD)
+    job.add_file("\\\\server\\share\\a.bin", "C:\\out\\a.bin")
+    job.resume()
+    svc.advance(3)
+    assert (job.get_state(), job.get_progress().bytes_transferred) == (S.TRANSFERRING, 750)
+    svc.advance(1)
+    assert job.get_state() is S.TRANSFERRED
+    job.complete()
+    assert svc.filesystem.host_path("C:\\out\\a.bin").read_bytes() == bytes(range(250)) * 4
+
+
+def test_T19_a_blocked_job_does_not_run_out_its_no_progress_timeout(svc: BitsService, tmp_path: Path) -> None:
+    """docs/reference/readings.md#policy-blocked-states: the block is the policy's, not a failure of the
+    transfer — no no-progress timer runs (as for a lost network, T17), so a 60 s NoProgressTimeout does not
+    turn an hour's block into ERROR."""
+    svc.network.register("http://server/a", b"x" * 10)
+    blocked_from_one_to_two(svc)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_no_progress_timeout(60)
+    svc.advance(HOUR)
+    job.resume()
+    svc.advance(HOUR - 1)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    assert job.get_error_count() == 0
+    svc.advance(1)
+    assert job.get_state() is S.TRANSFERRED

@@ -333,7 +333,8 @@ class Scheduler:
                             self._background = None
                     else:
                         self._running_bg[rec] = rec
-                    self._retime_now(rec)  # a bandwidth cap binds background jobs only
+                    if self._bandwidth.rate is not None:
+                        self._retime_now(rec)  # a bandwidth cap binds background jobs only
                 self._dispatch_due = True
             self._dirty[rec] = None
             self._wake = 0
