@@ -48,6 +48,7 @@ from .constants import (
     SecurityFlags,
     TokenFlags,
 )
+from .domain.policy import BandwidthLimit, GroupPolicy
 from .domain.tokens import Choices as HelperTokenChoices
 from .events import (
     CallbackCalled,
@@ -87,6 +88,7 @@ __all__ = [
     "AccountKind",
     "AuthScheme",
     "AuthTarget",
+    "BandwidthLimit",
     "BitsError",
     "BitsService",
     "Blanket",
@@ -109,6 +111,7 @@ __all__ = [
     "FileProgress",
     "FilePropertyId",
     "FileRange",
+    "GroupPolicy",
     "HResult",
     "HelperTokenChoices",
     "HelperTokenRules",

@@ -36,6 +36,7 @@ from .constants import (
 from .domain import access, limits, names, tokens
 from .domain import properties as props
 from .domain.names import RemoteKind
+from .domain.policy import GroupPolicy
 from .domain.records import Credential, ErrorRecord, FileRecord, JobRecord
 from .domain.states import RUNNING_STATES, Trigger
 from .events import EventBus, NotifyCommandLine
@@ -58,6 +59,11 @@ _DOWNLOAD: Final = JobType.DOWNLOAD  # (read by most job calls: a global, see do
 RESUMED_MARK = 0
 # The properties a job with a custom HTTP method cannot have (sethttpmethod page).
 _NOT_WITH_CUSTOM_METHOD: Final = frozenset({JobPropertyId.DYNAMIC_CONTENT, JobPropertyId.ON_DEMAND_MODE})
+
+
+def _configured(value: int | None, default: int) -> int:
+    """A group policy's value, or its default when the policy is not configured."""
+    return default if value is None else value
 
 
 def has_resumed(rec: JobRecord) -> bool:
@@ -91,10 +97,22 @@ class Backend:
         self.helper_token_choices = helper_token_choices
         self.bus = bus
         self._thread_token = thread_token
+        self.set_group_policy(GroupPolicy())
         # The interactive user's logon session (whose pointers callbacks get when nobody registered): the
         # service logs that user on once every layer is built, and hands the session over then. An
         # attribute, not a getter into the service: the service layer holds nothing that points back at it.
         self.current_session: LogonSession
+
+    def set_group_policy(self, policy: GroupPolicy) -> None:
+        """The group policies the quotas and new jobs follow from now on (a value not configured: the
+        profile's default). Jobs already past a lowered quota keep their jobs and files; the next CreateJob or
+        AddFile is refused (docs/reference/readings.md#policy-change)."""
+        profile = self.profile
+        self.group_policy = policy
+        self.max_jobs_per_user = _configured(policy.max_jobs_per_user, profile.max_jobs_per_user)
+        self.max_jobs_per_machine = _configured(policy.max_jobs_per_machine, profile.max_jobs_per_machine)
+        self.max_files_per_job = _configured(policy.max_files_per_job, profile.max_files_per_job)
+        self.max_ranges_per_file = _configured(policy.max_ranges_per_file, profile.max_ranges_per_file)
 
     @property
     def thread_token(self) -> AccessToken | None:
@@ -111,15 +129,18 @@ class Backend:
             raise BitsError(hresults.E_INVALIDARG, "display name longer than 256 characters")
         if not 0 <= kind <= 2:  # (the converter made it an int; no range object per call)
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
-        profile = self.profile
         if not self._quota_exempt(caller):
             # Which quota is checked first is undocumented; ours: the user's, then the machine's.
             # The machine count includes exempt users' jobs (docs/reference/readings.md#machine-quota).
-            if self.queue.count_owned(caller.user_sid) >= profile.max_jobs_per_user:
+            if self.queue.count_owned(caller.user_sid) >= self.max_jobs_per_user:
                 raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_USER)
-            if len(self.queue.jobs) >= profile.max_jobs_per_machine:
+            if len(self.queue.jobs) >= self.max_jobs_per_machine:
                 raise BitsError(hresults.BG_E_TOO_MANY_JOBS_PER_MACHINE)
-        return self.queue.create(name, _JOB_TYPES[kind], caller)
+        # MaxDownloadTime is the job's MaximumDownloadTime until SetMaximumDownloadTime overrides it (group
+        # policies page); taken when the job is made (docs/reference/readings.md#policy-change).
+        return self.queue.create(
+            name, _JOB_TYPES[kind], caller, max_download_time=self.group_policy.max_download_time
+        )
 
     def get_job(self, caller: AccessToken, key: uuid.UUID) -> JobRecord:
         rec = self.queue.jobs.get(key)
@@ -149,7 +170,7 @@ class Backend:
             checked.append((remote, self.filesystem.check_destination(local)))
         if rec.job_type is not _DOWNLOAD and len(rec.files) + len(pairs) > 1:
             raise BitsError(hresults.BG_E_TOO_MANY_FILES, "upload jobs hold exactly one file")
-        if not self._quota_exempt(caller) and len(rec.files) + len(pairs) > self.profile.max_files_per_job:
+        if not self._quota_exempt(caller) and len(rec.files) + len(pairs) > self.max_files_per_job:
             raise BitsError(hresults.BG_E_TOO_MANY_FILES_IN_JOB)
         self.queue.add_files(rec, checked)
 
@@ -176,8 +197,8 @@ class Backend:
         exempt = self._quota_exempt(caller)
         # "a user can add up to 500 ranges for a file. This limit does not apply to administrators or
         # service accounts" (MaxRangesPerFile).
-        ranges.check_added_ranges(spans, limit=None if exempt else self.profile.max_ranges_per_file)
-        if not exempt and len(rec.files) + 1 > self.profile.max_files_per_job:
+        ranges.check_added_ranges(spans, limit=None if exempt else self.max_ranges_per_file)
+        if not exempt and len(rec.files) + 1 > self.max_files_per_job:
             raise BitsError(hresults.BG_E_TOO_MANY_FILES_IN_JOB)
         with self.queue.batch():  # one call, one transaction: the file and its known size together
             (f,) = self.queue.add_files(rec, [(remote, dest)], ranges=spans)

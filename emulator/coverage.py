@@ -13,7 +13,7 @@ import pkgutil
 
 from . import constants as c
 from .com.registry import REGISTRY, MethodEntry
-from .domain.readings import SECURITY_READINGS, TRANSFER_READINGS
+from .domain.readings import GROUP_POLICY_READINGS, SECURITY_READINGS, TRANSFER_READINGS
 
 # fmt: off
 VTABLES: dict[c.AnyInterface, tuple[str, ...]] = {
@@ -117,6 +117,15 @@ def render() -> str:
         "| topic | question | emulator | code |",
         "|---|---|---|---|",
         *(f"| [{r.id}]({r.link}) | {r.question} | {r.choice} | `{r.where}` |" for r in TRANSFER_READINGS),
+        "",
+        "## Group-policy readings",
+        "",
+        "`svc.group_policy` ([reference/limits.md](reference/limits.md#group-policy)) where the group policies page",
+        "is silent.",
+        "",
+        "| topic | question | emulator | code |",
+        "|---|---|---|---|",
+        *(f"| [{r.id}]({r.link}) | {r.question} | {r.choice} | `{r.where}` |" for r in GROUP_POLICY_READINGS),
         "",
     ]
     return "\n".join(lines)

@@ -132,12 +132,18 @@ class JobQueue:
 
     # mutations ---------------------------------------------------------------------------------
 
-    def create(self, display_name: str, job_type: JobType, owner: AccessToken) -> JobRecord:
+    def create(
+        self, display_name: str, job_type: JobType, owner: AccessToken, *, max_download_time: int | None = None
+    ) -> JobRecord:
+        """A new job; ``max_download_time`` replaces the default MaximumDownloadTime (the MaxDownloadTime
+        group policy, backend.create_job)."""
         now = self.clock.time()
         with self._write():
             # A shared file store numbers jobs in the database, inside this (IMMEDIATE) transaction.
             seq = self.store.next_seq() if self.store.shared else self._seq + 1
             rec = self._new_record(display_name, job_type, owner, now, seq)
+            if max_download_time is not None:
+                rec.max_download_time = max_download_time
             self.store.insert_new_job(rec)
         self._index(rec)
         self.bus.publish(JobCreated(now, rec))
@@ -402,6 +408,7 @@ _API_TRIGGERS = (RESUME, SUSPEND, CANCEL, COMPLETE)
 _ENGINE_TRIGGERS = frozenset({
     Trigger.SCHEDULE, Trigger.CONNECTED, Trigger.TRANSIENT_FAILURE, Trigger.FATAL_FAILURE, Trigger.ALL_TRANSFERRED,
     Trigger.RETRY_DUE, Trigger.PREEMPTED, Trigger.NETWORK_LOST, Trigger.NETWORK_RESTORED,
+    Trigger.POLICY_BLOCKED, Trigger.POLICY_UNBLOCKED,
 })
 
 _LOCAL_ONLY = frozenset({"files", "helper", "notify_interface", "notify_registrant_sid", "server_cert_validator"})

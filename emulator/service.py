@@ -23,6 +23,7 @@ from .backend import Backend
 from .clock import Clock, ManualClock, SimTime, SystemClock
 from .com import args
 from .com.views import ComViews
+from .domain.policy import GroupPolicy
 from .domain.records import JobRecord
 from .domain.tokens import DEFAULT_CHOICES, Choices
 from .events import EventBus, ServiceStarted, ServiceStopping
@@ -271,6 +272,25 @@ class BitsService:
     @property
     def thread_token(self) -> AccessToken | None:
         return self._thread_token.get()
+
+    # group policy -------------------------------------------------------------------------------
+
+    @property
+    def group_policy(self) -> GroupPolicy:
+        """The BITS group policies in force (README#group-policy); by default nothing is configured. Like the
+        machine's registry they outlive ``restart()``, and are not written to the store."""
+        return self.backend.group_policy
+
+    @group_policy.setter
+    def group_policy(self, policy: GroupPolicy) -> None:
+        """Configure the group policies, effective at once: the simulation first catches up under the old
+        ones (docs/reference/readings.md#policy-change)."""
+        if not isinstance(policy, GroupPolicy):
+            raise TypeError(f"group_policy must be a GroupPolicy, not {type(policy).__name__}")
+        with self.lock:
+            self.scheduler.catch_up()
+            self.backend.set_group_policy(policy)
+            self.scheduler.set_policy(policy)
 
     # time and scheduling ------------------------------------------------------------------------
 

@@ -39,9 +39,9 @@ def test_guide_examples_run(guide: str) -> None:
 
 
 def test_security_readings_name_modules_that_exist() -> None:
-    from emulator.domain.readings import SECURITY_READINGS, TRANSFER_READINGS
+    from emulator.domain.readings import GROUP_POLICY_READINGS, SECURITY_READINGS, TRANSFER_READINGS
 
-    for reading in (*SECURITY_READINGS, *TRANSFER_READINGS):
+    for reading in (*SECURITY_READINGS, *TRANSFER_READINGS, *GROUP_POLICY_READINGS):
         for where in reading.where.split(", "):
             module = where.split()[0]
             assert (ROOT / "emulator" / module).exists(), (reading.id, module)

@@ -15,7 +15,7 @@ EXPECTED = {
     "IBackgroundCopyFile6", "IBackgroundCopyJob", "IBackgroundCopyJob2", "IBackgroundCopyJob3",
     "IBackgroundCopyJob4", "IBackgroundCopyJob5", "IBackgroundCopyJobHttpOptions",
     "IBackgroundCopyJobHttpOptions2", "IBackgroundCopyJobHttpOptions3", "IBackgroundCopyManager",
-    "HelperTokenChoices",
+    "HelperTokenChoices", "GroupPolicy", "BandwidthLimit",
     "IBitsTokenOptions", "ImpersonationLevel", "IntegrityLevel", "Interface", "Job", "JobEnumerator",
     "JobPriority", "JobProgress", "JobReplyProgress", "JobState", "JobStateChanged", "JobTimes", "JobType",
     "Logoff", "Logon", "LogonSession", "LogonType", "Manager", "ManualClock", "NotifyFlags", "Profile",

@@ -205,6 +205,14 @@ TABLE: tuple[Row, ...] = (
     *rows("T25", (S.CONNECTING,), Trigger.TRANSIENT_FAILURE, S.TRANSIENT_ERROR, CERT_CALLBACK),
     *rows("T26", (S.TRANSFERRING,), Trigger.TRANSIENT_FAILURE, S.TRANSIENT_ERROR, ACL_FLAGS),
     *rows("T27", (S.QUEUED,), Trigger.TRANSIENT_FAILURE, S.TRANSIENT_ERROR, TEMP_NAME),
+    *rows(
+        "T19",
+        (S.QUEUED, S.CONNECTING, S.TRANSFERRING),
+        Trigger.POLICY_BLOCKED,
+        S.TRANSIENT_ERROR,
+        f"{POLICIES} (MaxInternetBandwidth 0: background jobs in transient error; which states: emulator choice)",
+    ),
+    *rows("T19", (S.TRANSIENT_ERROR,), Trigger.POLICY_UNBLOCKED, S.QUEUED, f"{POLICIES} (interval over: queued)"),
     *rows("T32", NON_FINAL, Trigger.INACTIVITY_TIMEOUT, S.CANCELLED, f"{POLICIES} (JobInactivityTimeout)"),
     *rows("T6", (S.TRANSFERRED,), Trigger.FILES_ADDED, S.QUEUED, LIFE_CYCLE),
     # T23: SetValidationState(FALSE) puts the job in ERROR whatever its state ("file done, job any";
@@ -216,7 +224,6 @@ TABLE: tuple[Row, ...] = (
 # Rows of the life-cycle table that are no (state, trigger) pair of transition(), and why.
 NOT_A_TRIGGER = {
     "T1": "CreateJob makes a job, in SUSPENDED; no state is left (test_T1_a_new_job_is_suspended)",
-    "T19": "Group Policy bandwidth limits are not emulated",
     "T21": "a QUEUED job whose owner is away is simply not scheduled: no trigger fires",
     "T28": "an on-demand job at rest takes Suspend's transition (T7) or T12; at the API: "
     "tests/test_methods_on_demand.py, test_on_demand_job_fetches_only_requested_ranges_then_suspends",

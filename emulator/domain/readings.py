@@ -420,3 +420,52 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "prefix-reconnect",
     ),
 )
+
+
+# Group policies (docs/reference/limits.md#group-policy): where the group policies page is silent.
+GROUP_POLICY_READINGS: tuple[Reading, ...] = (
+    Reading(
+        "T19 states",
+        "which jobs \"all background jobs\" are when MaxInternetBandwidth is 0",
+        "background jobs waiting for or holding a connection (QUEUED, CONNECTING, TRANSFERRING, owner logged on or "
+        "not) go to TRANSIENT_ERROR, BG_E_BLOCKED_BY_POLICY, context GENERAL_QUEUE_MANAGER, not counted, no retry "
+        "or no-progress timer; one that becomes QUEUED in the interval is blocked as it would start; SUSPENDED, "
+        "ERROR and TRANSFERRED jobs stay; at the interval's end (or when the job becomes FOREGROUND) QUEUED",
+        "transfer/scheduler.py",
+        "policy-blocked-states",
+    ),
+    Reading(
+        "window clock",
+        "which clock the MaxInternetBandwidth hours are read on",
+        "UTC on the service clock (the emulator has no time zone); a clock set back leaves the interval where it "
+        "was until `svc.restart()`; a clock moved forward is time passing",
+        "transfer/bandwidth.py",
+        "bandwidth-utc",
+    ),
+    Reading(
+        "window hours",
+        "a start hour equal to the end hour; a start after the end",
+        "equal: the limit holds all day; after: the interval wraps past midnight ([start, 24) and [0, end))",
+        "domain/policy.py",
+        "bandwidth-window",
+    ),
+    Reading(
+        "rates",
+        "what \"approximately two kilobits\" and a bandwidth cap mean for a transfer",
+        "exactly 2 kbps (250 bytes/s) for 1; a kilobit is 1,000 bits (125 bytes); the cap holds the one running "
+        "background job (the background slot) to min(its source's rate, the cap), changing at the boundary's "
+        "nanosecond with no fraction of a byte lost; every source counts (HTTP, SMB, local files, uploads)",
+        "transfer/bandwidth.py, transfer/flow.py",
+        "bandwidth-rates",
+    ),
+    Reading(
+        "policy change",
+        "when a changed policy takes effect",
+        "when assigned (`svc.group_policy = …`), after a catch-up under the old one: quotas bind the next "
+        "CreateJob / AddFile (existing jobs and files stay); JobInactivityTimeout counts from each job's last "
+        "activity; MaxInternetBandwidth applies to the transfer in flight; MaxDownloadTime is a new job's "
+        "MaximumDownloadTime, taken at CreateJob",
+        "service.py, backend.py, transfer/scheduler.py",
+        "policy-change",
+    ),
+)

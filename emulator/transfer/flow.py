@@ -49,6 +49,11 @@ class Flow:
     start_t: int = 0  # ns
     start_bytes: int = 0
     rate: Fraction | None = None  # None: as fast as the disk goes (instant in simulated time)
+    # The source's own rate, kept when a MaxInternetBandwidth cap (transfer/bandwidth.py) sets ``rate`` lower.
+    source_rate: Fraction | None = None
+    # The fraction of a byte already moved at ``start_t`` when the rate changed mid-file (``retime``): kept,
+    # so a rate change at a window boundary loses nothing. 0 (an int) in every other case.
+    carry: Fraction | int = 0
     tmp: Any = None  # host Path of the temporary file
     change_at: int | None = None  # byte offset at which the server's copy changes (files, "content changes")
     ranges_ok: bool = True  # the source can resume from an offset
@@ -80,16 +85,38 @@ class Flow:
             return self.target()
         if t <= self.start_t:
             return min(self.target(), self.start_bytes)
-        moved = (t - self.start_t) * self.rate.numerator // (NS * self.rate.denominator)
+        if self.carry:
+            moved = int(self.carry + Fraction((t - self.start_t) * self.rate.numerator, NS * self.rate.denominator))
+        else:
+            moved = (t - self.start_t) * self.rate.numerator // (NS * self.rate.denominator)
         return min(self.target(), self.start_bytes + moved)
 
     def done_at(self) -> int:
         """The first nanosecond at which ``bytes_at`` reaches ``target()``."""
         if self.rate is None:
             return self.start_t
-        need = max(0, self.target() - self.start_bytes)
+        need = max(0, self.target() - self.start_bytes - self.carry)
         # smallest d with d * num // (NS * den) >= need, i.e. d = ceil(need * NS * den / num)
+        if self.carry:
+            need = Fraction(need)
+            return self.start_t + -(-need.numerator * NS * self.rate.denominator
+                                    // (need.denominator * self.rate.numerator))
         return self.start_t + -(-need * NS * self.rate.denominator // self.rate.numerator)
+
+    def retime(self, t: int, rate: Fraction | None) -> None:
+        """From ``t`` on the flow moves at ``rate``; what moved before ``t``, to the fraction of a byte, stays.
+
+        Exact: the bytes at any later instant are those of the old rate up to ``t`` plus the new rate's
+        after it, with no rounding at ``t``."""
+        if self.rate is None:
+            self.start_bytes, self.carry = self.bytes_at(t), 0
+        elif t > self.start_t:
+            moved = self.carry + Fraction((t - self.start_t) * self.rate.numerator, NS * self.rate.denominator)
+            whole = int(moved)
+            self.start_bytes += whole
+            self.carry = moved - whole
+        self.start_t = max(self.start_t, t)
+        self.rate = rate
 
 
 def http_failure(status: int, f: FileRecord) -> Failure:

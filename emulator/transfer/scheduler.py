@@ -30,12 +30,14 @@ import heapq
 import itertools
 import logging
 import uuid
+from fractions import Fraction
 from typing import Any, Final, Protocol
 
 from .. import hresults
 from ..clock import NS, SimTime, exact, to_ns
 from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
+from ..domain.policy import GroupPolicy
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import (
     ACKNOWLEDGED,
@@ -51,6 +53,8 @@ from ..domain.states import (
     INACTIVITY_TIMEOUT,
     NETWORK_LOST,
     NETWORK_RESTORED,
+    POLICY_BLOCKED,
+    POLICY_UNBLOCKED,
     PREEMPTED,
     QUEUED,
     RESUME,
@@ -69,6 +73,7 @@ from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
 from . import connectors, ranges, upload
+from .bandwidth import BandwidthWindow
 from .certificates import ServerCertificates
 from .flow import Failure, Flow, local_file_failure
 from .localfs import LocalFileSystem, os_error_hresult
@@ -78,6 +83,7 @@ from .notifications import Notifier
 log = logging.getLogger("emulator.scheduler")
 
 INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
+DAY = 24 * 3600
 KEPT_REPLIES = 32  # acknowledged upload-reply jobs whose reply GetReplyData still returns (emulator choice)
 _NEVER = 1 << 126  # a deadline that never comes (ints compare faster than mixing in math.inf)
 FOREGROUND: Final = JobPriority.FOREGROUND  # (read at every step: a global, see domain/states.QUEUED)
@@ -85,6 +91,8 @@ DOWNLOAD: Final = JobType.DOWNLOAD
 UPLOAD: Final = JobType.UPLOAD
 # Properties whose change moves a job's deadline or its place in the dispatch order.
 _RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
+_BLOCKED_BY_POLICY = int(hresults.BG_E_BLOCKED_BY_POLICY)
+_NETWORK_DISCONNECTED = int(hresults.BG_E_NETWORK_DISCONNECTED)
 # Cancel's results as plain ints, converted once (HResult's __int__ is Python code).
 _S_OK = int(hresults.S_OK)
 _S_UNABLE_TO_DELETE_FILES = int(hresults.BG_S_UNABLE_TO_DELETE_FILES)
@@ -153,8 +161,14 @@ class Scheduler:
         self._running_bg: dict[JobRecord, JobRecord] = {}
         self._background: uuid.UUID | None = None  # the job holding the background slot (or that last did)
         self._dispatch_due = False
-        # inactivity (T32): (due, seq, id), checked against the job's last activity when it comes up
+        # inactivity (T32): (last activity, seq, id), checked against the job's last activity when it comes
+        # up. Keyed by the activity, not the due instant: every job has the same timeout, so the order is the
+        # same, and a new JobInactivityTimeout policy changes no entry (due = key + _inactivity_ns).
         self._inactivity: list[tuple[int, int, uuid.UUID]] = []
+        self._inactivity_ns = INACTIVITY_TIMEOUT_NS
+        # MaxInternetBandwidth (T19): the cap on background transfers, and the background jobs it blocked
+        self._bandwidth = BandwidthWindow()
+        self._blocked: dict[JobRecord, None] = {}
         self._seq = itertools.count()
         self._last_clock = sim.clock_ns()
         # The earliest instant anything may be due: a catch-up before it has nothing to do, and it is
@@ -231,6 +245,7 @@ class Scheduler:
             self._deadline.pop(rec, None)
             self._dirty.pop(rec, None)
             self._running_bg.pop(rec, None)
+            self._blocked.pop(rec, None)
         self._leave_candidates(jid)
         if len(self._heap) > 2 * len(self._deadline) + 64:
             self._heap = [(at, seq, r) for r, (at, seq) in self._deadline.items()]
@@ -318,6 +333,8 @@ class Scheduler:
                             self._background = None
                     else:
                         self._running_bg[rec] = rec
+                    if self._bandwidth.rate is not None:
+                        self._retime_now(rec)  # a bandwidth cap binds background jobs only
                 self._dispatch_due = True
             self._dirty[rec] = None
             self._wake = 0
@@ -361,8 +378,8 @@ class Scheduler:
     def _job_deadline(self, rec: JobRecord, t: int) -> int:
         state = rec.state
         if state is TRANSIENT_ERROR:
-            if rec.error is not None and rec.error.code == int(hresults.BG_E_NETWORK_DISCONNECTED):
-                return _NEVER  # waits for the network, not for the timer (T17)
+            if rec.error is not None and rec.error.code in (_NETWORK_DISCONNECTED, _BLOCKED_BY_POLICY):
+                return _NEVER  # waits for the network (T17) or the end of the blocking interval (T19)
             at = to_ns(rec.retry_at) if rec.retry_at is not None else _NEVER
             if rec.no_progress_since is not None:
                 at = min(at, to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS)
@@ -399,8 +416,10 @@ class Scheduler:
         nxt = _NEVER
         if self._heap:
             nxt = self._heap[0][0]
-        if self._inactivity and self._inactivity[0][0] < nxt:
-            nxt = self._inactivity[0][0]
+        if self._inactivity and self._inactivity[0][0] + self._inactivity_ns < nxt:
+            nxt = self._inactivity[0][0] + self._inactivity_ns
+        if self._bandwidth.next_at < nxt:
+            nxt = self._bandwidth.next_at
         retry = self.notifier.next_retry()
         if retry is not None and retry < nxt:
             nxt = retry
@@ -446,8 +465,10 @@ class Scheduler:
     def _settle(self, t: int) -> None:
         """Everything due at ``t``, until nothing more is."""
         inactivity = self._inactivity
-        if inactivity and inactivity[0][0] <= t:  # (the loop's own test: no call when nothing expired)
+        if inactivity and inactivity[0][0] + self._inactivity_ns <= t:  # (no call when nothing expired)
             self._expire_inactive(t)
+        if self._bandwidth.next_at <= t:
+            self._bandwidth_boundary(t)
         budget = 1000 + 50 * (len(self._active) + len(self._heap))
         while budget > 0:
             budget -= 1
@@ -499,7 +520,10 @@ class Scheduler:
             heapq.heappop(heap)  # stale: drop it so it cannot count as work
         if self._dirty or self._dispatch_due:
             return self._sim.sim_ns
-        return heap[0][0] if heap else _NEVER
+        nxt = heap[0][0] if heap else _NEVER
+        if self._blocked and self._bandwidth.next_at < nxt:
+            nxt = self._bandwidth.next_at  # jobs blocked by the policy wait for the interval's end (T19)
+        return nxt
 
     def _clock_went_back(self, back: int) -> None:
         """The clock moved backwards (freezegun to a past date): jobs go on from the new "now".
@@ -527,6 +551,7 @@ class Scheduler:
         for rec in self._active.values():
             self._dirty[rec] = None
         self.notifier.shift(back)
+        self._bandwidth.clock_went_back(back)
         sim.sim_ns -= back
         self._wake = 0  # timers, inactivity deadlines and retries all moved: look at everything again
 
@@ -572,7 +597,10 @@ class Scheduler:
 
     def _step_waiting(self, rec: JobRecord, t: int) -> None:
         """A TRANSIENT_ERROR job's step: its no-progress limit (T16) or its retry (T15)."""
-        if rec.error is not None and rec.error.code == int(hresults.BG_E_NETWORK_DISCONNECTED):
+        if rec.error is not None and rec.error.code in (_NETWORK_DISCONNECTED, _BLOCKED_BY_POLICY):
+            if rec.error.code == _BLOCKED_BY_POLICY and not self._blocks(rec):
+                self._blocked.pop(rec, None)
+                self._queue.change_state(rec, POLICY_UNBLOCKED, touch=False)  # T19: the interval is over
             return
         if (
             rec.no_progress_since is not None
@@ -632,6 +660,9 @@ class Scheduler:
         for rec in list(self._fg_queued.values()):
             if rec.state is QUEUED and rec.priority is FOREGROUND and self._may_start(rec):
                 self._start(rec, t)
+        if self._bandwidth.blocked:
+            self._block_background(t)  # T19: no background job may run in this interval
+            return
         holder = self._background
         running = list(self._running_bg.values())
         keep: JobRecord | None = min(running, key=lambda r: self._key(r, holder)) if running else None
@@ -753,6 +784,12 @@ class Scheduler:
             if flow.layout is not None:  # (only a ranged / on-demand file has a plan to save)
                 ranges.save_plan(queue, rec, flow)
         queue.update_file(rec, f, **changes)
+        flow.source_rate = flow.rate
+        if self._bandwidth.rate is not None and rec.priority is not FOREGROUND:
+            if self._bandwidth.blocked:  # (made a background job while connecting, in a blocked interval)
+                self._block(rec, t)
+                return
+            flow.rate = self._bandwidth.cap(flow.rate)  # MaxInternetBandwidth binds background jobs
         flow.connected = True
         flow.start_t = t
         if rec.state is CONNECTING:
@@ -820,7 +857,7 @@ class Scheduler:
                 remote_mtime=flow.resource.last_modified,
                 bytes_total=flow.total if flow.resource.content_length else None,
             )
-            flow.start_t, flow.start_bytes = t, 0
+            flow.start_t, flow.start_bytes, flow.carry = t, 0, 0
             if flow.rate is None:
                 self._materialize(rec, flow, t)
             self._dirty[rec] = None
@@ -900,34 +937,136 @@ class Scheduler:
         self._push_inactivity(event.job)
 
     def _push_inactivity(self, rec: JobRecord) -> None:
-        due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
-        heapq.heappush(self._inactivity, (due, next(self._seq), rec.id))
-        if due < self._wake:
-            self._wake = due
+        active = to_ns(rec.last_activity_at)
+        heapq.heappush(self._inactivity, (active, next(self._seq), rec.id))
+        if active + self._inactivity_ns < self._wake:
+            self._wake = active + self._inactivity_ns
         if len(self._inactivity) > 2 * len(self._queue.jobs) + 64:
             # finished jobs' entries are dropped in bulk, so the heap does not grow with history
             self._inactivity = [
-                (to_ns(r.last_activity_at) + INACTIVITY_TIMEOUT_NS, next(self._seq), r.id)
-                for r in self._queue.jobs.values()
+                (to_ns(r.last_activity_at), next(self._seq), r.id) for r in self._queue.jobs.values()
             ]
             heapq.heapify(self._inactivity)
 
     def _expire_inactive(self, t: int) -> None:
         heap = self._inactivity
         queue = self._queue
-        while heap and heap[0][0] <= t:
-            _due, _seq, jid = heapq.heappop(heap)
+        timeout = self._inactivity_ns
+        while heap and heap[0][0] + timeout <= t:
+            _active, _seq, jid = heapq.heappop(heap)
             rec = queue.jobs.get(jid)
             if rec is None or rec.is_final:
                 continue
-            due = to_ns(rec.last_activity_at) + INACTIVITY_TIMEOUT_NS
-            if due > t:
-                heapq.heappush(heap, (due, next(self._seq), rec.id))
-                if due < self._wake:
-                    self._wake = due
+            active = to_ns(rec.last_activity_at)
+            if active + timeout > t:
+                heapq.heappush(heap, (active, next(self._seq), rec.id))
+                if active + timeout < self._wake:
+                    self._wake = active + timeout
                 continue
             self.discard_files(rec)
             queue.change_state(rec, INACTIVITY_TIMEOUT, touch=False)  # T32
+
+    # group policy (docs/reference/limits.md#group-policy) -------------------------------------------
+
+    def set_policy(self, policy: GroupPolicy) -> None:
+        """A new group policy takes effect now: JobInactivityTimeout for every job, measured from its last
+        activity, and MaxInternetBandwidth for the transfers in flight (docs/reference/readings.md#policy-change).
+        Call after a catch-up, so the old policy governed the time before now."""
+        days = policy.job_inactivity_timeout
+        self._inactivity_ns = (days * DAY if days is not None else JOB_INACTIVITY_TIMEOUT) * NS
+        self._wake = 0  # the inactivity heap's due instants moved with the timeout: look at its top again
+        sim = self._sim
+        was = sim.running
+        sim.running = True
+        try:
+            with self._queue.batch():
+                old = self._bandwidth.configure(policy.max_internet_bandwidth, sim.sim_ns)
+                self._bandwidth_changed(sim.sim_ns, old)
+        finally:
+            sim.running = was
+        self._kick()
+
+    def _bandwidth_boundary(self, t: int) -> None:
+        """A MaxInternetBandwidth interval begins or ends at ``t`` (an event, filed as ``_bandwidth.next_at``)."""
+        old = self._bandwidth.update(t)
+        self._bandwidth_changed(t, old)
+
+    def _bandwidth_changed(self, t: int, old: Fraction | None) -> None:
+        """The cap on background transfers went from ``old`` to the window's current one at ``t``."""
+        window = self._bandwidth
+        if window.next_at < self._wake:
+            self._wake = window.next_at
+        if window.rate == old:
+            return
+        if window.blocked:
+            self._block_background(t)
+            self._block_parked(t)
+            return
+        for rec in list(self._running_bg):
+            self._retime(rec, t)
+        if old is not None and not old:
+            for rec in self._blocked:
+                self._dirty[rec] = None  # each goes back to QUEUED at its step (_step_waiting)
+            self._wake = 0
+
+    def _blocks(self, rec: JobRecord) -> bool:
+        """Whether MaxInternetBandwidth keeps ``rec`` from transferring now: 0 for a background job (T19)."""
+        return self._bandwidth.blocked and rec.priority is not FOREGROUND
+
+    def _retime(self, rec: JobRecord, t: int) -> None:
+        """``rec``'s transfer goes on at the rate the cap now allows it, from ``t``."""
+        flow = self._flows.get(rec)
+        if flow is None or not flow.connected or self._blocks(rec):
+            return  # the cap is applied when its transfer begins (_begin_transfer); a block stops it (T19)
+        rate = flow.source_rate if rec.priority is FOREGROUND else self._bandwidth.cap(flow.source_rate)
+        if rate == flow.rate:
+            return
+        try:
+            self._materialize(rec, flow, t)  # the bytes of the old rate are in before the new one starts
+        except OSError as exc:
+            self._fail(rec, t, local_file_failure(exc, flow.file))
+            return
+        flow.retime(t, rate)
+        self._dirty[rec] = None  # its file ends at another instant
+        self._wake = 0
+
+    def _retime_now(self, rec: JobRecord) -> None:
+        """``_retime`` from an API call (SetPriority of a running job), as one step of the simulation."""
+        sim = self._sim
+        was = sim.running
+        sim.running = True
+        try:
+            with self._queue.batch():
+                self._retime(rec, sim.sim_ns)
+        finally:
+            sim.running = was
+
+    def _block_background(self, t: int) -> None:
+        """T19: every background job waiting for or holding a connection goes to TRANSIENT_ERROR."""
+        for rec in list(self._running_bg):
+            self._block(rec, t)
+        for rec in list(self._bg_queued.values()):
+            if rec.state is QUEUED:
+                self._block(rec, t)
+        self._bg_queued.clear()
+        self._bg_heap.clear()
+        self._background = None
+
+    def _block_parked(self, t: int) -> None:
+        """T19 for the QUEUED background jobs waiting for their owner's logon."""
+        for parked in self._parked.values():
+            for rec in list(parked.values()):
+                if rec.priority is not FOREGROUND and rec.state is QUEUED:
+                    self._block(rec, t)
+
+    def _block(self, rec: JobRecord, t: int) -> None:
+        """``rec`` may not transfer in this interval: TRANSIENT_ERROR with BG_E_BLOCKED_BY_POLICY, not counted
+        (GetErrorCount is not incremented for bandwidth-policy blocks, geterrorcount page), no retry timer: the
+        interval's end puts it back in QUEUED (group policies page)."""
+        self._stop(rec, t)
+        error = ErrorRecord(ErrorContext.GENERAL_QUEUE_MANAGER, _BLOCKED_BY_POLICY)
+        self._queue.set_error(rec, POLICY_BLOCKED, error, count=False, retry_at=None)
+        self._blocked[rec] = None
 
     # API-driven state changes ---------------------------------------------------------------------
 
@@ -1044,6 +1183,8 @@ class Scheduler:
                     if rec.state in RUNNING_STATES:
                         self._stop(rec, sim.sim_ns)
                         self._queue.change_state(rec, PREEMPTED, touch=False)
+                # MaxInternetBandwidth's interval takes the clock as it is now (group policies page)
+                self._bandwidth_changed(sim.sim_ns, self._bandwidth.restarted(sim.sim_ns))
         finally:
             sim.running = False
         self._kick()
