@@ -23,7 +23,7 @@ EXPECTED = {
     "TokenFlags", "TokenOptions",
     "CallbackCalled", "Creation", "History", "HistoryRecord", "JobCreated", "Notification", "Request",
     "RequestMade", "StateChange", "UnregisteredURLError",
-    "CertStoreLocation", "FileAclFlags", "FilePropertyId", "JobPropertyId", "PeerCachingFlags", "SecurityFlags",
+    "CertStoreLocation", "CostState", "FileAclFlags", "FilePropertyId", "JobPropertyId", "PeerCachingFlags", "SecurityFlags",
     "__version__",
 }  # fmt: skip
 
