@@ -166,6 +166,11 @@ class CostState(IntFlag):
     IGNORE_CONGESTION = 0x80000000  # BITS_COST_OPTION_IGNORE_CONGESTION
 
 
+# The CostState bits a network's cost state may hold (UNRESTRICTED … ROAMING): IGNORE_CONGESTION is an option of
+# a job's policy and RESERVED is reserved.
+NETWORK_COST_STATES: Final = 0xFF
+
+
 class FilePropertyId(IntEnum):
     HTTP_RESPONSE_HEADERS = 1
 

@@ -90,6 +90,7 @@ def lookup(pid: int, bits_version: tuple[int, int]) -> Property:
 
 _COST_FLAGS: Final = int(JobPropertyId.COST_FLAGS)
 _HIGH_PERFORMANCE: Final = int(JobPropertyId.HIGH_PERFORMANCE)
+_DOWNLOAD: Final = JobType.DOWNLOAD
 
 
 def cost_flags(properties: dict[int, Any]) -> int:
@@ -112,9 +113,6 @@ def writes_in_place(rec: JobRecord) -> bool:
     """A HIGH_PERFORMANCE download job: BITS downloads "directly into the destination file, instead of
     downloading to a temporary file" (BITS_JOB_PROPERTY_ID page; SetProperty refuses it on other job types)."""
     return rec.job_type is _DOWNLOAD and bool(rec.properties.get(_HIGH_PERFORMANCE))
-
-
-_DOWNLOAD: Final = JobType.DOWNLOAD
 
 
 def check_target(value: int) -> None:

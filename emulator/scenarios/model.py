@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from .. import hresults
-from ..constants import CostState, ErrorContext, JobState
+from ..constants import NETWORK_COST_STATES, CostState, ErrorContext, JobState
 from ..profiles import resolve_profile
 
 # The keys that make a step what it is; a step has exactly one of them.
@@ -364,9 +364,6 @@ class CostStep(_Step):
         return "cost"
 
 
-_STATE_BITS = 0xFF
-
-
 def cost_value(value: str | int) -> CostState:
     """The CostState a ``cost`` step names; ValueError for an unknown name or what is not a network state."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -379,8 +376,8 @@ def cost_value(value: str | int) -> CostState:
                                  f"{', '.join(CostState.__members__)}")
             result |= CostState[part].value
         value = result
-    if value <= 0 or value & ~_STATE_BITS:
-        raise ValueError(f"0x{value:X} is not a network cost state (one or more of the bits 0x1..0x80)")
+    if value <= 0 or value & ~NETWORK_COST_STATES:
+        raise ValueError(f"{value:#x} is not a network cost state (one or more of the bits 0x1..0x80)")
     return CostState(value)
 
 

@@ -35,7 +35,16 @@ from urllib.parse import urlsplit
 
 from .. import hresults
 from ..clock import NS
-from ..constants import AuthScheme, AuthTarget, CostState, JobPropertyId, JobType, SecurityFlags, TokenFlags
+from ..constants import (
+    NETWORK_COST_STATES,
+    AuthScheme,
+    AuthTarget,
+    CostState,
+    JobPropertyId,
+    JobType,
+    SecurityFlags,
+    TokenFlags,
+)
 from ..domain.acting import network_credentials_sid
 from ..events import EventBus, NetworkChanged, NetworkCostChanged, RequestMade
 from ..history import Request
@@ -54,9 +63,6 @@ UNREGISTERED_LIMIT = 100  # distinct unregistered URLs kept for the strict-mode 
 _HTTP_ERROR_BASE = 0x80190000  # BG_E_HTTP_ERROR_<status> = 0x80190000 + status
 _DOWNLOAD = JobType.DOWNLOAD
 _DYNAMIC_CONTENT: Final = int(JobPropertyId.DYNAMIC_CONTENT)
-# The bits a network's cost state may hold: the BITS_COST_STATE_* states. IGNORE_CONGESTION is an option of a
-# job's policy and RESERVED is reserved (https://learn.microsoft.com/en-us/windows/win32/bits/bits-cost-state).
-COST_STATE_BITS: Final = 0xFF
 
 
 class UnregisteredURLError(AssertionError):
@@ -494,9 +500,10 @@ class FakeNetwork:
     def cost_state(self, value: CostState | int) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"cost_state must be a CostState (an int), not {type(value).__name__}")
-        if value <= 0 or value & ~COST_STATE_BITS:
+        # (https://learn.microsoft.com/en-us/windows/win32/bits/bits-cost-state: the options are no states)
+        if value <= 0 or value & ~NETWORK_COST_STATES:
             raise ValueError(
-                f"cost_state 0x{value:X} is not a network cost state: give one or more of the "
+                f"cost_state {value:#x} is not a network cost state: give one or more of the "
                 "BITS_COST_STATE bits 0x1..0x80 (IGNORE_CONGESTION and RESERVED are not states)"
             )
         self._cost_state = CostState(value)

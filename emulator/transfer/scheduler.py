@@ -770,7 +770,7 @@ class Scheduler:
     def cost_state_changed(self) -> None:
         """``svc.network.cost_state`` changed: only the held jobs and the running ones are looked at."""
         self.catch_up()
-        self._recheck_cost([*self._cost_blocked, *self._flows])
+        self._recheck_cost(list(dict.fromkeys([*self._cost_blocked, *self._flows])))  # (once each, in order)
         self._kick()
 
     def cost_flags_changed(self, rec: JobRecord) -> None:
