@@ -569,8 +569,10 @@ class Backend:
         # Downloaded from the origin server (peer caching is not emulated): "the job moves to the error
         # state with an error code of BG_E_VALIDATION_FAILED and the file progress is set to zero. You can
         # then call IBackgroundCopyJob::Resume to download the file again." (setvalidationstate page)
-        if rec.job_type is _DOWNLOAD:
-            self.filesystem.discard(f)  # the temporary file goes; Resume writes a new one
+        if rec.job_type is _DOWNLOAD and not props.writes_in_place(rec):
+            # The temporary file goes; Resume writes a new one. (A HIGH_PERFORMANCE file's temporary is its
+            # destination: kept, and emptied when the file starts again, transfer/inplace.py.)
+            self.filesystem.discard(f)
         error = ErrorRecord(ErrorContext.REMOTE_FILE, int(hresults.BG_E_VALIDATION_FAILED), f.index, None)
         with self.queue.batch():  # one call, one transaction: the file's reset and the job's error
             self.queue.update_file(
@@ -700,6 +702,11 @@ class Backend:
         if prop.id is JobPropertyId.NOTIFICATION_CLSID:
             # A CLSID set after an event still gets it once, like a late SetNotifyInterface (at-least-once).
             self.scheduler.notify_interface_changed(rec)
+        elif prop.id is JobPropertyId.COST_FLAGS:
+            # "May be changed while a transfer is ongoing – the new cost flags will take effect immediately"
+            # (BITS_JOB_PROPERTY_ID page): a running job the new flags refuse stops, a held one they accept
+            # returns to QUEUED.
+            self.scheduler.cost_flags_changed(rec)
 
     def get_property(self, rec: JobRecord, prop: props.Property) -> Any:
         value = rec.properties.get(int(prop.id), prop.default)

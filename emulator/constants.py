@@ -147,6 +147,30 @@ class JobPropertyId(IntEnum):
     ON_DEMAND_MODE = 10
 
 
+class CostState(IntFlag):
+    """BITS_COST_STATE: a network's cost, and the bits of a job's COST_FLAGS transfer policy (BITS 5.0+).
+
+    Values: https://learn.microsoft.com/en-us/windows/win32/bits/bits-cost-state (ROAMING, which that page
+    names only inside BITS_COST_STATE_TRANSFER_ALWAYS, is 0x80 in bits5_0.h). IGNORE_CONGESTION is an option
+    of a job's policy and RESERVED is reserved: neither is a state a network can be in."""
+
+    UNRESTRICTED = 0x1
+    CAPPED_USAGE_UNKNOWN = 0x2
+    BELOW_CAP = 0x4
+    NEAR_CAP = 0x8
+    OVERCAP_CHARGED = 0x10
+    OVERCAP_THROTTLED = 0x20
+    USAGE_BASED = 0x40
+    ROAMING = 0x80
+    RESERVED = 0x40000000
+    IGNORE_CONGESTION = 0x80000000  # BITS_COST_OPTION_IGNORE_CONGESTION
+
+
+# The CostState bits a network's cost state may hold (UNRESTRICTED … ROAMING): IGNORE_CONGESTION is an option of
+# a job's policy and RESERVED is reserved.
+NETWORK_COST_STATES: Final = 0xFF
+
+
 class FilePropertyId(IntEnum):
     HTTP_RESPONSE_HEADERS = 1
 

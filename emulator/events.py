@@ -86,6 +86,13 @@ class NetworkChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkCostChanged(Event):
+    """The network's cost state changed (``svc.network.cost_state``, a BITS_COST_STATE value)."""
+
+    cost_state: int
+
+
+@dataclass(frozen=True, slots=True)
 class NotifyCommandLine(Event):
     """A command-line notification BITS would run (SetNotifyCmdLine); recorded, run only on opt-in."""
 
@@ -152,7 +159,7 @@ def quick_init(cls: type[Any]) -> None:
 
 
 for _cls in (ServiceStarted, ServiceStopping, Logon, Logoff, JobStateChanged, JobCreated, JobLoaded, JobModified,
-             NetworkChanged, NotifyCommandLine, RequestMade, CallbackCalled):
+             NetworkChanged, NetworkCostChanged, NotifyCommandLine, RequestMade, CallbackCalled):
     quick_init(_cls)
 
 E = TypeVar("E", bound=Event)

@@ -41,6 +41,7 @@ from .queue import JobQueue
 from .store import guard
 from .store.database import StoreHold
 from .store.repository import JobStore
+from .transfer import inplace
 from .transfer.certificates import ServerCertificates
 from .transfer.localfs import LocalFileSystem
 from .transfer.network import FakeNetwork
@@ -118,6 +119,11 @@ class BitsService:
         self.directory.load(accounts)
         self.queue = JobQueue(self.store, self.sim, self.bus)
         self.queue.load(records)
+        if self._hold is not None and self._hold.restarted:
+            # A BITS service start (this service is the store's first opener): HIGH_PERFORMANCE jobs saved no
+            # progress, so their unfinished files start again from byte 0 (transfer/inplace.py).
+            with self.queue.batch():
+                inplace.lose_unsaved_progress(self.queue, records)
         # No helper token survives a service start: the store's opener cleared them under its exclusive
         # hold, before anyone could attach (store/guard.py), so the records loaded here hold none.
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
@@ -313,7 +319,8 @@ class BitsService:
     # lifecycle ----------------------------------------------------------------------------------
 
     def restart(self) -> None:
-        """Restart the BITS service: jobs and flags persist, helper tokens do not (SHT, T34)."""
+        """Restart the BITS service: jobs and flags persist, helper tokens do not (SHT, T34), nor the progress
+        of a HIGH_PERFORMANCE job's unfinished files (transfer/inplace.py)."""
         with self.lock:
             self.bus.publish(ServiceStopping(self.clock.time()))
             self.scheduler.catch_up()

@@ -24,6 +24,7 @@ SAMPLES: list[events.Event | history.HistoryRecord] = [
     events.JobStateChanged(4.0, JOB, JobState.QUEUED, JobState.CONNECTING),
     events.JobModified(5.0, None, {"priority": 1}),  # type: ignore[arg-type]
     events.NetworkChanged(6.0, False),
+    events.NetworkCostChanged(6.5, 0x80),
     events.NotifyCommandLine(7.0, JOB, "prog.exe", None, "no callback registered"),
     events.RequestMade(8.0, JOB, "http://s/a", 0, None, (("A", "b"),), 200, 0, True),
     events.CallbackCalled(9.0, JOB, "JobTransferred", True),

@@ -275,11 +275,12 @@ def test_peer_caching_flags_outside_the_three_are_invalidarg(job) -> None:  # ty
     assert job.get_peer_caching_flags() == 0x7
 
 
-def test_cost_flags_are_stored_only(svc: BitsService, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cost_flags_hold_a_job_the_network_cost_excludes(svc: BitsService, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Emulator choice (docs/reference/readings.md#cost-flags): COST_FLAGS
     (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id) is stored
-    and returned, any DWORD accepted, and the fake network has no cost state: a job whose flags exclude
-    BITS_COST_STATE_UNRESTRICTED (0x1) still transfers."""
+    and returned, any DWORD accepted; a job whose flags exclude the network's cost state
+    (BITS_COST_STATE_UNRESTRICTED 0x1 by default) does not transfer: TRANSIENT_ERROR,
+    BG_E_BLOCKED_BY_COST_TRANSFER_POLICY 0x80200059. (tests/test_cost_flags.py has the rest.)"""
     svc.network.register("http://srv/c", b"c" * 10)
     _, job = svc.connect().create_job("cost", JobType.DOWNLOAD)
     job.set_property(JobPropertyId.COST_FLAGS, 0x80000002)  # CAPPED_USAGE_UNKNOWN and IGNORE_CONGESTION only
@@ -287,7 +288,8 @@ def test_cost_flags_are_stored_only(svc: BitsService, tmp_path) -> None:  # type
     job.add_file("http://srv/c", str(tmp_path / "c"))
     job.resume()
     svc.run_until_idle()
-    assert job.get_state() is JobState.TRANSFERRED
+    assert job.get_state() is JobState.TRANSIENT_ERROR
+    assert job.get_error().get_error()[1] == 0x80200059
 
 
 def test_use_stored_credentials_supports_the_proxy_target_only(job) -> None:  # type: ignore[no-untyped-def]

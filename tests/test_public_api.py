@@ -23,7 +23,7 @@ EXPECTED = {
     "TokenFlags", "TokenOptions",
     "CallbackCalled", "Creation", "History", "HistoryRecord", "JobCreated", "Notification", "Request",
     "RequestMade", "StateChange", "UnregisteredURLError",
-    "CertStoreLocation", "FileAclFlags", "FilePropertyId", "JobPropertyId", "PeerCachingFlags", "SecurityFlags",
+    "CertStoreLocation", "CostState", "FileAclFlags", "FilePropertyId", "JobPropertyId", "PeerCachingFlags", "SecurityFlags",
     "__version__",
 }  # fmt: skip
 
@@ -57,6 +57,18 @@ def test_enums_carry_windows_numbers_bits_core_4() -> None:
     assert (JobPriority.FOREGROUND, JobPriority.HIGH, JobPriority.NORMAL, JobPriority.LOW) == (0, 1, 2, 3)
     assert (ImpersonationLevel.ANONYMOUS, ImpersonationLevel.IDENTIFY) == (1, 2)
     assert (ImpersonationLevel.IMPERSONATE, ImpersonationLevel.DELEGATE) == (3, 4)
+
+
+def test_cost_state_carries_the_bits_cost_state_numbers() -> None:
+    """``emulator.CostState`` (svc.network.cost_state, COST_FLAGS bits): the BITS_COST_STATE values of
+    https://learn.microsoft.com/en-us/windows/win32/bits/bits-cost-state (ROAMING 0x80 from bits5_0.h)."""
+    from emulator import CostState
+
+    assert {m.name: int(m) for m in CostState} == {
+        "UNRESTRICTED": 0x1, "CAPPED_USAGE_UNKNOWN": 0x2, "BELOW_CAP": 0x4, "NEAR_CAP": 0x8,
+        "OVERCAP_CHARGED": 0x10, "OVERCAP_THROTTLED": 0x20, "USAGE_BASED": 0x40, "ROAMING": 0x80,
+        "RESERVED": 0x40000000, "IGNORE_CONGESTION": 0x80000000,
+    }  # fmt: skip
 
 
 def test_bits_error_carries_unsigned_hresult_and_name_issue_2() -> None:

@@ -86,6 +86,7 @@ def test_shipped_scenarios_cover_the_issue_list() -> None:
         "logoff-mid-transfer",
         "401-then-credentials",
         "network-loss-and-return",
+        "metered-network",
         "upload-reply",
     }
     helper = load(ROOT / "fixtures" / "scenario_helper_tokens.toml")
@@ -247,6 +248,23 @@ def test_a_malformed_scenario_is_rejected_with_the_field_named(
     # The line is the one that holds the field (or the header of the table missing it).
     wanted = change[1].splitlines()[-1].split("=")[0].strip()
     assert wanted.split(".")[0] in text.splitlines()[p.line - 1] or text.splitlines()[p.line - 1] == "[[step]]"
+
+
+@pytest.mark.parametrize(
+    ("cost", "message"),
+    [('"ROAMING|BOGUS"', "unknown CostState 'BOGUS'"), ('"IGNORE_CONGESTION"', "not a network cost state"),
+     ("0", "not a network cost state"), ("true", "names joined with '|'")],
+)
+def test_a_cost_step_takes_network_cost_states_only(tmp_path: Path, cost: str, message: str) -> None:
+    """``cost`` sets svc.network.cost_state (docs/scenarios.md): CostState names or an integer, and only the
+    BITS_COST_STATE state bits (https://learn.microsoft.com/en-us/windows/win32/bits/bits-cost-state):
+    IGNORE_CONGESTION is an option of a job's policy, not a state."""
+    text = BASE + f"\n[[step]]\ncost = {cost}\n"
+    with pytest.raises(ScenarioError) as e:
+        loads(text, tmp_path / "bad.toml")
+    (p,) = e.value.problems
+    assert p.path == "step[1].cost"
+    assert message in p.message
 
 
 def test_missing_fields_point_at_their_table(tmp_path: Path) -> None:
@@ -411,7 +429,7 @@ def test_the_format_page_documents_every_field() -> None:
     classes = [
         model.Header, model.AccountSpec, model.SessionSpec, model.CallerSpec, model.BlanketSpec,
         model.ResourceSpec, model.FilesystemSpec, model.ProgressExpect, model.ErrorExpect, model.CallStep,
-        model.LogonStep, model.LogoffStep, model.NetworkStep, model.AdvanceStep, model.RunUntilIdleStep,
+        model.LogonStep, model.LogoffStep, model.NetworkStep, model.CostStep, model.AdvanceStep, model.RunUntilIdleStep,
         model.RestartStep, model.CheckStep, model.ResourceStep, model.ResourceUpdate, model.LocalFileStep,
     ]  # fmt: skip
     for cls in classes:

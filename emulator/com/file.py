@@ -114,7 +114,8 @@ class File(FileMethodsMixin, ComObject):
     @com_method(
         IBackgroundCopyFile3,
         "GetTemporaryName",
-        "the hidden .BIT*.tmp next to the local name; None before it exists",
+        "the hidden .BIT*.tmp next to the local name (a HIGH_PERFORMANCE job's: the local name itself); None "
+        "before the file has begun",
         access=Access.READ,
     )
     def get_temporary_name(self, caller: AccessToken) -> str | None:

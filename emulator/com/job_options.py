@@ -225,7 +225,8 @@ class JobOptionsMixin(ComObject):
         IBackgroundCopyJob5,
         "SetProperty",
         "errors by the bitsmsg.h names (our choice): unknown id, download-only, read-only after AddFile/Resume, "
-        "DYNAMIC_CONTENT/ON_DEMAND_MODE with a custom HTTP method",
+        "DYNAMIC_CONTENT/ON_DEMAND_MODE with a custom HTTP method; COST_FLAGS takes effect within the call "
+        "(a running job the flags refuse is held, a held job they accept is QUEUED)",
         access=Access.WRITE,
         convert={"property_id": args.integer},
     )

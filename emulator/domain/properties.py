@@ -12,11 +12,14 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import hresults
-from ..constants import AuthTarget, JobPropertyId
+from ..constants import AuthTarget, JobPropertyId, JobType
 from ..hresults import BitsError
+
+if TYPE_CHECKING:
+    from .records import JobRecord
 
 
 class Kind(enum.Enum):
@@ -50,13 +53,13 @@ TRANSFER_POLICY_ALWAYS: Final = 0x800000FF
 PROPERTIES: Final[dict[JobPropertyId, Property]] = {
     p.id: p
     for p in (
-        # Undocumented default; our choice: any network (BITS_COST_STATE_TRANSFER_ALWAYS). Stored only: the fake
-        # network has no cost state (docs/reference/readings.md#cost-flags).
+        # Undocumented default; our choice: any network (BITS_COST_STATE_TRANSFER_ALWAYS). Applied by the
+        # scheduler against svc.network.cost_state (``cost_allows``; docs/reference/readings.md#cost-flags).
         Property(JobPropertyId.COST_FLAGS, Kind.DWORD, TRANSFER_POLICY_ALWAYS),
         Property(JobPropertyId.NOTIFICATION_CLSID, Kind.CLSID, str(uuid.UUID(int=0))),
         Property(JobPropertyId.DYNAMIC_CONTENT, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_RESUME),
-        # OUR CHOICE: HIGH_PERFORMANCE is stored, not emulated — the job downloads into the hidden temporary like
-        # any other (docs/reference/readings.md#high-performance), so Cancel never leaves a partial destination.
+        # HIGH_PERFORMANCE: the job writes straight into its destination files (transfer/inplace.py;
+        # docs/reference/readings.md#high-performance).
         Property(
             JobPropertyId.HIGH_PERFORMANCE, Kind.BOOL, False, download_only=True, read_only=ReadOnly.AFTER_ADDFILE
         ),
@@ -83,6 +86,33 @@ def lookup(pid: int, bits_version: tuple[int, int]) -> Property:
     if bits_version < prop.since:
         raise BitsError(hresults.BG_E_UNKNOWN_PROPERTY_ID, f"{key.name} needs BITS {'.'.join(map(str, prop.since))}")
     return prop
+
+
+_COST_FLAGS: Final = int(JobPropertyId.COST_FLAGS)
+_HIGH_PERFORMANCE: Final = int(JobPropertyId.HIGH_PERFORMANCE)
+_DOWNLOAD: Final = JobType.DOWNLOAD
+
+
+def cost_flags(properties: dict[int, Any]) -> int:
+    """A job's COST_FLAGS: the BITS_COST_STATE_* states of the network it may transfer on."""
+    flags: int = properties.get(_COST_FLAGS, TRANSFER_POLICY_ALWAYS)
+    return flags
+
+
+def cost_allows(flags: int, cost_state: int) -> bool:
+    """A job with COST_FLAGS ``flags`` may transfer on a network in ``cost_state``: every bit of the state is
+    among the flags (BITS_JOB_TRANSFER_POLICY_UNRESTRICTED, IGNORE_CONGESTION | OVERCAP_THROTTLED | UNRESTRICTED,
+    transfers on an unrestricted or a throttled network "which does not impose costs",
+    https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_transfer_policy). OUR
+    CHOICE for a state of several bits (ROAMING | USAGE_BASED): each must be accepted
+    (docs/reference/readings.md#cost-flags)."""
+    return not cost_state & ~flags
+
+
+def writes_in_place(rec: JobRecord) -> bool:
+    """A HIGH_PERFORMANCE download job: BITS downloads "directly into the destination file, instead of
+    downloading to a temporary file" (BITS_JOB_PROPERTY_ID page; SetProperty refuses it on other job types)."""
+    return rec.job_type is _DOWNLOAD and bool(rec.properties.get(_HIGH_PERFORMANCE))
 
 
 def check_target(value: int) -> None:

@@ -273,6 +273,14 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
+        "an interrupted file of a DYNAMIC_CONTENT job: how it restarts, when its progress goes back",
+        "every later connection asks for the whole file (no Range request); its bytes go and its progress returns "
+        "to 0 at that connection; transferred files are kept",
+        "transfer/network.py, transfer/scheduler.py",
+        "dynamic-restart",
+    ),
+    Reading(
+        "Job5",
         "the union member of MAX_DOWNLOAD_SIZE (the property page says Enable, the union page Uint64)",
         "Uint64, a byte count; a bool is a TypeError",
         "domain/properties.py",
@@ -280,9 +288,11 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
-        "COST_FLAGS that exclude the network's cost state",
-        "not emulated: stored and returned (any DWORD); the fake network has no cost state, no job is held back",
-        "domain/properties.py",
+        "COST_FLAGS that exclude the network's cost state (svc.network.cost_state)",
+        "held: TRANSIENT_ERROR BG_E_BLOCKED_BY_COST_TRANSFER_POLICY (GENERAL_TRANSPORT, no file), not counted, no "
+        "retry timer or no-progress timeout, when it would start or at once while running; QUEUED again as soon as "
+        "the cost state or its flags accept it; a state of several bits needs each of them in the flags",
+        "transfer/scheduler.py, domain/properties.py",
         "cost-flags",
     ),
     Reading(
@@ -302,9 +312,11 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
-        "HIGH_PERFORMANCE: writing straight into the destination",
-        "not emulated: stored and returned; the job downloads into the hidden temporary like any other",
-        "domain/properties.py",
+        "HIGH_PERFORMANCE: writing straight into the destination; what a service start loses",
+        "no temporary: the destination is created or emptied when the file first starts (GetTemporaryName: None, "
+        "then the local name); Cancel, ERROR, T32 and Complete delete or rename nothing; each service start puts "
+        "the files not yet whole back to byte 0 (whole files, state and properties survive)",
+        "transfer/inplace.py, transfer/localfs.py",
         "high-performance",
     ),
     Reading(

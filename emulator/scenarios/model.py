@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from .. import hresults
-from ..constants import ErrorContext, JobState
+from ..constants import NETWORK_COST_STATES, CostState, ErrorContext, JobState
 from ..profiles import resolve_profile
 
 # The keys that make a step what it is; a step has exactly one of them.
@@ -26,6 +26,7 @@ ACTION_KEYS = (
     "logon",
     "logoff",
     "network",
+    "cost",
     "advance",
     "run_until_idle",
     "restart",
@@ -346,6 +347,40 @@ class NetworkStep(_Step):
         return "network"
 
 
+class CostStep(_Step):
+    """``svc.network.cost_state``: CostState names joined with ``|`` (``"ROAMING|USAGE_BASED"``) or an integer;
+    only the state bits 0x1..0x80 (docs/transfers.md#cost)."""
+
+    cost: str | int
+
+    @field_validator("cost", mode="before")
+    @classmethod
+    def _a_state(cls, value: Any) -> Any:
+        cost_value(value)  # (before pydantic's coercion: ``true`` is not 1 here)
+        return value
+
+    @property
+    def action(self) -> str:
+        return "cost"
+
+
+def cost_value(value: str | int) -> CostState:
+    """The CostState a ``cost`` step names; ValueError for an unknown name or what is not a network state."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("give CostState names joined with '|', or an integer")
+    if isinstance(value, str):
+        result = 0
+        for part in (p.strip() for p in value.split("|")):
+            if part not in CostState.__members__:
+                raise ValueError(f"unknown CostState {part!r}; expected names joined with '|' of "
+                                 f"{', '.join(CostState.__members__)}")
+            result |= CostState[part].value
+        value = result
+    if value <= 0 or value & ~NETWORK_COST_STATES:
+        raise ValueError(f"{value:#x} is not a network cost state (one or more of the bits 0x1..0x80)")
+    return CostState(value)
+
+
 class AdvanceStep(_Step):
     advance: float = Field(ge=0)
 
@@ -428,6 +463,7 @@ Step = Annotated[
     | Annotated[LogonStep, Tag("logon")]
     | Annotated[LogoffStep, Tag("logoff")]
     | Annotated[NetworkStep, Tag("network")]
+    | Annotated[CostStep, Tag("cost")]
     | Annotated[AdvanceStep, Tag("advance")]
     | Annotated[RunUntilIdleStep, Tag("run_until_idle")]
     | Annotated[RestartStep, Tag("restart")]
@@ -446,6 +482,7 @@ AnyStep = (
     | LogonStep
     | LogoffStep
     | NetworkStep
+    | CostStep
     | AdvanceStep
     | RunUntilIdleStep
     | RestartStep

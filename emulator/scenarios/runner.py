@@ -51,6 +51,7 @@ from .model import (
     CallExpect,
     CallStep,
     CheckStep,
+    CostStep,
     HResultExpect,
     JobExpect,
     LocalFileStep,
@@ -60,6 +61,7 @@ from .model import (
     ResourceStep,
     RestartStep,
     RunUntilIdleStep,
+    cost_value,
     hresult_text,
     parse_hresult,
     substitute,
@@ -679,6 +681,10 @@ class Runner:
         elif isinstance(step, NetworkStep):
             res.summary = f"network {step.network}"
             svc.network.disconnect() if step.network == "down" else svc.network.reconnect()
+        elif isinstance(step, CostStep):
+            state = cost_value(step.cost)
+            res.summary = f"network cost {state.name or hex(state)}"
+            svc.network.cost_state = state
         elif isinstance(step, AdvanceStep):
             res.summary = f"advance {_fmt_seconds(step.advance)}"
             svc.advance(step.advance)

@@ -26,7 +26,7 @@ from ..domain.records import JobRecord
 from ..domain.wstr import wire
 from .certificates import CertificateCheck
 from .flow import Failure, Flow, http_failure
-from .network import request_verb
+from .network import never_resumes, request_verb
 
 if TYPE_CHECKING:
     from .localfs import LocalFileSystem
@@ -196,8 +196,8 @@ def connect(rec: JobRecord, flow: Flow) -> Failure | None:
 
     if ranges.is_mapped(rec, f):
         return ranges.connect_loopback(rec, flow)  # one Range request per span of the plan
-    # A custom HTTP method restarts from the beginning (sethttpmethod page, T24): no Range request.
-    offset = f.bytes_transferred if rec.http_method is None else 0
+    # A custom HTTP method (T24) or DYNAMIC_CONTENT restarts from the beginning: no Range request.
+    offset = 0 if never_resumes(rec) else f.bytes_transferred
     try:
         status, headers, body, final = _request(rec, f.remote_name, offset, check_certificate=flow.check_certificate)
     except _Failure as failure:

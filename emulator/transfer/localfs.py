@@ -30,7 +30,9 @@
   context LOCAL_FILE and HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x80070003.
 * Downloads write a temporary file ``.BIT<hex>.tmp`` in the destination directory (life-cycle page:
   https://learn.microsoft.com/en-us/windows/win32/bits/life-cycle-of-a-bits-job); Complete renames it
-  over the local name (an existing file is replaced); Cancel deletes it.
+  over the local name (an existing file is replaced); Cancel deletes it. A HIGH_PERFORMANCE job writes
+  into the destination itself (``prepare`` creates or empties it when the file first starts), reached
+  the same way: no symlink followed, no file with other hard links; nothing renames or deletes it.
 * A minimal ACL model: ``restrict(directory, writers=[sid, …])`` lets only those SIDs create files in
   the directory and below. The identity writing is the job owner, or the helper token's user when the
   job has BG_TOKEN_LOCAL_FILE and a helper token (IBitsTokenOptions::SetHelperTokenFlags page).
@@ -54,6 +56,7 @@ from typing import IO
 from .. import hresults
 from ..domain.acting import acting_sid
 from ..domain.names import is_unc
+from ..domain.properties import writes_in_place
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 
@@ -339,8 +342,11 @@ class LocalFileSystem:
         self._unc_root = Path(value)
 
     def close(self, records: Iterable[JobRecord] = ()) -> None:
-        """Service close: delete the temporaries of ``records`` and the drive root the service made."""
+        """Service close: delete the temporaries of ``records`` and the drive root the service made (a
+        HIGH_PERFORMANCE job's partial destinations are the caller's to clean up, as at Cancel)."""
         for rec in records:
+            if writes_in_place(rec):
+                continue
             for f in rec.files:
                 if not f.completed:
                     self.discard(f)
@@ -760,7 +766,10 @@ class LocalFileSystem:
     def prepare(self, job: JobRecord, f: FileRecord) -> tuple[Path, str | None]:
         """The temp file's host path, creating it if needed; (path, new temp name or None if unchanged).
 
-        Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL)."""
+        Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL). A HIGH_PERFORMANCE
+        job's file has no temporary: ``_prepare_in_place``."""
+        if writes_in_place(job):
+            return self._prepare_in_place(job, f)
         fd, leaf, walked = self._open_directory(f.local_name)
         try:
             parsed = self._parsed(f.local_name)
@@ -801,6 +810,44 @@ class LocalFileSystem:
             _close(fd)
         head, sep, _ = _leaf(f.local_name)
         return directory / name, f"{head}{sep}{name}"
+
+    def _prepare_in_place(self, job: JobRecord, f: FileRecord) -> tuple[Path, str | None]:
+        """A HIGH_PERFORMANCE file: BITS downloads "directly into the destination file"
+        (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id), so the
+        destination is what the bytes go into. (host path, the local name when the file starts from an empty
+        destination, None when it goes on in the one it has). OUR CHOICE (docs/reference/readings.md#high-performance):
+        the destination is created, or emptied, when the file first starts (``f.temp_name`` unset) or when it is
+        gone; it is reached as a temporary is (no symlink followed, a file with other hard links refused:
+        E_ACCESSDENIED, nothing written), under the same writer rule and the same T27 check for a file another
+        application holds open."""
+        fd, leaf, walked = self._open_directory(f.local_name)
+        try:
+            parsed = self._parsed(f.local_name)
+            directory = parsed.posix_parent() if parsed.kind is _POSIX else self._rooted(parsed).joinpath(*walked)
+            self._check_writer_in(job, directory)
+            if self._held:
+                self._check_unheld_at(fd, leaf)  # T27: held open when BITS begins transferring the file
+            if self._regular(fd, leaf) and f.temp_name is not None:
+                return directory / leaf, None  # begun before: the bytes already there stay
+            try:
+                with self._changing(fd, added=(leaf,)):
+                    wfd = os.open(leaf, os.O_CREAT | os.O_WRONLY | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=fd)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot open the destination {f.local_name!r}") from None
+            try:
+                st = os.fstat(wfd)
+                linked = not stat.S_ISREG(st.st_mode) or st.st_nlink != 1
+                if not linked:
+                    os.ftruncate(wfd, 0)  # (after the link check: a file linked elsewhere loses no byte)
+            except OSError as exc:
+                raise fault_from_oserror(exc, f"cannot empty the destination {f.local_name!r}") from None
+            finally:
+                os.close(wfd)
+            if linked:
+                raise LocalFileFault(hresults.E_ACCESSDENIED, f"the destination {leaf!r} is linked elsewhere")
+        finally:
+            _close(fd)
+        return directory / leaf, f.local_name
 
     def _split_host(self, path: Path) -> tuple[Path, list[str], str] | None:
         """(root, directory segments, leaf) of a host path this sandbox handed out under a root; None for

@@ -3,6 +3,7 @@
     svc.network.register("http://server/a.bin", content=b"...", rate=1000)
     svc.network.register("http://server/big", size=10 * 2**20, generator=lambda off, n: bytes(n))
     svc.network.disconnect(); svc.network.reconnect()
+    svc.network.cost_state = CostState.ROAMING   # jobs whose COST_FLAGS exclude it wait (docs/transfers.md#cost)
 
 A host nobody registered does not resolve (ERROR_WINHTTP_NAME_NOT_RESOLVED, transient, after
 ``resolve_delay`` seconds of CONNECTING). A registered host with an unregistered path answers 404.
@@ -34,9 +35,18 @@ from urllib.parse import urlsplit
 
 from .. import hresults
 from ..clock import NS
-from ..constants import AuthScheme, AuthTarget, JobType, SecurityFlags, TokenFlags
+from ..constants import (
+    NETWORK_COST_STATES,
+    AuthScheme,
+    AuthTarget,
+    CostState,
+    JobPropertyId,
+    JobType,
+    SecurityFlags,
+    TokenFlags,
+)
 from ..domain.acting import network_credentials_sid
-from ..events import EventBus, NetworkChanged, RequestMade
+from ..events import EventBus, NetworkChanged, NetworkCostChanged, RequestMade
 from ..history import Request
 from ..hresults import HResult
 from ..identity import sids
@@ -52,6 +62,7 @@ REQUEST_LIMIT = 10_000  # requests kept in svc.network.requests (oldest dropped 
 UNREGISTERED_LIMIT = 100  # distinct unregistered URLs kept for the strict-mode report
 _HTTP_ERROR_BASE = 0x80190000  # BG_E_HTTP_ERROR_<status> = 0x80190000 + status
 _DOWNLOAD = JobType.DOWNLOAD
+_DYNAMIC_CONTENT: Final = int(JobPropertyId.DYNAMIC_CONTENT)
 
 
 class UnregisteredURLError(AssertionError):
@@ -191,6 +202,7 @@ class FakeNetwork:
         self._resources: dict[str, Resource] = {}
         self._hosts: dict[str, int] = {}
         self.connected = True
+        self._cost_state = CostState.UNRESTRICTED  # no cost, no cap: every job's default policy transfers
         self.resolve_delay = 2.0  # seconds an unresolvable name keeps a job CONNECTING
         self.latency = 0.0  # default connect time of registered URLs
         self.strict = False  # requests to unregistered hosts are test failures (the plugin turns it on)
@@ -401,9 +413,9 @@ class FakeNetwork:
         f = flow.file
         url = f.remote_name
         # A resumable source is asked for the bytes from where the file stopped (a Range request).
-        # (A custom HTTP method never resumes: sethttpmethod page, T24.)
-        resumable = flow.ranges_ok and (flow.resource is None or flow.resource.ranges) and rec.http_method is None
-        offset = f.bytes_transferred if failure is not None or resumable else 0
+        # (A job that never resumes asks for the whole file even when the connection fails.)
+        from_where_it_stopped = not never_resumes(rec) and (failure is not None or resumes(rec, flow))
+        offset = f.bytes_transferred if from_where_it_stopped else 0
         status: int | None = None
         if failure is None:
             hresult = 0
@@ -475,12 +487,49 @@ class FakeNetwork:
         if self._bus is not None:
             self._bus.publish(NetworkChanged(self._now(), connected))
 
+    @property
+    def cost_state(self) -> CostState:
+        """The network's cost (a BITS_COST_STATE value; UNRESTRICTED by default). Setting it takes effect at
+        once: a job whose COST_FLAGS do not include every bit of the new state stops transferring
+        (TRANSIENT_ERROR, BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, not counted), and a job it held goes back to
+        QUEUED as soon as the state is one its flags accept (docs/transfers.md#cost). A state is one or more
+        of the bits 0x1..0x80: 0, IGNORE_CONGESTION and RESERVED are not states (ValueError)."""
+        return self._cost_state
+
+    @cost_state.setter
+    def cost_state(self, value: CostState | int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"cost_state must be a CostState (an int), not {type(value).__name__}")
+        # (https://learn.microsoft.com/en-us/windows/win32/bits/bits-cost-state: the options are no states)
+        if value <= 0 or value & ~NETWORK_COST_STATES:
+            raise ValueError(
+                f"cost_state {value:#x} is not a network cost state: give one or more of the "
+                "BITS_COST_STATE bits 0x1..0x80 (IGNORE_CONGESTION and RESERVED are not states)"
+            )
+        self._cost_state = CostState(value)
+        if self._bus is not None:
+            self._bus.publish(NetworkCostChanged(self._now(), int(value)))
+
 
 def _is_loopback(url: str) -> bool:
     # Imported here, and only for hosts not on the fake network: http_loopback imports this module.
     from .http_loopback import is_loopback
 
     return is_loopback(url)
+
+
+def never_resumes(rec: JobRecord) -> bool:
+    """Every connection of this job fetches its file from byte 0 (no Range request): a custom HTTP method
+    ("restarts the job from the beginning", sethttpmethod page, T24) or DYNAMIC_CONTENT ("BITS will restart the
+    download from the beginning instead of resuming where it left off",
+    https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id)."""
+    return rec.http_method is not None or bool(rec.properties.get(_DYNAMIC_CONTENT))
+
+
+def resumes(rec: JobRecord, flow: Flow) -> bool:
+    """A connection of ``flow`` goes on from the bytes its file already has: the source can resume from an
+    offset (a server with ranges) and the job may (``never_resumes``)."""
+    return flow.ranges_ok and (flow.resource is None or flow.resource.ranges) and not never_resumes(rec)
 
 
 def request_verb(rec: JobRecord) -> str:

@@ -243,6 +243,16 @@ def save_state(queue: JobQueue, rec: JobRecord, f: FileRecord, st: dict[str, Any
     queue.update(rec, touch=False, properties=props)
 
 
+def refill(queue: JobQueue, rec: JobRecord, f: FileRecord) -> None:
+    """An on-demand file is about to lose its bytes (a HIGH_PERFORMANCE job's unsaved progress, inplace.py): the
+    spans it had filled are requested again, ahead of those still pending, and its plan is dropped."""
+    st = state_of(rec, f)
+    if st is None or st.get("plan") is None:
+        return
+    again = [list(s) for s in _filled(rec, f, st)]
+    save_state(queue, rec, f, {**st, "plan": None, "requested": [*again, *st.get("requested", [])]})
+
+
 def _is_http(rec: JobRecord, f: FileRecord) -> bool:
     try:
         return remote_kind(f.remote_name, rec.job_type) is RemoteKind.HTTP

@@ -38,6 +38,7 @@ from ..clock import NS, SimTime, exact, to_ns
 from ..constants import ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
 from ..domain.policy import GroupPolicy
+from ..domain.properties import cost_allows, cost_flags, writes_in_place
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import (
     ACKNOWLEDGED,
@@ -68,16 +69,26 @@ from ..domain.states import (
     TRANSIENT_ERROR,
     TRANSIENT_FAILURE,
 )
-from ..events import EventBus, JobCreated, JobLoaded, JobModified, JobStateChanged, Logoff, Logon, NetworkChanged
+from ..events import (
+    EventBus,
+    JobCreated,
+    JobLoaded,
+    JobModified,
+    JobStateChanged,
+    Logoff,
+    Logon,
+    NetworkChanged,
+    NetworkCostChanged,
+)
 from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
-from . import connectors, ranges, upload
+from . import connectors, inplace, ranges, upload
 from .bandwidth import BandwidthWindow
 from .certificates import ServerCertificates
 from .flow import Failure, Flow, local_file_failure
 from .localfs import LocalFileSystem, os_error_hresult
-from .network import FakeNetwork
+from .network import FakeNetwork, resumes
 from .notifications import Notifier
 
 log = logging.getLogger("emulator.scheduler")
@@ -92,10 +103,15 @@ UPLOAD: Final = JobType.UPLOAD
 # Properties whose change moves a job's deadline or its place in the dispatch order.
 _RESCHEDULE = frozenset({"priority", "no_progress_timeout", "max_download_time"})
 _BLOCKED_BY_POLICY = int(hresults.BG_E_BLOCKED_BY_POLICY)
-_NETWORK_DISCONNECTED = int(hresults.BG_E_NETWORK_DISCONNECTED)
 # Cancel's results as plain ints, converted once (HResult's __int__ is Python code).
 _S_OK = int(hresults.S_OK)
 _S_UNABLE_TO_DELETE_FILES = int(hresults.BG_S_UNABLE_TO_DELETE_FILES)
+_NETWORK_DISCONNECTED = int(hresults.BG_E_NETWORK_DISCONNECTED)
+_BLOCKED_BY_COST = int(hresults.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY)
+# TRANSIENT_ERROR jobs that wait for the network (its return, T18, or a cost state their COST_FLAGS accept)
+# or for the end of a MaxInternetBandwidth interval of 0 (T19), not for the retry timer, and whose
+# NoProgressTimeout does not run (T17).
+_WAITS = frozenset({_NETWORK_DISCONNECTED, _BLOCKED_BY_COST, _BLOCKED_BY_POLICY})
 
 
 class Presence(Protocol):
@@ -161,6 +177,10 @@ class Scheduler:
         self._running_bg: dict[JobRecord, JobRecord] = {}
         self._background: uuid.UUID | None = None  # the job holding the background slot (or that last did)
         self._dispatch_due = False
+        # Jobs held in TRANSIENT_ERROR by their COST_FLAGS (BG_E_BLOCKED_BY_COST_TRANSFER_POLICY): a cost
+        # change looks at these and at the running jobs only, never at the whole queue. Entries may be stale
+        # (the job was resumed, say): each is checked when looked at.
+        self._cost_blocked: dict[JobRecord, None] = {}
         # inactivity (T32): (last activity, seq, id), checked against the job's last activity when it comes
         # up. Keyed by the activity, not the due instant: every job has the same timeout, so the order is the
         # same, and a new JobInactivityTimeout policy changes no entry (due = key + _inactivity_ns).
@@ -190,6 +210,7 @@ class Scheduler:
         bus.subscribe(Logon, self._on_logon)
         bus.subscribe(Logoff, lambda e: self.owner_logged_off(e.user_sid))
         bus.subscribe(NetworkChanged, lambda e: self.set_network(e.connected))
+        bus.subscribe(NetworkCostChanged, lambda e: self.cost_state_changed())
 
     # time -------------------------------------------------------------------------------------------
 
@@ -246,6 +267,7 @@ class Scheduler:
             self._dirty.pop(rec, None)
             self._running_bg.pop(rec, None)
             self._blocked.pop(rec, None)
+            self._cost_blocked.pop(rec, None)
         self._leave_candidates(jid)
         if len(self._heap) > 2 * len(self._deadline) + 64:
             self._heap = [(at, seq, r) for r, (at, seq) in self._deadline.items()]
@@ -378,8 +400,8 @@ class Scheduler:
     def _job_deadline(self, rec: JobRecord, t: int) -> int:
         state = rec.state
         if state is TRANSIENT_ERROR:
-            if rec.error is not None and rec.error.code in (_NETWORK_DISCONNECTED, _BLOCKED_BY_POLICY):
-                return _NEVER  # waits for the network (T17) or the end of the blocking interval (T19)
+            if rec.error is not None and rec.error.code in _WAITS:
+                return _NEVER  # waits for the network or its cost (T17), or the end of the blocking interval (T19)
             at = to_ns(rec.retry_at) if rec.retry_at is not None else _NEVER
             if rec.no_progress_since is not None:
                 at = min(at, to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS)
@@ -597,10 +619,12 @@ class Scheduler:
 
     def _step_waiting(self, rec: JobRecord, t: int) -> None:
         """A TRANSIENT_ERROR job's step: its no-progress limit (T16) or its retry (T15)."""
-        if rec.error is not None and rec.error.code in (_NETWORK_DISCONNECTED, _BLOCKED_BY_POLICY):
+        if rec.error is not None and rec.error.code in _WAITS:
             if rec.error.code == _BLOCKED_BY_POLICY and not self._blocks(rec):
                 self._blocked.pop(rec, None)
                 self._queue.change_state(rec, POLICY_UNBLOCKED, touch=False)  # T19: the interval is over
+            elif rec.error.code == _BLOCKED_BY_COST:
+                self._release_if_allowed(rec)  # (a job loaded held, or held a moment ago)
             return
         if (
             rec.no_progress_since is not None
@@ -700,6 +724,9 @@ class Scheduler:
             self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED), ErrorContext.GENERAL_TRANSPORT,
                                        network=True))
             return
+        if not self._cost_allows(rec):
+            self._hold_for_cost(rec, t)
+            return
         if self._tokens.token_required(rec):
             self._tokens.fail_token_required(rec)  # A9, T34: flags ask for a token it lacks
             return
@@ -714,7 +741,7 @@ class Scheduler:
         try:
             with self._queue.batch():
                 for rec in list(self._active.values()):
-                    if connected and rec.state is TRANSIENT_ERROR:
+                    if connected and rec.state is TRANSIENT_ERROR and not self._held_for_cost(rec):
                         self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
                     elif not connected and rec.state in ACTIVE_STATES:
                         self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
@@ -722,6 +749,64 @@ class Scheduler:
         finally:
             self._sim.running = False
         self._kick()
+
+    # the network's cost (COST_FLAGS) ---------------------------------------------------------------------
+
+    def _cost_allows(self, rec: JobRecord) -> bool:
+        return cost_allows(cost_flags(rec.properties), self.network.cost_state)
+
+    @staticmethod
+    def _held_for_cost(rec: JobRecord) -> bool:
+        return rec.state is TRANSIENT_ERROR and rec.error is not None and rec.error.code == _BLOCKED_BY_COST
+
+    def _hold_for_cost(self, rec: JobRecord, t: int) -> None:
+        """The job may not transfer on the network's current cost: it keeps what arrived and waits in
+        TRANSIENT_ERROR, as for a lost network (T17: not counted, no retry timer, no NoProgressTimeout), until
+        the cost state or its flags accept it. BITS "will suspend the job until network conditions are
+        optimal" (https://learn.microsoft.com/en-us/windows/win32/bits/how-to-block-a-bits-job-from-downloading-over-an-expensive-connection);
+        the state and code are OUR CHOICE, with the header's code for it (docs/reference/readings.md#cost-flags).
+        Every job alike, a custom HTTP method's included (it is no transfer error, so T24 does not apply)."""
+        self._stop(rec, t)
+        error = ErrorRecord(ErrorContext.GENERAL_TRANSPORT, _BLOCKED_BY_COST, None, None)
+        self._queue.set_error(rec, NETWORK_LOST, error, count=False, retry_at=None)
+        self._cost_blocked[rec] = None
+
+    def _release_if_allowed(self, rec: JobRecord) -> None:
+        """A held job whose cost is now acceptable goes back to QUEUED (as T18); one still refused stays held."""
+        if not self._held_for_cost(rec) or rec not in self._live:
+            self._cost_blocked.pop(rec, None)  # (stale: resumed, suspended, cancelled…)
+            return
+        if not self._cost_allows(rec):
+            self._cost_blocked[rec] = None
+            return
+        self._cost_blocked.pop(rec, None)
+        self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
+
+    def _recheck_cost(self, recs: list[JobRecord]) -> None:
+        """"Changeable any time, effective immediately" (BITS_JOB_PROPERTY_ID page): held jobs now accepted
+        return to QUEUED, running jobs now refused stop."""
+        sim = self._sim
+        was = sim.running
+        sim.running = True
+        try:
+            with self._queue.batch():
+                for rec in recs:
+                    if rec.state in RUNNING_STATES and rec in self._live and not self._cost_allows(rec):
+                        self._hold_for_cost(rec, sim.sim_ns)
+                    elif rec.state is TRANSIENT_ERROR:
+                        self._release_if_allowed(rec)
+        finally:
+            sim.running = was
+
+    def cost_state_changed(self) -> None:
+        """``svc.network.cost_state`` changed: only the held jobs and the running ones are looked at."""
+        self.catch_up()
+        self._recheck_cost(list(dict.fromkeys([*self._cost_blocked, *self._flows])))  # (once each, in order)
+        self._kick()
+
+    def cost_flags_changed(self, rec: JobRecord) -> None:
+        """SetProperty(COST_FLAGS) on ``rec``, inside the API call (the next catch-up dispatches)."""
+        self._recheck_cost([rec])
 
     # files ----------------------------------------------------------------------------------------
 
@@ -766,7 +851,8 @@ class Scheduler:
             start = f.bytes_transferred
             # The server's copy changed (new time stamp or size) or it cannot resume: the file restarts.
             # A custom HTTP method: Resume "restarts the job from the beginning" (sethttpmethod page, T24).
-            can_resume = flow.ranges_ok and (flow.resource is None or flow.resource.ranges) and rec.http_method is None
+            # DYNAMIC_CONTENT: an interrupted file starts again from byte 0 (network.never_resumes).
+            can_resume = resumes(rec, flow)
             if start and (
                 new_name is not None  # the temporary was lost (deleted by a cleanup, say): start again
                 or not can_resume
@@ -1132,6 +1218,8 @@ class Scheduler:
     ) -> tuple[bool, bool]:
         """One file of a Complete: a partial one's temporary deleted, a whole one renamed over its local name
         and marked completed. Returns (some file was partial, every temporary could be deleted)."""
+        if writes_in_place(rec):
+            return inplace.complete_file(self._queue, self.filesystem, rec, f, caller_sid, partial, deleted)
         if not f.transferred:
             return True, self.filesystem.discard(f) and deleted
         if f.completed:
@@ -1148,6 +1236,8 @@ class Scheduler:
         return partial, deleted
 
     def discard_files(self, rec: JobRecord) -> bool:
+        if writes_in_place(rec):
+            return True  # no temporaries: the partial destinations are the caller's (inplace.py)
         ok = True
         for f in rec.files:
             ok &= self.filesystem.discard(f)
@@ -1183,6 +1273,7 @@ class Scheduler:
                     if rec.state in RUNNING_STATES:
                         self._stop(rec, sim.sim_ns)
                         self._queue.change_state(rec, PREEMPTED, touch=False)
+                inplace.lose_unsaved_progress(self._queue, self._queue.all_jobs())  # HIGH_PERFORMANCE jobs
                 # MaxInternetBandwidth's interval takes the clock as it is now (group policies page)
                 self._bandwidth_changed(sim.sim_ns, self._bandwidth.restarted(sim.sim_ns))
         finally:
