@@ -116,7 +116,9 @@ def _busy_service(n: int, *, foreground: bool) -> tuple[BitsService, list[object
 
 
 @pytest.mark.parametrize("foreground", [False, True], ids=["queued background", "transferring foreground"])
-def test_a_call_with_nothing_due_touches_no_job_and_runs_no_sql(foreground: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_call_with_nothing_due_touches_no_job_and_runs_no_sql(
+    foreground: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 8 (a): get_state with 400 active jobs does no per-job work: no step, no statement."""
     svc, jobs = _busy_service(400, foreground=foreground)
     with svc:

@@ -203,7 +203,8 @@ def test_anonymous_is_access_denied_on_every_call_security_3(svc: BitsService) -
 
 
 def test_impersonation_with_dynamic_cloaking_is_the_thread_identity_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (CLOAK, EOAC): dynamic cloaking at IMPERSONATE → BITS sees the thread token, per call."""
+    """docs/reference/security.md#blanket (CLOAK, EOAC): dynamic cloaking at IMPERSONATE → BITS sees the thread token,
+    per call."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect(blanket=IMPERSONATE_DYNAMIC)
     with svc.impersonate(alice):
@@ -219,8 +220,8 @@ def test_impersonation_with_dynamic_cloaking_is_the_thread_identity_security_3(s
 
 
 def test_impersonation_without_cloaking_is_the_process_identity_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (CLOAK): no cloaking → process token regardless of impersonation; IDENTIFY ignores
-    cloaking (cloaking only means something at IMPERSONATE/DELEGATE)."""
+    """docs/reference/security.md#blanket (CLOAK): no cloaking → process token regardless of impersonation; IDENTIFY
+    ignores cloaking (cloaking only means something at IMPERSONATE/DELEGATE)."""
     alice = svc.logon(svc.add_user("alice")).token
     for blanket in (
         Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.NONE),
@@ -250,8 +251,8 @@ def test_T24_static_cloaking_fixes_the_identity_at_set_blanket(svc: BitsService)
 
 
 def test_cloaking_is_not_inherited_by_new_pointers_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (SVC): a blanket set on the manager does not carry over to the job pointer it returns;
-    the job pointer starts from the process default."""
+    """docs/reference/security.md#blanket (SVC): a blanket set on the manager does not carry over to the job pointer it
+    returns; the job pointer starts from the process default."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect()
     mgr.set_blanket(IMPERSONATE_DYNAMIC)
@@ -267,7 +268,8 @@ def test_cloaking_is_not_inherited_by_new_pointers_security_3(svc: BitsService) 
 
 
 def test_process_wide_blanket_applies_to_every_new_pointer_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (SBN): the CoInitializeSecurity blanket (connect(blanket=…)) applies to new proxies."""
+    """docs/reference/security.md#blanket (SBN): the CoInitializeSecurity blanket (connect(blanket=…)) applies to new
+    proxies."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect(blanket=IMPERSONATE_DYNAMIC)
     with svc.impersonate(alice):
@@ -307,8 +309,8 @@ def test_impersonation_is_per_thread_design_3(svc: BitsService) -> None:
 
 
 def test_low_integrity_process_cannot_create_the_manager_bits_core_2_1(svc: BitsService) -> None:
-    """https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager: creating the manager from a low-integrity
-    process fails with E_ACCESSDENIED (Vista+)."""
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager: creating the manager
+    from a low-integrity process fails with E_ACCESSDENIED (Vista+)."""
     import dataclasses
 
     token = svc.logon(svc.add_user("ie")).token

@@ -53,7 +53,8 @@ def test_custom_headers_round_trip_and_none_when_unset(job) -> None:  # type: ig
 
 
 def test_custom_headers_limit_is_16384_including_the_nul(job) -> None:  # type: ignore[no-untyped-def]
-    """docs/reference/limits.md#strings: custom headers ≤ 16,384 chars including the NUL → BG_E_STRING_TOO_LONG beyond."""
+    """docs/reference/limits.md#strings: custom headers ≤ 16,384 chars including the NUL → BG_E_STRING_TOO_LONG
+    beyond."""
     job.set_custom_headers("a" * 16383)
     with pytest.raises(BitsError) as exc:
         job.set_custom_headers("a" * 16384)
@@ -61,7 +62,8 @@ def test_custom_headers_limit_is_16384_including_the_nul(job) -> None:  # type: 
 
 
 def test_write_only_headers_cannot_be_read(job) -> None:  # type: ignore[no-untyped-def]
-    """MakeCustomHeadersWriteOnly page; reading afterwards is E_ACCESSDENIED (docs/reference/readings.md#write-only-headers)."""
+    """MakeCustomHeadersWriteOnly page; reading afterwards is E_ACCESSDENIED
+    (docs/reference/readings.md#write-only-headers)."""
     job.set_custom_headers("X-Secret: 1\r\n")
     job.make_custom_headers_write_only()
     with pytest.raises(BitsError) as exc:
@@ -70,7 +72,8 @@ def test_write_only_headers_cannot_be_read(job) -> None:  # type: ignore[no-unty
 
 
 def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> None:
-    """docs/reference/security.md#ownership: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not permitted)."""
+    """docs/reference/security.md#ownership: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not
+    permitted)."""
     alice = svc.logon(svc.add_user("alice")).token
     bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
     job_id, job = svc.connect(alice).create_job("h", JobType.DOWNLOAD)
@@ -127,7 +130,8 @@ def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped
 
 
 def test_security_flags(job) -> None:  # type: ignore[no-untyped-def]
-    """SetSecurityFlags page (docs/reference/interfaces.md#enums): unsupported values → E_NOTIMPL; DISALLOW cannot combine with ALLOW_HTTPS_TO_HTTP."""
+    """SetSecurityFlags page (docs/reference/interfaces.md#enums): unsupported values → E_NOTIMPL; DISALLOW cannot
+    combine with ALLOW_HTTPS_TO_HTTP."""
     job.set_security_flags(0x0001 | 0x0100 | 0x0800)
     assert job.get_security_flags() == 0x0901
     for bad in (0x0020, 0x0300, 0x0200 | 0x0800):
@@ -137,8 +141,8 @@ def test_security_flags(job) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_http_method_defaults_and_forces_foreground(svc: BitsService) -> None:
-    """SetHttpMethod/GetHttpMethod pages, docs/reference/readings.md#http-method-timing: GET / BITS_POST by default; a custom verb forces FOREGROUND; only before
-    the first Resume (BG_E_INVALID_STATE afterwards, emulator choice)."""
+    """SetHttpMethod/GetHttpMethod pages, docs/reference/readings.md#http-method-timing: GET / BITS_POST by default; a
+    custom verb forces FOREGROUND; only before the first Resume (BG_E_INVALID_STATE afterwards, emulator choice)."""
     mgr = svc.connect()
     _, down = mgr.create_job("d", JobType.DOWNLOAD)
     _, up = mgr.create_job("u", JobType.UPLOAD)
@@ -175,7 +179,8 @@ def test_server_certificate_validation_interface_needs_a_suspended_job(job) -> N
 
 
 def test_job5_property_defaults_and_round_trip(job) -> None:  # type: ignore[no-untyped-def]
-    """docs/reference/limits.md#defaults: MINIMUM_NOTIFICATION_INTERVAL_MS defaults to 500; NOTIFICATION_CLSID to GUID_NULL."""
+    """docs/reference/limits.md#defaults: MINIMUM_NOTIFICATION_INTERVAL_MS defaults to 500; NOTIFICATION_CLSID to
+    GUID_NULL."""
     assert job.get_property(JobPropertyId.MINIMUM_NOTIFICATION_INTERVAL_MS) == 500
     assert job.get_property(JobPropertyId.NOTIFICATION_CLSID) == uuid.UUID(int=0)
     clsid = uuid.uuid4()
@@ -188,7 +193,8 @@ def test_job5_property_defaults_and_round_trip(job) -> None:  # type: ignore[no-
 
 
 def test_job5_property_errors(svc: BitsService) -> None:
-    """docs/reference/readings.md#job5-errors (bitsmsg.h names): unknown id, download-only properties, read-only after AddFile / Resume."""
+    """docs/reference/readings.md#job5-errors (bitsmsg.h names): unknown id, download-only properties, read-only after
+    AddFile / Resume."""
     mgr = svc.connect()
     _, up = mgr.create_job("u", JobType.UPLOAD)
     _, down = mgr.create_job("d", JobType.DOWNLOAD)
@@ -210,7 +216,8 @@ def test_job5_property_errors(svc: BitsService) -> None:
 
 
 def test_interfaces_missing_from_older_bits() -> None:
-    """docs/reference/interfaces.md#interfaces: Job5 arrived with BITS 5.0, so Windows 7 (BITS 4.0) has no SetProperty: E_NOINTERFACE."""
+    """docs/reference/interfaces.md#interfaces: Job5 arrived with BITS 5.0, so Windows 7 (BITS 4.0) has no SetProperty:
+    E_NOINTERFACE."""
     with BitsService("win7") as svc:
         job = svc.connect().create_job("old", JobType.DOWNLOAD)[1]
         with pytest.raises(BitsError) as exc:

@@ -46,8 +46,8 @@ def test_new_job_defaults_bits_core_6_1(job: Job) -> None:
 
 
 def test_display_name_257_chars_bits_core_6_2(svc: BitsService, job: Job) -> None:
-    """docs/reference/limits.md#strings, readings.md#display-name: CreateJob with 257 chars → E_INVALIDARG; SetDisplayName → BG_E_STRING_TOO_LONG
-    (both codes are listed on the SetDisplayName page; our choice)."""
+    """docs/reference/limits.md#strings, readings.md#display-name: CreateJob with 257 chars → E_INVALIDARG;
+    SetDisplayName → BG_E_STRING_TOO_LONG (both codes are listed on the SetDisplayName page; our choice)."""
     mgr = svc.connect()
     with pytest.raises(BitsError) as exc:
         mgr.create_job("x" * 257, JobType.DOWNLOAD)
@@ -123,7 +123,8 @@ def test_priority_out_of_range_is_e_notimpl_bits_core_2_2(job: Job) -> None:
 
 
 def test_notify_flags_bits_core_4_5(job: Job) -> None:
-    """SetNotifyFlags page (docs/reference/interfaces.md#enums): SetNotifyFlags(0x40) → E_NOTIMPL; valid flags round-trip."""
+    """SetNotifyFlags page (docs/reference/interfaces.md#enums): SetNotifyFlags(0x40) → E_NOTIMPL; valid flags
+    round-trip."""
     job.set_notify_flags(0x1 | 0x4)
     assert job.get_notify_flags() == 0x5
     with pytest.raises(BitsError) as exc:
@@ -142,8 +143,8 @@ def test_notify_interface_round_trip_bits_core_2_2(job: Job) -> None:
 
 
 def test_proxy_settings_bits_core_2_2(job: Job) -> None:
-    """SetProxySettings page, docs/reference/readings.md#proxy-usage-lists: usage 4 → E_NOTIMPL; OVERRIDE with a NULL list → E_INVALIDARG; lists with
-    another usage → E_INVALIDARG (our choice)."""
+    """SetProxySettings page, docs/reference/readings.md#proxy-usage-lists: usage 4 → E_NOTIMPL; OVERRIDE with a NULL
+    list → E_INVALIDARG; lists with another usage → E_INVALIDARG (our choice)."""
     with pytest.raises(BitsError) as exc:
         job.set_proxy_settings(4, None, None)
     assert exc.value.hresult == E_NOTIMPL
@@ -193,8 +194,8 @@ def test_url_of_exactly_2200_chars_is_accepted_bits_core_6_2(job: Job) -> None:
 
 
 def test_upload_job_second_file_bits_core_2_2(svc: BitsService) -> None:
-    """docs/reference/limits.md#strings (AddFile, AddFileSet pages): upload job — 2nd AddFile → BG_E_TOO_MANY_FILES 0x8020001C; AddFileSet with
-    2 entries → 0x8020001C and nothing added."""
+    """docs/reference/limits.md#strings (AddFile, AddFileSet pages): upload job — 2nd AddFile → BG_E_TOO_MANY_FILES
+    0x8020001C; AddFileSet with 2 entries → 0x8020001C and nothing added."""
     mgr = svc.connect()
     _, up = mgr.create_job("up", JobType.UPLOAD)
     with pytest.raises(BitsError) as exc:
@@ -317,8 +318,8 @@ def test_upload_reply_refuses_smb_bits_core_6_3(svc: BitsService) -> None:
 
 
 def test_structures_are_immutable_models_issue_2(job: Job) -> None:
-    """Issue 2 / docs/reference/interfaces.md#structures: structures come back as small immutable models with snake_case fields;
-    a file whose size is not known yet makes BytesTotal BG_SIZE_UNKNOWN."""
+    """Issue 2 / docs/reference/interfaces.md#structures: structures come back as small immutable models with snake_case
+    fields; a file whose size is not known yet makes BytesTotal BG_SIZE_UNKNOWN."""
     import pydantic
 
     from emulator import BG_SIZE_UNKNOWN

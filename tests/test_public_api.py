@@ -8,7 +8,8 @@ import emulator
 
 EXPECTED = {
     "BG_JOB_ENUM_ALL_USERS", "BG_LENGTH_TO_EOF", "BG_SIZE_UNKNOWN", "PROFILES", "AccessToken", "Account",
-    "AccountKind", "AuthScheme", "AuthTarget", "BitsError", "BitsService", "Cast", "FakeNetwork", "LocalFileFault", "LocalFileSystem", "NotifyCommandLine", "Resource", "Blanket", "Cloaking", "Clock",
+    "AccountKind", "AuthScheme", "AuthTarget", "BitsError", "BitsService", "Cast", "FakeNetwork", "LocalFileFault",
+    "LocalFileSystem", "NotifyCommandLine", "Resource", "Blanket", "Cloaking", "Clock",
     "CopyError", "ElevationType", "ErrorContext", "Event", "EventBus", "File", "FileEnumerator", "FileInfo",
     "FileProgress", "FileRange", "HResult", "HelperTokenRules", "IBackgroundCopyError", "IBackgroundCopyFile",
     "IBackgroundCopyFile2", "IBackgroundCopyFile3", "IBackgroundCopyFile4", "IBackgroundCopyFile5",
