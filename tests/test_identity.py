@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
 from emulator import (
+    AccessToken,
     AccountKind,
     BitsError,
     BitsService,
@@ -31,8 +33,8 @@ E_INVALIDARG = 0x80070057
 IMPERSONATE_DYNAMIC = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
 
 
-def _admin_group(token: object) -> GroupAttributes:
-    groups = [g for g in token.groups if g.sid == sids.ADMINISTRATORS]  # type: ignore[attr-defined]
+def _admin_group(token: AccessToken) -> GroupAttributes:
+    groups = [g for g in token.groups if g.sid == sids.ADMINISTRATORS]
     assert len(groups) == 1
     return groups[0].attributes
 
@@ -140,8 +142,8 @@ def test_default_blanket_is_identify_without_cloaking_security_3(svc: BitsServic
     """docs/reference/security.md#blanket (CSD, LIL): without CoInitializeSecurity COM uses IDENTIFY, no cloaking."""
     mgr = svc.connect()
     assert mgr.blanket == Blanket(ImpersonationLevel.IDENTIFY, Cloaking.NONE)
-    assert ImpersonationLevel.ANONYMOUS == 1 and ImpersonationLevel.DELEGATE == 4
-    assert Cloaking.STATIC == 0x20 and Cloaking.DYNAMIC == 0x40
+    assert ImpersonationLevel.ANONYMOUS.value == 1 and ImpersonationLevel.DELEGATE.value == 4
+    assert Cloaking.STATIC.value == 0x20 and Cloaking.DYNAMIC.value == 0x40
     _, job = mgr.create_job("j", JobType.DOWNLOAD)
     assert job.blanket == Blanket(ImpersonationLevel.IDENTIFY, Cloaking.NONE)
 
@@ -176,7 +178,7 @@ def test_anonymous_is_access_denied_on_every_call_security_3(svc: BitsService) -
     mgr = svc.connect(blanket=anon)
     for obj in (job, enum, files):
         obj.set_blanket(anon)
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: mgr.create_job("x", JobType.DOWNLOAD),
         lambda: mgr.get_job(job_id),
         lambda: mgr.enum_jobs(),

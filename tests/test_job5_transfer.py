@@ -172,7 +172,9 @@ def test_high_performance_is_stored_but_the_job_still_uses_a_temporary(svc: Bits
     job.resume()
     svc.advance(3)
     assert job.get_property(P.HIGH_PERFORMANCE) is True
-    temporary = Path(next(iter(job.enum_files())).get_temporary_name())
+    temporary_name = next(iter(job.enum_files())).get_temporary_name()
+    assert temporary_name is not None  # the transfer has begun
+    temporary = Path(temporary_name)
     assert temporary.parent == tmp_path and temporary.name.startswith(".BIT")
     assert sorted(p.name for p in tmp_path.iterdir()) == [temporary.name]
     assert temporary.stat().st_size == 30

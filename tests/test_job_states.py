@@ -54,7 +54,7 @@ def test_cancel_twice_is_invalid_state_bits_core_2_2(svc: BitsService) -> None:
     """T31, T33 (docs/reference/states.md#t31), Cancel page: Cancel → CANCELLED (8); Cancel again → 0x80200002."""
     job = _job(svc)
     assert job.cancel() == 0
-    assert job.get_state() == JobState.CANCELLED == 8
+    assert job.get_state() == JobState.CANCELLED and JobState.CANCELLED.value == 8
     with pytest.raises(BitsError) as exc:
         job.cancel()
     assert exc.value.hresult == BG_E_INVALID_STATE
@@ -65,7 +65,7 @@ def test_complete_download_job_bits_core_2_2(svc: BitsService) -> None:
     files not transferred the result is BG_S_PARTIAL_COMPLETE 0x00200017 (a success code, returned)."""
     empty = _job(svc)
     assert empty.complete() == 0
-    assert empty.get_state() == JobState.ACKNOWLEDGED == 7
+    assert empty.get_state() == JobState.ACKNOWLEDGED and JobState.ACKNOWLEDGED.value == 7
     job = _job(svc, with_file=True)
     assert job.complete() == BG_S_PARTIAL_COMPLETE
     assert job.get_state() == JobState.ACKNOWLEDGED

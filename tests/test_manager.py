@@ -6,6 +6,7 @@ docs/reference/limits.md#quotas, docs/reference/return-codes.md)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -263,9 +264,14 @@ def test_enumerator_and_control_plane_type_errors_issue_2(svc: BitsService) -> N
     mgr = svc.connect()
     mgr.create_job("a", JobType.DOWNLOAD)
     e = mgr.enum_jobs()
-    for call in (lambda: e.next("1"), lambda: e.skip(1.5), lambda: e.next(None)):
+    calls: list[Callable[[], object]] = [
+        lambda: e.next("1"),  # type: ignore[arg-type]
+        lambda: e.skip(1.5),  # type: ignore[arg-type]
+        lambda: e.next(None),  # type: ignore[arg-type]
+    ]
+    for call in calls:
         with pytest.raises(TypeError):
-            call()  # type: ignore[no-untyped-call]
+            call()
     assert len(e.next(1)) == 1
     with pytest.raises(TypeError):
         svc.logon("alice")  # type: ignore[arg-type]

@@ -360,7 +360,12 @@ def test_cmd_line_is_recorded_and_announced_when_it_would_run(svc: BitsService, 
 
 def test_cmd_line_runs_only_with_an_opt_in_runner(svc: BitsService, tmp_path: Path) -> None:
     ran: list[tuple[str, str | None]] = []
-    svc.notifications.command_runner = lambda program, params: ran.append((program, params)) or 0
+
+    def runner(program: str, params: str | None) -> int:
+        ran.append((program, params))
+        return 0
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x", status=404)
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_ERROR)
     job.set_notify_cmd_line("/usr/bin/true", None)
@@ -451,7 +456,12 @@ def test_cmd_line_rerun_uses_the_retry_delay_and_stops_when_the_job_completes(
     events: list[NotifyCommandLine] = []
     svc.bus.subscribe(NotifyCommandLine, events.append)
     runs: list[str] = []
-    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1)[1]
+
+    def runner(program: str, params: str | None) -> int:
+        runs.append(program)
+        return 1
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x")
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
     job.set_notify_cmd_line("/opt/app/done", None)
@@ -468,7 +478,12 @@ def test_cmd_line_rerun_uses_the_retry_delay_and_stops_when_the_job_completes(
 
 def test_cmd_line_rerun_stops_when_the_job_is_cancelled(svc: BitsService, tmp_path: Path) -> None:
     runs: list[str] = []
-    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1)[1]
+
+    def runner(program: str, params: str | None) -> int:
+        runs.append(program)
+        return 1
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x", status=404)
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_ERROR)
     job.set_notify_cmd_line("/opt/app/failed", None)
@@ -487,7 +502,12 @@ def test_cmd_line_rerun_after_a_failing_callback_runs_the_program_not_the_callba
     # JobTransferred page (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopycallback-jobtransferred):
     # once the command line ran instead of a failing callback, the callback is not called again.
     runs: list[str] = []
-    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1 if len(runs) < 2 else 0)[1]
+
+    def runner(program: str, params: str | None) -> int:
+        runs.append(program)
+        return 1 if len(runs) < 2 else 0
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x")
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
     cb = Recorder(fail=5)

@@ -130,4 +130,4 @@ def test_qi_for_an_interface_the_object_lacks_bits_core_1_2(svc: BitsService) ->
         svc.connect().query_interface(IBackgroundCopyJob)
     assert exc.value.hresult == E_NOINTERFACE
     with pytest.raises(TypeError):
-        job.query_interface(5)  # type: ignore[arg-type]
+        job.query_interface(5)  # type: ignore[call-overload]

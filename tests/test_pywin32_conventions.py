@@ -99,6 +99,7 @@ def bcm(layer: Pywin32) -> Any:
 def _bits() -> types.ModuleType:
     from win32comext.bits import bits
 
+    assert isinstance(bits, types.ModuleType)  # the stand-in module installed() registered
     return bits
 
 

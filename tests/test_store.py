@@ -611,9 +611,12 @@ def test_a_new_jobs_record_is_the_dataclass_record() -> None:
 
     job_id = uuid.uuid4()
     args = (job_id, str(job_id), 7, JobType.UPLOAD, "name", "S-1-5-21-1-2-3-1001", "User", True, 0x3000, 1.5, 1.5, 1.5)
-    names = ("id", "key", "seq", "job_type", "display_name", "owner_sid", "owner_name", "owner_elevated",
-             "owner_integrity", "created_at", "modified_at", "last_activity_at")
-    made, expected = new_job(*args), JobRecord(**dict(zip(names, args, strict=True)))
+    made = new_job(*args)
+    expected = JobRecord(
+        id=job_id, key=str(job_id), seq=7, job_type=JobType.UPLOAD, display_name="name",
+        owner_sid="S-1-5-21-1-2-3-1001", owner_name="User", owner_elevated=True, owner_integrity=0x3000,
+        created_at=1.5, modified_at=1.5, last_activity_at=1.5,
+    )  # fmt: skip
     for f in dataclasses.fields(JobRecord):
         assert getattr(made, f.name) == getattr(expected, f.name), f.name
     other = new_job(*args)

@@ -49,6 +49,7 @@ def interrupted(svc: BitsService, tmp_path: Path) -> tuple[Job, str]:
     job.suspend()
     f = next(iter(job.enum_files())).query_interface(IBackgroundCopyFile3)
     name = f.get_temporary_name()
+    assert name is not None  # the transfer has begun
     assert Path(name).read_bytes() == CONTENT[:300]
     return job, name
 
