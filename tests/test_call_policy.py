@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -72,7 +71,7 @@ def test_public_signatures_hide_the_caller() -> None:
 
 
 @pytest.fixture
-def svc() -> Any:
+def svc() -> Iterator[BitsService]:
     with BitsService(clock=ManualClock()) as service:
         service.filesystem.makedirs("C:\\d")
         yield service
