@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -300,7 +301,7 @@ class BitsService:
 
     # time and scheduling ------------------------------------------------------------------------
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float | Fraction) -> None:
         """Move a ManualClock forward and catch the simulation up."""
         if not isinstance(self.clock, ManualClock):
             raise TypeError("advance() needs a ManualClock; with freezegun move time with the freezer")

@@ -340,8 +340,8 @@ def test_T53_admin_completes_another_users_upload_reply_and_owns_the_reply(w: Wo
 
 
 def test_other_users_jobs_denied_on_every_write_security_6_3(w: World) -> None:
-    """docs/reference/security.md#ownership: a standard user cannot modify another user's job; an elevated admin can without
-    TakeOwnership (TAKE), and the owner stays the creator."""
+    """docs/reference/security.md#ownership: a standard user cannot modify another user's job; an elevated admin can
+    without TakeOwnership (TAKE), and the owner stays the creator."""
     job_id, _ = w.alice.create_job("a", JobType.DOWNLOAD)
     admin_job = w.bob_e.get_job(job_id)
     admin_job.set_description("by admin")
@@ -351,7 +351,8 @@ def test_other_users_jobs_denied_on_every_write_security_6_3(w: World) -> None:
 
 
 def test_admin_owned_job_owner_facts_security_6_1(w: World) -> None:
-    """docs/reference/security.md#ownership (ELEV, IL): GetOwnerElevationState / GetOwnerIntegrityLevel of the creating token."""
+    """docs/reference/security.md#ownership (ELEV, IL): GetOwnerElevationState / GetOwnerIntegrityLevel of the creating
+    token."""
     _, a = w.alice.create_job("a", JobType.DOWNLOAD)
     _, b = w.bob_e.create_job("b", JobType.DOWNLOAD)
     _, s = w.system.create_job("s", JobType.DOWNLOAD)

@@ -646,7 +646,7 @@ def test_sethelpertoken_pre_1607_rules(ba: Run, env: dict[str, str]) -> None:
 
         _, job = svc.connect().create_job("x", JobType.DOWNLOAD)
         try:
-            job.query_interface(IBitsTokenOptions).set_helper_token()  # type: ignore[attr-defined]
+            job.query_interface(IBitsTokenOptions).set_helper_token()
             expected = (0, "Helper token set.\n")
         except Exception as exc:  # the library's verdict is the reference for the command line
             from emulator import BitsError

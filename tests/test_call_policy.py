@@ -1,20 +1,20 @@
 """The one declared call policy (emulator/com/registry.py): every COM method declares its access, liveness
 and argument converters, and one dispatcher applies them in one order (docs/ARCHITECTURE.md#api-call).
 
-Facts: ANONYMOUS is refused on every call (docs/reference/security.md#blanket), a cancelled or acknowledged job is BG_E_INVALID_STATE for changes
-(https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-cancel), and a method of
-an interface the Windows version lacks is unreachable (E_NOINTERFACE from QueryInterface). The order of
-checks where the pages are silent is the emulator's reading: types → interface → ANONYMOUS → access → state →
-values (docs/design.md#checks).
+Facts: ANONYMOUS is refused on every call (docs/reference/security.md#blanket), a cancelled or acknowledged job is
+BG_E_INVALID_STATE for changes
+(https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-cancel), and a method of an
+interface the Windows version lacks is unreachable (E_NOINTERFACE from QueryInterface). The order of checks where the
+pages are silent is the emulator's reading: types → interface → ANONYMOUS → access → state → values
+(docs/design.md#checks).
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -71,7 +71,7 @@ def test_public_signatures_hide_the_caller() -> None:
 
 
 @pytest.fixture
-def svc() -> Any:
+def svc() -> Iterator[BitsService]:
     with BitsService(clock=ManualClock()) as service:
         service.filesystem.makedirs("C:\\d")
         yield service

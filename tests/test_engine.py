@@ -11,6 +11,7 @@ import gc
 import logging
 import tracemalloc
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,8 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator import BitsService, JobPriority, JobState, JobType, ManualClock
+from emulator import BitsService, Job, JobPriority, JobState, JobType, ManualClock
+from emulator.domain.records import JobRecord
 
 TODAY = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -32,7 +34,7 @@ sizes = st.integers(min_value=1, max_value=50_000)
 starts = st.integers(min_value=-10**8, max_value=10**8).map(lambda us: TODAY + timedelta(microseconds=us * 7919))
 
 
-def _one_download(svc: BitsService, size: int, rate: float) -> tuple[object, Path]:
+def _one_download(svc: BitsService, size: int, rate: float) -> tuple[Job, Path]:
     svc.network.register("http://server/a.bin", b"z" * size, rate=rate)
     svc.filesystem.makedirs("C:\\d")
     _, job = svc.connect().create_job("exact", JobType.DOWNLOAD)
@@ -48,10 +50,10 @@ def test_every_file_finishes_with_exactly_its_bytes_manual_clock(size: int, rate
     with BitsService(clock=ManualClock(start)) as svc:
         job, path = _one_download(svc, size, rate)
         svc.run_until_idle()
-        assert job.get_state() is JobState.TRANSFERRED  # type: ignore[attr-defined]
-        progress = job.get_progress()  # type: ignore[attr-defined]
+        assert job.get_state() is JobState.TRANSFERRED
+        progress = job.get_progress()
         assert (progress.bytes_transferred, progress.bytes_total) == (size, size)
-        assert job.complete() == 0  # type: ignore[attr-defined]
+        assert job.complete() == 0
         assert path.read_bytes() == b"z" * size
 
 
@@ -63,12 +65,12 @@ def test_every_file_finishes_with_exactly_its_bytes_freezegun(size: int, rate: f
         # a polling loop: move frozen time in ~20 whole-second steps until the job rests
         step = int(size / rate / 20) + 1
         for _ in range(40):
-            if job.get_state() is JobState.TRANSFERRED:  # type: ignore[attr-defined]
+            if job.get_state() is JobState.TRANSFERRED:
                 break
             frozen.tick(step)
-        assert job.get_state() is JobState.TRANSFERRED  # type: ignore[attr-defined]
-        assert job.get_progress().bytes_transferred == size  # type: ignore[attr-defined]
-        job.complete()  # type: ignore[attr-defined]
+        assert job.get_state() is JobState.TRANSFERRED
+        assert job.get_progress().bytes_transferred == size
+        job.complete()
         assert path.read_bytes() == b"z" * size
 
 
@@ -77,8 +79,8 @@ def test_issue_cases_finish_exactly() -> None:
         with BitsService(clock=ManualClock(TODAY)) as svc:
             job, _ = _one_download(svc, size, rate)
             svc.run_until_idle()
-            assert job.get_progress().bytes_transferred == size  # type: ignore[attr-defined]
-            assert job.get_state() is JobState.TRANSFERRED  # type: ignore[attr-defined]
+            assert job.get_progress().bytes_transferred == size
+            assert job.get_state() is JobState.TRANSFERRED
 
 
 def test_a_rate_of_three_bytes_a_second_takes_ceil_of_ten_thirds() -> None:
@@ -86,24 +88,24 @@ def test_a_rate_of_three_bytes_a_second_takes_ceil_of_ten_thirds() -> None:
     with BitsService(clock=ManualClock(TODAY)) as svc:
         job, _ = _one_download(svc, 10, 3)
         svc.advance(3)
-        assert job.get_progress().bytes_transferred == 9  # type: ignore[attr-defined]
-        assert job.get_state() is JobState.TRANSFERRING  # type: ignore[attr-defined]
+        assert job.get_progress().bytes_transferred == 9
+        assert job.get_state() is JobState.TRANSFERRING
         svc.advance(Decimal("0.333333333").__float__())
-        assert job.get_state() is JobState.TRANSFERRING  # type: ignore[attr-defined]
+        assert job.get_state() is JobState.TRANSFERRING
         svc.advance(0.000000001)
-        assert job.get_state() is JobState.TRANSFERRED  # type: ignore[attr-defined]
+        assert job.get_state() is JobState.TRANSFERRED
 
 
 # cost independent of the queue's size --------------------------------------------------------------------
 
 
-def _busy_service(n: int, *, foreground: bool) -> tuple[BitsService, list[object]]:
+def _busy_service(n: int, *, foreground: bool) -> tuple[BitsService, list[Job]]:
     svc = BitsService(clock=ManualClock(TODAY))
     svc.network.register("http://server/big", size=10**9, rate=1000)
     svc.filesystem.makedirs("C:\\d")
     admin = svc.logon(svc.add_user("adm", admin=True)).elevated_token  # administrators have no job quota
     manager = svc.connect(admin)
-    jobs = []
+    jobs: list[Job] = []
     for i in range(n):
         _, job = manager.create_job(f"j{i}", JobType.DOWNLOAD)
         job.add_file("http://server/big", f"C:\\d\\f{i}")
@@ -116,17 +118,24 @@ def _busy_service(n: int, *, foreground: bool) -> tuple[BitsService, list[object
 
 
 @pytest.mark.parametrize("foreground", [False, True], ids=["queued background", "transferring foreground"])
-def test_a_call_with_nothing_due_touches_no_job_and_runs_no_sql(foreground: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_call_with_nothing_due_touches_no_job_and_runs_no_sql(
+    foreground: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 8 (a): get_state with 400 active jobs does no per-job work: no step, no statement."""
     svc, jobs = _busy_service(400, foreground=foreground)
     with svc:
-        steps: list[object] = []
+        steps: list[JobRecord] = []
         original = svc.scheduler._step
-        monkeypatch.setattr(svc.scheduler, "_step", lambda rec, t: (steps.append(rec), original(rec, t)))
+
+        def step(rec: JobRecord, t: int) -> None:
+            steps.append(rec)
+            original(rec, t)
+
+        monkeypatch.setattr(svc.scheduler, "_step", step)
         statements: list[str] = []
         svc.store.conn.set_trace_callback(statements.append)
         for _ in range(100):
-            assert jobs[0].get_state() in (JobState.TRANSFERRING, JobState.QUEUED)  # type: ignore[attr-defined]
+            assert jobs[0].get_state() in (JobState.TRANSFERRING, JobState.QUEUED)
         assert steps == [] and statements == []
 
 
@@ -147,7 +156,7 @@ def _statements_per_job(n: int, *, foreground: bool) -> tuple[float, float]:
         svc.run_until_idle()
         svc.store.conn.set_trace_callback(None)
         commits = statements.count("COMMIT")
-        states = {j.get_state() for j in manager.enum_jobs()}  # type: ignore[attr-defined]
+        states = {j.get_state() for j in manager.enum_jobs()}
         assert states == {JobState.TRANSFERRED}
         return len(statements) / n, commits / n
 
@@ -224,26 +233,26 @@ def test_time_moving_backwards_keeps_jobs_moving_with_a_warning(caplog: pytest.L
     with freeze_time(TODAY) as frozen, BitsService() as svc:
         job, _ = _one_download(svc, 100, 10)
         frozen.tick(3)
-        assert job.get_progress().bytes_transferred == 30  # type: ignore[attr-defined]
+        assert job.get_progress().bytes_transferred == 30
         frozen.move_to(TODAY - timedelta(days=400))
         with caplog.at_level(logging.WARNING, logger="emulator"):
-            assert job.get_state() is JobState.TRANSFERRING  # type: ignore[attr-defined]
+            assert job.get_state() is JobState.TRANSFERRING
         assert any("went back" in r.getMessage() for r in caplog.records)
         frozen.tick(7)
-        assert job.get_state() is JobState.TRANSFERRED  # type: ignore[attr-defined]
+        assert job.get_state() is JobState.TRANSFERRED
 
 
 # nothing grows with history -----------------------------------------------------------------------------------
 
 
-def _bytes_kept(cycle: object, n: int) -> float:
+def _bytes_kept(cycle: Callable[[], None], n: int) -> float:
     for _ in range(200):
-        cycle()  # type: ignore[operator]
+        cycle()
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for _ in range(n):
-        cycle()  # type: ignore[operator]
+        cycle()
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()

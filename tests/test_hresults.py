@@ -1,7 +1,8 @@
 """Tests for emulator/hresults.py, the HRESULT catalogue.
 
 The expected values are written out literally here, copied from the tables of
-docs/reference/return-codes.md (each row names the section it comes from), so that a typo in the module cannot also hide in the test.
+docs/reference/return-codes.md (each row names the section it comes from), so that a typo in the module cannot also hide
+in the test.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
 from emulator import (
+    AccessToken,
     AccountKind,
     BitsError,
     BitsService,
@@ -31,8 +33,8 @@ E_INVALIDARG = 0x80070057
 IMPERSONATE_DYNAMIC = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
 
 
-def _admin_group(token: object) -> GroupAttributes:
-    groups = [g for g in token.groups if g.sid == sids.ADMINISTRATORS]  # type: ignore[attr-defined]
+def _admin_group(token: AccessToken) -> GroupAttributes:
+    groups = [g for g in token.groups if g.sid == sids.ADMINISTRATORS]
     assert len(groups) == 1
     return groups[0].attributes
 
@@ -140,8 +142,8 @@ def test_default_blanket_is_identify_without_cloaking_security_3(svc: BitsServic
     """docs/reference/security.md#blanket (CSD, LIL): without CoInitializeSecurity COM uses IDENTIFY, no cloaking."""
     mgr = svc.connect()
     assert mgr.blanket == Blanket(ImpersonationLevel.IDENTIFY, Cloaking.NONE)
-    assert ImpersonationLevel.ANONYMOUS == 1 and ImpersonationLevel.DELEGATE == 4
-    assert Cloaking.STATIC == 0x20 and Cloaking.DYNAMIC == 0x40
+    assert ImpersonationLevel.ANONYMOUS.value == 1 and ImpersonationLevel.DELEGATE.value == 4
+    assert Cloaking.STATIC.value == 0x20 and Cloaking.DYNAMIC.value == 0x40
     _, job = mgr.create_job("j", JobType.DOWNLOAD)
     assert job.blanket == Blanket(ImpersonationLevel.IDENTIFY, Cloaking.NONE)
 
@@ -176,7 +178,7 @@ def test_anonymous_is_access_denied_on_every_call_security_3(svc: BitsService) -
     mgr = svc.connect(blanket=anon)
     for obj in (job, enum, files):
         obj.set_blanket(anon)
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: mgr.create_job("x", JobType.DOWNLOAD),
         lambda: mgr.get_job(job_id),
         lambda: mgr.enum_jobs(),
@@ -203,7 +205,8 @@ def test_anonymous_is_access_denied_on_every_call_security_3(svc: BitsService) -
 
 
 def test_impersonation_with_dynamic_cloaking_is_the_thread_identity_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (CLOAK, EOAC): dynamic cloaking at IMPERSONATE → BITS sees the thread token, per call."""
+    """docs/reference/security.md#blanket (CLOAK, EOAC): dynamic cloaking at IMPERSONATE → BITS sees the thread token,
+    per call."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect(blanket=IMPERSONATE_DYNAMIC)
     with svc.impersonate(alice):
@@ -219,8 +222,8 @@ def test_impersonation_with_dynamic_cloaking_is_the_thread_identity_security_3(s
 
 
 def test_impersonation_without_cloaking_is_the_process_identity_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (CLOAK): no cloaking → process token regardless of impersonation; IDENTIFY ignores
-    cloaking (cloaking only means something at IMPERSONATE/DELEGATE)."""
+    """docs/reference/security.md#blanket (CLOAK): no cloaking → process token regardless of impersonation; IDENTIFY
+    ignores cloaking (cloaking only means something at IMPERSONATE/DELEGATE)."""
     alice = svc.logon(svc.add_user("alice")).token
     for blanket in (
         Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.NONE),
@@ -250,8 +253,8 @@ def test_T24_static_cloaking_fixes_the_identity_at_set_blanket(svc: BitsService)
 
 
 def test_cloaking_is_not_inherited_by_new_pointers_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (SVC): a blanket set on the manager does not carry over to the job pointer it returns;
-    the job pointer starts from the process default."""
+    """docs/reference/security.md#blanket (SVC): a blanket set on the manager does not carry over to the job pointer it
+    returns; the job pointer starts from the process default."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect()
     mgr.set_blanket(IMPERSONATE_DYNAMIC)
@@ -267,7 +270,8 @@ def test_cloaking_is_not_inherited_by_new_pointers_security_3(svc: BitsService) 
 
 
 def test_process_wide_blanket_applies_to_every_new_pointer_security_3(svc: BitsService) -> None:
-    """docs/reference/security.md#blanket (SBN): the CoInitializeSecurity blanket (connect(blanket=…)) applies to new proxies."""
+    """docs/reference/security.md#blanket (SBN): the CoInitializeSecurity blanket (connect(blanket=…)) applies to new
+    proxies."""
     alice = svc.logon(svc.add_user("alice")).token
     mgr = svc.connect(blanket=IMPERSONATE_DYNAMIC)
     with svc.impersonate(alice):
@@ -307,8 +311,8 @@ def test_impersonation_is_per_thread_design_3(svc: BitsService) -> None:
 
 
 def test_low_integrity_process_cannot_create_the_manager_bits_core_2_1(svc: BitsService) -> None:
-    """https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager: creating the manager from a low-integrity
-    process fails with E_ACCESSDENIED (Vista+)."""
+    """https://learn.microsoft.com/en-us/windows/win32/api/bits/nn-bits-ibackgroundcopymanager: creating the manager
+    from a low-integrity process fails with E_ACCESSDENIED (Vista+)."""
     import dataclasses
 
     token = svc.logon(svc.add_user("ie")).token

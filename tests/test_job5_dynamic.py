@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from helpers import QuietLog, loopback_server
 
 from emulator import BG_SIZE_UNKNOWN, BitsService, CostState, ErrorContext, Job, JobState, JobType, ManualClock
 from emulator.constants import JobPropertyId as P
-
-from helpers import QuietLog, loopback_server
 
 S = JobState
 DATA = bytes(range(100))  # each offset distinguishable
@@ -44,7 +43,9 @@ def offsets(svc: BitsService, url: str) -> list[int]:
 
 
 def temporary_bytes(job: Job) -> bytes:
-    return Path(next(iter(job.enum_files())).get_temporary_name()).read_bytes()
+    name = next(iter(job.enum_files())).get_temporary_name()
+    assert name is not None  # the file has begun
+    return Path(name).read_bytes()
 
 
 def test_suspend_and_resume_restart_the_file_from_byte_0(svc: BitsService, tmp_path: Path) -> None:
@@ -275,7 +276,7 @@ class _Dynamic(QuietLog, http.server.BaseHTTPRequestHandler):
 
     ranges: ClassVar[list[str | None]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         type(self).ranges.append(self.headers.get("Range"))
         self.send_response(200)
         self.send_header("Content-Length", str(len(DATA)))

@@ -18,11 +18,10 @@ import http.server
 from pathlib import Path
 
 import pytest
+from helpers import QuietLog, loopback_server
 
 from emulator import BitsService, ErrorContext, Job, JobState, JobType
 from emulator.constants import JobPropertyId as P
-
-from helpers import QuietLog, loopback_server
 
 S = JobState
 BG_E_MISSING_FILE_SIZE = 0x80200011
@@ -135,7 +134,7 @@ def test_no_content_length_without_dynamic_content_fails(svc: BitsService, tmp_p
 class _NoLength(QuietLog, http.server.BaseHTTPRequestHandler):
     """HTTP/1.0, the body delimited by the end of the connection: no Content-Length, as dynamic content."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"generated")

@@ -4,6 +4,7 @@ method pages such as https://learn.microsoft.com/en-us/windows/win32/api/bits2_5
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from emulator import (
     BitsService,
     IBackgroundCopyJob5,
     IBackgroundCopyJobHttpOptions,
+    Job,
     JobPriority,
     JobState,
     JobType,
@@ -39,11 +41,11 @@ def _hr(excinfo: pytest.ExceptionInfo[BitsError]) -> int:
 
 
 @pytest.fixture
-def job(svc: BitsService):  # type: ignore[no-untyped-def]
+def job(svc: BitsService) -> Job:
     return svc.connect().create_job("options", JobType.DOWNLOAD)[1]
 
 
-def test_custom_headers_round_trip_and_none_when_unset(job) -> None:  # type: ignore[no-untyped-def]
+def test_custom_headers_round_trip_and_none_when_unset(job: Job) -> None:
     """GetCustomHeaders page: S_FALSE (None here) when none are set; NULL removes them."""
     assert job.get_custom_headers() is None
     job.set_custom_headers("X-A: 1\r\nX-B: 2\r\n")
@@ -52,16 +54,18 @@ def test_custom_headers_round_trip_and_none_when_unset(job) -> None:  # type: ig
     assert job.get_custom_headers() is None
 
 
-def test_custom_headers_limit_is_16384_including_the_nul(job) -> None:  # type: ignore[no-untyped-def]
-    """docs/reference/limits.md#strings: custom headers ≤ 16,384 chars including the NUL → BG_E_STRING_TOO_LONG beyond."""
+def test_custom_headers_limit_is_16384_including_the_nul(job: Job) -> None:
+    """docs/reference/limits.md#strings: custom headers ≤ 16,384 chars including the NUL → BG_E_STRING_TOO_LONG
+    beyond."""
     job.set_custom_headers("a" * 16383)
     with pytest.raises(BitsError) as exc:
         job.set_custom_headers("a" * 16384)
     assert _hr(exc) == BG_E_STRING_TOO_LONG
 
 
-def test_write_only_headers_cannot_be_read(job) -> None:  # type: ignore[no-untyped-def]
-    """MakeCustomHeadersWriteOnly page; reading afterwards is E_ACCESSDENIED (docs/reference/readings.md#write-only-headers)."""
+def test_write_only_headers_cannot_be_read(job: Job) -> None:
+    """MakeCustomHeadersWriteOnly page; reading afterwards is E_ACCESSDENIED
+    (docs/reference/readings.md#write-only-headers)."""
     job.set_custom_headers("X-Secret: 1\r\n")
     job.make_custom_headers_write_only()
     with pytest.raises(BitsError) as exc:
@@ -70,7 +74,8 @@ def test_write_only_headers_cannot_be_read(job) -> None:  # type: ignore[no-unty
 
 
 def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> None:
-    """docs/reference/security.md#ownership: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not permitted)."""
+    """docs/reference/security.md#ownership: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not
+    permitted)."""
     alice = svc.logon(svc.add_user("alice")).token
     bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
     job_id, job = svc.connect(alice).create_job("h", JobType.DOWNLOAD)
@@ -105,7 +110,7 @@ def test_admin_who_is_not_the_owner_cannot_remove_the_client_certificate(svc: Bi
     assert _hr(exc) == RPC_X_BAD_STUB_DATA
 
 
-def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped-def]
+def test_client_certificate_by_id_rules(job: Job) -> None:
     """SetClientCertificateByID page: thumbprint exactly 20 bytes (RPC_X_BAD_STUB_DATA), NULL → RPC_X_NULL_REF_POINTER,
     bad location → E_NOTIMPL; GetClientCertificate with none set → RPC_X_BAD_STUB_DATA; Remove → S_FALSE when none."""
     with pytest.raises(BitsError) as exc:
@@ -116,7 +121,7 @@ def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped
         job.set_client_certificate_by_id(1, "MY", b"\x01" * 19)
     assert _hr(exc) == RPC_X_BAD_STUB_DATA
     with pytest.raises(BitsError) as exc:
-        job.set_client_certificate_by_id(1, "MY", None)
+        job.set_client_certificate_by_id(1, "MY", None)  # type: ignore[arg-type]
     assert _hr(exc) == RPC_X_NULL_REF_POINTER
     with pytest.raises(BitsError) as exc:
         job.set_client_certificate_by_id(8, "MY", b"\x01" * 20)
@@ -126,8 +131,9 @@ def test_client_certificate_by_id_rules(job) -> None:  # type: ignore[no-untyped
     assert job.remove_client_certificate() == 0
 
 
-def test_security_flags(job) -> None:  # type: ignore[no-untyped-def]
-    """SetSecurityFlags page (docs/reference/interfaces.md#enums): unsupported values → E_NOTIMPL; DISALLOW cannot combine with ALLOW_HTTPS_TO_HTTP."""
+def test_security_flags(job: Job) -> None:
+    """SetSecurityFlags page (docs/reference/interfaces.md#enums): unsupported values → E_NOTIMPL; DISALLOW cannot
+    combine with ALLOW_HTTPS_TO_HTTP."""
     job.set_security_flags(0x0001 | 0x0100 | 0x0800)
     assert job.get_security_flags() == 0x0901
     for bad in (0x0020, 0x0300, 0x0200 | 0x0800):
@@ -137,8 +143,8 @@ def test_security_flags(job) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_http_method_defaults_and_forces_foreground(svc: BitsService) -> None:
-    """SetHttpMethod/GetHttpMethod pages, docs/reference/readings.md#http-method-timing: GET / BITS_POST by default; a custom verb forces FOREGROUND; only before
-    the first Resume (BG_E_INVALID_STATE afterwards, emulator choice)."""
+    """SetHttpMethod/GetHttpMethod pages, docs/reference/readings.md#http-method-timing: GET / BITS_POST by default; a
+    custom verb forces FOREGROUND; only before the first Resume (BG_E_INVALID_STATE afterwards, emulator choice)."""
     mgr = svc.connect()
     _, down = mgr.create_job("d", JobType.DOWNLOAD)
     _, up = mgr.create_job("u", JobType.UPLOAD)
@@ -155,7 +161,7 @@ def test_http_method_defaults_and_forces_foreground(svc: BitsService) -> None:
     assert _hr(exc) == BG_E_INVALID_STATE
 
 
-def test_server_certificate_validation_interface_needs_a_suspended_job(job) -> None:  # type: ignore[no-untyped-def]
+def test_server_certificate_validation_interface_needs_a_suspended_job(job: Job) -> None:
     """SetServerCertificateValidationInterface page: E_NOINTERFACE for an object without the callback,
     BG_E_READ_ONLY_WHEN_JOB_ACTIVE unless suspended."""
 
@@ -174,8 +180,9 @@ def test_server_certificate_validation_interface_needs_a_suspended_job(job) -> N
     assert _hr(exc) == BG_E_READ_ONLY_WHEN_JOB_ACTIVE
 
 
-def test_job5_property_defaults_and_round_trip(job) -> None:  # type: ignore[no-untyped-def]
-    """docs/reference/limits.md#defaults: MINIMUM_NOTIFICATION_INTERVAL_MS defaults to 500; NOTIFICATION_CLSID to GUID_NULL."""
+def test_job5_property_defaults_and_round_trip(job: Job) -> None:
+    """docs/reference/limits.md#defaults: MINIMUM_NOTIFICATION_INTERVAL_MS defaults to 500; NOTIFICATION_CLSID to
+    GUID_NULL."""
     assert job.get_property(JobPropertyId.MINIMUM_NOTIFICATION_INTERVAL_MS) == 500
     assert job.get_property(JobPropertyId.NOTIFICATION_CLSID) == uuid.UUID(int=0)
     clsid = uuid.uuid4()
@@ -188,7 +195,8 @@ def test_job5_property_defaults_and_round_trip(job) -> None:  # type: ignore[no-
 
 
 def test_job5_property_errors(svc: BitsService) -> None:
-    """docs/reference/readings.md#job5-errors (bitsmsg.h names): unknown id, download-only properties, read-only after AddFile / Resume."""
+    """docs/reference/readings.md#job5-errors (bitsmsg.h names): unknown id, download-only properties, read-only after
+    AddFile / Resume."""
     mgr = svc.connect()
     _, up = mgr.create_job("u", JobType.UPLOAD)
     _, down = mgr.create_job("d", JobType.DOWNLOAD)
@@ -210,7 +218,8 @@ def test_job5_property_errors(svc: BitsService) -> None:
 
 
 def test_interfaces_missing_from_older_bits() -> None:
-    """docs/reference/interfaces.md#interfaces: Job5 arrived with BITS 5.0, so Windows 7 (BITS 4.0) has no SetProperty: E_NOINTERFACE."""
+    """docs/reference/interfaces.md#interfaces: Job5 arrived with BITS 5.0, so Windows 7 (BITS 4.0) has no SetProperty:
+    E_NOINTERFACE."""
     with BitsService("win7") as svc:
         job = svc.connect().create_job("old", JobType.DOWNLOAD)[1]
         with pytest.raises(BitsError) as exc:
@@ -222,7 +231,7 @@ def test_interfaces_missing_from_older_bits() -> None:
         assert job.query_interface(IBackgroundCopyJobHttpOptions) is not None
 
 
-def test_acl_flags(job) -> None:  # type: ignore[no-untyped-def]
+def test_acl_flags(job: Job) -> None:
     """SetFileACLFlags page: 0 by default; unknown bits → E_INVALIDARG."""
     assert job.get_file_acl_flags() == 0
     job.set_file_acl_flags(0xF)
@@ -232,7 +241,7 @@ def test_acl_flags(job) -> None:  # type: ignore[no-untyped-def]
     assert _hr(exc) == E_INVALIDARG
 
 
-def test_client_certificate_name_lengths(job) -> None:  # type: ignore[no-untyped-def]
+def test_client_certificate_name_lengths(job: Job) -> None:
     """SetClientCertificateByID / ByName pages
     (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/nf-bits2_5-ibackgroundcopyjobhttpoptions-setclientcertificatebyid):
     the store name and the subject name are limited to 256 characters including the NUL, so 255 are accepted
@@ -249,7 +258,7 @@ def test_client_certificate_name_lengths(job) -> None:  # type: ignore[no-untype
     assert job.get_client_certificate() == (1, "MY", None, "n" * 255)
 
 
-def test_max_download_size_is_a_uint64(job) -> None:  # type: ignore[no-untyped-def]
+def test_max_download_size_is_a_uint64(job: Job) -> None:
     """Emulator choice (docs/reference/readings.md#max-download-size-member): BITS_JOB_PROPERTY_ID
     (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id) names the
     Enable member, BITS_JOB_PROPERTY_VALUE the Uint64 one; the emulator takes a byte count, 0..2⁶⁴−1."""
@@ -262,7 +271,7 @@ def test_max_download_size_is_a_uint64(job) -> None:  # type: ignore[no-untyped-
     assert job.get_property(JobPropertyId.MAX_DOWNLOAD_SIZE) == 2**64 - 1
 
 
-def test_peer_caching_flags_outside_the_three_are_invalidarg(job) -> None:  # type: ignore[no-untyped-def]
+def test_peer_caching_flags_outside_the_three_are_invalidarg(job: Job) -> None:
     """Emulator choice (docs/reference/readings.md#peer-caching): SetPeerCachingFlags
     (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyjob4-setpeercachingflags)
     lists 0x1, 0x2, 0x4 and only S_OK; another bit is E_INVALIDARG (0x80070057) and changes nothing."""
@@ -275,7 +284,7 @@ def test_peer_caching_flags_outside_the_three_are_invalidarg(job) -> None:  # ty
     assert job.get_peer_caching_flags() == 0x7
 
 
-def test_cost_flags_hold_a_job_the_network_cost_excludes(svc: BitsService, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cost_flags_hold_a_job_the_network_cost_excludes(svc: BitsService, tmp_path: Path) -> None:
     """Emulator choice (docs/reference/readings.md#cost-flags): COST_FLAGS
     (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id) is stored
     and returned, any DWORD accepted; a job whose flags exclude the network's cost state
@@ -292,7 +301,7 @@ def test_cost_flags_hold_a_job_the_network_cost_excludes(svc: BitsService, tmp_p
     assert job.get_error().get_error()[1] == 0x80200059
 
 
-def test_use_stored_credentials_supports_the_proxy_target_only(job) -> None:  # type: ignore[no-untyped-def]
+def test_use_stored_credentials_supports_the_proxy_target_only(job: Job) -> None:
     """BITS_JOB_PROPERTY_ID (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id):
     USE_STORED_CREDENTIALS uses the Target member, "only the BG_AUTH_TARGET_PROXY target is supported". Emulator
     choice (docs/reference/readings.md#stored-credentials): default 0; another target is

@@ -23,8 +23,8 @@ def job(svc: BitsService) -> Job:
 def test_new_job_defaults_bits_core_6_1(job: Job) -> None:
     """docs/reference/limits.md#defaults: state 3, priority 2, retry 600, no-progress 1209600,
     notify flags 3, proxy PRECONFIG, progress 0/0/0/0, error count 0, GetError → 0x8020000F."""
-    assert job.get_state() == JobState.SUSPENDED == 3
-    assert job.get_priority() == JobPriority.NORMAL == 2
+    assert job.get_state() == JobState.SUSPENDED and JobState.SUSPENDED.value == 3
+    assert job.get_priority() == JobPriority.NORMAL and JobPriority.NORMAL.value == 2
     assert job.get_minimum_retry_delay() == 600
     assert job.get_no_progress_timeout() == 1_209_600
     assert job.get_notify_flags() == 3
@@ -46,8 +46,8 @@ def test_new_job_defaults_bits_core_6_1(job: Job) -> None:
 
 
 def test_display_name_257_chars_bits_core_6_2(svc: BitsService, job: Job) -> None:
-    """docs/reference/limits.md#strings, readings.md#display-name: CreateJob with 257 chars → E_INVALIDARG; SetDisplayName → BG_E_STRING_TOO_LONG
-    (both codes are listed on the SetDisplayName page; our choice)."""
+    """docs/reference/limits.md#strings, readings.md#display-name: CreateJob with 257 chars → E_INVALIDARG;
+    SetDisplayName → BG_E_STRING_TOO_LONG (both codes are listed on the SetDisplayName page; our choice)."""
     mgr = svc.connect()
     with pytest.raises(BitsError) as exc:
         mgr.create_job("x" * 257, JobType.DOWNLOAD)
@@ -71,10 +71,10 @@ def test_display_name_counts_utf16_units_bits_core_0_1(job: Job) -> None:
 def test_display_name_none_is_e_invalidarg_bits_core_2_2(svc: BitsService, job: Job) -> None:
     """CreateJob and SetDisplayName pages: a NULL display name → E_INVALIDARG."""
     with pytest.raises(BitsError) as exc:
-        svc.connect().create_job(None, JobType.DOWNLOAD)  # type: ignore[arg-type]
+        svc.connect().create_job(None, JobType.DOWNLOAD)
     assert exc.value.hresult == E_INVALIDARG
     with pytest.raises(BitsError) as exc:
-        job.set_display_name(None)  # type: ignore[arg-type]
+        job.set_display_name(None)
     assert exc.value.hresult == E_INVALIDARG
 
 
@@ -87,7 +87,7 @@ def test_description_1025_chars_is_string_too_long_bits_core_6_2(job: Job) -> No
     job.set_description("d" * 1024)
     assert job.get_description() == "d" * 1024
     with pytest.raises(BitsError) as exc:
-        job.set_description(None)  # type: ignore[arg-type]
+        job.set_description(None)
     assert exc.value.hresult == E_INVALIDARG
 
 
@@ -123,7 +123,8 @@ def test_priority_out_of_range_is_e_notimpl_bits_core_2_2(job: Job) -> None:
 
 
 def test_notify_flags_bits_core_4_5(job: Job) -> None:
-    """SetNotifyFlags page (docs/reference/interfaces.md#enums): SetNotifyFlags(0x40) → E_NOTIMPL; valid flags round-trip."""
+    """SetNotifyFlags page (docs/reference/interfaces.md#enums): SetNotifyFlags(0x40) → E_NOTIMPL; valid flags
+    round-trip."""
     job.set_notify_flags(0x1 | 0x4)
     assert job.get_notify_flags() == 0x5
     with pytest.raises(BitsError) as exc:
@@ -142,8 +143,8 @@ def test_notify_interface_round_trip_bits_core_2_2(job: Job) -> None:
 
 
 def test_proxy_settings_bits_core_2_2(job: Job) -> None:
-    """SetProxySettings page, docs/reference/readings.md#proxy-usage-lists: usage 4 → E_NOTIMPL; OVERRIDE with a NULL list → E_INVALIDARG; lists with
-    another usage → E_INVALIDARG (our choice)."""
+    """SetProxySettings page, docs/reference/readings.md#proxy-usage-lists: usage 4 → E_NOTIMPL; OVERRIDE with a NULL
+    list → E_INVALIDARG; lists with another usage → E_INVALIDARG (our choice)."""
     with pytest.raises(BitsError) as exc:
         job.set_proxy_settings(4, None, None)
     assert exc.value.hresult == E_NOTIMPL
@@ -193,8 +194,8 @@ def test_url_of_exactly_2200_chars_is_accepted_bits_core_6_2(job: Job) -> None:
 
 
 def test_upload_job_second_file_bits_core_2_2(svc: BitsService) -> None:
-    """docs/reference/limits.md#strings (AddFile, AddFileSet pages): upload job — 2nd AddFile → BG_E_TOO_MANY_FILES 0x8020001C; AddFileSet with
-    2 entries → 0x8020001C and nothing added."""
+    """docs/reference/limits.md#strings (AddFile, AddFileSet pages): upload job — 2nd AddFile → BG_E_TOO_MANY_FILES
+    0x8020001C; AddFileSet with 2 entries → 0x8020001C and nothing added."""
     mgr = svc.connect()
     _, up = mgr.create_job("up", JobType.UPLOAD)
     with pytest.raises(BitsError) as exc:
@@ -317,18 +318,18 @@ def test_upload_reply_refuses_smb_bits_core_6_3(svc: BitsService) -> None:
 
 
 def test_structures_are_immutable_models_issue_2(job: Job) -> None:
-    """Issue 2 / docs/reference/interfaces.md#structures: structures come back as small immutable models with snake_case fields;
-    a file whose size is not known yet makes BytesTotal BG_SIZE_UNKNOWN."""
+    """Issue 2 / docs/reference/interfaces.md#structures: structures come back as small immutable models with snake_case
+    fields; a file whose size is not known yet makes BytesTotal BG_SIZE_UNKNOWN."""
     import pydantic
 
     from emulator import BG_SIZE_UNKNOWN
 
     progress = job.get_progress()
     with pytest.raises(pydantic.ValidationError):
-        progress.bytes_total = 5  # type: ignore[misc]
+        progress.bytes_total = 5  # frozen: mypy does not know, pydantic refuses
     times = job.get_times()
     with pytest.raises(pydantic.ValidationError):
-        times.creation_time = None  # type: ignore[misc]
+        times.creation_time = None  # type: ignore[assignment]
     assert times.creation_time.tzinfo is not None
     job.add_file("http://example.com/f", "C:\\data\\f")
     p = job.get_progress()

@@ -54,18 +54,18 @@ def test_cancel_twice_is_invalid_state_bits_core_2_2(svc: BitsService) -> None:
     """T31, T33 (docs/reference/states.md#t31), Cancel page: Cancel → CANCELLED (8); Cancel again → 0x80200002."""
     job = _job(svc)
     assert job.cancel() == 0
-    assert job.get_state() == JobState.CANCELLED == 8
+    assert job.get_state() == JobState.CANCELLED and JobState.CANCELLED.value == 8
     with pytest.raises(BitsError) as exc:
         job.cancel()
     assert exc.value.hresult == BG_E_INVALID_STATE
 
 
 def test_complete_download_job_bits_core_2_2(svc: BitsService) -> None:
-    """T29 (docs/reference/states.md#t29), Complete page: a download job may complete any time → ACKNOWLEDGED (7); with files not
-    transferred the result is BG_S_PARTIAL_COMPLETE 0x00200017 (a success code, returned)."""
+    """T29 (docs/reference/states.md#t29), Complete page: a download job may complete any time → ACKNOWLEDGED (7); with
+    files not transferred the result is BG_S_PARTIAL_COMPLETE 0x00200017 (a success code, returned)."""
     empty = _job(svc)
     assert empty.complete() == 0
-    assert empty.get_state() == JobState.ACKNOWLEDGED == 7
+    assert empty.get_state() == JobState.ACKNOWLEDGED and JobState.ACKNOWLEDGED.value == 7
     job = _job(svc, with_file=True)
     assert job.complete() == BG_S_PARTIAL_COMPLETE
     assert job.get_state() == JobState.ACKNOWLEDGED
@@ -157,7 +157,8 @@ def test_final_job_leaves_the_store_bits_core_3_6(svc: BitsService) -> None:
 
 
 def test_state_change_updates_modification_time_bits_core_4_11(svc: BitsService, clock: object) -> None:
-    """docs/reference/limits.md#defaults (times), BG_JOB_TIMES page: creation = modification at creation; a change moves modification time."""
+    """docs/reference/limits.md#defaults (times), BG_JOB_TIMES page: creation = modification at creation; a change moves
+    modification time."""
     from emulator import ManualClock
 
     assert isinstance(clock, ManualClock)
@@ -215,8 +216,8 @@ def _errored(svc: BitsService) -> Job:
 
 
 def test_error_object_bits_core_2_10(svc: BitsService) -> None:
-    """IBackgroundCopyError (docs/reference/return-codes.md#error-contexts): GetError → (context, code); GetFile; GetProtocol "http"; descriptions with
-    LanguageId 0 → E_INVALIDARG, an unknown language → 0x80070717."""
+    """IBackgroundCopyError (docs/reference/return-codes.md#error-contexts): GetError → (context, code); GetFile;
+    GetProtocol "http"; descriptions with LanguageId 0 → E_INVALIDARG, an unknown language → 0x80070717."""
     from emulator import ErrorContext
 
     job = _errored(svc)

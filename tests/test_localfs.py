@@ -151,10 +151,10 @@ def test_a_stream_of_files_into_one_directory_lists_it_a_bounded_number_of_times
     listings = 0
     real = os.listdir
 
-    def counting(path: object = ".") -> list[str]:
+    def counting(path: str | os.PathLike[str] = ".") -> list[str]:
         nonlocal listings
         listings += 1
-        return real(path)  # type: ignore[arg-type]
+        return real(path)
 
     monkeypatch.setattr(os, "listdir", counting)
     _lives(svc, 0, 20)

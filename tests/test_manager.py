@@ -1,10 +1,12 @@
 """IBackgroundCopyManager: CreateJob quotas, GetJob, EnumJobs and enumerators, GetErrorDescription
 (the pages
-https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopymanager-<method>, docs/reference/limits.md#quotas, docs/reference/return-codes.md)."""
+https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopymanager-<method>,
+docs/reference/limits.md#quotas, docs/reference/return-codes.md)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -21,7 +23,8 @@ S_FALSE = 1
 
 
 def test_create_job_returns_id_and_job_bits_core_2_1(svc: BitsService) -> None:
-    """T1 (docs/reference/states.md#t1), CreateJob page: a new GUID per job, owned by the caller, SUSPENDED; names need not be unique."""
+    """T1 (docs/reference/states.md#t1), CreateJob page: a new GUID per job, owned by the caller, SUSPENDED; names need
+    not be unique."""
     mgr = svc.connect()
     id1, j1 = mgr.create_job("same", JobType.DOWNLOAD)
     id2, j2 = mgr.create_job("same", JobType.UPLOAD)
@@ -35,7 +38,8 @@ def test_create_job_returns_id_and_job_bits_core_2_1(svc: BitsService) -> None:
 
 
 def test_create_job_bad_type_bits_core_4_1(svc: BitsService) -> None:
-    """docs/reference/interfaces.md#enums: BG_JOB_TYPE is 0..2; other values → E_INVALIDARG; wrong Python type → TypeError."""
+    """docs/reference/interfaces.md#enums: BG_JOB_TYPE is 0..2; other values → E_INVALIDARG; wrong Python type →
+    TypeError."""
     mgr = svc.connect()
     with pytest.raises(BitsError) as exc:
         mgr.create_job("x", 3)
@@ -100,7 +104,8 @@ def test_quota_exemptions_for_admins_and_service_accounts_bits_core_6_4(svc: Bit
 
 
 def test_quota_filtered_admin_is_not_exempt_bits_core_6_4(svc: BitsService) -> None:
-    """docs/reference/limits.md#quotas with ADM (docs/reference/security.md#admin): a filtered (non-elevated) admin token is not exempt."""
+    """docs/reference/limits.md#quotas with ADM (docs/reference/security.md#admin): a filtered (non-elevated) admin
+    token is not exempt."""
     mgr = svc.connect(svc.logon(svc.add_user("bob", admin=True)).token)
     for i in range(60):
         mgr.create_job(f"j{i}", JobType.DOWNLOAD)
@@ -125,7 +130,8 @@ def test_quota_201st_file_bits_core_6_4(svc: BitsService) -> None:
 
 
 def test_no_quotas_before_bits_3_bits_core_6_4() -> None:
-    """docs/reference/limits.md#quotas: before Vista (BITS < 3.0) there were no quotas — every profile we ship has them."""
+    """docs/reference/limits.md#quotas: before Vista (BITS < 3.0) there were no quotas — every profile we ship has
+    them."""
     with BitsService("win7") as s:
         mgr = s.connect()
         for i in range(60):
@@ -222,15 +228,16 @@ def test_get_error_description_english_bits_core_9_2(svc: BitsService, code: int
 
 
 def test_get_error_description_unknown_language_bits_core_9_2(svc: BitsService) -> None:
-    """docs/reference/return-codes.md#descriptions: no string for that locale → HRESULT_FROM_WIN32(ERROR_RESOURCE_LANG_NOT_FOUND)
-    0x80070717."""
+    """docs/reference/return-codes.md#descriptions: no string for that locale →
+    HRESULT_FROM_WIN32(ERROR_RESOURCE_LANG_NOT_FOUND) 0x80070717."""
     with pytest.raises(BitsError) as exc:
         svc.connect().get_error_description(0x80200001, 0x0407)
     assert exc.value.hresult == ERROR_RESOURCE_LANG_NOT_FOUND
 
 
 def test_get_error_description_accepts_signed_hresults_bits_core_5(svc: BitsService) -> None:
-    """docs/reference/return-codes.md: HRESULTs are 32-bit; a signed value (as pywin32 passes them) names the same code."""
+    """docs/reference/return-codes.md: HRESULTs are 32-bit; a signed value (as pywin32 passes them) names the same
+    code."""
     mgr = svc.connect()
     assert mgr.get_error_description(0x80200001 - (1 << 32), 0x0409) == mgr.get_error_description(0x80200001, 0x0409)
 
@@ -257,9 +264,14 @@ def test_enumerator_and_control_plane_type_errors_issue_2(svc: BitsService) -> N
     mgr = svc.connect()
     mgr.create_job("a", JobType.DOWNLOAD)
     e = mgr.enum_jobs()
-    for call in (lambda: e.next("1"), lambda: e.skip(1.5), lambda: e.next(None)):
+    calls: list[Callable[[], object]] = [
+        lambda: e.next("1"),  # type: ignore[arg-type]
+        lambda: e.skip(1.5),  # type: ignore[arg-type]
+        lambda: e.next(None),  # type: ignore[arg-type]
+    ]
+    for call in calls:
         with pytest.raises(TypeError):
-            call()  # type: ignore[no-untyped-call]
+            call()
     assert len(e.next(1)) == 1
     with pytest.raises(TypeError):
         svc.logon("alice")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ CMDLINE = https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,7 @@ def test_validation_argument_type(svc: BitsService, tmp_path: Path) -> None:
     _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
     job.add_file("http://server/f", str(tmp_path / "a"))
     with pytest.raises(TypeError):
-        next(iter(job.enum_files())).set_validation_state("yes")
+        next(iter(job.enum_files())).set_validation_state("yes")  # type: ignore[arg-type]
 
 
 # peers (peer caching is not emulated: what Windows answers for content that came from the origin) ------------
@@ -209,12 +210,13 @@ def test_file_set_property(svc: BitsService, tmp_path: Path) -> None:
     with pytest.raises(BitsError) as e:
         f.set_property(1, "X-Whatever: 1")
     assert hresult(e) == BG_E_READ_ONLY_PROPERTY
-    for call in (lambda: f.set_property(2, "x"), lambda: f.get_property(2)):
+    calls: list[Callable[[], object]] = [lambda: f.set_property(2, "x"), lambda: f.get_property(2)]
+    for call in calls:
         with pytest.raises(BitsError) as e:
             call()
         assert hresult(e) == BG_E_UNKNOWN_PROPERTY_ID
     with pytest.raises(TypeError):
-        f.set_property(1, 5)
+        f.set_property(1, 5)  # type: ignore[arg-type]
 
 
 # deviations fixed -----------------------------------------------------------------------------------------------

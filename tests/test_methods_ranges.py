@@ -21,6 +21,7 @@ from emulator import (
     BitsService,
     ErrorContext,
     FileRange,
+    Job,
     JobState,
     JobType,
     ManualClock,
@@ -40,7 +41,7 @@ S_FALSE = 1
 pytestmark = pytest.mark.svc(clock="manual")
 
 
-def _job(svc: BitsService, job_type: JobType = JobType.DOWNLOAD):  # type: ignore[no-untyped-def]
+def _job(svc: BitsService, job_type: JobType = JobType.DOWNLOAD) -> Job:
     return svc.connect().create_job("ranges", job_type)[1]
 
 
@@ -192,9 +193,9 @@ def test_argument_types(svc: BitsService, tmp_path: Path) -> None:
     """Wrong Python types: TypeError; a value that does not fit a UINT64: OverflowError (API edge)."""
     job = _job(svc)
     with pytest.raises(TypeError):
-        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, "1")])
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(0, "1")])  # type: ignore[list-item]
     with pytest.raises(TypeError):
-        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), "0-1")
+        job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), "0-1")  # type: ignore[arg-type]
     with pytest.raises(OverflowError):
         job.add_file_with_ranges("http://server/f", str(tmp_path / "a"), [(-1, 1)])
 

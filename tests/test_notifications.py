@@ -33,16 +33,16 @@ class Recorder:
             raise RuntimeError("callback failure")  # a failing HRESULT to BITS
         return 0
 
-    def JobTransferred(self, job: Job) -> int:  # noqa: N802 - COM names
+    def JobTransferred(self, job: Job) -> int:
         return self._log("JobTransferred", job.get_state())
 
-    def JobError(self, job: Job, error: Any) -> int:  # noqa: N802
+    def JobError(self, job: Job, error: Any) -> int:
         return self._log("JobError", error.get_error()[1])
 
-    def JobModification(self, job: Job, reserved: int) -> int:  # noqa: N802
+    def JobModification(self, job: Job, reserved: int) -> int:
         return self._log("JobModification", job.get_state())
 
-    def FileTransferred(self, job: Job, file: Any) -> int:  # noqa: N802
+    def FileTransferred(self, job: Job, file: Any) -> int:
         return self._log("FileTransferred", file.get_remote_name())
 
     def names(self) -> list[str]:
@@ -159,7 +159,7 @@ def test_negative_hresult_return_is_a_failure(svc: BitsService, tmp_path: Path) 
     class Fails:
         calls = 0
 
-        def JobTransferred(self, job: Job) -> int:  # noqa: N802
+        def JobTransferred(self, job: Job) -> int:
             Fails.calls += 1
             return -2147467259 if Fails.calls == 1 else 0  # E_FAIL, then S_OK
 
@@ -188,7 +188,7 @@ def test_notify_disable_and_flag_mask(svc: BitsService, tmp_path: Path) -> None:
 
 def test_callback_may_complete_the_job_from_inside(svc: BitsService, tmp_path: Path) -> None:
     class Completes:
-        def JobTransferred(self, job: Job) -> None:  # noqa: N802
+        def JobTransferred(self, job: Job) -> None:
             job.complete()
 
     svc.network.register("http://server/a", b"done")
@@ -230,7 +230,7 @@ class FailsFirstFile(Recorder):
         super().__init__()
         self.file_failures = times
 
-    def FileTransferred(self, job: Job, file: Any) -> int:  # noqa: N802
+    def FileTransferred(self, job: Job, file: Any) -> int:
         self.calls.append(("FileTransferred", file.get_remote_name()))
         if self.file_failures:
             self.file_failures -= 1
@@ -325,7 +325,7 @@ def test_a_callback_without_file_transferred_still_gets_job_transferred(svc: Bit
         def __init__(self) -> None:
             self.calls: list[str] = []
 
-        def JobTransferred(self, job: Job) -> int:  # noqa: N802
+        def JobTransferred(self, job: Job) -> int:
             self.calls.append("JobTransferred")
             return 0
 
@@ -360,7 +360,12 @@ def test_cmd_line_is_recorded_and_announced_when_it_would_run(svc: BitsService, 
 
 def test_cmd_line_runs_only_with_an_opt_in_runner(svc: BitsService, tmp_path: Path) -> None:
     ran: list[tuple[str, str | None]] = []
-    svc.notifications.command_runner = lambda program, params: ran.append((program, params)) or 0
+
+    def runner(program: str, params: str | None) -> int:
+        ran.append((program, params))
+        return 0
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x", status=404)
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_ERROR)
     job.set_notify_cmd_line("/usr/bin/true", None)
@@ -451,7 +456,12 @@ def test_cmd_line_rerun_uses_the_retry_delay_and_stops_when_the_job_completes(
     events: list[NotifyCommandLine] = []
     svc.bus.subscribe(NotifyCommandLine, events.append)
     runs: list[str] = []
-    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1)[1]
+
+    def runner(program: str, params: str | None) -> int:
+        runs.append(program)
+        return 1
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x")
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
     job.set_notify_cmd_line("/opt/app/done", None)
@@ -468,7 +478,12 @@ def test_cmd_line_rerun_uses_the_retry_delay_and_stops_when_the_job_completes(
 
 def test_cmd_line_rerun_stops_when_the_job_is_cancelled(svc: BitsService, tmp_path: Path) -> None:
     runs: list[str] = []
-    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1)[1]
+
+    def runner(program: str, params: str | None) -> int:
+        runs.append(program)
+        return 1
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x", status=404)
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_ERROR)
     job.set_notify_cmd_line("/opt/app/failed", None)
@@ -487,7 +502,12 @@ def test_cmd_line_rerun_after_a_failing_callback_runs_the_program_not_the_callba
     # JobTransferred page (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopycallback-jobtransferred):
     # once the command line ran instead of a failing callback, the callback is not called again.
     runs: list[str] = []
-    svc.notifications.command_runner = lambda program, params: (runs.append(program), 1 if len(runs) < 2 else 0)[1]
+
+    def runner(program: str, params: str | None) -> int:
+        runs.append(program)
+        return 1 if len(runs) < 2 else 0
+
+    svc.notifications.command_runner = runner
     svc.network.register("http://server/a", b"x")
     job = job_with(svc, tmp_path, "http://server/a", flags=NotifyFlags.JOB_TRANSFERRED)
     cb = Recorder(fail=5)

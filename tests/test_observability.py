@@ -219,8 +219,8 @@ def test_write_only_custom_headers_are_not_recorded(msvc: BitsService) -> None:
     msvc.network.register("http://server/a", b"a")
     job = download(msvc, "h", "http://server/a")
     options = job.query_interface(IBackgroundCopyJobHttpOptions3)
-    options.set_custom_headers("X-Trace: 1\r\nAuthorization: Bearer secret")  # type: ignore[attr-defined]
-    options.make_custom_headers_write_only()  # type: ignore[attr-defined]
+    options.set_custom_headers("X-Trace: 1\r\nAuthorization: Bearer secret")
+    options.make_custom_headers_write_only()
     job.resume()
     msvc.advance(1)
     (request,) = msvc.network.requests

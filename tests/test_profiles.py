@@ -96,7 +96,8 @@ def test_qi_http_options3_on_win10_1607_is_e_nointerface_bits_core_1_1() -> None
 
 
 def test_qi_job5_on_win7_is_e_nointerface_bits_core_1_1() -> None:
-    """docs/reference/interfaces.md#interfaces: IBackgroundCopyJob5 is BITS 5.0; win7 has 4.0 → E_NOINTERFACE 0x80004002."""
+    """docs/reference/interfaces.md#interfaces: IBackgroundCopyJob5 is BITS 5.0; win7 has 4.0 → E_NOINTERFACE
+    0x80004002."""
     svc, job = _job("win7")
     with svc:
         with pytest.raises(BitsError) as exc:
@@ -129,4 +130,4 @@ def test_qi_for_an_interface_the_object_lacks_bits_core_1_2(svc: BitsService) ->
         svc.connect().query_interface(IBackgroundCopyJob)
     assert exc.value.hresult == E_NOINTERFACE
     with pytest.raises(TypeError):
-        job.query_interface(5)  # type: ignore[arg-type]
+        job.query_interface(5)  # type: ignore[call-overload]

@@ -8,7 +8,8 @@ import emulator
 
 EXPECTED = {
     "BG_JOB_ENUM_ALL_USERS", "BG_LENGTH_TO_EOF", "BG_SIZE_UNKNOWN", "PROFILES", "AccessToken", "Account",
-    "AccountKind", "AuthScheme", "AuthTarget", "BitsError", "BitsService", "Cast", "FakeNetwork", "LocalFileFault", "LocalFileSystem", "NotifyCommandLine", "Resource", "Blanket", "Cloaking", "Clock",
+    "AccountKind", "AuthScheme", "AuthTarget", "BitsError", "BitsService", "Cast", "FakeNetwork", "LocalFileFault",
+    "LocalFileSystem", "NotifyCommandLine", "Resource", "Blanket", "Cloaking", "Clock",
     "CopyError", "ElevationType", "ErrorContext", "Event", "EventBus", "File", "FileEnumerator", "FileInfo",
     "FileProgress", "FileRange", "HResult", "HelperTokenRules", "IBackgroundCopyError", "IBackgroundCopyFile",
     "IBackgroundCopyFile2", "IBackgroundCopyFile3", "IBackgroundCopyFile4", "IBackgroundCopyFile5",
@@ -23,7 +24,8 @@ EXPECTED = {
     "TokenFlags", "TokenOptions",
     "CallbackCalled", "Creation", "History", "HistoryRecord", "JobCreated", "Notification", "Request",
     "RequestMade", "StateChange", "UnregisteredURLError",
-    "CertStoreLocation", "CostState", "FileAclFlags", "FilePropertyId", "JobPropertyId", "PeerCachingFlags", "SecurityFlags",
+    "CertStoreLocation", "CostState", "FileAclFlags", "FilePropertyId", "JobPropertyId", "PeerCachingFlags",
+    "SecurityFlags",
     "__version__",
 }  # fmt: skip
 

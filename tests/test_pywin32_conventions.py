@@ -12,7 +12,7 @@ import re
 import threading
 import types
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -99,6 +99,7 @@ def bcm(layer: Pywin32) -> Any:
 def _bits() -> types.ModuleType:
     from win32comext.bits import bits
 
+    assert isinstance(bits, types.ModuleType)  # the stand-in module installed() registered
     return bits
 
 
@@ -170,7 +171,7 @@ def test_cocreateinstance_argument_rules(layer: Pywin32) -> None:
     with pytest.raises(pythoncom.com_error) as exc:  # BITS is a local server, never in-process
         pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, None, 1, bits.IID_IBackgroundCopyManager)
     assert exc.value.hresult == -2147221164
-    with pytest.raises(TypeError, match="^Only strings and iids can be converted to a CLSID.$"):
+    with pytest.raises(TypeError, match=r"^Only strings and iids can be converted to a CLSID\.$"):
         pythoncom.CoCreateInstance(42, None, 4, bits.IID_IBackgroundCopyManager)
     with pytest.raises(TypeError):
         pythoncom.CoCreateInstance(bits.CLSID_BackgroundCopyManager, None, 4, iid=bits.IID_IBackgroundCopyManager)
@@ -242,7 +243,7 @@ def test_getid_getjob_and_strings(bcm: Any) -> None:
         with pytest.raises(TypeError) as exc:
             job.SetDisplayName(bad)
         assert str(exc.value) == f"Objects of type '{name}' can not be converted to Unicode."
-    with pytest.raises(TypeError, match="^None is not a valid string in this context$"):
+    with pytest.raises(TypeError, match=r"^None is not a valid string in this context$"):
         job.AddFile(None, "/x/a")
     with pytest.raises(TypeError, match="takes no keyword arguments"):
         job.SetDisplayName(val="x")
@@ -315,7 +316,7 @@ def test_progress_times_and_proxy_shapes(svc: BitsService, bcm: Any) -> None:
     job2 = job.QueryInterface(_bits().IID_IBackgroundCopyJob2)
     # empty strings when none is registered (IBackgroundCopyJob2::GetNotifyCmdLine page)
     assert job2.GetNotifyCmdLine() == ("", "")
-    with pytest.raises(TypeError, match="^None is not a valid string in this context$"):
+    with pytest.raises(TypeError, match=r"^None is not a valid string in this context$"):
         job2.SetNotifyCmdLine("/opt/app/notify", None)
     job2.SetNotifyCmdLine("/opt/app/notify", "--done")
     assert job2.GetNotifyCmdLine() == ("/opt/app/notify", "--done")
@@ -353,11 +354,11 @@ def test_hresult_returns_and_unsigned_error_code(svc: BitsService, bcm: Any) -> 
 def test_stubs_raise_not_implemented(bcm: Any) -> None:
     bits = _bits()
     job = bcm.CreateJob("j", 0)
-    with pytest.raises(NotImplementedError, match="^fix me$"):
+    with pytest.raises(NotImplementedError, match=r"^fix me$"):
         job.AddFileSet([("http://server/a", "/x/a")])
-    with pytest.raises(NotImplementedError, match="^fix me$"):
+    with pytest.raises(NotImplementedError, match=r"^fix me$"):
         job.QueryInterface(bits.IID_IBackgroundCopyJob2).SetCredentials((1, 1, "u", "p"))
-    with pytest.raises(NotImplementedError, match="^fix me$"):
+    with pytest.raises(NotImplementedError, match=r"^fix me$"):
         job.QueryInterface(bits.IID_IBackgroundCopyJob3).AddFileWithRanges("http://s/a", "/x/a", [(0, 10)])
 
 
@@ -368,7 +369,7 @@ def test_unwrapped_iids_raise_type_error(bcm: Any) -> None:
 
     job = bcm.CreateJob("j", 0)
     for iid in (IID_IBitsTokenOptions, IID_IBackgroundCopyJob4):
-        with pytest.raises(TypeError, match="^There is no interface object registered that supports this IID$"):
+        with pytest.raises(TypeError, match=r"^There is no interface object registered that supports this IID$"):
             job.QueryInterface(iid)
     assert type(job.QueryInterface(IID_IBitsTokenOptions, pythoncom.IID_IUnknown)).__name__ == "PyIUnknown"
     with pytest.raises(pythoncom.com_error) as exc:  # the object lacks it: E_NOINTERFACE
@@ -415,22 +416,22 @@ def test_enumerators_iterate_and_next_returns_tuples(bcm: Any) -> None:
 
 
 class Recorder:
-    _public_methods_ = ["JobTransferred", "JobError", "JobModification"]
+    _public_methods_: ClassVar[list[str]] = ["JobTransferred", "JobError", "JobModification"]
 
     def __init__(self, iids: list[Any], complete: bool = True) -> None:
         self._com_interfaces_ = iids
         self.calls: list[tuple[str, str, int]] = []
         self.complete = complete
 
-    def JobTransferred(self, job: Any) -> None:  # noqa: N802
+    def JobTransferred(self, job: Any) -> None:
         self.calls.append(("JobTransferred", type(job).__name__, threading.get_ident()))
         if self.complete:
             job.Complete()
 
-    def JobError(self, job: Any, error: Any) -> None:  # noqa: N802
+    def JobError(self, job: Any, error: Any) -> None:
         self.calls.append(("JobError", type(error).__name__, threading.get_ident()))
 
-    def JobModification(self, job: Any, reserved: int) -> None:  # noqa: N802
+    def JobModification(self, job: Any, reserved: int) -> None:
         self.calls.append(("JobModification", type(job).__name__, reserved))
 
 
@@ -462,7 +463,7 @@ def test_callbacks_arrive_only_from_the_pump(svc: BitsService, bcm: Any, tmp_pat
     assert cb.calls == []
     assert pythoncom.PumpWaitingMessages() == 0
     assert cb.calls == [("JobError", "PyIBackgroundCopyError", threading.get_ident())]
-    (f,) = job.EnumFiles()
+    (_file,) = job.EnumFiles()
     job2 = bcm.CreateJob("ok", 0)
     job2.AddFile("http://server/a", str(tmp_path / "a"))
     from win32com.server.util import wrap
@@ -495,7 +496,7 @@ def test_a_raising_callback_is_logged_and_the_pump_goes_on(
     import pythoncom
 
     class Broken(Recorder):
-        def JobError(self, job: Any, error: Any) -> None:  # noqa: N802
+        def JobError(self, job: Any, error: Any) -> None:
             raise RuntimeError("boom")
 
     svc.network.register("http://server/a", b"abc")
@@ -707,7 +708,7 @@ def test_transient_errors_reach_jobmodification_not_joberror(svc: BitsService, b
     seen: list[tuple[str, int, int]] = []
 
     class Watcher(Recorder):
-        def JobModification(self, job: Any, reserved: int) -> None:  # noqa: N802
+        def JobModification(self, job: Any, reserved: int) -> None:
             if job.GetState() == bits.BG_JOB_STATE_TRANSIENT_ERROR:
                 seen.append(("JobModification", reserved, job.GetError().GetError()[1]))
 
@@ -726,7 +727,7 @@ def test_transient_errors_reach_jobmodification_not_joberror(svc: BitsService, b
     assert type(notify.QueryInterface(pythoncom.IID_IDispatch)).__name__ == "PyIDispatch"
     job.SetNotifyInterface(None)
     assert job.GetNotifyInterface() is None
-    with pytest.raises(TypeError, match="^The Python instance can not be converted to a COM object$"):
+    with pytest.raises(TypeError, match=r"^The Python instance can not be converted to a COM object$"):
         job.SetNotifyInterface(watcher)  # a bare Python object is no COM object: wrap() it
 
 

@@ -34,7 +34,7 @@ def test_modules_are_importable_inside_and_gone_after(svc: BitsService) -> None:
     for name in (*MODULE_NAMES, "win32com.extra"):
         assert name not in sys.modules, name
     with pytest.raises(ImportError):
-        import pythoncom  # noqa: F401
+        import pythoncom
 
 
 def test_existing_modules_are_put_back(svc: BitsService) -> None:

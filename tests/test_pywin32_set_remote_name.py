@@ -112,7 +112,7 @@ def test_another_users_identity_gives_e_accessdenied(svc: BitsService) -> None:
     """The access check is the setter's (only the owner or an administrator changes a job): a caller
     whose dynamic cloaking presents another standard user is refused."""
     charlie = svc.logon(svc.add_user("charlie"))
-    job, f = _file(svc)
+    _job, f = _file(svc)
     f.set_blanket(Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC))
     with svc.impersonate(charlie.token):
         assert _hresult(f.set_remote_name, "http://server/b") == E_ACCESSDENIED

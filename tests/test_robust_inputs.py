@@ -17,6 +17,7 @@ import http.server
 import math
 import re
 import sqlite3
+import uuid
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +27,7 @@ import pytest
 from helpers import HandlerFactory, QuietLog
 
 from emulator import (
+    Account,
     AuthScheme,
     AuthTarget,
     BitsError,
@@ -48,7 +50,7 @@ E_INVALIDARG = 0x80070057
 # lone surrogates ---------------------------------------------------------------------------------------
 
 
-def _set_everything(svc: BitsService, tmp_path: Path) -> Any:
+def _set_everything(svc: BitsService, tmp_path: Path) -> tuple[Account, uuid.UUID, uuid.UUID]:
     account = svc.add_user("user" + S)
     _, job = svc.connect().create_job("name" + S, JobType.DOWNLOAD)
     job.set_description("desc" + S)
@@ -64,7 +66,7 @@ def _set_everything(svc: BitsService, tmp_path: Path) -> Any:
     return account, job.get_id(), reply.get_id()
 
 
-def _check_everything(svc: BitsService, account_sid: str, job_id: Any, reply_id: Any) -> None:
+def _check_everything(svc: BitsService, account_sid: str, job_id: uuid.UUID, reply_id: uuid.UUID) -> None:
     assert svc.account("user" + S).sid == account_sid
     assert svc.account(account_sid).name == "user" + S
     job = svc.connect().get_job(job_id)

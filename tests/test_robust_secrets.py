@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from emulator import (
+    AccessToken,
     AuthScheme,
     AuthTarget,
     BitsService,
@@ -30,6 +31,7 @@ from emulator import (
     Cloaking,
     IBitsTokenOptions,
     ImpersonationLevel,
+    Job,
     JobType,
     ManualClock,
     StoreError,
@@ -48,8 +50,8 @@ def forms(text: str) -> list[bytes]:
     return [text.encode("utf-8"), text.encode("utf-16-le"), json.dumps(text).encode()]
 
 
-def _logon_sid(session_token: object) -> str:
-    return next(g.sid for g in session_token.groups if g.sid.startswith("S-1-5-5-"))  # type: ignore[attr-defined]
+def _logon_sid(session_token: AccessToken) -> str:
+    return next(g.sid for g in session_token.groups if g.sid.startswith("S-1-5-5-"))
 
 
 def test_a_purged_token_leaves_db_and_wal_while_the_service_is_open(tmp_path: Path) -> None:
@@ -63,7 +65,7 @@ def test_a_purged_token_leaves_db_and_wal_while_the_service_is_open(tmp_path: Pa
             _, job = manager.create_job("job", JobType.DOWNLOAD)
             options = job.query_interface(IBitsTokenOptions)  # the access check is made at QI
             with svc.impersonate(helper.token):
-                options.set_helper_token()  # type: ignore[attr-defined]
+                options.set_helper_token()
             groups[helper.id] = json.dumps(
                 [[g.sid, int(g.attributes)] for g in helper.token.groups], separators=(",", ":")
             ).encode()
@@ -112,11 +114,11 @@ def test_after_an_unclean_stop_reopening_clears_tokens_before_anything_else(tmp_
         assert svc.store.conn.execute("SELECT COUNT(*) FROM jobs WHERE helper_sid IS NOT NULL").fetchone() == (0,)
 
 
-def _credentialed_job(svc: BitsService) -> tuple[object, str]:
+def _credentialed_job(svc: BitsService) -> tuple[Job, str]:
     _, job = svc.connect().create_job("cred", JobType.DOWNLOAD)
     job.set_credentials(AuthTarget.SERVER, AuthScheme.BASIC, "alice", PASSWORD)
     (row,) = svc.store.conn.execute("SELECT credentials FROM jobs WHERE id=?", (str(job.get_id()),)).fetchall()
-    sealed = json.loads(row[0])[0][3]["fernet"]
+    sealed: str = json.loads(row[0])[0][3]["fernet"]
     return job, sealed
 
 
@@ -124,7 +126,7 @@ def test_passwords_are_never_stored_in_clear_and_reopen_with_the_key(tmp_path: P
     db = tmp_path / "queue.db"
     with BitsService(database=db) as svc:
         job, sealed = _credentialed_job(svc)
-        job_id = job.get_id()  # type: ignore[attr-defined]
+        job_id = job.get_id()
         data = disk_bytes(tmp_path)
         assert sealed.encode() in data
         assert all(form not in data for form in forms(PASSWORD))
@@ -139,10 +141,10 @@ def test_remove_credentials_and_the_jobs_end_take_the_sealed_password_off_the_di
     db = tmp_path / "queue.db"
     with BitsService(database=db) as svc:
         job, sealed = _credentialed_job(svc)
-        assert job.remove_credentials(AuthTarget.SERVER, AuthScheme.BASIC) == 0  # type: ignore[attr-defined]
+        assert job.remove_credentials(AuthTarget.SERVER, AuthScheme.BASIC) == 0
         assert sealed.encode() not in disk_bytes(tmp_path)
         job, sealed = _credentialed_job(svc)
-        job.cancel()  # type: ignore[attr-defined]
+        job.cancel()
         assert sealed.encode() not in disk_bytes(tmp_path)
         assert (tmp_path / "queue.db-wal").stat().st_size == 0
 

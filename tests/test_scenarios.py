@@ -423,10 +423,12 @@ def test_the_format_pages_examples_run(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_the_format_page_documents_every_field() -> None:
     """Every field of every model appears in docs/scenarios.md."""
+    from pydantic import BaseModel
+
     from emulator.scenarios import model
 
     text = (ROOT / "docs" / "scenarios.md").read_text()
-    classes = [
+    classes: list[type[BaseModel]] = [
         model.Header, model.AccountSpec, model.SessionSpec, model.CallerSpec, model.BlanketSpec,
         model.ResourceSpec, model.FilesystemSpec, model.ProgressExpect, model.ErrorExpect, model.CallStep,
         model.LogonStep, model.LogoffStep, model.NetworkStep, model.CostStep, model.AdvanceStep, model.RunUntilIdleStep,

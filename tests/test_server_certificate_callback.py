@@ -249,7 +249,9 @@ def test_an_accepted_certificate_is_cached_per_endpoint_until_set_again(svc: Bit
     second.resume()
     assert (second.get_state(), len(validator.calls)) == (S.TRANSFERRED, 4)  # caches are per job
     second.add_file(urls[1], str(tmp_path / "s2.bin"))  # (a TRANSFERRED job takes more files)
-    svc.network.resource(urls[1]).certificate = b"\x30\x00"  # type: ignore[union-attr]
+    resource = svc.network.resource(urls[1])
+    assert resource is not None
+    resource.certificate = b"\x30\x00"
     second.resume()
     assert (second.get_state(), len(validator.calls)) == (S.TRANSFERRED, 5)
     assert validator.calls[-1][2] == b"\x30\x00"

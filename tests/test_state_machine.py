@@ -25,8 +25,10 @@ import collections
 import os
 import shutil
 import tempfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -36,6 +38,7 @@ from model import jobs as m
 from model.store_check import disagreements, integrity
 
 from emulator import (
+    AccessToken,
     BitsError,
     BitsService,
     Blanket,
@@ -43,9 +46,14 @@ from emulator import (
     Cloaking,
     IBitsTokenOptions,
     ImpersonationLevel,
+    Job,
     JobType,
+    Manager,
     ManualClock,
+    TokenOptions,
 )
+
+T = TypeVar("T")
 
 FULL = os.environ.get("BITS_MACHINERY") == "full"
 EXAMPLES = 200 if FULL else 25
@@ -63,7 +71,7 @@ USERS = ("alice", "charlie", "bob")  # the ones that log off and on; LocalSystem
 STATS: collections.Counter[str] = collections.Counter()
 
 
-def _hr(call: Any, *args: Any) -> tuple[int, Any]:
+def _hr(call: Callable[..., T], *args: object) -> tuple[int, T | None]:
     try:
         return 0, call(*args)
     except BitsError as exc:
@@ -86,10 +94,10 @@ class BitsMachine(RuleBasedStateMachine):
         self.sessions = {"alice": cast.alice, "charlie": cast.charlie, "bob": cast.bob, "system": cast.system}
         self.model = m.Model(post_1607=self.PROFILE == "post-1607")
         self.allowed: dict[str, frozenset[int]] = {}
-        self.held: dict[str, Any] = {}  # the creator's pointer, kept after the job ends (final-jobs reading)
+        self.held: dict[str, Job] = {}  # the creator's pointer, kept after the job ends (final-jobs reading)
         self.held_generation: dict[str, int] = {}  # which service (before or after a reopen) gave it
         self.generation = 0
-        self.ids: dict[str, Any] = {}
+        self.ids: dict[str, uuid.UUID] = {}
         self.final: dict[str, int] = {}  # the state a job ended in, read once from its held pointer
         self.seen_progress: dict[str, int] = {}
         self.files = 0
@@ -124,14 +132,14 @@ class BitsMachine(RuleBasedStateMachine):
 
     # helpers -----------------------------------------------------------------------------------------
 
-    def token(self, caller: str) -> Any:
+    def token(self, caller: str) -> AccessToken:
         session = self.sessions["bob" if caller == "bob_admin" else caller]
         return session.elevated_token if caller == "bob_admin" else session.token
 
     def logged_on(self, caller: str) -> bool:
         return self.sessions["bob" if caller == "bob_admin" else caller].active
 
-    def manager(self, caller: str) -> Any:
+    def manager(self, caller: str) -> Manager:
         return self.svc.connect(self.token(caller))
 
     def actual_state(self, key: str) -> int:
@@ -171,7 +179,7 @@ class BitsMachine(RuleBasedStateMachine):
             self.allowed[key] = m.reachable(self.model.jobs[key].state)
             self.states_seen.add(self.model.jobs[key].state)
 
-    def pointer(self, caller: str, key: str) -> Any | None:
+    def pointer(self, caller: str, key: str) -> Job | None:
         """GetJob by ``caller``: its HRESULT is the model's; the pointer when it succeeds."""
         self.sync(key)
         hr, job = _hr(self.manager(caller).get_job, self.ids[key])
@@ -303,7 +311,7 @@ class BitsMachine(RuleBasedStateMachine):
 
     # helper tokens ---------------------------------------------------------------------------------------
 
-    def options(self, caller: str, key: str) -> Any | None:
+    def options(self, caller: str, key: str) -> TokenOptions | None:
         job = self.pointer(caller, key)
         if job is None:
             return None
@@ -430,6 +438,7 @@ class BitsMachine(RuleBasedStateMachine):
             hr, everyone = _hr(mgr.enum_jobs, 1)
             assert hr == self.model.enum_jobs(c, all_users=True)
             if hr == 0:
+                assert everyone is not None
                 assert {j.get_display_name() for j in everyone} == self.model.visible(c, all_users=True)
 
     @invariant()

@@ -25,8 +25,8 @@ def _diffs(conn: sqlite3.Connection) -> list[object]:
 
 
 def test_persistent_store_survives_close_and_reopen_issue_2(tmp_path: Path) -> None:
-    """Issue 2 "Must show" / docs/reference/states.md#persistence: jobs, owners, files and properties survive close + reopen;
-    accounts persist with their SIDs."""
+    """Issue 2 "Must show" / docs/reference/states.md#persistence: jobs, owners, files and properties survive close +
+    reopen; accounts persist with their SIDs."""
     path = tmp_path / "queue.db"
     with BitsService(database=path) as svc:
         alice = svc.add_user("alice")
@@ -283,7 +283,9 @@ def test_row_builders_encode_like_the_generic_column_encoding_issue_8() -> None:
     from emulator.identity.tokens import ENABLED_GROUP, AccessToken, Group
     from emulator.store import repository as r
 
-    plain = JobRecord(uuid.uuid4(), 7, JobType.DOWNLOAD, "plain", "S-1-5-21-1-2-3-1001", "User", False, 0x2000, 1.5, 2.5)
+    plain = JobRecord(
+        uuid.uuid4(), 7, JobType.DOWNLOAD, "plain", "S-1-5-21-1-2-3-1001", "User", False, 0x2000, 1.5, 2.5
+    )
     full = JobRecord(
         uuid.uuid4(), 8, JobType.UPLOAD_REPLY, "na\udc80me", "S-1-5-21-1-2-3-1002", "Ünïcode", True, 0x3000, 1.0, 2.0,
         state=JobState.ERROR, description="d\ud800", priority=JobPriority.FOREGROUND, notify_program="C:\\n.exe",
@@ -333,7 +335,7 @@ def test_a_fresh_memory_service_runs_no_statement_at_start_issue_8(monkeypatch: 
     monkeypatch.setattr(database, "_connect", traced)
     with BitsService(seed=4242) as svc:
         assert [s for s in seen if not s.startswith("PRAGMA")] == []
-        job_id, _ = svc.connect().create_job("first", JobType.DOWNLOAD)  # the store works as before
+        _job_id, _ = svc.connect().create_job("first", JobType.DOWNLOAD)  # the store works as before
         assert svc.store.conn.execute("SELECT count(*) FROM jobs").fetchone() == (1,)
 
 
@@ -609,9 +611,12 @@ def test_a_new_jobs_record_is_the_dataclass_record() -> None:
 
     job_id = uuid.uuid4()
     args = (job_id, str(job_id), 7, JobType.UPLOAD, "name", "S-1-5-21-1-2-3-1001", "User", True, 0x3000, 1.5, 1.5, 1.5)
-    names = ("id", "key", "seq", "job_type", "display_name", "owner_sid", "owner_name", "owner_elevated",
-             "owner_integrity", "created_at", "modified_at", "last_activity_at")
-    made, expected = new_job(*args), JobRecord(**dict(zip(names, args, strict=True)))
+    made = new_job(*args)
+    expected = JobRecord(
+        id=job_id, key=str(job_id), seq=7, job_type=JobType.UPLOAD, display_name="name",
+        owner_sid="S-1-5-21-1-2-3-1001", owner_name="User", owner_elevated=True, owner_integrity=0x3000,
+        created_at=1.5, modified_at=1.5, last_activity_at=1.5,
+    )  # fmt: skip
     for f in dataclasses.fields(JobRecord):
         assert getattr(made, f.name) == getattr(expected, f.name), f.name
     other = new_job(*args)

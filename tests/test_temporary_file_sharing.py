@@ -4,9 +4,9 @@ IBackgroundCopyFile3::GetTemporaryName page
 (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyfile3-gettemporaryname):
 "Open the file for shared write access (FILE_SHARE_WRITE)"; "Do not open the file for reading until BITS
 begins transferring the file; otherwise, the job will go into the transient error state"; "You must release
-your handle to the temporary file before calling the Complete or Cancel method". The sandbox plays such an application with
-``svc.filesystem.hold_open``; what the page leaves open is docs/reference/readings.md#temporary-in-use
-(emulator choice).
+your handle to the temporary file before calling the Complete or Cancel method". The sandbox plays such an application
+with ``svc.filesystem.hold_open``; what the page leaves open is docs/reference/readings.md#temporary-in-use (emulator
+choice).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def interrupted(svc: BitsService, tmp_path: Path) -> tuple[Job, str]:
     job.suspend()
     f = next(iter(job.enum_files())).query_interface(IBackgroundCopyFile3)
     name = f.get_temporary_name()
+    assert name is not None  # the transfer has begun
     assert Path(name).read_bytes() == CONTENT[:300]
     return job, name
 

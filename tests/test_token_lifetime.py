@@ -359,4 +359,4 @@ def test_the_sql_purge_and_the_transition_function_agree_in_every_state(state: J
         assert JobState(row[0]) is expected
         assert row[1] is None and rec.helper is None
         if expected is not state:
-            assert row[2] == rec.error.code == BG_E_TOKEN_REQUIRED  # type: ignore[union-attr]
+            assert rec.error is not None and row[2] == rec.error.code == BG_E_TOKEN_REQUIRED

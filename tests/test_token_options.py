@@ -1,9 +1,9 @@
 """IBitsTokenOptions through the API: scenarios T01–T29 and T54 of docs/reference/security.md#scenarios.
 
-Identities as the scenarios name them (source keys in capitals: docs/reference/sources.md): alice (standard), bob (administrator; F = filtered token, E = elevated),
-charlie (standard), hU (non-admin helper), hA (helper with the administrators SID enabled), SYS, NS, LS.
-Unless a scenario says otherwise every proxy has IMPERSONATE + dynamic cloaking and the QueryInterface is
-made before impersonating the helper ("QI first").
+Identities as the scenarios name them (source keys in capitals: docs/reference/sources.md): alice (standard), bob
+(administrator; F = filtered token, E = elevated), charlie (standard), hU (non-admin helper), hA (helper with the
+administrators SID enabled), SYS, NS, LS. Unless a scenario says otherwise every proxy has IMPERSONATE + dynamic
+cloaking and the QueryInterface is made before impersonating the helper ("QI first").
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """IBitsTokenOptions decision tables, row by row: docs/reference/security.md#sethelpertoken (L1–L5,
 N1–N8), #sethelpertokenflags, #get-and-clear, and readings A1–A6 (docs/reference/readings.md).
 
-The rules are pure functions of the facts docs/reference/security.md#inputs names; these tests feed them those facts directly.
+The rules are pure functions of the facts docs/reference/security.md#inputs names; these tests feed them those facts
+directly.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ CLEAR = Method.CLEAR_HELPER_TOKEN
 @pytest.mark.parametrize(
     ("qi_admin", "owner", "w"), [(True, False, True), (True, True, True), (False, True, True), (False, False, False)]
 )
-def test_L1_job_not_admin_owned_is_denied_whoever_calls(qi_admin: bool, owner: bool, w: bool, helper_admin: bool) -> None:
+def test_L1_job_not_admin_owned_is_denied_whoever_calls(
+    qi_admin: bool, owner: bool, w: bool, helper_admin: bool
+) -> None:
     s = subject(qi_admin=qi_admin, owner=owner, w=w, owner_admin=False)
     assert code(LEGACY, SET, s, helper_is_admin=helper_admin) == E_ACCESSDENIED
 

@@ -1,5 +1,6 @@
 """Helper tokens with bytes flowing: scenarios T30–T33, T49–T51 of docs/reference/security.md#scenarios, A9, and
-the usage flags of docs/reference/security.md#usage-flags (BG_TOKEN_LOCAL_FILE for the temporary file, BG_TOKEN_NETWORK for challenges)."""
+the usage flags of docs/reference/security.md#usage-flags (BG_TOKEN_LOCAL_FILE for the temporary file, BG_TOKEN_NETWORK
+for challenges)."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def test_polling_in_real_time_with_freezegun(tmp_path: Path) -> None:
             frozen.tick(dt.timedelta(seconds=1))  # what time.sleep(1) would do in a real polling loop
             polls += 1
         assert polls == 3
-        assert job.get_times().transfer_completion_time == dt.datetime(2026, 3, 1, 12, 0, 3, tzinfo=dt.timezone.utc)
+        assert job.get_times().transfer_completion_time == dt.datetime(2026, 3, 1, 12, 0, 3, tzinfo=dt.UTC)
 
 
 # failures: T10, T13–T16 ---------------------------------------------------------------------------------
@@ -532,7 +532,9 @@ def test_server_without_ranges_restarts_an_interrupted_file(svc: BitsService, tm
 
 
 def test_generated_content(svc: BitsService, tmp_path: Path) -> None:
-    svc.network.register("http://server/big", size=3 * 2**20, generator=lambda off, n: bytes((off + i) % 251 for i in range(n)))
+    svc.network.register(
+        "http://server/big", size=3 * 2**20, generator=lambda off, n: bytes((off + i) % 251 for i in range(n))
+    )
     job = new_job(svc, tmp_path, "http://server/big")
     job.resume()
     svc.run_until_idle()

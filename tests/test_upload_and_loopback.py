@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import http.server
-from fractions import Fraction
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -179,7 +179,7 @@ def test_upload_to_a_server_without_the_bits_extension(svc: BitsService, tmp_pat
 class _Handler(QuietLog, http.server.BaseHTTPRequestHandler):
     body = b"0123456789" * 100
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if self.path == "/moved":
             self.send_response(302)
             self.send_header("Location", "/data")
