@@ -60,7 +60,8 @@ class BitsService:
 
     ``database=None`` keeps the job store in memory; a path or ``sqlite:///`` URL gives a persistent
     store whose schema the Alembic revisions create or upgrade at start. ``root`` is where the sandbox's
-    drives live (``root/drives``); without it, a temporary directory removed at close.
+    drives live (``root/drives``); without it, a temporary directory removed at close. ``group_policy``
+    configures the BITS group policies from the start (the same as assigning ``svc.group_policy``).
     """
 
     # Opening a file store that holds jobs is a service start: no helper token survives it (SHT). The
@@ -77,7 +78,10 @@ class BitsService:
         seed: int = 0,
         helper_token_choices: Choices | None = None,
         root: str | Path | None = None,
+        group_policy: GroupPolicy | None = None,
     ) -> None:
+        if group_policy is not None and not isinstance(group_policy, GroupPolicy):
+            raise TypeError(f"group_policy must be a GroupPolicy, not {type(group_policy).__name__}")
         self.profile = resolve_profile(profile)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
@@ -172,6 +176,8 @@ class BitsService:
                 user = self.directory.account(DEFAULT_USER)
         self.current_session = self.directory.logon(user)
         self.backend.current_session = self.current_session
+        if group_policy is not None:
+            self.group_policy = group_policy
         self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
 
     # accounts and logons (control plane) ---------------------------------------------------------
