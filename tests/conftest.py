@@ -9,10 +9,16 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import alembic.command  # noqa: F401  (see below)
 import pytest
 from helpers import HandlerFactory, RangeHandler, loopback_server
 
 from emulator import BitsService, ManualClock
+
+# ``alembic.command`` is imported above, once for the session, because pytester's in-process runs
+# (test_plugin.py, test_observability_plugin.py) unload the modules first imported inside them: a file store
+# opened there would import Alembic and SQLAlchemy's PostgreSQL dialect, and the next import after the
+# unload registers that dialect's functions a second time (an SAWarning, an error under our filterwarnings).
 
 
 def _bits_entries(directory: str) -> set[str]:

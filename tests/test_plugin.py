@@ -63,3 +63,26 @@ def test_bits_cast_fixture_gives_the_spec_identities(pytester: pytest.Pytester) 
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_bits_marker_takes_a_group_policy(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from emulator import BitsError, GroupPolicy, JobType
+
+        @pytest.mark.bits(group_policy=GroupPolicy(max_jobs_per_user=1))
+        def test_quota(bits_service, bits_manager):
+            bits_manager.create_job("one", JobType.DOWNLOAD)
+            with pytest.raises(BitsError) as e:
+                bits_manager.create_job("two", JobType.DOWNLOAD)
+            assert e.value.hresult == 0x80200049
+
+        @pytest.mark.bits(group_policy=5)
+        def test_wrong_type(bits_service):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.bits: group_policy must be a GroupPolicy, not int*"])
