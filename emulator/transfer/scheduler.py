@@ -30,6 +30,7 @@ import heapq
 import itertools
 import logging
 import uuid
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any, Final, Protocol
 
@@ -785,18 +786,12 @@ class Scheduler:
     def _recheck_cost(self, recs: list[JobRecord]) -> None:
         """"Changeable any time, effective immediately" (BITS_JOB_PROPERTY_ID page): held jobs now accepted
         return to QUEUED, running jobs now refused stop."""
-        sim = self._sim
-        was = sim.running
-        sim.running = True
-        try:
-            with self._queue.batch():
-                for rec in recs:
-                    if rec.state in RUNNING_STATES and rec in self._live and not self._cost_allows(rec):
-                        self._hold_for_cost(rec, sim.sim_ns)
-                    elif rec.state is TRANSIENT_ERROR:
-                        self._release_if_allowed(rec)
-        finally:
-            sim.running = was
+        with self._api_step() as t:
+            for rec in recs:
+                if rec.state in RUNNING_STATES and rec in self._live and not self._cost_allows(rec):
+                    self._hold_for_cost(rec, t)
+                elif rec.state is TRANSIENT_ERROR:
+                    self._release_if_allowed(rec)
 
     def cost_state_changed(self) -> None:
         """``svc.network.cost_state`` changed: only the held jobs and the running ones are looked at."""
@@ -896,6 +891,20 @@ class Scheduler:
         self._queue.update(rec, no_progress_since=None)
         if flow.layout is not None:
             ranges.progressed(self.notifier, rec, flow)  # FileRangesTransferred
+
+    @contextlib.contextmanager
+    def _api_step(self) -> Iterator[int]:
+        """Work an API call or a control-plane change does on the simulation, done as one step of it: at the
+        simulation's now (yielded), in one store transaction, with the catch-up held off meanwhile (a step
+        that moves no time must not run the scheduler inside itself)."""
+        sim = self._sim
+        was = sim.running
+        sim.running = True
+        try:
+            with self._queue.batch():
+                yield sim.sim_ns
+        finally:
+            sim.running = was
 
     def sync_progress(self, rec: JobRecord) -> None:
         """A caller reads ``rec``'s progress: bring its running file up to the simulation's now."""
@@ -1061,15 +1070,9 @@ class Scheduler:
         days = policy.job_inactivity_timeout
         self._inactivity_ns = (days * DAY if days is not None else JOB_INACTIVITY_TIMEOUT) * NS
         self._wake = 0  # the inactivity heap's due instants moved with the timeout: look at its top again
-        sim = self._sim
-        was = sim.running
-        sim.running = True
-        try:
-            with self._queue.batch():
-                old = self._bandwidth.configure(policy.max_internet_bandwidth, sim.sim_ns)
-                self._bandwidth_changed(sim.sim_ns, old)
-        finally:
-            sim.running = was
+        with self._api_step() as t:
+            old = self._bandwidth.configure(policy.max_internet_bandwidth, t)
+            self._bandwidth_changed(t, old)
         self._kick()
 
     def _bandwidth_boundary(self, t: int) -> None:
@@ -1118,14 +1121,8 @@ class Scheduler:
 
     def _retime_now(self, rec: JobRecord) -> None:
         """``_retime`` from an API call (SetPriority of a running job), as one step of the simulation."""
-        sim = self._sim
-        was = sim.running
-        sim.running = True
-        try:
-            with self._queue.batch():
-                self._retime(rec, sim.sim_ns)
-        finally:
-            sim.running = was
+        with self._api_step() as t:
+            self._retime(rec, t)
 
     def _block_background(self, t: int) -> None:
         """T19: every background job waiting for or holding a connection goes to TRANSIENT_ERROR."""
@@ -1248,14 +1245,8 @@ class Scheduler:
         the bytes that arrived, drop the connection; the job connects again at once (transfer/ranges.py)."""
         if rec not in self._flows:
             return
-        sim = self._sim
-        was = sim.running
-        sim.running = True
-        try:
-            with self._queue.batch():
-                self._stop(rec, sim.sim_ns)
-        finally:
-            sim.running = was
+        with self._api_step() as t:
+            self._stop(rec, t)
         self._dirty[rec] = None
         self._wake = 0
 
