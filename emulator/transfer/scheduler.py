@@ -741,7 +741,7 @@ class Scheduler:
         try:
             with self._queue.batch():
                 for rec in list(self._active.values()):
-                    if connected and rec.state is TRANSIENT_ERROR and not self._held_for_cost(rec):
+                    if connected and rec.state is TRANSIENT_ERROR and not self._waits_for_more(rec):
                         self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
                     elif not connected and rec.state in ACTIVE_STATES:
                         self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
@@ -749,6 +749,16 @@ class Scheduler:
         finally:
             self._sim.running = False
         self._kick()
+
+    def _waits_for_more(self, rec: JobRecord) -> bool:
+        """A TRANSIENT_ERROR job the network's return does not release (T18): one held by its COST_FLAGS (a
+        reconnect changes no cost state), or blocked by a MaxInternetBandwidth of 0 whose interval goes on (the
+        group policies page: BITS puts the jobs in QUEUED "after the time interval expires", not before). Without
+        this the blocked job would go to QUEUED and straight back to TRANSIENT_ERROR, two state changes and a
+        JobModification for nothing (docs/reference/readings.md#policy-blocked-states)."""
+        if self._held_for_cost(rec):
+            return True
+        return rec.error is not None and rec.error.code == _BLOCKED_BY_POLICY and self._blocks(rec)
 
     # the network's cost (COST_FLAGS) ---------------------------------------------------------------------
 
