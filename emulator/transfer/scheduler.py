@@ -885,7 +885,9 @@ class Scheduler:
             if self._bandwidth.blocked:  # (made a background job while connecting, in a blocked interval)
                 self._block(rec, t)
                 return
-            flow.rate = self._bandwidth.cap(flow.rate)  # MaxInternetBandwidth binds background jobs
+            # MaxInternetBandwidth binds background jobs — DYNAMIC_CONTENT ones too, though the property's page
+            # says BITS "cannot throttle" them: OUR CHOICE (docs/reference/readings.md#dynamic-throttle)
+            flow.rate = self._bandwidth.cap(flow.rate)
         flow.connected = True
         flow.start_t = t
         if rec.state is CONNECTING:
