@@ -15,6 +15,7 @@ import pytest
 
 from emulator import (
     BandwidthLimit,
+    BitsError,
     BitsService,
     CopyError,
     CostState,
@@ -252,3 +253,103 @@ def test_high_performance_under_a_bandwidth_cap_writes_the_capped_bytes_in_place
     assert job.get_state() is S.TRANSFERRED
     job.complete()
     assert dest.read_bytes() == data
+
+
+# state methods on held jobs ---------------------------------------------------------------------------------
+
+
+def hold(svc: BitsService, why: str) -> None:
+    if why == "cost":
+        svc.network.cost_state = CostState.ROAMING
+    else:
+        always_blocked(svc)
+
+
+HELD_BY = {
+    "cost": (ErrorContext.GENERAL_TRANSPORT, BG_E_BLOCKED_BY_COST_TRANSFER_POLICY),
+    "policy": (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_BLOCKED_BY_POLICY),
+}
+BG_S_PARTIAL_COMPLETE = 0x00200017
+BG_E_FILE_NOT_AVAILABLE = 0x80200004
+
+
+@pytest.mark.parametrize("why", ["cost", "policy"])
+def test_the_held_error_names_no_file_and_describes_itself(svc: BitsService, tmp_path: Path, why: str) -> None:
+    """GetError on a held job (docs/reference/readings.md#cost-flags, #policy-blocked-states): the job-level
+    error — IBackgroundCopyError::GetFile gives BG_E_FILE_NOT_AVAILABLE (GetFile page: "the error is not
+    associated with a local or remote file") — and GetErrorDescription the text of bitsmsg.h."""
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    job = new_job(svc, tmp_path, "http://server/a", flags=TRANSFER_NOT_ROAMING)
+    job.resume()
+    svc.advance(1)
+    hold(svc, why)
+    error = job.get_error()
+    assert error.get_error() == HELD_BY[why]
+    with pytest.raises(BitsError) as e:
+        error.get_file()
+    assert e.value.hresult == BG_E_FILE_NOT_AVAILABLE
+    assert error.get_error_description() == {
+        "cost": "The job's cost transfer policy settings prevent the job from transferring at this time.\r\n",
+        "policy": "Group Policy settings prevent background jobs from running at this time.\r\n",
+    }[why]
+
+
+@pytest.mark.parametrize("why", ["cost", "policy"])
+@pytest.mark.parametrize("high_performance", [False, True], ids=["temporary", "in-place"])
+def test_complete_cancel_and_suspend_of_a_held_job(
+    svc: BitsService, tmp_path: Path, why: str, high_performance: bool
+) -> None:
+    """A held job is in TRANSIENT_ERROR, a state Complete, Cancel and Suspend accept (Complete page: "BITS
+    deletes the temporary files of files not transferred" and returns BG_S_PARTIAL_COMPLETE; Cancel page;
+    Suspend page). With HIGH_PERFORMANCE there is no temporary: the partial destination stays (BITS_JOB_PROPERTY_ID:
+    "BITS will not clean up any partially downloaded content if a job is cancelled";
+    docs/reference/readings.md#high-performance)."""
+    outcomes = {}
+    for op in ("complete", "cancel", "suspend"):
+        svc.network.register(f"http://server/{op}", b"x" * 1000, rate=10)
+        _, job = svc.connect().create_job(op, JobType.DOWNLOAD)
+        if high_performance:
+            job.set_property(P.HIGH_PERFORMANCE, True)
+        job.set_property(P.COST_FLAGS, TRANSFER_NOT_ROAMING)
+        dest = tmp_path / f"{op}.bin"
+        job.add_file(f"http://server/{op}", str(dest))
+        job.resume()
+        svc.advance(10)
+        temporary = Path(job.enum_files().next(1)[0].get_temporary_name() or "")
+        hold(svc, why)
+        assert job.get_error().get_error() == HELD_BY[why]
+        returned = getattr(job, op)()
+        svc.advance(1)
+        on_disk = dest.read_bytes() if dest.exists() else None
+        outcomes[op] = (returned, job.get_state(), temporary.exists(), on_disk)
+        svc.network.cost_state = CostState.UNRESTRICTED
+        svc.group_policy = GroupPolicy()
+    partial = b"x" * 100 if high_performance else None
+    assert outcomes == {
+        "complete": (BG_S_PARTIAL_COMPLETE, S.ACKNOWLEDGED, high_performance, partial),
+        "cancel": (0, S.CANCELLED, high_performance, partial),
+        "suspend": (None, S.SUSPENDED, True, partial),
+    }
+
+
+@pytest.mark.parametrize("why", ["cost", "policy"])
+def test_time_held_does_not_count_against_the_maximum_download_time(
+    svc: BitsService, tmp_path: Path, why: str
+) -> None:
+    """GP MaxDownloadTime: "the length of time that BITS can spend actively transferring the files in the job"
+    (T22: only time connecting and transferring counts). A job with 25 s of it runs 10 s, is held an hour, and
+    fails with BG_E_MAXDOWNLOAD_TIMEOUT 15 s after its release, not at once."""
+    svc.network.register("http://server/a", b"x" * 1000, rate=10)
+    svc.group_policy = GroupPolicy(max_download_time=25)
+    job = new_job(svc, tmp_path, "http://server/a", flags=TRANSFER_NOT_ROAMING)
+    job.resume()
+    svc.advance(10)
+    hold(svc, why)
+    svc.advance(HOUR)
+    svc.network.cost_state = CostState.UNRESTRICTED
+    svc.group_policy = GroupPolicy(max_download_time=25)
+    svc.advance(14)
+    assert (job.get_state(), job.get_progress().bytes_transferred) == (S.TRANSFERRING, 240)
+    svc.advance(1)
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, 0x80200054)
