@@ -353,3 +353,28 @@ def test_time_held_does_not_count_against_the_maximum_download_time(
     svc.advance(1)
     assert job.get_state() is S.ERROR
     assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, 0x80200054)
+
+
+def test_foreground_escapes_the_policy_but_not_the_cost_flags(svc: BitsService, tmp_path: Path) -> None:
+    """GP: MaxInternetBandwidth "does not affect foreground transfers"; COST_FLAGS binds every job
+    (BITS_JOB_TRANSFER_POLICY: the job "will be transferred only when" the connectivity suits its policy). A
+    cost-held job made FOREGROUND within a blocked interval stays held by its cost flags (not QUEUED); when the
+    network stops roaming it runs within the interval; made NORMAL again it is blocked by the policy."""
+    svc.network.register("http://server/a", b"x" * 1000, rate=10)
+    always_blocked(svc)
+    job = new_job(svc, tmp_path, "http://server/a", flags=TRANSFER_NOT_ROAMING)
+    job.set_priority(JobPriority.FOREGROUND)
+    job.resume()
+    svc.advance(10)
+    svc.network.cost_state = CostState.ROAMING
+    job.set_priority(JobPriority.NORMAL)
+    assert job.get_error().get_error() == HELD_BY["cost"]
+    job.set_priority(JobPriority.FOREGROUND)
+    svc.advance(1)
+    assert (job.get_state(), job.get_error().get_error()) == (S.TRANSIENT_ERROR, HELD_BY["cost"])
+    svc.network.cost_state = CostState.UNRESTRICTED
+    svc.advance(1)
+    assert (job.get_state(), job.get_progress().bytes_transferred) == (S.TRANSFERRING, 110)
+    job.set_priority(JobPriority.NORMAL)
+    assert (job.get_state(), job.get_error().get_error()) == (S.TRANSIENT_ERROR, HELD_BY["policy"])
+    assert job.get_error_count() == 0
