@@ -336,8 +336,9 @@ def test_complete_cancel_and_suspend_of_a_held_job(
 def test_time_held_does_not_count_against_the_maximum_download_time(
     svc: BitsService, tmp_path: Path, why: str
 ) -> None:
-    """GP MaxDownloadTime: "the length of time that BITS can spend actively transferring the files in the job"
-    (T22: only time connecting and transferring counts). A job with 25 s of it runs 10 s, is held an hour, and
+    """GP MaxDownloadTime: "the length of time that BITS can spend actively transferring the files in the job";
+    SetMaximumDownloadTime page: "Time spent in the QUEUED or TRANSIENT_ERROR state does not count against the
+    timeout value" (T22). A held job is in TRANSIENT_ERROR: a job with 25 s of it runs 10 s, is held an hour, and
     fails with BG_E_MAXDOWNLOAD_TIMEOUT 15 s after its release, not at once."""
     svc.network.register("http://server/a", b"x" * 1000, rate=10)
     svc.group_policy = GroupPolicy(max_download_time=25)
