@@ -131,7 +131,7 @@ class BitsService:
         # The sandbox's drives live under root/drives when a root is given; else a temporary directory
         # made on first use and removed at close().
         self.filesystem = LocalFileSystem(None if root is None else Path(root) / "drives")
-        self.network = FakeNetwork(self.sim.time, self.bus)
+        self.network = FakeNetwork(self.sim.time, self.bus, self.lock)
         views = ComViews()  # bound to the service layer once that is built (below)
         self.notifications = Notifier(self.bus, self.sim, views)
         self.scheduler = Scheduler(

@@ -401,3 +401,45 @@ def test_a_cost_change_looks_only_at_held_and_running_jobs(svc: BitsService, tmp
     scheduler._cost_allows = spy  # type: ignore[method-assign]
     svc.network.cost_state = C.USAGE_BASED | C.ROAMING
     assert sorted(asked) == ["held", "idle0", "running"]
+
+
+def test_a_cost_or_network_change_waits_for_an_api_call_in_another_thread(svc: BitsService) -> None:
+    """A cost change moves jobs at once (BITS_JOB_PROPERTY_ID: the new cost flags "take effect immediately"), so
+    it is one step of the simulation: like every API call, ``svc.group_policy`` and ``svc.advance``, it takes
+    the service's lock and never interleaves with a call another thread is making (docs/transfers.md#cost).
+    While another thread holds the lock, the change waits; once the lock is free it is made."""
+    import threading
+
+    holding, release = threading.Event(), threading.Event()
+    made: list[str] = []
+
+    def api_call_in_progress() -> None:
+        with svc.lock:
+            holding.set()
+            release.wait()
+
+    def change(what: str) -> None:
+        if what == "cost":
+            svc.network.cost_state = C.ROAMING
+        else:
+            svc.network.disconnect()
+        made.append(what)
+
+    holder = threading.Thread(target=api_call_in_progress, daemon=True)
+    holder.start()
+    holding.wait()
+    changers = [threading.Thread(target=change, args=(what,), daemon=True) for what in ("cost", "network")]
+    try:
+        for t in changers:
+            t.start()
+        for t in changers:
+            t.join(0.05)
+        waited = list(made)
+    finally:
+        release.set()  # (whatever happened: no thread is left waiting)
+        holder.join()
+        for t in changers:
+            t.join()
+    assert waited == []  # both waited behind the call
+    assert sorted(made) == ["cost", "network"]
+    assert (svc.network.cost_state, svc.network.connected) == (C.ROAMING, False)
