@@ -684,3 +684,32 @@ def test_T19_a_blocked_job_does_not_run_out_its_no_progress_timeout(svc: BitsSer
     assert job.get_error_count() == 0
     svc.advance(1)
     assert job.get_state() is S.TRANSFERRED
+
+
+def test_T19_a_job_blocked_by_a_service_sharing_the_store_is_released_at_the_interval_end(tmp_path: Path) -> None:
+    """GP: "BITS places the jobs in the queued state after the time interval expires". Two services on one file
+    store, the same policy on both (the machine's registry): a job the first blocked at 01:00 is, once the first
+    is gone, released by the second at 02:00 and transfers — it was not left in TRANSIENT_ERROR for good."""
+    from emulator import ManualClock
+
+    db = tmp_path / "queue.db"
+    clock = ManualClock()
+    first, second = BitsService(database=db, clock=clock), BitsService(database=db, clock=clock)
+    try:
+        for svc in (first, second):
+            svc.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+            blocked_from_one_to_two(svc)
+        first.advance(HOUR)
+        job = new_job(first, tmp_path, "http://server/a")
+        job.resume()
+        assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_BLOCKED_BY_POLICY)
+        seen = second.connect().get_job(job.get_id())
+        assert seen.get_state() is S.TRANSIENT_ERROR
+        first.close()
+        second.advance(HOUR - 1)
+        assert seen.get_state() is S.TRANSIENT_ERROR
+        second.advance(1)
+        assert seen.get_state() is S.TRANSFERRED
+    finally:
+        first.close()
+        second.close()

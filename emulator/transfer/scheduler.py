@@ -620,9 +620,14 @@ class Scheduler:
     def _step_waiting(self, rec: JobRecord, t: int) -> None:
         """A TRANSIENT_ERROR job's step: its no-progress limit (T16) or its retry (T15)."""
         if rec.error is not None and rec.error.code in _WAITS:
-            if rec.error.code == _BLOCKED_BY_POLICY and not self._blocks(rec):
-                self._blocked.pop(rec, None)
-                self._queue.change_state(rec, POLICY_UNBLOCKED, touch=False)  # T19: the interval is over
+            if rec.error.code == _BLOCKED_BY_POLICY:
+                if not self._blocks(rec):
+                    self._blocked.pop(rec, None)
+                    self._queue.change_state(rec, POLICY_UNBLOCKED, touch=False)  # T19: the interval is over
+                else:
+                    # Still blocked: filed with the jobs the interval's end releases, wherever the block came
+                    # from — this scheduler, or a service sharing the store (a job it only learned of).
+                    self._blocked[rec] = None
             elif rec.error.code == _BLOCKED_BY_COST:
                 self._release_if_allowed(rec)  # (a job loaded held, or held a moment ago)
             return
