@@ -77,8 +77,11 @@ class BitsService:
         seed: int = 0,
         helper_token_choices: Choices | None = None,
         root: str | Path | None = None,
+        group_policy: GroupPolicy | None = None,
     ) -> None:
         self.profile = resolve_profile(profile)
+        if group_policy is not None and not isinstance(group_policy, GroupPolicy):
+            raise TypeError(f"group_policy must be a GroupPolicy, not {type(group_policy).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         if clock is not None and not callable(getattr(clock, "time", None)):
@@ -158,6 +161,11 @@ class BitsService:
             thread_token=self._thread_token.get,
         )
         views.bind(self.backend)
+        if group_policy is not None:
+            # The machine's policies are in force as the service starts (BITS reads them from the registry), before
+            # any job of a file store moves: a job stored blocked stays blocked, none connects under no policy first.
+            self.backend.set_group_policy(group_policy)
+            self.scheduler.set_policy(group_policy)
         # (the network's strictness read through the network, not the service: nothing the service builds
         # points back at it, so a closed service is freed by reference counting; see close())
         network = self.network

@@ -713,3 +713,42 @@ def test_T19_a_job_blocked_by_a_service_sharing_the_store_is_released_at_the_int
     finally:
         first.close()
         second.close()
+
+
+def test_a_policy_given_to_the_service_binds_the_stored_jobs_from_the_start(tmp_path: Path) -> None:
+    """GP: the policies live in the registry (HKLM\\Software\\Policies\\Microsoft\\Windows\\BITS), so they are in
+    force as the BITS service starts. ``BitsService(database, group_policy=...)`` reopening a store: the job
+    stored blocked stays blocked (BG_E_BLOCKED_BY_POLICY, not counted) with no state change and no request — it
+    is not QUEUED and CONNECTING first under no policy, as with a policy assigned after the service is built — and
+    the policy is the service's (``svc.group_policy``). Without a MaxInternetBandwidth of 0 it runs."""
+    from emulator import ManualClock
+
+    db = tmp_path / "queue.db"
+    policy = GroupPolicy(max_internet_bandwidth=BandwidthLimit(0, 0, kbps=0))
+    clock = ManualClock()
+    with BitsService(database=db, clock=clock, group_policy=policy) as first:
+        first.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+        assert first.group_policy is policy
+        job = new_job(first, tmp_path, "http://server/a")
+        job.resume()
+        assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_BLOCKED_BY_POLICY)
+        job_id = job.get_id()
+    with BitsService(database=db, clock=clock, group_policy=policy) as second:
+        second.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+        again = second.connect().get_job(job_id)
+        second.advance(DAY)
+        assert (again.get_state(), again.get_error().get_error()[1]) == (S.TRANSIENT_ERROR, BG_E_BLOCKED_BY_POLICY)
+        assert again.get_error_count() == 0
+        assert second.history.states("job") == []  # never QUEUED, CONNECTING and blocked again
+        assert second.network.requests_for("http://server/a") == []
+    with BitsService(database=db, clock=clock, group_policy=GroupPolicy(max_jobs_per_user=5)) as third:
+        third.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+        third.run_until_idle()
+        assert third.connect().get_job(job_id).get_state() is S.TRANSFERRED
+
+
+def test_a_service_given_something_else_than_a_policy_is_a_type_error(tmp_path: Path) -> None:
+    """``group_policy=`` takes a GroupPolicy (README Errors: TypeError before anything is touched)."""
+    with pytest.raises(TypeError, match="group_policy must be a GroupPolicy, not dict"):
+        BitsService(database=tmp_path / "queue.db", group_policy={"max_jobs_per_user": 5})  # type: ignore[arg-type]
+    assert not (tmp_path / "queue.db").exists()

@@ -482,7 +482,8 @@ GROUP_POLICY_READINGS: tuple[Reading, ...] = (
     Reading(
         "policy change",
         "when a changed policy takes effect",
-        "when assigned (`svc.group_policy = …`), after a catch-up under the old one: quotas bind the next "
+        "given to `BitsService(group_policy=…)`: before any job moves; assigned (`svc.group_policy = …`): at "
+        "once, after a catch-up under the old one: quotas bind the next "
         "CreateJob / AddFile (existing jobs and files stay); JobInactivityTimeout counts from each job's last "
         "activity; MaxInternetBandwidth applies to the transfer in flight; MaxDownloadTime is a new job's "
         "MaximumDownloadTime, taken at CreateJob",
