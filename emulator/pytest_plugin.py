@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .identity.cast import Cast
     from .service import BitsService
 
-MARKER_ARGUMENTS = ("profile", "database", "clock", "seed", "helper_token_choices", "strict")
+MARKER_ARGUMENTS = ("profile", "database", "clock", "seed", "helper_token_choices", "group_policy", "strict")
 _SERVICE = pytest.StashKey["tuple[BitsService, Path]"]()
 
 
@@ -73,7 +73,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "bits(profile=None, *, database=None, clock=None, seed=0, helper_token_choices=None, strict=True): "
+        "bits(profile=None, *, database=None, clock=None, seed=0, helper_token_choices=None, group_policy=None, "
+        "strict=True): "
         "configure the bits_service fixture (the profile may be given positionally)",
     )
 
