@@ -70,7 +70,7 @@ def test_marker_takes_the_profile_positionally_and_rejects_unknown_arguments(pyt
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.bits: unknown argument(s) profle; it takes profile, database, clock, seed, "
-            "helper_token_choices, strict*",
+            "helper_token_choices, group_policy, strict*",
             "*@pytest.mark.bits takes one positional argument, the profile: ('pre-1607', 'win11')*",
             "*@pytest.mark.bits: the profile is given both positionally and as profile=*",
             "*@pytest.mark.bits: *windows-95*",
