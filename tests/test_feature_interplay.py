@@ -379,3 +379,31 @@ def test_foreground_escapes_the_policy_but_not_the_cost_flags(svc: BitsService, 
     job.set_priority(JobPriority.NORMAL)
     assert (job.get_state(), job.get_error().get_error()) == (S.TRANSIENT_ERROR, HELD_BY["policy"])
     assert job.get_error_count() == 0
+
+
+@pytest.mark.parametrize("why", ["cost", "policy"])
+def test_bitsadmin_shows_the_held_error_without_a_file(svc: BitsService, tmp_path: Path, why: str) -> None:
+    """bitsadmin /info /verbose and /geterror print ERROR FILE only for an error about a file (bitsadmin examples
+    page, https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-examples);
+    a hold is the job's: ERROR CODE and ERROR CONTEXT with bitsmsg.h's texts, and /list shows TRANSIENT_ERROR."""
+    from emulator.compat import bitsadmin
+
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    job = new_job(svc, tmp_path, "http://server/a", flags=TRANSFER_NOT_ROAMING)
+    job.resume()
+    svc.advance(1)
+    hold(svc, why)
+    assert bitsadmin.error_lines(job) == {
+        "cost": [
+            "ERROR CODE:    0x80200059 - The job's cost transfer policy settings prevent the job from transferring "
+            "at this time.",
+            "ERROR CONTEXT: 0x00000006 - The error occurred in the transport layer. The client could not connect to "
+            "the server.",
+        ],
+        "policy": [
+            "ERROR CODE:    0x8020003e - Group Policy settings prevent background jobs from running at this time.",
+            "ERROR CONTEXT: 0x00000002 - The error occurred in the Background Intelligent Transfer Service (BITS) "
+            "queue manager.",
+        ],
+    }[why]
+    assert " TRANSIENT_ERROR 0 / 1 10 / 100" in bitsadmin.list_line(job)
