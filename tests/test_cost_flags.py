@@ -443,3 +443,21 @@ def test_a_cost_or_network_change_waits_for_an_api_call_in_another_thread(svc: B
     assert waited == []  # both waited behind the call
     assert sorted(made) == ["cost", "network"]
     assert (svc.network.cost_state, svc.network.connected) == (C.ROAMING, False)
+
+
+@pytest.mark.parametrize("flags", [0, C.IGNORE_CONGESTION, C.RESERVED], ids=["0", "IGNORE_CONGESTION", "RESERVED"])
+def test_flags_without_a_state_bit_are_accepted_and_hold_the_job_on_every_network(
+    svc: BitsService, tmp_path: Path, flags: int
+) -> None:
+    """SetProperty lists S_OK only (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/nf-bits5_0-ibackgroundcopyjob5-setproperty):
+    OUR CHOICE (docs/reference/readings.md#cost-flags) is to take any DWORD and read it as the set of states it
+    names. Flags naming no state — 0, or only the IGNORE_CONGESTION / RESERVED options of the BITS_COST_STATE
+    page — are stored as given and accept no network: the job is held even on an UNRESTRICTED one."""
+    svc.network.register("http://server/a", DATA)
+    job = cost_job(svc, tmp_path, "http://server/a", int(flags))
+    assert job.get_property(P.COST_FLAGS) == int(flags)
+    job.resume()
+    assert (job.get_state(), job.get_error().get_error()) == (S.TRANSIENT_ERROR, HELD)
+    job.set_property(P.COST_FLAGS, TRANSFER_UNRESTRICTED)
+    svc.advance(0)
+    assert job.get_state() is S.TRANSFERRED
