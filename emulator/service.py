@@ -61,7 +61,7 @@ class BitsService:
     ``database=None`` keeps the job store in memory; a path or ``sqlite:///`` URL gives a persistent
     store whose schema the Alembic revisions create or upgrade at start. ``root`` is where the sandbox's
     drives live (``root/drives``); without it, a temporary directory removed at close. ``group_policy``
-    configures the BITS group policies from the start (the same as assigning ``svc.group_policy``).
+    puts BITS group policies in force as the service starts, before a reopened store's jobs move.
     """
 
     # Opening a file store that holds jobs is a service start: no helper token survives it (SHT). The
@@ -80,9 +80,9 @@ class BitsService:
         root: str | Path | None = None,
         group_policy: GroupPolicy | None = None,
     ) -> None:
+        self.profile = resolve_profile(profile)
         if group_policy is not None and not isinstance(group_policy, GroupPolicy):
             raise TypeError(f"group_policy must be a GroupPolicy, not {type(group_policy).__name__}")
-        self.profile = resolve_profile(profile)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         if clock is not None and not callable(getattr(clock, "time", None)):
@@ -135,7 +135,7 @@ class BitsService:
         # The sandbox's drives live under root/drives when a root is given; else a temporary directory
         # made on first use and removed at close().
         self.filesystem = LocalFileSystem(None if root is None else Path(root) / "drives")
-        self.network = FakeNetwork(self.sim.time, self.bus)
+        self.network = FakeNetwork(self.sim.time, self.bus, self.lock)
         views = ComViews()  # bound to the service layer once that is built (below)
         self.notifications = Notifier(self.bus, self.sim, views)
         self.scheduler = Scheduler(
@@ -162,6 +162,11 @@ class BitsService:
             thread_token=self._thread_token.get,
         )
         views.bind(self.backend)
+        if group_policy is not None:
+            # The machine's policies are in force as the service starts (BITS reads them from the registry), before
+            # any job of a file store moves: a job stored blocked stays blocked, none connects under no policy first.
+            self.backend.set_group_policy(group_policy)
+            self.scheduler.set_policy(group_policy)
         # (the network's strictness read through the network, not the service: nothing the service builds
         # points back at it, so a closed service is freed by reference counting; see close())
         network = self.network
@@ -176,8 +181,6 @@ class BitsService:
                 user = self.directory.account(DEFAULT_USER)
         self.current_session = self.directory.logon(user)
         self.backend.current_session = self.current_session
-        if group_policy is not None:
-            self.group_policy = group_policy
         self.bus.publish(ServiceStarted(self.clock.time(), self.profile.name))
 
     # accounts and logons (control plane) ---------------------------------------------------------

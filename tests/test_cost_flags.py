@@ -401,3 +401,63 @@ def test_a_cost_change_looks_only_at_held_and_running_jobs(svc: BitsService, tmp
     scheduler._cost_allows = spy  # type: ignore[method-assign]
     svc.network.cost_state = C.USAGE_BASED | C.ROAMING
     assert sorted(asked) == ["held", "idle0", "running"]
+
+
+def test_a_cost_or_network_change_waits_for_an_api_call_in_another_thread(svc: BitsService) -> None:
+    """A cost change moves jobs at once (BITS_JOB_PROPERTY_ID: the new cost flags "take effect immediately"), so
+    it is one step of the simulation: like every API call, ``svc.group_policy`` and ``svc.advance``, it takes
+    the service's lock and never interleaves with a call another thread is making (docs/transfers.md#cost).
+    While another thread holds the lock, the change waits; once the lock is free it is made."""
+    import threading
+
+    holding, release = threading.Event(), threading.Event()
+    made: list[str] = []
+
+    def api_call_in_progress() -> None:
+        with svc.lock:
+            holding.set()
+            release.wait()
+
+    def change(what: str) -> None:
+        if what == "cost":
+            svc.network.cost_state = C.ROAMING
+        else:
+            svc.network.disconnect()
+        made.append(what)
+
+    holder = threading.Thread(target=api_call_in_progress, daemon=True)
+    holder.start()
+    holding.wait()
+    changers = [threading.Thread(target=change, args=(what,), daemon=True) for what in ("cost", "network")]
+    try:
+        for t in changers:
+            t.start()
+        for t in changers:
+            t.join(0.05)
+        waited = list(made)
+    finally:
+        release.set()  # (whatever happened: no thread is left waiting)
+        holder.join()
+        for t in changers:
+            t.join()
+    assert waited == []  # both waited behind the call
+    assert sorted(made) == ["cost", "network"]
+    assert (svc.network.cost_state, svc.network.connected) == (C.ROAMING, False)
+
+
+@pytest.mark.parametrize("flags", [0, C.IGNORE_CONGESTION, C.RESERVED], ids=["0", "IGNORE_CONGESTION", "RESERVED"])
+def test_flags_without_a_state_bit_are_accepted_and_hold_the_job_on_every_network(
+    svc: BitsService, tmp_path: Path, flags: int
+) -> None:
+    """SetProperty lists S_OK only (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/nf-bits5_0-ibackgroundcopyjob5-setproperty):
+    OUR CHOICE (docs/reference/readings.md#cost-flags) is to take any DWORD and read it as the set of states it
+    names. Flags naming no state — 0, or only the IGNORE_CONGESTION / RESERVED options of the BITS_COST_STATE
+    page — are stored as given and accept no network: the job is held even on an UNRESTRICTED one."""
+    svc.network.register("http://server/a", DATA)
+    job = cost_job(svc, tmp_path, "http://server/a", int(flags))
+    assert job.get_property(P.COST_FLAGS) == int(flags)
+    job.resume()
+    assert (job.get_state(), job.get_error().get_error()) == (S.TRANSIENT_ERROR, HELD)
+    job.set_property(P.COST_FLAGS, TRANSFER_UNRESTRICTED)
+    svc.advance(0)
+    assert job.get_state() is S.TRANSFERRED

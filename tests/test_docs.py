@@ -38,6 +38,16 @@ def test_guide_examples_run(guide: str) -> None:
         exec(compile(block, "docs/helper-tokens.md", "exec"), {})
 
 
+def test_readme_examples_run() -> None:
+    """README.md: every Python example runs as written (the group-policy one asserts the cap it sets)."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert any("GroupPolicy(" in block for block in blocks)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
 def test_security_readings_name_modules_that_exist() -> None:
     from emulator.domain.readings import GROUP_POLICY_READINGS, SECURITY_READINGS, TRANSFER_READINGS
 

@@ -686,22 +686,69 @@ def test_T19_a_blocked_job_does_not_run_out_its_no_progress_timeout(svc: BitsSer
     assert job.get_state() is S.TRANSFERRED
 
 
-# configured from the start ------------------------------------------------------------------------------
+def test_T19_a_job_blocked_by_a_service_sharing_the_store_is_released_at_the_interval_end(tmp_path: Path) -> None:
+    """GP: "BITS places the jobs in the queued state after the time interval expires". Two services on one file
+    store, the same policy on both (the machine's registry): a job the first blocked at 01:00 is, once the first
+    is gone, released by the second at 02:00 and transfers — it was not left in TRANSIENT_ERROR for good."""
+    from emulator import ManualClock
+
+    db = tmp_path / "queue.db"
+    clock = ManualClock()
+    first, second = BitsService(database=db, clock=clock), BitsService(database=db, clock=clock)
+    try:
+        for svc in (first, second):
+            svc.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+            blocked_from_one_to_two(svc)
+        first.advance(HOUR)
+        job = new_job(first, tmp_path, "http://server/a")
+        job.resume()
+        assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_BLOCKED_BY_POLICY)
+        seen = second.connect().get_job(job.get_id())
+        assert seen.get_state() is S.TRANSIENT_ERROR
+        first.close()
+        second.advance(HOUR - 1)
+        assert seen.get_state() is S.TRANSIENT_ERROR
+        second.advance(1)
+        assert seen.get_state() is S.TRANSFERRED
+    finally:
+        first.close()
+        second.close()
 
 
-def test_the_constructor_configures_the_policy_from_the_start() -> None:
-    """``BitsService(group_policy=...)`` is the same as assigning ``svc.group_policy`` at once (GP: the
-    MaxJobsPerUser quota)."""
-    with BitsService(group_policy=GroupPolicy(max_jobs_per_user=1)) as svc:
-        assert svc.group_policy == GroupPolicy(max_jobs_per_user=1)
-        manager = svc.connect()
-        manager.create_job("one", JobType.DOWNLOAD)
-        with pytest.raises(BitsError) as e:
-            manager.create_job("two", JobType.DOWNLOAD)
-        assert e.value.hresult == BG_E_TOO_MANY_JOBS_PER_USER
+def test_a_policy_given_to_the_service_binds_the_stored_jobs_from_the_start(tmp_path: Path) -> None:
+    """GP: the policies live in the registry (HKLM\\Software\\Policies\\Microsoft\\Windows\\BITS), so they are in
+    force as the BITS service starts. ``BitsService(database, group_policy=...)`` reopening a store: the job
+    stored blocked stays blocked (BG_E_BLOCKED_BY_POLICY, not counted) with no state change and no request — it
+    is not QUEUED and CONNECTING first under no policy, as with a policy assigned after the service is built — and
+    the policy is the service's (``svc.group_policy``). Without a MaxInternetBandwidth of 0 it runs."""
+    from emulator import ManualClock
+
+    db = tmp_path / "queue.db"
+    policy = GroupPolicy(max_internet_bandwidth=BandwidthLimit(0, 0, kbps=0))
+    clock = ManualClock()
+    with BitsService(database=db, clock=clock, group_policy=policy) as first:
+        first.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+        assert first.group_policy is policy
+        job = new_job(first, tmp_path, "http://server/a")
+        job.resume()
+        assert job.get_error().get_error() == (ErrorContext.GENERAL_QUEUE_MANAGER, BG_E_BLOCKED_BY_POLICY)
+        job_id = job.get_id()
+    with BitsService(database=db, clock=clock, group_policy=policy) as second:
+        second.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+        again = second.connect().get_job(job_id)
+        second.advance(DAY)
+        assert (again.get_state(), again.get_error().get_error()[1]) == (S.TRANSIENT_ERROR, BG_E_BLOCKED_BY_POLICY)
+        assert again.get_error_count() == 0
+        assert second.history.states("job") == []  # never QUEUED, CONNECTING and blocked again
+        assert second.network.requests_for("http://server/a") == []
+    with BitsService(database=db, clock=clock, group_policy=GroupPolicy(max_jobs_per_user=5)) as third:
+        third.network.register("http://server/a", b"x" * 10, last_modified=0.0)
+        third.run_until_idle()
+        assert third.connect().get_job(job_id).get_state() is S.TRANSFERRED
 
 
-def test_the_constructor_refuses_a_policy_that_is_not_a_group_policy() -> None:
+def test_a_service_given_something_else_than_a_policy_is_a_type_error(tmp_path: Path) -> None:
+    """``group_policy=`` takes a GroupPolicy (README Errors: TypeError before anything is touched)."""
     with pytest.raises(TypeError, match="group_policy must be a GroupPolicy, not dict"):
-        BitsService(group_policy={"max_jobs_per_user": 1})  # type: ignore[arg-type]
-
+        BitsService(database=tmp_path / "queue.db", group_policy={"max_jobs_per_user": 5})  # type: ignore[arg-type]
+    assert not (tmp_path / "queue.db").exists()

@@ -87,6 +87,7 @@ def test_shipped_scenarios_cover_the_issue_list() -> None:
         "401-then-credentials",
         "network-loss-and-return",
         "metered-network",
+        "bandwidth-policy",
         "upload-reply",
     }
     helper = load(ROOT / "fixtures" / "scenario_helper_tokens.toml")
@@ -265,6 +266,64 @@ def test_a_cost_step_takes_network_cost_states_only(tmp_path: Path, cost: str, m
     (p,) = e.value.problems
     assert p.path == "step[1].cost"
     assert message in p.message
+
+
+@pytest.mark.parametrize(
+    ("policy", "path", "message"),
+    [
+        ("{ job_inactivity_timeout = 0 }", "step[1].policy", "job_inactivity_timeout must be in 1..999, not 0"),
+        ("{ max_internet_bandwidth = { start_hour = 24, end_hour = 2, kbps = 0 } }", "step[1].policy",
+         "start_hour must be in 0..23, not 24"),
+        ("{ max_jobs_per_user = 1.0 }", "step[1].policy.max_jobs_per_user", "valid integer"),
+        ("{ max_jobs_per_user = true }", "step[1].policy.max_jobs_per_user", "valid integer"),
+        ("{ max_internet_bandwidth = { start_hour = 1, end_hour = 2 } }",
+         "step[1].policy.max_internet_bandwidth.kbps", "required field missing"),
+        ("{ max_jobs = 5 }", "step[1].policy.max_jobs", "unknown field"),
+    ],
+)
+def test_a_policy_step_is_refused_with_the_field_named(tmp_path: Path, policy: str, path: str, message: str) -> None:
+    """``policy`` sets svc.group_policy (docs/scenarios.md): the value ranges of the Policy CSP
+    (https://learn.microsoft.com/en-us/windows/client-management/mdm/policy-csp-bits) are GroupPolicy's own, and
+    a value of the wrong type or an unknown field is refused before anything runs."""
+    text = BASE + f"\n[[step]]\npolicy = {policy}\n"
+    with pytest.raises(ScenarioError) as e:
+        loads(text, tmp_path / "bad.toml")
+    (p,) = e.value.problems
+    assert p.path == path
+    assert message in p.message
+
+
+def test_a_policy_step_sets_the_group_policy_and_an_empty_one_clears_it(tmp_path: Path) -> None:
+    """Group policies page (https://learn.microsoft.com/en-us/windows/win32/bits/group-policies): "If the policy
+    value is not set, BITS uses the default policy value" — ``policy = {}`` configures nothing; a quota of 1 job
+    per user makes alice's second CreateJob fail with BG_E_TOO_MANY_JOBS_PER_USER."""
+    text = BASE.replace('[[step]]\ncaller = "alice"\ncall = "create_job"\njob = "j"\n', "") + textwrap.dedent(
+        """
+        [[step]]
+        policy = { max_jobs_per_user = 1 }
+
+        [[step]]
+        caller = "alice"
+        call = "create_job"
+        job = "j"
+
+        [[step]]
+        caller = "alice"
+        call = "create_job"
+        job = "k"
+        expect = "BG_E_TOO_MANY_JOBS_PER_USER"
+
+        [[step]]
+        policy = {}
+
+        [[step]]
+        caller = "alice"
+        call = "create_job"
+        job = "l"
+        """
+    )
+    results = run(loads(text, tmp_path / "x.toml"))
+    assert [r.failed_step for r in results] == [None, None]
 
 
 def test_missing_fields_point_at_their_table(tmp_path: Path) -> None:

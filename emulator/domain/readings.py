@@ -281,6 +281,14 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Job5",
+        "a DYNAMIC_CONTENT job that is not FOREGROUND: BITS \"cannot throttle\" dynamic downloads and performs no "
+        "unthrottled transfer for background jobs",
+        "it transfers as any background job (one at a time, by priority) and a MaxInternetBandwidth cap binds it",
+        "transfer/scheduler.py",
+        "dynamic-throttle",
+    ),
+    Reading(
+        "Job5",
         "the union member of MAX_DOWNLOAD_SIZE (the property page says Enable, the union page Uint64)",
         "Uint64, a byte count; a bool is a TypeError",
         "domain/properties.py",
@@ -442,7 +450,8 @@ GROUP_POLICY_READINGS: tuple[Reading, ...] = (
         "background jobs waiting for or holding a connection (QUEUED, CONNECTING, TRANSFERRING, owner logged on or "
         "not) go to TRANSIENT_ERROR, BG_E_BLOCKED_BY_POLICY, context GENERAL_QUEUE_MANAGER, not counted, no retry "
         "or no-progress timer; one that becomes QUEUED in the interval is blocked as it would start; SUSPENDED, "
-        "ERROR and TRANSFERRED jobs stay; at the interval's end (or when the job becomes FOREGROUND) QUEUED",
+        "ERROR and TRANSFERRED jobs stay; at the interval's end (or when the job becomes FOREGROUND) QUEUED, not "
+        "at the network's return",
         "transfer/scheduler.py",
         "policy-blocked-states",
     ),
@@ -473,7 +482,8 @@ GROUP_POLICY_READINGS: tuple[Reading, ...] = (
     Reading(
         "policy change",
         "when a changed policy takes effect",
-        "when assigned (`svc.group_policy = …`), after a catch-up under the old one: quotas bind the next "
+        "given to `BitsService(group_policy=…)`: before any job moves; assigned (`svc.group_policy = …`): at "
+        "once, after a catch-up under the old one: quotas bind the next "
         "CreateJob / AddFile (existing jobs and files stay); JobInactivityTimeout counts from each job's last "
         "activity; MaxInternetBandwidth applies to the transfer in flight; MaxDownloadTime is a new job's "
         "MaximumDownloadTime, taken at CreateJob",

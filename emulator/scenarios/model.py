@@ -14,10 +14,20 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from .. import hresults
 from ..constants import NETWORK_COST_STATES, CostState, ErrorContext, JobState
+from ..domain.policy import BandwidthLimit, GroupPolicy
 from ..profiles import resolve_profile
 
 # The keys that make a step what it is; a step has exactly one of them.
@@ -27,6 +37,7 @@ ACTION_KEYS = (
     "logoff",
     "network",
     "cost",
+    "policy",
     "advance",
     "run_until_idle",
     "restart",
@@ -381,6 +392,49 @@ def cost_value(value: str | int) -> CostState:
     return CostState(value)
 
 
+class BandwidthSpec(_Model):
+    """A ``BandwidthLimit`` (MaxInternetBandwidth): hours 0..23 UTC, kbps (docs/transfers.md#group-policy)."""
+
+    start_hour: StrictInt
+    end_hour: StrictInt
+    kbps: StrictInt
+    outside_kbps: StrictInt | None = None
+
+
+class PolicySpec(_Model):
+    """A ``GroupPolicy``: each field left out is not configured (docs/reference/limits.md#group-policy)."""
+
+    max_jobs_per_user: StrictInt | None = None
+    max_jobs_per_machine: StrictInt | None = None
+    max_files_per_job: StrictInt | None = None
+    max_ranges_per_file: StrictInt | None = None
+    job_inactivity_timeout: StrictInt | None = None
+    max_download_time: StrictInt | None = None
+    max_internet_bandwidth: BandwidthSpec | None = None
+
+    @model_validator(mode="after")
+    def _in_range(self) -> PolicySpec:
+        self.group_policy()  # the ranges are GroupPolicy's and BandwidthLimit's own (ValueError, named)
+        return self
+
+    def group_policy(self) -> GroupPolicy:
+        limit = self.max_internet_bandwidth
+        return GroupPolicy(
+            **self.model_dump(exclude={"max_internet_bandwidth"}),
+            max_internet_bandwidth=BandwidthLimit(**limit.model_dump()) if limit is not None else None,
+        )
+
+
+class PolicyStep(_Step):
+    """``svc.group_policy = GroupPolicy(...)``, effective at once; ``policy = {}`` configures nothing."""
+
+    policy: PolicySpec
+
+    @property
+    def action(self) -> str:
+        return "policy"
+
+
 class AdvanceStep(_Step):
     advance: float = Field(ge=0)
 
@@ -464,6 +518,7 @@ Step = Annotated[
     | Annotated[LogoffStep, Tag("logoff")]
     | Annotated[NetworkStep, Tag("network")]
     | Annotated[CostStep, Tag("cost")]
+    | Annotated[PolicyStep, Tag("policy")]
     | Annotated[AdvanceStep, Tag("advance")]
     | Annotated[RunUntilIdleStep, Tag("run_until_idle")]
     | Annotated[RestartStep, Tag("restart")]
@@ -483,6 +538,7 @@ AnyStep = (
     | LogoffStep
     | NetworkStep
     | CostStep
+    | PolicyStep
     | AdvanceStep
     | RunUntilIdleStep
     | RestartStep

@@ -14,6 +14,7 @@ Complete/Cancel (held pointers keep their getters).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import tempfile
 import uuid
@@ -58,6 +59,7 @@ from .model import (
     LogoffStep,
     LogonStep,
     NetworkStep,
+    PolicyStep,
     ResourceStep,
     RestartStep,
     RunUntilIdleStep,
@@ -685,6 +687,15 @@ class Runner:
             state = cost_value(step.cost)
             res.summary = f"network cost {state.name or hex(state)}"
             svc.network.cost_state = state
+        elif isinstance(step, PolicyStep):
+            policy = step.policy.group_policy()
+            configured = [
+                f"{f.name}={getattr(policy, f.name)!r}"
+                for f in dataclasses.fields(policy)
+                if getattr(policy, f.name) is not None
+            ]
+            res.summary = f"group policy {', '.join(configured) or 'not configured'}"
+            svc.group_policy = policy
         elif isinstance(step, AdvanceStep):
             res.summary = f"advance {_fmt_seconds(step.advance)}"
             svc.advance(step.advance)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from functools import lru_cache
@@ -196,9 +197,18 @@ class FakeNetwork:
     """The fake network of one service. ``now`` gives the time stamps of new resources; connectivity
     changes are published on ``bus`` (the scheduler listens)."""
 
-    def __init__(self, now: Callable[[], float] | None = None, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        now: Callable[[], float] | None = None,
+        bus: EventBus | None = None,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> None:
         self._now = now if now is not None else time.time
         self._bus = bus
+        # The service's lock: a connectivity or cost change moves jobs (the scheduler listens on the bus), so it
+        # must not interleave with an API call another thread is making (the control plane's other setters,
+        # svc.group_policy and svc.advance, take it too).
+        self._lock: AbstractContextManager[object] = lock if lock is not None else nullcontext()
         self._resources: dict[str, Resource] = {}
         self._hosts: dict[str, int] = {}
         self.connected = True
@@ -483,9 +493,10 @@ class FakeNetwork:
         self._set(True)
 
     def _set(self, connected: bool) -> None:
-        self.connected = connected
-        if self._bus is not None:
-            self._bus.publish(NetworkChanged(self._now(), connected))
+        with self._lock:
+            self.connected = connected
+            if self._bus is not None:
+                self._bus.publish(NetworkChanged(self._now(), connected))
 
     @property
     def cost_state(self) -> CostState:
@@ -506,9 +517,10 @@ class FakeNetwork:
                 f"cost_state {value:#x} is not a network cost state: give one or more of the "
                 "BITS_COST_STATE bits 0x1..0x80 (IGNORE_CONGESTION and RESERVED are not states)"
             )
-        self._cost_state = CostState(value)
-        if self._bus is not None:
-            self._bus.publish(NetworkCostChanged(self._now(), int(value)))
+        with self._lock:
+            self._cost_state = CostState(value)
+            if self._bus is not None:
+                self._bus.publish(NetworkCostChanged(self._now(), int(value)))
 
 
 def _is_loopback(url: str) -> bool:

@@ -621,9 +621,14 @@ class Scheduler:
     def _step_waiting(self, rec: JobRecord, t: int) -> None:
         """A TRANSIENT_ERROR job's step: its no-progress limit (T16) or its retry (T15)."""
         if rec.error is not None and rec.error.code in _WAITS:
-            if rec.error.code == _BLOCKED_BY_POLICY and not self._blocks(rec):
-                self._blocked.pop(rec, None)
-                self._queue.change_state(rec, POLICY_UNBLOCKED, touch=False)  # T19: the interval is over
+            if rec.error.code == _BLOCKED_BY_POLICY:
+                if not self._blocks(rec):
+                    self._blocked.pop(rec, None)
+                    self._queue.change_state(rec, POLICY_UNBLOCKED, touch=False)  # T19: the interval is over
+                else:
+                    # Still blocked: filed with the jobs the interval's end releases, wherever the block came
+                    # from — this scheduler, or a service sharing the store (a job it only learned of).
+                    self._blocked[rec] = None
             elif rec.error.code == _BLOCKED_BY_COST:
                 self._release_if_allowed(rec)  # (a job loaded held, or held a moment ago)
             return
@@ -742,7 +747,7 @@ class Scheduler:
         try:
             with self._queue.batch():
                 for rec in list(self._active.values()):
-                    if connected and rec.state is TRANSIENT_ERROR and not self._held_for_cost(rec):
+                    if connected and rec.state is TRANSIENT_ERROR and not self._waits_for_more(rec):
                         self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
                     elif not connected and rec.state in ACTIVE_STATES:
                         self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
@@ -750,6 +755,16 @@ class Scheduler:
         finally:
             self._sim.running = False
         self._kick()
+
+    def _waits_for_more(self, rec: JobRecord) -> bool:
+        """A TRANSIENT_ERROR job the network's return does not release (T18): one held by its COST_FLAGS (a
+        reconnect changes no cost state), or blocked by a MaxInternetBandwidth of 0 whose interval goes on (the
+        group policies page: BITS puts the jobs in QUEUED "after the time interval expires", not before). Without
+        this the blocked job would go to QUEUED and straight back to TRANSIENT_ERROR, two state changes and a
+        JobModification for nothing (docs/reference/readings.md#policy-blocked-states)."""
+        if self._held_for_cost(rec):
+            return True
+        return rec.error is not None and rec.error.code == _BLOCKED_BY_POLICY and self._blocks(rec)
 
     # the network's cost (COST_FLAGS) ---------------------------------------------------------------------
 
@@ -870,7 +885,9 @@ class Scheduler:
             if self._bandwidth.blocked:  # (made a background job while connecting, in a blocked interval)
                 self._block(rec, t)
                 return
-            flow.rate = self._bandwidth.cap(flow.rate)  # MaxInternetBandwidth binds background jobs
+            # MaxInternetBandwidth binds background jobs — DYNAMIC_CONTENT ones too, though the property's page
+            # says BITS "cannot throttle" them: OUR CHOICE (docs/reference/readings.md#dynamic-throttle)
+            flow.rate = self._bandwidth.cap(flow.rate)
         flow.connected = True
         flow.start_t = t
         if rec.state is CONNECTING:
