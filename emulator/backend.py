@@ -472,7 +472,11 @@ class Backend:
         return int(hresults.S_OK)
 
     def make_custom_headers_write_only(self, rec: JobRecord) -> None:
-        self.queue.update(rec, custom_headers_write_only=True)  # irreversible
+        """Irreversible. "The return value is always S_OK" (makecustomheaderswriteonly page): a job that has
+        left the queue (CANCELLED, ACKNOWLEDGED) is no exception to it, unlike the setters that document
+        BG_E_INVALID_STATE; its held pointers' GetCustomHeaders is refused from then on, as for a live job.
+        A final job is no longer in the queue: nothing is written to the store, no modification is noted."""
+        self.queue.update(rec, touch=not rec.is_final, custom_headers_write_only=True)
 
     def set_server_certificate_validator(self, rec: JobRecord, callback: object | None, proxy: Any = None) -> None:
         """Not persisted; the last caller wins; ``proxy`` is the pointer it was called through (the callback's

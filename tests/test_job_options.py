@@ -73,6 +73,28 @@ def test_write_only_headers_cannot_be_read(job: Job) -> None:
     assert _hr(exc) == E_ACCESSDENIED
 
 
+MAKE_WRITE_ONLY = (
+    "https://learn.microsoft.com/en-us/windows/win32/api/bits10_3/"
+    "nf-bits10_3-ibackgroundcopyjobhttpoptions3-makecustomheaderswriteonly"
+)
+
+
+@pytest.mark.parametrize("final", ["cancel", "complete"])
+def test_make_custom_headers_write_only_is_s_ok_on_a_final_job(job: Job, final: str) -> None:
+    """MakeCustomHeadersWriteOnly page (MAKE_WRITE_ONLY): "The return value is always S_OK." — also once the job
+    is CANCELLED or ACKNOWLEDGED (it was BG_E_INVALID_STATE 0x80200002, the rule of the setters whose pages list
+    it). The headers are write-only from then on: the held pointer's GetCustomHeaders is E_ACCESSDENIED
+    (docs/reference/readings.md#write-only-headers), where before the call it returned the last headers."""
+    job.set_custom_headers("X-Secret: 1\r\n")
+    getattr(job, final)()
+    assert job.get_custom_headers() == "X-Secret: 1\r\n"  # a held pointer's getter: the last value
+    assert job.make_custom_headers_write_only() is None  # S_OK
+    assert job.make_custom_headers_write_only() is None  # and again: irreversible, still S_OK
+    with pytest.raises(BitsError) as exc:
+        job.get_custom_headers()
+    assert _hr(exc) == E_ACCESSDENIED
+
+
 def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> None:
     """docs/reference/security.md#ownership: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not
     permitted)."""

@@ -182,7 +182,13 @@ class JobOptionsMixin(ComObject):
 
     # IBackgroundCopyJobHttpOptions3 ------------------------------------------------------------
 
-    @com_method(IBackgroundCopyJobHttpOptions3, "MakeCustomHeadersWriteOnly", "irreversible", access=Access.WRITE)
+    @com_method(
+        IBackgroundCopyJobHttpOptions3,
+        "MakeCustomHeadersWriteOnly",
+        "irreversible; always S_OK, also on a CANCELLED or ACKNOWLEDGED job",
+        access=Access.WRITE,
+        live=False,  # "The return value is always S_OK": no BG_E_INVALID_STATE (the service layer decides)
+    )
     def make_custom_headers_write_only(self, caller: AccessToken) -> None:
         self._svc.make_custom_headers_write_only(self._rec)
 
