@@ -464,6 +464,20 @@ class Backend:
         }
         self.queue.update(rec, client_certificate=cert)
 
+    @staticmethod
+    def client_certificate(caller: AccessToken, rec: JobRecord) -> dict[str, Any]:
+        """GetClientCertificate: RPC_X_BAD_STUB_DATA when "the job does not specify a certificate or the user
+        does not have permissions to the certificate" (getclientcertificate page). The certificate is the
+        owner's (set and removed by the owner only, dropped by TakeOwnership: docs/reference/security.md#ownership),
+        so any other caller, an administrator too, has no permission to it
+        (docs/reference/readings.md#client-certificates)."""
+        cert = rec.client_certificate
+        if cert is None:
+            raise BitsError(hresults.RPC_X_BAD_STUB_DATA, "no client certificate is set")
+        if caller.user_sid != rec.owner_sid:
+            raise BitsError(hresults.RPC_X_BAD_STUB_DATA, "the client certificate is the job owner's")
+        return cert
+
     def remove_client_certificate(self, rec: JobRecord) -> int:
         """S_OK, or S_FALSE when no certificate was set."""
         if rec.client_certificate is None:

@@ -111,6 +111,24 @@ def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> Non
     assert _hr(exc) == E_ACCESSDENIED
 
 
+def test_admin_who_is_not_the_owner_cannot_read_the_client_certificate(svc: BitsService) -> None:
+    """GetClientCertificate (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/
+    nf-bits2_5-ibackgroundcopyjobhttpoptions-getclientcertificate): RPC_X_BAD_STUB_DATA (0x800706F7) when "the
+    job does not specify a certificate or the user does not have permissions to the certificate". The
+    certificate is the owner's (docs/reference/security.md#ownership), so an elevated administrator who is not the
+    owner gets RPC_X_BAD_STUB_DATA (it was S_OK with the owner's store and thumbprint;
+    docs/reference/readings.md#client-certificates); the owner still reads it."""
+    alice = svc.logon(svc.add_user("alice")).token
+    bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
+    job_id, job = svc.connect(alice).create_job("c", JobType.DOWNLOAD)
+    job.set_client_certificate_by_id(1, "MY", b"\xab" * 20)
+    admin_view = svc.connect(bob).get_job(job_id)
+    with pytest.raises(BitsError) as exc:
+        admin_view.get_client_certificate()
+    assert _hr(exc) == RPC_X_BAD_STUB_DATA
+    assert job.get_client_certificate() == (1, "MY", b"\xab" * 20, None)
+
+
 def test_admin_who_is_not_the_owner_cannot_remove_the_client_certificate(svc: BitsService) -> None:
     """docs/reference/security.md#ownership: client certificates belong to the owner — "Only the job owner can
     specify the client certificate" (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/

@@ -111,13 +111,12 @@ class JobOptionsMixin(ComObject):
     @com_method(
         IBackgroundCopyJobHttpOptions,
         "GetClientCertificate",
-        "returns (store_location, store_name, thumbprint, subject_name); none set: RPC_X_BAD_STUB_DATA",
+        "returns (store_location, store_name, thumbprint, subject_name); none set, or a caller other than the "
+        "owner: RPC_X_BAD_STUB_DATA",
         access=Access.READ,
     )
     def get_client_certificate(self, caller: AccessToken) -> tuple[int, str, bytes | None, str | None]:
-        cert = self._rec.client_certificate
-        if cert is None:
-            raise BitsError(hresults.RPC_X_BAD_STUB_DATA, "no client certificate is set")
+        cert = self._svc.client_certificate(caller, self._rec)
         thumb = cert.get("thumbprint")
         return (
             int(cert["store_location"]),
