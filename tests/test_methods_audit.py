@@ -181,3 +181,39 @@ def test_reply_file_name_may_change_while_the_upload_part_transfers(svc: BitsSer
     assert job.get_state() is JobState.TRANSFERRED
     assert job.complete() == 0
     assert (tmp_path / "reply.txt").read_bytes() == b"REPLY"
+
+
+BG_SIZE_UNKNOWN = 2**64 - 1
+
+
+@pytest.mark.parametrize(("status", "state"), [(500, JobState.TRANSIENT_ERROR), (403, JobState.ERROR)])
+def test_failing_server_application_is_context_remote_application(
+    svc: BitsService, tmp_path: Path, status: int, state: JobState
+) -> None:
+    """IBackgroundCopyError::GetError (API/bits/nf-bits-ibackgroundcopyerror-geterror): for an upload-reply job,
+    context BG_ERROR_CONTEXT_REMOTE_APPLICATION (7) means the server application failed (BG_ERROR_CONTEXT page:
+    "the server application that processed an upload"). The fake network's ``application_status`` plays that
+    application (docs/reference/readings.md#server-application): BG_E_HTTP_ERROR_<status>, the file named,
+    protocol "http", counted, transient or fatal as the status; the reply has not begun (BG_SIZE_UNKNOWN). Once
+    the application answers 200, Resume completes the job: the next connection asks the application again."""
+    res = svc.network.register("http://server/up", upload=True, reply=b"REPLY", application_status=status)
+    (tmp_path / "up.txt").write_bytes(b"d" * 100)
+    _, job = svc.connect().create_job("ur", JobType.UPLOAD_REPLY)
+    job.add_file("http://server/up", str(tmp_path / "up.txt"))
+    job.resume()
+    svc.advance(1)
+    assert job.get_state() is state
+    error = job.get_error()
+    assert error.get_error() == (ErrorContext.REMOTE_APPLICATION, 0x80190000 + status)
+    assert error.get_file().get_remote_name() == "http://server/up"
+    assert error.get_protocol() == "http"
+    assert "remote server" in error.get_error_context_description(0x0409)
+    assert job.get_error_count() == 1
+    assert job.get_progress().files_transferred == 0
+    assert job.get_reply_progress().bytes_total == BG_SIZE_UNKNOWN
+    res.application_status = 200
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert res.requests == 2  # one connection per attempt
+    assert job.get_reply_data() == b"REPLY"

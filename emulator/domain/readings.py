@@ -377,6 +377,15 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "upload-endpoint",
     ),
     Reading(
+        "upload",
+        "a server application that fails an upload (context REMOTE_APPLICATION): the code, fatal or not, the file",
+        "`register(..., application_status=…)`: once the last byte is in, a non-2xx status gives "
+        "BG_E_HTTP_ERROR_<status>, context REMOTE_APPLICATION, fatal or transient as any status; the bytes stay "
+        "sent, the file is not transferred, and the next attempt asks the application again",
+        "transfer/upload.py",
+        "server-application",
+    ),
+    Reading(
         "AddFileWithRanges",
         "how several ranges are asked of a loopback HTTP server",
         "simplification: one `Range: bytes=a-b` request per range (BITS may ask for several in one multipart "
