@@ -127,7 +127,9 @@ class Backend:
             raise BitsError(hresults.E_INVALIDARG, "display name must not be NULL")
         if limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
             raise BitsError(hresults.E_INVALIDARG, "display name longer than 256 characters")
-        if not 0 <= kind <= 2:  # (the converter made it an int; no range object per call)
+        # Not a BG_JOB_TYPE: E_INVALIDARG, our reading (docs/reference/readings.md#job-type). (The converter made
+        # it an int; no range object per call.)
+        if not 0 <= kind <= 2:
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
         if not self._quota_exempt(caller):
             # Which quota is checked first is undocumented; ours: the user's, then the machine's.
@@ -538,6 +540,7 @@ class Backend:
     def set_http_method(self, rec: JobRecord, verb: str) -> None:
         if has_resumed(rec):
             raise BitsError(hresults.BG_E_INVALID_STATE, "the HTTP method is set before the first Resume")
+        # No HTTP token: E_INVALIDARG, our reading (docs/reference/readings.md#http-method-verb).
         if not verb or not verb.isascii() or any(c.isspace() for c in verb):
             raise BitsError(hresults.E_INVALIDARG, f"{verb!r} is not an HTTP method")
         if verb == self._default_verb(rec):

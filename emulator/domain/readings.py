@@ -320,6 +320,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "high-performance",
     ),
     Reading(
+        "HttpOptions2",
+        "SetHttpMethod with NULL, an empty string, or a string that is no HTTP token (no code documented)",
+        "E_INVALIDARG: NULL, empty, white space or a non-ASCII character; nothing changes",
+        "backend.py",
+        "http-method-verb",
+    ),
+    Reading(
         "Job5",
         "DYNAMIC_CONTENT or ON_DEMAND_MODE together with a custom HTTP method (no code documented)",
         "BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD in either order: SetProperty(TRUE) after SetHttpMethod, "
@@ -354,6 +361,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "accepted; the transfer fails the job (ERROR, LOCAL_FILE, 0x80070003 / 0x80070005) as the job's writer",
         "transfer/localfs.py",
         "local-directory",
+    ),
+    Reading(
+        "Manager",
+        "CreateJob with a Type outside BG_JOB_TYPE (no code documented)",
+        "E_INVALIDARG, the page's code for a bad argument; no job is created",
+        "backend.py",
+        "job-type",
     ),
     Reading(
         "Manager",
