@@ -582,15 +582,20 @@ class Backend:
         if not f.transferred:
             # "You can call this method only after BITS finishes transferring the file."
             raise BitsError(hresults.E_PENDING, "the file has not finished transferring")
-        if valid:
+        if valid or rec.job_type is not _DOWNLOAD:
+            # FALSE fails a download ("the job moves to the error state with an error code of
+            # BG_E_VALIDATION_FAILED and the file progress is set to zero. You can then call Resume to download
+            # the file again"); the page speaks of downloads only. An upload's file is already on the server and
+            # there is nothing to fetch again: the state is recorded, nothing else changes
+            # (docs/reference/readings.md#validation).
             with self.queue.batch():  # one call, one transaction
-                self.queue.update_file(rec, f, validation_state=True)
+                self.queue.update_file(rec, f, validation_state=valid)
                 self.queue.update(rec)
             return
         # Downloaded from the origin server (peer caching is not emulated): "the job moves to the error
         # state with an error code of BG_E_VALIDATION_FAILED and the file progress is set to zero. You can
         # then call IBackgroundCopyJob::Resume to download the file again." (setvalidationstate page)
-        if rec.job_type is _DOWNLOAD and not props.writes_in_place(rec):
+        if not props.writes_in_place(rec):
             # The temporary file goes; Resume writes a new one. (A HIGH_PERFORMANCE file's temporary is its
             # destination: kept, and emptied when the file starts again, transfer/inplace.py.)
             self.filesystem.discard(f)
