@@ -127,7 +127,9 @@ class Backend:
             raise BitsError(hresults.E_INVALIDARG, "display name must not be NULL")
         if limits.utf16_len(name) > limits.MAX_DISPLAY_NAME:
             raise BitsError(hresults.E_INVALIDARG, "display name longer than 256 characters")
-        if not 0 <= kind <= 2:  # (the converter made it an int; no range object per call)
+        # Not a BG_JOB_TYPE: E_INVALIDARG, our reading (docs/reference/readings.md#job-type). (The converter made
+        # it an int; no range object per call.)
+        if not 0 <= kind <= 2:
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
         if not self._quota_exempt(caller):
             # Which quota is checked first is undocumented; ours: the user's, then the machine's.
@@ -464,6 +466,20 @@ class Backend:
         }
         self.queue.update(rec, client_certificate=cert)
 
+    @staticmethod
+    def client_certificate(caller: AccessToken, rec: JobRecord) -> dict[str, Any]:
+        """GetClientCertificate: RPC_X_BAD_STUB_DATA when "the job does not specify a certificate or the user
+        does not have permissions to the certificate" (getclientcertificate page). The certificate is the
+        owner's (set and removed by the owner only, dropped by TakeOwnership: docs/reference/security.md#ownership),
+        so any other caller, an administrator too, has no permission to it
+        (docs/reference/readings.md#client-certificates)."""
+        cert = rec.client_certificate
+        if cert is None:
+            raise BitsError(hresults.RPC_X_BAD_STUB_DATA, "no client certificate is set")
+        if caller.user_sid != rec.owner_sid:
+            raise BitsError(hresults.RPC_X_BAD_STUB_DATA, "the client certificate is the job owner's")
+        return cert
+
     def remove_client_certificate(self, rec: JobRecord) -> int:
         """S_OK, or S_FALSE when no certificate was set."""
         if rec.client_certificate is None:
@@ -472,7 +488,11 @@ class Backend:
         return int(hresults.S_OK)
 
     def make_custom_headers_write_only(self, rec: JobRecord) -> None:
-        self.queue.update(rec, custom_headers_write_only=True)  # irreversible
+        """Irreversible. "The return value is always S_OK" (makecustomheaderswriteonly page): a job that has
+        left the queue (CANCELLED, ACKNOWLEDGED) is no exception to it, unlike the setters that document
+        BG_E_INVALID_STATE; its held pointers' GetCustomHeaders is refused from then on, as for a live job.
+        A final job is no longer in the queue: nothing is written to the store, no modification is noted."""
+        self.queue.update(rec, touch=not rec.is_final, custom_headers_write_only=True)
 
     def set_server_certificate_validator(self, rec: JobRecord, callback: object | None, proxy: Any = None) -> None:
         """Not persisted; the last caller wins; ``proxy`` is the pointer it was called through (the callback's
@@ -520,6 +540,7 @@ class Backend:
     def set_http_method(self, rec: JobRecord, verb: str) -> None:
         if has_resumed(rec):
             raise BitsError(hresults.BG_E_INVALID_STATE, "the HTTP method is set before the first Resume")
+        # No HTTP token: E_INVALIDARG, our reading (docs/reference/readings.md#http-method-verb).
         if not verb or not verb.isascii() or any(c.isspace() for c in verb):
             raise BitsError(hresults.E_INVALIDARG, f"{verb!r} is not an HTTP method")
         if verb == self._default_verb(rec):
@@ -561,15 +582,20 @@ class Backend:
         if not f.transferred:
             # "You can call this method only after BITS finishes transferring the file."
             raise BitsError(hresults.E_PENDING, "the file has not finished transferring")
-        if valid:
+        if valid or rec.job_type is not _DOWNLOAD:
+            # FALSE fails a download ("the job moves to the error state with an error code of
+            # BG_E_VALIDATION_FAILED and the file progress is set to zero. You can then call Resume to download
+            # the file again"); the page speaks of downloads only. An upload's file is already on the server and
+            # there is nothing to fetch again: the state is recorded, nothing else changes
+            # (docs/reference/readings.md#validation).
             with self.queue.batch():  # one call, one transaction
-                self.queue.update_file(rec, f, validation_state=True)
+                self.queue.update_file(rec, f, validation_state=valid)
                 self.queue.update(rec)
             return
         # Downloaded from the origin server (peer caching is not emulated): "the job moves to the error
         # state with an error code of BG_E_VALIDATION_FAILED and the file progress is set to zero. You can
         # then call IBackgroundCopyJob::Resume to download the file again." (setvalidationstate page)
-        if rec.job_type is _DOWNLOAD and not props.writes_in_place(rec):
+        if not props.writes_in_place(rec):
             # The temporary file goes; Resume writes a new one. (A HIGH_PERFORMANCE file's temporary is its
             # destination: kept, and emptied when the file starts again, transfer/inplace.py.)
             self.filesystem.discard(f)

@@ -27,6 +27,7 @@ BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD = 0x80200071
 BG_E_NETWORK_DISCONNECTED = 0x80200010
 BG_E_HTTP_ERROR_503 = 0x801901F7
 E_NOTIMPL = 0x80004001
+E_INVALIDARG = 0x80070057
 
 
 class _Verbs(QuietLog, http.server.BaseHTTPRequestHandler):
@@ -113,6 +114,21 @@ def test_default_verb_leaves_the_priority_free(svc: BitsService) -> None:
     _, job = svc.connect().create_job("h", JobType.DOWNLOAD)
     job.set_http_method("GET")
     job.set_priority(JobPriority.LOW)
+    assert job.get_priority() is JobPriority.LOW
+
+
+@pytest.mark.parametrize("verb", [None, "", "GE T", "G\u00c9T", "PUT\r\n"])
+def test_a_verb_that_is_no_http_method_is_invalidarg(svc: BitsService, verb: str | None) -> None:
+    """SetHttpMethod (https://learn.microsoft.com/en-us/windows/win32/api/bits10_2/
+    nf-bits10_2-ibackgroundcopyjobhttpoptions2-sethttpmethod) names no code for a bad method. Emulator choice
+    (docs/reference/readings.md#http-method-verb): NULL, an empty string, or a string with white space or
+    non-ASCII characters (no HTTP token) is E_INVALIDARG (0x80070057); the method and the priority stay."""
+    _, job = svc.connect().create_job("h", JobType.DOWNLOAD)
+    job.set_priority(JobPriority.LOW)
+    with pytest.raises(BitsError) as exc:
+        job.set_http_method(verb)  # type: ignore[arg-type]
+    assert exc.value.hresult == E_INVALIDARG
+    assert job.get_http_method() == "GET"
     assert job.get_priority() is JobPriority.LOW
 
 

@@ -73,6 +73,28 @@ def test_write_only_headers_cannot_be_read(job: Job) -> None:
     assert _hr(exc) == E_ACCESSDENIED
 
 
+MAKE_WRITE_ONLY = (
+    "https://learn.microsoft.com/en-us/windows/win32/api/bits10_3/"
+    "nf-bits10_3-ibackgroundcopyjobhttpoptions3-makecustomheaderswriteonly"
+)
+
+
+@pytest.mark.parametrize("final", ["cancel", "complete"])
+def test_make_custom_headers_write_only_is_s_ok_on_a_final_job(job: Job, final: str) -> None:
+    """MakeCustomHeadersWriteOnly page (MAKE_WRITE_ONLY): "The return value is always S_OK." — also once the job
+    is CANCELLED or ACKNOWLEDGED (it was BG_E_INVALID_STATE 0x80200002, the rule of the setters whose pages list
+    it). The headers are write-only from then on: the held pointer's GetCustomHeaders is E_ACCESSDENIED
+    (docs/reference/readings.md#write-only-headers), where before the call it returned the last headers."""
+    job.set_custom_headers("X-Secret: 1\r\n")
+    getattr(job, final)()
+    assert job.get_custom_headers() == "X-Secret: 1\r\n"  # a held pointer's getter: the last value
+    assert job.make_custom_headers_write_only() is None  # S_OK
+    assert job.make_custom_headers_write_only() is None  # and again: irreversible, still S_OK
+    with pytest.raises(BitsError) as exc:
+        job.get_custom_headers()
+    assert _hr(exc) == E_ACCESSDENIED
+
+
 def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> None:
     """docs/reference/security.md#ownership: custom headers are owner-only (GetCustomHeaders E_ACCESSDENIED when not
     permitted)."""
@@ -87,6 +109,24 @@ def test_admin_who_is_not_the_owner_cannot_read_headers(svc: BitsService) -> Non
     with pytest.raises(BitsError) as exc:
         admin_view.set_custom_headers("X-B: 2\r\n")
     assert _hr(exc) == E_ACCESSDENIED
+
+
+def test_admin_who_is_not_the_owner_cannot_read_the_client_certificate(svc: BitsService) -> None:
+    """GetClientCertificate (https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/
+    nf-bits2_5-ibackgroundcopyjobhttpoptions-getclientcertificate): RPC_X_BAD_STUB_DATA (0x800706F7) when "the
+    job does not specify a certificate or the user does not have permissions to the certificate". The
+    certificate is the owner's (docs/reference/security.md#ownership), so an elevated administrator who is not the
+    owner gets RPC_X_BAD_STUB_DATA (it was S_OK with the owner's store and thumbprint;
+    docs/reference/readings.md#client-certificates); the owner still reads it."""
+    alice = svc.logon(svc.add_user("alice")).token
+    bob = svc.logon(svc.add_user("bob", admin=True)).elevated_token
+    job_id, job = svc.connect(alice).create_job("c", JobType.DOWNLOAD)
+    job.set_client_certificate_by_id(1, "MY", b"\xab" * 20)
+    admin_view = svc.connect(bob).get_job(job_id)
+    with pytest.raises(BitsError) as exc:
+        admin_view.get_client_certificate()
+    assert _hr(exc) == RPC_X_BAD_STUB_DATA
+    assert job.get_client_certificate() == (1, "MY", b"\xab" * 20, None)
 
 
 def test_admin_who_is_not_the_owner_cannot_remove_the_client_certificate(svc: BitsService) -> None:

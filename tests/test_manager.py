@@ -38,12 +38,15 @@ def test_create_job_returns_id_and_job_bits_core_2_1(svc: BitsService) -> None:
 
 
 def test_create_job_bad_type_bits_core_4_1(svc: BitsService) -> None:
-    """docs/reference/interfaces.md#enums: BG_JOB_TYPE is 0..2; other values → E_INVALIDARG; wrong Python type →
+    """docs/reference/interfaces.md#enums: BG_JOB_TYPE is 0..2; other values → E_INVALIDARG (CreateJob's page
+    names no code for it: docs/reference/readings.md#job-type) and no job is created; wrong Python type →
     TypeError."""
     mgr = svc.connect()
-    with pytest.raises(BitsError) as exc:
-        mgr.create_job("x", 3)
-    assert exc.value.hresult == E_INVALIDARG
+    for bad in (3, -1):
+        with pytest.raises(BitsError) as exc:
+            mgr.create_job("x", bad)
+        assert exc.value.hresult == E_INVALIDARG
+    assert mgr.enum_jobs(0).get_count() == 0
     with pytest.raises(TypeError):
         mgr.create_job("x", "download")  # type: ignore[arg-type]
     with pytest.raises(TypeError):

@@ -158,6 +158,37 @@ def test_validation_on_a_final_job_is_invalid_state(svc: BitsService, tmp_path: 
     assert hresult(e) == BG_E_INVALID_STATE
 
 
+@pytest.mark.parametrize("kind", [JobType.UPLOAD, JobType.UPLOAD_REPLY])
+def test_validation_of_an_uploaded_file_is_only_recorded(svc: BitsService, tmp_path: Path, kind: JobType) -> None:
+    """SetValidationState (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/
+    nf-bits3_0-ibackgroundcopyfile3-setvalidationstate) speaks of downloads only: E_PENDING "until the download is
+    complete"; FALSE puts the job in ERROR "and the file progress is set to zero", Resume downloads "the file
+    again". Emulator choice for an upload's file (docs/reference/readings.md#validation): E_PENDING before it is
+    uploaded; then FALSE is recorded (S_OK) and the TRANSFERRED job, its file's progress (Completed TRUE, all
+    bytes) and its error object are untouched. Before, the job went to ERROR with BG_E_VALIDATION_FAILED and its
+    file showed 0 bytes yet Completed."""
+    svc.network.register("http://server/up", upload=True, reply=b"R")
+    (tmp_path / "up.txt").write_bytes(b"d" * 10)
+    _, job = svc.connect().create_job("v", kind)
+    job.add_file("http://server/up", str(tmp_path / "up.txt"))
+    f = next(iter(job.enum_files()))
+    with pytest.raises(BitsError) as e:
+        f.set_validation_state(False)
+    assert hresult(e) == E_PENDING
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    f.set_validation_state(False)
+    assert f.get_validation_state() is False
+    assert job.get_state() is JobState.TRANSFERRED
+    progress = f.get_progress()
+    assert (progress.bytes_total, progress.bytes_transferred, progress.completed) == (10, 10, True)
+    assert job.get_error_count() == 0
+    f.set_validation_state(True)
+    assert f.get_validation_state() is True
+    assert job.complete() == 0
+
+
 def test_validation_argument_type(svc: BitsService, tmp_path: Path) -> None:
     _, job = svc.connect().create_job("v", JobType.DOWNLOAD)
     job.add_file("http://server/f", str(tmp_path / "a"))

@@ -70,7 +70,8 @@ class FileMethodsMixin(ComObject):
         IBackgroundCopyFile3,
         "SetValidationState",
         "E_PENDING until the file is transferred; FALSE: job ERROR BG_E_VALIDATION_FAILED (context REMOTE_FILE, "
-        "our choice), file progress 0, Resume downloads it again; BG_E_RECORD_DELETED never (no peer cache)",
+        "our choice), file progress 0, Resume downloads it again; an upload's file: the state is only recorded "
+        "(our choice); BG_E_RECORD_DELETED never (no peer cache)",
         access=Access.WRITE,
         convert={"state": flag},
     )

@@ -111,13 +111,12 @@ class JobOptionsMixin(ComObject):
     @com_method(
         IBackgroundCopyJobHttpOptions,
         "GetClientCertificate",
-        "returns (store_location, store_name, thumbprint, subject_name); none set: RPC_X_BAD_STUB_DATA",
+        "returns (store_location, store_name, thumbprint, subject_name); none set, or a caller other than the "
+        "owner: RPC_X_BAD_STUB_DATA",
         access=Access.READ,
     )
     def get_client_certificate(self, caller: AccessToken) -> tuple[int, str, bytes | None, str | None]:
-        cert = self._rec.client_certificate
-        if cert is None:
-            raise BitsError(hresults.RPC_X_BAD_STUB_DATA, "no client certificate is set")
+        cert = self._svc.client_certificate(caller, self._rec)
         thumb = cert.get("thumbprint")
         return (
             int(cert["store_location"]),
@@ -182,7 +181,13 @@ class JobOptionsMixin(ComObject):
 
     # IBackgroundCopyJobHttpOptions3 ------------------------------------------------------------
 
-    @com_method(IBackgroundCopyJobHttpOptions3, "MakeCustomHeadersWriteOnly", "irreversible", access=Access.WRITE)
+    @com_method(
+        IBackgroundCopyJobHttpOptions3,
+        "MakeCustomHeadersWriteOnly",
+        "irreversible; always S_OK, also on a CANCELLED or ACKNOWLEDGED job",
+        access=Access.WRITE,
+        live=False,  # "The return value is always S_OK": no BG_E_INVALID_STATE (the service layer decides)
+    )
     def make_custom_headers_write_only(self, caller: AccessToken) -> None:
         self._svc.make_custom_headers_write_only(self._rec)
 

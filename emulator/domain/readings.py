@@ -328,6 +328,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "high-performance",
     ),
     Reading(
+        "HttpOptions2",
+        "SetHttpMethod with NULL, an empty string, or a string that is no HTTP token (no code documented)",
+        "E_INVALIDARG: NULL, empty, white space or a non-ASCII character; nothing changes",
+        "backend.py",
+        "http-method-verb",
+    ),
+    Reading(
         "Job5",
         "DYNAMIC_CONTENT or ON_DEMAND_MODE together with a custom HTTP method (no code documented)",
         "BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD in either order: SetProperty(TRUE) after SetHttpMethod, "
@@ -365,6 +372,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "Manager",
+        "CreateJob with a Type outside BG_JOB_TYPE (no code documented)",
+        "E_INVALIDARG, the page's code for a bad argument; no job is created",
+        "backend.py",
+        "job-type",
+    ),
+    Reading(
+        "Manager",
         "GetErrorDescription with LanguageId 0, and a code without a text",
         "0 is the user's default language (English); no text: ERROR_MR_MID_NOT_FOUND 0x8007013D",
         "hresults.py",
@@ -383,6 +397,15 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "BG_E_HTTP_ERROR_501, fatal",
         "transfer/upload.py",
         "upload-endpoint",
+    ),
+    Reading(
+        "upload",
+        "a server application that fails an upload (context REMOTE_APPLICATION): the code, fatal or not, the file",
+        "`register(..., application_status=…)`: once the last byte is in, a non-2xx status gives "
+        "BG_E_HTTP_ERROR_<status>, context REMOTE_APPLICATION, fatal or transient as any status; the bytes stay "
+        "sent, the file is not transferred, and the next attempt asks the application again",
+        "transfer/upload.py",
+        "server-application",
     ),
     Reading(
         "AddFileWithRanges",

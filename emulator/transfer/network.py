@@ -140,6 +140,9 @@ class Resource:
     certificate_errors: frozenset[str] = frozenset()
     upload: bool = False  # a BITS upload endpoint (docs/reference/states.md#upload)
     reply: bytes | None = None  # what the server application answers an upload-reply job
+    # The HTTP status of the server application that processes a finished upload; a failure gives the job
+    # context REMOTE_APPLICATION (IBackgroundCopyError::GetError page; docs/transfers.md).
+    application_status: int = 200
     received: bytes | None = None  # the last file uploaded to it
     requests: int = 0
     changes: int = 0
@@ -243,6 +246,7 @@ class FakeNetwork:
         authorized_sids: frozenset[str] | set[str] | None = None,
         upload: bool = False,
         reply: bytes | None = None,
+        application_status: int = 200,
         client_certificate: bool = False,
         certificate: bytes | None = None,
         certificate_errors: Iterable[str] = (),
@@ -260,7 +264,10 @@ class FakeNetwork:
         LocalSystem and NetworkService present the machine account (their own SIDs), LocalService is
         anonymous and answers no challenge.
         ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
-        answers upload-reply jobs.
+        answers upload-reply jobs; ``application_status`` is the HTTP status that application answers once an
+        upload's last byte is in: a non-2xx status fails the job with context REMOTE_APPLICATION and
+        BG_E_HTTP_ERROR_<status> (transient or fatal as any status), the bytes stay sent, and the next attempt
+        asks the application again.
         ``certificate`` is the DER server certificate an ``https://`` URL presents to a job's
         server-certificate validation callback (SetServerCertificateValidationInterface); by default a
         deterministic self-issued certificate for the host (``transfer.certificates.default_certificate``).
@@ -322,6 +329,7 @@ class FakeNetwork:
             authorized_sids=frozenset(authorized_sids or ()),
             upload=upload,
             reply=reply,
+            application_status=application_status,
             client_certificate=client_certificate,
             certificate=certificate,
             certificate_errors=errors,

@@ -989,6 +989,10 @@ class Scheduler:
             if changed is not None:
                 self._fail(rec, t, changed)
                 return
+            refused = upload.application_failure(flow)  # the server application failed: REMOTE_APPLICATION
+            if refused is not None:
+                self._fail(rec, t, refused)
+                return
         elif rec.file_acl_flags:
             denied = connectors.acl_failure(rec, flow)  # T26: the owner/ACL copy needs a privilege
             if denied is not None:

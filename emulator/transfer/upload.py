@@ -106,6 +106,20 @@ def changed_since_start(fs: LocalFileSystem, flow: Flow) -> Failure | None:
     return changed_failure(f) if local_file_changed(f, size, stamp) else None
 
 
+def application_failure(flow: Flow) -> Failure | None:
+    """The upload's bytes are all sent: the server application processes the file. A failing application is
+    context REMOTE_APPLICATION, "the server application that processed an upload" (BG_ERROR_CONTEXT page:
+    https://learn.microsoft.com/en-us/windows/win32/api/bits/ne-bits-bg_error_context; for upload-reply jobs
+    "the server application failed", IBackgroundCopyError::GetError page), with the HTTP status it answered,
+    fatal or transient as any status (docs/transfers.md). The file is not transferred: the next connection sends
+    nothing more and asks the application again."""
+    res = flow.resource
+    if res is None or 200 <= res.application_status < 300:
+        return None
+    failure = http_failure(res.application_status, flow.file)
+    return Failure(failure.code, ErrorContext.REMOTE_APPLICATION, fatal=failure.fatal, file=flow.file, protocol="http")
+
+
 def finish_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], queue: JobQueue, rec: JobRecord,
                   flow: Flow) -> None:
     """The last fragment arrived: the server keeps the file; an upload-reply job receives the reply."""
