@@ -17,6 +17,7 @@ yet whole back to byte 0 (whole files, the job's state and properties survive); 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -335,34 +336,18 @@ def test_a_service_attaching_to_a_running_store_loses_nothing(tmp_path: Path) ->
 
 
 @pytest.mark.svc(clock="manual", sandbox=True)
-def test_a_symlink_at_the_destination_gets_no_byte(svc: BitsService, tmp_path: Path) -> None:
-    """Emulator choice (as for a temporary, docs/transfers.md): no symlink is followed when writing; the
-    destination that is a link fails the job with E_ACCESSDENIED, context LOCAL_FILE, and its target is
-    untouched (not emptied)."""
+@pytest.mark.parametrize("link", [os.symlink, os.link], ids=["symlink", "hard-link"])
+def test_a_linked_destination_is_refused_before_it_is_emptied(
+    svc: BitsService, tmp_path: Path, link: Callable[[Path, Path], None]
+) -> None:
+    """Emulator choice (as for a temporary, docs/transfers.md): no symlink is followed when writing, and a
+    destination with another hard link is refused too: the job fails with E_ACCESSDENIED, context LOCAL_FILE,
+    before anything is emptied or written, and the other name's bytes are intact."""
     svc.network.register("http://server/a", DATA, rate=10)
     out = svc.filesystem.makedirs("C:\\out")
     victim = tmp_path / "drives" / "C" / "victim"
     victim.write_bytes(b"V" * 10)
-    os.symlink(victim, out / "hp.bin")
-    _, job = svc.connect().create_job("hp", JobType.DOWNLOAD)
-    job.set_property(P.HIGH_PERFORMANCE, True)
-    job.add_file("http://server/a", "C:\\out\\hp.bin")
-    job.resume()
-    svc.run_until_idle()
-    assert job.get_state() is S.ERROR
-    assert job.get_error().get_error() == (ErrorContext.LOCAL_FILE, E_ACCESSDENIED)
-    assert victim.read_bytes() == b"V" * 10
-
-
-@pytest.mark.svc(clock="manual", sandbox=True)
-def test_a_hard_linked_destination_is_not_emptied(svc: BitsService, tmp_path: Path) -> None:
-    """A destination with another hard link is refused before it is emptied: E_ACCESSDENIED, LOCAL_FILE, the
-    other name's bytes intact."""
-    svc.network.register("http://server/a", DATA, rate=10)
-    out = svc.filesystem.makedirs("C:\\out")
-    victim = tmp_path / "drives" / "C" / "victim"
-    victim.write_bytes(b"V" * 10)
-    os.link(victim, out / "hp.bin")
+    link(victim, out / "hp.bin")
     _, job = svc.connect().create_job("hp", JobType.DOWNLOAD)
     job.set_property(P.HIGH_PERFORMANCE, True)
     job.add_file("http://server/a", "C:\\out\\hp.bin")
