@@ -659,3 +659,79 @@ def test_a_remote_powershell_session_runs_its_jobs_from_1607_only(tmp_path: Path
     )
     results = run(loads(text, tmp_path / "x.toml"))
     assert [r.failed_step for r in results] == [None, None]
+
+
+def test_a_scenario_plays_a_failing_server_application(tmp_path: Path) -> None:
+    """``application_status`` of a network resource (docs/scenarios.md) is the fake network's
+    ``application_status``: a 500 from the server application fails the upload-reply job with context
+    REMOTE_APPLICATION and BG_E_HTTP_ERROR_500, transient (IBackgroundCopyError::GetError page,
+    https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyerror-geterror); a
+    ``resource`` step that sets it to 200 lets Resume finish the job."""
+    text = textwrap.dedent(
+        """\
+        [scenario]
+        name = "app"
+        profile = "post-1607"
+
+        [accounts]
+        alice = {}
+
+        [sessions]
+        alice = "alice"
+
+        [filesystem.files]
+        'C:\\Users\\alice\\q.txt' = "question"
+
+        [network."http://server/up"]
+        upload = true
+        reply = "answer"
+        application_status = 500
+
+        [[step]]
+        caller = "alice"
+        call = "create_job"
+        job = "ask"
+        args = { display_name = "ask", job_type = "UPLOAD_REPLY" }
+
+        [[step]]
+        caller = "alice"
+        job = "ask"
+        call = "add_file"
+        args = ['http://server/up', 'C:\\Users\\alice\\q.txt']
+
+        [[step]]
+        caller = "alice"
+        job = "ask"
+        call = "resume"
+
+        [[step]]
+        advance = 1
+
+        [[step]]
+        check = "ask"
+        state = "TRANSIENT_ERROR"
+        error = { context = "REMOTE_APPLICATION", code = "BG_E_HTTP_ERROR_500" }
+        error_count = 1
+
+        [[step]]
+        resource = "http://server/up"
+        set = { application_status = 200 }
+
+        [[step]]
+        caller = "alice"
+        job = "ask"
+        call = "resume"
+
+        [[step]]
+        run_until_idle = true
+
+        [[step]]
+        check = "ask"
+        state = "TRANSFERRED"
+        """
+    )
+    (only,) = run(loads(text, tmp_path / "x.toml"))
+    assert only.failed_step is None, only.failed_step
+    bad = text.replace("application_status = 500", "application_status = 700")
+    with pytest.raises(ScenarioError, match="application_status"):
+        loads(bad, tmp_path / "y.toml")

@@ -203,6 +203,7 @@ class ResourceSpec(_Model):
     authorized: list[str] = Field(default_factory=list)
     upload: bool = False
     reply: str | None = None
+    application_status: int = Field(default=200, ge=100, le=599)
     client_certificate: bool = False
 
     @model_validator(mode="after")
@@ -481,6 +482,7 @@ class ResourceUpdate(_Model):
     failure_status: int | None = Field(default=None, ge=100, le=599)
     latency: float | None = Field(default=None, ge=0)
     content: str | None = None
+    application_status: int | None = Field(default=None, ge=100, le=599)
 
 
 class ResourceStep(_Step):

@@ -451,6 +451,7 @@ class Runner:
                 authorized_sids={self.account(svc, a).sid for a in r.authorized},
                 upload=r.upload,
                 reply=r.reply.encode("utf-8") if r.reply is not None else None,
+                application_status=r.application_status,
                 client_certificate=r.client_certificate,
             )
         self.observer = svc.connect(svc.logon(svc.local_system).token)
