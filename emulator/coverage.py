@@ -13,7 +13,7 @@ import pkgutil
 
 from . import constants as c
 from .com.registry import REGISTRY, MethodEntry
-from .domain.readings import GROUP_POLICY_READINGS, SECURITY_READINGS, TRANSFER_READINGS
+from .domain.readings import GROUP_POLICY_READINGS, SECURITY_READINGS, TRANSFER_READINGS, Reading
 
 # fmt: off
 VTABLES: dict[c.AnyInterface, tuple[str, ...]] = {
@@ -73,6 +73,11 @@ def _entries() -> dict[tuple[str, str], MethodEntry]:
     return {(e.interface.name, e.com_name): e for e in load_registry()}
 
 
+def _reading_rows(readings: tuple[Reading, ...]) -> list[str]:
+    """One table row per reading: its id linked to the evidence, the question, the choice, the code."""
+    return [f"| [{r.id}]({r.link}) | {r.question} | {r.choice} | `{r.where}` |" for r in readings]
+
+
 def render() -> str:
     entries = _entries()
     lines = [
@@ -110,13 +115,13 @@ def render() -> str:
         "",
         "| id | question | emulator | code |",
         "|---|---|---|---|",
-        *(f"| [{r.id}]({r.link}) | {r.question} | {r.choice} | `{r.where}` |" for r in SECURITY_READINGS),
+        *_reading_rows(SECURITY_READINGS),
         "",
         "## Transfer readings",
         "",
         "| topic | question | emulator | code |",
         "|---|---|---|---|",
-        *(f"| [{r.id}]({r.link}) | {r.question} | {r.choice} | `{r.where}` |" for r in TRANSFER_READINGS),
+        *_reading_rows(TRANSFER_READINGS),
         "",
         "## Group-policy readings",
         "",
@@ -125,7 +130,7 @@ def render() -> str:
         "",
         "| topic | question | emulator | code |",
         "|---|---|---|---|",
-        *(f"| [{r.id}]({r.link}) | {r.question} | {r.choice} | `{r.where}` |" for r in GROUP_POLICY_READINGS),
+        *_reading_rows(GROUP_POLICY_READINGS),
         "",
     ]
     return "\n".join(lines)

@@ -165,8 +165,7 @@ class BitsService:
         if group_policy is not None:
             # The machine's policies are in force as the service starts (BITS reads them from the registry), before
             # any job of a file store moves: a job stored blocked stays blocked, none connects under no policy first.
-            self.backend.set_group_policy(group_policy)
-            self.scheduler.set_policy(group_policy)
+            self._apply_group_policy(group_policy)
         # (the network's strictness read through the network, not the service: nothing the service builds
         # points back at it, so a closed service is freed by reference counting; see close())
         network = self.network
@@ -305,8 +304,13 @@ class BitsService:
             raise TypeError(f"group_policy must be a GroupPolicy, not {type(policy).__name__}")
         with self.lock:
             self.scheduler.catch_up()
-            self.backend.set_group_policy(policy)
-            self.scheduler.set_policy(policy)
+            self._apply_group_policy(policy)
+
+    def _apply_group_policy(self, policy: GroupPolicy) -> None:
+        """The quotas and new jobs' MaxDownloadTime (service layer), the timers and the bandwidth window
+        (scheduler) follow ``policy`` from now on."""
+        self.backend.set_group_policy(policy)
+        self.scheduler.set_policy(policy)
 
     # time and scheduling ------------------------------------------------------------------------
 

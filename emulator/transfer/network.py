@@ -432,7 +432,7 @@ class FakeNetwork:
         url = f.remote_name
         # A resumable source is asked for the bytes from where the file stopped (a Range request).
         # (A job that never resumes asks for the whole file even when the connection fails.)
-        from_where_it_stopped = not never_resumes(rec) and (failure is not None or resumes(rec, flow))
+        from_where_it_stopped = resumes(rec, flow) if failure is None else not never_resumes(rec)
         offset = f.bytes_transferred if from_where_it_stopped else 0
         status: int | None = None
         if failure is None:
