@@ -11,6 +11,11 @@ b. ``svc.run_until_idle()`` for N rate-limited background jobs (N = 100, 1,000, 
    time) and N simultaneous foreground jobs (N = 30, 300, 1,000): time per job at the largest N against
    the smallest. Target: at most 1.5x. Statements and commits per job are counted (not timed) and must
    not grow with N.
+c. The control plane's changes that move jobs: ``svc.network.cost_state`` (COST_FLAGS) and
+   ``svc.group_policy`` (JobInactivityTimeout, a MaxInternetBandwidth cap), each alternated between two
+   values, with 10,000 QUEUED background jobs behind one that transfers against the same with 10. Only the
+   jobs a change concerns are looked at (held and running ones; the running background job), so the target
+   is at most 2x.
 
     python benchmarks/bench_engine.py           # full run
     python benchmarks/bench_engine.py --quick   # smoke run (small sizes) used by the test suite
@@ -22,7 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from emulator import BitsService, JobPriority, JobType, ManualClock
+from emulator import BandwidthLimit, BitsService, CostState, GroupPolicy, JobPriority, JobType, ManualClock
 from emulator.com.job import Job
 
 # CPU time of this process (user + system), not wall time: the figures are ratios between sizes measured
@@ -89,6 +94,41 @@ def get_state_scaling(sizes: list[int], calls: int) -> None:
             svc.close()
 
 
+def _alternating(
+    svc: BitsService, what: str, costs: tuple[CostState, CostState], policies: tuple[GroupPolicy, GroupPolicy]
+) -> Callable[[], None]:
+    """One change per call, alternating between the two values (so that each call changes something)."""
+    turn = iter(range(1 << 62))
+
+    def change() -> None:
+        i = next(turn) & 1
+        if what.startswith("svc.network"):
+            svc.network.cost_state = costs[i]
+        else:
+            svc.group_policy = policies[i]
+
+    return change
+
+
+def control_plane_scaling(sizes: list[int], calls: int) -> None:
+    policies = (
+        GroupPolicy(job_inactivity_timeout=30, max_internet_bandwidth=BandwidthLimit(0, 0, kbps=4)),
+        GroupPolicy(job_inactivity_timeout=60, max_internet_bandwidth=BandwidthLimit(0, 0, kbps=2)),
+    )
+    costs = (CostState.BELOW_CAP, CostState.UNRESTRICTED)
+    for what in ("svc.network.cost_state =", "svc.group_policy ="):
+        base = None
+        for n in sizes:
+            svc, _jobs = service(n, foreground=False, size=10**12, rate=1000)
+            svc.advance(1)
+            t = best_of(_alternating(svc, what, costs, policies), calls)
+            base = base or t
+            target = "" if n == sizes[0] else f"  (target <= 2: {'met' if t / base <= 2 else 'MISSED'})"
+            print(f"{what} with {n:>6,} QUEUED background jobs: {t * 1e6:7.2f} us -> ratio {t / base:.2f}{target}",
+                  flush=True)
+            svc.close()
+
+
 def run_until_idle_scaling(sizes: list[int], *, foreground: bool) -> None:
     kind = "simultaneous foreground" if foreground else "rate-limited background"
     base = None
@@ -126,6 +166,7 @@ def main(argv: list[str]) -> int:
     get_state_scaling([1, 100] if quick else [1, 1_000, 10_000], 200 if quick else 20_000)
     run_until_idle_scaling([10, 40] if quick else [100, 1_000, 10_000], foreground=False)
     run_until_idle_scaling([10, 30] if quick else [30, 300, 1_000], foreground=True)
+    control_plane_scaling([10, 100] if quick else [10, 10_000], 200 if quick else 5_000)
     return 0
 
 
