@@ -106,7 +106,7 @@ def cost_allows(flags: int, cost_state: int) -> bool:
     https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_transfer_policy). OUR
     CHOICE for a state of several bits (ROAMING | USAGE_BASED): each must be accepted
     (docs/reference/readings.md#cost-flags)."""
-    return not cost_state & ~flags
+    return not int(cost_state) & ~flags  # (int(): the IntFlag's own & is Python code, on every job start)
 
 
 def writes_in_place(rec: JobRecord) -> bool:

@@ -199,7 +199,13 @@ class Directory:
     def is_logged_on(self, sid: str) -> bool:
         """Whether BITS would run this account's jobs now (an interactive-type session is active, or from
         1607 a remote PowerShell session)."""
-        return any(self.sessions[i].runs_jobs for i in self.active_by_sid.get(sid, ()))
+        active = self.active_by_sid.get(sid)
+        if active:  # (a loop, not any() over a generator: asked at every job start)
+            sessions = self.sessions
+            for i in active:
+                if sessions[i].runs_jobs:
+                    return True
+        return False
 
     def session_active(self, session_id: int | None) -> bool:
         s = self.sessions.get(session_id) if session_id is not None else None

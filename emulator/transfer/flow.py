@@ -54,7 +54,7 @@ class Flow:
     # The fraction of a byte already moved at ``start_t`` when the rate changed mid-file (``retime``): kept,
     # so a rate change at a window boundary loses nothing. 0 (an int) in every other case.
     carry: Fraction | int = 0
-    tmp: Any = None  # host Path of the temporary file
+    tmp: Any = None  # host path (its text) of the temporary file: LocalFileSystem.prepare
     change_at: int | None = None  # byte offset at which the server's copy changes (files, "content changes")
     ranges_ok: bool = True  # the source can resume from an offset
     body: bytes | None = None  # a loopback HTTP response, read at connect

@@ -228,6 +228,18 @@ def _close(fd: int | None) -> None:
         os.close(fd)
 
 
+def _host_child(directory: Path, name: str) -> str:
+    """The host path text of ``name`` in ``directory`` (what ``str(directory / name)`` gives: a Path's text
+    has no trailing separator but the root's)."""
+    text = str(directory)
+    return text + name if text.endswith("/") else f"{text}/{name}"
+
+
+def _host_leaf(path: str | Path) -> str:
+    """The last component of a host path (its text, or a Path), for messages."""
+    return str(path).rpartition("/")[2]
+
+
 def _leaf(name: str) -> tuple[str, str, str]:
     """(head, separator, last component) of a Windows or POSIX name, whichever separator comes last."""
     i = max(name.rfind("\\"), name.rfind("/"))
@@ -763,8 +775,10 @@ class LocalFileSystem:
             raise LocalFileFault(hresults.E_ACCESSDENIED, f"{leaf!r} is not a plain file")
         return True
 
-    def prepare(self, job: JobRecord, f: FileRecord) -> tuple[Path, str | None]:
+    def prepare(self, job: JobRecord, f: FileRecord) -> tuple[str, str | None]:
         """The temp file's host path, creating it if needed; (path, new temp name or None if unchanged).
+        The path is text (``_host_child``): it goes only to ``write``, ``truncate`` and ``copy_into``, which
+        take a path's text apart again, so no Path object is built and stringified for it on every file.
 
         Raises BitsError with the LOCAL_FILE failure (missing directory, escape, ACL). A HIGH_PERFORMANCE
         job's file has no temporary: ``_prepare_in_place``."""
@@ -791,7 +805,7 @@ class LocalFileSystem:
                     # without FILE_SHARE_WRITE, puts the job in a transient error (T27: hold_open).
                     self._check_unheld_at(fd, old)
                 if self._regular(fd, old):
-                    return directory / old, None
+                    return _host_child(directory, old), None
             n = f.file_id & 0xFFFF
             while True:
                 # FILE_ATTRIBUTE_HIDDEN, spelled the POSIX way: a leading dot (our choice, docs/transfers.md).
@@ -809,9 +823,9 @@ class LocalFileSystem:
         finally:
             _close(fd)
         head, sep, _ = _leaf(f.local_name)
-        return directory / name, f"{head}{sep}{name}"
+        return _host_child(directory, name), f"{head}{sep}{name}"
 
-    def _prepare_in_place(self, job: JobRecord, f: FileRecord) -> tuple[Path, str | None]:
+    def _prepare_in_place(self, job: JobRecord, f: FileRecord) -> tuple[str, str | None]:
         """A HIGH_PERFORMANCE file: BITS downloads "directly into the destination file"
         (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id), so the
         destination is what the bytes go into. (host path, the local name when the file starts from an empty
@@ -828,7 +842,7 @@ class LocalFileSystem:
             if self._held:
                 self._check_unheld_at(fd, leaf)  # T27: held open when BITS begins transferring the file
             if self._regular(fd, leaf) and f.temp_name is not None:
-                return directory / leaf, None  # begun before: the bytes already there stay
+                return _host_child(directory, leaf), None  # begun before: the bytes already there stay
             try:
                 with self._changing(fd, added=(leaf,)):
                     wfd = os.open(leaf, os.O_CREAT | os.O_WRONLY | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=fd)
@@ -847,9 +861,9 @@ class LocalFileSystem:
                 raise LocalFileFault(hresults.E_ACCESSDENIED, f"the destination {leaf!r} is linked elsewhere")
         finally:
             _close(fd)
-        return directory / leaf, f.local_name
+        return _host_child(directory, leaf), f.local_name
 
-    def _split_host(self, path: Path) -> tuple[Path, list[str], str] | None:
+    def _split_host(self, path: str | Path) -> tuple[Path, list[str], str] | None:
         """(root, directory segments, leaf) of a host path this sandbox handed out under a root; None for
         a path under no root (a POSIX name's)."""
         text = str(path)
@@ -866,7 +880,7 @@ class LocalFileSystem:
                 return root, parts[:-1], parts[-1]
         return None
 
-    def _open_temp_fd(self, tmp: Path, *, truncate: bool = False) -> int:
+    def _open_temp_fd(self, tmp: str | Path, *, truncate: bool = False) -> int:
         """A descriptor for writing a temporary, following no symlink anywhere under the root: a temporary
         (or a directory) swapped for a link, or a file with other hard links, gets none (LocalFileFault)."""
         split = self._split_host(tmp)
@@ -878,13 +892,13 @@ class LocalFileSystem:
             try:
                 dfd = os.open(head or "/", _DIR_FLAGS)
             except OSError as exc:
-                raise fault_from_oserror(exc, str(tmp.parent)) from None
+                raise fault_from_oserror(exc, head or "/") from None
         else:
             root, dirs, leaf = split
             dfd, _, missing = self._walk(root, dirs)
             if missing:
                 _close(dfd)
-                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{tmp.parent} does not exist")
+                raise LocalFileFault(hresults.ERROR_PATH_NOT_FOUND, f"{Path(tmp).parent} does not exist")
         try:
             flags = os.O_WRONLY | _NOFOLLOW | _CLOEXEC | (os.O_TRUNC if truncate else 0)
             try:
@@ -906,20 +920,20 @@ class LocalFileSystem:
         return fd
 
     @contextmanager
-    def open_temp(self, tmp: Path, *, truncate: bool = False) -> Iterator[IO[bytes]]:
+    def open_temp(self, tmp: str | Path, *, truncate: bool = False) -> Iterator[IO[bytes]]:
         """The temporary as a file object opened the same safe way (``_open_temp_fd``)."""
         fh = os.fdopen(self._open_temp_fd(tmp, truncate=truncate), "wb")
         try:
             yield fh
         except OSError as exc:
-            raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
+            raise fault_from_oserror(exc, f"cannot write the temporary {_host_leaf(tmp)!r}") from None
         finally:
             try:
                 fh.close()
             except OSError as exc:  # ENOSPC may surface only at the final flush
-                raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
+                raise fault_from_oserror(exc, f"cannot write the temporary {_host_leaf(tmp)!r}") from None
 
-    def write(self, tmp: Path, offset: int, data: bytes) -> None:
+    def write(self, tmp: str | Path, offset: int, data: bytes) -> None:
         fd = self._open_temp_fd(tmp)
         try:
             view = memoryview(data)
@@ -927,16 +941,16 @@ class LocalFileSystem:
             while done < len(view):
                 done += os.pwrite(fd, view[done:], offset + done)
         except OSError as exc:
-            raise fault_from_oserror(exc, f"cannot write the temporary {tmp.name!r}") from None
+            raise fault_from_oserror(exc, f"cannot write the temporary {_host_leaf(tmp)!r}") from None
         finally:
             os.close(fd)
 
-    def truncate(self, tmp: Path, size: int = 0) -> None:
+    def truncate(self, tmp: str | Path, size: int = 0) -> None:
         fd = self._open_temp_fd(tmp)
         try:
             os.ftruncate(fd, size)
         except OSError as exc:
-            raise fault_from_oserror(exc, f"cannot truncate the temporary {tmp.name!r}") from None
+            raise fault_from_oserror(exc, f"cannot truncate the temporary {_host_leaf(tmp)!r}") from None
         finally:
             os.close(fd)
 
@@ -966,7 +980,7 @@ class LocalFileSystem:
             src.seek(start)
             return src.read(end - start)
 
-    def copy_into(self, source: Path, tmp: Path) -> None:
+    def copy_into(self, source: Path, tmp: str | Path) -> None:
         with self._open_source(source) as src, self.open_temp(tmp, truncate=True) as fh:
             _copy_file(src, fh)
 
