@@ -725,7 +725,8 @@ class Scheduler:
         self._queue.change_state(rec, PREEMPTED)
 
     def _start(self, rec: JobRecord, t: int) -> None:
-        self._leave_candidates(rec.id)
+        # Every way out below moves the job out of QUEUED (CONNECTING, TRANSIENT_ERROR or ERROR), and
+        # ``_on_state`` takes a job leaving QUEUED out of the candidates: no _leave_candidates call here.
         if not self.connected:
             self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED), ErrorContext.GENERAL_TRANSPORT,
                                        network=True))
