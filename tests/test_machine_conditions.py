@@ -221,6 +221,29 @@ def test_the_adopting_service_writes_nothing_back(pair: tuple[BitsService, BitsS
     assert not [s for s in seen if "settings" in s]
 
 
+def test_a_service_that_polls_after_the_log_was_trimmed_reads_every_condition_again(
+    pair: tuple[BitsService, BitsService],
+) -> None:
+    """Emulator's choice (docs/ARCHITECTURE.md#machine): when the change log no longer holds what a service
+    missed (it is trimmed as it grows), the service reloads every job and reads every condition again, so a
+    change whose entry went with the trimmed rows still reaches it."""
+    first, second = pair
+    _job(first, "j0", URL)
+    second.connect().enum_jobs()  # (seen up to here)
+    first.network.cost_state = CostState.ROAMING
+    _job(first, "j1", URL)
+    _job(first, "j2", URL)
+    conn = sqlite3.connect(first.store.engine.url.database)  # type: ignore[union-attr,arg-type]
+    try:
+        conn.execute("DELETE FROM job_changes WHERE seq < (SELECT MAX(seq) FROM job_changes)")
+        conn.commit()
+    finally:
+        conn.close()
+    names = {job.get_display_name() for job in second.connect().enum_jobs()}
+    assert names == {"j0", "j1", "j2"}
+    assert _cost(second) is CostState.ROAMING
+
+
 def test_the_change_is_written_in_the_transaction_of_its_effects(pair: tuple[BitsService, BitsService]) -> None:
     """Emulator's choice (docs/ARCHITECTURE.md#machine): the cost state, the hold of the job it refuses and the
     change-log entry go to the store in one COMMIT."""

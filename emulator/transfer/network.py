@@ -509,7 +509,8 @@ class FakeNetwork:
     def adopt(self, *, cost_state: CostState | None = None, connected: bool | None = None) -> None:
         """Take the machine's conditions as another service sharing the file store set them, or as a reopened
         store holds them (docs/ARCHITECTURE.md#machine): nothing is published, the scheduler that reads them
-        from the store applies their effects itself."""
+        from the store applies their effects itself. Not for tests: ``cost_state = …``, ``disconnect()`` and
+        ``reconnect()`` change the network with their effects on the jobs."""
         if cost_state is not None:
             self._cost_state = cost_state
         if connected is not None:
