@@ -456,6 +456,20 @@ def test_a_held_job_stays_held_across_bitsadmin_list_info_and_resume(
     assert (status, out) == (0, "TRANSFERRED")
 
 
+def test_bitsadmin_transfer_on_a_disconnected_machine_stops_with_the_job_held(store: Path) -> None:
+    """T17 (docs/reference/states.md): the invocation's machine is the store's, disconnected by a test's service;
+    /transfer's job goes to TRANSIENT_ERROR with BG_E_NETWORK_DISCONNECTED and, as nothing can move it, the
+    command stops with the job left in the queue (docs/bitsadmin.md), instead of transferring."""
+    with BitsService(database=store, clock=ManualClock(), root=store.parent) as svc:
+        svc.network.disconnect()
+        (store.parent / "drives" / "C" / "dl").mkdir(parents=True)
+        status, out = _bitsadmin(store, "/transfer", "now", URL, "C:\\dl\\now.bin")
+        assert status == 1
+        assert out.splitlines()[-1] == "The job is TRANSIENT_ERROR and cannot make progress; it stays in the queue."
+        (job,) = svc.connect(svc.logon(svc.account("alice")).token).enum_jobs()
+        assert (job.get_state(), job.get_error().get_error()) == (S.TRANSIENT_ERROR, HELD_DISCONNECTED)
+
+
 def test_bitsadmin_on_a_store_where_nothing_was_set_is_unrestricted_and_connected(store: Path) -> None:
     """Emulator's choice (docs/reference/readings.md#machine-conditions): with nothing stored, an invocation's
     machine is today's default — its /transfer of an instant resource completes."""

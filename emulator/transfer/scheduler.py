@@ -865,17 +865,25 @@ class Scheduler:
         self.network.adopt(cost_state=cost, connected=connected)
         if connected is not None:
             self.connected = connected
-        if policy is not None and policy != self._policy:
-            if self.policy_adopted is not None:
-                self.policy_adopted(policy)  # quotas and MaxDownloadTime (the service layer)
-            self._apply_policy(policy, save=False)
-        if cost is not None:
-            recs = [*self._cost_blocked, *self._flows]
-            if starting:  # jobs a stopped service left running have no flow here yet
-                recs += [r for r in self._active.values() if r.state in RUNNING_STATES]
-            self._recheck_cost(list(dict.fromkeys(recs)))
-        if connected is not None:
-            self._network_changed(connected, save=False)
+        # The effects only: what they make due runs in the catch-up that follows (or, for a service being built,
+        # in its first one, once its sessions and network are set up), not from inside them.
+        sim = self._sim
+        was = sim.running
+        sim.running = True
+        try:
+            if policy is not None and policy != self._policy:
+                if self.policy_adopted is not None:
+                    self.policy_adopted(policy)  # quotas and MaxDownloadTime (the service layer)
+                self._apply_policy(policy, save=False)
+            if cost is not None:
+                recs = [*self._cost_blocked, *self._flows]
+                if starting:  # jobs a stopped service left running have no flow here yet
+                    recs += [r for r in self._active.values() if r.state in RUNNING_STATES]
+                self._recheck_cost(list(dict.fromkeys(recs)))
+            if connected is not None:
+                self._network_changed(connected, save=False)
+        finally:
+            sim.running = was
         self._wake = 0  # (whatever the effects, the run that follows looks at everything due)
 
     def cost_flags_changed(self, rec: JobRecord) -> None:
