@@ -342,18 +342,23 @@ def test_an_unreadable_stored_condition_leaves_the_service_as_it_is(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Emulator's choice: a value no bits-emulator wrote (a hand-edited store) is not applied; a warning names
-    the problem, and the service keeps its defaults."""
+    the problem, and the service keeps its default for that condition (the others are adopted)."""
     path = tmp_path / "bits.db"
     _service(path).close()
     conn = sqlite3.connect(path)
     try:
         conn.execute("INSERT INTO settings (key, value) VALUES ('machine.group_policy', '{\"max_jobs_per_user\": -1}')")
+        conn.execute("INSERT INTO settings (key, value) VALUES ('machine.cost_state', 'ROAMING')")
+        conn.execute("INSERT INTO settings (key, value) VALUES ('machine.connected', '0')")
         conn.commit()
     finally:
         conn.close()
     with caplog.at_level("WARNING", logger="emulator.scheduler"), _service(path) as svc:
         assert svc.group_policy == GroupPolicy()
-    assert "cannot be read" in caplog.text
+        assert svc.network.cost_state is CostState.UNRESTRICTED
+        assert svc.network.connected is False
+    assert "machine condition group_policy cannot be read" in caplog.text
+    assert "machine condition cost_state cannot be read" in caplog.text
 
 
 # bitsadmin -------------------------------------------------------------------------------------------------

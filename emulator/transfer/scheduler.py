@@ -32,7 +32,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from .. import hresults
 from ..clock import NS, SimTime, exact, to_ns
@@ -94,6 +94,7 @@ from .network import FakeNetwork, resumes
 from .notifications import Notifier
 
 log = logging.getLogger("emulator.scheduler")
+_T = TypeVar("_T")
 
 INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
 DAY = 24 * 3600
@@ -843,21 +844,9 @@ class Scheduler:
         intervals — at this service's simulated now, before its simulation moves on, and is not written back
         (no ping-pong between services). Every value is in force before any effect runs, so no job is released
         under a condition the same commit replaced (docs/reference/readings.md#machine-conditions)."""
-        store = self._queue.store
-        wanted = set(names)
-        cost: CostState | None = None
-        connected: bool | None = None
-        policy: GroupPolicy | None = None
-        try:
-            if "cost_state" in wanted and (text := store.machine_condition("cost_state")) is not None:
-                cost = CostState(int(text))
-            if "connected" in wanted and (text := store.machine_condition("connected")) is not None:
-                connected = text == "1"
-            if "group_policy" in wanted and (text := store.machine_condition("group_policy")) is not None:
-                policy = policy_from_json(text)
-        except (ValueError, TypeError) as exc:  # a value no bits-emulator wrote: the condition stays as it is
-            log.warning("the store's machine conditions cannot be read (%s); this service keeps its own", exc)
-            return
+        cost = self._stored("cost_state", names, lambda text: CostState(int(text)))
+        connected = self._stored("connected", names, lambda text: {"1": True, "0": False}[text])
+        policy = self._stored("group_policy", names, policy_from_json)
         if cost is not None and cost == self.network.cost_state:
             cost = None
         if connected is not None and connected == self.connected:
@@ -1155,6 +1144,21 @@ class Scheduler:
             queue.change_state(rec, INACTIVITY_TIMEOUT, touch=False)  # T32
 
     # group policy (docs/reference/limits.md#group-policy) -------------------------------------------
+
+    def _stored(self, name: str, names: Iterable[str], decode: Callable[[str], _T]) -> _T | None:
+        """The stored value of the condition ``name`` if it is among ``names``; None when it is not, was never
+        set, or holds what no bits-emulator wrote (a hand-edited store: the condition stays as it is, with a
+        warning)."""
+        if name not in names:
+            return None
+        text = self._queue.store.machine_condition(name)
+        if text is None:
+            return None
+        try:
+            return decode(text)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("the store's machine condition %s cannot be read (%s); this service keeps its own", name, exc)
+            return None
 
     def set_policy(self, policy: GroupPolicy) -> None:
         """A new group policy takes effect now: JobInactivityTimeout for every job, measured from its last
