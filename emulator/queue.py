@@ -197,17 +197,18 @@ class JobQueue:
 
     # several services on one file store ----------------------------------------------------------
 
-    def refresh(self) -> None:
+    def refresh(self) -> set[str]:
         """Take in what other services sharing the file store committed since the last call: changed
         jobs are updated in place (held interface pointers see the change), new ones appear, deleted ones
-        leave. Costs one PRAGMA when nothing changed; nothing at all for a memory store."""
+        leave. Returns the names of the machine's conditions they set (``store.repository.MACHINE_CONDITIONS``),
+        for the scheduler to read. Costs one PRAGMA when nothing changed; nothing at all for a memory store."""
         if not self.store.shared:
-            return
-        full, ids = self.store.poll()
+            return set()
+        full, ids, machine = self.store.poll()
         if full:
             ids = {rec.key for rec in self.jobs.values()} | {row for row in self.store.all_job_ids()}
         if not ids:
-            return
+            return machine
         loaded = self.store.load_jobs(ids)
         now = self.clock.time()
         for key in sorted(ids):
@@ -239,6 +240,7 @@ class JobQueue:
             if current.state is not old:
                 self.bus.publish(JobStateChanged(now, current.id, old, current.state, True, current))
             self.bus.publish(JobModified(now, current, {"priority": current.priority}))
+        return machine
 
     def jobs_with_helper(self) -> list[JobRecord]:
         return [rec for bucket in self.by_helper_session.values() for rec in bucket.values()] + [

@@ -41,7 +41,7 @@ from .profiles import Profile, resolve_profile
 from .queue import JobQueue
 from .store import guard
 from .store.database import StoreHold
-from .store.repository import JobStore
+from .store.repository import MACHINE_CONDITIONS, JobStore
 from .transfer import inplace
 from .transfer.certificates import ServerCertificates
 from .transfer.localfs import LocalFileSystem
@@ -162,6 +162,15 @@ class BitsService:
             thread_token=self._thread_token.get,
         )
         views.bind(self.backend)
+        # A group policy another service sharing the file store sets reaches the service layer too (its quotas).
+        self.scheduler.policy_adopted = self.backend.set_group_policy
+        if self.store.shared:
+            # The machine's conditions (network cost, connectivity, group policy) are the file store's, shared by
+            # every service that opens it (docs/ARCHITECTURE.md#machine): in force before any of its jobs moves, so
+            # a job stored held stays held. A policy given here wins over the stored one (and replaces it, below).
+            self.scheduler.adopt_machine(
+                ("cost_state", "connected") if group_policy is not None else MACHINE_CONDITIONS, starting=True
+            )
         if group_policy is not None:
             # The machine's policies are in force as the service starts (BITS reads them from the registry), before
             # any job of a file store moves: a job stored blocked stays blocked, none connects under no policy first.
@@ -293,7 +302,8 @@ class BitsService:
     @property
     def group_policy(self) -> GroupPolicy:
         """The BITS group policies in force (README#group-policy); by default nothing is configured. Like the
-        machine's registry they outlive ``restart()``, and are not written to the store."""
+        machine's registry they outlive ``restart()``; a file store keeps them for every service that shares it
+        (docs/ARCHITECTURE.md#machine)."""
         return self.backend.group_policy
 
     @group_policy.setter
@@ -353,6 +363,7 @@ class BitsService:
             self._closed = True
             self.bus.publish(ServiceStopping(self.clock.time()))
             self.store.conn.close()
+            self.scheduler.policy_adopted = None  # (the one reference from the scheduler up to the service layer)
             # Nothing left behind: the drive root the service made, and the temporaries of jobs that
             # die with an in-memory store (a file store's jobs keep theirs for the next open).
             self.filesystem.close(self.queue.all_jobs() if self.store.engine is None else ())

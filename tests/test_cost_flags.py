@@ -346,8 +346,9 @@ def _held_in_a_store(db: Path, out: Path, flags: int, state: CostState) -> objec
 
 
 def test_a_job_held_in_the_store_stays_held_after_a_restart(tmp_path: Path) -> None:
-    """The hold is the job's state and error, stored; a new service's network starts UNRESTRICTED, which a
-    roaming-only policy refuses too, and releases it when it is roaming again."""
+    """The hold is the job's state and error, stored; the network's cost state is the machine's, stored with
+    it (USAGE_BASED here, which a roaming-only policy refuses: docs/ARCHITECTURE.md#machine), and the new
+    service releases the job when the network is roaming."""
     db = tmp_path / "bits.db"
     job_id = _held_in_a_store(db, tmp_path, int(C.ROAMING), C.USAGE_BASED)
     with BitsService(database=db, clock=ManualClock()) as svc:
@@ -359,12 +360,18 @@ def test_a_job_held_in_the_store_stays_held_after_a_restart(tmp_path: Path) -> N
         assert job.get_state() is S.TRANSFERRED
 
 
-def test_a_job_held_in_the_store_is_released_by_an_acceptable_network_at_start(tmp_path: Path) -> None:
-    """A new service on an UNRESTRICTED network releases a job whose policy accepts it, at its first catch-up."""
+def test_a_job_held_in_the_store_is_released_when_the_stored_network_becomes_acceptable(tmp_path: Path) -> None:
+    """A new service opening the store is on the machine's network, still roaming (the cost state is stored:
+    docs/ARCHITECTURE.md#machine): the job stays held until the network is UNRESTRICTED, then goes on
+    ("the new cost flags will take effect immediately", BITS_JOB_PROPERTY_ID page, and so does the state)."""
     db = tmp_path / "bits.db"
     job_id = _held_in_a_store(db, tmp_path, TRANSFER_NOT_ROAMING, C.ROAMING)
     with BitsService(database=db, clock=ManualClock()) as svc:
         job = svc.connect().get_job(job_id)  # type: ignore[arg-type]
+        assert svc.network.cost_state is C.ROAMING
+        assert job.get_state() is S.TRANSIENT_ERROR
+        assert job.get_error().get_error() == HELD
+        svc.network.cost_state = C.UNRESTRICTED
         assert job.get_state() is S.CONNECTING  # (resolving the name: nothing is registered yet)
         svc.network.register("http://server/a", DATA)
         svc.run_until_idle()

@@ -627,24 +627,33 @@ def test_T19_the_block_outlives_a_restart_within_the_interval(svc: BitsService, 
     assert job.get_state() is S.TRANSFERRED
 
 
-def test_T19_a_service_without_the_policy_releases_stored_blocked_jobs(tmp_path: Path) -> None:
-    """A file store opened by a service where nothing is configured: a job stored blocked goes back to QUEUED
-    and transfers (the policy is not part of the store, docs/reference/readings.md#policy-change)."""
+def test_T19_a_service_reopening_the_store_keeps_its_policy_and_stored_blocked_jobs(tmp_path: Path) -> None:
+    """GP: the policies are the machine's (its registry), not a client's. A file store keeps them
+    (docs/ARCHITECTURE.md#machine): a service reopening it without a policy of its own is under the stored one,
+    so a job stored blocked stays blocked; one given ``group_policy=GroupPolicy()`` (nothing configured) replaces
+    it, and the job goes back to QUEUED and transfers."""
     from emulator import ManualClock
 
     db = tmp_path / "queue.db"
+    policy = GroupPolicy(max_internet_bandwidth=BandwidthLimit(0, 0, kbps=0))
     with BitsService(database=db, clock=ManualClock()) as first:
         first.network.register("http://server/a", b"x" * 10)
-        first.group_policy = GroupPolicy(max_internet_bandwidth=BandwidthLimit(0, 0, kbps=0))
+        first.group_policy = policy
         job = new_job(first, tmp_path, "http://server/a")
         job.resume()
         assert job.get_state() is S.TRANSIENT_ERROR
         job_id = job.get_id()
     with BitsService(database=db, clock=ManualClock()) as second:
         second.network.register("http://server/a", b"x" * 10)
+        assert second.group_policy == policy
         again = second.connect().get_job(job_id)
-        assert again.get_state() is S.CONNECTING  # released at the first catch-up, and running
         second.run_until_idle()
+        assert (again.get_state(), again.get_error().get_error()[1]) == (S.TRANSIENT_ERROR, BG_E_BLOCKED_BY_POLICY)
+    with BitsService(database=db, clock=ManualClock(), group_policy=GroupPolicy()) as third:
+        third.network.register("http://server/a", b"x" * 10)
+        again = third.connect().get_job(job_id)
+        assert again.get_state() is S.CONNECTING  # released at the first catch-up, and running
+        third.run_until_idle()
         assert again.get_state() is S.TRANSFERRED
 
 

@@ -12,6 +12,7 @@ timers and the bandwidth limit.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
@@ -131,3 +132,45 @@ class GroupPolicy:
         limit = self.max_internet_bandwidth
         if limit is not None and not isinstance(limit, BandwidthLimit):
             raise TypeError(f"max_internet_bandwidth must be a BandwidthLimit, not {type(limit).__name__}")
+
+
+# The one written form of a policy (a file store keeps the machine's policy in its settings, written and read
+# by transfer/scheduler.py, docs/ARCHITECTURE.md#machine): JSON of the configured fields only,
+# MaxInternetBandwidth as an object of its four fields. Reading it back goes through the constructors, so a
+# stored value out of range or of a wrong type is refused as a policy given in Python would be.
+_POLICY_FIELDS: Final = (
+    "max_jobs_per_user",
+    "max_jobs_per_machine",
+    "max_files_per_job",
+    "max_ranges_per_file",
+    "job_inactivity_timeout",
+    "max_download_time",
+)
+_LIMIT_FIELDS: Final = ("start_hour", "end_hour", "kbps", "outside_kbps")
+
+
+def policy_to_json(policy: GroupPolicy) -> str:
+    """``policy`` as compact JSON: ``{}`` configures nothing (``GroupPolicy()``)."""
+    out: dict[str, object] = {n: getattr(policy, n) for n in _POLICY_FIELDS if getattr(policy, n) is not None}
+    limit = policy.max_internet_bandwidth
+    if limit is not None:
+        out["max_internet_bandwidth"] = {name: getattr(limit, name) for name in _LIMIT_FIELDS}
+    return json.dumps(out, sort_keys=True, separators=(",", ":"))
+
+
+def policy_from_json(text: str) -> GroupPolicy:
+    """The policy ``policy_to_json`` wrote. ValueError for text that is no such policy (an unknown field, a
+    value out of range); TypeError for a value of the wrong type."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"a group policy is a JSON object, not {type(data).__name__}")
+    unknown = data.keys() - {*_POLICY_FIELDS, "max_internet_bandwidth"}
+    if unknown:
+        raise ValueError(f"unknown group policy fields {sorted(unknown)}")
+    fields = {name: data[name] for name in _POLICY_FIELDS if name in data}
+    limit = data.get("max_internet_bandwidth")
+    if limit is not None:
+        if not isinstance(limit, dict) or limit.keys() - set(_LIMIT_FIELDS):
+            raise ValueError(f"max_internet_bandwidth must be an object of {', '.join(_LIMIT_FIELDS)}")
+        return GroupPolicy(**fields, max_internet_bandwidth=BandwidthLimit(**limit))
+    return GroupPolicy(**fields)

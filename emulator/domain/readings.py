@@ -304,6 +304,18 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "cost-flags",
     ),
     Reading(
+        "machine conditions",
+        "whose the network's cost state, connectivity and group policy are when services share a file store; when "
+        "one service sees another's change",
+        "the machine's: kept in the file store's settings, written with the change's effects; another service "
+        "takes a change in at its next call, at the start of its catch-up (values first, then the effects as if "
+        "set there, not written back); a service opening the store adopts them before any job moves, a "
+        "`group_policy=` given to it wins; none stored: UNRESTRICTED, connected, no policy; in-memory stores: "
+        "per service",
+        "transfer/scheduler.py, store/repository.py, domain/policy.py, service.py",
+        "machine-conditions",
+    ),
+    Reading(
         "Job5",
         "USE_STORED_CREDENTIALS: default, a target other than the proxy, effect",
         "default 0; 0 and PROXY (2) accepted, other values BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED; stored only "
@@ -505,7 +517,8 @@ GROUP_POLICY_READINGS: tuple[Reading, ...] = (
     Reading(
         "policy change",
         "when a changed policy takes effect",
-        "given to `BitsService(group_policy=…)`: before any job moves; assigned (`svc.group_policy = …`): at "
+        "given to `BitsService(group_policy=…)`: before any job moves (on a file store it replaces the stored "
+        "one, which a service given none adopts from the start); assigned (`svc.group_policy = …`): at "
         "once, after a catch-up under the old one: quotas bind the next "
         "CreateJob / AddFile (existing jobs and files stay); JobInactivityTimeout counts from each job's last "
         "activity; MaxInternetBandwidth applies to the transfer in flight; MaxDownloadTime is a new job's "

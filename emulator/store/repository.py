@@ -349,6 +349,12 @@ _CLEAR_HELPER = (
 
 
 CHANGES_KEPT = 10_000  # change-log rows kept for services that poll late; older ones force a full reload
+# The machine's conditions a file store shares between its services (the network's cost state, whether it is
+# connected, the group policy: docs/ARCHITECTURE.md#machine), each in the settings under MACHINE + its name. A
+# write of one also logs MACHINE + name in ``job_changes`` (a name no job GUID can be), so the other services
+# learn of it from the poll they make anyway, and read it only then.
+MACHINE = "machine."
+MACHINE_CONDITIONS = ("cost_state", "connected", "group_policy")
 
 
 @dataclass(slots=True)
@@ -494,28 +500,34 @@ class JobStore:
         if self.shared:
             self._touched.add(job_id)
 
-    def poll(self) -> tuple[bool, set[str]]:
-        """What other services committed since the last poll: (reload everything?, job ids to reload).
+    def poll(self) -> tuple[bool, set[str], set[str]]:
+        """What other services committed since the last poll: (reload everything?, job ids to reload, names
+        of the machine's conditions they set).
 
         Costs one PRAGMA when nothing changed (SQLite's data_version moves only for other connections'
         commits)."""
         if not self.shared:
-            return False, set()
+            return False, set(), set()
         if self._pending:
             self._flush()
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         if version == self._data_version:
-            return False, set()
+            return False, set(), set()
         self._data_version = version
         low, high = self.conn.execute("SELECT MIN(seq), MAX(seq) FROM job_changes").fetchone()
         if high is None:
-            return False, set()
+            return False, set(), set()
         full = low is not None and low > self._last_change + 1 and self._last_change > 0
         rows = self.conn.execute(
             "SELECT job_id FROM job_changes WHERE seq > ? AND writer != ?", (self._last_change, self.writer)
         ).fetchall()
         self._last_change = int(high)
-        return full, {r[0] for r in rows}
+        ids = {r[0] for r in rows}
+        # (a trimmed log may have lost a condition's entry too: every one is read again then)
+        machine = set(MACHINE_CONDITIONS) if full else {i[len(MACHINE) :] for i in ids if i.startswith(MACHINE)}
+        if machine:
+            ids = {i for i in ids if not i.startswith(MACHINE)}
+        return full, ids, machine
 
     def all_job_ids(self) -> list[str]:
         if self._pending:
@@ -730,6 +742,16 @@ class JobStore:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, storable(value)),
         )
+
+    def machine_condition(self, name: str) -> str | None:
+        """The stored value of one of the machine's conditions (``MACHINE_CONDITIONS``), None if never set."""
+        return self.get_setting(MACHINE + name)
+
+    def set_machine_condition(self, name: str, value: str) -> None:
+        """Store one of the machine's conditions in the current transaction, logged for the other services
+        sharing the file store (their next poll names it)."""
+        self.set_setting(MACHINE + name, value)
+        self._touch(MACHINE + name)
 
     def has_settings(self, *keys: str) -> bool:
         """Whether every one of ``keys`` is known present (a fresh template's settings, read with it);

@@ -506,6 +506,16 @@ class FakeNetwork:
             if self._bus is not None:
                 self._bus.publish(NetworkChanged(self._now(), connected))
 
+    def adopt(self, *, cost_state: CostState | None = None, connected: bool | None = None) -> None:
+        """Take the machine's conditions as another service sharing the file store set them, or as a reopened
+        store holds them (docs/ARCHITECTURE.md#machine): nothing is published, the scheduler that reads them
+        from the store applies their effects itself. Not for tests: ``cost_state = …``, ``disconnect()`` and
+        ``reconnect()`` change the network with their effects on the jobs."""
+        if cost_state is not None:
+            self._cost_state = cost_state
+        if connected is not None:
+            self.connected = connected
+
     @property
     def cost_state(self) -> CostState:
         """The network's cost (a BITS_COST_STATE value; UNRESTRICTED by default). Setting it takes effect at

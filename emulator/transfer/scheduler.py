@@ -30,15 +30,15 @@ import heapq
 import itertools
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from .. import hresults
 from ..clock import NS, SimTime, exact, to_ns
-from ..constants import ErrorContext, JobPriority, JobState, JobType
+from ..constants import CostState, ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
-from ..domain.policy import GroupPolicy
+from ..domain.policy import GroupPolicy, policy_from_json, policy_to_json
 from ..domain.properties import cost_allows, cost_flags, writes_in_place
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import (
@@ -84,6 +84,7 @@ from ..events import (
 from ..hresults import BitsError
 from ..identity import sids
 from ..queue import JobQueue
+from ..store.repository import MACHINE_CONDITIONS
 from . import connectors, inplace, ranges, upload
 from .bandwidth import BandwidthWindow
 from .certificates import ServerCertificates
@@ -93,6 +94,7 @@ from .network import FakeNetwork, resumes
 from .notifications import Notifier
 
 log = logging.getLogger("emulator.scheduler")
+_T = TypeVar("_T")
 
 INACTIVITY_TIMEOUT_NS = JOB_INACTIVITY_TIMEOUT * NS  # JobInactivityTimeout group-policy default (T32)
 DAY = 24 * 3600
@@ -152,7 +154,10 @@ class Scheduler:
         self.network = network
         self.notifier = notifier
         self.certificates = certificates  # the server-certificate validation callbacks (T25)
-        self.connected = True
+        self.connected = network.connected
+        # The service layer's part of a group policy another service sharing the file store set (the quotas
+        # and new jobs' MaxDownloadTime): the composition root sets it, and clears it when the service closes.
+        self.policy_adopted: Callable[[GroupPolicy], None] | None = None
         self.replies: dict[uuid.UUID, bytes] = {}  # upload-reply data, kept in memory (GetReplyData)
         # The replies of the last KEPT_REPLIES acknowledged upload-reply jobs: GetReplyData still answers
         # after Complete (getreplydata page), which does not say for how long; the job's last interface
@@ -187,6 +192,7 @@ class Scheduler:
         # same, and a new JobInactivityTimeout policy changes no entry (due = key + _inactivity_ns).
         self._inactivity: list[tuple[int, int, uuid.UUID]] = []
         self._inactivity_ns = INACTIVITY_TIMEOUT_NS
+        self._policy = GroupPolicy()  # the group policy in force (the one configuring nothing by default)
         # MaxInternetBandwidth (T19): the cap on background transfers, and the background jobs it blocked
         self._bandwidth = BandwidthWindow()
         self._blocked: dict[JobRecord, None] = {}
@@ -455,7 +461,9 @@ class Scheduler:
         if sim.running:
             return  # a callback calling back into the API during the catch-up
         if self._shared:
-            self._queue.refresh()  # what other services sharing the file store committed
+            machine = self._queue.refresh()  # what other services sharing the file store committed
+            if machine:
+                self.adopt_machine(machine)  # the machine's conditions they set, in force before anything moves
         clock_now = sim.clock_ns()
         if clock_now < self._last_clock:
             self._clock_went_back(self._last_clock - clock_now)
@@ -742,11 +750,19 @@ class Scheduler:
     def set_network(self, connected: bool) -> None:
         """Network lost (T17) / re-established (T18)."""
         self.catch_up()
+        self._network_changed(connected, save=True)
+
+    def _network_changed(self, connected: bool, *, save: bool) -> None:
+        """T17 / T18 at the simulation's now; ``save``: a file store keeps it for the machine, in the same
+        transaction (docs/ARCHITECTURE.md#machine)."""
         self.connected = connected
         t = self._sim.sim_ns
+        was = self._sim.running
         self._sim.running = True
         try:
             with self._queue.batch():
+                if save and self._shared:
+                    self._queue.store.set_machine_condition("connected", "1" if connected else "0")
                 for rec in list(self._active.values()):
                     if connected and rec.state is TRANSIENT_ERROR and not self._waits_for_more(rec):
                         self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
@@ -754,7 +770,7 @@ class Scheduler:
                         self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
                                                    ErrorContext.GENERAL_TRANSPORT, network=True))
         finally:
-            self._sim.running = False
+            self._sim.running = was
         self._kick()
 
     def _waits_for_more(self, rec: JobRecord) -> bool:
@@ -799,10 +815,13 @@ class Scheduler:
         self._cost_blocked.pop(rec, None)
         self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
 
-    def _recheck_cost(self, recs: list[JobRecord]) -> None:
+    def _recheck_cost(self, recs: list[JobRecord], *, save: bool = False) -> None:
         """"Changeable any time, effective immediately" (BITS_JOB_PROPERTY_ID page): held jobs now accepted
-        return to QUEUED, running jobs now refused stop."""
+        return to QUEUED, running jobs now refused stop. ``save``: a file store keeps the network's cost state
+        for the machine, in the same transaction (docs/ARCHITECTURE.md#machine)."""
         with self._api_step() as t:
+            if save and self._shared:
+                self._queue.store.set_machine_condition("cost_state", str(int(self.network.cost_state)))
             for rec in recs:
                 if rec.state in RUNNING_STATES and rec in self._live and not self._cost_allows(rec):
                     self._hold_for_cost(rec, t)
@@ -812,8 +831,49 @@ class Scheduler:
     def cost_state_changed(self) -> None:
         """``svc.network.cost_state`` changed: only the held jobs and the running ones are looked at."""
         self.catch_up()
-        self._recheck_cost(list(dict.fromkeys([*self._cost_blocked, *self._flows])))  # (once each, in order)
+        self._recheck_cost(list(dict.fromkeys([*self._cost_blocked, *self._flows])), save=True)  # (once each)
         self._kick()
+
+    # the machine's conditions, shared by the services of a file store (docs/ARCHITECTURE.md#machine) -----------
+
+    def adopt_machine(self, names: Iterable[str] = MACHINE_CONDITIONS, *, starting: bool = False) -> None:
+        """Take in the machine's conditions ``names`` (of ``MACHINE_CONDITIONS``) as the file store holds them:
+        another service sharing it set them (its commit is being taken in, at the start of a catch-up), or a
+        reopened store holds them (``starting``: before any job of it moves). Each one that differs from this
+        service's is applied as if set here — running jobs held or stopped, held jobs released, the policy's
+        intervals — at this service's simulated now, before its simulation moves on, and is not written back
+        (no ping-pong between services). Every value is in force before any effect runs, so no job is released
+        under a condition the same commit replaced (docs/reference/readings.md#machine-conditions)."""
+        cost = self._stored("cost_state", names, lambda text: CostState(int(text)))
+        connected = self._stored("connected", names, lambda text: {"1": True, "0": False}[text])
+        policy = self._stored("group_policy", names, policy_from_json)
+        if cost is not None and cost == self.network.cost_state:
+            cost = None
+        if connected is not None and connected == self.connected:
+            connected = None
+        self.network.adopt(cost_state=cost, connected=connected)
+        if connected is not None:
+            self.connected = connected
+        # The effects only: what they make due runs in the catch-up that follows (or, for a service being built,
+        # in its first one, once its sessions and network are set up), not from inside them.
+        sim = self._sim
+        was = sim.running
+        sim.running = True
+        try:
+            if policy is not None and policy != self._policy:
+                if self.policy_adopted is not None:
+                    self.policy_adopted(policy)  # quotas and MaxDownloadTime (the service layer)
+                self._apply_policy(policy, save=False)
+            if cost is not None:
+                recs = [*self._cost_blocked, *self._flows]
+                if starting:  # jobs a stopped service left running have no flow here yet
+                    recs += [r for r in self._active.values() if r.state in RUNNING_STATES]
+                self._recheck_cost(list(dict.fromkeys(recs)))
+            if connected is not None:
+                self._network_changed(connected, save=False)
+        finally:
+            sim.running = was
+        self._wake = 0  # (whatever the effects, the run that follows looks at everything due)
 
     def cost_flags_changed(self, rec: JobRecord) -> None:
         """SetProperty(COST_FLAGS) on ``rec``, inside the API call (the next catch-up dispatches)."""
@@ -1085,14 +1145,36 @@ class Scheduler:
 
     # group policy (docs/reference/limits.md#group-policy) -------------------------------------------
 
+    def _stored(self, name: str, names: Iterable[str], decode: Callable[[str], _T]) -> _T | None:
+        """The stored value of the condition ``name`` if it is among ``names``; None when it is not, was never
+        set, or holds what no bits-emulator wrote (a hand-edited store: the condition stays as it is, with a
+        warning)."""
+        if name not in names:
+            return None
+        text = self._queue.store.machine_condition(name)
+        if text is None:
+            return None
+        try:
+            return decode(text)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("the store's machine condition %s cannot be read (%s); this service keeps its own", name, exc)
+            return None
+
     def set_policy(self, policy: GroupPolicy) -> None:
         """A new group policy takes effect now: JobInactivityTimeout for every job, measured from its last
         activity, and MaxInternetBandwidth for the transfers in flight (docs/reference/readings.md#policy-change).
-        Call after a catch-up, so the old policy governed the time before now."""
+        Call after a catch-up, so the old policy governed the time before now. A file store keeps it for the
+        machine, in the same transaction as its effects (docs/ARCHITECTURE.md#machine)."""
+        self._apply_policy(policy, save=True)
+
+    def _apply_policy(self, policy: GroupPolicy, *, save: bool) -> None:
+        self._policy = policy
         days = policy.job_inactivity_timeout
         self._inactivity_ns = (days * DAY if days is not None else JOB_INACTIVITY_TIMEOUT) * NS
         self._wake = 0  # the inactivity heap's due instants moved with the timeout: look at its top again
         with self._api_step() as t:
+            if save and self._shared:
+                self._queue.store.set_machine_condition("group_policy", policy_to_json(policy))
             old = self._bandwidth.configure(policy.max_internet_bandwidth, t)
             self._bandwidth_changed(t, old)
         self._kick()
