@@ -310,7 +310,7 @@ class BitsService:
         """The quotas and new jobs' MaxDownloadTime (service layer), the timers and the bandwidth window
         (scheduler) follow ``policy`` from now on."""
         self.backend.set_group_policy(policy)
-        self.scheduler.set_policy(policy)
+        self.scheduler.set_policy(policy, self.profile.bits_version)
 
     # time and scheduling ------------------------------------------------------------------------
 
