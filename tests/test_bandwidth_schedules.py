@@ -178,6 +178,26 @@ def test_run_until_idle_waits_for_the_maintenance_window_to_end(svc: BitsService
     assert job.get_times().transfer_completion_time == at(1, 10)
 
 
+def test_the_block_outlives_a_restart_within_the_maintenance_window(svc: BitsService, tmp_path: Path) -> None:
+    """T19 (docs/reference/readings.md#schedule-block) across ``svc.restart()``: the policy belongs to the
+    service object and survives it (README group policy); at 09:00 the restarted service finds the job still
+    blocked, and releases it at 10:00."""
+    svc.network.register("http://server/a", b"x" * 10)
+    svc.group_policy = GroupPolicy(
+        maintenance_schedule=MaintenanceSchedule(W.THURSDAY, W.THURSDAY, 8, 10, limits=PriorityLimits(normal=0)),
+    )
+    job = new_job(svc, tmp_path, "http://server/a")
+    advance_to(svc, at(1, 8))
+    job.resume()
+    assert_blocked(job)
+    advance_to(svc, at(1, 9))
+    svc.restart()
+    job = svc.connect().get_job(job.get_id())
+    assert_blocked(job)
+    advance_to(svc, at(1, 10))
+    assert job.get_state() is S.TRANSFERRED
+
+
 # per priority, foreground ---------------------------------------------------------------------------------
 
 
@@ -544,6 +564,20 @@ def test_a_blocking_boundary_touches_the_blocked_jobs_only(monkeypatch: pytest.M
     small = _boundary_work(10, policy, at(2, 8), monkeypatch)
     large = _boundary_work(200, policy, at(2, 8), monkeypatch)
     assert large[1] / 201 <= small[1] / 11 * 1.05 + 1
+
+
+# the pytest plugin's marker ------------------------------------------------------------------------------------
+
+
+@pytest.mark.bits(clock="manual", profile="win7", group_policy=GroupPolicy(work_schedule=PAGE_WORK))
+def test_the_bits_marker_takes_the_schedules(bits_service: BitsService, tmp_path: Path) -> None:
+    """``@pytest.mark.bits(group_policy=GroupPolicy(work_schedule=…))`` (README pytest plugin): the schedule is in
+    force from the start — the page's example on Thursday 00:00, non-work hours: a low job at 512 kbps."""
+    bits_service.network.register("http://server/a", size=10**9)
+    job = new_job(bits_service, tmp_path, "http://server/a", priority=P.LOW)
+    job.resume()
+    bits_service.advance(1)
+    assert job.get_progress().bytes_transferred == 64_000
 
 
 # scenarios -----------------------------------------------------------------------------------------------------
