@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import random
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -309,6 +310,26 @@ def test_the_week_repeats(svc: BitsService, tmp_path: Path) -> None:
         assert_blocked(job)
         advance_to(svc, at(sunday + 1))
         assert job.get_state() is S.TRANSFERRING
+
+
+def test_the_next_boundary_is_the_first_hour_edge_where_the_schedule_changes() -> None:
+    """The boundary the scheduler files (docs/reference/readings.md#schedule-days): for 2,000 seeded schedules
+    and instants, ``next_change`` is the first whole hour after the instant whose membership differs (found by
+    walking the week hour by hour), or ``None`` when none in a week does."""
+    rng = random.Random(20260101)
+    base = ns_of(START)
+    for _ in range(2000):
+        days_hours = (rng.randrange(7), rng.randrange(7), rng.randrange(24), rng.randrange(24))
+        schedule = MaintenanceSchedule(*days_hours, limits=PriorityLimits())
+        instant = base + rng.randrange(14 * 24 * HOUR) * NS + rng.choice((0, 1, NS - 1))
+        inside = schedule.in_window(instant)
+        edge, want = instant - instant % (HOUR * NS), None
+        for _hour in range(7 * 24):
+            edge += HOUR * NS
+            if schedule.in_window(edge) != inside:
+                want = edge
+                break
+        assert schedule.next_change(instant) == want, (days_hours, instant)
 
 
 # combination with MaxInternetBandwidth, supersession -------------------------------------------------------

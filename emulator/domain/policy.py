@@ -26,7 +26,6 @@ MAX_INACTIVITY_DAYS: Final = 999  # JobInactivityTimeout: Range [1-999] (Policy 
 MAX_DWORD: Final = 0xFFFF_FFFF
 HOUR_NS: Final = 3600 * NS
 DAY_NS: Final = 24 * HOUR_NS
-WEEK_HOURS: Final = 7 * 24
 EPOCH_WEEKDAY: Final = 4  # 1970-01-01, day 0 of the service clock, was a Thursday
 SCHEDULES_SINCE: Final = (4, 0)  # EnableBandwidthLimits and EnableMaintenanceLimits are BITS 4.0 policies (GP page)
 
@@ -91,16 +90,20 @@ def _in_schedule(first_day: int, last_day: int, start_hour: int, end_hour: int, 
 
 
 def _next_schedule_change(first_day: int, last_day: int, start_hour: int, end_hour: int, at_ns: int) -> int | None:
-    """The first hour edge after ``at_ns`` where the instant goes in or out of the schedule (``None``: never).
+    """The first instant after ``at_ns`` where it goes in or out of the schedule (``None``: never).
 
-    Days and hours are whole, so the schedule can only change on an hour edge, and the calendar repeats each
-    week: at most 168 edges are looked at, and only when a boundary comes (a constant, whatever the queue)."""
+    Membership can only change at midnight or at the start or end hour of a day, and the calendar repeats each
+    week: at most 3 instants a day over 8 days are looked at, and only when a boundary comes or a policy is set
+    (a constant, whatever the queue)."""
     inside = _in_schedule(first_day, last_day, start_hour, end_hour, at_ns)
-    edge = at_ns - at_ns % HOUR_NS
-    for _ in range(WEEK_HOURS):
-        edge += HOUR_NS
-        if _in_schedule(first_day, last_day, start_hour, end_hour, edge) != inside:
-            return edge
+    day = at_ns - at_ns % DAY_NS
+    edges = sorted({0, start_hour * HOUR_NS, end_hour * HOUR_NS})
+    for _ in range(8):
+        for edge in edges:
+            instant = day + edge
+            if instant > at_ns and _in_schedule(first_day, last_day, start_hour, end_hour, instant) != inside:
+                return instant
+        day += DAY_NS
     return None
 
 
