@@ -12,9 +12,10 @@ b. ``svc.run_until_idle()`` for N rate-limited background jobs (N = 100, 1,000, 
    the smallest. Target: at most 1.5x. Statements and commits per job are counted (not timed) and must
    not grow with N.
 c. The control plane's changes that move jobs: ``svc.network.cost_state`` (COST_FLAGS) and
-   ``svc.group_policy`` (JobInactivityTimeout, a MaxInternetBandwidth cap), each alternated between two
-   values, with 10,000 QUEUED background jobs behind one that transfers against the same with 10. Only the
-   jobs a change concerns are looked at (held and running ones; the running background job), so the target
+   ``svc.group_policy`` (JobInactivityTimeout, a MaxInternetBandwidth cap; the BITS 4.0 work and maintenance
+   schedules, with a priority none of the jobs has blocked), each alternated between two values, with 10,000
+   QUEUED background jobs behind one that transfers against the same with 10. Only the jobs a change concerns
+   are looked at (held and running ones; the running background job; the blocked priority's), so the target
    is at most 2x.
 
     python benchmarks/bench_engine.py           # full run
@@ -27,7 +28,19 @@ import sys
 import time
 from collections.abc import Callable
 
-from emulator import BandwidthLimit, BitsService, CostState, GroupPolicy, JobPriority, JobType, ManualClock
+from emulator import (
+    BandwidthLimit,
+    BitsService,
+    CostState,
+    GroupPolicy,
+    JobPriority,
+    JobType,
+    MaintenanceSchedule,
+    ManualClock,
+    PriorityLimits,
+    Weekday,
+    WorkSchedule,
+)
 from emulator.com.job import Job
 
 # CPU time of this process (user + system), not wall time: the figures are ratios between sizes measured
@@ -110,13 +123,27 @@ def _alternating(
     return change
 
 
+def _schedule(normal: int) -> GroupPolicy:
+    """The BITS 4.0 schedules: NORMAL limited to ``normal`` kbps in the work hours (every day, all day) and
+    blocked in a maintenance window on Sundays, and LOW blocked all week (none of the jobs is LOW)."""
+    return GroupPolicy(
+        work_schedule=WorkSchedule(Weekday.SUNDAY, Weekday.SATURDAY, 0, 0, work=PriorityLimits(normal=normal, low=0)),
+        maintenance_schedule=MaintenanceSchedule(Weekday.SUNDAY, Weekday.SUNDAY, 8, 10, PriorityLimits(normal=0)),
+    )
+
+
 def control_plane_scaling(sizes: list[int], calls: int) -> None:
-    policies = (
+    bandwidth = (
         GroupPolicy(job_inactivity_timeout=30, max_internet_bandwidth=BandwidthLimit(0, 0, kbps=4)),
         GroupPolicy(job_inactivity_timeout=60, max_internet_bandwidth=BandwidthLimit(0, 0, kbps=2)),
     )
+    schedules = (_schedule(4), _schedule(2))
     costs = (CostState.BELOW_CAP, CostState.UNRESTRICTED)
-    for what in ("svc.network.cost_state =", "svc.group_policy ="):
+    for what, policies in (
+        ("svc.network.cost_state =", bandwidth),
+        ("svc.group_policy =", bandwidth),
+        ("svc.group_policy = (schedules)", schedules),
+    ):
         base = None
         for n in sizes:
             svc, _jobs = service(n, foreground=False, size=10**12, rate=1000)

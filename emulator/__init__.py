@@ -49,7 +49,7 @@ from .constants import (
     SecurityFlags,
     TokenFlags,
 )
-from .domain.policy import BandwidthLimit, GroupPolicy
+from .domain.policy import BandwidthLimit, GroupPolicy, MaintenanceSchedule, PriorityLimits, Weekday, WorkSchedule
 from .domain.tokens import Choices as HelperTokenChoices
 from .events import (
     CallbackCalled,
@@ -156,12 +156,14 @@ __all__ = [
     "Logon",
     "LogonSession",
     "LogonType",
+    "MaintenanceSchedule",
     "Manager",
     "ManualClock",
     "Notification",
     "NotifyCommandLine",
     "NotifyFlags",
     "PeerCachingFlags",
+    "PriorityLimits",
     "Profile",
     "ProxyUsage",
     "Request",
@@ -177,5 +179,7 @@ __all__ = [
     "TokenFlags",
     "TokenOptions",
     "UnregisteredURLError",
+    "Weekday",
+    "WorkSchedule",
     "__version__",
 ]

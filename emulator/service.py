@@ -148,6 +148,7 @@ class BitsService:
             network=self.network,
             notifier=self.notifications,
             certificates=ServerCertificates(self.bus, views),
+            bits_version=self.profile.bits_version,
         )
         # The service layer the COM facade talks to (com/ objects hold it, never the service).
         self.backend = Backend(

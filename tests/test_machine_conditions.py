@@ -31,7 +31,11 @@ from emulator import (
     JobPropertyId,
     JobState,
     JobType,
+    MaintenanceSchedule,
     ManualClock,
+    PriorityLimits,
+    Weekday,
+    WorkSchedule,
 )
 from emulator.com.job import Job
 from emulator.compat.bitsadmin import main
@@ -190,6 +194,32 @@ def test_a_policy_set_on_one_service_binds_the_other(pair: tuple[BitsService, Bi
     first.connect().enum_jobs()
     assert first.group_policy == GroupPolicy()
     assert first.connect().create_job("now allowed", JobType.DOWNLOAD)[1].get_state() is S.SUSPENDED
+
+
+def test_a_maintenance_schedule_set_on_one_service_blocks_that_priority_on_the_other(
+    pair: tuple[BitsService, BitsService],
+) -> None:
+    """Group policies page, EnableMaintenanceLimits (BITS 4.0): a limit of 0 for NORMAL all week holds the
+    second service's running NORMAL job in TRANSIENT_ERROR with BG_E_BLOCKED_BY_POLICY, context
+    GENERAL_QUEUE_MANAGER (docs/reference/readings.md#schedule-block), while its HIGH job transfers; the
+    schedule is the machine's, so the second's ``group_policy`` is the first's, Weekday days included."""
+    first, second = pair
+    normal = _job(second, "normal")
+    normal.resume()
+    second.advance(1)
+    assert normal.get_state() is S.TRANSFERRING
+    policy = GroupPolicy(
+        maintenance_schedule=MaintenanceSchedule(Weekday.SUNDAY, Weekday.SATURDAY, 0, 0, PriorityLimits(normal=0))
+    )
+    first.group_policy = policy
+    high = _job(second, "high")
+    high.set_priority(JobPriority.HIGH)
+    high.resume()
+    assert (normal.get_state(), normal.get_error().get_error()) == (S.TRANSIENT_ERROR, HELD_BY_POLICY)
+    assert second.group_policy == policy
+    second.advance(10)
+    assert high.get_state() is S.TRANSFERRED
+    assert normal.get_state() is S.TRANSIENT_ERROR
 
 
 def test_a_foreground_job_is_not_blocked_by_the_other_services_policy(pair: tuple[BitsService, BitsService]) -> None:
@@ -535,11 +565,18 @@ def test_a_call_with_nothing_changed_is_one_pragma_whatever_the_queue(tmp_path: 
         GroupPolicy(max_internet_bandwidth=BandwidthLimit(8, 17, kbps=64)),
         GroupPolicy(max_internet_bandwidth=BandwidthLimit(22, 6, kbps=0, outside_kbps=4_294_967_200)),
         GroupPolicy(max_internet_bandwidth=BandwidthLimit(5, 5, kbps=1, outside_kbps=0), job_inactivity_timeout=1),
+        GroupPolicy(work_schedule=WorkSchedule(Weekday.MONDAY, Weekday.FRIDAY, 8, 17, PriorityLimits(normal=128))),
+        GroupPolicy(
+            max_internet_bandwidth=BandwidthLimit(22, 6, kbps=64),
+            work_schedule=WorkSchedule(5, 1, 0, 0, PriorityLimits(0, 1, None), PriorityLimits(low=4_294_967_200)),
+            maintenance_schedule=MaintenanceSchedule(Weekday.SATURDAY, Weekday.SUNDAY, 22, 6, PriorityLimits(0, 0, 0)),
+        ),
     ],
 )
 def test_the_policy_encoding_round_trips(policy: GroupPolicy) -> None:
     """Emulator's choice (domain/policy.py, the one encoding): the stored JSON names the configured fields only
-    and reads back as the same policy, BandwidthLimit windows included."""
+    and reads back as the same policy, BandwidthLimit windows and the BITS 4.0 schedules (days as Weekday)
+    included."""
     text = policy_to_json(policy)
     assert policy_from_json(text) == policy
     configured = {k for k, v in json.loads(text).items() if v is not None}
@@ -556,6 +593,13 @@ def test_the_policy_encoding_round_trips(policy: GroupPolicy) -> None:
         ('{"max_internet_bandwidth": {"start_hour": 1, "end_hour": 2}}', TypeError),
         ('{"max_internet_bandwidth": {"start_hour": 1, "end_hour": 2, "kbps": 0, "x": 1}}', ValueError),
         ('{"max_internet_bandwidth": {"start_hour": 24, "end_hour": 2, "kbps": 0}}', ValueError),
+        ('{"work_schedule": {"first_day": 1, "last_day": 5, "start_hour": 8, "end_hour": 17}}', TypeError),
+        ('{"work_schedule": {"first_day": 7, "last_day": 5, "start_hour": 8, "end_hour": 17, "work": {}}}', ValueError),
+        ('{"maintenance_schedule": {"first_day": 0, "last_day": 6, "start_hour": 0, "end_hour": 0, '
+         '"limits": {"normal": -1}}}', ValueError),
+        ('{"maintenance_schedule": {"first_day": 0, "last_day": 6, "start_hour": 0, "end_hour": 0, '
+         '"limits": {"medium": 1}}}', ValueError),
+        ('{"work_schedule": []}', ValueError),
     ],
 )
 def test_a_stored_policy_that_is_no_policy_is_refused(text: str, error: type[Exception]) -> None:

@@ -521,9 +521,47 @@ GROUP_POLICY_READINGS: tuple[Reading, ...] = (
         "one, which a service given none adopts from the start); assigned (`svc.group_policy = …`): at "
         "once, after a catch-up under the old one: quotas bind the next "
         "CreateJob / AddFile (existing jobs and files stay); JobInactivityTimeout counts from each job's last "
-        "activity; MaxInternetBandwidth applies to the transfer in flight; MaxDownloadTime is a new job's "
-        "MaximumDownloadTime, taken at CreateJob",
+        "activity; MaxInternetBandwidth and the BITS 4.0 schedules apply to the transfer in flight; "
+        "MaxDownloadTime is a new job's MaximumDownloadTime, taken at CreateJob",
         "service.py, backend.py, transfer/scheduler.py",
         "policy-change",
+    ),
+    Reading(
+        "schedule days",
+        "how the BITS 4.0 work and maintenance schedules' days and hours combine; day numbers; a day range that "
+        "wraps",
+        "an instant is in the schedule when its day is one of first_day..last_day and its hour one of "
+        "[start_hour, end_hour), each read on its own (hours as MaxInternetBandwidth's: equal is the whole day, a "
+        "start after the end wraps past midnight); days 0 Sunday..6 Saturday (SYSTEMTIME), `Weekday`; a first day "
+        "after the last wraps past Saturday (FRIDAY..MONDAY); UTC on the service clock",
+        "domain/policy.py",
+        "schedule-days",
+    ),
+    Reading(
+        "combined limits",
+        "which limit binds a background job when MaxInternetBandwidth, the work schedule and the maintenance "
+        "schedule are configured together",
+        "per priority: the maintenance limit in the maintenance window when it sets that priority (supersedes the "
+        "work schedule's, higher or lower), else the work schedule's (work or non-work; unset: none); then the "
+        "lower of that and MaxInternetBandwidth's",
+        "domain/policy.py (BandwidthRules)",
+        "bandwidth-combined",
+    ),
+    Reading(
+        "schedule block",
+        "what a schedule limit of 0 for a priority does",
+        "T19 for that priority's background jobs only, exactly as a MaxInternetBandwidth of 0 (TRANSIENT_ERROR, "
+        "BG_E_BLOCKED_BY_POLICY, GENERAL_QUEUE_MANAGER, not counted, QUEUED at the interval's end or when the job "
+        "takes a priority that is not blocked); jobs of the other priorities run meanwhile",
+        "transfer/scheduler.py",
+        "schedule-block",
+    ),
+    Reading(
+        "schedules version",
+        "EnableBandwidthLimits and EnableMaintenanceLimits on a BITS before 4.0",
+        "ignored on the vista profile (BITS 3.0), as a registry value that version does not read; "
+        "`svc.group_policy` still returns them as given",
+        "domain/policy.py (BandwidthRules.of)",
+        "schedules-version",
     ),
 )

@@ -70,7 +70,7 @@ class Trigger(Enum):
     INACTIVITY_TIMEOUT = "job inactivity timeout"  # T32
     FILES_ADDED = "files added to a transferred job"  # T6
     VALIDATION_FAILED = "SetValidationState(FALSE)"  # setvalidationstate page: the job moves to ERROR
-    POLICY_BLOCKED = "MaxInternetBandwidth of 0 for the current interval"  # T19
+    POLICY_BLOCKED = "a bandwidth limit of 0 for the job's priority in the current interval"  # T19
     POLICY_UNBLOCKED = "the blocking interval ended"  # T19
 
 
@@ -157,7 +157,8 @@ _INTERNAL: dict[Trigger, tuple[frozenset[JobState], JobState]] = {
     # T19: "BITS places all background jobs in a transient error state" while MaxInternetBandwidth is 0, and
     # "places the jobs in the queued state after the time interval expires" (group policies page). Which
     # states "all background jobs" covers is not said: those waiting for or holding a connection
-    # (docs/reference/readings.md#policy-blocked-states).
+    # (docs/reference/readings.md#policy-blocked-states). A BITS 4.0 schedule's limit of 0 does the same for the
+    # jobs of its priority (docs/reference/readings.md#schedule-block).
     Trigger.POLICY_BLOCKED: (frozenset({S.QUEUED, S.CONNECTING, S.TRANSFERRING}), S.TRANSIENT_ERROR),
     Trigger.POLICY_UNBLOCKED: (frozenset({S.TRANSIENT_ERROR}), S.QUEUED),
 }

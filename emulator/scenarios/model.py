@@ -27,7 +27,14 @@ from pydantic import (
 
 from .. import hresults
 from ..constants import NETWORK_COST_STATES, CostState, ErrorContext, JobState
-from ..domain.policy import BandwidthLimit, GroupPolicy
+from ..domain.policy import (
+    BandwidthLimit,
+    GroupPolicy,
+    MaintenanceSchedule,
+    PriorityLimits,
+    Weekday,
+    WorkSchedule,
+)
 from ..profiles import resolve_profile
 
 # The keys that make a step what it is; a step has exactly one of them.
@@ -402,6 +409,56 @@ class BandwidthSpec(_Model):
     outside_kbps: StrictInt | None = None
 
 
+class PriorityLimitsSpec(_Model):
+    """A ``PriorityLimits``: kbps for each background priority; a priority left out is not limited."""
+
+    high: StrictInt | None = None
+    normal: StrictInt | None = None
+    low: StrictInt | None = None
+
+    def limits(self) -> PriorityLimits:
+        return PriorityLimits(self.high, self.normal, self.low)
+
+
+def _weekday(day: int | str) -> int:
+    """A day as an int 0 (Sunday)..6 (Saturday) or a name ("monday", case-insensitive)."""
+    if isinstance(day, str):
+        try:
+            return Weekday[day.upper()]
+        except KeyError:
+            raise ValueError(f"unknown day {day!r}: one of sunday..saturday, or 0..6") from None
+    return day
+
+
+class WorkScheduleSpec(_Model):
+    """A ``WorkSchedule`` (EnableBandwidthLimits, BITS 4.0): days as names or 0 (Sunday)..6, hours 0..23 UTC."""
+
+    first_day: StrictInt | str
+    last_day: StrictInt | str
+    start_hour: StrictInt
+    end_hour: StrictInt
+    work: PriorityLimitsSpec
+    non_work: PriorityLimitsSpec = PriorityLimitsSpec()
+
+    def schedule(self) -> WorkSchedule:
+        return WorkSchedule(_weekday(self.first_day), _weekday(self.last_day), self.start_hour, self.end_hour,
+                            self.work.limits(), self.non_work.limits())
+
+
+class MaintenanceScheduleSpec(_Model):
+    """A ``MaintenanceSchedule`` (EnableMaintenanceLimits, BITS 4.0): as ``WorkScheduleSpec``, with ``limits``."""
+
+    first_day: StrictInt | str
+    last_day: StrictInt | str
+    start_hour: StrictInt
+    end_hour: StrictInt
+    limits: PriorityLimitsSpec
+
+    def schedule(self) -> MaintenanceSchedule:
+        return MaintenanceSchedule(_weekday(self.first_day), _weekday(self.last_day), self.start_hour, self.end_hour,
+                                   self.limits.limits())
+
+
 class PolicySpec(_Model):
     """A ``GroupPolicy``: each field left out is not configured (docs/reference/limits.md#group-policy)."""
 
@@ -412,6 +469,8 @@ class PolicySpec(_Model):
     job_inactivity_timeout: StrictInt | None = None
     max_download_time: StrictInt | None = None
     max_internet_bandwidth: BandwidthSpec | None = None
+    work_schedule: WorkScheduleSpec | None = None
+    maintenance_schedule: MaintenanceScheduleSpec | None = None
 
     @model_validator(mode="after")
     def _in_range(self) -> PolicySpec:
@@ -420,9 +479,12 @@ class PolicySpec(_Model):
 
     def group_policy(self) -> GroupPolicy:
         limit = self.max_internet_bandwidth
+        work, maintenance = self.work_schedule, self.maintenance_schedule
         return GroupPolicy(
-            **self.model_dump(exclude={"max_internet_bandwidth"}),
+            **self.model_dump(exclude={"max_internet_bandwidth", "work_schedule", "maintenance_schedule"}),
             max_internet_bandwidth=BandwidthLimit(**limit.model_dump()) if limit is not None else None,
+            work_schedule=work.schedule() if work is not None else None,
+            maintenance_schedule=maintenance.schedule() if maintenance is not None else None,
         )
 
 

@@ -38,7 +38,7 @@ from .. import hresults
 from ..clock import NS, SimTime, exact, to_ns
 from ..constants import CostState, ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
-from ..domain.policy import GroupPolicy, policy_from_json, policy_to_json
+from ..domain.policy import BandwidthRules, GroupPolicy, policy_from_json, policy_to_json
 from ..domain.properties import cost_allows, cost_flags, writes_in_place
 from ..domain.records import ErrorRecord, FileRecord, JobRecord
 from ..domain.states import (
@@ -86,7 +86,7 @@ from ..identity import sids
 from ..queue import JobQueue
 from ..store.repository import MACHINE_CONDITIONS
 from . import connectors, inplace, ranges, upload
-from .bandwidth import BandwidthWindow
+from .bandwidth import BACKGROUND, BandwidthWindow, Rates
 from .certificates import ServerCertificates
 from .flow import Failure, Flow, local_file_failure
 from .localfs import LocalFileSystem, os_error_hresult
@@ -131,6 +131,11 @@ class TokenPolicy(Protocol):
     def fail_token_required(self, rec: JobRecord) -> None: ...
 
 
+def _is_zero(rate: Fraction | None) -> bool:
+    """A cap of 0: the priority is blocked (T19)."""
+    return rate is not None and not rate
+
+
 class Scheduler:
     def __init__(
         self,
@@ -144,8 +149,10 @@ class Scheduler:
         network: FakeNetwork,
         notifier: Notifier,
         certificates: ServerCertificates,
+        bits_version: tuple[int, int],
     ) -> None:
         self._queue = queue
+        self._bits_version = bits_version  # which bandwidth policies apply: BandwidthRules.of reads it
         self._shared = queue.store.shared
         self._sim = sim
         self._presence = presence
@@ -179,6 +186,9 @@ class Scheduler:
         self._fg_queued: dict[uuid.UUID, JobRecord] = {}
         self._bg_heap: list[tuple[int, int, uuid.UUID]] = []
         self._bg_queued: dict[uuid.UUID, JobRecord] = {}
+        # The same candidates by priority (index: BG_JOB_PRIORITY; 0 unused), keyed by record (an identity hash,
+        # not UUID.__hash__): a bandwidth interval that blocks one priority looks at that priority's jobs only.
+        self._bg_by_priority: tuple[dict[JobRecord, None], ...] = ({}, {}, {}, {})
         self._parked: dict[str, dict[uuid.UUID, JobRecord]] = {}
         self._running_bg: dict[JobRecord, JobRecord] = {}
         self._background: uuid.UUID | None = None  # the job holding the background slot (or that last did)
@@ -193,9 +203,12 @@ class Scheduler:
         self._inactivity: list[tuple[int, int, uuid.UUID]] = []
         self._inactivity_ns = INACTIVITY_TIMEOUT_NS
         self._policy = GroupPolicy()  # the group policy in force (the one configuring nothing by default)
-        # MaxInternetBandwidth (T19): the cap on background transfers, and the background jobs it blocked
+        # The bandwidth policies (T19): each background priority's cap, and the background jobs a cap of 0 blocked
         self._bandwidth = BandwidthWindow()
         self._blocked: dict[JobRecord, None] = {}
+        # Background jobs that became QUEUED at a priority a cap of 0 blocks: the next dispatch blocks them (T19).
+        # Never candidates, so a dispatch while one priority is blocked looks at these, not at the whole queue.
+        self._to_block: dict[JobRecord, None] = {}
         self._seq = itertools.count()
         self._last_clock = sim.clock_ns()
         # The earliest instant anything may be due: a catch-up before it has nothing to do, and it is
@@ -245,16 +258,28 @@ class Scheduler:
     def _candidate(self, rec: JobRecord) -> None:
         if rec.priority is FOREGROUND:
             self._fg_queued[rec.id] = rec
+        elif self._bandwidth.any_blocked and self._bandwidth.blocks(rec.priority):
+            self._to_block[rec] = None  # T19: blocked by the dispatch this sets due
         else:
-            self._bg_queued[rec.id] = rec
-            heapq.heappush(self._bg_heap, (int(rec.priority), rec.seq, rec.id))
-            self._compact_bg()
+            self._bg_candidate(rec)
         self._dispatch_due = True
         self._wake = 0
 
+    def _bg_candidate(self, rec: JobRecord) -> None:
+        self._bg_queued[rec.id] = rec
+        self._bg_by_priority[rec.priority][rec] = None
+        heapq.heappush(self._bg_heap, (int(rec.priority), rec.seq, rec.id))
+        self._compact_bg()
+
     def _leave_candidates(self, jid: uuid.UUID) -> None:
         self._fg_queued.pop(jid, None)
-        self._bg_queued.pop(jid, None)  # its heap entry goes stale
+        rec = self._bg_queued.pop(jid, None)  # its heap entry goes stale
+        if rec is not None:
+            # (from each priority's: the job's priority may have changed since it was filed)
+            by_priority = self._bg_by_priority
+            by_priority[1].pop(rec, None)
+            by_priority[2].pop(rec, None)
+            by_priority[3].pop(rec, None)
         for parked in self._parked.values():
             parked.pop(jid, None)
 
@@ -274,6 +299,7 @@ class Scheduler:
             self._dirty.pop(rec, None)
             self._running_bg.pop(rec, None)
             self._blocked.pop(rec, None)
+            self._to_block.pop(rec, None)
             self._cost_blocked.pop(rec, None)
         self._leave_candidates(jid)
         if len(self._heap) > 2 * len(self._deadline) + 64:
@@ -362,8 +388,8 @@ class Scheduler:
                             self._background = None
                     else:
                         self._running_bg[rec] = rec
-                    if self._bandwidth.rate is not None:
-                        self._retime_now(rec)  # a bandwidth cap binds background jobs only
+                    if self._bandwidth.capped:
+                        self._retime_now(rec)  # each background priority has its own cap; foreground has none
                 self._dispatch_due = True
             self._dirty[rec] = None
             self._wake = 0
@@ -689,7 +715,7 @@ class Scheduler:
         # within a priority (https://learn.microsoft.com/en-us/windows/win32/bits/best-practices-when-using-bits).
         # OUR CHOICE: no round-robin time slices between equal priorities — the running job keeps the
         # slot until it rests, so runs are deterministic.
-        if not self._fg_queued and not self._bg_queued and not self._running_bg:
+        if not self._fg_queued and not self._bg_queued and not self._running_bg and not self._to_block:
             # Nobody waits and no background job runs (a job just rested, the usual case): what the full
             # pass below comes to — every heap entry is stale, no job keeps or gets the slot.
             self._bg_heap.clear()
@@ -698,9 +724,8 @@ class Scheduler:
         for rec in list(self._fg_queued.values()):
             if rec.state is QUEUED and rec.priority is FOREGROUND and self._may_start(rec):
                 self._start(rec, t)
-        if self._bandwidth.blocked:
-            self._block_background(t)  # T19: no background job may run in this interval
-            return
+        if self._to_block or self._bandwidth.any_blocked:
+            self._block_arrivals(t)  # T19: no background job of a blocked priority may run in this interval
         holder = self._background
         running = list(self._running_bg.values())
         keep: JobRecord | None = min(running, key=lambda r: self._key(r, holder)) if running else None
@@ -942,13 +967,15 @@ class Scheduler:
                 ranges.save_plan(queue, rec, flow)
         queue.update_file(rec, f, **changes)
         flow.source_rate = flow.rate
-        if self._bandwidth.rate is not None and rec.priority is not FOREGROUND:
-            if self._bandwidth.blocked:  # (made a background job while connecting, in a blocked interval)
+        window = self._bandwidth
+        if window.capped and rec.priority is not FOREGROUND:
+            if window.blocks(rec.priority):  # (made a blocked priority while connecting, in a blocked interval)
                 self._block(rec, t)
                 return
-            # MaxInternetBandwidth binds background jobs — DYNAMIC_CONTENT ones too, though the property's page
-            # says BITS "cannot throttle" them: OUR CHOICE (docs/reference/readings.md#dynamic-throttle)
-            flow.rate = self._bandwidth.cap(flow.rate)
+            # The bandwidth policies bind background jobs — DYNAMIC_CONTENT ones too, though the property's page
+            # says BITS "cannot throttle" them: OUR CHOICE (docs/reference/readings.md#dynamic-throttle); the cap
+            # of the job's priority (docs/reference/readings.md#bandwidth-combined)
+            flow.rate = window.cap(rec.priority, flow.rate)
         flow.connected = True
         flow.start_t = t
         if rec.state is CONNECTING:
@@ -1162,9 +1189,10 @@ class Scheduler:
 
     def set_policy(self, policy: GroupPolicy) -> None:
         """A new group policy takes effect now: JobInactivityTimeout for every job, measured from its last
-        activity, and MaxInternetBandwidth for the transfers in flight (docs/reference/readings.md#policy-change).
-        Call after a catch-up, so the old policy governed the time before now. A file store keeps it for the
-        machine, in the same transaction as its effects (docs/ARCHITECTURE.md#machine)."""
+        activity, and the bandwidth policies the service's BITS version reads for the transfers in flight
+        (docs/reference/readings.md#policy-change). Call after a catch-up, so the old policy governed the time
+        before now. A file store keeps it for the machine, in the same transaction as its effects
+        (docs/ARCHITECTURE.md#machine)."""
         self._apply_policy(policy, save=True)
 
     def _apply_policy(self, policy: GroupPolicy, *, save: bool) -> None:
@@ -1175,43 +1203,48 @@ class Scheduler:
         with self._api_step() as t:
             if save and self._shared:
                 self._queue.store.set_machine_condition("group_policy", policy_to_json(policy))
-            old = self._bandwidth.configure(policy.max_internet_bandwidth, t)
+            old = self._bandwidth.configure(BandwidthRules.of(policy, self._bits_version), t)
             self._bandwidth_changed(t, old)
         self._kick()
 
     def _bandwidth_boundary(self, t: int) -> None:
-        """A MaxInternetBandwidth interval begins or ends at ``t`` (an event, filed as ``_bandwidth.next_at``)."""
+        """A bandwidth interval begins or ends at ``t`` — MaxInternetBandwidth's, a work or maintenance
+        schedule's hour or day edge (an event, filed as ``_bandwidth.next_at``)."""
         old = self._bandwidth.update(t)
         self._bandwidth_changed(t, old)
 
-    def _bandwidth_changed(self, t: int, old: Fraction | None) -> None:
-        """The cap on background transfers went from ``old`` to the window's current one at ``t``."""
+    def _bandwidth_changed(self, t: int, old: Rates) -> None:
+        """The caps on background transfers went from ``old`` to the window's current ones at ``t``. Only the
+        jobs the change concerns are looked at: the running background jobs (retimed), the queued ones when a
+        priority becomes blocked, the blocked ones when a priority is released."""
         window = self._bandwidth
         if window.next_at < self._wake:
             self._wake = window.next_at
-        if window.rate == old:
+        new = window.rates
+        if new == old:
             return
-        if window.blocked:
-            self._block_background(t)
-            self._block_parked(t)
-            return
+        newly_blocked = [p for p in BACKGROUND if window.blocks(p) and not _is_zero(old[p])]
+        if newly_blocked:
+            self._block_priorities(t, newly_blocked)
         for rec in list(self._running_bg):
             self._retime(rec, t)
-        if old is not None and not old:
+        if any(_is_zero(old[p]) and not window.blocks(p) for p in BACKGROUND):
             for rec in self._blocked:
-                self._dirty[rec] = None  # each goes back to QUEUED at its step (_step_waiting)
+                if not self._blocks(rec):  # (a job of a priority still blocked waits on: no step)
+                    self._dirty[rec] = None  # it goes back to QUEUED at its step (_step_waiting)
             self._wake = 0
 
     def _blocks(self, rec: JobRecord) -> bool:
-        """Whether MaxInternetBandwidth keeps ``rec`` from transferring now: 0 for a background job (T19)."""
-        return self._bandwidth.blocked and rec.priority is not FOREGROUND
+        """Whether the bandwidth policies keep ``rec`` from transferring now: a cap of 0 for its background
+        priority (T19)."""
+        return rec.priority is not FOREGROUND and self._bandwidth.blocks(rec.priority)
 
     def _retime(self, rec: JobRecord, t: int) -> None:
         """``rec``'s transfer goes on at the rate the cap now allows it, from ``t``."""
         flow = self._flows.get(rec)
         if flow is None or not flow.connected or self._blocks(rec):
             return  # the cap is applied when its transfer begins (_begin_transfer); a block stops it (T19)
-        rate = flow.source_rate if rec.priority is FOREGROUND else self._bandwidth.cap(flow.source_rate)
+        rate = flow.source_rate if rec.priority is FOREGROUND else self._bandwidth.cap(rec.priority, flow.source_rate)
         if rate == flow.rate:
             return
         try:
@@ -1228,23 +1261,40 @@ class Scheduler:
         with self._api_step() as t:
             self._retime(rec, t)
 
-    def _block_background(self, t: int) -> None:
-        """T19: every background job waiting for or holding a connection goes to TRANSIENT_ERROR."""
+    def _block_priorities(self, t: int, priorities: list[int]) -> None:
+        """T19 as an interval begins: every background job of a priority just blocked that waits for or holds a
+        connection — running, QUEUED, or QUEUED waiting for its owner's logon — goes to TRANSIENT_ERROR."""
         for rec in list(self._running_bg):
-            self._block(rec, t)
-        for rec in list(self._bg_queued.values()):
-            if rec.state is QUEUED:
+            if rec.priority in priorities:
                 self._block(rec, t)
-        self._bg_queued.clear()
-        self._bg_heap.clear()
-        self._background = None
-
-    def _block_parked(self, t: int) -> None:
-        """T19 for the QUEUED background jobs waiting for their owner's logon."""
+        for priority in priorities:
+            for rec in list(self._bg_by_priority[priority]):
+                if rec.state is QUEUED and rec.priority == priority:
+                    self._block(rec, t)
+        if not self._bg_queued:
+            self._bg_heap.clear()
         for parked in self._parked.values():
             for rec in list(parked.values()):
-                if rec.priority is not FOREGROUND and rec.state is QUEUED:
+                if rec.priority in priorities and rec.state is QUEUED:
                     self._block(rec, t)
+
+    def _block_arrivals(self, t: int) -> None:
+        """T19 within an interval: the background jobs that became QUEUED at a blocked priority, and a running
+        one whose priority became a blocked one (SetPriority)."""
+        arrivals = self._to_block
+        if arrivals:
+            for rec in list(arrivals):
+                if rec.state is not QUEUED or rec not in self._live:
+                    continue  # (stale: it left QUEUED, or the queue, since)
+                if self._blocks(rec):
+                    self._block(rec, t)
+                elif rec.priority is not FOREGROUND and rec.id not in self._bg_queued:
+                    # (its priority's interval ended before this dispatch: an ordinary candidate after all)
+                    self._bg_candidate(rec)
+            arrivals.clear()
+        for rec in list(self._running_bg):
+            if self._blocks(rec):
+                self._block(rec, t)
 
     def _block(self, rec: JobRecord, t: int) -> None:
         """``rec`` may not transfer in this interval: TRANSIENT_ERROR with BG_E_BLOCKED_BY_POLICY, not counted
@@ -1254,6 +1304,9 @@ class Scheduler:
         error = ErrorRecord(ErrorContext.GENERAL_QUEUE_MANAGER, _BLOCKED_BY_POLICY)
         self._queue.set_error(rec, POLICY_BLOCKED, error, count=False, retry_at=None)
         self._blocked[rec] = None
+        bg = self._background
+        if bg is not None and bg == rec.id:
+            self._background = None  # the slot is free for a job of a priority that is not blocked
 
     # API-driven state changes ---------------------------------------------------------------------
 
