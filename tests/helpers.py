@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from emulator import BitsError
+from emulator import BitsError, BitsService
+from emulator.domain.records import JobRecord
 
 HandlerFactory = Callable[[Any, Any, socketserver.BaseServer], http.server.BaseHTTPRequestHandler]
 
@@ -25,6 +26,20 @@ HandlerFactory = Callable[[Any, Any, socketserver.BaseServer], http.server.BaseH
 def hresult(exc: pytest.ExceptionInfo[BitsError]) -> int:
     """The HRESULT a ``pytest.raises(BitsError)`` block caught."""
     return exc.value.hresult
+
+
+def recorded_steps(svc: BitsService, monkeypatch: pytest.MonkeyPatch) -> list[JobRecord]:
+    """The jobs the scheduler steps from now on, one entry per step (a job's catch-up work: the count that
+    must not grow with the queue); ``monkeypatch.undo()`` stops the recording."""
+    steps: list[JobRecord] = []
+    original = svc.scheduler._step
+
+    def step(rec: JobRecord, t: int) -> None:
+        steps.append(rec)
+        original(rec, t)
+
+    monkeypatch.setattr(svc.scheduler, "_step", step)
+    return steps
 
 
 # loopback HTTP servers ----------------------------------------------------------------------------------------

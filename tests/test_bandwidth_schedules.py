@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import recorded_steps
 
 from emulator import (
     BandwidthLimit,
@@ -37,7 +38,6 @@ from emulator import (
 )
 from emulator.clock import NS
 from emulator.domain.policy import BandwidthRules, weekday_at
-from emulator.domain.records import JobRecord
 
 S = JobState
 P = JobPriority
@@ -538,14 +538,7 @@ def _boundary_work(
                 job.add_file("http://server/file", f"{directory}\\f{i}")
                 job.resume()
         advance_to(svc, boundary, -Fraction(1))
-        steps: list[JobRecord] = []
-        original = svc.scheduler._step
-
-        def step(rec: JobRecord, t: int) -> None:
-            steps.append(rec)
-            original(rec, t)
-
-        monkeypatch.setattr(svc.scheduler, "_step", step)
+        steps = recorded_steps(svc, monkeypatch)
         statements: list[str] = []
         svc.store.conn.set_trace_callback(statements.append)
         advance_to(svc, boundary, Fraction(1))

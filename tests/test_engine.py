@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
+from helpers import recorded_steps
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import BitsService, Job, JobPriority, JobState, JobType, ManualClock
-from emulator.domain.records import JobRecord
 
 TODAY = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -124,14 +124,7 @@ def test_a_call_with_nothing_due_touches_no_job_and_runs_no_sql(
     """Issue 8 (a): get_state with 400 active jobs does no per-job work: no step, no statement."""
     svc, jobs = _busy_service(400, foreground=foreground)
     with svc:
-        steps: list[JobRecord] = []
-        original = svc.scheduler._step
-
-        def step(rec: JobRecord, t: int) -> None:
-            steps.append(rec)
-            original(rec, t)
-
-        monkeypatch.setattr(svc.scheduler, "_step", step)
+        steps = recorded_steps(svc, monkeypatch)
         statements: list[str] = []
         svc.store.conn.set_trace_callback(statements.append)
         for _ in range(100):
