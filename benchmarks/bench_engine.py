@@ -159,8 +159,9 @@ def control_plane_scaling(sizes: list[int], calls: int) -> None:
 
 def run_until_idle_scaling(sizes: list[int], *, foreground: bool, repeat: int = 1) -> None:
     """Per-job CPU time of ``run_until_idle`` at each size: the minimum over ``repeat`` fresh services (noise
-    only ever adds time). The user and system parts are shown apart: the system part is the sandbox's file
-    syscalls (the same ones at every size), whose kernel time varies with the machine's page cache."""
+    only ever adds time). The user and system parts are shown apart (as the kernel reports them: sampled at
+    its clock tick, so indicative): the system part is the sandbox's file syscalls, the same ones per job at
+    every size, whose kernel time varies from run to run on a shared VM."""
     kind = "simultaneous foreground" if foreground else "rate-limited background"
     base = None
     counts = []

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -69,18 +68,17 @@ def sql_inside_and_replayed(n: int, root: Path) -> tuple[float, float]:
     return timed.ns / n / 1e9, (time.perf_counter_ns() - t0) / n / 1e9
 
 
-Clocks = tuple[float, float, float]  # (wall seconds, CPU seconds, of which in user space)
+Clocks = tuple[float, float]  # (wall seconds, CPU seconds)
 
 
 def _timed(fn: Callable[[], None]) -> Clocks:
-    w0, c0, u0 = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_utime
+    w0, c0 = time.perf_counter(), time.process_time()
     fn()
-    user = resource.getrusage(resource.RUSAGE_SELF).ru_utime - u0
-    return time.perf_counter() - w0, time.process_time() - c0, user
+    return time.perf_counter() - w0, time.process_time() - c0
 
 
 def _best(a: Clocks, b: Clocks) -> Clocks:
-    return min(a[0], b[0]), min(a[1], b[1]), min(a[2], b[2])
+    return min(a[0], b[0]), min(a[1], b[1])
 
 
 def lives(n: int, root: Path, repeat: int = 1) -> tuple[Clocks, Clocks, Clocks, int]:
@@ -112,7 +110,7 @@ def lives(n: int, root: Path, repeat: int = 1) -> tuple[Clocks, Clocks, Clocks, 
             life(svc, manager, local)
 
     replay = in_order_replayer(same_store(), rec.calls, fs_calls, order)
-    ours = in_order = (float("inf"), float("inf"), float("inf"))
+    ours = in_order = (float("inf"), float("inf"))
     for _ in range(repeat):
         ours = _best(ours, _timed(run_lives))
         in_order = _best(in_order, _timed(replay))
@@ -159,12 +157,6 @@ def main(argv: list[str]) -> int:
                 f"  the same calls replayed grouped (all SQLite calls, then all file-system calls): "
                 f"{grouped[k] * 1e6 / n:8.1f} us -> ratio {ours[k] / grouped[k]:.2f}"
             )
-        # The kernel's part (the same file syscalls on both sides) varies from run to run on a shared VM;
-        # the user-space part is each side's own work: Python and SQLite, against SQLite alone.
-        print(
-            f"  of which user-space CPU: {ours[2] * 1e6 / n:8.1f} us per life vs the replay's "
-            f"{base[2] * 1e6 / n:8.1f} us -> ratio {ours[2] / base[2]:.2f}"
-        )
 
         inside, back_to_back = sql_inside_and_replayed(n, root)
         print(
