@@ -48,6 +48,7 @@ from .constants import (
     ProxyUsage,
     SecurityFlags,
     TokenFlags,
+    TransferPolicy,
 )
 from .domain.policy import BandwidthLimit, GroupPolicy, MaintenanceSchedule, PriorityLimits, Weekday, WorkSchedule
 from .domain.tokens import Choices as HelperTokenChoices
@@ -178,6 +179,7 @@ __all__ = [
     "SystemClock",
     "TokenFlags",
     "TokenOptions",
+    "TransferPolicy",
     "UnregisteredURLError",
     "Weekday",
     "WorkSchedule",

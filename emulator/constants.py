@@ -110,13 +110,19 @@ class Cloaking(IntEnum):
 
 
 class SecurityFlags(IntFlag):
+    """BG_SSL_* and BG_HTTP_REDIRECT_POLICY_* (SetSecurityFlags,
+    https://learn.microsoft.com/en-us/windows/win32/api/bits2_5/nf-bits2_5-ibackgroundcopyjobhttpoptions-setsecurityflags).
+    The redirect policy is the field REDIRECT_POLICY_MASK selects; ALLOW_SILENT, its default, is 0."""
+
     SSL_ENABLE_CRL_CHECK = 0x0001
     SSL_IGNORE_CERT_CN_INVALID = 0x0002
     SSL_IGNORE_CERT_DATE_INVALID = 0x0004
     SSL_IGNORE_UNKNOWN_CA = 0x0008
     SSL_IGNORE_CERT_WRONG_USAGE = 0x0010
+    REDIRECT_POLICY_ALLOW_SILENT = 0x0000
     REDIRECT_POLICY_ALLOW_REPORT = 0x0100
     REDIRECT_POLICY_DISALLOW = 0x0200
+    REDIRECT_POLICY_MASK = 0x0700
     REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP = 0x0800
 
 
@@ -166,6 +172,18 @@ class CostState(IntFlag):
     IGNORE_CONGESTION = 0x80000000  # BITS_COST_OPTION_IGNORE_CONGESTION
 
 
+class TransferPolicy(IntEnum):
+    """BITS_JOB_TRANSFER_POLICY: the ready-made COST_FLAGS values, each the CostState bits a job accepts
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_transfer_policy).
+    ALWAYS is a new job's COST_FLAGS (docs/reference/readings.md#job5-defaults)."""
+
+    ALWAYS = 0x800000FF  # any network, whatever its cost
+    NOT_ROAMING = 0x8000007F  # not while roaming
+    NO_SURCHARGE = 0x8000006F  # not roaming, not over a cap that charges
+    STANDARD = 0x80000067  # as NO_SURCHARGE, and not near the cap
+    UNRESTRICTED = 0x80000021  # unmetered networks only (UNRESTRICTED or OVERCAP_THROTTLED)
+
+
 # The CostState bits a network's cost state may hold (UNRESTRICTED … ROAMING): IGNORE_CONGESTION is an option of
 # a job's policy and RESERVED is reserved.
 NETWORK_COST_STATES: Final = 0xFF
@@ -182,10 +200,13 @@ class PeerCachingFlags(IntFlag):
 
 
 class FileAclFlags(IntFlag):
+    """BG_COPY_FILE_* (SetFileACLFlags)."""
+
     OWNER = 0x1
     GROUP = 0x2
     DACL = 0x4
     SACL = 0x8
+    ALL = 0xF
 
 
 # What answers a QueryInterface for an interface, as a type: ``Interface[JobKind]`` is answered by the job

@@ -97,6 +97,28 @@ def test_random_access_needs_an_http_download_job_without_dynamic_content(svc: B
             assert hresult(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
 
 
+@pytest.mark.parametrize("first", [JobPropertyId.DYNAMIC_CONTENT, JobPropertyId.ON_DEMAND_MODE])
+def test_on_demand_mode_and_dynamic_content_together(svc: BitsService, tmp_path: Path, first: JobPropertyId) -> None:
+    """PROP states the requirement ("The job must not be DYNAMIC") and no SetProperty error for it: emulator's
+    choice (docs/reference/readings.md#random-access), both are accepted in either order; the job transfers as
+    DYNAMIC_CONTENT, the whole file, and refuses random access (BG_E_RANDOM_ACCESS_NOT_SUPPORTED)."""
+    svc.network.register("http://server/f", b"x" * 100, rate=10)
+    _, job = svc.connect().create_job("both", JobType.DOWNLOAD)
+    second = JobPropertyId.ON_DEMAND_MODE if first is JobPropertyId.DYNAMIC_CONTENT else JobPropertyId.DYNAMIC_CONTENT
+    job.set_property(first, True)
+    job.set_property(second, True)
+    assert job.get_property(first) is True and job.get_property(second) is True
+    job.add_file("http://server/f", str(tmp_path / "f"))
+    f = next(iter(job.enum_files()))
+    job.resume()
+    with pytest.raises(BitsError) as e:
+        f.request_file_ranges([R(0, 5)])
+    assert hresult(e) == BG_E_RANDOM_ACCESS_NOT_SUPPORTED
+    svc.advance(10)
+    assert job.get_state() is JobState.TRANSFERRED
+    assert job.get_progress().bytes_transferred == 100
+
+
 def test_random_access_is_refused_to_a_job_with_a_custom_http_method(svc: BitsService, tmp_path: Path) -> None:
     """REQ/POS/FILLED: the job must meet "the requirements for BITS_JOB_PROPERTY_ON_DEMAND_MODE jobs", else
     BG_E_RANDOM_ACCESS_NOT_SUPPORTED; and "BITS doesn't allow DYNAMIC_CONTENT nor ON_DEMAND_MODE jobs with

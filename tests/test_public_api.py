@@ -26,7 +26,7 @@ EXPECTED = {
     "CallbackCalled", "Creation", "History", "HistoryRecord", "JobCreated", "Notification", "Request",
     "RequestMade", "StateChange", "UnregisteredURLError",
     "CertStoreLocation", "CostState", "FileAclFlags", "FilePropertyId", "JobPropertyId", "PeerCachingFlags",
-    "SecurityFlags",
+    "SecurityFlags", "TransferPolicy",
     "__version__",
 }  # fmt: skip
 
@@ -72,6 +72,39 @@ def test_cost_state_carries_the_bits_cost_state_numbers() -> None:
         "OVERCAP_CHARGED": 0x10, "OVERCAP_THROTTLED": 0x20, "USAGE_BASED": 0x40, "ROAMING": 0x80,
         "RESERVED": 0x40000000, "IGNORE_CONGESTION": 0x80000000,
     }  # fmt: skip
+
+
+def test_flag_enums_carry_the_sdk_numbers() -> None:
+    """bits-core §4: BITS_JOB_TRANSFER_POLICY
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_transfer_policy), the
+    redirect-policy field of SetSecurityFlags (default ALLOW_SILENT 0, MASK 0x700) and BG_COPY_FILE_ALL."""
+    from emulator import FileAclFlags, SecurityFlags, TransferPolicy
+
+    assert {m.name: int(m) for m in TransferPolicy} == {
+        "ALWAYS": 0x800000FF, "NOT_ROAMING": 0x8000007F, "NO_SURCHARGE": 0x8000006F, "STANDARD": 0x80000067,
+        "UNRESTRICTED": 0x80000021,
+    }  # fmt: skip
+    assert int(SecurityFlags.REDIRECT_POLICY_ALLOW_SILENT) == 0
+    assert int(SecurityFlags.REDIRECT_POLICY_MASK) == 0x700
+    every = FileAclFlags.OWNER | FileAclFlags.GROUP | FileAclFlags.DACL | FileAclFlags.SACL
+    assert int(FileAclFlags.ALL) == 0xF == int(every)
+
+
+def test_a_new_jobs_cost_flags_are_transfer_policy_always() -> None:
+    """docs/reference/readings.md#job5-defaults: a new job's COST_FLAGS is BITS_JOB_TRANSFER_POLICY_ALWAYS; a
+    job whose policy is NOT_ROAMING is held on a roaming network (BG_E_BLOCKED_BY_COST_TRANSFER_POLICY)."""
+    from emulator import BitsService, CostState, JobPropertyId, JobState, JobType, ManualClock, TransferPolicy
+
+    with BitsService(clock=ManualClock()) as svc:
+        svc.network.register("http://server/a", b"x" * 10, rate=1)
+        svc.filesystem.makedirs("C:\\dl")
+        _, job = svc.connect().create_job("j", JobType.DOWNLOAD)
+        assert job.get_property(JobPropertyId.COST_FLAGS) == TransferPolicy.ALWAYS
+        job.set_property(JobPropertyId.COST_FLAGS, TransferPolicy.NOT_ROAMING)
+        job.add_file("http://server/a", "C:\\dl\\a")
+        job.resume()
+        svc.network.cost_state = CostState.ROAMING
+        assert (job.get_state(), job.get_error().get_error()[1]) == (JobState.TRANSIENT_ERROR, 0x80200059)
 
 
 def test_bits_error_carries_unsigned_hresult_and_name_issue_2() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import hresults
-from ..constants import AuthTarget, JobPropertyId, JobType
+from ..constants import AuthTarget, JobPropertyId, JobType, TransferPolicy
 from ..hresults import BitsError
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Property:
     read_only: ReadOnly = ReadOnly.NEVER
 
 
-TRANSFER_POLICY_ALWAYS: Final = 0x800000FF
+TRANSFER_POLICY_ALWAYS: Final = int(TransferPolicy.ALWAYS)  # (an int: read on every cost check)
 
 PROPERTIES: Final[dict[JobPropertyId, Property]] = {
     p.id: p
