@@ -124,6 +124,37 @@ def test_job_error_fires_once_and_transient_errors_only_modify(svc: BitsService,
     assert cb.calls.count(("JobError", 0x80190194)) == 1
 
 
+@pytest.mark.parametrize(
+    ("register", "ends"),
+    [
+        ({"content": b"x" * 100, "rate": 10}, JobState.TRANSFERRED),  # the last bytes and TRANSFERRED at one instant
+        ({"content": b"x" * 100, "rate": 10, "status": 404}, JobState.ERROR),  # CONNECTING and ERROR at one instant
+    ],
+    ids=["transferred", "error"],
+)
+def test_no_job_modification_finds_the_job_in_the_state_it_moved_into(
+    svc: BitsService, tmp_path: Path, register: dict[str, Any], ends: JobState
+) -> None:
+    """JobModification page: BITS does not call it when the job moves into TRANSFERRED or ERROR. A
+    JobModification still waiting when that move happens (the change into CONNECTING, the last bytes) is
+    overtaken by JobTransferred or JobError (docs/reference/readings.md#notifications): every JobModification
+    callback finds the job in a state other than TRANSFERRED and ERROR, and the final callback is the one of
+    that state."""
+    svc.network.register("http://server/a", **register)
+    job = job_with(svc, tmp_path, "http://server/a")
+    cb = Recorder()
+    job.set_notify_interface(cb)
+    job.resume()
+    svc.advance(20)
+    assert job.get_state() is ends
+    seen = [state for name, state in cb.calls if name == "JobModification"]
+    assert JobState.TRANSFERRED not in seen and JobState.ERROR not in seen
+    assert cb.names()[-1] == ("JobTransferred" if ends is JobState.TRANSFERRED else "JobError")
+    job.set_description("changed after")  # a property change of a job at rest is still a modification
+    job.get_state()
+    assert cb.calls[-1] == ("JobModification", ends)
+
+
 def test_registered_after_the_event_still_delivered_once(svc: BitsService, tmp_path: Path) -> None:
     svc.network.register("http://server/a", b"x")
     job = job_with(svc, tmp_path, "http://server/a")

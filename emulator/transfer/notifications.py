@@ -114,6 +114,9 @@ class Note:
     not_before: int = 0  # ns; 0 = not waiting for a retry
     ranges: list[tuple[int, int]] | None = None  # FileRangesTransferred: (offset, length) spans
     command: bool = False  # the command line ran for it and exited non-zero: the retry runs it again
+    # A JobModification overtaken by the job's move into ERROR or TRANSFERRED before it was delivered: not sent
+    # (docs/reference/readings.md#notifications).
+    stale: bool = False
 
 
 class Notifier:
@@ -138,7 +141,8 @@ class Notifier:
         # SetNotifyInterface replaces it (registering-a-com-callback page).
         self.servers: dict[uuid.UUID, ComServer] = {}
         self._activated: dict[uuid.UUID, object] = {}
-        self._modified: set[uuid.UUID] = set()
+        # Each job's JobModification waiting in the queue (one at a time: changes before its delivery join it).
+        self._modified: dict[uuid.UUID, Note] = {}
         # failed notifications waiting for their retry: (not_before, seq, note), stale once delivered
         self._retries: list[tuple[int, int, Note]] = []
         self._seq = itertools.count()
@@ -153,10 +157,16 @@ class Notifier:
         return bool(self._queue)
 
     def state_changed(self, rec: JobRecord, old: JobState, new: JobState) -> None:
-        if new is TRANSFERRED_STATE:
-            self._emit(Note(JOB_TRANSFERRED, rec))
-        elif new is ERROR_STATE:
-            self._emit(Note(JOB_ERROR, rec))
+        if new is TRANSFERRED_STATE or new is ERROR_STATE:
+            # "BITS does not call JobModification when the job moves into TRANSFERRED or ERROR" (JobModification
+            # page): a JobModification still waiting (the changes just before: CONNECTING, the last bytes) is
+            # overtaken by JobTransferred or JobError, so no JobModification finds the job in those states
+            # because of the change it reports (docs/reference/readings.md#notifications).
+            if self._modified:
+                pending = self._modified.pop(rec.id, None)
+                if pending is not None:
+                    pending.stale = True
+            self._emit(Note(JOB_TRANSFERRED if new is TRANSFERRED_STATE else JOB_ERROR, rec))
         if new in FINAL_STATES:
             self.forget(rec.id)
 
@@ -180,8 +190,8 @@ class Notifier:
                 return  # registering a callback is not a change of the job
         if rec.id in self._modified:
             return
-        self._modified.add(rec.id)
-        self._queue.append(Note(JOB_MODIFICATION, rec))
+        note = self._modified[rec.id] = Note(JOB_MODIFICATION, rec)
+        self._queue.append(note)
 
     def progress(self, rec: JobRecord) -> None:
         self.modified(rec)
@@ -208,7 +218,7 @@ class Notifier:
         self._held.pop(job_id, None)
         self._proxies.pop(job_id, None)
         self._activated.pop(job_id, None)
-        self._modified.discard(job_id)
+        self._modified.pop(job_id, None)
 
     def _live_retry(self) -> int | None:
         heap = self._retries
@@ -251,7 +261,9 @@ class Notifier:
         while self._queue:
             note = self._queue.popleft()
             if note.kind is JOB_MODIFICATION:
-                self._modified.discard(note.job.id)
+                if note.stale:
+                    continue
+                self._modified.pop(note.job.id, None)
             self._deliver(note, t)
 
     def _current(self, note: Note) -> bool:
