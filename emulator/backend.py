@@ -249,10 +249,10 @@ class Backend:
         with self.queue.batch():
             self.scheduler.resume(rec)
             for f in rec.files:
-                if f.remote_name_unsaved:
+                if f.durable_remote_name is not None:
                     # Resume serializes the names SetRemoteName changed (setremotename page).
                     self.queue.update_file(rec, f, remote_name=f.remote_name)
-                    f.remote_name_unsaved = False
+                    f.durable_remote_name = None
             if not has_resumed(rec):
                 self.queue.update(rec, touch=False, properties={**rec.properties, RESUMED_MARK: True})
 
@@ -574,8 +574,9 @@ class Backend:
             raise BitsError(hresults.E_INVALIDARG, "ranges cannot be transferred over SMB (BITS 3.0+)")
         if url == f.remote_name:
             return
+        if f.durable_remote_name is None:
+            f.durable_remote_name = f.remote_name  # (what a restart before the next Resume goes back to)
         f.remote_name = url
-        f.remote_name_unsaved = True
         self.queue.update(rec)  # a property change: modification time, JobModification
 
     def set_validation_state(self, rec: JobRecord, f: FileRecord, valid: bool) -> None:

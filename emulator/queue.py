@@ -117,6 +117,17 @@ class JobQueue:
     def all_jobs(self) -> list[JobRecord]:
         return list(self.jobs.values())
 
+    def forget_service_memory(self) -> None:
+        """A BITS service restart: what lived only in the service's memory is gone — the callback and
+        server-certificate validation pointers (SetNotifyInterface, SetServerCertificateValidationInterface:
+        not persisted) and the remote names SetRemoteName changed that no Resume serialized
+        (docs/reference/states.md#persistence). The same as a reopened store's records, which never had them."""
+        for rec in self.jobs.values():
+            rec.notify_interface = rec.notify_registrant_sid = rec.server_cert_validator = None
+            for f in rec.files:
+                if f.durable_remote_name is not None:
+                    f.remote_name, f.durable_remote_name = f.durable_remote_name, None
+
     def count_owned(self, sid: str) -> int:
         return len(self.by_owner.get(sid, ()))
 

@@ -38,9 +38,10 @@ class FileRecord:
     remote_mtime: float | None = None
     response_headers: str | None = None
     transferred: bool = False  # every byte is in the temporary file
-    # SetRemoteName changed remote_name in memory only; the next Resume writes it to the store
-    # (IBackgroundCopyFile2::SetRemoteName: "Calling the Resume method serializes the change").
-    remote_name_unsaved: bool = False
+    # The stored remote name while a SetRemoteName change lives in memory only (None: nothing unsaved): the next
+    # Resume writes the new one to the store (IBackgroundCopyFile2::SetRemoteName: "Calling the Resume method
+    # serializes the change"); a service restart before it goes back to this one.
+    durable_remote_name: str | None = None
 
 
 @dataclass(slots=True, eq=False)

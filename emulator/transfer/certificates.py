@@ -150,6 +150,12 @@ class ServerCertificates:
                 self._accepted.pop(done, None)
             self._sweep_at = max(CACHED_JOBS, 2 * len(self._registrants))
 
+    def restarted(self) -> None:
+        """A service restart: the validation pointers and the certificate caches lived in its memory."""
+        self._registrants.clear()
+        self._accepted.clear()
+        self._sweep_at = CACHED_JOBS
+
     def _cache(self, rec: JobRecord) -> set[tuple[str, bytes]]:
         """The job's accepted pairs, made (and the oldest job's forgotten past CACHED_JOBS) when it has none."""
         accepted = self._accepted.get(rec)

@@ -210,6 +210,12 @@ class Notifier:
             note.not_before = 0
         self._queue.extend(waiting)
 
+    def restarted(self) -> None:
+        """A service restart: the callback pointers it held (SetNotifyInterface's, the CLSID-activated objects)
+        are gone; what was not delivered waits for the next registration, the CLSID or the command line."""
+        self._proxies.clear()
+        self._activated.clear()
+
     def forget(self, job_id: uuid.UUID) -> None:
         """The job left the queue (Complete, Cancel): nothing of it is delivered any more."""
         for note in self._waiting.pop(job_id, ()):

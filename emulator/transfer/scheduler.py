@@ -1422,6 +1422,10 @@ class Scheduler:
                         self._stop(rec, sim.sim_ns)
                         self._queue.change_state(rec, PREEMPTED, touch=False)
                 inplace.lose_unsaved_progress(self._queue, self._queue.all_jobs())  # HIGH_PERFORMANCE jobs
+                # the callback and validation pointers, unserialized remote names (states.md#persistence)
+                self._queue.forget_service_memory()
+                self.notifier.restarted()
+                self.certificates.restarted()
                 # MaxInternetBandwidth's interval takes the clock as it is now (group policies page)
                 self._bandwidth_changed(sim.sim_ns, self._bandwidth.restarted(sim.sim_ns))
         finally:
