@@ -229,6 +229,7 @@ class Backend:
                 if name == f.remote_name:
                     continue
                 self.queue.update_file(rec, f, remote_name=name)
+                f.renamed = True
                 # "BITS does not restart already transferred files"; the one in progress reconnects, and its
                 # next connection compares time stamp and size with what it had (file-transfer-consistency
                 # page: https://learn.microsoft.com/en-us/windows/win32/bits/file-transfer-consistency).
@@ -577,6 +578,7 @@ class Backend:
         if f.durable_remote_name is None:
             f.durable_remote_name = f.remote_name  # (what a restart before the next Resume goes back to)
         f.remote_name = url
+        f.renamed = True
         self.queue.update(rec)  # a property change: modification time, JobModification
 
     def set_validation_state(self, rec: JobRecord, f: FileRecord, valid: bool) -> None:

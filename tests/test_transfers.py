@@ -519,16 +519,70 @@ def test_content_change_mid_transfer_restarts_that_file(svc: BitsService, tmp_pa
     assert (tmp_path / "job-0.bin").read_bytes() == b"new" * 50
 
 
-def test_server_without_ranges_restarts_an_interrupted_file(svc: BitsService, tmp_path: Path) -> None:
+BG_E_INSUFFICIENT_RANGE_SUPPORT = 0x80200013
+
+
+@pytest.mark.parametrize("priority", [JobPriority.FOREGROUND, JobPriority.NORMAL])
+@pytest.mark.parametrize("interruption", ["network loss", "owner logoff", "suspend"])
+def test_an_interrupted_file_fails_on_a_server_without_ranges(
+    svc: BitsService, tmp_path: Path, priority: JobPriority, interruption: str
+) -> None:
+    """Best practices page (https://learn.microsoft.com/en-us/windows/win32/bits/best-practices-when-using-bits):
+    "if the foreground job is then interrupted due to a network disconnect or the user logging off, the job will
+    fail because BITS will send a range request to try to restart the transfer from where it left off". The
+    second request asks for byte 30 on: ERROR, BG_E_INSUFFICIENT_RANGE_SUPPORT, context REMOTE_FILE, the 30 bytes
+    kept (docs/reference/readings.md#no-range-restart)."""
+    alice = svc.logon(svc.add_user("alice"))
+    res = svc.network.register("http://server/a", b"x" * 100, rate=10, ranges=False)
+    _, job = svc.connect(alice.token).create_job("job", JobType.DOWNLOAD)
+    job.set_priority(priority)
+    job.add_file("http://server/a", str(tmp_path / "a"))
+    job.resume()
+    svc.advance(3)
+    if interruption == "network loss":
+        svc.network.disconnect()
+        svc.advance(1)
+        svc.network.reconnect()
+    elif interruption == "owner logoff":
+        svc.logoff(alice)
+        svc.logon(svc.account("alice"))
+    else:
+        job.suspend()
+        job.resume()
+    svc.advance(1)
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, BG_E_INSUFFICIENT_RANGE_SUPPORT)
+    assert job.get_progress().bytes_transferred == 30
+    assert [r.offset for r in svc.network.requests] == [0, 30]
+    assert res.requests == 2
+
+
+def test_a_file_that_never_resumes_starts_again_on_a_server_without_ranges(svc: BitsService, tmp_path: Path) -> None:
+    """DYNAMIC_CONTENT: "BITS will restart the download from the beginning instead of resuming where it left
+    off" (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_property_id): no Range
+    request, so a server without ranges serves it again from byte 0."""
     res = svc.network.register("http://server/a", b"x" * 100, rate=10, ranges=False)
     job = new_job(svc, tmp_path, "http://server/a")
+    job.set_property(JobPropertyId.DYNAMIC_CONTENT, True)
     job.resume()
     svc.advance(5)
     job.suspend()
     job.resume()
     assert next(iter(job.enum_files())).get_progress().bytes_transferred == 0
     svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    assert [r.offset for r in svc.network.requests] == [0, 0]
     assert res.requests == 2
+
+
+def test_a_server_without_ranges_serves_an_uninterrupted_file(svc: BitsService, tmp_path: Path) -> None:
+    """The Range request is made only to restart a file from where it left off: a file transferred in one go
+    from byte 0 needs none (docs/reference/readings.md#no-range-restart)."""
+    svc.network.register("http://server/a", b"x" * 100, rate=10, ranges=False)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
 
 
 def test_generated_content(svc: BitsService, tmp_path: Path) -> None:

@@ -42,6 +42,10 @@ class FileRecord:
     # Resume writes the new one to the store (IBackgroundCopyFile2::SetRemoteName: "Calling the Resume method
     # serializes the change"); a service restart before it goes back to this one.
     durable_remote_name: str | None = None
+    # SetRemoteName or ReplaceRemotePrefix named another server since the file's bytes came: its next connection
+    # applies their rule (same time stamp and size and a server that resumes, or the file starts again) instead
+    # of asking the new server for a range (docs/reference/readings.md#no-range-restart). In memory only.
+    renamed: bool = False
 
 
 @dataclass(slots=True, eq=False)

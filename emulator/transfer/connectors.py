@@ -24,7 +24,7 @@ from ..hresults import BitsError
 from . import http_loopback, ranges, upload
 from .flow import Failure, Flow, http_failure
 from .localfs import LocalFileSystem, os_error_hresult
-from .network import FakeNetwork
+from .network import FakeNetwork, never_resumes, resumes
 
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 
@@ -87,8 +87,31 @@ def connect(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow, t
         failure = http_loopback.connect(rec, flow)
     else:
         failure = connect_http(net, rec, flow)
+    if f.renamed:
+        # SetRemoteName / ReplaceRemotePrefix: the new server's time stamp, size and checkpoint resume decide
+        # whether the file goes on or starts again (setremotename page), no range is asked first.
+        f.renamed = False
+    elif failure is None and f.bytes_transferred and rec.job_type is _DOWNLOAD:
+        failure = resume_failure(rec, flow)
     net.observe_request(rec, flow, t, failure)
     return failure
+
+
+def resume_failure(rec: JobRecord, flow: Flow) -> Failure | None:
+    """An interrupted download (Suspend, a lost network, a logoff, a retry) asks for the rest of its file: BITS
+    "will send a range request to try to restart the transfer from where it left off", and from a server that
+    cannot honour it "the job will fail"
+    (https://learn.microsoft.com/en-us/windows/win32/bits/best-practices-when-using-bits): ERROR,
+    BG_E_INSUFFICIENT_RANGE_SUPPORT, context REMOTE_FILE (docs/reference/readings.md#no-range-restart). Not when
+    the job never resumes (DYNAMIC_CONTENT, a custom HTTP method: the whole file again), nor when the server's
+    copy changed (time stamp or size: the file starts again from byte 0, docs/reference/states.md#files)."""
+    f = flow.file
+    if resumes(rec, flow) or never_resumes(rec) or f.remote_mtime != flow.mtime:
+        return None
+    if f.bytes_total is not None and f.bytes_total != flow.total:
+        return None
+    return Failure(int(hresults.BG_E_INSUFFICIENT_RANGE_SUPPORT), ErrorContext.REMOTE_FILE, fatal=True, file=f,
+                   protocol="http")
 
 
 # One proxy of the list: "[<protocol>=][<protocol>://]<server>[:<port>]", protocols HTTP and HTTPS

@@ -430,10 +430,9 @@ class FakeNetwork:
         """Record the connection the scheduler just made for ``flow`` at ``t`` (ns): once per connect."""
         f = flow.file
         url = f.remote_name
-        # A resumable source is asked for the bytes from where the file stopped (a Range request).
-        # (A job that never resumes asks for the whole file even when the connection fails.)
-        from_where_it_stopped = resumes(rec, flow) if failure is None else not never_resumes(rec)
-        offset = f.bytes_transferred if from_where_it_stopped else 0
+        # The bytes from where the file stopped (a Range request), whether or not the server can honour it
+        # (docs/reference/readings.md#no-range-restart); a job that never resumes asks for the whole file.
+        offset = 0 if never_resumes(rec) else f.bytes_transferred
         status: int | None = None
         if failure is None:
             hresult = 0
