@@ -108,6 +108,16 @@ def render() -> str:
         lines.append("")
     lines.insert(6, f"**{done} of {total} methods emulated.**\n")
     lines += [
+        "## Interfaces not emulated",
+        "",
+        "The BITS 3.0 peer-caching interfaces (IBitsPeerCacheAdministration, IBitsPeerCacheRecord,",
+        "IEnumBitsPeerCacheRecords, IBitsPeer, IEnumBitsPeers) are not emulated: QueryInterface for them answers",
+        "E_NOINTERFACE on every profile. BITS 4.0 replaced peer caching with BranchCache",
+        "([what's new](https://learn.microsoft.com/en-us/windows/win32/bits/what-s-new)); the job and file methods",
+        "that mention peers answer as a machine with peer caching off (above). The callback interfaces",
+        "(IBackgroundCopyCallback, 2 and 3) are the application's: any object with their method names is one",
+        "([transfers.md](transfers.md#notifications)).",
+        "",
         "## Security readings",
         "",
         "Where the pages are silent or disagree, what the emulator does and where the code decides it; each id",

@@ -131,3 +131,13 @@ def test_qi_for_an_interface_the_object_lacks_bits_core_1_2(svc: BitsService) ->
     assert exc.value.hresult == E_NOINTERFACE
     with pytest.raises(TypeError):
         job.query_interface(5)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("profile", ["win7", "win11"])
+def test_the_peer_cache_administration_interface_is_not_emulated(profile: str) -> None:
+    """docs/COVERAGE.md#interfaces-not-emulated: BITS 3.0 peer caching (IBitsPeerCacheAdministration, IID
+    659cdead-489e-11d9-a9cd-000d56965251, https://learn.microsoft.com/en-us/windows/win32/bits/what-s-new) is
+    not emulated: the manager answers E_NOINTERFACE, on every profile."""
+    with BitsService(profile=profile) as svc, pytest.raises(BitsError) as exc:
+        svc.connect().query_interface("659cdead-489e-11d9-a9cd-000d56965251")
+    assert exc.value.hresult == E_NOINTERFACE
