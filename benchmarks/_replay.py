@@ -168,11 +168,11 @@ def _sql_steps(conn: sqlite3.Connection, calls: list[Call]) -> list[Callable[[],
 
 _OS_FUNCTIONS = (
     "open", "close", "write", "pwrite", "read", "pread", "lseek", "ftruncate", "truncate", "fsync",
-    "replace", "rename", "unlink", "stat", "lstat", "fstat", "mkdir", "listdir", "scandir", "readlink",
+    "replace", "rename", "unlink", "stat", "lstat", "fstat", "mkdir", "listdir", "scandir", "readlink", "utime",
 )
 FsCall = tuple[str, tuple[Any, ...], dict[str, Any], Any]
 # functions whose first argument is a descriptor (stat/fstat may take one too, but the sandbox passes paths)
-_FD_FIRST = frozenset({"close", "write", "pwrite", "read", "pread", "lseek", "ftruncate", "fsync", "fstat"})
+_FD_FIRST = frozenset({"close", "write", "pwrite", "read", "pread", "lseek", "ftruncate", "fsync", "fstat", "utime"})
 
 
 class _FsLog(list[FsCall]):

@@ -8,6 +8,7 @@ Time moves because the test moves it: ManualClock + ``svc.advance``, or freezegu
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -790,3 +791,55 @@ def test_idle_service_runs_no_sql(svc: BitsService, tmp_path: Path) -> None:
         svc.advance(1)
         job.get_state()
     assert seen == []
+
+
+# time stamps --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("high_performance", [False, True], ids=["temporary", "in place"])
+def test_an_http_download_takes_the_servers_time_stamp(
+    svc: BitsService, tmp_path: Path, high_performance: bool
+) -> None:
+    """BG_FILE_INFO (https://learn.microsoft.com/en-us/windows/win32/api/bits/ns-bits-bg_file_info): "For HTTP
+    downloads, BITS propagates the file's modification time stamp" (docs/reference/readings.md#time-stamps):
+    the local file's modification time is the server's Last-Modified, after Complete as before it."""
+    svc.network.register("http://server/a", b"x" * 100, rate=10, last_modified=1_000_000_000.0)
+    _, job = svc.connect().create_job("stamped", JobType.DOWNLOAD)
+    if high_performance:
+        job.set_property(JobPropertyId.HIGH_PERFORMANCE, True)
+    job.add_file("http://server/a", str(tmp_path / "a"))
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is S.TRANSFERRED
+    job.complete()
+    assert (tmp_path / "a").stat().st_mtime == 1_000_000_000.0
+    assert svc.filesystem.stamp(str(tmp_path / "a")) == (100, 1_000_000_000.0)
+
+
+def test_a_file_copy_keeps_the_sources_time_stamp(svc: BitsService, tmp_path: Path) -> None:
+    """BG_FILE_INFO: "For SMB downloads and uploads, BITS propagates the file's time stamps": a file:// (SMB)
+    source's modification time is the copy's; the source is untouched."""
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"y" * 10)
+    os.utime(source, (500_000_000.0, 500_000_000.0))
+    job = new_job(svc, tmp_path, source.as_uri())
+    job.resume()
+    svc.run_until_idle()
+    job.complete()
+    assert (tmp_path / "job-0.bin").stat().st_mtime == 500_000_000.0
+    assert source.stat().st_mtime == 500_000_000.0
+
+
+def test_a_file_restarted_by_a_changed_server_takes_the_new_time_stamp(svc: BitsService, tmp_path: Path) -> None:
+    """File-transfer consistency: the server's copy changed mid-transfer, the file started again; what it
+    propagates is the time stamp of the copy it downloaded (BG_FILE_INFO)."""
+    res = svc.network.register(
+        "http://server/a", b"old" * 50, rate=10, last_modified=1_000_000_000.0, change_content_after=30,
+        changed_content=b"new" * 50,
+    )
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    svc.run_until_idle()
+    job.complete()
+    assert (tmp_path / "job-0.bin").read_bytes() == b"new" * 50
+    assert (tmp_path / "job-0.bin").stat().st_mtime == res.last_modified != 1_000_000_000.0

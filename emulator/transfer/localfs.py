@@ -945,6 +945,20 @@ class LocalFileSystem:
         finally:
             os.close(fd)
 
+    def set_time_stamp(self, tmp: str | Path, mtime: float) -> None:
+        """Give a whole download its source's time stamp: "For HTTP downloads, BITS propagates the file's
+        modification time stamp and sets the file's creation time to the modification time"; SMB downloads
+        keep the source's time stamps (https://learn.microsoft.com/en-us/windows/win32/api/bits/ns-bits-bg_file_info).
+        The host has no settable creation time: the access and modification times are both set
+        (docs/reference/readings.md#time-stamps)."""
+        fd = self._open_temp_fd(tmp)
+        try:
+            os.utime(fd, (mtime, mtime))
+        except OSError as exc:
+            raise fault_from_oserror(exc, f"cannot stamp the temporary {_host_leaf(tmp)!r}") from None
+        finally:
+            os.close(fd)
+
     def truncate(self, tmp: str | Path, size: int = 0) -> None:
         fd = self._open_temp_fd(tmp)
         try:

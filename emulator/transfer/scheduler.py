@@ -1045,6 +1045,7 @@ class Scheduler:
             flow.change_at = None
             self.filesystem.truncate(flow.tmp)
             flow.total = flow.resource.size
+            flow.mtime = flow.resource.last_modified  # (the time stamp the whole file will take)
             if flow.layout is not None:
                 failure = ranges.prepare(rec, flow, flow.total, flow.resource.ranges)
                 if failure is not None:
@@ -1081,11 +1082,18 @@ class Scheduler:
             if refused is not None:
                 self._fail(rec, t, refused)
                 return
-        elif rec.file_acl_flags:
-            denied = connectors.acl_failure(rec, flow)  # T26: the owner/ACL copy needs a privilege
-            if denied is not None:
-                self._fail(rec, t, denied)
-                return
+        else:
+            if rec.file_acl_flags:
+                denied = connectors.acl_failure(rec, flow)  # T26: the owner/ACL copy needs a privilege
+                if denied is not None:
+                    self._fail(rec, t, denied)
+                    return
+            if flow.mtime:  # (0: a loopback answer without Last-Modified gives no time stamp to propagate)
+                try:
+                    self.filesystem.set_time_stamp(flow.tmp, flow.mtime)  # the source's time stamp (BG_FILE_INFO page)
+                except BitsError as exc:
+                    self._fail(rec, t, local_file_failure(exc, f))
+                    return
         queue.update_file(rec, f, transferred=True, bytes_total=flow.total)
         if flow.upload:
             upload.finish_upload(self.filesystem, self.replies, self._queue, rec, flow)
