@@ -54,6 +54,18 @@ def _temp_dir_left_as_found(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pytest.fail(f"the test run left {len(added)} bits-* entries in the temp directory: {added[:10]}")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a green run pytest removes its numbered directory (tmp_path_retention_policy = "failed"); its
+    per-user parent (``pytest-of-<user>``) goes too when nothing else is in it, so a green run leaves the system
+    temp directory as it found it. A failed run keeps its folders for the report."""
+    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]  # pytest's own, set at configure
+    basetemp = factory._basetemp
+    if exitstatus == 0 and basetemp is not None and factory._given_basetemp is None:
+        with contextlib.suppress(OSError):  # not empty (another run's folders, a lock file): it stays
+            basetemp.parent.rmdir()
+
+
 @pytest.fixture
 def svc(request: pytest.FixtureRequest) -> Iterator[BitsService]:
     """A fresh in-memory service, closed after the test.
