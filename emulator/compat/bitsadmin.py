@@ -51,7 +51,7 @@ from ..hresults import BitsError
 from ..identity.accounts import Account
 from ..identity.callers import Blanket
 from ..identity.sessions import LogonSession
-from ..identity.tokens import AccessToken
+from ..identity.tokens import AccessToken, IntegrityLevel
 from .cli_service import CommandLineService, adopt_logged_on_sessions, command_line_session, end_command_line_session
 
 if TYPE_CHECKING:
@@ -539,7 +539,20 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
         )
     program, parameters = job.get_notify_cmd_line()
     lines.append(f"NOTIFICATION COMMAND LINE: {cmdline_text(program, parameters)}")
+    # The owner's facts of IBackgroundCopyJob4 (GetOwnerIntegrityLevel, GetOwnerElevationState), which
+    # bitsadmin prints after the command line, the elevation's value aligned under the integrity level's
+    # (docs/bitsadmin.md#verbose-owner).
+    lines.append(f"owner MIC integrity level: {integrity_text(job.get_owner_integrity_level())}")
+    lines.append(f"owner elevated ?           {'true' if job.get_owner_elevation_state() else 'false'}")
     return lines
+
+
+def integrity_text(level: int) -> str:
+    """An integrity RID by its name in upper case (MEDIUM, HIGH, SYSTEM…); a RID with no name in hex."""
+    try:
+        return IntegrityLevel(level).name
+    except ValueError:
+        return f"0x{level:x}"
 
 
 def proxy_list_text(plist: str | None) -> str:
