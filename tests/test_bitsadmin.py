@@ -1093,6 +1093,26 @@ def test_setproxysettings_override_needs_a_bypass_list_to_follow(ba: Run) -> Non
         assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
 
 
+# https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setproxysettings: the
+# bypass list may be NULL or "". Passed without a shell (a subprocess argument list), "" reaches bitsadmin as the
+# two characters "", and means no list all the same, for the proxy list too (docs/bitsadmin.md, /setproxysettings).
+@pytest.mark.parametrize("none", ["NULL", "", '""'], ids=["NULL", "empty", "quotes"])
+def test_setproxysettings_literal_quotes_mean_no_list(ba: Run, none: str) -> None:
+    create(ba)
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1:80", none) == (0, "Proxy usage set to OVERRIDE.\n")
+    assert ba("/getproxylist", "myjob") == (0, "proxy1:80\n")
+    assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+    assert ba("/setproxysettings", "myjob", "NO_PROXY", none, none) == (0, "Proxy usage set to NO_PROXY.\n")
+    assert ba("/getproxylist", "myjob") == (0, "NULL\n")
+    assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+    # OVERRIDE with no proxy list is what the API refuses (E_INVALIDARG), whichever way "none" is written.
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", none, "<local>") == (
+        1,
+        "Unable to set proxy settings - 0x80070057. The parameter is incorrect.\n",
+    )
+    assert ba("/getproxyusage", "myjob") == (0, "NO_PROXY\n")
+
+
 def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     """/nowrap "Truncates any line of output text extending beyond the right-most edge of the command
     window. By default, all switches, except the monitor switch, wrap the output"

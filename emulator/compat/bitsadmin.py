@@ -585,6 +585,13 @@ def optional(text: str) -> str | None:
     return None if is_null(text) else text
 
 
+def no_list(text: str) -> bool:
+    """A /setproxysettings list that stands for none: NULL or "" (setproxysettings page). The "" arrives empty
+    when a shell strips the quotes, and as the two characters "" when no shell does (a program's argument
+    list, a script run without cmd.exe): both mean no list."""
+    return is_null(text) or text in ("", '""')
+
+
 def number(text: str) -> int:
     """A decimal or 0x-hexadecimal number; anything else is E_INVALIDARG (bitsadmin passes nothing)."""
     try:
@@ -1317,13 +1324,13 @@ PROXY_USAGES = {u.name: int(u) for u in ProxyUsage}
 def set_proxy_settings(ctx: Context, job: Job, a: list[str]) -> str:
     """OVERRIDE's proxy list is comma-delimited on the command line and space-delimited in the API
     (setproxysettings page); the conversion is undocumented, ours replaces each comma by a space.
-    NULL or "" stands for no list. With OVERRIDE "a proxy and proxy bypass list must follow" (same page): a
-    missing one is E_INVALIDARG, as the API answers OVERRIDE without a proxy list."""
+    NULL or "" stands for no list (no_list). With OVERRIDE "a proxy and proxy bypass list must follow" (same
+    page): a missing one is E_INVALIDARG, as the API answers OVERRIDE without a proxy list."""
     usage = choice(a[0], PROXY_USAGES, "proxy usage")
     if usage == ProxyUsage.OVERRIDE and len(a) < 3:
         raise BitsError(hresults.E_INVALIDARG, 'OVERRIDE needs a proxy list and a bypass list (NULL or "" for none)')
-    plist = None if len(a) < 2 or is_null(a[1]) or a[1] == "" else a[1].replace(",", " ")
-    blist = None if len(a) < 3 or is_null(a[2]) or a[2] == "" else a[2]
+    plist = None if len(a) < 2 or no_list(a[1]) else a[1].replace(",", " ")
+    blist = None if len(a) < 3 or no_list(a[2]) else a[2]
     job.set_proxy_settings(usage, plist, blist)
     return f"Proxy usage set to {a[0].upper()}."
 
