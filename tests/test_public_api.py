@@ -75,7 +75,7 @@ def test_cost_state_carries_the_bits_cost_state_numbers() -> None:
 
 
 def test_flag_enums_carry_the_sdk_numbers() -> None:
-    """bits-core §4: BITS_JOB_TRANSFER_POLICY
+    """BITS_JOB_TRANSFER_POLICY
     (https://learn.microsoft.com/en-us/windows/win32/api/bits5_0/ne-bits5_0-bits_job_transfer_policy), the
     redirect-policy field of SetSecurityFlags (default ALLOW_SILENT 0, MASK 0x700) and BG_COPY_FILE_ALL."""
     from emulator import FileAclFlags, SecurityFlags, TransferPolicy
