@@ -316,6 +316,8 @@ def test_info_and_info_verbose_fields_in_order(ba: Run) -> None:
         r"JOB FILES:",
         r"        0 / UNKNOWN WORKING http://files\.example\.com/a\.bin -> C:\\dl\\a\.bin",
         r"NOTIFICATION COMMAND LINE: none",
+        r"owner MIC integrity level: MEDIUM",
+        r"owner elevated \?           false",
     ]
     lines = out.splitlines()
     assert len(lines) == len(expected), out
@@ -345,7 +347,30 @@ def test_list_verbose_prints_the_info_block_per_job(ba: Run) -> None:
     create(ba, "one")
     status, out = ba("/list", "/verbose")
     assert status == 0
-    assert out.startswith("GUID: {") and "JOB FILES:\nNOTIFICATION COMMAND LINE: none\n\nListed 1 job(s).\n" in out
+    assert out.startswith("GUID: {")
+    assert out.endswith(
+        "JOB FILES:\nNOTIFICATION COMMAND LINE: none\nowner MIC integrity level: MEDIUM\n"
+        "owner elevated ?           false\n\nListed 1 job(s).\n"
+    )
+
+
+# docs/bitsadmin.md#verbose-owner: the owner's integrity level and elevation, as IBackgroundCopyJob4 gives them
+# (https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyjob4-getownerintegritylevel,
+# https://learn.microsoft.com/en-us/windows/win32/api/bits3_0/nf-bits3_0-ibackgroundcopyjob4-getownerelevationstate):
+# a standard user's job is MEDIUM and not elevated, an elevated administrator's HIGH and elevated.
+@pytest.mark.parametrize(
+    ("caller", "integrity", "elevated"),
+    [(("--as", "alice"), "MEDIUM", "false"), (("--as", "carol", "--elevated"), "HIGH", "true")],
+    ids=["standard", "elevated"],
+)
+def test_verbose_owner_integrity_and_elevation(ba: Run, caller: tuple[str, ...], integrity: str, elevated: str) -> None:
+    status, out = ba(*caller, "/create", "owned")
+    assert status == 0, out
+    expected = f"owner MIC integrity level: {integrity}\nowner elevated ?           {elevated}\n"
+    _status, info = ba(*caller, "/info", "owned", "/verbose")
+    assert info.endswith(f"NOTIFICATION COMMAND LINE: none\n{expected}")
+    _status, listed = ba(*caller, "/list", "/verbose")
+    assert listed.endswith(f"NOTIFICATION COMMAND LINE: none\n{expected}\nListed 1 job(s).\n")
 
 
 def test_monitor_is_bounded_by_count_and_driven_by_an_injected_sleep(ba: Run) -> None:
@@ -1066,6 +1091,26 @@ def test_setproxysettings_override_needs_a_bypass_list_to_follow(ba: Run) -> Non
             "Proxy usage set to OVERRIDE.\n",
         )
         assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+
+
+# https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setproxysettings: the
+# bypass list may be NULL or "". Passed without a shell (a subprocess argument list), "" reaches bitsadmin as the
+# two characters "", and means no list all the same, for the proxy list too (docs/bitsadmin.md, /setproxysettings).
+@pytest.mark.parametrize("none", ["NULL", "", '""'], ids=["NULL", "empty", "quotes"])
+def test_setproxysettings_literal_quotes_mean_no_list(ba: Run, none: str) -> None:
+    create(ba)
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", "proxy1:80", none) == (0, "Proxy usage set to OVERRIDE.\n")
+    assert ba("/getproxylist", "myjob") == (0, "proxy1:80\n")
+    assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+    assert ba("/setproxysettings", "myjob", "NO_PROXY", none, none) == (0, "Proxy usage set to NO_PROXY.\n")
+    assert ba("/getproxylist", "myjob") == (0, "NULL\n")
+    assert ba("/getproxybypasslist", "myjob") == (0, "NULL\n")
+    # OVERRIDE with no proxy list is what the API refuses (E_INVALIDARG), whichever way "none" is written.
+    assert ba("/setproxysettings", "myjob", "OVERRIDE", none, "<local>") == (
+        1,
+        "Unable to set proxy settings - 0x80070057. The parameter is incorrect.\n",
+    )
+    assert ba("/getproxyusage", "myjob") == (0, "NO_PROXY\n")
 
 
 def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,7 +51,7 @@ from ..hresults import BitsError
 from ..identity.accounts import Account
 from ..identity.callers import Blanket
 from ..identity.sessions import LogonSession
-from ..identity.tokens import AccessToken
+from ..identity.tokens import AccessToken, IntegrityLevel
 from .cli_service import CommandLineService, adopt_logged_on_sessions, command_line_session, end_command_line_session
 
 if TYPE_CHECKING:
@@ -539,7 +539,20 @@ def info_lines(ctx: Context, job: Job) -> list[str]:
         )
     program, parameters = job.get_notify_cmd_line()
     lines.append(f"NOTIFICATION COMMAND LINE: {cmdline_text(program, parameters)}")
+    # The owner's facts of IBackgroundCopyJob4 (GetOwnerIntegrityLevel, GetOwnerElevationState), which
+    # bitsadmin prints after the command line, the elevation's value aligned under the integrity level's
+    # (docs/bitsadmin.md#verbose-owner).
+    lines.append(f"owner MIC integrity level: {integrity_text(job.get_owner_integrity_level())}")
+    lines.append(f"owner elevated ?           {'true' if job.get_owner_elevation_state() else 'false'}")
     return lines
+
+
+def integrity_text(level: int) -> str:
+    """An integrity RID by its name in upper case (MEDIUM, HIGH, SYSTEM…); a RID with no name in hex."""
+    try:
+        return IntegrityLevel(level).name
+    except ValueError:
+        return f"0x{level:x}"
 
 
 def proxy_list_text(plist: str | None) -> str:
@@ -570,6 +583,13 @@ def is_null(text: str) -> bool:
 def optional(text: str) -> str | None:
     """The literal NULL (any case) stands for a NULL pointer, as the bitsadmin pages document."""
     return None if is_null(text) else text
+
+
+def no_list(text: str) -> bool:
+    """A /setproxysettings list that stands for none: NULL or "" (setproxysettings page). The "" arrives empty
+    when a shell strips the quotes, and as the two characters "" when no shell does (a program's argument
+    list, a script run without cmd.exe): both mean no list."""
+    return is_null(text) or text in ("", '""')
 
 
 def number(text: str) -> int:
@@ -1304,13 +1324,13 @@ PROXY_USAGES = {u.name: int(u) for u in ProxyUsage}
 def set_proxy_settings(ctx: Context, job: Job, a: list[str]) -> str:
     """OVERRIDE's proxy list is comma-delimited on the command line and space-delimited in the API
     (setproxysettings page); the conversion is undocumented, ours replaces each comma by a space.
-    NULL or "" stands for no list. With OVERRIDE "a proxy and proxy bypass list must follow" (same page): a
-    missing one is E_INVALIDARG, as the API answers OVERRIDE without a proxy list."""
+    NULL or "" stands for no list (no_list). With OVERRIDE "a proxy and proxy bypass list must follow" (same
+    page): a missing one is E_INVALIDARG, as the API answers OVERRIDE without a proxy list."""
     usage = choice(a[0], PROXY_USAGES, "proxy usage")
     if usage == ProxyUsage.OVERRIDE and len(a) < 3:
         raise BitsError(hresults.E_INVALIDARG, 'OVERRIDE needs a proxy list and a bypass list (NULL or "" for none)')
-    plist = None if len(a) < 2 or is_null(a[1]) or a[1] == "" else a[1].replace(",", " ")
-    blist = None if len(a) < 3 or is_null(a[2]) or a[2] == "" else a[2]
+    plist = None if len(a) < 2 or no_list(a[1]) else a[1].replace(",", " ")
+    blist = None if len(a) < 3 or no_list(a[2]) else a[2]
     job.set_proxy_settings(usage, plist, blist)
     return f"Proxy usage set to {a[0].upper()}."
 

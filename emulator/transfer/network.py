@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import formatdate
+from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from .. import hresults
-from ..clock import NS
+from ..clock import LAST_NS, NS, exact
 from ..constants import (
     NETWORK_COST_STATES,
     AuthScheme,
@@ -110,15 +112,193 @@ CERTIFICATE_ERRORS: Final[dict[str, int]] = {
 }
 
 
+# Argument checks -----------------------------------------------------------------------------------------------
+# A value of the wrong type or out of range is refused where the test gives it (register, or an assignment to
+# the Resource) with TypeError / ValueError naming the field: the engine reads these values much later, from
+# inside svc.advance() or an unrelated API call's catch-up, where the same mistake would surface as an
+# exception about slices or comparisons (README "Errors"; docs/transfers.md#argument-checks).
+
+FIRST_SECOND: Final = -62_135_596_800  # 0001-01-01T00:00:00Z: the Last-Modified header is a datetime's text
+LAST_SECOND: Final = LAST_NS // NS  # 9999-12-31T23:59:59Z
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _flag(name: str) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if not isinstance(value, bool):  # "no" or 0 would be read as a truth value, silently
+            raise TypeError(f"{name} must be a bool, not {_type_name(value)}")
+        return value
+
+    return check
+
+
+def _count(name: str, *, optional: bool = False) -> Callable[[object], int | None]:
+    """A number of bytes or of connections: the engine slices and counts with it, so an int (not a bool)."""
+
+    def check(value: object) -> int | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int{' or None' if optional else ''}, not {_type_name(value)}")
+        if value < 0:
+            raise ValueError(f"{name} must be 0 or more, not {value}")
+        return int(value)
+
+    return check
+
+
+def _http_status(name: str) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int HTTP status, not {_type_name(value)}")
+        # BG_E_HTTP_ERROR_<status> exists for 100..599 only (hresults.http_error)
+        if not 100 <= value <= 599:
+            raise ValueError(f"{name} must be an HTTP status in 100..599, not {value}")
+        return int(value)
+
+    return check
+
+
+def _bytes(name: str) -> Callable[[object], bytes | None]:
+    def check(value: object) -> bytes | None:
+        if value is None:
+            return None
+        if not isinstance(value, (bytes, bytearray, memoryview)):  # bytes(5) would be five zero bytes
+            raise TypeError(f"{name} must be bytes or None, not {_type_name(value)}")
+        return bytes(value)
+
+    return check
+
+
+def _seconds(name: str, value: object) -> Fraction:
+    """A number the engine turns into exact time or bytes per second with clock.exact: int, float,
+    Fraction or Decimal (not a bool, not a str that Fraction would parse), finite."""
+    if isinstance(value, (bool, str)) or not isinstance(value, (int, float, Fraction, Decimal)):
+        raise TypeError(f"{name} must be a number (int, float, Fraction or Decimal), not {_type_name(value)}")
+    try:
+        return Fraction(value) if isinstance(value, Decimal) else exact(value)
+    except (ValueError, OverflowError):  # NaN and the infinities
+        raise ValueError(f"{name} must be a finite number, not {value}") from None
+
+
+def _rate(value: object) -> object:
+    if value is None:
+        return None
+    if _seconds("rate", value) <= 0:
+        raise ValueError("rate must be positive bytes per second, or None for instant")
+    return value  # kept as given (the connector converts it exactly at each connection)
+
+
+def _latency(value: object) -> object:
+    if _seconds("latency", value) < 0:
+        raise ValueError(f"latency must be 0 or more seconds, not {value}")
+    return value
+
+
+def _last_modified(value: object) -> float:
+    stamp = _seconds("last_modified", value)
+    if not FIRST_SECOND <= stamp <= LAST_SECOND:
+        raise ValueError(f"last_modified must be a time stamp of the years 1..9999, not {value}")
+    return float(stamp)
+
+
+def _generator(value: object) -> object:
+    if value is not None and not callable(value):
+        raise TypeError(f"generator must be a callable (offset, length) -> bytes, not {_type_name(value)}")
+    return value
+
+
+def _text_pairs(name: str, *, header: bool = False) -> Callable[[object], dict[str, str]]:
+    def check(value: object) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a dict of str to str, not {_type_name(value)}")
+        pairs = dict(value)
+        for k, v in pairs.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise TypeError(f"{name} must map str to str, not {_type_name(k)} to {_type_name(v)}")
+            # A line break would end the header line and start another in the response headers.
+            if header and any(c in k + v for c in "\r\n"):
+                raise ValueError(f"{name} {k!r}: a header name or value may not hold a line break")
+        return pairs
+
+    return check
+
+
+def _names(name: str) -> Callable[[object], frozenset[str]]:
+    def check(value: object) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):  # a str is a set of letters
+            raise TypeError(f"{name} must be a collection of str, not {_type_name(value)}")
+        names = frozenset(value)
+        for item in names:
+            if not isinstance(item, str):
+                raise TypeError(f"{name} must hold str, not {_type_name(item)}")
+        return names
+
+    return check
+
+
+def _auth(value: object) -> object:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"auth must be a str or None, not {_type_name(value)}")
+    if value is not None and value not in ("basic", "ntlm", "negotiate"):
+        raise ValueError("auth must be None, 'basic', 'ntlm' or 'negotiate'")
+    return value
+
+
+def _certificate_errors(value: object) -> frozenset[str]:
+    errors = _names("certificate_errors")(value)
+    unknown = errors - CERTIFICATE_ERRORS.keys()
+    if unknown:
+        raise ValueError(f"unknown certificate errors {sorted(unknown)}; known: {sorted(CERTIFICATE_ERRORS)}")
+    return errors
+
+
+# The Resource attributes a test may give or change, each with its check (which returns the value to keep).
+# The counters the engine keeps (requests, changes, served, received) are not checked.
+_CHECKS: Final[dict[str, Callable[[object], object]]] = {
+    "content": _bytes("content"),
+    "size": _count("size"),
+    "generator": _generator,
+    "rate": _rate,
+    "status": _http_status("status"),
+    "headers": _text_pairs("headers", header=True),
+    "ranges": _flag("ranges"),
+    "transient_failures": _count("transient_failures"),
+    "failure_status": _http_status("failure_status"),
+    "change_content_after": _count("change_content_after", optional=True),
+    "changed_content": _bytes("changed_content"),
+    "last_modified": _last_modified,
+    "latency": _latency,
+    "content_length": _flag("content_length"),
+    "auth": _auth,
+    "users": _text_pairs("users"),
+    "authorized_sids": _names("authorized_sids"),
+    "client_certificate": _flag("client_certificate"),
+    "certificate": _bytes("certificate"),
+    "certificate_errors": _certificate_errors,
+    "upload": _flag("upload"),
+    "reply": _bytes("reply"),
+    "application_status": _http_status("application_status"),
+}
+
+
 @dataclass(eq=False)
 class Resource:
-    """One registered URL. Mutable: a test may change it between calls (e.g. ``resource.status = 200``)."""
+    """One registered URL. Mutable: a test may change it between calls (e.g. ``resource.status = 200``); each
+    value is checked as ``register`` checks it, when it is given (``_CHECKS``)."""
 
     url: str
     content: bytes | None
     size: int
     generator: Generator | None
-    rate: float | None
+    rate: float | Fraction | None  # bytes per second (also a Decimal: clock.exact takes it)
     status: int
     headers: dict[str, str]
     ranges: bool
@@ -127,7 +307,7 @@ class Resource:
     change_content_after: int | None
     changed_content: bytes | None
     last_modified: float
-    latency: float
+    latency: float | Fraction  # seconds (also a Decimal: clock.exact takes it)
     content_length: bool
     auth: str | None = None  # "basic", "ntlm" or "negotiate": the server challenges (401)
     users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
@@ -148,6 +328,10 @@ class Resource:
     changes: int = 0
     served: list[tuple[int, int]] = field(default_factory=list)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        check = _CHECKS.get(name)
+        object.__setattr__(self, name, value if check is None else check(value))
+
     def read(self, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
@@ -167,7 +351,8 @@ class Resource:
             self.content = self.changed_content
             self.size = len(self.changed_content)
             self.generator = None
-        self.last_modified = max(at, self.last_modified + 1.0)
+        # (never past the last second a Last-Modified header can show: the clock stops there too)
+        self.last_modified = min(max(at, self.last_modified + 1.0), LAST_SECOND)
 
     def response_headers(self) -> str:
         args = (self.status, self.size if self.content_length else None, self.last_modified, self.ranges,
@@ -226,11 +411,11 @@ class FakeNetwork:
     def register(
         self,
         url: str,
-        content: bytes | None = None,
+        content: bytes | bytearray | memoryview | None = None,
         *,
         size: int | None = None,
         generator: Generator | None = None,
-        rate: float | None = None,
+        rate: float | Fraction | None = None,
         status: int = 200,
         headers: dict[str, str] | None = None,
         ranges: bool = True,
@@ -239,7 +424,7 @@ class FakeNetwork:
         change_content_after: int | None = None,
         changed_content: bytes | None = None,
         last_modified: float | None = None,
-        latency: float | None = None,
+        latency: float | Fraction | None = None,
         content_length: bool = True,
         auth: str | None = None,
         users: dict[str, str] | None = None,
@@ -278,8 +463,16 @@ class FakeNetwork:
         GENERAL_TRANSPORT, as a loopback TLS server's refused certificate, and its server-certificate callback
         is not called (it runs after the operating system's checks passed).
         """
-        if auth is not None and auth not in ("basic", "ntlm", "negotiate"):
-            raise ValueError("auth must be None, 'basic', 'ntlm' or 'negotiate'")
+        # Every argument is checked before anything is touched (_CHECKS): a wrong type is TypeError, a value
+        # out of range ValueError, and the network is left as it was.
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {_type_name(url)}")
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        content = _bytes("content")(content)
+        size = _count("size", optional=True)(size)
+        _generator(generator)
         if content is not None and (size is not None or generator is not None):
             raise ValueError("give content, or size and generator, not both")
         if content is None:
@@ -287,35 +480,23 @@ class FakeNetwork:
                 content = b""
             elif generator is None:
                 generator = _zeros
-        if content is not None:
-            content = bytes(content)
-        if rate is not None and rate <= 0:
-            raise ValueError("rate must be positive bytes per second, or None for instant")
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        if certificate is not None and not isinstance(certificate, (bytes, bytearray)):
-            raise TypeError("certificate must be bytes (a DER certificate)")
-        if isinstance(certificate_errors, str):
-            raise TypeError("certificate_errors must be a collection of names, not a str")
-        errors = frozenset(certificate_errors)
-        unknown = errors - CERTIFICATE_ERRORS.keys()
-        if unknown:
-            raise ValueError(f"unknown certificate errors {sorted(unknown)}; known: {sorted(CERTIFICATE_ERRORS)}")
+        errors = _certificate_errors(certificate_errors)
+        certificate = _bytes("certificate")(certificate)
         if parts.scheme.lower() == "https":
-            certificate = bytes(certificate) if certificate is not None else default_certificate(host_of(url))
+            certificate = certificate if certificate is not None else default_certificate(host_of(url))
         else:
             if errors:
                 raise ValueError("certificate_errors needs an https:// URL (plain HTTP presents no certificate)")
             certificate = None  # plain HTTP presents no certificate
+        # Building the Resource checks the other arguments (Resource.__setattr__); it is kept only once built.
         res = Resource(
             url=url,
             content=content,
-            size=len(content) if content is not None else int(size or 0),
+            size=len(content) if content is not None else size or 0,
             generator=generator,
             rate=rate,
             status=status,
-            headers=dict(headers or {}),
+            headers=headers,  # type: ignore[arg-type]  # (None: no headers; the check makes the dict)
             ranges=ranges,
             transient_failures=transient_failures,
             failure_status=failure_status,
@@ -325,8 +506,8 @@ class FakeNetwork:
             latency=self.latency if latency is None else latency,
             content_length=content_length,
             auth=auth,
-            users=dict(users or {}),
-            authorized_sids=frozenset(authorized_sids or ()),
+            users=users,  # type: ignore[arg-type]
+            authorized_sids=authorized_sids,  # type: ignore[arg-type]
             upload=upload,
             reply=reply,
             application_status=application_status,
