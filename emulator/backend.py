@@ -90,6 +90,7 @@ class Backend:
         # the scheduler (catch-up); the rest is for the rules below and for the facade's own objects.
         self.lock = lock
         self.profile = profile
+        self._quotas_enforced = profile.quotas_enforced  # (a profile never changes: read once, not per call)
         self.queue = queue
         self.scheduler = scheduler
         self.filesystem = filesystem
@@ -131,7 +132,7 @@ class Backend:
         # it an int; no range object per call.)
         if not 0 <= kind <= 2:
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
-        if not self._quota_exempt(caller):
+        if self._quotas_enforced and not access.quota_exempt(caller):
             # Which quota is checked first is undocumented; ours: the user's, then the machine's.
             # The machine count includes exempt users' jobs (docs/reference/readings.md#machine-quota).
             if self.queue.count_owned(caller.user_sid) >= self.max_jobs_per_user:
@@ -178,7 +179,7 @@ class Backend:
 
     def _quota_exempt(self, caller: AccessToken) -> bool:
         """Group-policy quotas bind non-administrators from BITS 3.0 (profile.quotas_enforced)."""
-        return not self.profile.quotas_enforced or access.quota_exempt(caller)
+        return not self._quotas_enforced or access.quota_exempt(caller)
 
     def add_file_with_ranges(
         self, caller: AccessToken, rec: JobRecord, remote: str, local: str, spans: list[tuple[int, int]]

@@ -74,6 +74,8 @@ class AccessToken:
     restricted: bool = False
     token_id: int = 0  # TokenId, numbered by the issuing service's directory; 0 for a token built by hand
     is_admin: bool = field(init=False)
+    # LocalSystem, LocalService or NetworkService: decided once (read by every quota check)
+    is_service_account: bool = field(init=False)
 
     def __post_init__(self) -> None:
         # ADM(t) of docs/reference/security.md#admin: S-1-5-32-544 present *and enabled*.
@@ -83,15 +85,12 @@ class AccessToken:
                 admin = True
                 break
         object.__setattr__(self, "is_admin", admin)
+        object.__setattr__(self, "is_service_account", self.user_sid in sids.SERVICE_ACCOUNT_SIDS)
 
     @property
     def elevated(self) -> bool:
         """TokenElevation: the administrators SID is usable (full token, LocalSystem, UAC off)."""
         return self.is_admin
-
-    @property
-    def is_service_account(self) -> bool:
-        return self.user_sid in sids.SERVICE_ACCOUNT_SIDS
 
     def has_enabled(self, sid: str) -> bool:
         return any(g.sid == sid and g.enabled for g in self.groups)

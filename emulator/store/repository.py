@@ -211,9 +211,11 @@ def new_job_row(rec: JobRecord) -> list[Any]:
     row[i_seq] = rec.seq
     row[i_type] = int(rec.job_type)
     row[i_state] = int(rec.state)
-    row[i_name] = _text(rec.display_name)
-    row[i_sid] = _text(rec.owner_sid)
-    row[i_owner] = _text(rec.owner_name)
+    # (_text written out: three texts, never None, nearly always ASCII — no call for them)
+    name, sid, owner = rec.display_name, rec.owner_sid, rec.owner_name
+    row[i_name] = name if name.isascii() else storable(name)
+    row[i_sid] = sid if sid.isascii() else storable(sid)
+    row[i_owner] = owner if owner.isascii() else storable(owner)
     row[i_elev] = rec.owner_elevated
     row[i_integ] = rec.owner_integrity
     row[i_created] = rec.created_at
