@@ -89,6 +89,7 @@ class Backend:
         # What the facade's dispatcher uses on every call: the lock, the profile (interfaces, version) and
         # the scheduler (catch-up); the rest is for the rules below and for the facade's own objects.
         self.lock = lock
+        self.closed = False  # set by the service at close(): every COM call then fails (com/registry.py)
         self.profile = profile
         self._quotas_enforced = profile.quotas_enforced  # (a profile never changes: read once, not per call)
         self.queue = queue

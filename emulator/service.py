@@ -40,7 +40,7 @@ from .identity.tokens import AccessToken, IntegrityLevel
 from .profiles import Profile, resolve_profile
 from .queue import JobQueue
 from .store import guard
-from .store.database import StoreHold
+from .store.database import StoreHold, store_url
 from .store.repository import MACHINE_CONDITIONS, JobStore
 from .transfer import inplace
 from .transfer.certificates import ServerCertificates
@@ -60,7 +60,8 @@ class BitsService:
 
     ``database=None`` keeps the job store in memory; a path or ``sqlite:///`` URL gives a persistent
     store whose schema the Alembic revisions create or upgrade at start. ``root`` is where the sandbox's
-    drives live (``root/drives``); without it, a temporary directory removed at close. ``group_policy``
+    drives live (``root/drives``); without it, ``<store>.drives`` beside a file store (kept with it), or a
+    temporary directory removed at close for an in-memory store. ``group_policy``
     puts BITS group policies in force as the service starts, before a reopened store's jobs move.
     """
 
@@ -132,9 +133,16 @@ class BitsService:
         # No helper token survives a service start: the store's opener cleared them under its exclusive
         # hold, before anyone could attach (store/guard.py), so the records loaded here hold none.
         self.helper_tokens = HelperTokens(self.queue, self.store, self.directory, self.bus, self.sim)
-        # The sandbox's drives live under root/drives when a root is given; else a temporary directory
-        # made on first use and removed at close().
-        self.filesystem = LocalFileSystem(None if root is None else Path(root) / "drives")
+        # The sandbox's drives live under root/drives when a root is given; a file store's next to it, kept as
+        # the store is (its unfinished jobs' temporaries wait there for the next open; bitsadmin uses the same
+        # folder); an in-memory store's in a temporary directory made on first use and removed at close().
+        if root is not None:
+            drives: Path | None = Path(root) / "drives"
+        elif database is not None:
+            drives = store_drives(Path(store_url(database).database or ""))
+        else:
+            drives = None
+        self.filesystem = LocalFileSystem(drives)
         self.network = FakeNetwork(self.sim.time, self.bus, self.lock)
         views = ComViews()  # bound to the service layer once that is built (below)
         self.notifications = Notifier(self.bus, self.sim, views)
@@ -362,6 +370,7 @@ class BitsService:
             if self._closed:
                 return
             self._closed = True
+            self.backend.closed = True  # every pointer of the service now answers RPC_S_SERVER_UNAVAILABLE
             self.bus.publish(ServiceStopping(self.clock.time()))
             self.store.conn.close()
             self.scheduler.policy_adopted = None  # (the one reference from the scheduler up to the service layer)
@@ -389,6 +398,12 @@ class BitsService:
 
     def __repr__(self) -> str:
         return f"<BitsService profile={self.profile.name} jobs={len(self.queue.jobs)}>"
+
+
+def store_drives(store: Path) -> Path:
+    """Where a file store's Windows drives live when no ``root`` is given: ``<store>.drives`` beside it
+    (``C:\\x`` is ``<store>.drives/C/x``), for the Python API and the command line alike."""
+    return store.with_name(store.name + ".drives")
 
 
 def _file(db: str | Path | URL, *, restart: bool) -> tuple[sqlite3.Connection, Engine, StoreHold]:

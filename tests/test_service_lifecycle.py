@@ -3,8 +3,8 @@ drops the event subscriptions (the only cycles a running service has). A test su
 per test then leaves no garbage for the collector to find, and a service costs no collector time after its
 close (benchmarks/RESULTS.md, fresh service).
 
-Also what a pointer held past the close does: reads answer from memory, writes fail with StoreError (the
-store is gone), and nothing raises from inside.
+Also what a pointer held past the close does: every call answers RPC_S_SERVER_UNAVAILABLE, as a pointer whose
+server process is gone does, and nothing raises from inside.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator import BitsService, JobState, JobType, ManualClock
-from emulator.store.database import StoreError
+from emulator import BitsError, BitsService, JobState, JobType, ManualClock
 
 
 @contextmanager
@@ -108,25 +107,39 @@ def test_a_closed_memory_service_leaves_no_cyclic_garbage(tmp_path: Path, make: 
         assert gc.collect() == 0, "closing left cyclic garbage behind"
 
 
-def test_pointers_held_past_the_close_read_from_memory_and_refuse_writes() -> None:
+RPC_S_SERVER_UNAVAILABLE = 0x800706BA
+
+
+def test_pointers_held_past_the_close_answer_rpc_server_unavailable() -> None:
+    """docs/design.md: a closed service's pointers answer every call, read or write, with
+    RPC_S_SERVER_UNAVAILABLE (the error of a COM pointer whose server process is gone,
+    https://learn.microsoft.com/en-us/windows/win32/rpc/rpc-return-values), never with the store's error;
+    nothing is half-applied and the history stays readable."""
     svc = BitsService()
     manager = svc.connect()
     job_id, job = manager.create_job("held", JobType.DOWNLOAD)
     svc.close()
-    assert job.get_state() is JobState.SUSPENDED
-    assert [j.get_id() for j in manager.enum_jobs()] == [job_id]
-    with pytest.raises(StoreError, match="closed database"):
-        job.set_description("after the close")
-    assert job.get_description() == ""  # nothing half-applied
+    for call in (job.get_state, manager.enum_jobs, lambda: job.set_description("after the close"),
+                 lambda: manager.create_job("late", JobType.DOWNLOAD)):
+        with pytest.raises(BitsError) as caught:
+            call()
+        assert caught.value.hresult == RPC_S_SERVER_UNAVAILABLE
     assert svc.history.states(job_id) == [JobState.SUSPENDED]
 
 
 def test_a_pointer_outlives_its_dropped_service() -> None:
-    """The service layer stays alive with the pointers that use it, not with the service object."""
+    """The service layer stays alive with the pointers that use it, not with the service object: a service
+    dropped without close() still answers its pointers; once closed, they get RPC_S_SERVER_UNAVAILABLE."""
     svc = BitsService(clock=ManualClock())
     manager = svc.connect()
     _, job = manager.create_job("orphan", JobType.DOWNLOAD)
-    svc.close()
     del svc
     assert job.get_display_name() == "orphan"
     assert job.get_state() is JobState.SUSPENDED
+    closed = BitsService(clock=ManualClock())
+    _, held = closed.connect().create_job("held", JobType.DOWNLOAD)
+    closed.close()
+    del closed
+    with pytest.raises(BitsError) as caught:
+        held.get_display_name()
+    assert caught.value.hresult == RPC_S_SERVER_UNAVAILABLE

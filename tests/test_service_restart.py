@@ -130,3 +130,26 @@ def test_a_remote_name_change_is_durable_from_the_next_resume(svc: BitsService, 
     svc.advance(20)
     assert job.get_state() is S.TRANSFERRED
     assert svc.network.requests[-1].url == (OTHER if resumed else SLOW)
+
+
+def test_a_reopened_file_store_finds_its_unfinished_downloads_without_a_root(tmp_path: Path) -> None:
+    """README (root): without ``root`` a file store's drives are ``<store>.drives`` beside it, kept with it, so a
+    service reopening the store resumes a download from the bytes its temporary holds (a Range request from
+    byte 500), as a BITS restart does (docs/reference/states.md#persistence)."""
+    db = tmp_path / "queue.db"
+    with BitsService(database=db, clock=ManualClock()) as first:
+        first.network.register(SLOW, b"s" * 1000, rate=100)
+        first.filesystem.makedirs("C:\\dl")
+        job = _job(first, SLOW, "half")
+        job.resume()
+        first.advance(5)
+        job_id = job.get_id()
+    assert (tmp_path / "queue.db.drives" / "C" / "dl").is_dir()
+    with BitsService(database=db, clock=ManualClock()) as second:
+        second.network.register(SLOW, b"s" * 1000, rate=100)
+        job = second.connect().get_job(job_id)
+        second.advance(60)
+        assert job.get_state() is S.TRANSFERRED
+        assert [r.offset for r in second.network.requests] == [500]
+        job.complete()
+    assert (tmp_path / "queue.db.drives" / "C" / "dl" / "half.bin").read_bytes() == b"s" * 1000

@@ -9,7 +9,8 @@ the order where Microsoft's pages are silent is our reading, docs/design.md#chec
 1. argument conversion: wrong Python types raise ``TypeError`` (or ``OverflowError`` for a number that does
    not fit its C type) before anything is touched, as COM marshalling rejects them before the call reaches
    the service;
-2. the interface on this profile (E_NOINTERFACE);
+2. a closed service (``svc.close()``) answers RPC_S_SERVER_UNAVAILABLE, as a pointer whose server process is
+   gone does; then the interface on this profile (E_NOINTERFACE);
 3. the service lock; the caller's identity, ANONYMOUS refused (E_ACCESSDENIED);
 4. the catch-up of the simulation to "now";
 5. the access check against the object's job (READ, WRITE, OWNER, TAKE_OWNERSHIP; CALLER for objects
@@ -118,6 +119,13 @@ def _missing(core: Any, entry: MethodEntry) -> None:
     )
 
 
+def _closed() -> None:
+    raise BitsError(
+        hresults.RPC_S_SERVER_UNAVAILABLE,
+        "the service is closed (svc.close()): the pointers of a closed service answer no call",
+    )
+
+
 def _dead(rec: JobRecord) -> None:
     raise BitsError(hresults.BG_E_INVALID_STATE, f"job is {rec.state.name}")
 
@@ -147,6 +155,7 @@ def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signatu
         "_version": entry.interface.bits_version,
         "_missing": _missing,
         "_dead": _dead,
+        "_closed": _closed,
         "_log": log_call,
         "_is_enabled": CALLS.isEnabledFor,
         "_DEBUG": logging.DEBUG,
@@ -174,6 +183,9 @@ def _build(func: Callable[..., Any], entry: MethodEntry, public: inspect.Signatu
         namespace[f"_c{pos}"] = conv
         policy.append(f"    {name} = _c{pos}({name}, {name!r})")  # 1. Python types, before anything
     policy.append(f"    core = {me}._svc")
+    # 2. a closed service answers no call: the server process of every pointer is gone (RPC_S_SERVER_UNAVAILABLE).
+    # (An attribute read per call; the lock is not taken, so a call racing close() gets the store's error.)
+    policy += ["    if core.closed:", "        _closed()"]
     if entry.interface.bits_version > FIRST_BITS:
         # 2. the interface on this Windows version (BITS 1.0 interfaces are on every version: no check)
         policy += ["    if core.profile.bits_version < _version:", "        _missing(core, _entry)"]

@@ -52,6 +52,7 @@ from ..identity.accounts import Account
 from ..identity.callers import Blanket
 from ..identity.sessions import LogonSession
 from ..identity.tokens import AccessToken, IntegrityLevel
+from ..service import store_drives
 from .cli_service import CommandLineService, adopt_logged_on_sessions, command_line_session, end_command_line_session
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ def store_path(opts: Options) -> Path:
 
 def drives_path(opts: Options, store: Path) -> Path:
     """Where the store's Windows drives live: ``C:\\x`` is ``<drives>/C/x`` (default ``<store>.drives``)."""
-    root = opts.drives.expanduser() if opts.drives is not None else store.with_name(store.name + ".drives")
+    root = opts.drives.expanduser() if opts.drives is not None else store_drives(store)
     root.mkdir(parents=True, exist_ok=True)
     # The system drive's root exists on every Windows machine: `c:\file` is a valid destination (bitsadmin
     # transfer page example).

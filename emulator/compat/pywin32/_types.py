@@ -72,6 +72,7 @@ SYSTEM_MESSAGES: dict[int, str] = {
     0x8007000E: "Not enough memory resources are available to complete this operation.",
     0x80070057: "The parameter is incorrect.",
     0x80070717: "The specified resource language ID cannot be found in the image file.",
+    0x800706BA: "The RPC server is unavailable.",  # a pointer into a closed service (docs/pywin32.md)
     0x80040110: "Class does not support aggregation (or class object is remote)",
     0x80040154: "Class not registered",
     0x800401F0: "CoInitialize has not been called.",
