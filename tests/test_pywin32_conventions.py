@@ -296,6 +296,25 @@ def test_com_error_shape_and_identity(bcm: Any) -> None:
     assert exc.value.args == (-2147467263, "Not implemented", None, None)
 
 
+def test_a_pointer_into_a_closed_service_raises_rpc_server_unavailable() -> None:
+    """docs/pywin32.md: objects kept past their service's close (a module cached from an earlier test) raise
+    com_error RPC_S_SERVER_UNAVAILABLE, with FormatMessage's text, as pointers into a stopped service do."""
+    with BitsService(clock=ManualClock()) as svc, installed(svc):
+        import pythoncom
+        import pywintypes
+        from win32comext.bits import bits
+
+        bcm = pythoncom.CoCreateInstance(
+            bits.CLSID_BackgroundCopyManager, None, pythoncom.CLSCTX_LOCAL_SERVER, bits.IID_IBackgroundCopyManager
+        )
+        job = bcm.CreateJob("kept", 0)
+        com_error = pywintypes.com_error
+    for call in (lambda: bcm.EnumJobs(0), job.GetState):
+        with pytest.raises(com_error) as exc:
+            call()
+        assert exc.value.args == (-2147023174, "The RPC server is unavailable.", None, None)  # 0x800706BA
+
+
 def test_progress_times_and_proxy_shapes(svc: BitsService, bcm: Any) -> None:
     import pywintypes
 
