@@ -435,6 +435,22 @@ def test_transfer_keeps_going_through_transient_errors(ba: Run) -> None:
     assert out.endswith("Transfer complete.\n")
 
 
+def test_transfer_to_a_host_nobody_serves_says_how_many_retries_it_left_out(ba: Run) -> None:
+    """docs/bitsadmin.md (/transfer): a name that does not resolve is a transient error retried every 600 s until
+    the 14-day NoProgressTimeout (https://learn.microsoft.com/en-us/windows/win32/api/bits/nf-bits-ibackgroundcopyjob-setnoprogresstimeout);
+    each progress line is printed at most 3 times, then one line counts the rest, then the job's ERROR."""
+    status, out = ba("/transfer", "t", "http://nobody.example.net/x", "C:\\dl\\x.bin")
+    lines = out.splitlines()
+    assert status == 1
+    assert lines[:9] == ["DISPLAY: 't' CONNECTING 0 / 1 0 / UNKNOWN", "DISPLAY: 't' TRANSIENT_ERROR 0 / 1 0 / UNKNOWN",
+                         "DISPLAY: 't' QUEUED 0 / 1 0 / UNKNOWN"] * 3  # fmt: skip
+    assert lines[9].startswith("(")
+    assert lines[9].endswith(" more lines like these while the job retried without progress)")
+    assert int(lines[9][1:].split()[0]) > 6000  # 14 days of retries every 600 s, three lines each
+    assert lines[10] == "DISPLAY: 't' ERROR 0 / 1 0 / UNKNOWN"
+    assert lines[-1] == "Transfer canceled."
+
+
 def test_transfer_refuses_a_bad_priority_or_files_it_cannot_add(ba: Run) -> None:
     """bitsadmin transfer: no job is created when the priority is invalid or the files cannot be added."""
     assert ba("/transfer", "t", "/priority", "urgent", "http://files.example.com/a.bin", "C:\\dl\\a.bin") == (

@@ -975,10 +975,24 @@ def cmd_transfer(ctx: Context, args: list[str]) -> int:
     return _run_transfer(ctx, job)
 
 
+REPEATS = 3  # /transfer: how many times one progress line is printed while the job makes no progress
+
+
 def _run_transfer(ctx: Context, job: Job) -> int:
     svc = ctx.svc
     job_id = job.get_id()
     shown: list[JobState] = []
+    # A job that keeps failing without progress (a host nobody serves retries for its NoProgressTimeout, 14 days
+    # by default) would print thousands of identical lines: each line is printed at most REPEATS times until
+    # the bytes move, and one line says how many were left out (docs/bitsadmin.md).
+    printed: dict[str, int] = {}
+    left_out = [0]
+    moved: list[tuple[int, int]] = []  # the bytes and files of the last line printed
+
+    def flush_left_out() -> None:
+        if left_out[0]:
+            ctx.out.line(f"({left_out[0]} more lines like these while the job retried without progress)")
+            left_out[0] = 0
 
     def show() -> None:
         # One line per state the job enters (docs/bitsadmin.md): the bytes are those at the instant of the
@@ -992,7 +1006,16 @@ def _run_transfer(ctx: Context, job: Job) -> int:
         if shown and shown[-1] is state:
             return
         shown.append(state)
-        ctx.out.line(f"DISPLAY: '{name}' {_progress_line(state, progress)}")
+        line = f"DISPLAY: '{name}' {_progress_line(state, progress)}"
+        if moved != [(progress.bytes_transferred, progress.files_transferred)]:
+            printed.clear()  # the bytes moved: the repeats so far are over
+            moved[:] = [(progress.bytes_transferred, progress.files_transferred)]
+        printed[line] = printed.get(line, 0) + 1
+        if printed[line] > REPEATS:
+            left_out[0] += 1
+            return
+        flush_left_out()
+        ctx.out.line(line)
 
     def on_change(event: JobStateChanged) -> None:
         if event.job_id == job_id:
@@ -1010,6 +1033,7 @@ def _run_transfer(ctx: Context, job: Job) -> int:
     finally:
         unsubscribe()
     show()
+    flush_left_out()
     state = job.get_state()
     if state is JobState.TRANSFERRED:
         with attempt("complete job"):
