@@ -182,9 +182,8 @@ def test_a_display_name_two_jobs_share_is_refused_and_their_guids_are_named(msvc
     first_id, first = mgr.create_job("dup", JobType.DOWNLOAD)
     second_id, _ = mgr.create_job("dup", JobType.DOWNLOAD)
     first.cancel()
-    message = (
-        f"2 jobs are named 'dup' ({{{str(first_id).upper()}}}, {{{str(second_id).upper()}}}); pass the job's GUID"
-    )
+    guids = f"{{{str(first_id).upper()}}}, {{{str(second_id).upper()}}}"
+    message = f"2 jobs are named 'dup' ({guids}); pass the job's GUID"
     for read in (msvc.history.states, msvc.history.records):
         with pytest.raises(ValueError) as caught:
             read("dup")
@@ -221,7 +220,7 @@ def test_a_display_name_finds_a_renamed_job_and_a_queued_job_without_records(msv
     expected = [JobState.SUSPENDED, JobState.CANCELLED]
     assert msvc.history.states("before") == msvc.history.states("after") == msvc.history.states(job_id) == expected
     assert [r.job_name for r in msvc.history.records("before")] == ["before", "after"]
-    _, kept = msvc.connect().create_job("kept", JobType.DOWNLOAD)
+    msvc.connect().create_job("kept", JobType.DOWNLOAD)
     msvc.history.clear()
     assert msvc.history.states("kept") == msvc.history.records("kept") == []
 
