@@ -222,7 +222,8 @@ def test_a_display_name_finds_a_renamed_job_and_a_queued_job_without_records(msv
     assert [r.job_name for r in msvc.history.records("before")] == ["before", "after"]
     msvc.connect().create_job("kept", JobType.DOWNLOAD)
     msvc.history.clear()
-    assert msvc.history.states("kept") == msvc.history.records("kept") == []
+    assert msvc.history.states("kept") == []
+    assert msvc.history.records("kept") == []
 
 
 def test_history_is_bounded_and_the_bound_is_configurable(msvc: BitsService) -> None:
