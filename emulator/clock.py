@@ -102,7 +102,9 @@ class ManualClock:
     def advance(self, seconds: float | int | Fraction) -> None:
         """Move forward by ``seconds`` (exact: 0.1 is one tenth of a second)."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float, Fraction)):
-            raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+            raise TypeError(
+                f"seconds must be a number (an int, a float or a fractions.Fraction), not {type(seconds).__name__}"
+            )
         step = exact(seconds)  # ValueError for NaN and infinities, before anything moves
         if step < 0:
             raise ValueError("a clock does not run backwards")

@@ -254,14 +254,51 @@ class History:
         return self._list()[index]
 
     def records(self, job: uuid.UUID | str | None = None) -> list[HistoryRecord]:
-        """All records, or those of one job (by GUID or display name)."""
+        """All records, or those of one job: by GUID (``uuid.UUID`` or its string; ``[]`` when the history
+        has no record of it) or by display name (see ``_resolve``: ``ValueError`` when the name is
+        ambiguous or names no job)."""
         if job is None:
             return self._list()
-        key = job if isinstance(job, uuid.UUID) else _guid(job)
-        return [r for r in self._list() if r.job_id == key or r.job_name == job]
+        records = self._list()
+        key = self._resolve(job, records)
+        return [r for r in records if r.job_id == key]
+
+    def _resolve(self, job: uuid.UUID | str, records: list[HistoryRecord]) -> uuid.UUID:
+        """The GUID of the job ``job`` identifies, in one pass over the records.
+
+        A GUID is taken as one. A display name is looked up among the names the records carry (the name
+        when each record was made, so a job renamed by SetDisplayName is found by either name) and the
+        live jobs' names (a job with no record left, e.g. one persisted by another service, is still
+        known). Two jobs of that name are ambiguous, as for bitsadmin: merging their records would give
+        one job's made-up list of states, so the caller must pass the GUID. A name that matches no job is
+        an error too: a misspelt name must not pass as "no state changes"."""
+        if isinstance(job, uuid.UUID):
+            return job
+        if not isinstance(job, str):
+            raise TypeError(f"a job is a uuid.UUID, its string or a display name, not {type(job).__name__}")
+        key = _guid(job)
+        named: dict[uuid.UUID, None] = {}  # insertion-ordered set: the GUIDs in order of first record
+        seen_key = False
+        for r in records:
+            if r.job_name == job:
+                named[r.job_id] = None
+            if r.job_id == key:
+                seen_key = True
+        if key is not None and (seen_key or not named):
+            return key  # a GUID, with or without records (a display name that looks like a GUID: rare)
+        for job_id, rec in self._jobs.items():
+            if rec.display_name == job:
+                named[job_id] = None
+        if len(named) == 1:
+            return next(iter(named))
+        if not named:
+            raise ValueError(f"no job named {job!r} in the history or the queue; pass a GUID or a display name")
+        guids = ", ".join("{" + str(g).upper() + "}" for g in named)
+        raise ValueError(f"{len(named)} jobs are named {job!r} ({guids}); pass the job's GUID")
 
     def states(self, job: uuid.UUID | str) -> list[JobState]:
-        """The states a job went through, in order, starting with SUSPENDED when its creation was seen."""
+        """The states a job went through, in order, starting with SUSPENDED when its creation was seen.
+        ``job`` as for ``records``."""
         out: list[JobState] = []
         for r in self.records(job):
             if isinstance(r, Creation):

@@ -174,6 +174,58 @@ def test_history_records_states_requests_and_callbacks_on_virtual_time(msvc: Bit
     assert (callback.at - T0, callback.method, callback.succeeded) == (70, "JobTransferred", True)
 
 
+def test_a_display_name_two_jobs_share_is_refused_and_their_guids_are_named(msvc: BitsService) -> None:
+    """Two jobs "dup" (one cancelled): by name, their records used to be merged into a states list neither
+    job had ([SUSPENDED, SUSPENDED, CANCELLED]); the name is ambiguous, as for bitsadmin, and the message
+    names both GUIDs (in the order the history saw them) and asks for one. By GUID each job is its own."""
+    mgr = msvc.connect()
+    first_id, first = mgr.create_job("dup", JobType.DOWNLOAD)
+    second_id, _ = mgr.create_job("dup", JobType.DOWNLOAD)
+    first.cancel()
+    guids = f"{{{str(first_id).upper()}}}, {{{str(second_id).upper()}}}"
+    message = f"2 jobs are named 'dup' ({guids}); pass the job's GUID"
+    for read in (msvc.history.states, msvc.history.records):
+        with pytest.raises(ValueError) as caught:
+            read("dup")
+        assert str(caught.value) == message
+    assert msvc.history.states(first_id) == [JobState.SUSPENDED, JobState.CANCELLED]
+    assert msvc.history.states(str(second_id)) == [JobState.SUSPENDED]
+    assert [type(r) for r in msvc.history.records(second_id)] == [Creation]
+
+
+def test_a_display_name_no_job_has_is_an_error_and_a_guid_without_records_is_empty(msvc: BitsService) -> None:
+    """A misspelt name used to give [] (as "no state changes", so an assertion on it could pass); it is a
+    ValueError saying what to pass. A GUID the history has no record of still gives []."""
+    download(msvc, "nightly")
+    for read in (msvc.history.states, msvc.history.records):
+        with pytest.raises(ValueError) as caught:
+            read("nigthly")
+        assert str(caught.value) == (
+            "no job named 'nigthly' in the history or the queue; pass a GUID or a display name"
+        )
+    unknown = uuid.UUID("6f1c0000-0000-4000-8000-000000000001")
+    assert msvc.history.states(unknown) == msvc.history.states(str(unknown)) == []
+    assert msvc.history.records("{" + str(unknown).upper() + "}") == []
+    with pytest.raises(TypeError):
+        msvc.history.states(42)  # type: ignore[arg-type]
+
+
+def test_a_display_name_finds_a_renamed_job_and_a_queued_job_without_records(msvc: BitsService) -> None:
+    """Records carry the name the job had when each was made: either name finds the one job, with all its
+    records. A job still in the queue whose records are gone (cleared here; or persisted by another
+    service) is known by its current name: [] rather than an error."""
+    job_id, job = msvc.connect().create_job("before", JobType.DOWNLOAD)
+    job.set_display_name("after")
+    job.cancel()
+    expected = [JobState.SUSPENDED, JobState.CANCELLED]
+    assert msvc.history.states("before") == msvc.history.states("after") == msvc.history.states(job_id) == expected
+    assert [r.job_name for r in msvc.history.records("before")] == ["before", "after"]
+    msvc.connect().create_job("kept", JobType.DOWNLOAD)
+    msvc.history.clear()
+    assert msvc.history.states("kept") == []
+    assert msvc.history.records("kept") == []
+
+
 def test_history_is_bounded_and_the_bound_is_configurable(msvc: BitsService) -> None:
     assert msvc.history.limit == history_module.DEFAULT_LIMIT == 10_000
     msvc.history.limit = 5

@@ -19,6 +19,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
@@ -243,6 +244,28 @@ def test_advance_and_run_until_idle_refuse_non_numbers_with_type_error(value: ob
         with pytest.raises(TypeError):
             clock.advance(value)  # type: ignore[arg-type]
         assert clock.time() == now
+
+
+@pytest.mark.parametrize("value", ["1", True, Decimal("1.5")])
+def test_a_wrong_duration_type_error_lists_the_accepted_types(value: object) -> None:
+    """The TypeError of svc.advance / run_until_idle / ManualClock.advance says what to pass: an int, a float
+    or a fractions.Fraction (a Decimal is not a numbers.Real, a bool is no duration)."""
+    clock = ManualClock()
+    kind = type(value).__name__
+    with BitsService(clock=clock) as svc:
+        with pytest.raises(TypeError) as advanced:
+            svc.advance(value)  # type: ignore[arg-type]
+        assert str(advanced.value) == (
+            f"seconds must be a number of seconds (an int, a float or a fractions.Fraction), not {kind}"
+        )
+        with pytest.raises(TypeError) as ran:
+            svc.run_until_idle(value)  # type: ignore[arg-type]
+        assert str(ran.value) == (
+            f"max_seconds must be a number of seconds (an int, a float or a fractions.Fraction), not {kind}"
+        )
+    with pytest.raises(TypeError) as stepped:
+        clock.advance(value)  # type: ignore[arg-type]
+    assert str(stepped.value) == f"seconds must be a number (an int, a float or a fractions.Fraction), not {kind}"
 
 
 def test_advance_accepts_ints_floats_and_fractions() -> None:

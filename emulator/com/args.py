@@ -61,7 +61,11 @@ def seconds(value: object, name: str = "seconds") -> float:
     """A duration for the control plane (``advance``, ``run_until_idle``): a finite, non-negative real.
     TypeError for what is not a number, ValueError for NaN, infinities and negative values."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+        # The message names the types a ManualClock steps by exactly (clock.exact): a Decimal is no
+        # numbers.Real and a bool no duration, so a user who passed one learns what to pass instead.
+        raise TypeError(
+            f"{name} must be a number of seconds (an int, a float or a fractions.Fraction), not {type(value).__name__}"
+        )
     try:
         v = float(value)
     except OverflowError:  # an int or Fraction beyond any float
