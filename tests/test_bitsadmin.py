@@ -793,14 +793,15 @@ def test_an_invocation_leaves_the_tokens_of_a_live_python_service(ba: Run, env: 
 # formatting, help, version ------------------------------------------------------------------------
 
 
-def test_wrap_and_nowrap(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrap_and_nowrap(ba: Run, env: dict[str, str]) -> None:
     """bitsadmin wrap: lines longer than the console width wrap (/wrap, the default except for
-    /monitor); /nowrap keeps each on one line (truncated: see the test below)."""
+    /monitor); /nowrap keeps each on one line (truncated: see the test below). The width is COLUMNS of the
+    environment main() reads (docs/bitsadmin.md)."""
     create(ba, "a-rather-long-display-name")
-    monkeypatch.setenv("COLUMNS", "40")
-    status, out = ba("/info", "a-rather-long-display-name")
+    narrow = {**env, "COLUMNS": "40"}
+    status, out = ba("/info", "a-rather-long-display-name", env=narrow)
     assert status == 0 and all(len(line) <= 40 for line in out.splitlines()) and len(out.splitlines()) > 1
-    status, out = ba("/nowrap", "/info", "a-rather-long-display-name")
+    status, out = ba("/nowrap", "/info", "a-rather-long-display-name", env=narrow)
     assert len(out.splitlines()) == 1
 
 
@@ -1129,7 +1130,7 @@ def test_setproxysettings_literal_quotes_mean_no_list(ba: Run, none: str) -> Non
     assert ba("/getproxyusage", "myjob") == (0, "NO_PROXY\n")
 
 
-def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, env: dict[str, str]) -> None:
     """/nowrap "Truncates any line of output text extending beyond the right-most edge of the command
     window. By default, all switches, except the monitor switch, wrap the output"
     (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-nowrap):
@@ -1137,14 +1138,13 @@ def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, monkeypatch: 
     /wrap /monitor wraps (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-wrap)."""
     guid = create(ba, "a-rather-long-display-name")
     line = f"{guid} a-rather-long-display-name SUSPENDED 0 / 0 0 / 0"
-    monkeypatch.setenv("COLUMNS", "40")
-    assert ba("/nowrap", "/info", "a-rather-long-display-name") == (0, line[:40] + "\n")
-    status, out = ba("/monitor", "--count", "1")
+    narrow = {**env, "COLUMNS": "40"}
+    assert ba("/nowrap", "/info", "a-rather-long-display-name", env=narrow) == (0, line[:40] + "\n")
+    status, out = ba("/monitor", "--count", "1", env=narrow)
     header = "MONITORING BACKGROUND COPY MANAGER(5 second refresh)"
     assert (status, out) == (0, f"{header[:40]}\n{line[:40]}\n")
-    status, out = ba("/wrap", "/monitor", "--count", "1")
+    status, out = ba("/wrap", "/monitor", "--count", "1", env=narrow)
     assert status == 0 and len(out.splitlines()) > 2 and all(len(x) <= 40 for x in out.splitlines())
     assert "".join(out.splitlines()) == header + line
-    monkeypatch.delenv("COLUMNS")
     # No console (a pipe or a file): nothing to truncate at.
     assert ba("/nowrap", "/info", "a-rather-long-display-name") == (0, line + "\n")

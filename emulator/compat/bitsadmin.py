@@ -18,7 +18,7 @@ import textwrap
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -1540,10 +1540,10 @@ def _truncates(mode: str, command_name: str) -> bool:
     return mode == "nowrap" or (mode == "" and command_name == "/monitor")
 
 
-def _wrap_width(mode: str, command_name: str) -> int | None:
+def _wrap_width(mode: str, command_name: str, env: Mapping[str, str]) -> int | None:
     """The console width that /wrap wraps at and /nowrap truncates at; without a console (output to a
-    pipe or file) there is no width, unless COLUMNS names one."""
-    columns = os.environ.get("COLUMNS")
+    pipe or file) there is no width, unless COLUMNS (in ``env``, as main() was given it) names one."""
+    columns = env.get("COLUMNS")
     if columns and columns.isdigit():
         return int(columns)
     if sys.stdout.isatty():
@@ -1594,7 +1594,8 @@ def main(
             handler = _run_getter(*GETTERS[name])
         if handler is None:
             raise UsageError("Invalid command")  # what bitsadmin prints before its usage
-        out = Out(stream, raw=raw, width=None if raw else _wrap_width(mode, name), truncate=_truncates(mode, name))
+        width = None if raw else _wrap_width(mode, name, os.environ if env is None else env)
+        out = Out(stream, raw=raw, width=width, truncate=_truncates(mode, name))
         with open_context(opts, out, clock=clock, sleep=sleep) as ctx:
             return handler(ctx, args[1:])
     except UsageError as exc:
