@@ -51,7 +51,7 @@ from .constants import (
     TransferPolicy,
 )
 from .domain.policy import BandwidthLimit, GroupPolicy, MaintenanceSchedule, PriorityLimits, Weekday, WorkSchedule
-from .domain.tokens import Choices as HelperTokenChoices
+from .domain.tokens import HelperTokenChoices
 from .events import (
     CallbackCalled,
     Event,

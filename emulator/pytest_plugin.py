@@ -100,10 +100,16 @@ def _marker_options(marker: pytest.Mark | None, base: Path) -> tuple[dict[str, A
     strict = kwargs.pop("strict", True)
     if not isinstance(strict, bool):
         pytest.fail(f"@pytest.mark.bits: strict must be True or False, not {strict!r}", pytrace=False)
-    if kwargs.get("clock") == "manual":
+    clock = kwargs.get("clock")
+    if clock == "manual":
         from .clock import ManualClock
 
         kwargs["clock"] = ManualClock()
+    elif isinstance(clock, str):
+        pytest.fail(
+            f'@pytest.mark.bits: clock must be "manual", a clock object (ManualClock(…)) or None, not {clock!r}',
+            pytrace=False,
+        )
     database = kwargs.get("database")
     if isinstance(database, (str, Path)) and not str(database).startswith("sqlite:"):
         path = Path(database)

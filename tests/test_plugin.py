@@ -102,3 +102,22 @@ def test_the_bits_marker_refuses_a_group_policy_of_another_type(pytester: pytest
     result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*@pytest.mark.bits: group_policy must be a GroupPolicy, not int*"])
+
+
+def test_the_bits_marker_names_the_clocks_it_takes(pytester: pytest.Pytester) -> None:
+    """docs/observability.md (the bits marker): ``clock`` is "manual", a clock object or None; another string
+    fails the test's set-up with a message naming them."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.bits(clock="wall")
+        def test_wrong_clock(bits_service):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ['*@pytest.mark.bits: clock must be "manual", a clock object (ManualClock(*)) or None, not *wall*']
+    )

@@ -32,7 +32,7 @@ class Method(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Choices:
+class HelperTokenChoices:
     """Where the pages disagree, the reading the emulator applies (docs/reference/readings.md).
 
     ``elevated_owner_may_set_admin_helper`` — A1: on 1607+, the owner's SID matches, the job was created
@@ -44,6 +44,10 @@ class Choices:
 
     elevated_owner_may_set_admin_helper: bool = True
     admin_may_set_helper_on_any_job: bool = False
+
+
+# The name the package exports it under (``emulator.HelperTokenChoices``), so its repr says so; ``Choices`` inside.
+Choices = HelperTokenChoices
 
 
 DEFAULT_CHOICES = Choices()
