@@ -19,7 +19,8 @@ call whose catch-up made the request. Loopback hosts are fetched for real and ne
 HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, docs/reference/return-codes.md#http).
 The docs do not say which statuses are fatal; OUR CHOICE (docs/reference/readings.md#http-statuses):
 408, 429 and every 5xx except 501 and 505 are transient (the 503/504 texts say "resume later"); every
-other non-2xx status is fatal.
+other non-2xx status is fatal. The server application that processes an upload has its own documented split
+(``application_status_is_fatal``; docs/reference/readings.md#server-application).
 """
 
 from __future__ import annotations
@@ -83,6 +84,23 @@ def status_is_fatal(status: int) -> bool:
     if status in TRANSIENT_STATUSES:
         return False
     return not (500 <= status < 600 and status not in (501, 505))
+
+
+def application_status_is_fatal(status: int) -> bool:
+    """The split of the server application's statuses, as the page that governs them words it
+    (https://learn.microsoft.com/en-us/windows/win32/bits/handling-server-application-errors): "All 3xx error
+    codes are transient errors except 300 - 305 and 307, which are fatal errors. All 4xx error codes are fatal
+    errors except for 408 and 409, which are transient errors. All 5xx error codes are transient errors except
+    501 and 505, which are fatal errors. All other HTTP codes are considered transient errors." Only 200 is a
+    success there ("If the application does not return 200, the BITS client uses the error code"), so a 1xx or
+    another 2xx is one of the "other" codes: transient (docs/reference/readings.md#server-application)."""
+    if 300 <= status < 400:
+        return status <= 305 or status == 307
+    if 400 <= status < 500:
+        return status not in (408, 409)
+    if 500 <= status < 600:
+        return status in (501, 505)
+    return False
 
 
 # Every connection looks its URL up (host_known, resource) several times: the key and the host are pure
@@ -450,9 +468,10 @@ class FakeNetwork:
         anonymous and answers no challenge.
         ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
         answers upload-reply jobs; ``application_status`` is the HTTP status that application answers once an
-        upload's last byte is in: a non-2xx status fails the job with context REMOTE_APPLICATION and
-        BG_E_HTTP_ERROR_<status> (transient or fatal as any status), the bytes stay sent, and the next attempt
-        asks the application again.
+        upload's last byte is in: any status but 200 fails the job with context REMOTE_APPLICATION and
+        BG_E_HTTP_ERROR_<status> (transient or fatal by ``application_status_is_fatal``), the bytes stay sent,
+        and the next attempt asks the application again — but after a 403, which it never is again
+        (docs/reference/readings.md#server-application).
         ``certificate`` is the DER server certificate an ``https://`` URL presents to a job's
         server-certificate validation callback (SetServerCertificateValidationInterface); by default a
         deterministic self-issued certificate for the host (``transfer.certificates.default_certificate``).
