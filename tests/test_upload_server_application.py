@@ -15,15 +15,28 @@ from pathlib import Path
 
 import pytest
 
-from emulator import BitsService, ErrorContext, Job, JobState, JobType, ManualClock
+from emulator import (
+    BitsService,
+    Blanket,
+    Cloaking,
+    ErrorContext,
+    IBitsTokenOptions,
+    ImpersonationLevel,
+    Job,
+    JobState,
+    JobType,
+    ManualClock,
+    TokenFlags,
+)
 
 pytestmark = pytest.mark.svc(clock="manual")
 
 URL = "http://server/up"
 BG_E_HTTP_ERROR_403 = 0x80190193
 ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED = 0x80072F0C
-ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY = 0x80072F8C
-THUMBPRINT = bytes(range(20))
+ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY = 0x80072F9A
+TLS_URL = "https://cc/up"
+IMP = Blanket(ImpersonationLevel.IMPERSONATE, Cloaking.DYNAMIC)
 
 FATAL = [300, 301, 302, 303, 304, 305, 307, 400, 401, 403, 404, 410, 429, 499, 501, 505]
 TRANSIENT = [100, 199, 201, 204, 299, 306, 308, 399, 408, 409, 500, 502, 503, 504, 506, 599]
@@ -151,3 +164,66 @@ def test_the_403_refusal_survives_a_service_restart(tmp_path: Path) -> None:
         assert job.get_state() is JobState.ERROR
         assert job.get_error().get_error() == (ErrorContext.REMOTE_APPLICATION, BG_E_HTTP_ERROR_403)
         assert endpoint.requests == 0
+
+
+# client certificates ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("job_type", [JobType.UPLOAD, JobType.UPLOAD_REPLY])
+def test_an_upload_without_the_certificate_the_server_asks_for_fails(
+    svc: BitsService, tmp_path: Path, job_type: JobType
+) -> None:
+    """"When a website accepts but does not require an SSL client certificate, and the BITS job does not
+    specify a client certificate, the job will fail with ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED (0x80072f0c)";
+    "You can specify a certificate for all job types" (SetClientCertificateByID page): as a download, ERROR,
+    context GENERAL_TRANSPORT, before anything is sent."""
+    endpoint = svc.network.register(TLS_URL, upload=True, reply=b"R", client_certificate=True)
+    job = _upload(svc, tmp_path, job_type, TLS_URL)
+    svc.run_until_idle()
+    assert job.get_state() is JobState.ERROR
+    error = job.get_error()
+    assert error.get_error() == (ErrorContext.GENERAL_TRANSPORT, ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED)
+    assert error.get_file().get_remote_name() == TLS_URL
+    assert job.get_progress().bytes_transferred == 0
+    assert endpoint.received is None
+
+
+@pytest.mark.parametrize("job_type", [JobType.UPLOAD, JobType.UPLOAD_REPLY])
+def test_an_upload_with_a_client_certificate_transfers(svc: BitsService, tmp_path: Path, job_type: JobType) -> None:
+    """SetClientCertificateByName on an upload job: the server's request is met, the upload transfers."""
+    endpoint = svc.network.register(TLS_URL, upload=True, reply=b"R", client_certificate=True)
+    src = tmp_path / "up.txt"
+    src.write_bytes(b"d" * 100)
+    _, job = svc.connect().create_job("up", job_type)
+    job.add_file(TLS_URL, str(src))
+    job.set_client_certificate_by_name(1, "MY", "CN=client")
+    job.resume()
+    svc.run_until_idle()
+    assert job.get_state() is JobState.TRANSFERRED
+    assert endpoint.received == b"d" * 100
+
+
+def test_T49_applies_to_uploads(tmp_path: Path) -> None:
+    """T49 (docs/reference/security.md#t49): a client certificate with BG_TOKEN_NETWORK on a job not owned by
+    LocalSystem fails with 0x80072F9A
+    (https://learn.microsoft.com/en-us/windows/win32/api/bits4_0/nf-bits4_0-ibitstokenoptions-sethelpertokenflags);
+    an upload's certificate is read in the same context as a download's."""
+    with BitsService("post-1607", clock=ManualClock()) as svc:
+        helper = svc.logon(svc.add_user("hU"))
+        alice = svc.logon(svc.add_user("alice"))
+        svc.network.register(TLS_URL, upload=True, client_certificate=True)
+        src = tmp_path / "up.txt"
+        src.write_bytes(b"d" * 100)
+        _, job = svc.connect(alice.token, blanket=IMP).create_job("up", JobType.UPLOAD)
+        job.add_file(TLS_URL, str(src))
+        job.set_client_certificate_by_name(1, "MY", "CN=client")
+        opts = job.query_interface(IBitsTokenOptions)
+        with svc.impersonate(helper.token):
+            opts.set_helper_token()
+        opts.set_helper_token_flags(TokenFlags.NETWORK)
+        job.resume()
+        svc.run_until_idle()
+        assert job.get_state() is JobState.ERROR
+        assert job.get_error().get_error() == (
+            ErrorContext.GENERAL_TRANSPORT, ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY
+        )

@@ -57,6 +57,12 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
         res.transient_failures -= 1
         status = res.failure_status
     if res is not None and 200 <= status < 300:
+        # "You can specify a certificate for all job types" (SetClientCertificateByID page): an upload meets
+        # the server's TLS client authentication as a download does (connectors.connect_http) — the same
+        # codes, context GENERAL_TRANSPORT, fatal, before the credentials are tried.
+        tls = net.client_certificate_error(res, rec)
+        if tls is not None:
+            return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
         status = net.authenticate(res, rec)
     if res is None or not 200 <= status < 300:
         return http_failure(status, f)
