@@ -132,6 +132,14 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "http-statuses",
     ),
     Reading(
+        "URL",
+        "a user name and password embedded in a remote name",
+        "the URL names the resource registered without them; the percent-decoded pair counts as a Basic server "
+        "credential beside the job's own (either may match `users`); not an NTLM/Negotiate credential",
+        "transfer/network.py",
+        "url-credentials",
+    ),
+    Reading(
         "host",
         "an unregistered host",
         "ERROR_WINHTTP_NAME_NOT_RESOLVED 0x80072EE7, transient, context "

@@ -205,7 +205,7 @@ def connect_http(net: FakeNetwork, rec: JobRecord, flow: Flow) -> Failure | None
         tls = net.client_certificate_error(res, rec)
         if tls is not None:
             return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
-        status = net.authenticate(res, rec)
+        status = net.authenticate(res, rec, f.remote_name)
     if not 200 <= status < 300:
         return http_failure(status, f)
     flow.resource = res

@@ -35,7 +35,7 @@ from email.utils import formatdate
 from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .. import hresults
 from ..clock import LAST_NS, NS, exact
@@ -110,10 +110,25 @@ URLS = 1024
 
 @lru_cache(maxsize=URLS)
 def _key(url: str) -> str:
+    """The resource a URL names. A user name and password embedded in it ("It's possible to embed the user name
+    and password in the URL", https://learn.microsoft.com/en-us/windows/win32/bits/authentication) are
+    credentials, not part of the resource: ``http://u:pw@host/f`` is ``http://host/f``
+    (docs/reference/readings.md#url-credentials)."""
     parts = urlsplit(url)
     path = parts.path or "/"
     query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme.lower()}://{host.lower()}{path}{query}"
+
+
+@lru_cache(maxsize=URLS)
+def url_credentials(url: str) -> tuple[str, str] | None:
+    """The user name and password embedded in a URL, percent-decoded (RFC 3986 userinfo), or None. A user
+    name without a password has the empty password."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 @lru_cache(maxsize=URLS)
@@ -591,11 +606,13 @@ class FakeNetwork:
             return hresults.ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY  # T49
         return None
 
-    def authenticate(self, res: Resource, rec: JobRecord) -> int:
+    def authenticate(self, res: Resource, rec: JobRecord, url: str | None = None) -> int:
         """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).
 
         Missing or rejected credentials give 401, which the scheduler turns into a fatal
-        BG_E_HTTP_ERROR_401 (setcredentials page)."""
+        BG_E_HTTP_ERROR_401 (setcredentials page). A user name and password embedded in ``url`` (the file's
+        remote name) count as Basic server credentials beside the job's: the authentication page names them
+        in its paragraph on Basic authentication (docs/reference/readings.md#url-credentials)."""
         if res.auth is None:
             return res.status
         server = [c for c in rec.credentials if c.target == AuthTarget.SERVER]
@@ -604,6 +621,9 @@ class FakeNetwork:
             for c in server:
                 if c.scheme == AuthScheme.BASIC and res.users.get(c.user_name or "") == c.password:
                     return res.status
+            embedded = url_credentials(url) if url is not None else None
+            if embedded is not None and embedded[0] in res.users and res.users[embedded[0]] == embedded[1]:
+                return res.status
             return 401
         schemes = (AuthScheme.NTLM, AuthScheme.NEGOTIATE)
         # Implicit proxy credentials serve the server too unless explicit server credentials exist (AUTH).

@@ -63,7 +63,7 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
         tls = net.client_certificate_error(res, rec)
         if tls is not None:
             return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
-        status = net.authenticate(res, rec)
+        status = net.authenticate(res, rec, f.remote_name)
     if res is None or not 200 <= status < 300:
         return http_failure(status, f)
     try:
