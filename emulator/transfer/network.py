@@ -34,7 +34,7 @@ from decimal import Decimal
 from email.utils import formatdate
 from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from .. import hresults
@@ -61,6 +61,8 @@ if TYPE_CHECKING:
     from .flow import Failure, Flow
 
 Generator = Callable[[int, int], bytes]
+# A number a test gives for a rate, a latency or a time stamp: kept as given where it is kept, used exactly.
+Number: TypeAlias = float | int | Fraction | Decimal
 
 REQUEST_LIMIT = 10_000  # requests kept in svc.network.requests (oldest dropped first)
 UNREGISTERED_LIMIT = 100  # distinct unregistered URLs kept for the strict-mode report
@@ -331,7 +333,7 @@ class Resource:
     content: bytes | None
     size: int
     generator: Generator | None
-    rate: float | Fraction | None  # bytes per second (also a Decimal: clock.exact takes it)
+    rate: Number | None  # bytes per second, kept as given (clock.exact converts it exactly)
     status: int
     headers: dict[str, str]
     ranges: bool
@@ -340,7 +342,7 @@ class Resource:
     change_content_after: int | None
     changed_content: bytes | None
     last_modified: float
-    latency: float | Fraction  # seconds (also a Decimal: clock.exact takes it)
+    latency: Number  # seconds, kept as given
     content_length: bool
     auth: str | None = None  # "basic", "ntlm" or "negotiate": the server challenges (401)
     users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
@@ -435,7 +437,7 @@ class FakeNetwork:
         self.connected = True
         self._cost_state = CostState.UNRESTRICTED  # no cost, no cap: every job's default policy transfers
         self.resolve_delay = 2.0  # seconds an unresolvable name keeps a job CONNECTING
-        self.latency = 0.0  # default connect time of registered URLs
+        self.latency: Number = 0.0  # default connect time of registered URLs (seconds, kept as given)
         self.strict = False  # requests to unregistered hosts are test failures (the plugin turns it on)
         self.requests: deque[Request] = deque(maxlen=REQUEST_LIMIT)
         self.unregistered: dict[str, int] = {}  # URL → requests, in strict mode or not
@@ -448,25 +450,25 @@ class FakeNetwork:
         *,
         size: int | None = None,
         generator: Generator | None = None,
-        rate: float | Fraction | None = None,
+        rate: Number | None = None,
         status: int = 200,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         ranges: bool = True,
         transient_failures: int = 0,
         failure_status: int = 503,
         change_content_after: int | None = None,
-        changed_content: bytes | None = None,
-        last_modified: float | None = None,
-        latency: float | Fraction | None = None,
+        changed_content: bytes | bytearray | memoryview | None = None,
+        last_modified: Number | None = None,
+        latency: Number | None = None,
         content_length: bool = True,
         auth: str | None = None,
-        users: dict[str, str] | None = None,
-        authorized_sids: frozenset[str] | set[str] | None = None,
+        users: Mapping[str, str] | None = None,
+        authorized_sids: Iterable[str] | None = None,
         upload: bool = False,
-        reply: bytes | None = None,
+        reply: bytes | bytearray | memoryview | None = None,
         application_status: int = 200,
         client_certificate: bool = False,
-        certificate: bytes | None = None,
+        certificate: bytes | bytearray | memoryview | None = None,
         certificate_errors: Iterable[str] = (),
     ) -> Resource:
         """Serve ``url``: ``content`` bytes, or ``size`` bytes from ``generator(offset, length)``.
@@ -535,15 +537,15 @@ class FakeNetwork:
             transient_failures=transient_failures,
             failure_status=failure_status,
             change_content_after=change_content_after,
-            changed_content=changed_content,
-            last_modified=self._now() if last_modified is None else last_modified,
+            changed_content=_bytes("changed_content")(changed_content),
+            last_modified=self._now() if last_modified is None else _last_modified(last_modified),
             latency=self.latency if latency is None else latency,
             content_length=content_length,
             auth=auth,
             users=users,  # type: ignore[arg-type]
             authorized_sids=authorized_sids,  # type: ignore[arg-type]
             upload=upload,
-            reply=reply,
+            reply=_bytes("reply")(reply),
             application_status=application_status,
             client_certificate=client_certificate,
             certificate=certificate,
