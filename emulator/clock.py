@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 from operator import methodcaller
@@ -44,8 +45,9 @@ def to_ns(seconds: float | int | Fraction) -> int:
     return (2 * num * NS + den) // (2 * den)
 
 
-def exact(value: float | int | Fraction) -> Fraction:
-    """A user's number as an exact fraction: 0.1 means one tenth, not the nearest binary float."""
+def exact(value: float | int | Fraction | Decimal) -> Fraction:
+    """A user's number as an exact fraction: 0.1 means one tenth, not the nearest binary float (a Decimal is
+    exact already: Fraction takes it as it is)."""
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{value} is not a finite number")

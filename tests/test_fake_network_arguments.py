@@ -8,9 +8,11 @@ surfaces later as an exception from inside ``svc.advance()`` (README.md#errors: 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -190,6 +192,45 @@ def test_latency_and_last_modified_take_exact_numbers(svc: BitsService, tmp_path
     assert job.get_state() is S.CONNECTING  # 1.49 s of a 1.5 s latency
     svc.advance(Fraction(1, 100))
     assert job.get_state() is S.TRANSFERRED
+
+
+def test_register_is_typed_for_every_form_the_docs_accept(svc: BitsService, tmp_path: Path) -> None:
+    """docs/transfers.md#argument-checks: `rate` and `latency` take an int, float, Fraction or Decimal,
+    `last_modified` the same, `authorized_sids` a collection of str (a list as well as a set), `headers` and
+    `users` any mapping, `changed_content` and `reply` a bytearray or memoryview too. Every call below is
+    written without ``Any`` or a cast, so mypy --strict checks these forms against ``register``'s annotations
+    as a user's test would be checked; the values are kept (rate, latency) or converted as documented."""
+    sid = "S-1-5-21-1-2-3-1001"
+    headers: Mapping[str, str] = MappingProxyType({"ETag": '"v1"'})
+    res = svc.network.register(
+        URL,
+        b"x" * 10,
+        rate=Decimal("1.5"),
+        latency=Decimal("0.5"),
+        last_modified=Fraction(1_000_000),
+        headers=headers,
+        users=MappingProxyType({"alice": "s3cret"}),
+        authorized_sids=[sid],
+        changed_content=bytearray(b"y" * 10),
+    )
+    assert res.rate == Decimal("1.5")
+    assert res.latency == Decimal("0.5")
+    assert res.last_modified == 1_000_000.0
+    assert res.authorized_sids == frozenset({sid})
+    assert res.headers == {"ETag": '"v1"'}
+    assert res.changed_content == b"y" * 10
+    up = svc.network.register("http://server/up", upload=True, reply=memoryview(b"R"), authorized_sids=(sid,))
+    assert up.reply == b"R"
+    assert type(up.reply) is bytes
+    svc.network.latency = Decimal("0.25")
+    gen = svc.network.register("http://server/gen", size=4, rate=3, latency=Fraction(1, 4),
+                               authorized_sids=(s for s in [sid]))
+    assert gen.authorized_sids == frozenset({sid})
+    job = download(svc, tmp_path)
+    svc.advance(Fraction(1, 2))
+    assert job.get_state() is S.TRANSFERRING  # 0.5 s of latency, then 1.5 bytes/s
+    svc.advance(2)
+    assert job.get_progress().bytes_transferred == 3
 
 
 def test_bytes_like_content_is_copied_to_bytes(svc: BitsService) -> None:

@@ -186,7 +186,7 @@ def test_reply_file_name_may_change_while_the_upload_part_transfers(svc: BitsSer
 BG_SIZE_UNKNOWN = 2**64 - 1
 
 
-@pytest.mark.parametrize(("status", "state"), [(500, JobState.TRANSIENT_ERROR), (403, JobState.ERROR)])
+@pytest.mark.parametrize(("status", "state"), [(500, JobState.TRANSIENT_ERROR), (404, JobState.ERROR)])
 def test_failing_server_application_is_context_remote_application(
     svc: BitsService, tmp_path: Path, status: int, state: JobState
 ) -> None:

@@ -132,6 +132,14 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
         "http-statuses",
     ),
     Reading(
+        "URL",
+        "a user name and password embedded in a remote name",
+        "the URL names the resource registered without them; the percent-decoded pair counts as a Basic server "
+        "credential beside the job's own (either may match `users`); not an NTLM/Negotiate credential",
+        "transfer/network.py",
+        "url-credentials",
+    ),
+    Reading(
         "host",
         "an unregistered host",
         "ERROR_WINHTTP_NAME_NOT_RESOLVED 0x80072EE7, transient, context "
@@ -412,10 +420,13 @@ TRANSFER_READINGS: tuple[Reading, ...] = (
     ),
     Reading(
         "upload",
-        "a server application that fails an upload (context REMOTE_APPLICATION): the code, fatal or not, the file",
-        "`register(..., application_status=…)`: once the last byte is in, a non-2xx status gives "
-        "BG_E_HTTP_ERROR_<status>, context REMOTE_APPLICATION, fatal or transient as any status; the bytes stay "
-        "sent, the file is not transferred, and the next attempt asks the application again",
+        "a server application that fails an upload (context REMOTE_APPLICATION): the code, fatal or not, the "
+        "file; what a 403 prevents",
+        "`register(..., application_status=…)`: once the last byte is in, any status but 200 gives "
+        "BG_E_HTTP_ERROR_<status>, context REMOTE_APPLICATION; fatal 300-305, 307, 4xx but 408/409, 501, 505, "
+        "every other status transient (the server-application page's split, not the download table); the bytes "
+        "stay sent, the file is not transferred, and the next attempt asks the application again; after a 403 "
+        "every later attempt fails again at once with the same error, nothing sent, the application not asked",
         "transfer/upload.py",
         "server-application",
     ),

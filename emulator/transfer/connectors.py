@@ -11,7 +11,6 @@ file from whichever source the flow holds.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from functools import lru_cache
 from typing import Final
 
@@ -25,7 +24,7 @@ from ..hresults import BitsError
 from . import http_loopback, ranges, upload
 from .flow import Failure, Flow, http_failure
 from .localfs import LocalFileSystem, os_error_hresult
-from .network import FakeNetwork, never_resumes, resumes
+from .network import FakeNetwork, Number, never_resumes, resumes
 
 INSTANT_CHUNK = 1 << 20  # bytes per write when a source has no rate limit
 
@@ -39,7 +38,7 @@ _OVERRIDE: Final = ProxyUsage.OVERRIDE
 
 def open_flow(net: FakeNetwork, rec: JobRecord, f: FileRecord, t: int) -> Flow:
     """The next file's connection attempt, ready after the source's latency (ns from ``t``)."""
-    latency: float | Fraction = net.latency
+    latency: Number = net.latency
     try:
         kind = remote_kind(f.remote_name, rec.job_type)
     except BitsError:
@@ -55,7 +54,7 @@ def open_flow(net: FakeNetwork, rec: JobRecord, f: FileRecord, t: int) -> Flow:
 
 
 @lru_cache(maxsize=64, typed=True)
-def _latency_ns(latency: float | Fraction) -> int:
+def _latency_ns(latency: Number) -> int:
     """A latency in exact nanoseconds. Every connection converts one of a few values (the network's
     default, each resource's), and exact() goes through the float's decimal text: kept, not redone.
     ``typed``: 1, 1.0 and Fraction(1) are kept apart, so each is converted by its own rule."""
@@ -205,7 +204,7 @@ def connect_http(net: FakeNetwork, rec: JobRecord, flow: Flow) -> Failure | None
         tls = net.client_certificate_error(res, rec)
         if tls is not None:
             return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
-        status = net.authenticate(res, rec)
+        status = net.authenticate(res, rec, f.remote_name)
     if not 200 <= status < 300:
         return http_failure(status, f)
     flow.resource = res

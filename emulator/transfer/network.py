@@ -19,7 +19,8 @@ call whose catch-up made the request. Loopback hosts are fetched for real and ne
 HTTP statuses map to BG_E_HTTP_ERROR_<status> (0x80190000 + status, docs/reference/return-codes.md#http).
 The docs do not say which statuses are fatal; OUR CHOICE (docs/reference/readings.md#http-statuses):
 408, 429 and every 5xx except 501 and 505 are transient (the 503/504 texts say "resume later"); every
-other non-2xx status is fatal.
+other non-2xx status is fatal. The server application that processes an upload has its own documented split
+(``application_status_is_fatal``; docs/reference/readings.md#server-application).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from decimal import Decimal
 from email.utils import formatdate
 from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Final, TypeAlias
+from urllib.parse import unquote, urlsplit
 
 from .. import hresults
 from ..clock import LAST_NS, NS, exact
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
     from .flow import Failure, Flow
 
 Generator = Callable[[int, int], bytes]
+# A number a test gives for a rate, a latency or a time stamp: kept as given where it is kept, used exactly.
+Number: TypeAlias = float | int | Fraction | Decimal
 
 REQUEST_LIMIT = 10_000  # requests kept in svc.network.requests (oldest dropped first)
 UNREGISTERED_LIMIT = 100  # distinct unregistered URLs kept for the strict-mode report
@@ -85,6 +88,23 @@ def status_is_fatal(status: int) -> bool:
     return not (500 <= status < 600 and status not in (501, 505))
 
 
+def application_status_is_fatal(status: int) -> bool:
+    """The split of the server application's statuses, as the page that governs them words it
+    (https://learn.microsoft.com/en-us/windows/win32/bits/handling-server-application-errors): "All 3xx error
+    codes are transient errors except 300 - 305 and 307, which are fatal errors. All 4xx error codes are fatal
+    errors except for 408 and 409, which are transient errors. All 5xx error codes are transient errors except
+    501 and 505, which are fatal errors. All other HTTP codes are considered transient errors." Only 200 is a
+    success there ("If the application does not return 200, the BITS client uses the error code"), so a 1xx or
+    another 2xx is one of the "other" codes: transient (docs/reference/readings.md#server-application)."""
+    if 300 <= status < 400:
+        return status <= 305 or status == 307
+    if 400 <= status < 500:
+        return status not in (408, 409)
+    if 500 <= status < 600:
+        return status in (501, 505)
+    return False
+
+
 # Every connection looks its URL up (host_known, resource) several times: the key and the host are pure
 # functions of the string, so the last URLS of each are kept instead of splitting the URL at every look.
 URLS = 1024
@@ -92,10 +112,25 @@ URLS = 1024
 
 @lru_cache(maxsize=URLS)
 def _key(url: str) -> str:
+    """The resource a URL names. A user name and password embedded in it ("It's possible to embed the user name
+    and password in the URL", https://learn.microsoft.com/en-us/windows/win32/bits/authentication) are
+    credentials, not part of the resource: ``http://u:pw@host/f`` is ``http://host/f``
+    (docs/reference/readings.md#url-credentials)."""
     parts = urlsplit(url)
     path = parts.path or "/"
     query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme.lower()}://{host.lower()}{path}{query}"
+
+
+@lru_cache(maxsize=URLS)
+def url_credentials(url: str) -> tuple[str, str] | None:
+    """The user name and password embedded in a URL, percent-decoded (RFC 3986 userinfo), or None. A user
+    name without a password has the empty password."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 @lru_cache(maxsize=URLS)
@@ -298,7 +333,7 @@ class Resource:
     content: bytes | None
     size: int
     generator: Generator | None
-    rate: float | Fraction | None  # bytes per second (also a Decimal: clock.exact takes it)
+    rate: Number | None  # bytes per second, kept as given (clock.exact converts it exactly)
     status: int
     headers: dict[str, str]
     ranges: bool
@@ -307,7 +342,7 @@ class Resource:
     change_content_after: int | None
     changed_content: bytes | None
     last_modified: float
-    latency: float | Fraction  # seconds (also a Decimal: clock.exact takes it)
+    latency: Number  # seconds, kept as given
     content_length: bool
     auth: str | None = None  # "basic", "ntlm" or "negotiate": the server challenges (401)
     users: dict[str, str] = field(default_factory=dict)  # explicit credentials it accepts
@@ -402,7 +437,7 @@ class FakeNetwork:
         self.connected = True
         self._cost_state = CostState.UNRESTRICTED  # no cost, no cap: every job's default policy transfers
         self.resolve_delay = 2.0  # seconds an unresolvable name keeps a job CONNECTING
-        self.latency = 0.0  # default connect time of registered URLs
+        self.latency: Number = 0.0  # default connect time of registered URLs (seconds, kept as given)
         self.strict = False  # requests to unregistered hosts are test failures (the plugin turns it on)
         self.requests: deque[Request] = deque(maxlen=REQUEST_LIMIT)
         self.unregistered: dict[str, int] = {}  # URL → requests, in strict mode or not
@@ -415,25 +450,25 @@ class FakeNetwork:
         *,
         size: int | None = None,
         generator: Generator | None = None,
-        rate: float | Fraction | None = None,
+        rate: Number | None = None,
         status: int = 200,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         ranges: bool = True,
         transient_failures: int = 0,
         failure_status: int = 503,
         change_content_after: int | None = None,
-        changed_content: bytes | None = None,
-        last_modified: float | None = None,
-        latency: float | Fraction | None = None,
+        changed_content: bytes | bytearray | memoryview | None = None,
+        last_modified: Number | None = None,
+        latency: Number | None = None,
         content_length: bool = True,
         auth: str | None = None,
-        users: dict[str, str] | None = None,
-        authorized_sids: frozenset[str] | set[str] | None = None,
+        users: Mapping[str, str] | None = None,
+        authorized_sids: Iterable[str] | None = None,
         upload: bool = False,
-        reply: bytes | None = None,
+        reply: bytes | bytearray | memoryview | None = None,
         application_status: int = 200,
         client_certificate: bool = False,
-        certificate: bytes | None = None,
+        certificate: bytes | bytearray | memoryview | None = None,
         certificate_errors: Iterable[str] = (),
     ) -> Resource:
         """Serve ``url``: ``content`` bytes, or ``size`` bytes from ``generator(offset, length)``.
@@ -450,9 +485,10 @@ class FakeNetwork:
         anonymous and answers no challenge.
         ``upload=True`` makes the URL a BITS upload endpoint; ``reply`` is what its server application
         answers upload-reply jobs; ``application_status`` is the HTTP status that application answers once an
-        upload's last byte is in: a non-2xx status fails the job with context REMOTE_APPLICATION and
-        BG_E_HTTP_ERROR_<status> (transient or fatal as any status), the bytes stay sent, and the next attempt
-        asks the application again.
+        upload's last byte is in: any status but 200 fails the job with context REMOTE_APPLICATION and
+        BG_E_HTTP_ERROR_<status> (transient or fatal by ``application_status_is_fatal``), the bytes stay sent,
+        and the next attempt asks the application again — but after a 403, which it never is again
+        (docs/reference/readings.md#server-application).
         ``certificate`` is the DER server certificate an ``https://`` URL presents to a job's
         server-certificate validation callback (SetServerCertificateValidationInterface); by default a
         deterministic self-issued certificate for the host (``transfer.certificates.default_certificate``).
@@ -501,15 +537,15 @@ class FakeNetwork:
             transient_failures=transient_failures,
             failure_status=failure_status,
             change_content_after=change_content_after,
-            changed_content=changed_content,
-            last_modified=self._now() if last_modified is None else last_modified,
+            changed_content=_bytes("changed_content")(changed_content),
+            last_modified=self._now() if last_modified is None else _last_modified(last_modified),
             latency=self.latency if latency is None else latency,
             content_length=content_length,
             auth=auth,
             users=users,  # type: ignore[arg-type]
             authorized_sids=authorized_sids,  # type: ignore[arg-type]
             upload=upload,
-            reply=reply,
+            reply=_bytes("reply")(reply),
             application_status=application_status,
             client_certificate=client_certificate,
             certificate=certificate,
@@ -572,11 +608,13 @@ class FakeNetwork:
             return hresults.ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY  # T49
         return None
 
-    def authenticate(self, res: Resource, rec: JobRecord) -> int:
+    def authenticate(self, res: Resource, rec: JobRecord, url: str | None = None) -> int:
         """The HTTP status the server answers after its challenge, given the job's credentials (CRED, AUTH).
 
         Missing or rejected credentials give 401, which the scheduler turns into a fatal
-        BG_E_HTTP_ERROR_401 (setcredentials page)."""
+        BG_E_HTTP_ERROR_401 (setcredentials page). A user name and password embedded in ``url`` (the file's
+        remote name) count as Basic server credentials beside the job's: the authentication page names them
+        in its paragraph on Basic authentication (docs/reference/readings.md#url-credentials)."""
         if res.auth is None:
             return res.status
         server = [c for c in rec.credentials if c.target == AuthTarget.SERVER]
@@ -585,6 +623,9 @@ class FakeNetwork:
             for c in server:
                 if c.scheme == AuthScheme.BASIC and res.users.get(c.user_name or "") == c.password:
                     return res.status
+            embedded = url_credentials(url) if url is not None else None
+            if embedded is not None and embedded[0] in res.users and res.users[embedded[0]] == embedded[1]:
+                return res.status
             return 401
         schemes = (AuthScheme.NTLM, AuthScheme.NEGOTIATE)
         # Implicit proxy credentials serve the server too unless explicit server credentials exist (AUTH).

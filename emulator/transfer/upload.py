@@ -9,7 +9,7 @@ upload file's directory) when the upload completes; Complete makes the reply fil
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .. import hresults
 from ..clock import exact
@@ -17,6 +17,7 @@ from ..constants import ErrorContext, JobType
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from .flow import Failure, Flow, http_failure
+from .network import application_status_is_fatal
 
 if TYPE_CHECKING:
     from ..queue import JobQueue
@@ -36,6 +37,9 @@ def reply_path(rec: JobRecord) -> str:
 def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow) -> Failure | None:
     """Reach the upload endpoint and read the file to send; fills ``flow`` or returns the failure."""
     f = flow.file
+    refused = refused_for_good(rec, f)  # the application answered 403: the file is never posted again
+    if refused is not None:
+        return refused
     if not net.host_known(f.remote_name):
         return Failure(
             int(hresults.ERROR_WINHTTP_NAME_NOT_RESOLVED), ErrorContext.GENERAL_TRANSPORT, file=f, protocol="http"
@@ -53,7 +57,13 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
         res.transient_failures -= 1
         status = res.failure_status
     if res is not None and 200 <= status < 300:
-        status = net.authenticate(res, rec)
+        # "You can specify a certificate for all job types" (SetClientCertificateByID page): an upload meets
+        # the server's TLS client authentication as a download does (connectors.connect_http) — the same
+        # codes, context GENERAL_TRANSPORT, fatal, before the credentials are tried.
+        tls = net.client_certificate_error(res, rec)
+        if tls is not None:
+            return Failure(int(tls), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f, protocol="http")
+        status = net.authenticate(res, rec, f.remote_name)
     if res is None or not 200 <= status < 300:
         return http_failure(status, f)
     try:
@@ -110,14 +120,35 @@ def application_failure(flow: Flow) -> Failure | None:
     """The upload's bytes are all sent: the server application processes the file. A failing application is
     context REMOTE_APPLICATION, "the server application that processed an upload" (BG_ERROR_CONTEXT page:
     https://learn.microsoft.com/en-us/windows/win32/api/bits/ne-bits-bg_error_context; for upload-reply jobs
-    "the server application failed", IBackgroundCopyError::GetError page), with the HTTP status it answered,
-    fatal or transient as any status (docs/transfers.md). The file is not transferred: the next connection sends
-    nothing more and asks the application again."""
+    "the server application failed", IBackgroundCopyError::GetError page), with the HTTP status it answered.
+    Which of those statuses are fatal is the server-application page's own split, not the download table
+    (network.application_status_is_fatal; docs/reference/readings.md#server-application). The file is not
+    transferred: the next connection sends nothing more and asks the application again — but after a 403
+    (``refused_for_good``)."""
     res = flow.resource
-    if res is None or 200 <= res.application_status < 300:
+    if res is None or res.application_status == 200:
         return None
-    failure = http_failure(res.application_status, flow.file)
-    return Failure(failure.code, ErrorContext.REMOTE_APPLICATION, fatal=failure.fatal, file=flow.file, protocol="http")
+    status = res.application_status
+    return Failure(int(hresults.http_error(status)), ErrorContext.REMOTE_APPLICATION,
+                   fatal=application_status_is_fatal(status), file=flow.file, protocol="http")
+
+
+_FORBIDDEN: Final = int(hresults.http_error(403))
+
+
+def refused_for_good(rec: JobRecord, f: FileRecord) -> Failure | None:
+    """"A 403 error code is the only error code that prevents BITS from posting the upload file to the server
+    application again" (https://learn.microsoft.com/en-us/windows/win32/bits/handling-server-application-errors).
+    OUR CHOICE (docs/reference/readings.md#server-application): once the application answered 403 for the
+    file, every later attempt (Resume, or a service restart and Resume) fails again at once with the same
+    error — ERROR, BG_E_HTTP_ERROR_403, context REMOTE_APPLICATION, counted — without a request: nothing is
+    sent and the application is not asked, whatever it would answer now. The job's error object, which stays
+    until the job transfers again (GetError page) and is stored with the job, is what remembers it."""
+    err = rec.error
+    if (err is None or err.context is not ErrorContext.REMOTE_APPLICATION or err.code != _FORBIDDEN
+            or err.file_index != f.index):
+        return None
+    return Failure(_FORBIDDEN, ErrorContext.REMOTE_APPLICATION, fatal=True, file=f, protocol="http")
 
 
 def finish_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], queue: JobQueue, rec: JobRecord,
