@@ -319,6 +319,27 @@ def test_T51_implicit_credentials_are_the_helpers(svc: BitsService, user: LogonS
     assert job.get_state() is S.TRANSFERRED
 
 
+@pytest.mark.parametrize("server_credentials", [False, True], ids=["proxy's serve the server", "server's win"])
+def test_implicit_proxy_credentials_serve_the_server_unless_it_has_its_own(
+    svc: BitsService, user: LogonSession, tmp_path: Path, server_credentials: bool
+) -> None:
+    """Authentication page (https://learn.microsoft.com/en-us/windows/win32/bits/authentication): "If you specify
+    implicit credentials for a proxy, BITS will also use the implicit credentials for server authentication
+    unless you specify explicit server credentials". SetCredentials(PROXY, NTLM, NULL, NULL) alone: the helper's
+    implicit credentials answer the server's NTLM challenge (TRANSFERRED); with explicit BASIC server
+    credentials beside them, the server's challenge gets those, which NTLM cannot use: BG_E_HTTP_ERROR_401."""
+    job, _ = ntlm_job(svc, user, tmp_path)
+    job.set_credentials(AuthTarget.PROXY, AuthScheme.NTLM, None, None)
+    if server_credentials:
+        job.set_credentials(AuthTarget.SERVER, AuthScheme.BASIC, "someone", "secret")
+    job.resume()
+    if server_credentials:
+        assert job.get_state() is S.ERROR
+        assert job.get_error().get_error()[1] == 0x80190191
+    else:
+        assert job.get_state() is S.TRANSFERRED
+
+
 def test_T51_without_the_network_flag_the_owner_answers(svc: BitsService, user: LogonSession, tmp_path: Path) -> None:
     job, opts = ntlm_job(svc, user, tmp_path)
     opts.set_helper_token_flags(TokenFlags.LOCAL_FILE)

@@ -628,8 +628,13 @@ class FakeNetwork:
                 return res.status
             return 401
         schemes = (AuthScheme.NTLM, AuthScheme.NEGOTIATE)
-        # Implicit proxy credentials serve the server too unless explicit server credentials exist (AUTH).
-        candidates = [c for c in server if c.scheme in schemes] or [c for c in proxy if c.scheme in schemes]
+        # "If you specify implicit credentials for a proxy, BITS will also use the implicit credentials for server
+        # authentication unless you specify explicit server credentials" (AUTH): any server credential, whatever
+        # its scheme, keeps the proxy's away from the server; only implicit proxy credentials ever serve it.
+        if server:
+            candidates = [c for c in server if c.scheme in schemes]
+        else:
+            candidates = [c for c in proxy if c.scheme in schemes and c.user_name is None and c.password is None]
         for c in candidates:
             if c.user_name is None and c.password is None:
                 # Implicit credentials carry the helper token with BG_TOKEN_NETWORK, else the owner
