@@ -80,6 +80,8 @@ def connect(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: Flow, t
         return Failure(int(hresults.BG_E_INVALID_PROXY_INFO), ErrorContext.GENERAL_TRANSPORT, fatal=True, file=f,
                        protocol="http")
     if rec.job_type is not _DOWNLOAD:
+        if kind is _SMB:
+            return upload.connect_smb_upload(fs, flow)  # a share, no HTTP request to record
         failure = upload.connect_upload(net, fs, rec, flow)
     elif kind is _SMB:
         return connect_local(fs, flow)

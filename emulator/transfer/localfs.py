@@ -1069,8 +1069,9 @@ class LocalFileSystem:
 
     # small whole-file writes (upload-reply files) ----------------------------------------------------
 
-    def put(self, name: str, data: bytes) -> None:
-        """Write ``data`` as the file ``name`` (created or replaced), following no symlink."""
+    def put(self, name: str, data: bytes, mtime: float | None = None) -> None:
+        """Write ``data`` as the file ``name`` (created or replaced), following no symlink; ``mtime``: its
+        access and modification times (an SMB upload keeps the local file's, BG_FILE_INFO page)."""
         with self._directory(name) as (fd, leaf):
             if self._regular(fd, leaf):
                 with self._changing(fd, removed=(leaf,)):
@@ -1082,6 +1083,9 @@ class LocalFileSystem:
                 raise fault_from_oserror(exc, f"cannot create {name!r}") from None
             with os.fdopen(wfd, "wb") as fh:
                 fh.write(data)
+                if mtime is not None:
+                    fh.flush()
+                    os.utime(fh.fileno(), (mtime, mtime))
 
     def read(self, name: str) -> bytes:
         """The bytes of the file ``name`` (an upload's source), following no symlink under a root: a link
@@ -1128,6 +1132,11 @@ class LocalFileSystem:
     def source_path(self, remote: str) -> Path:
         """The host path of a ``file://`` URL, drive path, UNC path or absolute POSIX path (raises
         BitsError if refused)."""
+        return self.host_path(self.source_name(remote))
+
+    def source_name(self, remote: str) -> str:
+        """The local name (drive, UNC or POSIX path) a ``file://`` URL, drive path, UNC path or absolute POSIX
+        path designates: what ``put`` and ``read`` take."""
         name = remote
         if remote.lower().startswith("file://"):
             rest = remote[7:]
@@ -1146,7 +1155,7 @@ class LocalFileSystem:
                 name = rest
             else:
                 name = "\\\\" + rest.replace("/", "\\")
-        return self.host_path(name)
+        return name
 
 
 class HeldFile:

@@ -1079,6 +1079,8 @@ class Scheduler:
                 self._fail(rec, t, changed)
                 return
             refused = upload.application_failure(flow)  # the server application failed: REMOTE_APPLICATION
+            if refused is None:
+                refused = upload.write_to_share(self.filesystem, flow)  # an SMB upload: the share keeps the file
             if refused is not None:
                 self._fail(rec, t, refused)
                 return

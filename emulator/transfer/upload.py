@@ -90,6 +90,49 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
     return None
 
 
+def connect_smb_upload(fs: LocalFileSystem, flow: Flow) -> Failure | None:
+    """An upload to an SMB name: "You can use SMB to express the remote name of the file to download or upload;
+    there is no SMB support for upload-reply jobs" (https://learn.microsoft.com/en-us/windows/win32/api/bits/ns-bits-bg_file_info).
+    The share is the sandbox's UNC root, as for an SMB download's source; its directory must exist (else
+    ERROR_PATH_NOT_FOUND, context REMOTE_FILE, as an SMB source's). The file lands there, with the local file's
+    time stamps, when its last byte is sent (``write_to_share``); no server application, no reply
+    (docs/reference/readings.md#smb-upload)."""
+    f = flow.file
+    try:
+        target = fs.source_path(f.remote_name)
+        if not target.parent.is_dir():
+            return Failure(int(hresults.ERROR_PATH_NOT_FOUND), ErrorContext.REMOTE_FILE, fatal=True, file=f,
+                           protocol="file")
+    except BitsError as exc:
+        return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
+    try:
+        body, stamp = fs.read_stamped(f.local_name)  # follows no symlink (localfs)
+    except (BitsError, OSError):
+        return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
+    if local_file_changed(f, len(body), stamp):
+        return changed_failure(f)
+    flow.upload, flow.body, flow.body_offset = True, body, 0
+    flow.total = len(body)
+    flow.mtime = stamp
+    flow.local_source = target  # (an upload's: where the share keeps the file)
+    flow.start_bytes = f.bytes_transferred if f.bytes_transferred <= len(body) else 0
+    return None
+
+
+def write_to_share(fs: LocalFileSystem, flow: Flow) -> Failure | None:
+    """The last byte of an SMB upload is sent: the share keeps the file, with the local file's time stamps
+    ("For SMB downloads and uploads, BITS propagates the file's time stamps", BG_FILE_INFO page). A share that
+    refuses it fails the job: context REMOTE_FILE, the file system's code."""
+    if flow.resource is not None or flow.body is None:
+        return None  # an HTTP upload: the server endpoint keeps it (finish_upload)
+    try:
+        fs.put(fs.source_name(flow.file.remote_name), flow.body, mtime=flow.mtime)
+    except (BitsError, OSError) as exc:
+        code = exc.hresult if isinstance(exc, BitsError) else int(hresults.E_ACCESSDENIED)
+        return Failure(code, ErrorContext.REMOTE_FILE, fatal=True, file=flow.file, protocol="file")
+    return None
+
+
 def local_file_changed(f: FileRecord, size: int, stamp: float) -> bool:
     """"For uploads, if the file size or time stamp changes during the file transfer, BITS generates an error
     and the job is in the BG_JOB_STATE_ERROR state" (https://learn.microsoft.com/en-us/windows/win32/bits/file-transfer-consistency).
@@ -155,10 +198,10 @@ def finish_upload(fs: LocalFileSystem, replies: dict[uuid.UUID, bytes], queue: J
                   flow: Flow) -> None:
     """The last fragment arrived: the server keeps the file; an upload-reply job receives the reply."""
     res = flow.resource
-    assert res is not None and flow.body is not None
-    res.received = flow.body
+    if res is not None and flow.body is not None:
+        res.received = flow.body  # (an SMB upload's share already has it: write_to_share)
     queue.update_file(rec, flow.file, completed=True)
-    if rec.job_type is JobType.UPLOAD_REPLY:
+    if rec.job_type is JobType.UPLOAD_REPLY and res is not None:  # (upload-reply names are never SMB: AddFile)
         reply = res.reply or b""
         replies[rec.id] = reply
         fs.put(reply_path(rec) + ".bits-tmp", reply)  # follows no symlink (localfs)
