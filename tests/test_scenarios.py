@@ -172,7 +172,7 @@ def test_a_wrong_expectation_fails_with_a_readable_message(tmp_path: Path) -> No
         "  expected S_OK 0x00000000, got E_ACCESSDENIED 0x80070005",
         "  (1 later step(s) not run)",
     ]
-    assert "FAIL tiny [win10-1511]: 2/3 steps" in out
+    assert "FAIL tiny [win10-1511]: step 2 of 3 failed" in out
     assert "PASS tiny [win11]: 3/3 steps" in out
 
 

@@ -56,8 +56,13 @@ def transcript(run: RunResult) -> str:
         lines.append(f"  ({skipped} step(s) not run)")
     lines.append("  jobs at the end:")
     lines.extend("  " + line for line in job_table(run))
-    verdict = "PASS" if run.passed else "FAIL"
-    lines.append(f"{verdict} {run.scenario} [{run.profile}]: {len(run.steps)}/{run.total_steps} steps")
+    failed = run.failed_step
+    if run.passed:
+        lines.append(f"PASS {run.scenario} [{run.profile}]: {len(run.steps)}/{run.total_steps} steps")
+    elif failed is not None:
+        lines.append(f"FAIL {run.scenario} [{run.profile}]: step {failed.index} of {run.total_steps} failed")
+    else:
+        lines.append(f"FAIL {run.scenario} [{run.profile}]: {len(run.steps)}/{run.total_steps} steps run")
     return "\n".join(lines)
 
 
