@@ -16,6 +16,11 @@ def demo() -> list[str]:
 
 
 DESCRIPTION = "bits-emulator: an emulator of the Windows Background Intelligent Transfer Service for tests."
+EPILOG = (
+    "bitsadmin, list, info and logoff work on a persistent store and take --store PATH, --as NAME, --elevated, "
+    "--profile NAME, --drives DIR and --network FILE (or the BITS_EMULATOR_* environment variables): "
+    "bits-emulator bitsadmin /? lists them."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["bitsadmin"]:
         return bitsadmin.main(args[1:])  # argv exactly as Windows scripts pass it, not argparse's rules
-    parser = argparse.ArgumentParser(prog="bits-emulator", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="bits-emulator", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"bits-emulator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the bundled helper-token scenario on both profiles and a download")
