@@ -163,9 +163,10 @@ class JobQueue:
     @staticmethod
     def _new_record(display_name: str, job_type: JobType, owner: AccessToken, now: float, seq: int) -> JobRecord:
         job_id, key = new_job_id()
-        # records.new_job: JobRecord(id=…, key=…, seq=…, …, last_activity_at=…), at half the cost
+        # records.new_job: JobRecord(id=…, key=…, seq=…, …, last_activity_at=…), at half the cost; the owner's
+        # elevation is its token's is_admin (what AccessToken.elevated answers), read without the property call
         return new_job(
-            job_id, key, seq, job_type, display_name, owner.user_sid, owner.user_name, owner.elevated,
+            job_id, key, seq, job_type, display_name, owner.user_sid, owner.user_name, owner.is_admin,
             int(owner.integrity), now, now, now,
         )
 

@@ -35,7 +35,7 @@ def _int(value: object, name: str) -> int:
 def integer(value: object, name: str) -> int:
     """An enumeration argument (a C ``enum``, a signed 32-bit int): values outside -2**31..2**31-1
     cannot be marshalled → OverflowError, the rule of every 32-bit argument (README "Errors")."""
-    v = _int(value, name)
+    v = value if type(value) is int else _int(value, name)  # (as ulong: no call for a plain int)
     if not LONG_MIN <= v <= LONG_MAX:
         raise OverflowError(f"{name}={v} does not fit a 32-bit enumeration")
     return v
