@@ -843,3 +843,46 @@ def test_a_file_restarted_by_a_changed_server_takes_the_new_time_stamp(svc: Bits
     job.complete()
     assert (tmp_path / "job-0.bin").read_bytes() == b"new" * 50
     assert (tmp_path / "job-0.bin").stat().st_mtime == res.last_modified != 1_000_000_000.0
+
+
+# the no-progress timer and the network (T16, T17) ----------------------------------------------------------
+
+
+def test_the_no_progress_timer_stops_while_the_network_is_down(svc: BitsService, tmp_path: Path) -> None:
+    """docs/reference/readings.md#t17: the no-progress timer does not run while the network is down, for a job
+    already in TRANSIENT_ERROR for a 503 too. 1 s without progress before the outage, 100 s of outage, then 49 s:
+    still TRANSIENT_ERROR; the 50th second of its own count ends it (T16: ERROR with the last error)."""
+    svc.network.register("http://server/a", b"x" * 10, status=503)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_no_progress_timeout(50)
+    job.resume()
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(1)
+    svc.network.disconnect()
+    svc.advance(100)
+    assert job.get_state() is S.TRANSIENT_ERROR  # 101 s after the first error: the outage does not count
+    svc.network.reconnect()
+    svc.advance(48)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(1)
+    assert job.get_state() is S.ERROR
+    assert job.get_error().get_error() == (ErrorContext.REMOTE_FILE, 0x801901F7)  # BG_E_HTTP_ERROR_503
+
+
+@pytest.mark.parametrize("how", ["resume", "suspend then resume"])
+def test_resume_starts_the_no_progress_count_afresh(svc: BitsService, tmp_path: Path, how: str) -> None:
+    """T4 (Resume page): Resume retries the job; a Suspend first changes nothing to that (the timeout is the time
+    BITS "tries to transfer the file after the first transient error occurs", SetNoProgressTimeout page, and a
+    suspended job is not trying). Resumed at 40 s, the job reaches ERROR at 90 s, not 50 s."""
+    svc.network.register("http://server/a", b"x" * 10, status=503)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.set_no_progress_timeout(50)
+    job.resume()
+    svc.advance(40)
+    if how != "resume":
+        job.suspend()
+    job.resume()
+    svc.advance(49)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(1)
+    assert job.get_state() is S.ERROR

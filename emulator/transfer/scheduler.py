@@ -162,6 +162,9 @@ class Scheduler:
         self.notifier = notifier
         self.certificates = certificates  # the server-certificate validation callbacks (T25)
         self.connected = network.connected
+        # When the network went down (ns), while it is down: the no-progress timer does not run meanwhile (T17,
+        # docs/reference/readings.md#t17), so the outage is taken off each waiting job's count when it returns.
+        self._down_since: int | None = None if self.connected else sim.sim_ns
         # The service layer's part of a group policy another service sharing the file store set (the quotas
         # and new jobs' MaxDownloadTime): the composition root sets it, and clears it when the service closes.
         self.policy_adopted: Callable[[GroupPolicy], None] | None = None
@@ -436,7 +439,7 @@ class Scheduler:
             if rec.error is not None and rec.error.code in _WAITS:
                 return _NEVER  # waits for the network or its cost (T17), or the end of the blocking interval (T19)
             at = to_ns(rec.retry_at) if rec.retry_at is not None else _NEVER
-            if rec.no_progress_since is not None:
+            if rec.no_progress_since is not None and self.connected:  # (stopped while the network is down: T17)
                 at = min(at, to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS)
             return at
         if state in RUNNING_STATES:
@@ -668,6 +671,7 @@ class Scheduler:
             return
         if (
             rec.no_progress_since is not None
+            and self.connected  # the timer stops while the network is down (T17)
             and to_ns(rec.no_progress_since) + rec.no_progress_timeout * NS <= t
         ):
             # T16: no progress for NoProgressTimeout → ERROR with the last error.
@@ -782,6 +786,8 @@ class Scheduler:
         transaction (docs/ARCHITECTURE.md#machine)."""
         self.connected = connected
         t = self._sim.sim_ns
+        down_since, self._down_since = self._down_since, (None if connected else t)
+        outage = (t - down_since) / NS if connected and down_since is not None else 0.0
         was = self._sim.running
         self._sim.running = True
         try:
@@ -790,7 +796,12 @@ class Scheduler:
                     self._queue.store.set_machine_condition("connected", "1" if connected else "0")
                 for rec in list(self._active.values()):
                     if connected and rec.state is TRANSIENT_ERROR and not self._waits_for_more(rec):
-                        self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
+                        if outage and rec.no_progress_since is not None:
+                            # The outage does not count against NoProgressTimeout (T17: the timer stops)
+                            self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None,
+                                                     no_progress_since=rec.no_progress_since + outage)
+                        else:
+                            self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
                     elif not connected and rec.state in ACTIVE_STATES:
                         self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
                                                    ErrorContext.GENERAL_TRANSPORT, network=True))
@@ -1327,6 +1338,9 @@ class Scheduler:
             self._run_start[rec] = self._sim.now_ns()
         if rec.state in (ERROR, TRANSIENT_ERROR):
             queue.change_state(rec, RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
+        elif rec.no_progress_since is not None:
+            # Suspended while in TRANSIENT_ERROR: Resume starts its no-progress count afresh, as T4's Resume does
+            queue.change_state(rec, RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)
         else:
             queue.change_state(rec, RESUME, active_seconds=0.0)
         if rec in self._live:
