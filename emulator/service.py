@@ -339,6 +339,9 @@ class BitsService:
             raise TypeError("advance() needs a ManualClock; with freezegun move time with the freezer")
         args.seconds(seconds)  # TypeError; ValueError for NaN, inf, negative — before anything moves
         with self.lock:
+            # Up to the clock as it reads now first: a ManualClock.set() since the last call is seen as the
+            # clock change it is (set back: the timers keep what remained), not merged with the time advanced.
+            self.scheduler.catch_up()
             self.clock.advance(seconds)
             self.scheduler.catch_up()
             self.scheduler.sync_all()

@@ -886,3 +886,20 @@ def test_resume_starts_the_no_progress_count_afresh(svc: BitsService, tmp_path: 
     assert job.get_state() is S.TRANSIENT_ERROR
     svc.advance(1)
     assert job.get_state() is S.ERROR
+
+
+def test_a_clock_set_back_then_advanced_keeps_the_retry_delay(svc: BitsService, tmp_path: Path) -> None:
+    """SetMinimumRetryDelay page: a clock change does not move a retry ("BITS will still retry the job in ten
+    minutes"). The clock set back an hour, then advanced 599 s and 1 s: the retry comes at the 600th second of
+    service time, the advance not merged into the clock change (docs/reference/readings.md#clock-forward)."""
+    clock = svc.clock
+    assert isinstance(clock, ManualClock)
+    svc.network.register("http://server/a", b"x" * 10, transient_failures=1)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    assert job.get_state() is S.TRANSIENT_ERROR
+    clock.set(dt.datetime.fromtimestamp(clock.time() - 3600, dt.UTC))
+    svc.advance(599)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(1)
+    assert job.get_state() is S.TRANSFERRED
