@@ -1148,3 +1148,14 @@ def test_nowrap_and_monitor_truncate_at_the_console_width(ba: Run, env: dict[str
     assert "".join(out.splitlines()) == header + line
     # No console (a pipe or a file): nothing to truncate at.
     assert ba("/nowrap", "/info", "a-rather-long-display-name") == (0, line + "\n")
+
+
+def test_setdescription_takes_the_rest_of_the_line(ba: Run) -> None:
+    """bitsadmin setdescription (https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/bitsadmin-setdescription):
+    the page's example `/SetDescription myDownloadJob Music Downloads` sets "Music Downloads"; the display name
+    takes the rest of the line too."""
+    create(ba, "myDownloadJob")
+    assert ba("/SetDescription", "myDownloadJob", "Music", "Downloads") == (0, "Description set to Music Downloads.\n")
+    assert ba("/getdescription", "myDownloadJob") == (0, "Music Downloads\n")
+    assert ba("/setdisplayname", "myDownloadJob", "My", "Music") == (0, "Display name set to My Music.\n")
+    assert ba("/getdisplayname", "My Music") == (0, "My Music\n")

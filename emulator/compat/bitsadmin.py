@@ -1241,13 +1241,17 @@ class ValueSetter:
     message: str
     readback: str | None = None
     on: Callable[[Job], Any] = lambda job: job
+    # The value is the rest of the line, its words joined by one space (`/SetDescription myDownloadJob Music
+    # Downloads`, the setdescription page's example, sets "Music Downloads")
+    rest_of_line: bool = False
 
     def __call__(self, ctx: Context, job: Job, a: list[str]) -> str:
-        value = self.parse(a[0])
+        typed = " ".join(a) if self.rest_of_line else a[0]
+        value = self.parse(typed)
         target = self.on(job)
         getattr(target, self.method)(value)
         stored = getattr(target, self.readback)() if self.readback else None
-        return self.message.format(arg=a[0], upper=a[0].upper(), value=value, stored=stored)
+        return self.message.format(arg=typed, upper=typed.upper(), value=value, stored=stored)
 
 
 def _as_typed(text: str) -> str:
@@ -1268,8 +1272,12 @@ VALUE_SETTERS: dict[tuple[str, ...], ValueSetter] = {
     ("/setaclflags", "/setaclflag"): ValueSetter(
         "set ACL flags", "set_file_acl_flags", acl_flags, "ACL flags set to {upper}."
     ),
-    ("/setdisplayname",): ValueSetter("set display name", "set_display_name", _as_typed, "Display name set to {arg}."),
-    ("/setdescription",): ValueSetter("set description", "set_description", _as_typed, "Description set to {arg}."),
+    ("/setdisplayname",): ValueSetter(
+        "set display name", "set_display_name", _as_typed, "Display name set to {arg}.", rest_of_line=True
+    ),
+    ("/setdescription",): ValueSetter(
+        "set description", "set_description", _as_typed, "Description set to {arg}.", rest_of_line=True
+    ),
     ("/setpriority",): ValueSetter("set priority", "set_priority", _priority, "Priority set to {upper}."),
     ("/setnotifyflags",): ValueSetter(
         "set notify flags", "set_notify_flags", number, "Notification flags set to {value}."
@@ -1308,7 +1316,9 @@ VALUE_SETTERS: dict[tuple[str, ...], ValueSetter] = {
 }
 
 for _switches, _value_setter in VALUE_SETTERS.items():
-    setter(*_switches, action=_value_setter.action, nargs=(1, 1))(_value_setter)
+    setter(*_switches, action=_value_setter.action, nargs=(1, None) if _value_setter.rest_of_line else (1, 1))(
+        _value_setter
+    )
 
 
 @setter("/setcustomheaders", action="set custom headers", nargs=(1, None))
