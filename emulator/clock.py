@@ -94,6 +94,9 @@ class ManualClock:
             self._ns = to_ns(exact(start))
         else:
             raise TypeError(f"ManualClock start must be a datetime or seconds, not {type(start).__name__}")
+        # The net ns ``set`` moved the clock by: a change of the system clock, not time passing — BITS' retry
+        # delays and timeouts keep what remained of them (docs/reference/readings.md#clock-forward).
+        self.jumps_ns = 0
 
     def time(self) -> float:
         return self._ns / NS
@@ -115,7 +118,11 @@ class ManualClock:
         self._ns += to_ns(step)
 
     def set(self, when: datetime) -> None:
-        self._ns = _datetime_ns(when)
+        """Set the clock to ``when``, as a user changes the system clock: the emulator's timers keep what
+        remained of them (``advance`` is time passing)."""
+        new = _datetime_ns(when)
+        self.jumps_ns += new - self._ns
+        self._ns = new
 
     def __repr__(self) -> str:
         return f"ManualClock({to_datetime(self._ns / NS).isoformat()})"

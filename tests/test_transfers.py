@@ -903,3 +903,45 @@ def test_a_clock_set_back_then_advanced_keeps_the_retry_delay(svc: BitsService, 
     assert job.get_state() is S.TRANSIENT_ERROR
     svc.advance(1)
     assert job.get_state() is S.TRANSFERRED
+
+
+def _set_clock(svc: BitsService, seconds: float) -> None:
+    clock = svc.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(dt.datetime.fromtimestamp(clock.time() + seconds, dt.UTC))
+
+
+def test_a_clock_set_forward_does_not_bring_a_retry_early(svc: BitsService, tmp_path: Path) -> None:
+    """SetMinimumRetryDelay page: "moving the system clock forward ten or more minutes does not mean BITS will
+    retry the job early—BITS will still retry the job in ten minutes" (docs/reference/readings.md#clock-forward):
+    ManualClock.set is a clock change, ``advance`` is time passing."""
+    svc.network.register("http://server/a", b"x" * 10, transient_failures=1)
+    job = new_job(svc, tmp_path, "http://server/a")
+    job.resume()
+    assert job.get_state() is S.TRANSIENT_ERROR
+    _set_clock(svc, 20 * 60)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(599)
+    assert job.get_state() is S.TRANSIENT_ERROR
+    svc.advance(1)
+    assert job.get_state() is S.TRANSFERRED
+
+
+def test_a_clock_set_forward_moves_no_byte_and_no_timeout(svc: BitsService, tmp_path: Path) -> None:
+    """A clock change is no transfer time: a 10 B/s download has the bytes of the seconds that passed, not of the
+    hour the clock was set forward by; the NoProgressTimeout of a job waiting on a 503 does not run out either."""
+    svc.network.register("http://server/a", b"x" * 100, rate=10)
+    svc.network.register("http://server/b", b"x" * 10, status=503)
+    job = new_job(svc, tmp_path, "http://server/a", name="a")
+    waiting = new_job(svc, tmp_path, "http://server/b", name="b")
+    job.set_priority(JobPriority.FOREGROUND)
+    waiting.set_priority(JobPriority.FOREGROUND)
+    waiting.set_no_progress_timeout(60)
+    job.resume()
+    waiting.resume()
+    svc.advance(2)
+    _set_clock(svc, 3600)
+    svc.advance(1)
+    assert job.get_progress().bytes_transferred == 30
+    assert waiting.get_state() is S.TRANSIENT_ERROR
+    assert job.get_times().modification_time >= dt.datetime.fromtimestamp(svc.clock.time() - 1, dt.UTC)

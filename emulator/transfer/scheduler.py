@@ -35,7 +35,7 @@ from fractions import Fraction
 from typing import Any, Final, Protocol, TypeVar
 
 from .. import hresults
-from ..clock import NS, SimTime, exact, to_ns
+from ..clock import NS, ManualClock, SimTime, exact, to_ns
 from ..constants import CostState, ErrorContext, JobPriority, JobState, JobType
 from ..domain.limits import JOB_INACTIVITY_TIMEOUT
 from ..domain.policy import BandwidthRules, GroupPolicy, policy_from_json, policy_to_json
@@ -214,6 +214,10 @@ class Scheduler:
         self._to_block: dict[JobRecord, None] = {}
         self._seq = itertools.count()
         self._last_clock = sim.clock_ns()
+        # A ManualClock says how far ``set`` moved it (a clock change, told from time passing); other clocks
+        # cannot tell (the wall clock, freezegun: a move forward is time passing, readings.md#clock-forward).
+        self._manual = sim.clock if isinstance(sim.clock, ManualClock) else None
+        self._jumps = self._manual.jumps_ns if self._manual is not None else 0  # the changes catch_up took in
         # The earliest instant anything may be due: a catch-up before it has nothing to do, and it is
         # called on every API call, so that case is one comparison (plus the notifier's outbox, which
         # other parts fill too). Kept at or before the real next event: set when a run ends, lowered by
@@ -494,8 +498,16 @@ class Scheduler:
             if machine:
                 self.adopt_machine(machine)  # the machine's conditions they set, in force before anything moves
         clock_now = sim.clock_ns()
-        if clock_now < self._last_clock:
-            self._clock_went_back(self._last_clock - clock_now)
+        manual = self._manual
+        jumps = manual.jumps_ns if manual is not None else 0
+        expected = self._last_clock
+        if jumps != self._jumps:
+            # The clock was set (ManualClock.set): a clock change, told from the time that passed besides it
+            changed, self._jumps = jumps - self._jumps, jumps
+            expected += changed
+            self._clock_changed(changed, clock_now)
+        if clock_now < expected:
+            self._clock_changed(clock_now - expected, clock_now)  # set back by hand or freezegun: told by the drop
         self._last_clock = clock_now
         now = clock_now if clock_now > sim.sim_ns else sim.sim_ns  # run_until_idle may have run ahead
         if now < self._wake and not self._outbox:
@@ -556,8 +568,6 @@ class Scheduler:
     def run_until_idle(self, max_seconds: float | int) -> None:
         """Run every runnable job to a resting state, moving a ManualClock forward (or only the
         simulation, with any other clock) by at most ``max_seconds``."""
-        from ..clock import ManualClock
-
         self.catch_up()
         sim = self._sim
         horizon = max(sim.sim_ns, sim.clock_ns()) + to_ns(exact(max_seconds))
@@ -585,13 +595,17 @@ class Scheduler:
             nxt = self._bandwidth.next_at  # jobs blocked by the policy wait for the interval's end (T19)
         return nxt
 
-    def _clock_went_back(self, back: int) -> None:
-        """The clock moved backwards (freezegun to a past date): jobs go on from the new "now".
-
-        Every pending timer and flow moves back by the same amount, so no job stalls waiting for a
-        moment that is now years away; a warning names the jump."""
+    def _clock_changed(self, by: int, clock_now: int) -> None:
+        """The system clock was changed by ``by`` ns (set back — freezegun to a past date, ``ManualClock.set`` —
+        or set forward with ``ManualClock.set``): jobs go on from the new "now", and every pending timer and flow
+        moves by the same amount, so each retry delay and timeout keeps what remained of it ("moving the system
+        clock forward ten or more minutes does not mean BITS will retry the job early", SetMinimumRetryDelay
+        page; docs/reference/readings.md#clock-forward) and no job stalls waiting for a moment now years away;
+        a warning names the change."""
         sim = self._sim
-        log.warning("the clock went back %.3f s; jobs continue from the new time", back / NS)
+        back = -by
+        log.warning("the clock went %s %.3f s; jobs continue from the new time",
+                    "back" if by < 0 else "forward", abs(by) / NS)
         for flow in self._flows.values():
             flow.ready_at -= back
             flow.start_t -= back
@@ -612,7 +626,11 @@ class Scheduler:
             self._dirty[rec] = None
         self.notifier.shift(back)
         self._bandwidth.clock_went_back(back)
-        sim.sim_ns -= back
+        if by < 0:
+            sim.sim_ns -= back
+        else:
+            # (never past the clock: a write since the change may already have taken "now" to it)
+            sim.sim_ns = min(sim.sim_ns + by, max(sim.sim_ns, clock_now))
         self._wake = 0  # timers, inactivity deadlines and retries all moved: look at everything again
 
     # one job at one instant ---------------------------------------------------------------------------
