@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import CallRecorder
 
 from emulator import BitsService, ErrorContext, Job, JobState, JobType, ManualClock, NotifyFlags
 
@@ -36,19 +37,6 @@ def svc(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BitsService]
         service.network.register(OTHER, b"o" * 100, rate=10)
         service.network.register(HTTPS, b"c" * 100)
         yield service
-
-
-class Callback:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def JobTransferred(self, job: Any) -> int:
-        self.calls.append("JobTransferred")
-        return 0
-
-    def JobError(self, job: Any, error: Any) -> int:
-        self.calls.append("JobError")
-        return 0
 
 
 class Validator:
@@ -76,7 +64,7 @@ def test_the_callback_pointer_does_not_survive_a_restart(svc: BitsService) -> No
     object is not called; the JobTransferred nobody received waits for the next SetNotifyInterface."""
     job = _job(svc, SLOW, "cb")
     job.set_notify_flags(NotifyFlags.JOB_TRANSFERRED | NotifyFlags.JOB_ERROR)
-    old = Callback()
+    old = CallRecorder()
     job.set_notify_interface(old)
     job.resume()
     job = _after_restart(svc, job)
@@ -85,7 +73,7 @@ def test_the_callback_pointer_does_not_survive_a_restart(svc: BitsService) -> No
     svc.advance(20)
     assert job.get_state() is S.TRANSFERRED
     assert old.calls == []
-    new = Callback()
+    new = CallRecorder()
     job.set_notify_interface(new)
     job.get_state()
     assert new.calls == ["JobTransferred"]
