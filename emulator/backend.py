@@ -394,7 +394,9 @@ class Backend:
         if rec.state not in (JobState.TRANSFERRED, JobState.ACKNOWLEDGED):
             raise BitsError(hresults.BG_E_INVALID_STATE, "the reply has not arrived")
         if reply is not None and len(reply) > limits.MAX_REPLY_DATA:
-            raise BitsError(hresults.BG_E_TOO_LARGE)
+            # "pSize contains the size of the reply data" with BG_E_TOO_LARGE (GetReplyData page): the size is in
+            # the error's detail (and GetReplyProgress), there being no out parameter in Python.
+            raise BitsError(hresults.BG_E_TOO_LARGE, f"the reply data is {len(reply)} bytes (over 1 MB)")
         return reply or None
 
     def set_reply_file_name(self, rec: JobRecord, value: str | None) -> None:

@@ -119,11 +119,14 @@ def test_reply_data_is_still_readable_after_complete(svc: BitsService, tmp_path:
 
 def test_a_reply_over_1_mb_is_too_large_before_and_after_complete(svc: BitsService, tmp_path: Path) -> None:
     """https://learn.microsoft.com/en-us/windows/win32/api/bits1_5/nf-bits1_5-ibackgroundcopyjob2-getreplydata:
-    more than 1 MB of reply data gives BG_E_TOO_LARGE (0x80200020); after Complete as before it."""
+    more than 1 MB of reply data gives BG_E_TOO_LARGE (0x80200020), "pSize contains the size of the reply data"
+    (here: the error's detail, and GetReplyProgress); after Complete as before it."""
     job = _reply_job(svc, tmp_path, "http://server/big", b"B" * (2**20 + 1))
     with pytest.raises(BitsError) as e:
         job.get_reply_data()
     assert e.value.hresult == BG_E_TOO_LARGE
+    assert e.value.detail == "the reply data is 1048577 bytes (over 1 MB)"
+    assert job.get_reply_progress().bytes_total == 2**20 + 1
     assert job.complete() == 0
     with pytest.raises(BitsError) as e:
         job.get_reply_data()

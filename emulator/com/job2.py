@@ -93,7 +93,7 @@ class Job2Mixin(ComObject):
     @com_method(
         IBackgroundCopyJob2,
         "GetReplyData",
-        "TRANSFERRED (or later, on a held job); 1 MiB at most",
+        "TRANSFERRED (or later, on a held job); 1 MiB at most: BG_E_TOO_LARGE, whose detail gives the size (pSize)",
         access=Access.READ,
     )
     def get_reply_data(self, caller: AccessToken) -> bytes | None:
