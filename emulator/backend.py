@@ -133,7 +133,7 @@ class Backend:
         # it an int; no range object per call.)
         if not 0 <= kind <= 2:
             raise BitsError(hresults.E_INVALIDARG, f"{kind} is not a BG_JOB_TYPE")
-        if self._quotas_enforced and not access.quota_exempt(caller):
+        if not self._quota_exempt(caller):
             # Which quota is checked first is undocumented; ours: the user's, then the machine's.
             # The machine count includes exempt users' jobs (docs/reference/readings.md#machine-quota).
             if self.queue.count_owned(caller.user_sid) >= self.max_jobs_per_user:

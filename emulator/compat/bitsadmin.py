@@ -986,13 +986,14 @@ def _run_transfer(ctx: Context, job: Job) -> int:
     # by default) would print thousands of identical lines: each line is printed at most REPEATS times until
     # the bytes move, and one line says how many were left out (docs/bitsadmin.md).
     printed: dict[str, int] = {}
-    left_out = [0]
-    moved: list[tuple[int, int]] = []  # the bytes and files of the last line printed
+    left_out = 0
+    moved: tuple[int, int] | None = None  # the bytes and files of the last line printed
 
     def flush_left_out() -> None:
-        if left_out[0]:
-            ctx.out.line(f"({left_out[0]} more lines like these while the job retried without progress)")
-            left_out[0] = 0
+        nonlocal left_out
+        if left_out:
+            ctx.out.line(f"({left_out} more lines like these while the job retried without progress)")
+            left_out = 0
 
     def show() -> None:
         # One line per state the job enters (docs/bitsadmin.md): the bytes are those at the instant of the
@@ -1000,6 +1001,7 @@ def _run_transfer(ctx: Context, job: Job) -> int:
         # on the machine's speed, so it prints nothing.
         # (The state is read last: a catch-up inside these reads may itself announce a newer state, which
         # the nested call prints; this one then has nothing new to say.)
+        nonlocal left_out, moved
         name = job.get_display_name()
         progress = job.get_progress()
         state = job.get_state()
@@ -1007,12 +1009,12 @@ def _run_transfer(ctx: Context, job: Job) -> int:
             return
         shown.append(state)
         line = f"DISPLAY: '{name}' {_progress_line(state, progress)}"
-        if moved != [(progress.bytes_transferred, progress.files_transferred)]:
+        if moved != (progress.bytes_transferred, progress.files_transferred):
             printed.clear()  # the bytes moved: the repeats so far are over
-            moved[:] = [(progress.bytes_transferred, progress.files_transferred)]
+            moved = (progress.bytes_transferred, progress.files_transferred)
         printed[line] = printed.get(line, 0) + 1
         if printed[line] > REPEATS:
-            left_out[0] += 1
+            left_out += 1
             return
         flush_left_out()
         ctx.out.line(line)

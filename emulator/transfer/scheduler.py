@@ -814,12 +814,10 @@ class Scheduler:
                     self._queue.store.set_machine_condition("connected", "1" if connected else "0")
                 for rec in list(self._active.values()):
                     if connected and rec.state is TRANSIENT_ERROR and not self._waits_for_more(rec):
-                        if outage and rec.no_progress_since is not None:
-                            # The outage does not count against NoProgressTimeout (T17: the timer stops)
-                            self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None,
-                                                     no_progress_since=rec.no_progress_since + outage)
-                        else:
-                            self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None)
+                        # The outage does not count against NoProgressTimeout (T17: the timer stops)
+                        since = rec.no_progress_since
+                        shifted = {"no_progress_since": since + outage} if outage and since is not None else {}
+                        self._queue.change_state(rec, NETWORK_RESTORED, touch=False, retry_at=None, **shifted)
                     elif not connected and rec.state in ACTIVE_STATES:
                         self._fail(rec, t, Failure(int(hresults.BG_E_NETWORK_DISCONNECTED),
                                                    ErrorContext.GENERAL_TRANSPORT, network=True))
@@ -1354,10 +1352,8 @@ class Scheduler:
         # Resume resets the time counted against MaximumDownloadTime (setmaximumdownloadtime page).
         if rec in self._run_start:
             self._run_start[rec] = self._sim.now_ns()
-        if rec.state in (ERROR, TRANSIENT_ERROR):
-            queue.change_state(rec, RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)  # T4
-        elif rec.no_progress_since is not None:
-            # Suspended while in TRANSIENT_ERROR: Resume starts its no-progress count afresh, as T4's Resume does
+        if rec.state in (ERROR, TRANSIENT_ERROR) or rec.no_progress_since is not None:
+            # T4; a job suspended while in TRANSIENT_ERROR starts its no-progress count afresh too
             queue.change_state(rec, RESUME, retry_at=None, no_progress_since=None, active_seconds=0.0)
         else:
             queue.change_state(rec, RESUME, active_seconds=0.0)

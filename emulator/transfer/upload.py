@@ -17,6 +17,7 @@ from ..constants import ErrorContext, JobType
 from ..domain.records import FileRecord, JobRecord
 from ..hresults import BitsError
 from .flow import Failure, Flow, http_failure
+from .localfs import os_error_hresult
 from .network import application_status_is_fatal
 
 if TYPE_CHECKING:
@@ -66,10 +67,10 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
         status = net.authenticate(res, rec, f.remote_name)
     if res is None or not 200 <= status < 300:
         return http_failure(status, f)
-    try:
-        body, stamp = fs.read_stamped(f.local_name)  # follows no symlink (localfs)
-    except (BitsError, OSError):
-        return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
+    local = _read_local(fs, f)
+    if isinstance(local, Failure):
+        return local
+    body, stamp = local
     if rec.job_type is JobType.UPLOAD_REPLY:
         # The reply file is created by the owner, or the helper with BG_TOKEN_LOCAL_FILE, as a download's
         # temporary is (localfs.check_writer); checked before any byte is sent, as a download's at connect.
@@ -80,14 +81,28 @@ def connect_upload(net: FakeNetwork, fs: LocalFileSystem, rec: JobRecord, flow: 
     if local_file_changed(f, len(body), stamp):
         return changed_failure(f)
     res.requests += 1
-    flow.resource, flow.upload, flow.body, flow.body_offset = res, True, body, 0
-    flow.total = len(body)
-    flow.mtime = stamp  # recorded with the size when the upload starts (scheduler._begin_transfer)
+    flow.resource = res
     flow.rate = None if res.rate is None else exact(res.rate)
     # A custom HTTP method restarts from the beginning (sethttpmethod page, T24).
-    resume = f.bytes_transferred <= len(body) and rec.http_method is None
-    flow.start_bytes = f.bytes_transferred if resume else 0
+    _load(flow, body, stamp, resumes=rec.http_method is None)
     return None
+
+
+def _read_local(fs: LocalFileSystem, f: FileRecord) -> tuple[bytes, float] | Failure:
+    """The upload's local file and its last-write time, or the failure: ERROR_FILE_NOT_FOUND, LOCAL_FILE."""
+    try:
+        return fs.read_stamped(f.local_name)  # follows no symlink (localfs)
+    except (BitsError, OSError):
+        return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
+
+
+def _load(flow: Flow, body: bytes, stamp: float, *, resumes: bool) -> None:
+    """The flow sends ``body``, from where the file stopped when it ``resumes`` and the file is no shorter."""
+    f = flow.file
+    flow.upload, flow.body, flow.body_offset = True, body, 0
+    flow.total = len(body)
+    flow.mtime = stamp  # recorded with the size when the upload starts (scheduler._begin_transfer)
+    flow.start_bytes = f.bytes_transferred if resumes and f.bytes_transferred <= len(body) else 0
 
 
 def connect_smb_upload(fs: LocalFileSystem, flow: Flow) -> Failure | None:
@@ -105,17 +120,14 @@ def connect_smb_upload(fs: LocalFileSystem, flow: Flow) -> Failure | None:
                            protocol="file")
     except BitsError as exc:
         return Failure(exc.hresult, ErrorContext.REMOTE_FILE, fatal=True, file=f, protocol="file")
-    try:
-        body, stamp = fs.read_stamped(f.local_name)  # follows no symlink (localfs)
-    except (BitsError, OSError):
-        return Failure(int(hresults.ERROR_FILE_NOT_FOUND), ErrorContext.LOCAL_FILE, fatal=True, file=f)
+    local = _read_local(fs, f)
+    if isinstance(local, Failure):
+        return local
+    body, stamp = local
     if local_file_changed(f, len(body), stamp):
         return changed_failure(f)
-    flow.upload, flow.body, flow.body_offset = True, body, 0
-    flow.total = len(body)
-    flow.mtime = stamp
     flow.local_source = target  # (an upload's: where the share keeps the file)
-    flow.start_bytes = f.bytes_transferred if f.bytes_transferred <= len(body) else 0
+    _load(flow, body, stamp, resumes=True)
     return None
 
 
@@ -128,7 +140,7 @@ def write_to_share(fs: LocalFileSystem, flow: Flow) -> Failure | None:
     try:
         fs.put(fs.source_name(flow.file.remote_name), flow.body, mtime=flow.mtime)
     except (BitsError, OSError) as exc:
-        code = exc.hresult if isinstance(exc, BitsError) else int(hresults.E_ACCESSDENIED)
+        code = exc.hresult if isinstance(exc, BitsError) else os_error_hresult(exc)
         return Failure(code, ErrorContext.REMOTE_FILE, fatal=True, file=flow.file, protocol="file")
     return None
 
